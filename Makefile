@@ -1,0 +1,64 @@
+# make run  — serve the app (embedded SQLite + in-process jobs unless DATABASE_URL/REDIS_URL are set)
+# make test — run the whole suite against PostgreSQL and Redis
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+HTMX_VERSION := 2.0.11
+
+.PHONY: run test install install-dev vendor migration db-upgrade seed worker scheduler smoke clean bench
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	@if [ -n "$$REDIS_URL" ]; then echo "mode: $${DATABASE_URL:+external database}$${DATABASE_URL:-embedded SQLite} + Redis at $$REDIS_URL (web, RQ worker and scheduler via honcho)"; \
+	 else echo "mode: embedded default — $${DATABASE_URL:-SQLite in instance/}, jobs in-process, cache and limits in memory, mail at http://127.0.0.1:5000/dev/mail"; fi
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	@if [ -n "$$REDIS_URL" ]; then exec $(BIN)/honcho start -f Procfile.dev; \
+	 else exec $(BIN)/flask run --host 127.0.0.1 --port $${PORT:-5000}; fi
+
+test: install-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+smoke: install
+	$(BIN)/python scripts/smoke_embedded.py
+
+vendor:
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null && tar xzf htmx.org-$(HTMX_VERSION).tgz && \
+	 cp package/dist/htmx.min.js $(CURDIR)/static/vendor/htmx-$(HTMX_VERSION).min.js && rm -rf $$tmp
+	@echo "static/vendor/htmx-$(HTMX_VERSION).min.js refreshed from the npm registry"
+
+migration: install
+	@test -n "$(m)" || { echo 'usage: make migration m="what changed"'; exit 1; }
+	$(BIN)/flask db migrate -m "$(m)"
+
+db-upgrade: install
+	$(BIN)/flask db upgrade
+
+worker: install
+	$(BIN)/flask worker
+
+scheduler: install
+	$(BIN)/flask scheduler
+
+bench: install-dev
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) instance/*.db tests/artifacts

@@ -1,0 +1,101 @@
+"""The application factory."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import BASE_DIR, Config, get_config, normalize_database_url
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: type[Config] | str | None = None, overrides: dict | None = None) -> Flask:
+    config_class = config if isinstance(config, type) else get_config(config)
+    config_class.check()
+    app = Flask(
+        __name__,
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+        instance_path=str(BASE_DIR / "instance"),
+    )
+    app.config.from_object(config_class)
+    if overrides:
+        app.config.update(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config.setdefault("JOBS_INLINE", not app.config.get("REDIS_URL"))
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    from app import observability
+
+    observability.configure_logging(app)
+
+
+def register_extensions(app: Flask) -> None:
+    from app import metrics, outbox, redis_client, security
+    from app.extensions import csrf, db, limiter, login_manager, migrate
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        (BASE_DIR / "instance").mkdir(exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    if login_manager._user_callback is None:  # until the auth blueprint provides users
+        login_manager.user_loader(lambda _user_id: None)
+    redis_client.init_app(app)
+    security.init_app(app)
+    metrics.init_app(app)
+    outbox.init_app(app)
+    import app.models  # noqa: F401  (every model registered on the metadata)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    if app.config.get("DEV_MAIL_OUTBOX") and app.config["APP_ENV"] != "production":
+        from app.mail.routes import bp as dev_mail_bp
+
+        app.register_blueprint(dev_mail_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app import templating
+
+    templating.init_app(app)
+
+    @app.after_request
+    def _vary_on_htmx(response):
+        # One URL, two renderings: caches must key on HX-Request.
+        if request.headers.get("HX-Request") or response.mimetype == "text/html":
+            response.vary.add("HX-Request")
+        return response
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)

@@ -1,0 +1,9 @@
+"""Operator commands (`flask …`). Each module adds its commands in `register`."""
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    from app.cli import jobs, seed
+
+    jobs.register(app)
+    seed.register(app)

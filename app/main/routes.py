@@ -1,0 +1,49 @@
+"""Home page and the operational endpoints (health, readiness, metrics)."""
+from __future__ import annotations
+
+import hmac
+
+import sqlalchemy as sa
+from flask import abort, current_app, jsonify, render_template, request
+
+from app import metrics
+from app.extensions import csrf, db, limiter
+from app.main import bp
+from app.redis_client import redis_alive
+
+
+@bp.get("/")
+def home():
+    return render_template("main/home.html")
+
+
+@bp.get("/healthz")
+@limiter.exempt
+def healthz():
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+@limiter.exempt
+def readyz():
+    down = []
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except Exception:
+        db.session.rollback()
+        down.append("database")
+    if not redis_alive():
+        down.append("redis")
+    if down:
+        return jsonify(status="unavailable", down=down, message=f"not ready: {', '.join(down)} down"), 503
+    return jsonify(status="ready", down=[])
+
+
+@bp.get("/metrics")
+@limiter.exempt
+@csrf.exempt
+def prometheus_metrics():
+    token = current_app.config.get("METRICS_TOKEN")
+    if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+        abort(404)
+    return metrics.render()

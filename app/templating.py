@@ -1,0 +1,69 @@
+"""Template helpers: HTMX-aware rendering, money and date filters."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask import Flask, render_template, request, url_for
+from jinja2_fragments.flask import render_block
+
+# Main navigation: shown for the features that are installed.
+NAV = [("Products", "catalog.index"), ("Subscriptions", "billing.subscriptions"), ("Invoices", "billing.invoices")]
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "JPY": "¥"}
+ZERO_DECIMAL = {"JPY"}
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render_page(template: str, block: str | None = None, **context) -> str:
+    """The full page, or just `block` of it for an HTMX request (not boosted)."""
+    if block and is_htmx() and not request.headers.get("HX-Boosted"):
+        return render_block(template, block, **context)
+    return render_template(template, **context)
+
+
+def format_money(minor: int | None, currency: str = "USD") -> str:
+    if minor is None:
+        return ""
+    currency = (currency or "USD").upper()
+    exponent = 0 if currency in ZERO_DECIMAL else 2
+    amount = (Decimal(int(minor)) / (Decimal(10) ** exponent)).quantize(
+        Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP
+    )
+    sign = "-" if amount < 0 else ""
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    number = f"{abs(amount):,.{exponent}f}"
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"
+
+
+def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    return value.strftime(fmt) if value else ""
+
+
+def format_date(value, fmt: str = "%d %b %Y") -> str:
+    return value.strftime(fmt) if value else ""
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.globals["is_htmx"] = is_htmx
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _site():
+        endpoints = app.view_functions.keys()
+        return {
+            "site_name": app.config["SITE_NAME"],
+            "app_env": app.config["APP_ENV"],
+            "url_endpoints": endpoints,
+            "nav_items": [
+                {"label": label, "url": url_for(endpoint)} for label, endpoint in NAV if endpoint in endpoints
+            ],
+            "now_year": datetime.now(timezone.utc).year,
+        }

@@ -1,0 +1,151 @@
+"""Settings, read from the environment. README.md lists every variable.
+
+`APP_ENV` picks the class: development (default), test or production.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = env(name)
+    return int(value) if value is not None else default
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a startable app."""
+
+
+class Config:
+    APP_ENV = "base"
+    SITE_NAME = env("SITE_NAME", "MultiProduct")
+    SECRET_KEY = env("SECRET_KEY", "dev-secret-key-not-for-production")
+
+    SQLALCHEMY_DATABASE_URI = env("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = env("REDIS_URL")
+    # Jobs go to RQ on Redis; with no Redis they run in-process after the commit.
+    JOBS_INLINE = REDIS_URL is None
+    JOB_RETRY_INTERVALS = [10, 60, 300]
+    OUTBOX_RELAY_SECONDS = env_int("OUTBOX_RELAY_SECONDS", 5)
+
+    MAIL_SERVER = env("MAIL_SERVER")
+    MAIL_PORT = env_int("MAIL_PORT", 25)
+    MAIL_USE_TLS = env_bool("MAIL_USE_TLS")
+    MAIL_USE_SSL = env_bool("MAIL_USE_SSL")
+    MAIL_USERNAME = env("MAIL_USERNAME")
+    MAIL_PASSWORD = env("MAIL_PASSWORD")
+    MAIL_DEFAULT_SENDER = env("MAIL_DEFAULT_SENDER", "MultiProduct <no-reply@multiproduct.local>")
+    MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)
+    # Keep every message in the browsable development outbox (/dev/mail).
+    DEV_MAIL_OUTBOX = env_bool("DEV_MAIL_OUTBOX", False)
+
+    RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True  # Redis down: log and allow, never a 500
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_KEY_PREFIX = "rl"
+
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+    WTF_CSRF_HEADERS = ["X-CSRFToken"]
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    PREFERRED_URL_SCHEME = "http"
+    # Number of trusted reverse proxies in front of the app (X-Forwarded-*).
+    PROXY_COUNT = env_int("PROXY_COUNT", 0)
+    BASE_URL = env("BASE_URL", "http://127.0.0.1:5000")
+
+    # When set, /metrics wants "Authorization: Bearer <token>".
+    METRICS_TOKEN = env("METRICS_TOKEN")
+    LOG_LEVEL = env("LOG_LEVEL", "INFO")
+    LOG_JSON = env_bool("LOG_JSON", True)
+    HSTS = False
+
+    @classmethod
+    def check(cls) -> None:
+        """Raise ConfigError when the settings cannot run."""
+
+
+class DevelopmentConfig(Config):
+    APP_ENV = "development"
+    SQLALCHEMY_DATABASE_URI = env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'instance' / 'multiproduct.db'}")
+    DEV_MAIL_OUTBOX = env_bool("DEV_MAIL_OUTBOX", True)
+    LOG_JSON = env_bool("LOG_JSON", False)
+
+
+class TestConfig(Config):
+    APP_ENV = "test"
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = env("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/15")
+    JOBS_INLINE = False
+    # Concurrency tests open dozens of connections at once.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 70, "pool_timeout": 30}
+    MAIL_SERVER = None
+    DEV_MAIL_OUTBOX = False
+    LOG_JSON = False
+    WTF_CSRF_ENABLED = False  # tests that prove CSRF switch it back on
+    RATELIMIT_ENABLED = False  # tests that prove limits switch it back on
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    APP_ENV = "production"
+    SECRET_KEY = env("SECRET_KEY")
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+    HSTS = True
+
+    @classmethod
+    def check(cls) -> None:
+        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not env(name)]
+        if missing:
+            raise ConfigError(
+                "Production needs these environment variables: " + ", ".join(missing)
+                + ". Set them (see README.md, Configuration) and start again."
+            )
+        if len(env("SECRET_KEY") or "") < 32:
+            raise ConfigError("SECRET_KEY must be at least 32 random characters in production.")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def get_config(name: str | None = None) -> type[Config]:
+    name = (name or env("APP_ENV", "development")).strip().lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(CONFIGS)}; got {name!r}.") from None
+
+
+def normalize_database_url(url: str) -> str:
+    """Use psycopg 3 for plain postgres:// URLs (Heroku-style)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,45 @@
+// Small progressive enhancements. Everything works without this file.
+(function () {
+  "use strict";
+
+  function dismiss(toast) {
+    toast.classList.add("toast-leaving");
+    setTimeout(function () { toast.remove(); }, 200);
+  }
+
+  function arm(root) {
+    (root || document).querySelectorAll("[data-autodismiss]").forEach(function (el) {
+      if (el.dataset.armed) return;
+      el.dataset.armed = "1";
+      setTimeout(function () { dismiss(el); }, parseInt(el.dataset.autodismiss, 10) || 6000);
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-dismiss]");
+    if (button) dismiss(button.closest(".toast, .alert"));
+    // Confirm destructive actions (buttons or forms marked data-confirm).
+    var confirmer = event.target.closest("[data-confirm]");
+    if (confirmer && !window.confirm(confirmer.dataset.confirm)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  document.addEventListener("DOMContentLoaded", function () { arm(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { arm(event.target.ownerDocument); });
+  document.addEventListener("htmx:oobAfterSwap", function () { arm(document); });
+
+  // A dropped connection gets a toast instead of silence.
+  document.addEventListener("htmx:sendError", function () {
+    var area = document.getElementById("toasts");
+    if (!area) return;
+    var toast = document.createElement("div");
+    toast.className = "toast toast-error";
+    toast.setAttribute("role", "alert");
+    toast.dataset.autodismiss = "6000";
+    toast.textContent = "We couldn't reach the server. Check your connection and try again.";
+    area.appendChild(toast);
+    arm(area);
+  });
+})();

@@ -1,0 +1,55 @@
+"""Test harness: the real Postgres and Redis, an SMTP sink, RQ workers, a live server, Chromium.
+
+Services: TEST_DATABASE_URL / REDIS_URL when set, else PostgreSQL and Redis on
+127.0.0.1 when they answer. With CI=true a missing service stops the run; without
+CI the suite falls back to SQLite + fakeredis and says so loudly.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+sys.path.insert(0, str(ROOT))
+os.environ["APP_ENV"] = "test"
+
+from tests.support.services import detect_services  # noqa: E402
+
+SERVICES = detect_services()
+os.environ["TEST_DATABASE_URL"] = SERVICES.database_url
+if SERVICES.redis_url:
+    os.environ["REDIS_URL"] = SERVICES.redis_url
+
+pytest_plugins = [
+    "tests.support.db",
+    "tests.support.mail",
+    "tests.support.jobs",
+    "tests.support.browser",
+]
+
+
+def pytest_report_header(config):
+    return SERVICES.banner()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgres: needs PostgreSQL (row locks, concurrency)")
+    config.addinivalue_line("markers", "e2e: drives Chromium against a live server")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")
+
+
+def pytest_collection_modifyitems(config, items):
+    if SERVICES.is_postgres:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL; running on the SQLite fallback")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(SERVICES.banner())

@@ -1,0 +1,37 @@
+def test_healthz_says_the_process_is_up(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def test_readyz_is_200_when_database_and_redis_answer(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json["down"] == []
+
+
+def test_readyz_names_redis_when_it_is_down(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0", FAKEREDIS_SERVER=None)
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["down"] == ["redis"]
+
+
+def test_readyz_names_the_database_when_it_is_down(make_app):
+    app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none",
+                   SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 1}})
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert "database" in response.json["down"]
+
+
+def test_metrics_expose_request_counts_and_latency(client):
+    client.get("/healthz")
+    body = client.get("/metrics").get_data(as_text=True)
+    assert 'http_requests_total{endpoint="main.healthz",method="GET",status="200"}' in body
+    assert "http_request_duration_seconds_bucket" in body
+    assert "jobs_enqueued_total" in body or "# HELP jobs_enqueued_total" in body
+
+
+def test_metrics_can_require_a_token(app, client):
+    app.config["METRICS_TOKEN"] = "s3cret"
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
