@@ -57,13 +57,14 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
-    if login_manager._user_callback is None:  # until the auth blueprint provides users
-        login_manager.user_loader(lambda _user_id: None)
+    from app.auth import sessions
+
+    sessions.init_app(app)
     redis_client.init_app(app)
     security.init_app(app)
     metrics.init_app(app)
     outbox.init_app(app)
-    import app.models  # noqa: F401  (every model registered on the metadata)
+    from app import models, rbac  # noqa: F401  (every model on the metadata; the role seeder)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -29,6 +29,7 @@ pytest_plugins = [
     "tests.support.mail",
     "tests.support.jobs",
     "tests.support.browser",
+    "tests.support.users",
 ]
 
 

@@ -1,0 +1,99 @@
+"""Catalog: products, their plans on five billing cycles, and the platform fee."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import JSONType, Timestamps, UTCDateTime, UUIDPk, utcnow
+from app.money import discounted, percent_of
+
+BILLING_CYCLES = ("weekly", "monthly", "quarterly", "half_yearly", "yearly")
+CYCLE_LABELS = {"weekly": "Weekly", "monthly": "Monthly", "quarterly": "Quarterly",
+                "half_yearly": "Half-yearly", "yearly": "Yearly"}
+# Months per cycle, for monthly-normalized figures (weekly = 12/52 of a month).
+CYCLE_MONTHS = {"weekly": Decimal(12) / Decimal(52), "monthly": Decimal(1), "quarterly": Decimal(3),
+                "half_yearly": Decimal(6), "yearly": Decimal(12)}
+
+
+class Product(UUIDPk, Timestamps, db.Model):
+    __tablename__ = "product"
+
+    slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    tagline: Mapped[str] = mapped_column(sa.String(200), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    category: Mapped[str] = mapped_column(sa.String(60), index=True)
+    icon: Mapped[str] = mapped_column(sa.String(40), default="")
+    is_active: Mapped[bool] = mapped_column(default=True, index=True)
+    # What the product needs at checkout: a small JSON-Schema subset (see app/catalog/schema.py).
+    product_schema: Mapped[dict] = mapped_column(JSONType, default=dict)
+    plans: Mapped[list[Plan]] = relationship(back_populates="product", order_by="Plan.sort_order",
+                                             lazy="raise_on_sql")
+
+
+class Plan(UUIDPk, Timestamps, db.Model):
+    __tablename__ = "plan"
+
+    product_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("product.id", ondelete="RESTRICT"), index=True)
+    product: Mapped[Product] = relationship(back_populates="plans", lazy="raise_on_sql")
+    name: Mapped[str] = mapped_column(sa.String(80))
+    billing_cycle: Mapped[str] = mapped_column(sa.String(20))
+    price: Mapped[int] = mapped_column(sa.BigInteger)  # minor units
+    currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
+    discount_percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("0"))
+    trial_days: Mapped[int] = mapped_column(default=0)
+    features: Mapped[list] = mapped_column(JSONType, default=list)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        sa.CheckConstraint("price >= 0", name="price_not_negative"),
+        sa.CheckConstraint("discount_percent >= 0 AND discount_percent <= 100", name="discount_range"),
+        sa.CheckConstraint("trial_days >= 0", name="trial_days_not_negative"),
+        sa.CheckConstraint(
+            "billing_cycle IN ('weekly', 'monthly', 'quarterly', 'half_yearly', 'yearly')", name="billing_cycle"
+        ),
+        sa.Index("ix_plan_product_cycle", "product_id", "billing_cycle"),
+    )
+
+    @property
+    def discount_amount(self) -> int:
+        return percent_of(self.price, self.discount_percent or 0)
+
+    @property
+    def final_price(self) -> int:
+        """price × (1 − discount), ROUND_HALF_UP to the minor unit."""
+        return discounted(self.price, self.discount_percent or 0)
+
+
+class PlatformFee(db.Model):
+    """The singleton platform-fee setting (id is always 1)."""
+
+    __tablename__ = "platform_fee"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("0"))
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        sa.CheckConstraint("id = 1", name="singleton"),
+        sa.CheckConstraint("percent >= 0 AND percent <= 100", name="percent_range"),
+    )
+
+
+class PlatformFeeChange(UUIDPk, db.Model):
+    """History of the platform fee: every change, who made it and why."""
+
+    __tablename__ = "platform_fee_change"
+
+    old_percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
+    new_percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2))
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    changed_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,0 +1,107 @@
+"""Identity: users, roles and permissions, server-side sessions."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.base import JSONType, Timestamps, UTCDateTime, UUIDPk, utcnow
+
+role_permission = sa.Table(
+    "role_permission",
+    db.metadata,
+    sa.Column("role_id", sa.ForeignKey("role.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("permission_id", sa.ForeignKey("permission.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Permission(db.Model):
+    __tablename__ = "permission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)  # e.g. "billing.refund"
+    description: Mapped[str] = mapped_column(sa.String(200), default="")
+
+
+class Role(db.Model):
+    __tablename__ = "role"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40), unique=True)  # customer, support, admin, …
+    description: Mapped[str] = mapped_column(sa.String(200), default="")
+    permissions: Mapped[list[Permission]] = relationship(secondary=role_permission, lazy="selectin",
+                                                         order_by=Permission.name)
+
+    @property
+    def permission_names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.permissions)
+
+
+class User(UUIDPk, Timestamps, UserMixin, db.Model):
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)  # stored lower-cased
+    username: Mapped[str] = mapped_column(sa.String(30), unique=True)  # normalized: strip().lower()
+    phone: Mapped[str | None] = mapped_column(sa.String(16), unique=True)  # E.164
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))  # None: social-only account
+    first_name: Mapped[str] = mapped_column(sa.String(80), default="")
+    last_name: Mapped[str] = mapped_column(sa.String(80), default="")
+    gender: Mapped[str | None] = mapped_column(sa.String(20))
+    date_of_birth: Mapped[date | None] = mapped_column(sa.Date)
+    address: Mapped[dict | None] = mapped_column(JSONType)  # line1, line2, city, region, postal_code, country
+    role_id: Mapped[int] = mapped_column(sa.ForeignKey("role.id"), index=True)
+    role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    phone_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Changes with every password change; reset tokens carry it, so old links die.
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # The server-side session this request was authenticated by (set by the loader).
+    current_session_id = None  # uuid.UUID | None; not a column
+
+    def get_id(self) -> str:
+        # Flask-Login stores the *session* id, not the user id: ending the
+        # UserSession row logs that browser out, remember-me cookie included.
+        return str(self.current_session_id) if self.current_session_id else ""
+
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def display_name(self) -> str:
+        return self.username or self.first_name or self.email
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    def can(self, permission: str) -> bool:
+        return permission in self.role.permission_names
+
+
+class UserSession(UUIDPk, db.Model):
+    """One signed-in browser. Ending it (revoked_at) signs that browser out."""
+
+    __tablename__ = "user_session"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user: Mapped[User] = relationship()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str] = mapped_column(sa.String(400), default="")
+    device: Mapped[str] = mapped_column(sa.String(120), default="")  # "Chrome on macOS"
+    remember: Mapped[bool] = mapped_column(default=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.Index("ix_user_session_live", "user_id", "created_at",
+                 postgresql_where=sa.text("revoked_at IS NULL"), sqlite_where=sa.text("revoked_at IS NULL")),
+    )

@@ -1,0 +1,21 @@
+"""Money: integer minor units, Decimal arithmetic, ROUND_HALF_UP once per line."""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+HUNDRED = Decimal(100)
+
+
+def to_decimal(value) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def percent_of(amount_minor: int, percent) -> int:
+    """`percent` % of an amount in minor units, rounded half up to a whole minor unit."""
+    value = Decimal(int(amount_minor)) * to_decimal(percent) / HUNDRED
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def discounted(amount_minor: int, percent) -> int:
+    """The amount less `percent` %, as the discount line would show it (amount - rounded discount)."""
+    return int(amount_minor) - percent_of(amount_minor, percent)
