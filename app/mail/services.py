@@ -17,12 +17,10 @@ from flask import current_app
 
 from app import outbox
 from app.extensions import db
+from app.mail.kinds import queue_for
 from app.models.mail import DevMail, SentEmail
 
 log = logging.getLogger(__name__)
-
-# Codes and password resets are urgent; everything else can wait its turn.
-HIGH_PRIORITY = {"verification_code", "login_code", "password_reset", "phone_code"}
 
 
 def _strict_env() -> jinja2.Environment:
@@ -54,7 +52,7 @@ def queue_email(to: str, template: str, context: dict, *, queue: str | None = No
     outbox.enqueue(
         "jobs.email.send_email",
         {"to": to, "template": template, "context": context},
-        queue=queue or ("high" if template in HIGH_PRIORITY else "default"),
+        queue=queue or queue_for(template),
     )
 
 
