@@ -65,6 +65,7 @@ def register_extensions(app: Flask) -> None:
     metrics.init_app(app)
     outbox.init_app(app)
     from app import models, rbac  # noqa: F401  (every model on the metadata; the role seeder)
+    from app.catalog import fees  # noqa: F401  (the platform-fee row seeder)
 
 
 def register_blueprints(app: Flask) -> None:

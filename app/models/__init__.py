@@ -1,5 +1,6 @@
 """Every model, imported so metadata (and Alembic) sees them all."""
 from app.models.audit import AuditEvent
+from app.models.billing import Subscription
 from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
 from app.models.mail import DevMail, SentEmail
 from app.models.notification import Notification
@@ -8,5 +9,5 @@ from app.models.user import Permission, Role, User, UserSession, role_permission
 
 __all__ = [
     "AuditEvent", "DevMail", "Notification", "OutboxMessage", "Permission", "Plan", "PlatformFee",
-    "PlatformFeeChange", "Product", "Role", "SentEmail", "User", "UserSession", "role_permission",
+    "PlatformFeeChange", "Product", "Role", "SentEmail", "Subscription", "User", "UserSession", "role_permission",
 ]

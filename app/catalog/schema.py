@@ -1,0 +1,226 @@
+"""Product schemas: the small JSON-Schema subset a product uses to say what it needs at checkout.
+
+    {"type": "object",
+     "properties": {
+        "company_name": {"type": "string", "title": "Company name", "minLength": 2, "maxLength": 100},
+        "seats": {"type": "integer", "title": "Seats", "minimum": 1, "maximum": 500, "default": 5},
+        "region": {"type": "string", "title": "Data region", "enum": ["eu", "us"]},
+        "sso": {"type": "boolean", "title": "Single sign-on"}},
+     "required": ["company_name", "seats"]}
+
+`check_schema` says what is wrong with a schema (checked when it is saved);
+`fields` turns it into form fields; `validate_answers` checks submitted answers.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+MAX_PROPERTIES = 20
+MAX_STRING = 1000
+TYPES = {"string", "integer", "boolean"}
+ALLOWED_KEYS = {
+    "string": {"type", "title", "description", "default", "minLength", "maxLength", "pattern", "enum"},
+    "integer": {"type", "title", "description", "default", "minimum", "maximum", "enum"},
+    "boolean": {"type", "title", "description", "default"},
+}
+TRUE_VALUES = {"on", "true", "1", "yes"}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    type: str
+    required: bool
+    description: str = ""
+    default: object = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    enum: list = field(default_factory=list)
+
+    @property
+    def input_type(self) -> str:
+        if self.enum:
+            return "select"
+        return {"string": "text", "integer": "number", "boolean": "checkbox"}[self.type]
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_property(name: str, spec, problems: list[str]) -> None:
+    where = f"properties.{name}"
+    if not NAME_RE.match(name):
+        problems.append(f"{where}: names use lower-case letters, digits and underscores, starting with a letter")
+    if not isinstance(spec, dict):
+        problems.append(f"{where} must be an object")
+        return
+    kind = spec.get("type")
+    if kind not in TYPES:
+        problems.append(f"{where}.type must be one of string, integer, boolean")
+        return
+    for key in sorted(set(spec) - ALLOWED_KEYS[kind]):
+        problems.append(f"{where}: '{key}' is not supported for {kind} fields")
+    for key in ("title", "description"):
+        if key in spec and (not isinstance(spec[key], str) or len(spec[key]) > 200):
+            problems.append(f"{where}.{key} must be text of at most 200 characters")
+    if kind == "string":
+        for key in ("minLength", "maxLength"):
+            if key in spec and (not _is_int(spec[key]) or not 0 <= spec[key] <= MAX_STRING):
+                problems.append(f"{where}.{key} must be a whole number from 0 to {MAX_STRING}")
+        if _is_int(spec.get("minLength")) and _is_int(spec.get("maxLength")) and spec["minLength"] > spec["maxLength"]:
+            problems.append(f"{where}.minLength must not exceed maxLength")
+        if "pattern" in spec:
+            if not isinstance(spec["pattern"], str) or len(spec["pattern"]) > 200:
+                problems.append(f"{where}.pattern must be a regular expression of at most 200 characters")
+            else:
+                try:
+                    re.compile(spec["pattern"])
+                except re.error as exc:
+                    problems.append(f"{where}.pattern is not a valid regular expression ({exc})")
+    if kind == "integer":
+        for key in ("minimum", "maximum"):
+            if key in spec and not _is_int(spec[key]):
+                problems.append(f"{where}.{key} must be a whole number")
+        if _is_int(spec.get("minimum")) and _is_int(spec.get("maximum")) and spec["minimum"] > spec["maximum"]:
+            problems.append(f"{where}.minimum must not exceed maximum")
+    if "enum" in spec:
+        enum = spec["enum"]
+        item_ok = (lambda v: isinstance(v, str) and 0 < len(v) <= 100) if kind == "string" else _is_int
+        if not isinstance(enum, list) or not enum or len(enum) > 50 or not all(item_ok(v) for v in enum):
+            problems.append(f"{where}.enum must be a list of 1 to 50 {kind} values")
+        elif len(set(enum)) != len(enum):
+            problems.append(f"{where}.enum has duplicate values")
+    if "default" in spec and spec["default"] is not None:
+        default_errors = _validate_value(_field(name, spec, required=False), spec["default"])
+        if default_errors:
+            problems.append(f"{where}.default: {default_errors}")
+
+
+def check_schema(schema) -> list[str]:
+    """Everything wrong with `schema`, as sentences an admin can act on. Empty list: valid."""
+    if schema in (None, {}):
+        return []
+    if not isinstance(schema, dict):
+        return ["The schema must be a JSON object"]
+    problems: list[str] = []
+    if schema.get("type", "object") != "object":
+        problems.append("type must be \"object\"")
+    for key in sorted(set(schema) - {"type", "properties", "required", "title", "description"}):
+        problems.append(f"'{key}' is not supported at the top level")
+    properties = schema.get("properties", {})
+    if not isinstance(properties, dict):
+        return problems + ["properties must be an object"]
+    if len(properties) > MAX_PROPERTIES:
+        problems.append(f"at most {MAX_PROPERTIES} properties are allowed")
+    for name, spec in properties.items():
+        _check_property(name, spec, problems)
+    required = schema.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        problems.append("required must be a list of property names")
+    else:
+        for name in required:
+            if name not in properties:
+                problems.append(f"required names '{name}', which is not a property")
+    return problems
+
+
+def _field(name: str, spec: dict, *, required: bool) -> Field:
+    return Field(
+        name=name,
+        label=spec.get("title") or name.replace("_", " ").capitalize(),
+        type=spec["type"],
+        required=required,
+        description=spec.get("description", ""),
+        default=spec.get("default"),
+        min_length=spec.get("minLength"),
+        max_length=spec.get("maxLength"),
+        pattern=spec.get("pattern"),
+        minimum=spec.get("minimum"),
+        maximum=spec.get("maximum"),
+        enum=list(spec.get("enum", [])),
+    )
+
+
+def fields(schema) -> list[Field]:
+    """Form fields, in the schema's order. The schema is assumed valid (checked when saved)."""
+    if not schema:
+        return []
+    required = set(schema.get("required", []))
+    return [_field(name, spec, required=name in required) for name, spec in schema.get("properties", {}).items()]
+
+
+def has_required_fields(schema) -> bool:
+    return any(f.required for f in fields(schema))
+
+
+def _validate_value(f: Field, value) -> str | None:
+    if f.type == "string":
+        if not isinstance(value, str):
+            return "must be text"
+        if f.enum and value not in f.enum:
+            return "choose one of the options"
+        if f.min_length is not None and len(value) < f.min_length:
+            return f"must be at least {f.min_length} characters"
+        if len(value) > (f.max_length if f.max_length is not None else MAX_STRING):
+            return f"must be at most {f.max_length if f.max_length is not None else MAX_STRING} characters"
+        if f.pattern and not re.fullmatch(f.pattern, value):
+            return "is not in the expected format"
+    elif f.type == "integer":
+        if not _is_int(value):
+            return "must be a whole number"
+        if f.enum and value not in f.enum:
+            return "choose one of the options"
+        if f.minimum is not None and value < f.minimum:
+            return f"must be at least {f.minimum}"
+        if f.maximum is not None and value > f.maximum:
+            return f"must be at most {f.maximum}"
+    elif f.type == "boolean" and not isinstance(value, bool):
+        return "must be yes or no"
+    return None
+
+
+def _coerce(f: Field, raw):
+    """Form values arrive as strings; JSON callers may send typed values."""
+    if f.type == "boolean":
+        return raw if isinstance(raw, bool) else str(raw or "").strip().lower() in TRUE_VALUES
+    if raw is None:
+        return None
+    text = raw if isinstance(raw, str) else str(raw)
+    text = text.strip()
+    if text == "":
+        return None
+    if f.type == "integer":
+        if _is_int(raw):
+            return raw
+        if not re.fullmatch(r"[+-]?\d{1,12}", text):
+            return text  # reported as "must be a whole number"
+        return int(text)
+    return text
+
+
+def validate_answers(schema, data: Mapping) -> tuple[dict, dict[str, str]]:
+    """Check submitted answers. Returns (clean answers, {field name: message})."""
+    answers: dict = {}
+    errors: dict[str, str] = {}
+    for f in fields(schema):
+        value = _coerce(f, data.get(f.name))
+        if value is None:
+            if f.required:
+                errors[f.name] = f"{f.label} is required"
+            elif f.default is not None:
+                answers[f.name] = f.default
+            continue
+        problem = _validate_value(f, value)
+        if problem:
+            errors[f.name] = f"{f.label} {problem}"
+        else:
+            answers[f.name] = value
+    return answers, errors
