@@ -26,11 +26,12 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
-	@if [ -n "$$REDIS_URL" ]; then echo "mode: $${DATABASE_URL:+external database}$${DATABASE_URL:-embedded SQLite} + Redis at $$REDIS_URL (web, RQ worker and scheduler via honcho)"; \
-	 else echo "mode: embedded default — $${DATABASE_URL:-SQLite in instance/}, jobs in-process, cache and limits in memory, mail at http://127.0.0.1:5000/dev/mail"; fi
+	@db="$${DATABASE_URL:-SQLite in instance/}"; \
+	 if [ -n "$$REDIS_URL" ]; then echo "mode: $$db + Redis at $$REDIS_URL — web, RQ worker and scheduler (honcho, Procfile.dev)"; \
+	 else echo "mode: embedded default — $$db, jobs in-process, cache and limits in memory, mail at http://127.0.0.1:$${PORT:-5000}/dev/mail"; fi
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	@if [ -n "$$REDIS_URL" ]; then exec $(BIN)/honcho start -f Procfile.dev; \
+	@if [ -n "$$REDIS_URL" ]; then PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile.dev; \
 	 else exec $(BIN)/flask run --host 127.0.0.1 --port $${PORT:-5000}; fi
 
 test: install-dev
