@@ -74,6 +74,8 @@ def empty_tables(app) -> None:
         tables = [t.name for t in db.metadata.sorted_tables]
         with db.engine.begin() as conn:
             if db.engine.dialect.name == "postgresql":
+                # A test that leaves a transaction open fails loudly here instead of hanging the run.
+                conn.execute(sa.text("SET LOCAL lock_timeout = '15s'"))
                 conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             else:
                 for name in reversed(tables):

@@ -1,0 +1,103 @@
+"""What the job queues hold, and retrying or deleting failed jobs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+import sqlalchemy as sa
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
+from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+
+from app import audit
+from app.errors import ExternalServiceError, NotFound
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.outbox import OutboxMessage
+from app.outbox import QUEUES, get_queue
+
+
+@dataclass
+class QueueState:
+    name: str
+    queued: int
+    started: int
+    scheduled: int
+    failed: int
+    finished: int
+
+
+def queue_states() -> list[QueueState]:
+    try:
+        states = []
+        for name in QUEUES:
+            queue = get_queue(name)
+            states.append(QueueState(
+                name=name, queued=len(queue), started=StartedJobRegistry(queue=queue).count,
+                scheduled=ScheduledJobRegistry(queue=queue).count, failed=FailedJobRegistry(queue=queue).count,
+                finished=FinishedJobRegistry(queue=queue).count,
+            ))
+        return states
+    except redis.RedisError as exc:
+        raise ExternalServiceError(f"Redis is not answering ({exc}).") from exc
+
+
+def failed_jobs(queue_name: str | None = None, limit: int = 50) -> list[Job]:
+    jobs: list[Job] = []
+    for name in QUEUES if queue_name is None else (queue_name,):
+        queue = get_queue(name)
+        ids = FailedJobRegistry(queue=queue).get_job_ids(0, limit - 1)
+        jobs.extend(job for job in Job.fetch_many(ids, connection=queue.connection) if job is not None)
+    return sorted(jobs, key=lambda j: j.ended_at or j.enqueued_at or utcnow(), reverse=True)[:limit]
+
+
+def _failed_job(job_id: str) -> tuple[Job, FailedJobRegistry]:
+    for name in QUEUES:
+        registry = FailedJobRegistry(queue=get_queue(name))
+        if job_id in registry:
+            try:
+                return Job.fetch(job_id, connection=registry.connection), registry
+            except NoSuchJobError:
+                break
+    raise NotFound("That failed job no longer exists.")
+
+
+def get_failed_job(job_id: str) -> Job:
+    return _failed_job(job_id)[0]
+
+
+def retry_failed(job_id: str, *, actor_id=None) -> None:
+    job, registry = _failed_job(job_id)
+    registry.requeue(job)
+    audit.record("job.retry", actor_id=actor_id, target_type="job", target_id=job_id[:64],
+                 after={"func": job.func_name, "queue": job.origin})
+    db.session.commit()
+
+
+def delete_failed(job_id: str, *, actor_id=None) -> None:
+    job, registry = _failed_job(job_id)
+    registry.remove(job, delete_job=True)
+    audit.record("job.delete", actor_id=actor_id, target_type="job", target_id=job_id[:64],
+                 before={"func": job.func_name, "queue": job.origin})
+    db.session.commit()
+
+
+def retry_all_failed(queue_name: str | None = None) -> int:
+    count = 0
+    for name in QUEUES if queue_name is None else (queue_name,):
+        registry = FailedJobRegistry(queue=get_queue(name))
+        for job_id in registry.get_job_ids():
+            try:
+                registry.requeue(job_id)
+                count += 1
+            except NoSuchJobError:
+                registry.remove(job_id)
+    return count
+
+
+def outbox_backlog() -> dict:
+    count, oldest = db.session.execute(
+        sa.select(sa.func.count(), sa.func.min(OutboxMessage.created_at)).where(OutboxMessage.enqueued_at.is_(None))
+    ).one()
+    age = int((utcnow() - oldest).total_seconds()) if oldest else 0
+    return {"pending": count, "oldest_age_seconds": age}

@@ -1,0 +1,64 @@
+"""flask stats · flask jobs retry-failed."""
+from __future__ import annotations
+
+import json
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from app.outbox import QUEUES
+
+
+@click.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@with_appcontext
+def stats_command(as_json: bool) -> None:
+    """The dashboard figures."""
+    from app.admin import queues, stats
+    from app.templating import format_money
+
+    figures = stats.all_figures()
+    try:
+        figures["queues"] = {q.name: {"queued": q.queued, "failed": q.failed, "scheduled": q.scheduled}
+                             for q in queues.queue_states()}
+    except Exception as exc:  # Redis down: the database figures still print
+        figures["queues"] = {"error": str(exc)}
+    figures["outbox"] = queues.outbox_backlog()
+    if as_json:
+        click.echo(json.dumps(figures, default=str, indent=2, sort_keys=True))
+        return
+    conversion = figures["trial_conversion_percent"]
+    lines = [
+        f"users:                {figures['users_total']} (+{figures['users_new_this_week']} this week)",
+        f"active subscriptions: {figures['subscriptions_active']} ({figures['subscriptions_past_due']} past due)",
+        f"trials running:       {figures['subscriptions_trial']}",
+        f"trial → paid:         {f'{conversion}%' if conversion is not None else '—'}"
+        f" ({figures['trials_converted']} of {figures['trials_ended']})",
+        "MRR:                  " + (", ".join(format_money(v, c) for c, v in figures["mrr"].items()) or "0"),
+        f"outbox pending:       {figures['outbox']['pending']}",
+    ]
+    for name, state in figures["queues"].items():
+        lines.append(f"queue {name:<15} {state}")
+    click.echo("\n".join(lines))
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Background jobs."""
+
+
+@jobs_group.command("retry-failed")
+@click.option("--queue", type=click.Choice(QUEUES), help="Only this queue.")
+@with_appcontext
+def retry_failed_command(queue: str | None) -> None:
+    """Queue every failed job again."""
+    from app.admin.queues import retry_all_failed
+
+    count = retry_all_failed(queue)
+    click.echo(f"requeued {count} failed job(s){f' from {queue}' if queue else ''}")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(stats_command)
+    app.cli.add_command(jobs_group)
