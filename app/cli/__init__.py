@@ -3,7 +3,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.cli import jobs, seed
+    from app.cli import jobs, notify, seed
 
     jobs.register(app)
+    notify.register(app)
     seed.register(app)
