@@ -42,7 +42,7 @@ def broadcast_command(product_slug: str | None, to_all: bool, title: str, body: 
         raise click.ClickException(exc.message) from None
     audience = f"subscribers of {product.name}" if product else "all active users"
     click.echo(f"Announcement {announcement.id}: \"{announcement.title}\" to {announcement.recipient_count} "
-               f"{audience}, in {announcement.batch_count} job(s) of up to {BATCH_SIZE}; "
+               f"recipient(s) ({audience}), in {announcement.batch_count} job(s) of up to {BATCH_SIZE}; "
                f"email {'off' if no_email else 'on'}.")
 
 

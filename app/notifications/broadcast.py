@@ -12,7 +12,7 @@ import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import load_only, noload
+from sqlalchemy.orm import lazyload, load_only
 
 from app import audit, outbox
 from app.errors import NotFound, ValidationError
@@ -72,7 +72,8 @@ def deliver_batch(announcement_id: uuid.UUID, user_ids: list[uuid.UUID]) -> int:
         return 0
     users = db.session.scalars(
         sa.select(User).where(User.id.in_(user_ids), User.is_active.is_(True))
-        .options(load_only(User.id, User.email, User.username, User.first_name), noload(User.role))
+        # Only what the notification and the email need (the role is never read here).
+        .options(load_only(User.id, User.email, User.username, User.first_name), lazyload(User.role))
     ).all()
     if not users:
         return 0

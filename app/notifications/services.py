@@ -68,7 +68,6 @@ def safe_link(link: str | None) -> str | None:
 
 
 def unread_filter(user_id: uuid.UUID):
-    # `is_read = false` (not IS FALSE) so the planner matches the (user_id, is_read, …) index.
     return sa.and_(Notification.user_id == user_id, Notification.is_read == sa.false())
 
 
