@@ -68,9 +68,9 @@ def detail(notification_id: uuid.UUID):
     return render_template("notifications/detail.html", n=notification)
 
 
-@bp.post("/<uuid:notification_id>/open")
+@bp.post("/<uuid:notification_id>/open", endpoint="open")
 @login_required
-def open_(notification_id: uuid.UUID):
+def open_notification(notification_id: uuid.UUID):
     """Clicking a notification: mark it read and follow its link (or show it in full)."""
     notification = services.mark_read(current_user.id, notification_id)
     target = services.safe_link(notification.link) or url_for(".detail", notification_id=notification.id)

@@ -181,6 +181,17 @@ def test_malformed_ids_and_wrong_methods_are_client_errors(signed_in):
     assert signed_in.get("/notifications/read-all").status_code == 405
 
 
+@pytest.mark.parametrize("value", ["", "<script>alert(1)</script>", "' OR 1=1 --", "admin\u200b", "9" * 40,
+                                   "https://evil.example/", "-1"])
+def test_odd_form_values_never_fail_and_never_redirect_away(app, signed_in, user, value):
+    with app.app_context():
+        [n] = add_notifications(user.id, 1)
+    for path in (f"/notifications/{n}/read", "/notifications/read-all"):
+        response = signed_in.post(path, data={"page": value, "return_to": value})
+        assert response.status_code == 303 and response.headers["Location"].startswith("/notifications/")
+        assert signed_in.post(path, data={"page": value}, headers=HTMX).status_code == 200
+
+
 def test_marking_read_needs_the_csrf_token(app, make_app, user):
     csrf_app = make_app(WTF_CSRF_ENABLED=True)
     client = csrf_app.test_client()
