@@ -11,8 +11,6 @@ from app.extensions import db
 from app.models.base import UTCDateTime, UUIDPk, utcnow
 from app.models.catalog import Product
 
-AUDIENCES = ("all", "product")
-
 
 class Announcement(UUIDPk, db.Model):
     """One broadcast: what was said, to whom, by whom, and how many it reached."""
