@@ -27,6 +27,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value is not None else default
 
 
+def exponential_backoff(base: int, factor: int, retries: int) -> list[int]:
+    """Seconds to wait before each retry: base, base·factor, base·factor², …"""
+    return [base * factor ** n for n in range(retries)]
+
+
 class ConfigError(RuntimeError):
     """The environment does not describe a startable app."""
 
@@ -41,7 +46,10 @@ class Config:
     REDIS_URL = env("REDIS_URL")
     # Jobs go to RQ on Redis; with no Redis they run in-process after the commit.
     JOBS_INLINE = REDIS_URL is None
-    JOB_RETRY_INTERVALS = [10, 60, 300]
+    # A failed job is retried JOB_RETRIES times, waiting 15 s, 1 min, 4 min (×4 each
+    # time), then stays in RQ's failed-job registry for an admin to retry.
+    JOB_RETRIES = 3
+    JOB_RETRY_INTERVALS = exponential_backoff(env_int("JOB_RETRY_BASE_SECONDS", 15), 4, JOB_RETRIES)
     OUTBOX_RELAY_SECONDS = env_int("OUTBOX_RELAY_SECONDS", 5)
 
     MAIL_SERVER = env("MAIL_SERVER")
@@ -54,6 +62,11 @@ class Config:
     MAIL_TIMEOUT = env_int("MAIL_TIMEOUT", 10)
     # Keep every message in the browsable development outbox (/dev/mail).
     DEV_MAIL_OUTBOX = env_bool("DEV_MAIL_OUTBOX", False)
+
+    # Read notifications older than this are deleted by a daily job.
+    NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 90)
+    # How often an open page asks for the unread count (it also refreshes on every change it causes).
+    NOTIFICATION_POLL_SECONDS = env_int("NOTIFICATION_POLL_SECONDS", 30)
 
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True

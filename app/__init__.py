@@ -69,12 +69,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from app.main import bp as main_bp
-
     from app.admin import bp as admin_bp
+    from app.main import bp as main_bp
+    from app.notifications import bp as notifications_bp
 
-    app.register_blueprint(main_bp)
-    app.register_blueprint(admin_bp)
+    for blueprint in (main_bp, notifications_bp, admin_bp):
+        app.register_blueprint(blueprint)
     if app.config.get("DEV_MAIL_OUTBOX") and app.config["APP_ENV"] != "production":
         from app.mail.routes import bp as dev_mail_bp
 

@@ -102,7 +102,7 @@ def _push_to_rq(app: Flask, row) -> None:
             kwargs=row["kwargs"],
             job_id=job_id,
             meta={"outbox_id": row["id"]},
-            retry=Retry(max=3, interval=app.config["JOB_RETRY_INTERVALS"]),
+            retry=Retry(max=app.config["JOB_RETRIES"], interval=app.config["JOB_RETRY_INTERVALS"]),
             result_ttl=86400,
             failure_ttl=30 * 86400,
             unique=True,

@@ -1,4 +1,4 @@
-"""Template helpers: HTMX-aware rendering, money and date filters."""
+"""Template helpers: HTMX-aware rendering, money, date and relative-time filters."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -47,10 +47,31 @@ def format_date(value, fmt: str = "%d %b %Y") -> str:
     return value.strftime(fmt) if value else ""
 
 
+def format_timeago(value: datetime | None, now: datetime | None = None) -> str:
+    """Relative time: "just now", "5 minutes ago", "yesterday", "3 days ago", then the date."""
+    if not value:
+        return ""
+    now = now or datetime.now(timezone.utc)
+    seconds = (now - value).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for unit, size, limit in (("minute", 60, 60), ("hour", 3600, 24)):
+        n = int(seconds // size)
+        if n < limit:
+            return f"{n} {unit}{'s' if n != 1 else ''} ago"
+    days = int(seconds // 86400)
+    if days == 1:
+        return "yesterday"
+    if days < 7:
+        return f"{days} days ago"
+    return value.strftime("%-d %b" if value.year == now.year else "%-d %b %Y")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["timeago"] = format_timeago
     app.jinja_env.globals["is_htmx"] = is_htmx
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

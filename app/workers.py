@@ -72,7 +72,9 @@ class Periodic:
 
 
 # The periodic jobs. Features add theirs here.
-PERIODIC: list[Periodic] = []
+PERIODIC: list[Periodic] = [
+    Periodic("jobs.notifications.purge_read_notifications", queue="low", cron="17 3 * * *"),  # daily, off the hour
+]
 
 LEADER_KEY = "scheduler:leader"
 

@@ -3,8 +3,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.cli import admin, jobs, seed
+    from app.cli import admin, jobs, notify, seed
 
-    admin.register(app)
-    jobs.register(app)
-    seed.register(app)
+    for module in (admin, jobs, notify, seed):
+        module.register(app)

@@ -11,6 +11,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 
+import css_inline
 import jinja2
 import sqlalchemy as sa
 from flask import current_app
@@ -21,6 +22,10 @@ from app.mail.kinds import queue_for
 from app.models.mail import DevMail, SentEmail
 
 log = logging.getLogger(__name__)
+
+# Styles go onto each element (clients that strip <style> keep the design); the
+# @media rules (dark mode, small screens) stay in <style>. Never fetch anything.
+_inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
 def _strict_env() -> jinja2.Environment:
@@ -42,7 +47,7 @@ def render_email(template: str, context: dict) -> tuple[str, str, str]:
     subject_tpl = env.get_template(f"email/{template}.subject.txt")
     subject = " ".join(subject_tpl.render(ctx).split())
     text = env.get_template(f"email/{template}.txt").render(ctx)
-    html = env.get_template(f"email/{template}.html").render(ctx)
+    html = _inliner.inline(env.get_template(f"email/{template}.html").render(ctx))
     return subject, text, html
 
 

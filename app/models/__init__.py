@@ -3,11 +3,11 @@ from app.models.audit import AuditEvent
 from app.models.billing import Subscription
 from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
 from app.models.mail import DevMail, SentEmail
-from app.models.notification import Notification
+from app.models.notification import Announcement, Notification
 from app.models.outbox import OutboxMessage
 from app.models.user import Permission, Role, User, UserSession, role_permission
 
 __all__ = [
-    "AuditEvent", "DevMail", "Notification", "OutboxMessage", "Permission", "Plan", "PlatformFee",
+    "Announcement", "AuditEvent", "DevMail", "Notification", "OutboxMessage", "Permission", "Plan", "PlatformFee",
     "PlatformFeeChange", "Product", "Role", "SentEmail", "Subscription", "User", "UserSession", "role_permission",
 ]

@@ -19,7 +19,7 @@ def test_email_queued_in_a_committed_transaction_is_delivered_by_a_worker(app, s
     assert message["To"] == "ada@example.test"
     assert message["Subject"] == "Maintenance on Sunday"
     assert "Hi Ada," in smtp_sink.text(message)
-    assert "<h1>Maintenance on Sunday</h1>" in smtp_sink.html(message)
+    assert ">Maintenance on Sunday</h1>" in smtp_sink.html(message)  # the h1 carries inlined styles
     assert session.scalar(sa.select(sa.func.count()).select_from(SentEmail)) == 1
 
 
