@@ -4,9 +4,10 @@ from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
 from app.models.mail import DevMail, SentEmail
 from app.models.notification import Notification
 from app.models.outbox import OutboxMessage
+from app.models.social import SocialAccount
 from app.models.user import Permission, Role, User, UserSession, role_permission
 
 __all__ = [
     "AuditEvent", "DevMail", "Notification", "OutboxMessage", "Permission", "Plan", "PlatformFee",
-    "PlatformFeeChange", "Product", "Role", "SentEmail", "User", "UserSession", "role_permission",
+    "PlatformFeeChange", "Product", "Role", "SentEmail", "SocialAccount", "User", "UserSession", "role_permission",
 ]
