@@ -69,8 +69,10 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
+    from app.oauth import bp as oauth_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(oauth_bp)
     if app.config.get("DEV_MAIL_OUTBOX") and app.config["APP_ENV"] != "production":
         from app.mail.routes import bp as dev_mail_bp
 
