@@ -1,7 +1,5 @@
 """Google sign-in (OpenID Connect) against the real local provider: the whole redirect dance."""
-import html
 import json
-import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -11,28 +9,10 @@ from app.extensions import db
 from app.models.audit import AuditEvent
 from app.models.social import SocialAccount
 from app.models.user import User, UserSession
-from tests.support.oidc import Account
+from tests.support.oidc import Account, actions, signed_in_as, text, users
 from tests.support.users import make_user, sign_in
 
 ADA = Account("google-ada-1001", email="ada@example.test", email_verified=True, name="Ada Lovelace")
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def signed_in_as(client) -> str | None:
-    """The name in the navbar's account menu, or None when nobody is signed in."""
-    found = re.search(r'class="user-name">([^<]*)<', client.get("/").get_data(as_text=True))
-    return found and found.group(1)
-
-
-def users(session):
-    return session.scalars(sa.select(User).order_by(User.created_at)).all()
-
-
-def actions(session):
-    return [e.action for e in session.scalars(sa.select(AuditEvent).order_by(AuditEvent.created_at))]
 
 
 def test_first_sign_in_creates_a_verified_customer_and_lands_signed_in(app, client, google, social):

@@ -8,7 +8,9 @@ to the app, a `requests` session plays the browser at the provider. Nothing is m
 """
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from tests.support.mail import free_port
 
@@ -186,6 +189,30 @@ class SocialFlow:
         callback = self.authorize(provider, account, **kwargs)
         parts = urlsplit(callback)
         return self.client.get(f"{parts.path}?{parts.query}")
+
+
+def text(response) -> str:
+    """The response body as a person reads it (entities decoded)."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def signed_in_as(client) -> str | None:
+    """The name in the navbar's account menu, or None when nobody is signed in."""
+    found = re.search(r'class="user-name">([^<]*)<', client.get("/").get_data(as_text=True))
+    return found and found.group(1)
+
+
+def users(session) -> list:
+    from app.models.user import User
+
+    return session.scalars(sa.select(User).order_by(User.created_at)).all()
+
+
+def actions(session) -> list[str]:
+    """Audit actions, oldest first."""
+    from app.models.audit import AuditEvent
+
+    return [e.action for e in session.scalars(sa.select(AuditEvent).order_by(AuditEvent.created_at))]
 
 
 @pytest.fixture(scope="session")
