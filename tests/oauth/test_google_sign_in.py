@@ -1,5 +1,6 @@
 """Google sign-in (OpenID Connect) against the real local provider: the whole redirect dance."""
 import json
+import threading
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -9,7 +10,7 @@ from app.extensions import db
 from app.models.audit import AuditEvent
 from app.models.social import SocialAccount
 from app.models.user import User, UserSession
-from tests.support.oidc import Account, actions, signed_in_as, text, users
+from tests.support.oidc import Account, SocialFlow, actions, signed_in_as, text, users
 from tests.support.users import make_user, sign_in
 
 ADA = Account("google-ada-1001", email="ada@example.test", email_verified=True, name="Ada Lovelace")
@@ -57,7 +58,7 @@ def test_the_same_subject_signs_in_to_the_same_account_even_with_a_new_email(app
     first = social.sign_in("google", ADA)
     assert first.status_code == 302
     again = Account(ADA.login, email="ada.lovelace@example.test", email_verified=True, name="Ada L")
-    second = social.__class__(app.test_client()).sign_in("google", again)
+    second = SocialFlow(app.test_client()).sign_in("google", again)
 
     assert second.status_code == 302
     with app.app_context():
@@ -132,9 +133,9 @@ def test_usernames_are_derived_from_the_name_and_made_unique(app, google, social
         make_user(username="ada_lovelace", email="other@example.test")
     assert social.sign_in("google", ADA).status_code == 302
     second = Account("google-2", email="zoe@example.test", email_verified=True, name="Zoë Ångström")
-    assert social.__class__(app.test_client()).sign_in("google", second).status_code == 302
+    assert SocialFlow(app.test_client()).sign_in("google", second).status_code == 302
     third = Account("google-3", email="x9@example.test", email_verified=True, name="李")
-    assert social.__class__(app.test_client()).sign_in("google", third).status_code == 302
+    assert SocialFlow(app.test_client()).sign_in("google", third).status_code == 302
     with app.app_context():
         names = {u.email: u.username for u in users(db.session)}
     assert names["ada@example.test"] == "ada_lovelace2"
@@ -252,3 +253,30 @@ def test_an_unreachable_provider_is_a_502_page(app, client):
 def test_an_unknown_or_unconfigured_provider_is_404(app, client, path):
     app.config.update(GOOGLE_CLIENT_ID="only-an-id")  # no secret: not configured
     assert client.get(path).status_code == 404
+
+
+@pytest.mark.postgres
+def test_two_callbacks_for_one_new_identity_at_once_make_one_account(app, google):
+    # Two browsers finish the same person's first sign-in at the same moment.
+    flows = [SocialFlow(app.test_client()) for _ in range(2)]
+    callbacks = [urlsplit(flow.authorize("google", ADA)) for flow in flows]
+    barrier = threading.Barrier(len(flows))
+    statuses = []
+
+    def finish(flow, callback):
+        barrier.wait()
+        statuses.append(flow.client.get(f"{callback.path}?{callback.query}").status_code)
+
+    threads = [threading.Thread(target=finish, args=pair) for pair in zip(flows, callbacks)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [302, 302]
+    with app.app_context():
+        (user,) = users(db.session)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SocialAccount)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)) == 2
+        assert sorted(actions(db.session)) == ["login", "login", "signup"]
+    assert [signed_in_as(flow.client) for flow in flows] == ["ada_lovelace", "ada_lovelace"]

@@ -37,6 +37,8 @@ const provider = new Provider(issuer, {
     registration: { enabled: true },
   },
   pkce: { required: () => true },
+  // oidc-provider's default (conformIdTokenClaims): profile and email claims come from the
+  // userinfo endpoint, not the ID token, so the app's userinfo path is exercised too.
   responseTypes: ['code'],
   async findAccount(ctx, id) {
     const claims = accounts.get(id);

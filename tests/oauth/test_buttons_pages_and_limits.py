@@ -1,4 +1,4 @@
-"""The social buttons partial: only configured providers, plain links that keep `next`."""
+"""The social buttons partial (only configured providers, plain links that keep `next`), the problem page, rate limits."""
 from flask import render_template
 
 from tests.support.oidc import text
@@ -37,3 +37,10 @@ def test_the_problem_page_offers_the_buttons_again(app, client):
     response = client.get("/auth/oauth/google/callback?error=access_denied&state=x")
     assert response.status_code == 403
     assert "Sign-in didn't finish" in text(response) and "Continue with Google" in text(response)
+
+
+def test_the_sign_in_endpoints_are_rate_limited_per_ip(make_app):
+    app = make_app(RATELIMIT_ENABLED=True, GOOGLE_CLIENT_ID="id", GOOGLE_CLIENT_SECRET="secret")
+    client = app.test_client()
+    statuses = [client.get("/auth/oauth/google/callback?error=access_denied").status_code for _ in range(31)]
+    assert statuses[:30] == [403] * 30 and statuses[30] == 429
