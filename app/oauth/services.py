@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 NEXT_KEY = "oauth_next"
 PENDING_KEY = "oauth_pending"
 USERNAME_MIN, USERNAME_MAX, USERNAME_STEM = 3, 30, 24  # the stem leaves room for a numeric suffix
+EMAIL_TAKEN = "An account already uses this address. Sign in to it another way, or use a different address."
 
 
 class SignInProblem(AppError):
@@ -237,8 +238,7 @@ def pending_profile() -> tuple[SocialProfile, dict] | None:
         email_verified=bool(data.get("email_verified")), name=str(data.get("name") or ""),
         first_name=str(data.get("first_name") or ""), last_name=str(data.get("last_name") or ""),
     )
-    return profile, {"next": safe_next(data.get("next")) or url_for("main.home"),
-                                     "reason": data.get("reason")}
+    return profile, {"next": safe_next(data.get("next")) or url_for("main.home"), "reason": data.get("reason")}
 
 
 def normalize_email(value: str) -> str:
@@ -256,7 +256,7 @@ def normalize_email(value: str) -> str:
 def finish_with_email(raw_email: str) -> SignInResult:
     """Create the account for the pending profile with the address the person typed.
 
-    The address is not verified yet (email_verified_at stays empty).
+    The address is not verified yet (email_verified_at stays empty): only a code sent to it can prove it.
     """
     pending = pending_profile()
     if pending is None:
@@ -265,8 +265,7 @@ def finish_with_email(raw_email: str) -> SignInResult:
     provider = get_provider(profile.provider)
     email = normalize_email(raw_email)
     if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
-        raise ValidationError("An account already uses this address. Sign in to it another way, "
-                              "or use a different address.", field="email")
+        raise ValidationError(EMAIL_TAKEN, field="email")
     user = _resolve_pending(profile, email)
     session.pop(PENDING_KEY, None)
     _sign_in(user, provider)
@@ -284,6 +283,5 @@ def _resolve_pending(profile: SocialProfile, email: str) -> User:
         known = db.session.scalar(sa.select(SocialAccount).where(
             SocialAccount.provider == profile.provider, SocialAccount.subject == profile.subject))
         if known is None:
-            raise ValidationError("An account already uses this address. Sign in to it another way, "
-                                  "or use a different address.", field="email") from None
+            raise ValidationError(EMAIL_TAKEN, field="email") from None
         return known.user
