@@ -22,8 +22,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $(VENV)/.installed $@
 
+# The local OpenID provider the social-login tests sign in against (Node, pinned by the lockfile).
+OIDC_DIR := tests/oidc
+$(OIDC_DIR)/node_modules/.package-lock.json: $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js and npm are required for the social-login tests (apt-get install nodejs npm)"; exit 1; }
+	cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev $(OIDC_DIR)/node_modules/.package-lock.json
 
 run: install
 	@db="$${DATABASE_URL:-SQLite in instance/}"; \
@@ -62,4 +68,4 @@ bench: install-dev
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) instance/*.db tests/artifacts
+	rm -rf $(VENV) instance/*.db tests/artifacts $(OIDC_DIR)/node_modules

@@ -86,6 +86,19 @@ class Config:
     PROXY_COUNT = env_int("PROXY_COUNT", 0)
     BASE_URL = env("BASE_URL", "http://127.0.0.1:5000")
 
+    # Social login. A provider is offered only when its client id and secret are set.
+    GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID")
+    GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET")
+    GOOGLE_DISCOVERY_URL = env("GOOGLE_DISCOVERY_URL", "https://accounts.google.com/.well-known/openid-configuration")
+    FACEBOOK_CLIENT_ID = env("FACEBOOK_CLIENT_ID")
+    FACEBOOK_CLIENT_SECRET = env("FACEBOOK_CLIENT_SECRET")
+    FACEBOOK_GRAPH_VERSION = env("FACEBOOK_GRAPH_VERSION", "v25.0")
+    # "{version}" is replaced by FACEBOOK_GRAPH_VERSION.
+    FACEBOOK_AUTHORIZE_URL = env("FACEBOOK_AUTHORIZE_URL", "https://www.facebook.com/{version}/dialog/oauth")
+    FACEBOOK_TOKEN_URL = env("FACEBOOK_TOKEN_URL", "https://graph.facebook.com/{version}/oauth/access_token")
+    FACEBOOK_API_BASE_URL = env("FACEBOOK_API_BASE_URL", "https://graph.facebook.com/{version}/")
+    OAUTH_TIMEOUT = env_int("OAUTH_TIMEOUT", 10)
+
     # When set, /metrics wants "Authorization: Bearer <token>".
     METRICS_TOKEN = env("METRICS_TOKEN")
     LOG_LEVEL = env("LOG_LEVEL", "INFO")
@@ -118,6 +131,8 @@ class TestConfig(Config):
     LOG_JSON = False
     WTF_CSRF_ENABLED = False  # tests that prove CSRF switch it back on
     RATELIMIT_ENABLED = False  # tests that prove limits switch it back on
+    # Social providers are off unless a test points them at the local ones.
+    GOOGLE_CLIENT_ID = GOOGLE_CLIENT_SECRET = FACEBOOK_CLIENT_ID = FACEBOOK_CLIENT_SECRET = None
     SERVER_NAME = None
 
 

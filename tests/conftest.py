@@ -30,6 +30,7 @@ pytest_plugins = [
     "tests.support.jobs",
     "tests.support.browser",
     "tests.support.users",
+    "tests.support.oidc",
 ]
 
 
