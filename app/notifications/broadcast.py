@@ -34,7 +34,7 @@ BATCH_JOB = "jobs.notifications.deliver_announcement"
 def broadcast(title: str, body: str, link: str | None = None, *, product_id: uuid.UUID | None = None,
               actor_id: uuid.UUID | None = None, email: bool = True) -> Announcement:
     """Announce to every active user, or to one product's live subscribers. Commits."""
-    title, body, link = _clean(title, body, link)
+    title, body, link = clean_message(title, body, link)
     if product_id is not None and db.session.get(Product, product_id) is None:
         raise NotFound("There is no such product.")
     announcement = Announcement(title=title, body=body, link=link, audience="product" if product_id else "all",
@@ -97,7 +97,7 @@ def _insert_ignoring_duplicates():
     return dialect.insert(Notification).on_conflict_do_nothing(index_elements=["announcement_id", "user_id"])
 
 
-def _clean(title: str, body: str, link: str | None) -> tuple[str, str, str | None]:
+def clean_message(title: str, body: str, link: str | None) -> tuple[str, str, str | None]:
     title, body, link = (title or "").strip(), (body or "").strip(), (link or "").strip() or None
     if not title:
         raise ValidationError("Give the announcement a title.", field="title")

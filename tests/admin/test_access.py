@@ -45,6 +45,7 @@ def test_an_admin_opens_every_admin_page(app, admin_client):
     for url in admin_get_urls(app):
         if "nojob" in url:
             continue
+        url = url.replace("00000000-0000-0000-0000-000000000001", str(admin_client.user_id))
         assert admin_client.get(url, buffered=True).status_code == 200, url
 
 
