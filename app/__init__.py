@@ -68,9 +68,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.account import bp as account_bp
+    from app.auth import bp as auth_bp
     from app.main import bp as main_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
     if app.config.get("DEV_MAIL_OUTBOX") and app.config["APP_ENV"] != "production":
         from app.mail.routes import bp as dev_mail_bp
 

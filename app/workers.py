@@ -72,7 +72,10 @@ class Periodic:
 
 
 # The periodic jobs. Features add theirs here.
-PERIODIC: list[Periodic] = []
+PERIODIC: list[Periodic] = [
+    Periodic("jobs.auth.cleanup_otps", queue="low", interval=3600),
+    Periodic("jobs.auth.purge_sessions", queue="low", cron="17 3 * * *"),
+]
 
 LEADER_KEY = "scheduler:leader"
 
