@@ -5,12 +5,12 @@ from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.auth.forms import check_new_password, phone_value
 
-GENDERS = [("", "Prefer not to say"), ("female", "Female"), ("male", "Male"), ("non_binary", "Non-binary"),
-           ("other", "Other")]
+GENDERS = {"": "Prefer not to say", "female": "Female", "male": "Male", "non_binary": "Non-binary", "other": "Other"}
 ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postal_code", "country")
 
 
@@ -26,7 +26,7 @@ def _text(label: str, max_length: int) -> StringField:
 class ProfileForm(FlaskForm):
     first_name = _text("First name", 80)
     last_name = _text("Last name", 80)
-    gender = SelectField("Gender", choices=GENDERS, default="")
+    gender = SelectField("Gender", choices=[SelectChoice(value, label) for value, label in GENDERS.items()], default="")
     date_of_birth = DateField("Date of birth", validators=[Optional()], format="%Y-%m-%d")
     line1 = _text("Address line 1", 120)
     line2 = _text("Address line 2", 120)
@@ -37,7 +37,7 @@ class ProfileForm(FlaskForm):
     phone = StringField("Phone", filters=[_strip], validators=[Optional()])
 
     def validate_gender(self, field):
-        if field.data not in dict(GENDERS):
+        if field.data not in GENDERS:
             raise ValidationError("Choose one of the options.")
 
     def validate_date_of_birth(self, field):

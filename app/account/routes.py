@@ -39,7 +39,7 @@ def profile():
     if form.validate_on_submit():
         services.update_profile(user, form.profile_data())
         phone = form.phone.data
-        if phone is None and user.phone:
+        if not phone and user.phone:
             services.remove_phone(user)
         elif phone and phone != user.phone:
             try:
