@@ -1,6 +1,7 @@
 """Profile and password forms."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 from flask_wtf import FlaskForm
@@ -18,22 +19,47 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def _text(label: str, max_length: int) -> StringField:
-    return StringField(label, filters=[_strip],
-                       validators=[Optional(), Length(max=max_length, message=f"Use at most {max_length} characters.")])
+class PlainText:
+    """Letters (any script), spaces and a little punctuation; digits where they belong.
+
+    Keeps markup, SQL-looking input and invisible characters (zero-width spaces,
+    control characters) out of names and addresses, with a message that says what's allowed.
+    """
+
+    def __init__(self, punctuation: str, digits: bool, allowed: str):
+        self.punctuation, self.digits, self.allowed = punctuation, digits, allowed
+
+    def __call__(self, form, field):
+        for ch in field.data or "":
+            category = unicodedata.category(ch)
+            if category[0] in "LM" or ch == " " or ch in self.punctuation or (self.digits and category == "Nd"):
+                continue
+            shown = "invisible or control characters" if category[0] in "CZ" else f"“{ch}”"
+            raise ValidationError(f"{shown} can't be used here. Use {self.allowed}.")
+
+
+NAME = PlainText(".'-", digits=False, allowed="letters, spaces, apostrophes, dots and hyphens")
+PLACE = PlainText(".'-()", digits=False, allowed="letters, spaces and . ' - ( )")
+ADDRESS_LINE = PlainText(".,'-#/&()", digits=True, allowed="letters, digits, spaces and . , ' - # / & ( )")
+POSTCODE = PlainText("-", digits=True, allowed="letters, digits, spaces and hyphens")
+
+
+def _text(label: str, max_length: int, rule: PlainText) -> StringField:
+    return StringField(label, filters=[_strip], validators=[
+        Optional(), Length(max=max_length, message=f"Use at most {max_length} characters."), rule])
 
 
 class ProfileForm(FlaskForm):
-    first_name = _text("First name", 80)
-    last_name = _text("Last name", 80)
+    first_name = _text("First name", 80, NAME)
+    last_name = _text("Last name", 80, NAME)
     gender = SelectField("Gender", choices=[SelectChoice(value, label) for value, label in GENDERS.items()], default="")
     date_of_birth = DateField("Date of birth", validators=[Optional()], format="%Y-%m-%d")
-    line1 = _text("Address line 1", 120)
-    line2 = _text("Address line 2", 120)
-    city = _text("City", 80)
-    region = _text("State / region", 80)
-    postal_code = _text("Postal code", 20)
-    country = _text("Country", 56)
+    line1 = _text("Address line 1", 120, ADDRESS_LINE)
+    line2 = _text("Address line 2", 120, ADDRESS_LINE)
+    city = _text("City", 80, PLACE)
+    region = _text("State / region", 80, PLACE)
+    postal_code = _text("Postal code", 20, POSTCODE)
+    country = _text("Country", 56, PLACE)
     phone = StringField("Phone", filters=[_strip], validators=[Optional()])
 
     def validate_gender(self, field):

@@ -1,6 +1,8 @@
 """Forms for the auth pages. They parse and check the shape of input; services decide the rest."""
 from __future__ import annotations
 
+import unicodedata
+
 from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
@@ -35,6 +37,14 @@ class EmailAddress:
         problem = email_problem(field.data)
         if problem:
             raise ValidationError(problem)
+
+
+class Printable:
+    """No control or invisible characters (NUL can't even be stored in Postgres text)."""
+
+    def __call__(self, form, field):
+        if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Cn") for ch in field.data or ""):
+            raise ValidationError("Remove the invisible or control characters from this field.")
 
 
 class Code:
@@ -96,7 +106,8 @@ class CodeForm(FlaskForm):
 class LoginForm(FlaskForm):
     identifier = StringField("Email, username or phone", filters=[_strip],
                              validators=[DataRequired("Enter your email, username or phone number."),
-                                         Length(max=254, message="That's too long to be an email, username or phone.")])
+                                         Length(max=254, message="That's too long to be an email, username or phone."),
+                                         Printable()])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."),
                                                      Length(max=MAX_LENGTH, message="That password is too long.")])
     remember = BooleanField("Keep me signed in on this device")

@@ -4,6 +4,9 @@ from __future__ import annotations
 import phonenumbers
 from flask import current_app
 
+# ASCII only: phonenumbers would quietly drop invisible characters and read other scripts' digits.
+PHONE_CHARACTERS = frozenset("0123456789+-(). ")
+
 
 def normalize_phone(raw: str) -> str:
     """E.164 for a valid number; ValueError (with a message for the form) otherwise.
@@ -13,6 +16,8 @@ def normalize_phone(raw: str) -> str:
     text = (raw or "").strip()
     if len(text) > 32:
         raise ValueError("That's too long for a phone number.")
+    if any(ch not in PHONE_CHARACTERS for ch in text):
+        raise ValueError("Use digits, spaces and + - ( ) . only, like +1 415 555 0100.")
     region = current_app.config.get("PHONE_DEFAULT_REGION", "US")
     try:
         number = phonenumbers.parse(text, region)
@@ -25,5 +30,4 @@ def normalize_phone(raw: str) -> str:
 
 def looks_like_phone(text: str) -> bool:
     stripped = text.strip()
-    digits = sum(ch.isdigit() for ch in stripped)
-    return digits >= 6 and all(ch.isdigit() or ch in "+-() ." for ch in stripped)
+    return sum(ch.isdigit() for ch in stripped) >= 6 and all(ch in PHONE_CHARACTERS for ch in stripped)

@@ -80,6 +80,10 @@ def is_taken(name: str) -> bool:
             # The lock holder died or is slow: answer from the database rather than keep the user waiting.
             return bool(_query_taken([name]))
         try:
+            # Someone may have answered between our miss and our lock (then released it).
+            cached = client.get(_key(name))
+            if cached is not None:
+                return cached == b"taken"
             taken = bool(_query_taken([name]))
             _cache(client, name, taken)
         finally:

@@ -105,6 +105,7 @@ def test_a_tampered_link_is_refused(app, client, ada):
     link = _link(app)
     assert client.get(link[:-3] + "abc").status_code == 400
     assert client.get("/auth/password-reset/not-a-token").status_code == 400
+    assert client.get("/auth/password-reset/%00%27%20OR%201=1").status_code == 400
 
 
 def test_the_new_password_must_meet_the_policy(app, client, ada):

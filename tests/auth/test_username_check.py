@@ -50,7 +50,7 @@ def test_suggestions_are_deterministic():
 
 @pytest.mark.parametrize("raw, message", [
     ("ab", "at least 3"), ("a" * 31, "at most 30"), ("admin\u200b", "lowercase letters"),
-    ("<script>", "lowercase letters"), ("' OR 1=1 --", "lowercase letters"), ("ad min", "lowercase letters"),
+    ("<script>", "lowercase letters"), ("' OR 1=1 --", "lowercase letters"), ("ad min", "lowercase letters"), ("ad\x00min", "lowercase letters"),
 ])
 def test_invalid_names_are_refused_before_any_cache_or_database_work(app, client, count_queries, raw, message):
     redis = app.extensions["redis"]
