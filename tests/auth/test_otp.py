@@ -144,12 +144,17 @@ def _race(app, user_id, code: str, n: int = 20) -> list[bool]:
     return results
 
 
-@pytest.mark.postgres
-def test_twenty_concurrent_right_codes_succeed_exactly_once(app):
+@pytest.fixture
+def issued(app):
+    """(user id, code) of a fresh verification code."""
     with app.app_context():
         user = make_user()
-        code = _issue(user)
-        user_id = user.id
+        return user.id, _issue(user)
+
+
+@pytest.mark.postgres
+def test_twenty_concurrent_right_codes_succeed_exactly_once(app, issued):
+    user_id, code = issued
     results = _race(app, user_id, code)
     assert results.count(True) == 1 and len(results) == 20
     with app.app_context():
@@ -157,11 +162,8 @@ def test_twenty_concurrent_right_codes_succeed_exactly_once(app):
 
 
 @pytest.mark.postgres
-def test_twenty_concurrent_wrong_codes_count_exactly_and_void_the_code(app):
-    with app.app_context():
-        user = make_user()
-        code = _issue(user)
-        user_id = user.id
+def test_twenty_concurrent_wrong_codes_count_exactly_and_void_the_code(app, issued):
+    user_id, code = issued
     results = _race(app, user_id, _wrong(code))
     assert results == [False] * 20
     with app.app_context():
