@@ -3,26 +3,16 @@ from __future__ import annotations
 
 import unicodedata
 
-from email_validator import EmailNotValidError, validate_email
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from app.auth.emails import email_problem
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 from app.auth.phones import normalize_phone
 from app.auth.usernames import normalize_username, username_problem
 
 CODE_LENGTH = 6
-
-
-def email_problem(email: str) -> str | None:
-    if len(email) > 254:
-        return "That email address is too long."
-    try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError:
-        return "Enter a valid email address, like name@example.com."
-    return None
 
 
 def _strip(value):

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.auth import throttle, usernames
+from app.auth.emails import email_problem
 from app.auth.otp import CODE_TTL, issue_otp, verify_otp
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.auth.phones import looks_like_phone, normalize_phone
@@ -219,8 +220,6 @@ def deactivate(user: User, *, actor_id: uuid.UUID | None = None) -> int:
 
 def create_admin(*, email: str, username: str, password: str) -> User:
     """The first (or another) admin, verified at once. Validation errors name the field."""
-    from app.auth.forms import email_problem
-
     email, username = email.strip().lower(), usernames.normalize_username(username)
     for field, problem in (("email", email_problem(email)), ("username", usernames.username_problem(username)),
                            ("password", password_problem(password, username=username, email=email))):

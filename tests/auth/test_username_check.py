@@ -108,3 +108,10 @@ def test_username_checks_are_limited_to_100_a_minute_per_ip(limited_app):
     response = _check(client, "limit.me")
     assert response.status_code == 429 and "Retry-After" in response.headers
     assert response.headers["HX-Retarget"] == "#toasts"
+
+
+def test_a_refused_signup_still_shows_whether_the_username_is_taken(app, client):
+    with app.app_context():
+        make_user(username="ada")
+    response = client.post("/auth/signup", data={"username": "ada", "email": "", "password": ""})
+    assert response.status_code == 400 and "is-taken" in response.text and 'id="email-error"' in response.text
