@@ -11,6 +11,6 @@
     event.stopPropagation();
     input.value = chip.dataset.fillUsername;
     input.focus();
-    input.dispatchEvent(new Event("change", { bubbles: true }));
+    input.dispatchEvent(new KeyboardEvent("keyup", { bubbles: true }));
   }, true);
 })();

@@ -30,6 +30,9 @@ def test_sign_up_with_the_live_username_check_verify_and_get_welcomed(app, live_
     status.get_by_text("“ada” is taken.").wait_for()
     assert status.locator(".chip").count() == 5
     screenshot("signup-username-taken")
+    status.locator(".chip").first.click()  # a suggestion fills the field and is checked again
+    status.get_by_text("“ada_official” is available.").wait_for()
+    assert username.input_value() == "ada_official" and page.url.endswith("/auth/signup")
     username.fill("")
     username.press_sequentially("grace_h", delay=40)
     status.get_by_text("“grace_h” is available.").wait_for()
