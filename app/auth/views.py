@@ -10,7 +10,10 @@ from app.errors import AppError, RateLimited
 
 def form_error(form, exc: AppError) -> None:
     """Show a service's error next to the field it names (or the form's first field)."""
-    field = form._fields.get(exc.field or "") or next(iter(form))
+    if exc.field and exc.field in form:
+        field = form[exc.field]
+    else:
+        field = next(f for f in form if f.name != "csrf_token")
     field.errors = [*field.errors, exc.message]
 
 

@@ -146,3 +146,17 @@ def test_pages_for_signed_in_users_send_anonymous_visitors_to_login(client):
     for path in ("/account/profile", "/account/sessions", "/account/password"):
         response = client.get(path)
         assert response.status_code == 302 and "/auth/login?next=" in response.headers["Location"]
+
+
+def test_with_csrf_on_the_login_form_works_with_its_token_and_fails_without(make_app):
+    import re
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        make_user(username="ada")
+    client = app.test_client()
+    form = {"identifier": "ada", "password": DEFAULT_PASSWORD}
+    refused = client.post("/auth/login", data=form)
+    assert refused.status_code == 400 and "Your form expired" in refused.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/auth/login").text).group(1)
+    assert client.post("/auth/login", data={**form, "csrf_token": token}).status_code == 303
