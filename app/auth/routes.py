@@ -41,8 +41,8 @@ def signup():
             session[VERIFY_USER] = str(user.id) if user else None
             session[VERIFY_EMAIL] = form.email.data
             return see_other("auth.verify")
-    if form.errors and not form.username.errors:
-        availability = usernames.check_username(form.username.data)  # keep the live answer on a re-render
+    if form.errors and usernames.username_problem(form.username.data or "") is None:
+        availability = usernames.check_username(form.username.data)  # the live answer, with suggestions
     return render_form("auth/signup.html", form, availability=availability, password_hint=PASSWORD_HINT)
 
 

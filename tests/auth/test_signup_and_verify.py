@@ -117,6 +117,7 @@ def test_a_taken_username_is_explained_next_to_the_field(app, client):
     response = client.post("/auth/signup", data=GOOD)
     assert response.status_code == 400
     assert 'id="username-error"' in response.text and "taken" in response.text
+    assert 'class="chip"' in response.text  # with the suggestions
     assert _user(app) is None
 
 
