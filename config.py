@@ -85,6 +85,12 @@ class Config:
     # Number of trusted reverse proxies in front of the app (X-Forwarded-*).
     PROXY_COUNT = env_int("PROXY_COUNT", 0)
     BASE_URL = env("BASE_URL", "http://127.0.0.1:5000")
+    # Phone numbers typed without a +country prefix are read in this region (ISO 3166 code).
+    PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", "US")
+    # The SMS adapter for phone codes ("module:Class"); the built-in one writes to the dev outbox and the log.
+    SMS_ADAPTER = env("SMS_ADAPTER", "app.auth.sms:OutboxSms")
+    # `flask purge-sessions` deletes sessions idle longer than this.
+    SESSION_IDLE_DAYS = env_int("SESSION_IDLE_DAYS", 30)
 
     # Social login. A provider is offered only when its client id and secret are set.
     GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID")

@@ -73,7 +73,9 @@ class Periodic:
 
 # The periodic jobs. Features add theirs here.
 PERIODIC: list[Periodic] = [
-    Periodic("jobs.notifications.purge_read_notifications", queue="low", cron="17 3 * * *"),  # daily, off the hour
+    Periodic("jobs.auth.cleanup_otps", queue="low", interval=3600),
+    Periodic("jobs.auth.purge_sessions", queue="low", cron="17 3 * * *"),
+    Periodic("jobs.notifications.purge_read_notifications", queue="low", cron="47 3 * * *"),  # daily, off the hour
 ]
 
 LEADER_KEY = "scheduler:leader"

@@ -1,0 +1,6 @@
+"""Identity: signup, verification, login, logout, password reset, username check (/auth)."""
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+from app.auth import reset_routes, routes  # noqa: E402,F401

@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 from flask_login import login_user, logout_user
 from user_agents import parse as parse_user_agent
 
@@ -96,3 +96,16 @@ def load_user(session_id: str) -> User | None:
 def init_app(app: Flask) -> None:
     login_manager.user_loader(load_user)
     login_manager.session_protection = "basic"
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+
+
+def purge_sessions() -> int:
+    """Delete revoked sessions and those idle past SESSION_IDLE_DAYS. Returns how many."""
+    idle_since = utcnow() - timedelta(days=current_app.config["SESSION_IDLE_DAYS"])
+    result = db.session.execute(
+        sa.delete(UserSession).where(sa.or_(UserSession.revoked_at.is_not(None), UserSession.last_seen_at < idle_since))
+    )
+    db.session.commit()
+    return result.rowcount

@@ -4,12 +4,13 @@ from app.models.billing import Subscription
 from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
 from app.models.mail import DevMail, SentEmail
 from app.models.notification import Announcement, Notification
+from app.models.otp import UserOTP
 from app.models.outbox import OutboxMessage
 from app.models.social import SocialAccount
 from app.models.user import Permission, Role, User, UserSession, role_permission
 
 __all__ = [
     "Announcement", "AuditEvent", "DevMail", "Notification", "OutboxMessage", "Permission", "Plan", "PlatformFee",
-    "PlatformFeeChange", "Product", "Role", "SentEmail", "SocialAccount", "Subscription", "User", "UserSession",
-    "role_permission",
+    "PlatformFeeChange", "Product", "Role", "SentEmail", "SocialAccount", "Subscription", "User", "UserOTP",
+    "UserSession", "role_permission",
 ]

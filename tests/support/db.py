@@ -107,6 +107,20 @@ def app(_session_app):
     _session_app.extensions.pop("email_jinja", None)
 
 
+def _reset_limiter(app) -> None:
+    """The Limiter is one object shared by every app: undo what a made app switched on.
+
+    init_app() with RATELIMIT_ENABLED=True enables it for every app in the
+    process, and a dead storage leaves it on the in-memory fallback.
+    """
+    from app.extensions import limiter
+
+    limiter.enabled = app.config["RATELIMIT_ENABLED"]
+    limiter._storage_dead = False
+    if getattr(limiter, "_fallback_storage", None) is not None:
+        limiter._fallback_storage.reset()
+
+
 @pytest.fixture
 def make_app(_session_app):
     """A separate app with config overrides (limits or CSRF on, a closed Redis port …)."""
@@ -121,6 +135,7 @@ def make_app(_session_app):
     for made_app in made:
         with made_app.app_context():
             db.engine.dispose()
+    _reset_limiter(_session_app)
     empty_tables(_session_app)
     _session_app.extensions["redis"].flushdb()
 

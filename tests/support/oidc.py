@@ -198,7 +198,7 @@ def text(response) -> str:
 
 def signed_in_as(client) -> str | None:
     """The name in the navbar's account menu, or None when nobody is signed in."""
-    found = re.search(r'class="user-name">([^<]*)<', client.get("/").get_data(as_text=True))
+    found = re.search(r'class="[^"]*\buser-name\b[^"]*">([^<]*)<', client.get("/").get_data(as_text=True))
     return found and found.group(1)
 
 

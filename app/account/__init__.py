@@ -1,0 +1,17 @@
+"""The signed-in user's own account: profile, phone, sessions, password (/account)."""
+from flask import Blueprint
+from flask_login import current_user
+
+from app.extensions import login_manager
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.before_request
+def _signed_in_only():
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+from app.account import routes  # noqa: E402,F401

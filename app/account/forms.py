@@ -1,0 +1,92 @@
+"""Profile and password forms."""
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from app.auth.forms import check_new_password, phone_value
+
+GENDERS = {"": "Prefer not to say", "female": "Female", "male": "Male", "non_binary": "Non-binary", "other": "Other"}
+ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postal_code", "country")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class PlainText:
+    """Letters (any script), spaces and a little punctuation; digits where they belong.
+
+    Keeps markup, SQL-looking input and invisible characters (zero-width spaces,
+    control characters) out of names and addresses, with a message that says what's allowed.
+    """
+
+    def __init__(self, punctuation: str, digits: bool, allowed: str):
+        self.punctuation, self.digits, self.allowed = punctuation, digits, allowed
+
+    def __call__(self, form, field):
+        for ch in field.data or "":
+            category = unicodedata.category(ch)
+            if category[0] in "LM" or ch == " " or ch in self.punctuation or (self.digits and category == "Nd"):
+                continue
+            shown = "invisible or control characters" if category[0] in "CZ" else f"“{ch}”"
+            raise ValidationError(f"{shown} can't be used here. Use {self.allowed}.")
+
+
+NAME = PlainText(".'-", digits=False, allowed="letters, spaces, apostrophes, dots and hyphens")
+PLACE = PlainText(".'-()", digits=False, allowed="letters, spaces and . ' - ( )")
+ADDRESS_LINE = PlainText(".,'-#/&()", digits=True, allowed="letters, digits, spaces and . , ' - # / & ( )")
+POSTCODE = PlainText("-", digits=True, allowed="letters, digits, spaces and hyphens")
+
+
+def _text(label: str, max_length: int, rule: PlainText) -> StringField:
+    return StringField(label, filters=[_strip], validators=[
+        Optional(), Length(max=max_length, message=f"Use at most {max_length} characters."), rule])
+
+
+class ProfileForm(FlaskForm):
+    first_name = _text("First name", 80, NAME)
+    last_name = _text("Last name", 80, NAME)
+    gender = SelectField("Gender", choices=[SelectChoice(value, label) for value, label in GENDERS.items()], default="")
+    date_of_birth = DateField("Date of birth", validators=[Optional()], format="%Y-%m-%d")
+    line1 = _text("Address line 1", 120, ADDRESS_LINE)
+    line2 = _text("Address line 2", 120, ADDRESS_LINE)
+    city = _text("City", 80, PLACE)
+    region = _text("State / region", 80, PLACE)
+    postal_code = _text("Postal code", 20, POSTCODE)
+    country = _text("Country", 56, PLACE)
+    phone = StringField("Phone", filters=[_strip], validators=[Optional()])
+
+    def validate_gender(self, field):
+        if field.data not in GENDERS:
+            raise ValidationError("Choose one of the options.")
+
+    def validate_date_of_birth(self, field):
+        if field.data and not (date(1900, 1, 1) <= field.data <= date.today()):
+            raise ValidationError("Enter a date between 1900 and today.")
+
+    def validate_phone(self, field):
+        phone_value(field)
+
+    def profile_data(self) -> dict:
+        data = {name: self[name].data for name in ("first_name", "last_name", "gender", "date_of_birth")}
+        data["address"] = {name: self[name].data or "" for name in ADDRESS_FIELDS}
+        return data
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[
+        DataRequired("Enter your current password."), Length(max=128, message="That password is too long.")])
+    password = PasswordField("New password", validators=[DataRequired("Choose a new password.")])
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_password(self, field):
+        check_new_password(field, username=self.user.username, email=self.user.email)

@@ -1,0 +1,88 @@
+"""The signed-in user's own account: profile, phone verification, sessions."""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app import audit
+from app.auth.otp import CODE_TTL, issue_otp, verify_otp
+from app.auth.sessions import end_other_sessions
+from app.auth.sms import queue_sms
+from app.errors import NotFound
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.user import User, UserSession
+
+def update_profile(user: User, data: dict) -> None:
+    """Save names, gender, date of birth and address (the phone has its own, verified, path)."""
+    new = {
+        "first_name": data["first_name"] or "",
+        "last_name": data["last_name"] or "",
+        "gender": data["gender"] or None,
+        "date_of_birth": data["date_of_birth"],
+        "address": data["address"] if any(data["address"].values()) else None,
+    }
+    changed = [name for name, value in new.items() if getattr(user, name) != value]
+    for name in changed:
+        setattr(user, name, new[name])
+    if changed:
+        audit.record("user.profile_updated", actor_id=user.id, target=user, after={"fields": changed})
+    db.session.commit()
+
+
+def send_phone_code(user: User, phone: str) -> None:
+    """Text a code to `phone` (raises RateLimited inside the cooldown). The number is set once verified."""
+    code = issue_otp(user, "verify_phone", target=phone)
+    minutes = int(CODE_TTL.total_seconds() // 60)
+    queue_sms(phone, f"{current_app.config['SITE_NAME']}: your verification code is {code}. "
+                     f"It expires in {minutes} minutes.")
+    db.session.commit()
+
+
+def confirm_phone(user: User, phone: str, code: str) -> bool:
+    """Set the verified number. Whoever proves possession owns it: another account holding it loses it."""
+    if not verify_otp(user, "verify_phone", code, target=phone):
+        return False
+    holder = db.session.scalar(sa.select(User).where(User.phone == phone, User.id != user.id))
+    if holder is not None:
+        holder.phone, holder.phone_verified_at = None, None
+        audit.record("user.phone_released", actor_id=user.id, target=holder)
+        db.session.flush()
+    user.phone, user.phone_verified_at = phone, utcnow()
+    audit.record("user.phone_verified", actor_id=user.id, target=user)
+    db.session.commit()
+    return True
+
+
+def remove_phone(user: User) -> None:
+    user.phone, user.phone_verified_at = None, None
+    audit.record("user.phone_removed", actor_id=user.id, target=user)
+    db.session.commit()
+
+
+def live_sessions(user: User) -> list[UserSession]:
+    return list(db.session.scalars(
+        sa.select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .order_by(UserSession.last_seen_at.desc())
+    ))
+
+
+def end_one_session(user: User, session_id: uuid.UUID) -> UserSession:
+    """End one of the user's other sessions; someone else's (or an ended one) is NotFound."""
+    record = db.session.scalar(sa.select(UserSession).where(
+        UserSession.id == session_id, UserSession.user_id == user.id, UserSession.revoked_at.is_(None)))
+    if record is None or record.id == user.current_session_id:
+        raise NotFound("That session isn't one of your other active sessions.")
+    record.revoked_at = utcnow()
+    audit.record("session.ended", actor_id=user.id, target=record, after={"device": record.device})
+    db.session.commit()
+    return record
+
+
+def end_all_other_sessions(user: User) -> int:
+    ended = end_other_sessions(user, keep=user.current_session_id)
+    audit.record("session.ended_others", actor_id=user.id, target=user, after={"sessions_ended": ended})
+    db.session.commit()
+    return ended

@@ -1,0 +1,126 @@
+"""Forms for the auth pages. They parse and check the shape of input; services decide the rest."""
+from __future__ import annotations
+
+import unicodedata
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from app.auth.emails import email_problem
+from app.auth.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
+from app.auth.phones import normalize_phone
+from app.auth.usernames import normalize_username, username_problem
+
+CODE_LENGTH = 6
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class EmailAddress:
+    """Accepts what email-validator accepts (no lookups); stores it lower-cased."""
+
+    def __call__(self, form, field):
+        field.data = (field.data or "").strip().lower()
+        problem = email_problem(field.data)
+        if problem:
+            raise ValidationError(problem)
+
+
+class Printable:
+    """No control or invisible characters (NUL can't even be stored in Postgres text)."""
+
+    def __call__(self, form, field):
+        if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Cn") for ch in field.data or ""):
+            raise ValidationError("Remove the invisible or control characters from this field.")
+
+
+class Code:
+    def __call__(self, form, field):
+        field.data = "".join((field.data or "").split())
+        if len(field.data) != CODE_LENGTH or not field.data.isascii() or not field.data.isdigit():
+            raise ValidationError(f"Enter the {CODE_LENGTH}-digit code from the message.")
+
+
+def email_field(label: str = "Email") -> EmailField:
+    return EmailField(label, filters=[_strip],
+                      validators=[DataRequired("Enter your email address."), Length(max=254), EmailAddress()])
+
+
+def new_password_field(label: str = "Password") -> PasswordField:
+    return PasswordField(label, validators=[DataRequired("Choose a password.")])
+
+
+def check_new_password(field, *, username: str | None, email: str | None) -> None:
+    problem = password_problem(field.data or "", username=username, email=email)
+    if problem:
+        raise ValidationError(problem)
+
+
+def phone_value(field) -> None:
+    """Normalize a phone field to E.164 in place (empty stays None)."""
+    if not field.data:
+        field.data = None
+        return
+    try:
+        field.data = normalize_phone(field.data)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class SignupForm(FlaskForm):
+    username = StringField("Username", filters=[normalize_username],
+                           validators=[DataRequired("Choose a username.")])
+    email = email_field()
+    password = new_password_field()
+    phone = StringField("Phone (optional)", filters=[_strip], validators=[Optional()])
+
+    def validate_username(self, field):
+        problem = username_problem(field.data or "")
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_password(self, field):
+        check_new_password(field, username=self.username.data, email=self.email.data)
+
+    def validate_phone(self, field):
+        phone_value(field)
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(f"Enter the {CODE_LENGTH}-digit code."), Code()])
+
+
+class LoginForm(FlaskForm):
+    identifier = StringField("Email, username or phone", filters=[_strip],
+                             validators=[DataRequired("Enter your email, username or phone number."),
+                                         Length(max=254, message="That's too long to be an email, username or phone."),
+                                         Printable()])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."),
+                                                     Length(max=MAX_LENGTH, message="That password is too long.")])
+    remember = BooleanField("Keep me signed in on this device")
+
+
+class EmailForm(FlaskForm):
+    email = email_field()
+
+
+class LoginCodeForm(CodeForm):
+    remember = BooleanField("Keep me signed in on this device")
+
+
+class NewPasswordForm(FlaskForm):
+    password = new_password_field("New password")
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_password(self, field):
+        check_new_password(field, username=self.user.username if self.user else None,
+                           email=self.user.email if self.user else None)
+
+
+PASSWORD_HINT = f"{MIN_LENGTH}–{MAX_LENGTH} characters. Not a common password, your username or your email."

@@ -1,0 +1,132 @@
+"""One-time codes: issue and verify.
+
+Rules (SPEC §1): 6 digits from `secrets`, only an HMAC of the code is stored,
+10-minute expiry, single use, the 5th wrong attempt voids the code, a new code
+voids the older active one of the same purpose, 60 s between codes and at most
+5 per hour for one user and purpose. Verification locks the row, so concurrent
+submits neither both succeed nor miscount.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.errors import RateLimited
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.otp import OTP_PURPOSES, UserOTP
+from app.models.user import User
+
+CODE_TTL = timedelta(minutes=10)
+MAX_ATTEMPTS = 5
+COOLDOWN = timedelta(seconds=60)
+HOURLY_CAP = 5
+WINDOW = timedelta(hours=1)
+
+
+def _digest(otp_id, code: str) -> str:
+    # Keyed with SECRET_KEY and salted with the row id: a database dump alone
+    # does not reveal a code (a million candidates are nothing for plain SHA-256).
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{otp_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def issue_otp(user: User, purpose: str, *, target: str | None = None) -> str:
+    """Create a code for `user` and return it in clear for the caller to send.
+
+    Voids the older active code of the same purpose. Raises RateLimited (with
+    retry_after) inside the cooldown or past the hourly cap. Does not commit:
+    the caller queues the message and commits both together.
+    """
+    if purpose not in OTP_PURPOSES:
+        raise ValueError(f"unknown OTP purpose {purpose!r}")
+    now = utcnow()
+    # Serialize issuing per user, so two quick requests can't both pass the cooldown.
+    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
+    recent = db.session.scalars(
+        sa.select(UserOTP.created_at).where(
+            UserOTP.user_id == user.id, UserOTP.purpose == purpose, UserOTP.created_at > now - WINDOW
+        ).order_by(UserOTP.created_at.desc())
+    ).all()
+    if recent and now - recent[0] < COOLDOWN:
+        wait = math.ceil((recent[0] + COOLDOWN - now).total_seconds())
+        raise RateLimited(f"Please wait {wait} seconds before asking for another code.", retry_after=wait)
+    if len(recent) >= HOURLY_CAP:
+        wait = math.ceil((recent[-1] + WINDOW - now).total_seconds())
+        minutes = max(1, math.ceil(wait / 60))
+        raise RateLimited(f"You've asked for {HOURLY_CAP} codes this hour. Try again in {minutes} minutes.",
+                          retry_after=wait)
+    db.session.execute(
+        sa.update(UserOTP).where(UserOTP.user_id == user.id, UserOTP.purpose == purpose,
+                                 UserOTP.status == "active").values(status="void")
+    )
+    code = f"{secrets.randbelow(10**6):06d}"
+    otp_id = uuid.uuid4()
+    otp = UserOTP(id=otp_id, user_id=user.id, purpose=purpose, target=target, created_at=now,
+                  expires_at=now + CODE_TTL, code_hash=_digest(otp_id, code))
+    db.session.add(otp)
+    db.session.flush()
+    return code
+
+
+def verify_otp(user: User, purpose: str, code: str, *, target: str | None = None) -> bool:
+    """True once for the right code of the newest active `purpose` code; commits the outcome.
+
+    A wrong code counts an attempt (the 5th voids the code); an expired one is
+    marked expired. With `target`, the code must have been issued for it.
+    """
+    now = utcnow()
+    otp = db.session.scalar(
+        sa.select(UserOTP).where(UserOTP.user_id == user.id, UserOTP.purpose == purpose,
+                                 UserOTP.status == "active")
+        .order_by(UserOTP.created_at.desc()).limit(1).with_for_update()
+    )
+    if otp is None:
+        db.session.commit()
+        return False
+    if otp.expires_at <= now:
+        otp.status = "expired"
+        db.session.commit()
+        return False
+    code = "".join((code or "").split())
+    matches = hmac.compare_digest(otp.code_hash, _digest(otp.id, code)) and (target is None or otp.target == target)
+    if matches:
+        otp.status = "used"
+        otp.used_at = now
+    else:
+        otp.failed_attempts += 1
+        if otp.failed_attempts >= MAX_ATTEMPTS:
+            otp.status = "void"
+    db.session.commit()
+    return matches
+
+
+def has_active_code(user: User, purpose: str) -> bool:
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(UserOTP).where(
+            UserOTP.user_id == user.id, UserOTP.purpose == purpose, UserOTP.status == "active",
+            UserOTP.expires_at > utcnow())
+    ) > 0
+
+
+def cleanup_otps() -> int:
+    """Delete used, void and expired codes (and active ones past expiry). Returns how many.
+
+    Rows younger than the hourly window stay: the hourly cap counts them.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        sa.delete(UserOTP).where(
+            UserOTP.created_at < now - WINDOW,
+            sa.or_(UserOTP.status != "active", UserOTP.expires_at <= now),
+        )
+    )
+    db.session.commit()
+    return result.rowcount

@@ -1,0 +1,101 @@
+"""Password reset by emailed link, and password change.
+
+The link carries a signed token (itsdangerous, 1 hour) holding the user id and
+a fingerprint of the current password hash and change time: once the password
+changes, by this link or any other way, every older link stops working.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from app import audit
+from app.auth import throttle
+from app.auth.passwords import hash_password, password_problem, verify_password
+from app.auth.services import absolute_url, user_by_email
+from app.auth.sessions import end_other_sessions
+from app.errors import ValidationError
+from app.extensions import db
+from app.mail.services import queue_email
+from app.models.base import utcnow
+from app.models.user import User
+
+TOKEN_MAX_AGE = 3600
+SALT = "password-reset"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def _fingerprint(user: User) -> str:
+    changed = user.password_changed_at.isoformat() if user.password_changed_at else ""
+    return hashlib.sha256(f"{user.password_hash}|{changed}".encode()).hexdigest()[:20]
+
+
+def make_reset_token(user: User) -> str:
+    return _serializer().dumps({"u": str(user.id), "f": _fingerprint(user)})
+
+
+def user_for_reset_token(token: str) -> User | None:
+    """The user a live token belongs to; None if forged, older than an hour, used or outdated."""
+    try:
+        data = _serializer().loads(token, max_age=TOKEN_MAX_AGE)
+        user = db.session.get(User, uuid.UUID(str(data["u"])))
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+    if user is None or not user.is_active or not hmac.compare_digest(str(data.get("f", "")), _fingerprint(user)):
+        return None
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if the address has an active account; the caller answers the same either way."""
+    email = email.strip().lower()
+    throttle.hit("password_reset", email)
+    user = user_by_email(email)
+    if user is None or not user.is_active:
+        return
+    queue_email(user.email, "password_reset", {
+        "name": user.display_name,
+        "reset_url": absolute_url("auth.password_reset", token=make_reset_token(user)),
+        "expires_minutes": TOKEN_MAX_AGE // 60,
+    })
+    audit.record("password.reset_requested", actor_id=user.id, target=user)
+    db.session.commit()
+
+
+def set_password(user: User, password: str, *, action: str, keep_session: uuid.UUID | None = None) -> int:
+    """Store a new password, end the other sessions, email the notice, audit. Returns sessions ended."""
+    problem = password_problem(password, username=user.username, email=user.email)
+    if problem:
+        raise ValidationError(problem, field="password")
+    now = utcnow()
+    user.password_hash = hash_password(password)
+    user.password_changed_at = now
+    ended = end_other_sessions(user, keep=keep_session)
+    audit.record(action, actor_id=user.id, target=user, after={"sessions_ended": ended})
+    queue_email(user.email, "password_changed", {
+        "name": user.display_name,
+        "when": now.strftime("%d %b %Y, %H:%M UTC"),
+        "ip": request.remote_addr or "unknown",
+        "reset_url": absolute_url("auth.password_reset_request"),
+    })
+    db.session.commit()
+    return ended
+
+
+def reset_password(user: User, password: str, *, current_session: uuid.UUID | None = None) -> int:
+    return set_password(user, password, action="password.reset", keep_session=current_session)
+
+
+def change_password(user: User, current: str, new: str) -> int:
+    if not verify_password(user.password_hash, current):
+        audit.record("password.change_failed", actor_id=user.id, target=user)
+        db.session.commit()
+        raise ValidationError("That isn't your current password.", field="current_password")
+    return set_password(user, new, action="password.changed", keep_session=user.current_session_id)

@@ -1,0 +1,240 @@
+"""Identity services: signup, verification, login (password or emailed code), logout, roles.
+
+Routes, CLI and other features call these; each commits its own work.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from sqlalchemy.exc import IntegrityError
+
+from app import audit
+from app.auth import throttle, usernames
+from app.auth.emails import email_problem
+from app.auth.otp import CODE_TTL, issue_otp, verify_otp
+from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
+from app.auth.phones import looks_like_phone, normalize_phone
+from app.auth.sessions import end_other_sessions, end_session, start_session
+from app.errors import AuthenticationError, NotFound, RateLimited, ValidationError
+from app.extensions import db
+from app.mail.services import queue_email
+from app.models.base import utcnow
+from app.models.user import User
+from app.notifications.services import notify
+from app.rbac import DEFAULT_ROLE, role_named
+
+log = logging.getLogger(__name__)
+
+BAD_CREDENTIALS = "That username, email or phone and password don't match an account."
+BAD_CODE = "That code is wrong or has expired. Check the latest email, or ask for a new code."
+CODE_MINUTES = int(CODE_TTL.total_seconds() // 60)
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """A link for an email: BASE_URL plus the path (requests may come through a proxy)."""
+    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == (email or "").strip().lower()))
+
+
+def find_user(identifier: str) -> User | None:
+    """The account an identifier names: an email, a username or a phone number."""
+    text = (identifier or "").strip()
+    if "@" in text:
+        return user_by_email(text)
+    name = usernames.normalize_username(text)
+    if usernames.username_problem(name) is None:
+        user = db.session.scalar(sa.select(User).where(User.username == name))
+        if user is not None:
+            return user
+    if looks_like_phone(text):
+        try:
+            phone = normalize_phone(text)
+        except ValueError:
+            return None
+        return db.session.scalar(sa.select(User).where(User.phone == phone))
+    return None
+
+
+def send_verification_code(user: User) -> None:
+    """Email a fresh verification code (raises RateLimited inside the cooldown)."""
+    code = issue_otp(user, "verify_email")
+    queue_email(user.email, "verification_code",
+                {"name": user.display_name, "code": code, "expires_minutes": CODE_MINUTES})
+    db.session.commit()
+
+
+def register(*, username: str, email: str, password: str, phone: str | None = None) -> User | None:
+    """Create an unverified customer and email a verification code.
+
+    Returns None, having sent nothing, when the email already has an account:
+    the caller shows the same "check your email" page, so signup doesn't tell a
+    stranger who is registered. A phone number already in use is left off the
+    same way (it can be added and verified from the profile).
+    """
+    username, email = usernames.normalize_username(username), email.strip().lower()
+    problem = password_problem(password, username=username, email=email)
+    if problem:
+        raise ValidationError(problem, field="password")
+    password_hash = hash_password(password)  # before the lookups, so both paths take as long
+    if user_by_email(email) is not None:
+        audit.record("user.signup_duplicate", target_type="users", after={"email": email})
+        db.session.commit()
+        return None
+    if usernames.is_taken(username):
+        raise ValidationError(f"“{username}” is taken. Try one of the suggestions.", field="username")
+    if phone and db.session.scalar(sa.select(User.id).where(User.phone == phone)) is not None:
+        phone = None
+    user = User(username=username, email=email, phone=phone or None, password_hash=password_hash,
+                role=role_named(DEFAULT_ROLE), password_changed_at=utcnow())
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        if user_by_email(email) is not None:
+            return None
+        raise ValidationError(f"“{username}” was just taken. Try one of the suggestions.", field="username")
+    audit.record("user.signup", actor_id=user.id, target=user)
+    send_verification_code(user)
+    usernames.remember_taken(username)
+    return user
+
+
+def complete_email_verification(user: User | None, code: str) -> bool:
+    """Check the code; on success mark the email verified, send the welcome and sign in."""
+    if user is None or not verify_otp(user, "verify_email", code):
+        return False
+    first_time = user.email_verified_at is None
+    user.email_verified_at = user.email_verified_at or utcnow()
+    audit.record("user.email_verified", actor_id=user.id, target=user)
+    if first_time:
+        send_welcome(user)
+    start_session(user)
+    audit.record("auth.login", actor_id=user.id, target=user, after={"method": "verification"})
+    db.session.commit()
+    return True
+
+
+def send_welcome(user: User) -> None:
+    """The welcome, in-app and by email (caller commits)."""
+    endpoint = "catalog.index" if "catalog.index" in current_app.view_functions else "main.home"
+    catalog_url = absolute_url(endpoint)
+    site = current_app.config["SITE_NAME"]
+    notify(user.id, "welcome", f"Welcome to {site}, {user.display_name}!",
+           "Your account is ready. Browse the catalog and start a free trial of anything that looks useful.",
+           link=catalog_url, email=True, email_context={"catalog_url": catalog_url})
+
+
+def _account_key(user: User | None, identifier: str) -> str:
+    return str(user.id) if user is not None else identifier.strip().lower()
+
+
+def authenticate(identifier: str, password: str) -> User:
+    """The user whose identifier and password match, or AuthenticationError (same text either way).
+
+    Per account: 5 failures in 5 minutes lock password sign-in (RateLimited); a success clears it.
+    """
+    user = find_user(identifier)
+    account = _account_key(user, identifier)
+    throttle.check("login_failed", account)
+    valid = verify_password(user.password_hash if user else None, password)
+    if not valid or not user.is_active:
+        audit.record("auth.login_failed", target=user, target_type="users",
+                     after={"identifier": identifier.strip()[:80], "reason": "inactive" if valid else "credentials"})
+        db.session.commit()
+        throttle.hit("login_failed", account)
+        raise AuthenticationError(BAD_CREDENTIALS, field="password")
+    throttle.clear("login_failed", account)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def login(user: User, *, remember: bool = False, method: str = "password") -> None:
+    start_session(user, remember=remember)
+    audit.record("auth.login", actor_id=user.id, target=user, after={"method": method, "remember": remember})
+    db.session.commit()
+
+
+def request_login_code(email: str) -> None:
+    """Email a sign-in code if the address has an active account. Same outcome either way."""
+    email = email.strip().lower()
+    throttle.hit("code_request", email)
+    user = user_by_email(email)
+    if user is None or not user.is_active:
+        return
+    try:
+        code = issue_otp(user, "login")
+    except RateLimited:
+        db.session.rollback()  # inside the cooldown the previous code still works
+        return
+    queue_email(user.email, "login_code", {"name": user.display_name, "code": code, "expires_minutes": CODE_MINUTES})
+    db.session.commit()
+
+
+def login_with_code(email: str, code: str, *, remember: bool = False) -> User:
+    user = user_by_email(email)
+    if user is None or not user.is_active or not verify_otp(user, "login", code):
+        audit.record("auth.login_failed", target=user, target_type="users",
+                     after={"identifier": (email or "")[:80], "reason": "code"})
+        db.session.commit()
+        raise AuthenticationError(BAD_CODE, field="code")
+    if user.email_verified_at is None:
+        user.email_verified_at = utcnow()  # the code reached the inbox: that proves the address
+        audit.record("user.email_verified", actor_id=user.id, target=user)
+    login(user, remember=remember, method="code")
+    return user
+
+
+def logout(user: User) -> None:
+    audit.record("auth.logout", actor_id=user.id, target=user)
+    end_session(user)
+    db.session.commit()
+
+
+def change_role(user: User, role_name: str, *, actor_id: uuid.UUID | None = None) -> None:
+    role = role_named(role_name)
+    if role is None:
+        raise NotFound(f"There is no role named “{role_name}”.")
+    before = user.role.name
+    user.role = role
+    audit.record("user.role_changed", actor_id=actor_id, target=user, before={"role": before},
+                 after={"role": role_name})
+    db.session.commit()
+
+
+def deactivate(user: User, *, actor_id: uuid.UUID | None = None) -> int:
+    """Deactivate the account and end all its sessions. Returns how many sessions ended."""
+    user.is_active = False
+    ended = end_other_sessions(user)
+    audit.record("user.deactivated", actor_id=actor_id, target=user, after={"sessions_ended": ended})
+    db.session.commit()
+    return ended
+
+
+def create_admin(*, email: str, username: str, password: str) -> User:
+    """The first (or another) admin, verified at once. Validation errors name the field."""
+    email, username = email.strip().lower(), usernames.normalize_username(username)
+    for field, problem in (("email", email_problem(email)), ("username", usernames.username_problem(username)),
+                           ("password", password_problem(password, username=username, email=email))):
+        if problem:
+            raise ValidationError(problem, field=field)
+    if user_by_email(email) is not None:
+        raise ValidationError("A user with that email already exists.", field="email")
+    if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
+        raise ValidationError("That username is taken.", field="username")
+    now = utcnow()
+    user = User(email=email, username=username, password_hash=hash_password(password), role=role_named("admin"),
+                email_verified_at=now, password_changed_at=now)
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.role_changed", target=user, before={"role": None}, after={"role": "admin"})
+    db.session.commit()
+    usernames.remember_taken(username)
+    return user

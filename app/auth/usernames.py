@@ -1,0 +1,157 @@
+"""Username availability: validate first, then a Redis cache with a stampede guard.
+
+Taken names are cached for an hour, free ones for 5 minutes (a name can be
+registered at any moment, so "available" must not live long). On a miss one
+request takes a `SET NX` lock and asks the database; concurrent requests for
+the same name wait briefly for its answer, so N misses cost one query.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+
+import redis
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models.user import User
+from app.redis_client import get_redis
+
+log = logging.getLogger(__name__)
+
+USERNAME_RE = re.compile(r"^[a-z0-9_.]+$")
+MIN_LENGTH, MAX_LENGTH = 3, 30
+TAKEN_TTL = 3600
+AVAILABLE_TTL = 300
+LOCK_TTL = 5
+WAIT_SECONDS = 2.0
+POLL_SECONDS = 0.02
+MAX_SUGGESTIONS = 5
+SUFFIXES = ("_official", ".hq", "_dev", ".app", "_hq", "_io", ".team", "_online")
+
+
+def normalize_username(raw: str | None) -> str:
+    return (raw or "").strip().lower()
+
+
+def username_problem(name: str) -> str | None:
+    """Why a normalized name can't be a username; None when its shape is fine."""
+    if not name:
+        return "Choose a username."
+    if len(name) < MIN_LENGTH:
+        return f"Use at least {MIN_LENGTH} characters."
+    if len(name) > MAX_LENGTH:
+        return f"Use at most {MAX_LENGTH} characters."
+    if not USERNAME_RE.match(name):
+        return "Use only lowercase letters, digits, dots and underscores."
+    return None
+
+
+def _key(name: str) -> str:
+    return f"username:{name}"
+
+
+def _query_taken(names: list[str]) -> set[str]:
+    return set(db.session.scalars(sa.select(User.username).where(User.username.in_(names))))
+
+
+def _cache(client: redis.Redis, name: str, taken: bool) -> None:
+    client.set(_key(name), b"taken" if taken else b"available", ex=TAKEN_TTL if taken else AVAILABLE_TTL)
+
+
+def is_taken(name: str) -> bool:
+    """Whether a valid, normalized name is registered (cached; one query per miss, however many ask)."""
+    client = get_redis()
+    try:
+        cached = client.get(_key(name))
+        if cached is not None:
+            return cached == b"taken"
+        lock = f"{_key(name)}:lock"
+        if not client.set(lock, b"1", nx=True, ex=LOCK_TTL):
+            deadline = time.monotonic() + WAIT_SECONDS
+            while time.monotonic() < deadline:
+                time.sleep(POLL_SECONDS)
+                cached = client.get(_key(name))
+                if cached is not None:
+                    return cached == b"taken"
+            # The lock holder died or is slow: answer from the database rather than keep the user waiting.
+            return bool(_query_taken([name]))
+        try:
+            # Someone may have answered between our miss and our lock (then released it).
+            cached = client.get(_key(name))
+            if cached is not None:
+                return cached == b"taken"
+            taken = bool(_query_taken([name]))
+            _cache(client, name, taken)
+        finally:
+            client.delete(lock)
+        return taken
+    except redis.RedisError as exc:
+        log.warning("username cache unavailable, asking the database: %s", exc)
+        return bool(_query_taken([name]))
+
+
+def remember_taken(name: str) -> None:
+    """Called once a username is registered: its cache entry says so at once."""
+    try:
+        _cache(get_redis(), name, True)
+    except redis.RedisError as exc:
+        log.warning("username cache unavailable: %s", exc)
+
+
+def candidate_names(name: str) -> list[str]:
+    """Deterministic alternatives to `name`: the same input always gives the same list."""
+    digest = hashlib.sha256(name.encode()).digest()
+    numbers = [str(10 + digest[i] % 90) for i in range(3)] + [str(100 + int.from_bytes(digest[3:5], "big") % 900)]
+    candidates = []
+    for suffix in (*SUFFIXES[:3], *(f"_{n}" for n in numbers[:2]), *SUFFIXES[3:], *numbers[2:]):
+        base = name[: MAX_LENGTH - len(suffix)].rstrip("._") or name[:MAX_LENGTH - len(suffix)]
+        candidate = f"{base}{suffix}"
+        if candidate != name and username_problem(candidate) is None and candidate not in candidates:
+            candidates.append(candidate)
+    return candidates
+
+
+def suggestions(name: str) -> list[str]:
+    """Up to five available alternatives (one query for those the cache doesn't know)."""
+    candidates = candidate_names(name)
+    client = get_redis()
+    try:
+        cached = dict(zip(candidates, client.mget([_key(c) for c in candidates])))
+    except redis.RedisError:
+        cached = {c: None for c in candidates}
+    unknown = [c for c, v in cached.items() if v is None]
+    taken = _query_taken(unknown) if unknown else set()
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for c in unknown:
+                pipe.set(_key(c), b"taken" if c in taken else b"available",
+                         ex=TAKEN_TTL if c in taken else AVAILABLE_TTL)
+            pipe.execute()
+    except redis.RedisError:
+        pass
+    free = [c for c in candidates if not (cached[c] == b"taken" or c in taken)]
+    return free[:MAX_SUGGESTIONS]
+
+
+@dataclass
+class Availability:
+    name: str
+    status: str  # available, taken, invalid, empty
+    message: str
+    suggestions: list[str] = field(default_factory=list)
+
+
+def check_username(raw: str | None) -> Availability:
+    name = normalize_username(raw)
+    if not name:
+        return Availability(name, "empty", "3–30 characters: lowercase letters, digits, dots and underscores.")
+    problem = username_problem(name)
+    if problem:
+        return Availability(name, "invalid", problem)
+    if is_taken(name):
+        return Availability(name, "taken", f"“{name}” is taken.", suggestions(name))
+    return Availability(name, "available", f"“{name}” is available.")

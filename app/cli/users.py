@@ -1,0 +1,93 @@
+"""flask create-admin · cleanup-otps · purge-sessions · users deactivate|set-role."""
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+from flask.cli import with_appcontext
+
+from app.errors import AppError
+from app.extensions import db
+from app.models.user import User
+
+
+def _user(email: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user with email {email}")
+    return user
+
+
+@click.command("create-admin")
+@click.option("--email", prompt=True, help="The admin's email address.")
+@click.option("--username", prompt=True, help="3–30 characters: a-z, 0-9, dots and underscores.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="10–128 characters, not a common password (prompted, hidden, when left out).")
+@with_appcontext
+def create_admin_command(email: str, username: str, password: str) -> None:
+    """Create a verified user with the admin role."""
+    from app.auth.services import create_admin
+
+    try:
+        user = create_admin(email=email, username=username, password=password)
+    except AppError as exc:
+        raise click.ClickException(f"{exc.field or 'input'}: {exc.message}") from None
+    click.echo(f"created admin {user.username} <{user.email}>")
+
+
+@click.command("cleanup-otps")
+@with_appcontext
+def cleanup_otps_command() -> None:
+    """Delete used, void and expired one-time codes (the hourly job does this too)."""
+    from app.auth.otp import cleanup_otps
+
+    click.echo(f"deleted {cleanup_otps()} one-time code(s)")
+
+
+@click.command("purge-sessions")
+@with_appcontext
+def purge_sessions_command() -> None:
+    """Delete ended sessions and those idle past SESSION_IDLE_DAYS (the daily job does this too)."""
+    from app.auth.sessions import purge_sessions
+
+    click.echo(f"deleted {purge_sessions()} ended or idle session(s)")
+
+
+@click.group("users")
+def users_group() -> None:
+    """Manage user accounts."""
+
+
+@users_group.command("deactivate")
+@click.argument("email")
+@with_appcontext
+def deactivate_command(email: str) -> None:
+    """Deactivate an account and end all its sessions."""
+    from app.auth.services import deactivate
+
+    user = _user(email)
+    if not user.is_active:
+        raise click.ClickException(f"{user.email} is already deactivated")
+    ended = deactivate(user)
+    click.echo(f"deactivated {user.email} and ended {ended} session(s)")
+
+
+@users_group.command("set-role")
+@click.argument("email")
+@click.argument("role")
+@with_appcontext
+def set_role_command(email: str, role: str) -> None:
+    """Give a user another role (customer, support, admin, …)."""
+    from app.auth.services import change_role
+
+    user = _user(email)
+    try:
+        change_role(user, role)
+    except AppError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{user.email} now has the role {role}")
+
+
+def register(app: Flask) -> None:
+    for command in (create_admin_command, cleanup_otps_command, purge_sessions_command, users_group):
+        app.cli.add_command(command)

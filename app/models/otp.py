@@ -1,0 +1,38 @@
+"""One-time codes (email verification, login by code, phone verification)."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.base import UTCDateTime, UUIDPk, utcnow
+
+OTP_PURPOSES = ("verify_email", "verify_phone", "login", "link_email")
+OTP_STATUSES = ("active", "used", "void", "expired")
+
+
+class UserOTP(UUIDPk, db.Model):
+    """One issued code. Only an HMAC of the code is stored, never the code."""
+
+    __tablename__ = "user_otp"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(sa.String(30))
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    # What the code proves possession of when it isn't the account email (a new phone number).
+    target: Mapped[str | None] = mapped_column(sa.String(254))
+    status: Mapped[str] = mapped_column(sa.String(10), default="active")
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        # "The codes of this user and purpose, newest first": issue, verify, cooldown and the hourly cap.
+        sa.Index("ix_user_otp_user_purpose_created", "user_id", "purpose", "created_at"),
+        sa.Index("ix_user_otp_status_created", "status", "created_at"),
+        sa.CheckConstraint("status IN ('active', 'used', 'void', 'expired')", name="status"),
+    )
