@@ -5,7 +5,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.admin import bp
-from app.admin.access import require
+from app.auth.permissions import permission_required
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models.catalog import Product
@@ -25,13 +25,13 @@ def _form() -> dict:
 
 
 @bp.get("/announcements")
-@require("notifications.broadcast")
+@permission_required("notifications.broadcast")
 def announcements():
     return _page({"audience": "all"})
 
 
 @bp.post("/announcements")
-@require("notifications.broadcast")
+@permission_required("notifications.broadcast")
 def announcements_send():
     form = _form()
     product_id = None

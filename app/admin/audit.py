@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask import request
 
 from app.admin import bp
-from app.admin.access import require
+from app.auth.permissions import permission_required
 from app.admin.listing import arg_date, arg_q, like_pattern, paginate, stream_csv
 from app.extensions import db
 from app.models.audit import AuditEvent
@@ -35,7 +35,7 @@ def _filtered() -> tuple[sa.Select, dict]:
 
 
 @bp.get("/audit")
-@require("audit.view")
+@permission_required("audit.view")
 def audit_list():
     query, args = _filtered()
     listing = paginate(query, endpoint="admin.audit_list", sorts=SORTS, default_sort="created_at", args=args,
@@ -45,7 +45,7 @@ def audit_list():
 
 
 @bp.get("/audit.csv")
-@require("audit.view")
+@permission_required("audit.view")
 def audit_export():
     query, _ = _filtered()
     return stream_csv(

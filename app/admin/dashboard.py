@@ -1,12 +1,12 @@
 from flask import render_template
 
 from app.admin import bp, queues, stats
-from app.admin.access import require
+from app.auth.permissions import permission_required
 from app.errors import ExternalServiceError
 
 
 @bp.get("/")
-@require("admin.access")
+@permission_required("admin.access")
 def dashboard():
     try:
         queue_states = queues.queue_states()

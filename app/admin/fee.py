@@ -3,7 +3,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.admin import bp
-from app.admin.access import require
+from app.auth.permissions import permission_required
 from app.catalog import fees
 from app.errors import ValidationError
 from app.extensions import db
@@ -23,13 +23,13 @@ def _page(errors: dict | None = None, form: dict | None = None, status: int = 20
 
 
 @bp.get("/fee")
-@require("fee.manage")
+@permission_required("fee.manage")
 def fee():
     return _page()
 
 
 @bp.post("/fee")
-@require("fee.manage")
+@permission_required("fee.manage")
 def fee_update():
     form = {"percent": request.form.get("percent", ""), "reason": request.form.get("reason", "")}
     try:

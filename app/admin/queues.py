@@ -51,6 +51,13 @@ def failed_jobs(queue_name: str | None = None, limit: int = 50) -> list[Job]:
     return sorted(jobs, key=lambda j: j.ended_at or j.enqueued_at or utcnow(), reverse=True)[:limit]
 
 
+def error_summary(job: Job) -> str:
+    """The last line of the traceback: the exception and its message."""
+    result = job.latest_result()
+    lines = (result.exc_string or "").strip().splitlines() if result else []
+    return lines[-1] if lines else "No error recorded"
+
+
 def _failed_job(job_id: str) -> tuple[Job, FailedJobRegistry]:
     for name in QUEUES:
         registry = FailedJobRegistry(queue=get_queue(name))
@@ -69,7 +76,7 @@ def get_failed_job(job_id: str) -> Job:
 def retry_failed(job_id: str, *, actor_id=None) -> None:
     job, registry = _failed_job(job_id)
     registry.requeue(job)
-    audit.record("job.retry", actor_id=actor_id, target_type="job", target_id=job_id[:64],
+    audit.record("job.retried", actor_id=actor_id, target_type="job", target_id=job_id[:64],
                  after={"func": job.func_name, "queue": job.origin})
     db.session.commit()
 
@@ -77,7 +84,7 @@ def retry_failed(job_id: str, *, actor_id=None) -> None:
 def delete_failed(job_id: str, *, actor_id=None) -> None:
     job, registry = _failed_job(job_id)
     registry.remove(job, delete_job=True)
-    audit.record("job.delete", actor_id=actor_id, target_type="job", target_id=job_id[:64],
+    audit.record("job.deleted", actor_id=actor_id, target_type="job", target_id=job_id[:64],
                  before={"func": job.func_name, "queue": job.origin})
     db.session.commit()
 

@@ -3,7 +3,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.admin import bp, services
-from app.admin.access import require
+from app.auth.permissions import permission_required
 from app.errors import ValidationError
 from app.extensions import db
 from app.models.user import Permission, Role, User
@@ -11,7 +11,7 @@ from app.rbac import ROLES
 
 
 @bp.get("/roles")
-@require("roles.manage")
+@permission_required("roles.manage")
 def roles_list():
     counts = dict(db.session.execute(sa.select(User.role_id, sa.func.count()).group_by(User.role_id)).all())
     roles = db.session.scalars(sa.select(Role).order_by(Role.id)).all()
@@ -26,20 +26,20 @@ def _form(role: Role | None, errors: dict | None = None, form: dict | None = Non
 
 
 @bp.get("/roles/new")
-@require("roles.manage")
+@permission_required("roles.manage")
 def roles_new():
     return _form(None)
 
 
 @bp.get("/roles/<int:role_id>")
-@require("roles.manage")
+@permission_required("roles.manage")
 def roles_edit(role_id: int):
     return _form(db.get_or_404(Role, role_id))
 
 
 @bp.post("/roles/new", defaults={"role_id": None})
 @bp.post("/roles/<int:role_id>")
-@require("roles.manage")
+@permission_required("roles.manage")
 def roles_save(role_id: int | None):
     role = db.get_or_404(Role, role_id) if role_id else None
     form = {"name": request.form.get("name", ""), "description": request.form.get("description", ""),

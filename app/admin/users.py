@@ -4,10 +4,13 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.admin import bp, services
-from app.admin.access import require
+from app import audit
+from app.admin import bp
+from app.auth import services as auth_services
+from app.auth.permissions import permission_required
+from app.auth.reset import request_password_reset
 from app.admin.listing import arg_choice, arg_q, like_pattern, paginate
-from app.errors import ValidationError
+from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models.audit import AuditEvent
 from app.models.billing import Subscription
@@ -19,7 +22,7 @@ SORTS = {"created_at": User.created_at, "username": User.username, "email": User
 
 
 @bp.get("/users")
-@require("users.view")
+@permission_required("users.view")
 def users_list():
     q = arg_q()
     roles = db.session.scalars(sa.select(Role).order_by(Role.name)).all()
@@ -44,7 +47,7 @@ def users_list():
 
 
 @bp.get("/users/<uuid:user_id>")
-@require("users.view")
+@permission_required("users.view")
 def users_detail(user_id: uuid.UUID):
     user = db.get_or_404(User, user_id)
     sessions = db.session.scalars(
@@ -65,29 +68,70 @@ def users_detail(user_id: uuid.UUID):
                            trail=trail, roles=roles)
 
 
+def _locked_user(user_id: uuid.UUID) -> User:
+    user = db.session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
 @bp.post("/users/<uuid:user_id>/role")
-@require("roles.manage")
+@permission_required("roles.manage")
 def users_change_role(user_id: uuid.UUID):
     try:
-        role_id = int(request.form.get("role_id", ""))
+        role = db.session.get(Role, int(request.form.get("role_id", "")))
     except ValueError:
-        raise ValidationError("Choose a role", field="role") from None
-    user = services.change_user_role(user_id, role_id, actor_id=current_user.id)
-    flash(f"{user.username} is now {user.role.name}.", "success")
+        role = None
+    if role is None:
+        raise ValidationError("Choose one of the roles.", field="role")
+    user = _locked_user(user_id)
+    auth_services.change_role(user, role.name, actor_id=current_user.id)
+    flash(f"{user.username} is now {role.name}.", "success")
     return redirect(url_for("admin.users_detail", user_id=user_id), 303)
 
 
 @bp.post("/users/<uuid:user_id>/deactivate")
-@require("users.manage")
+@permission_required("users.manage")
 def users_deactivate(user_id: uuid.UUID):
-    user = services.set_user_active(user_id, False, actor_id=current_user.id)
+    user = _locked_user(user_id)
+    if user.is_active:
+        auth_services.deactivate(user, actor_id=current_user.id)
     flash(f"{user.username} is deactivated and signed out everywhere.", "success")
     return redirect(url_for("admin.users_detail", user_id=user_id), 303)
 
 
 @bp.post("/users/<uuid:user_id>/reactivate")
-@require("users.manage")
+@permission_required("users.manage")
 def users_reactivate(user_id: uuid.UUID):
-    user = services.set_user_active(user_id, True, actor_id=current_user.id)
+    user = _locked_user(user_id)
+    if not user.is_active:
+        auth_services.reactivate(user, actor_id=current_user.id)
     flash(f"{user.username} can sign in again.", "success")
+    return redirect(url_for("admin.users_detail", user_id=user_id), 303)
+
+
+@bp.post("/users/<uuid:user_id>/resend-verification")
+@permission_required("users.manage")
+def users_resend_verification(user_id: uuid.UUID):
+    user = db.get_or_404(User, user_id)
+    if user.is_verified:
+        raise Conflict(f"{user.email} is already verified.")
+    auth_services.send_verification_code(user)
+    audit.record("user.verification_resent", actor_id=current_user.id, target=user)
+    db.session.commit()
+    flash(f"A new verification code is on its way to {user.email}.", "success")
+    return redirect(url_for("admin.users_detail", user_id=user_id), 303)
+
+
+@bp.post("/users/<uuid:user_id>/send-reset")
+@permission_required("users.manage")
+def users_send_reset(user_id: uuid.UUID):
+    """The admin never sees or sets a password: the user gets a reset link."""
+    user = db.get_or_404(User, user_id)
+    if not user.is_active:
+        raise Conflict("Reactivate the account first.")
+    request_password_reset(user.email)
+    audit.record("user.reset_link_sent", actor_id=current_user.id, target=user)
+    db.session.commit()
+    flash(f"A password-reset link is on its way to {user.email}.", "success")
     return redirect(url_for("admin.users_detail", user_id=user_id), 303)

@@ -18,11 +18,11 @@ from app.auth.otp import CODE_TTL, issue_otp, verify_otp
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.auth.phones import looks_like_phone, normalize_phone
 from app.auth.sessions import end_other_sessions, end_session, start_session
-from app.errors import AuthenticationError, NotFound, RateLimited, ValidationError
+from app.errors import AuthenticationError, Conflict, NotFound, RateLimited, ValidationError
 from app.extensions import db
 from app.mail.services import queue_email
 from app.models.base import utcnow
-from app.models.user import User
+from app.models.user import Role, User
 from app.notifications.services import notify
 from app.rbac import DEFAULT_ROLE, role_named
 
@@ -198,10 +198,24 @@ def logout(user: User) -> None:
     db.session.commit()
 
 
+def _guard_last_admin(user: User) -> None:
+    """Refuse to take the admin role (or the account) from the last active admin.
+
+    Every active admin row is locked first, so two concurrent demotions cannot both pass.
+    """
+    admins = db.session.scalars(
+        sa.select(User.id).join(Role).where(Role.name == "admin", User.is_active.is_(True)).with_for_update(of=User)
+    ).all()
+    if user.role.name == "admin" and list(admins) == [user.id]:
+        raise Conflict("This is the last admin: make someone else an admin first.")
+
+
 def change_role(user: User, role_name: str, *, actor_id: uuid.UUID | None = None) -> None:
     role = role_named(role_name)
     if role is None:
         raise NotFound(f"There is no role named “{role_name}”.")
+    if role.name != "admin":
+        _guard_last_admin(user)
     before = user.role.name
     user.role = role
     audit.record("user.role_changed", actor_id=actor_id, target=user, before={"role": before},
@@ -211,11 +225,20 @@ def change_role(user: User, role_name: str, *, actor_id: uuid.UUID | None = None
 
 def deactivate(user: User, *, actor_id: uuid.UUID | None = None) -> int:
     """Deactivate the account and end all its sessions. Returns how many sessions ended."""
+    if actor_id is not None and actor_id == user.id:
+        raise Conflict("You can't deactivate your own account.")
+    _guard_last_admin(user)
     user.is_active = False
     ended = end_other_sessions(user)
     audit.record("user.deactivated", actor_id=actor_id, target=user, after={"sessions_ended": ended})
     db.session.commit()
     return ended
+
+
+def reactivate(user: User, *, actor_id: uuid.UUID | None = None) -> None:
+    user.is_active = True
+    audit.record("user.reactivated", actor_id=actor_id, target=user)
+    db.session.commit()
 
 
 def create_admin(*, email: str, username: str, password: str) -> User:

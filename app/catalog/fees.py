@@ -87,7 +87,7 @@ def set_fee(raw_percent, *, actor_id: uuid.UUID | None, reason: str) -> Platform
     db.session.add(change)
     row.percent = percent
     row.updated_by_id = actor_id
-    audit.record("fee.change", actor_id=actor_id, target_type="platform_fee", target_id="1",
+    audit.record("fee.changed", actor_id=actor_id, target_type="platform_fee", target_id="1",
                  before={"percent": str(old)}, after={"percent": str(percent), "reason": reason})
     db.session.commit()
     clear_cache()

@@ -4,7 +4,7 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from app.admin import services
+from app.auth import services as auth_services
 from app.errors import Conflict
 from app.extensions import db
 from app.models import AuditEvent, PlatformFeeChange, Role, User
@@ -17,7 +17,7 @@ def test_admin_changes_the_fee_with_a_reason_and_sees_it_in_history(app, admin_c
     page = admin_client.get("/admin/fee").get_data(as_text=True)
     assert "2.50%" in page and "Covering card costs" in page
     with app.app_context():
-        event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "fee.change")).one()
+        event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "fee.changed")).one()
         assert event.actor_id == admin_client.user_id and event.after["percent"] == "2.50"
 
 
@@ -52,7 +52,7 @@ def test_admin_creates_and_edits_a_role(app, admin_client):
     with app.app_context():
         assert db.session.get(Role, role_id).permission_names == {"admin.access"}
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action.in_(["role.create", "role.update"]))) == 2
+                                 .where(AuditEvent.action.in_(["role.created", "role.updated"]))) == 2
 
 
 @pytest.mark.parametrize("data,message", [
@@ -76,16 +76,26 @@ def test_the_admin_role_keeps_every_permission(app, admin_client):
     assert "always has every permission" in response.get_data(as_text=True)
 
 
-def test_the_last_admin_cannot_be_demoted(app):
+def test_the_last_admin_cannot_be_demoted_or_deactivated(app, admin_client):
     with app.app_context():
-        only_admin = make_user(username="boss", role="admin")
-        customer_role = db.session.scalar(sa.select(Role).where(Role.name == "customer"))
+        customer_role_id = db.session.scalar(sa.select(Role.id).where(Role.name == "customer"))
+        other = make_user(username="other_admin", role="admin")
+        other_id = other.id
+        auth_services.deactivate(other, actor_id=admin_client.user_id)
+    # Only the signed-in admin is left active: they can't demote themselves.
+    response = admin_client.post(f"/admin/users/{admin_client.user_id}/role", data={"role_id": customer_role_id})
+    assert response.status_code == 409
+    assert "last admin" in response.get_data(as_text=True)
+    with app.app_context():
+        deputy_id = make_user(username="deputy", role="admin").id
         with pytest.raises(Conflict):
-            services.change_user_role(only_admin.id, customer_role.id, actor_id=only_admin.id)
+            auth_services.deactivate(db.session.get(User, deputy_id), actor_id=deputy_id)
         db.session.rollback()
-        second = make_user(username="deputy", role="admin")
-        services.change_user_role(only_admin.id, customer_role.id, actor_id=second.id)
-        assert db.session.get(User, only_admin.id).role.name == "customer"
+    assert admin_client.post(f"/admin/users/{deputy_id}/role", data={"role_id": customer_role_id}).status_code == 303
+    assert admin_client.post(f"/admin/users/{admin_client.user_id}/role", data={"role_id": customer_role_id}).status_code == 409
+    with app.app_context():
+        assert db.session.get(User, admin_client.user_id).role.name == "admin"
+        assert db.session.get(User, other_id).is_active is False
 
 
 def test_audit_log_filters_by_action_and_exports_csv(app, admin_client):
@@ -94,16 +104,16 @@ def test_audit_log_filters_by_action_and_exports_csv(app, admin_client):
     with app.app_context():
         audit.record("login.success", actor_id=admin_client.user_id)
         audit.record("login.failure", target_type="users", target_id="someone")
-        audit.record("fee.change", actor_id=admin_client.user_id, before={"percent": "0"}, after={"percent": "=1+1"})
+        audit.record("fee.changed", actor_id=admin_client.user_id, before={"percent": "0"}, after={"percent": "=1+1"})
         db.session.commit()
     page = admin_client.get("/admin/audit?action=login.failure").get_data(as_text=True)
-    assert "login.failure" in page and "<code>fee.change</code>" not in page
-    partial = admin_client.get("/admin/audit?action=fee.change", headers={"HX-Request": "true"})
-    assert "<html" not in partial.get_data(as_text=True) and "fee.change" in partial.get_data(as_text=True)
+    assert "login.failure" in page and "<code>fee.changed</code>" not in page
+    partial = admin_client.get("/admin/audit?action=fee.changed", headers={"HX-Request": "true"})
+    assert "<html" not in partial.get_data(as_text=True) and "fee.changed" in partial.get_data(as_text=True)
     export = admin_client.get("/admin/audit.csv?q=root", buffered=True)
     rows = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
     assert rows[0][:3] == ["when", "actor", "action"]
-    assert sorted(r[2] for r in rows[1:]) == ["fee.change", "login.success"]
+    assert sorted(r[2] for r in rows[1:]) == ["fee.changed", "login.success"]
     assert all(not cell.startswith("=") for row in rows for cell in row)  # no formula injection
 
 

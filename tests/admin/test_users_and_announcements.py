@@ -30,7 +30,7 @@ def test_deactivating_a_user_ends_their_sessions_and_is_audited(app, admin_clien
             UserSession.user_id == victim_id, UserSession.revoked_at.is_(None)))
         assert live == 0
         assert db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(victim_id))) \
-            == "user.deactivate"
+            == "user.deactivated"
     assert admin_client.post(f"/admin/users/{victim_id}/reactivate").status_code == 303
     with app.app_context():
         assert db.session.get(User, victim_id).is_active is True
@@ -87,3 +87,20 @@ def test_bad_announcements_are_explained(app, admin_client):
         response = admin_client.post("/admin/announcements", data={"action": "send", **data})
         assert response.status_code == 400
         assert message in response.get_data(as_text=True)
+
+
+def test_admin_sends_a_reset_link_and_resends_verification_without_seeing_passwords(app, admin_client, run_jobs,
+                                                                                    smtp_sink):
+    with app.app_context():
+        verified_id = make_user(username="verified").id
+        unverified_id = make_user(username="newbie", verified=False).id
+    assert admin_client.post(f"/admin/users/{verified_id}/send-reset").status_code == 303
+    assert admin_client.post(f"/admin/users/{unverified_id}/resend-verification").status_code == 303
+    assert admin_client.post(f"/admin/users/{verified_id}/resend-verification").status_code == 409
+    run_jobs()
+    messages = smtp_sink.wait_for(2)
+    subjects = sorted(m["Subject"] for m in messages)
+    assert subjects[0].startswith("Reset your") and "verification code" in subjects[1]
+    with app.app_context():
+        actions = set(db.session.scalars(sa.select(AuditEvent.action)))
+    assert {"user.reset_link_sent", "user.verification_resent"} <= actions

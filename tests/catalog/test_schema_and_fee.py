@@ -102,7 +102,7 @@ def test_fee_change_keeps_history_and_audit(app, session):
     fees.set_fee("4", actor_id=None, reason="Costs went up")
     history = session.query(PlatformFeeChange).order_by(PlatformFeeChange.changed_at).all()
     assert [(str(h.old_percent), str(h.new_percent)) for h in history] == [("0.00", "3.25"), ("3.25", "4.00")]
-    assert session.query(AuditEvent).filter_by(action="fee.change").count() == 2
+    assert session.query(AuditEvent).filter_by(action="fee.changed").count() == 2
 
 
 @pytest.mark.parametrize("raw", ["abc", "-1", "100.01", "2.555", "NaN", "Infinity", ""])
