@@ -42,17 +42,31 @@ def _search(q: str):
     if db.engine.dialect.name == "postgresql":
         document = search_document()
         query = sa.func.websearch_to_tsquery(sa.text("'english'"), q)
-        # While typing, the last word is usually unfinished: also match it as a prefix.
-        words = re.findall(r"\w+", q)[:MAX_TERMS]
-        if words:
-            prefix = " & ".join(words[:-1] + [words[-1] + ":*"])
-            query = query.op("||")(sa.func.to_tsquery(sa.text("'english'"), prefix))
+        prefix = _prefix_query(q)
+        if prefix is not None:
+            query = query.op("||")(prefix)
         return document.op("@@")(query), sa.func.ts_rank(document, query)
     columns = (Product.name, Product.tagline, Product.category, Product.description)
     terms = q.lower().split()[:MAX_TERMS]
     condition = sa.and_(*(sa.or_(*(sa.func.lower(c).contains(t, autoescape=True) for c in columns)) for t in terms))
     rank = sa.case((sa.func.lower(Product.name).contains(terms[0], autoescape=True), 1), else_=0) if terms else 0
     return condition, rank
+
+
+def _prefix_query(q: str):
+    """While typing, the last word is usually unfinished ("analy"): match it as a prefix too.
+
+    Stemmed ("pipelines" → pipelin:*) or as typed ("analy" → analy:*, which stemming would turn
+    into anali). Left out when the search uses web-search syntax (quotes, -word, or).
+    """
+    words = re.findall(r"\w+", q)[:MAX_TERMS]
+    if not words or re.search(r'["-]|\bor\b', q, re.IGNORECASE):
+        return None
+    last = words[-1] + ":*"
+    prefix = sa.func.to_tsquery(sa.text("'english'"), last).op("||")(sa.func.to_tsquery(sa.text("'simple'"), last))
+    if len(words) > 1:
+        prefix = sa.func.websearch_to_tsquery(sa.text("'english'"), " ".join(words[:-1])).op("&&")(prefix)
+    return prefix
 
 
 @dataclass

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import zlib
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from flask import current_app, request, url_for
 
@@ -64,7 +64,8 @@ def sign_in_url(next_url: str) -> str:
     """The login page, coming back to `next_url` afterwards."""
     if "auth.login" in current_app.view_functions:
         return url_for("auth.login", next=next_url)
-    return "/auth/login?next=" + quote(next_url, safe="/")  # the identity blueprint's path, before it is installed
+    # The identity blueprint's path, for as long as it is not installed.
+    return "/auth/login?" + urlencode({"next": next_url}, safe="/?:@")
 
 
 bp.add_app_template_global(pricing.saving_percent, "saving_percent")
