@@ -1,7 +1,7 @@
 """Read side of the catalog: a constant number of SQL statements whatever the catalog's size.
 
-The catalog page costs a count, the page of products, one aggregate for their
-"from" prices and the category list; a product page costs the product and its plans.
+The catalog page costs the page of products (with the total), one aggregate for
+their "from" prices and the category list; a product page costs the product and its plans.
 """
 from __future__ import annotations
 
@@ -46,10 +46,13 @@ def _search(q: str):
         if prefix is not None:
             query = query.op("||")(prefix)
         return document.op("@@")(query), sa.func.ts_rank(document, query)
-    columns = (Product.name, Product.tagline, Product.category, Product.description)
+    # Every word must appear somewhere; the same weights as on Postgres order the matches.
+    weights = ((Product.name, 3), (Product.tagline, 2), (Product.category, 2), (Product.description, 1))
     terms = q.lower().split()[:MAX_TERMS]
-    condition = sa.and_(*(sa.or_(*(sa.func.lower(c).contains(t, autoescape=True) for c in columns)) for t in terms))
-    rank = sa.case((sa.func.lower(Product.name).contains(terms[0], autoescape=True), 1), else_=0) if terms else 0
+    found = [[(sa.func.lower(column).contains(term, autoescape=True), weight) for column, weight in weights]
+             for term in terms]
+    condition = sa.and_(*(sa.or_(*(match for match, _ in term)) for term in found))
+    rank = sum((sa.case(*term, else_=0) for term in found), sa.literal(0))
     return condition, rank
 
 
@@ -108,18 +111,24 @@ def search_products(filters: CatalogFilters) -> CatalogPage:
     if filters.q:
         condition, rank = _search(filters.q)
         conditions.append(condition)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Product).where(*conditions))
+    query = _ordered(sa.select(Product, sa.func.count().over().label("total")).where(*conditions)
+                     .options(defer(Product.description, raiseload=True),
+                              defer(Product.product_schema, raiseload=True)), filters, rank)
+
+    def fetch(page: int) -> list:
+        return db.session.execute(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+
+    # The total rides along with the page (a window count), so the usual page costs one statement.
+    rows, page, notices = fetch(filters.page), filters.page, list(filters.notices)
+    if not rows and page > 1:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(Product).where(*conditions))
+        page = max(1, math.ceil(total / PER_PAGE))
+        if total:
+            notices.append(f"There are only {page} page{'s' if page != 1 else ''} of results; here is the last one.")
+            rows = fetch(page)
+    total = rows[0].total if rows else 0
     pages = max(1, math.ceil(total / PER_PAGE))
-    page = min(filters.page, pages)
-    notices = list(filters.notices)
-    if filters.page > pages:
-        notices.append(f"There are only {pages} page{'s' if pages != 1 else ''} of results; here is the last one.")
-    products: list[Product] = []
-    if total:
-        query = (sa.select(Product).where(*conditions)
-                 .options(defer(Product.description, raiseload=True), defer(Product.product_schema, raiseload=True)))
-        query = _ordered(query, filters, rank)
-        products = list(db.session.scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
+    products = [row.Product for row in rows]
     return CatalogPage(filters=filters, products=products, prices=from_prices([p.id for p in products]),
                        total=total, page=page, pages=pages, notices=notices)
 

@@ -1,0 +1,64 @@
+"""Speed does not depend on catalog size: each page costs the same few SQL statements at 10 and at 1,000 products."""
+import sqlalchemy as sa
+
+from app.catalog.demo import bulk_load_catalog
+from app.extensions import db
+from app.models import Plan, Product
+from tests.support.users import make_user, sign_in
+
+PAGES = [
+    ("/products/", {}),
+    ("/products/?q=invoice&sort=price", {}),
+    ("/products/?page=999999", {}),  # past the end: counted, then the last page
+    ("/products/?category=Finance&cycle=yearly&sort=newest", {"HX-Request": "true"}),
+    ("/products/load-00007", {}),
+    ("/products/load-00007?cycle=yearly", {"HX-Request": "true"}),
+    ("/", {}),
+]
+BUDGET = 5
+
+
+def _measure(app, client, count_queries, pages=PAGES) -> dict[str, int]:
+    counts = {}
+    for path, headers in pages:
+        app.extensions["redis"].delete("platform_fee:percent")  # a cold cache costs its query too
+        with count_queries() as q:
+            page = client.get(path, headers=headers)
+        assert page.status_code == 200, path
+        counts[path] = q.count
+    return counts
+
+
+def test_catalog_and_product_pages_issue_the_same_few_queries_at_10_and_1000_products(app, client, count_queries):
+    with app.app_context():
+        bulk_load_catalog(10)
+        db.session.commit()
+    small = _measure(app, client, count_queries)
+    with app.app_context():
+        bulk_load_catalog(990, prefix="more")
+        db.session.commit()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Product)) == 1000
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Plan)) == 5000
+    large = _measure(app, client, count_queries)
+    assert all(n <= BUDGET for n in large.values()), large
+    assert large == small
+
+
+def test_a_signed_in_visitor_stays_within_the_budget(app, client, count_queries):
+    with app.app_context():
+        bulk_load_catalog(1000)
+        db.session.commit()
+        sign_in(client, make_user(username="grace"))
+    # Signing in costs two statements (session and permissions); the rare past-the-end page is left out.
+    counts = _measure(app, client, count_queries, [p for p in PAGES if "999999" not in p[0]])
+    assert all(n <= BUDGET for n in counts.values()), counts
+
+
+def test_the_price_aggregate_runs_once_for_the_whole_page(app, client, count_queries):
+    with app.app_context():
+        bulk_load_catalog(100)
+        db.session.commit()
+    with count_queries() as q:
+        client.get("/products/")
+    aggregates = [s for s in q.statements if "min(" in s.lower() and "group by" in s.lower()]
+    assert len(aggregates) == 1
