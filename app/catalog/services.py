@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.catalog.queries import SLUG_RE
-from app.catalog.schema import check_schema
+from app.catalog.schema import check_schema, with_order
 from app.errors import ValidationError
 from app.extensions import db
 from app.models.catalog import BILLING_CYCLES, Plan, Product
@@ -55,7 +55,7 @@ def save_product(product: Product | None = None, *, actor_id: uuid.UUID | None =
     icon = str(icon or "").strip()
     if not ICON_RE.match(icon):
         errors["icon"] = "Icon must be a short name of lower-case letters, digits and dashes"
-    schema = product_schema or {}
+    schema = with_order(product_schema or {})
     problems = check_schema(schema)
     if problems:
         errors["product_schema"] = "The product schema is not valid: " + "; ".join(problems)

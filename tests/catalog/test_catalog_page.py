@@ -113,7 +113,7 @@ def test_the_filter_form_updates_results_by_htmx_and_submits_by_get_without_java
         assert attribute in form
     assert 'name="q" value="crm"' in html
     assert re.search(r'name="cycle" value="yearly" checked', html)
-    assert re.search(r'<option value="relevance" selected>', html)
+    assert re.search(r'<option value="" selected>Best match</option>', html)
     assert 'id="results"' in html and "Apply filters" in html
 
 

@@ -37,8 +37,10 @@ def test_product_page_shows_description_plans_side_by_side_and_trial(client, pro
     assert re.search(r"<th scope=\"row\">Seats</th>\s*<td>5</td>\s*<td>10</td>", html)
     assert re.search(r"<th scope=\"row\">Free trial</th>\s*<td>14 days</td><td>.*No trial", html)
     assert "Start 14-day free trial" in html
-    # What checkout will ask for, from the product schema.
-    assert all(label in html for label in ("Company name", "Seats", "Data region"))
+    # What checkout will ask for, from the product schema, in the order it was written.
+    asked = html.split("At checkout we'll ask for")[1].split("</ul>")[0]
+    assert re.findall(r"<li>([^<]+?)(?: <span|</li>)", asked) == ["Company name", "Seats", "Data region",
+                                                                   "Single sign-on", "Vat id"]
 
 
 def test_cycle_toggle_switches_prices_and_shows_the_saving_against_monthly(client, product):
