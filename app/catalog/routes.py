@@ -22,8 +22,9 @@ MONOGRAM_COLOURS = 6
 def index():
     filters = parse_filters(request.args)
     results = queries.search_products(filters)
+    # The category list is passed uncalled: an HTMX fragment (results only) never needs it.
     return render_page("catalog/index.html", block="results", filters=filters, results=results,
-                       categories=queries.category_counts())
+                       categories=queries.category_counts)
 
 
 @bp.get("/<slug>")
@@ -42,7 +43,9 @@ def detail(slug: str):
 @bp.app_template_global()
 def product_icon(product) -> str | None:
     """The product's SVG icon, if it names one we ship; else the template draws a monogram."""
-    icons = current_app.extensions.setdefault("product_icons", _shipped_icons())
+    icons = current_app.extensions.get("product_icons")
+    if icons is None:
+        icons = current_app.extensions["product_icons"] = _shipped_icons()
     return url_for("static", filename=f"img/products/{product.icon}.svg") if product.icon in icons else None
 
 

@@ -54,6 +54,17 @@ def test_a_signed_in_visitor_stays_within_the_budget(app, client, count_queries)
     assert all(n <= BUDGET for n in counts.values()), counts
 
 
+def test_filtering_by_htmx_skips_the_category_list(app, client, count_queries):
+    with app.app_context():
+        bulk_load_catalog(50)
+        db.session.commit()
+    with count_queries() as full:
+        client.get("/products/?cycle=yearly")
+    with count_queries() as fragment:
+        client.get("/products/?cycle=yearly", headers={"HX-Request": "true"})
+    assert fragment.count == full.count - 1 == 2  # the page (with its total) and the prices
+
+
 def test_the_price_aggregate_runs_once_for_the_whole_page(app, client, count_queries):
     with app.app_context():
         bulk_load_catalog(100)
