@@ -6,7 +6,6 @@ from playwright.sync_api import expect
 
 from app.catalog.demo import seed_demo_catalog
 from app.extensions import db
-from tests.support.browser import CHROMIUM_ARGS  # noqa: F401  (same browser setup as the fixtures)
 
 pytestmark = pytest.mark.e2e
 
