@@ -6,7 +6,11 @@
         "seats": {"type": "integer", "title": "Seats", "minimum": 1, "maximum": 500, "default": 5},
         "region": {"type": "string", "title": "Data region", "enum": ["eu", "us"]},
         "sso": {"type": "boolean", "title": "Single sign-on"}},
-     "required": ["company_name", "seats"]}
+     "required": ["company_name", "seats"],
+     "order": ["company_name", "seats", "region", "sso"]}
+
+`order` (optional) fixes the order of the fields: Postgres JSONB does not keep key order,
+so `with_order` records the properties' order when a schema is saved.
 
 `check_schema` says what is wrong with a schema (checked when it is saved);
 `fields` turns it into form fields; `validate_answers` checks submitted answers.
@@ -113,7 +117,7 @@ def check_schema(schema) -> list[str]:
     problems: list[str] = []
     if schema.get("type", "object") != "object":
         problems.append("type must be \"object\"")
-    for key in sorted(set(schema) - {"type", "properties", "required", "title", "description"}):
+    for key in sorted(set(schema) - {"type", "properties", "required", "title", "description", "order"}):
         problems.append(f"'{key}' is not supported at the top level")
     properties = schema.get("properties", {})
     if not isinstance(properties, dict):
@@ -122,6 +126,9 @@ def check_schema(schema) -> list[str]:
         problems.append(f"at most {MAX_PROPERTIES} properties are allowed")
     for name, spec in properties.items():
         _check_property(name, spec, problems)
+    order = schema.get("order")
+    if order is not None and (not isinstance(order, list) or sorted(map(str, order)) != sorted(properties)):
+        problems.append("order must list every property name exactly once")
     required = schema.get("required", [])
     if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
         problems.append("required must be a list of property names")
@@ -154,7 +161,16 @@ def fields(schema) -> list[Field]:
     if not schema:
         return []
     required = set(schema.get("required", []))
-    return [_field(name, spec, required=name in required) for name, spec in schema.get("properties", {}).items()]
+    properties = schema.get("properties", {})
+    names = schema.get("order") or list(properties)
+    return [_field(name, properties[name], required=name in required) for name in names]
+
+
+def with_order(schema):
+    """The schema with its properties' current order recorded in `order` (kept as is if already there)."""
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict) or "order" in schema:
+        return schema
+    return {**schema, "order": list(schema["properties"])}
 
 
 def has_required_fields(schema) -> bool:

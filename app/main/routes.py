@@ -14,7 +14,10 @@ from app.redis_client import redis_alive
 
 @bp.get("/")
 def home():
-    return render_template("main/home.html")
+    from app.catalog.queries import featured_products
+
+    featured, prices = featured_products()
+    return render_template("main/home.html", featured=featured, featured_prices=prices)
 
 
 @bp.get("/healthz")

@@ -97,3 +97,22 @@ class PlatformFeeChange(UUIDPk, db.Model):
     reason: Mapped[str] = mapped_column(sa.String(500), default="")
     changed_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+def search_document(table=None):
+    """The weighted full-text document of a product: name (A) > tagline and category (B) > description (C).
+
+    The GIN index and the search query use this one expression, so Postgres can match the two.
+    """
+    c = (table if table is not None else Product.__table__).c
+
+    # Literals as text (not bound parameters): an index expression must be constant.
+    def weighted(text, weight: str):
+        return sa.func.setweight(sa.func.to_tsvector(sa.text("'english'"), text), sa.text(f"'{weight}'"))
+
+    return (weighted(c.name, "A").op("||")(weighted(c.tagline.op("||")(sa.text("' '")).op("||")(c.category), "B"))
+            .op("||")(weighted(c.description, "C")))
+
+
+# Full-text search is Postgres-only; SQLite (the embedded default) searches with a plain match.
+sa.Index("ix_product_search", search_document(), postgresql_using="gin").ddl_if(dialect="postgresql")

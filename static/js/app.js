@@ -2,6 +2,9 @@
 (function () {
   "use strict";
 
+  // Lets CSS hide what only matters without JavaScript (e.g. "Apply filters").
+  document.documentElement.classList.add("js");
+
   function dismiss(toast) {
     toast.classList.add("toast-leaving");
     setTimeout(function () { toast.remove(); }, 200);
@@ -29,6 +32,16 @@
   document.addEventListener("DOMContentLoaded", function () { arm(document); });
   document.addEventListener("htmx:afterSettle", function (event) { arm(event.target.ownerDocument); });
   document.addEventListener("htmx:oobAfterSwap", function () { arm(document); });
+
+  // GET forms marked data-drop-empty leave empty fields out of the URL, so pushed URLs stay short.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (event.detail.verb !== "get" || !elt.closest || !elt.closest("[data-drop-empty]")) return;
+    var params = event.detail.parameters;
+    Object.keys(params).forEach(function (key) {
+      if (params[key] === "") delete params[key];
+    });
+  });
 
   // A dropped connection gets a toast instead of silence.
   document.addEventListener("htmx:sendError", function () {

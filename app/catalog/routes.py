@@ -1,0 +1,78 @@
+"""Catalog pages: /products/ (search, filters, sorting, pages) and /products/<slug> (plans compared)."""
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import current_app, request, url_for
+
+from app.catalog import bp, pricing, queries
+from app.catalog.filters import SORTS, parse_cycle, parse_filters
+from app.catalog.fees import current_percent
+from app.catalog.schema import fields as schema_fields
+from app.errors import NotFound
+from app.models.catalog import CYCLE_LABELS
+from app.templating import render_page
+
+MONOGRAM_COLOURS = 6
+
+
+@bp.get("/")
+def index():
+    filters = parse_filters(request.args)
+    results = queries.search_products(filters)
+    # The category list is passed uncalled: an HTMX fragment (results only) never needs it.
+    return render_page("catalog/index.html", block="results", filters=filters, results=results,
+                       categories=queries.category_counts)
+
+
+@bp.get("/<slug>")
+def detail(slug: str):
+    product = queries.product_by_slug(slug)
+    if product is None or not product.plans:
+        raise NotFound("We couldn't find that product. It may have been retired, or the link may be mistyped.")
+    offered = pricing.offered_cycles(product.plans)
+    fallback = pricing.default_cycle(product.plans)
+    cycle, notice = parse_cycle(request.args.get("cycle"), offered, instead=f"{CYCLE_LABELS[fallback].lower()} prices are shown")
+    comparison = pricing.compare(product.plans, cycle or fallback)
+    return render_page("catalog/detail.html", block="pricing", product=product, comparison=comparison,
+                       notice=notice, fee_percent=current_percent(), checkout_fields=schema_fields(product.product_schema))
+
+
+@bp.app_template_global()
+def product_icon(product) -> str | None:
+    """The product's SVG icon, if it names one we ship; else the template draws a monogram."""
+    icons = current_app.extensions.get("product_icons")
+    if icons is None:
+        icons = current_app.extensions["product_icons"] = _shipped_icons()
+    return url_for("static", filename=f"img/products/{product.icon}.svg") if product.icon in icons else None
+
+
+def _shipped_icons() -> frozenset[str]:
+    folder = Path(current_app.static_folder or ".") / "img" / "products"
+    return frozenset(p.stem for p in folder.glob("*.svg"))
+
+
+@bp.app_template_global()
+def monogram(name: str) -> tuple[str, int]:
+    """Initials and a stable colour number for a product without an icon."""
+    words = [w for w in str(name).split() if w[:1].isalnum()]
+    initials = "".join(w[0] for w in words[:2]).upper() or "?"
+    return initials, zlib.crc32(str(name).encode()) % MONOGRAM_COLOURS + 1
+
+
+@bp.app_template_global()
+def sign_in_url(next_url: str) -> str:
+    """The login page, coming back to `next_url` afterwards."""
+    if "auth.login" in current_app.view_functions:
+        return url_for("auth.login", next=next_url)
+    # The identity blueprint's path, for as long as it is not installed.
+    return "/auth/login?" + urlencode({"next": next_url}, safe="/?:@")
+
+
+bp.add_app_template_global(pricing.saving_percent, "saving_percent")
+bp.add_app_template_global(pricing.monthly_equivalent, "monthly_equivalent")
+bp.add_app_template_global(pricing.UNITS, "cycle_units")
+bp.add_app_template_global(CYCLE_LABELS, "cycle_labels")
+bp.add_app_template_global(SORTS, "sorts")
