@@ -10,7 +10,7 @@ from app import audit
 from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models.user import Permission, Role
-from app.rbac import ROLES
+from app.rbac import ROLES, forget_role_permissions
 
 ROLE_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
 ADMIN_ROLE = "admin"
@@ -56,4 +56,5 @@ def save_role(role_id: int | None, *, name: str, description: str, permission_na
                  target_id=str(role.id), before=before,
                  after={"name": role.name, "permissions": [p.name for p in permissions]})
     db.session.commit()
+    forget_role_permissions(role.id)
     return role

@@ -33,7 +33,7 @@ class Role(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(40), unique=True)  # customer, support, admin, …
     description: Mapped[str] = mapped_column(sa.String(200), default="")
-    permissions: Mapped[list[Permission]] = relationship(secondary=role_permission, lazy="selectin",
+    permissions: Mapped[list[Permission]] = relationship(secondary=role_permission, lazy="select",
                                                          order_by=Permission.name)
 
     @property
@@ -83,7 +83,9 @@ class User(UUIDPk, Timestamps, UserMixin, db.Model):
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
     def can(self, permission: str) -> bool:
-        return permission in self.role.permission_names
+        from app.rbac import permissions_of_role  # cached: no query on most requests
+
+        return permission in permissions_of_role(self.role_id)
 
 
 class UserSession(UUIDPk, db.Model):

@@ -72,10 +72,8 @@ def test_anonymous_visitors_are_sent_to_sign_in_before_buying(client, product):
     assert "You'll sign in first." in html
 
 
-def test_the_login_link_uses_the_auth_blueprint_once_installed(make_app, product):
-    app = make_app()
-    app.add_url_rule("/auth/login", endpoint="auth.login", view_func=lambda: "login")
-    html = app.test_client().get("/products/pipewise-crm").get_data(as_text=True)
+def test_anonymous_visitors_are_sent_to_log_in_with_the_product_as_next(client, product):
+    html = client.get("/products/pipewise-crm").get_data(as_text=True)
     assert html.count('href="/auth/login?next=/products/pipewise-crm?cycle%3Dmonthly"') == 3
 
 
