@@ -121,3 +121,16 @@ def test_audit_log_filters_by_action_and_exports_csv(app, admin_client):
                                    "per_page=100000", "q=" + "x" * 5000, "q=%27%20OR%201=1%20--"])
 def test_nonsense_list_parameters_never_500(admin_client, query):
     assert admin_client.get(f"/admin/audit?{query}").status_code == 200
+
+
+def test_editing_a_role_takes_effect_at_once_despite_the_permission_cache(app, admin_client):
+    admin_client.post("/admin/roles/new", data={"name": "auditor", "permissions": ["admin.access", "audit.view"]})
+    auditor_client = app.test_client()
+    with app.app_context():
+        role_id = db.session.scalar(sa.select(Role.id).where(Role.name == "auditor"))
+        from tests.support.users import sign_in
+
+        sign_in(auditor_client, make_user(username="eve", role="auditor"))
+    assert auditor_client.get("/admin/audit").status_code == 200  # now cached
+    admin_client.post(f"/admin/roles/{role_id}", data={"name": "auditor", "permissions": ["admin.access"]})
+    assert auditor_client.get("/admin/audit").status_code == 403
