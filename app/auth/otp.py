@@ -88,8 +88,8 @@ def issue_otp(user: User | None, purpose: str, *, target: str | None = None) -> 
     db.session.execute(sa.update(UserOTP).where(owned, UserOTP.status == "active").values(status="void"))
     code = f"{secrets.randbelow(10**6):06d}"
     otp_id = uuid.uuid4()
-    otp = UserOTP(id=otp_id, user_id=user.id if user is not None else None, purpose=purpose, target=target, created_at=now,
-                  expires_at=now + CODE_TTL, code_hash=_digest(otp_id, code))
+    otp = UserOTP(id=otp_id, user_id=user.id if user is not None else None, purpose=purpose, target=target,
+                  created_at=now, expires_at=now + CODE_TTL, code_hash=_digest(otp_id, code))
     db.session.add(otp)
     db.session.flush()
     return code
