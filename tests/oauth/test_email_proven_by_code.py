@@ -284,6 +284,16 @@ def test_code_requests_for_one_address_are_limited(make_app, oidc_server):
     assert statuses == [303, 303, 303, 429]
 
 
+def test_wrong_codes_count_toward_the_failed_sign_in_limit_per_ip(make_app, oidc_server):
+    limited_app = make_app(RATELIMIT_ENABLED=True)
+    oidc_server.configure_facebook(limited_app)
+    flow = SocialFlow(limited_app.test_client())
+    start_waiting(flow)
+    flow.client.post("/auth/oauth/email", data={"email": "linus@example.com"})
+    statuses = [flow.client.post("/auth/oauth/email/code", data={"code": "000000"}).status_code for _ in range(11)]
+    assert statuses == [401] * 10 + [429]
+
+
 def test_the_forms_need_their_csrf_token(make_app, oidc_server):
     app = make_app(WTF_CSRF_ENABLED=True)
     oidc_server.configure_facebook(app)
