@@ -5,6 +5,9 @@ Rules (SPEC §1): 6 digits from `secrets`, only an HMAC of the code is stored,
 voids the older active one of the same purpose, 60 s between codes and at most
 5 per hour for one user and purpose. Verification locks the row, so concurrent
 submits neither both succeed nor miscount.
+
+Without a user, a code proves an email address (`target`) that has no account
+yet, or whose account must not be named: the same rules apply per address.
 """
 from __future__ import annotations
 
@@ -38,8 +41,26 @@ def _digest(otp_id, code: str) -> str:
     return hmac.new(key, f"{otp_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def issue_otp(user: User, purpose: str, *, target: str | None = None) -> str:
-    """Create a code for `user` and return it in clear for the caller to send.
+def _owned_by(user: User | None, purpose: str, target: str | None):
+    """The codes of `user` for `purpose`; without a user, the codes that prove `target`."""
+    owner = UserOTP.user_id == user.id if user is not None else sa.and_(UserOTP.user_id.is_(None),
+                                                                         UserOTP.target == target)
+    return sa.and_(owner, UserOTP.purpose == purpose)
+
+
+def _serialize(user: User | None, purpose: str, target: str | None) -> None:
+    """One issuer at a time per owner, so two quick requests can't both pass the cooldown."""
+    if user is not None:
+        db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
+    elif db.session.get_bind().dialect.name == "postgresql":
+        # No row to lock before the account exists: a transaction-scoped lock on the address.
+        key = int.from_bytes(hashlib.sha256(f"otp:{purpose}:{target}".encode()).digest()[:8], "big", signed=True)
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+    # SQLite (embedded development mode) runs one writer at a time anyway.
+
+
+def issue_otp(user: User | None, purpose: str, *, target: str | None = None) -> str:
+    """Create a code for `user` (or, with user None, for the address `target`) and return it in clear.
 
     Voids the older active code of the same purpose. Raises RateLimited (with
     retry_after) inside the cooldown or past the hourly cap. Does not commit:
@@ -47,13 +68,14 @@ def issue_otp(user: User, purpose: str, *, target: str | None = None) -> str:
     """
     if purpose not in OTP_PURPOSES:
         raise ValueError(f"unknown OTP purpose {purpose!r}")
+    if user is None and not target:
+        raise ValueError("a code without a user needs the target it proves")
     now = utcnow()
-    # Serialize issuing per user, so two quick requests can't both pass the cooldown.
-    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
+    _serialize(user, purpose, target)
+    owned = _owned_by(user, purpose, target)
     recent = db.session.scalars(
-        sa.select(UserOTP.created_at).where(
-            UserOTP.user_id == user.id, UserOTP.purpose == purpose, UserOTP.created_at > now - WINDOW
-        ).order_by(UserOTP.created_at.desc())
+        sa.select(UserOTP.created_at).where(owned, UserOTP.created_at > now - WINDOW)
+        .order_by(UserOTP.created_at.desc())
     ).all()
     if recent and now - recent[0] < COOLDOWN:
         wait = math.ceil((recent[0] + COOLDOWN - now).total_seconds())
@@ -63,29 +85,28 @@ def issue_otp(user: User, purpose: str, *, target: str | None = None) -> str:
         minutes = max(1, math.ceil(wait / 60))
         raise RateLimited(f"You've asked for {HOURLY_CAP} codes this hour. Try again in {minutes} minutes.",
                           retry_after=wait)
-    db.session.execute(
-        sa.update(UserOTP).where(UserOTP.user_id == user.id, UserOTP.purpose == purpose,
-                                 UserOTP.status == "active").values(status="void")
-    )
+    db.session.execute(sa.update(UserOTP).where(owned, UserOTP.status == "active").values(status="void"))
     code = f"{secrets.randbelow(10**6):06d}"
     otp_id = uuid.uuid4()
-    otp = UserOTP(id=otp_id, user_id=user.id, purpose=purpose, target=target, created_at=now,
-                  expires_at=now + CODE_TTL, code_hash=_digest(otp_id, code))
+    otp = UserOTP(id=otp_id, user_id=user.id if user is not None else None, purpose=purpose, target=target,
+                  created_at=now, expires_at=now + CODE_TTL, code_hash=_digest(otp_id, code))
     db.session.add(otp)
     db.session.flush()
     return code
 
 
-def verify_otp(user: User, purpose: str, code: str, *, target: str | None = None) -> bool:
+def verify_otp(user: User | None, purpose: str, code: str, *, target: str | None = None) -> bool:
     """True once for the right code of the newest active `purpose` code; commits the outcome.
 
     A wrong code counts an attempt (the 5th voids the code); an expired one is
-    marked expired. With `target`, the code must have been issued for it.
+    marked expired. With `target`, the code must have been issued for it (with
+    user None, the code of the address `target`).
     """
+    if user is None and not target:
+        return False
     now = utcnow()
     otp = db.session.scalar(
-        sa.select(UserOTP).where(UserOTP.user_id == user.id, UserOTP.purpose == purpose,
-                                 UserOTP.status == "active")
+        sa.select(UserOTP).where(_owned_by(user, purpose, target), UserOTP.status == "active")
         .order_by(UserOTP.created_at.desc()).limit(1).with_for_update()
     )
     if otp is None:
@@ -108,11 +129,10 @@ def verify_otp(user: User, purpose: str, code: str, *, target: str | None = None
     return matches
 
 
-def has_active_code(user: User, purpose: str) -> bool:
+def has_active_code(user: User | None, purpose: str, *, target: str | None = None) -> bool:
     return db.session.scalar(
         sa.select(sa.func.count()).select_from(UserOTP).where(
-            UserOTP.user_id == user.id, UserOTP.purpose == purpose, UserOTP.status == "active",
-            UserOTP.expires_at > utcnow())
+            _owned_by(user, purpose, target), UserOTP.status == "active", UserOTP.expires_at > utcnow())
     ) > 0
 
 

@@ -8,9 +8,11 @@ the same name wait briefly for its answer, so N misses cost one query.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 
 import redis
@@ -30,6 +32,7 @@ LOCK_TTL = 5
 WAIT_SECONDS = 2.0
 POLL_SECONDS = 0.02
 MAX_SUGGESTIONS = 5
+GENERATED_STEM = 24  # leaves room for a numeric suffix within MAX_LENGTH
 SUFFIXES = ("_official", ".hq", "_dev", ".app", "_hq", "_io", ".team", "_online")
 
 
@@ -113,6 +116,30 @@ def candidate_names(name: str) -> list[str]:
         if candidate != name and username_problem(candidate) is None and candidate not in candidates:
             candidates.append(candidate)
     return candidates
+
+
+def stem_from(*sources: str | None) -> str:
+    """A username stem from the first source that makes a valid one ("Zoë Ångström" → zoe_angstrom), else "member".
+
+    Short enough to take a numeric suffix (see `free_username`).
+    """
+    for source in sources:
+        ascii_text = unicodedata.normalize("NFKD", source or "").encode("ascii", "ignore").decode().lower()
+        stem = re.sub(r"[^a-z0-9]+", "_", ascii_text).strip("_")[:GENERATED_STEM].rstrip("_")
+        if username_problem(stem) is None:
+            return stem
+    return "member"
+
+
+def free_username(stem: str) -> str:
+    """`stem`, or `stem2`, `stem3` …: the first that nobody has, for an account that gets its name
+    made for it (social sign-in). Same stem and same users, same name.
+
+    Asks the database, not the cache: this name is about to be written. Numbers rather than
+    `candidate_names`: a suggestion like `_official` is for a person to choose, not to be given.
+    """
+    taken = set(db.session.scalars(sa.select(User.username).where(User.username.startswith(stem, autoescape=True))))
+    return next(c for c in (stem if n == 1 else f"{stem}{n}" for n in itertools.count(1)) if c not in taken)
 
 
 def suggestions(name: str) -> list[str]:

@@ -1,44 +1,49 @@
 """Social sign-in: run the provider round trip, then find, link or create the account.
 
 Resolution order: the provider account (provider + subject) we already know; else
-a *verified* provider email links to the account with that email; else a new
-account. A provider that gives no usable email sends the person to a page that asks
-for one (the pending profile waits in the session).
+a *verified* provider email links to the account with that email, or makes a new
+one. A provider that gives no email, or one it hasn't verified, leaves the sign-in
+pending (app/oauth/pending.py): the person names an address and we email a code to
+it. Only the right code links the provider account to the account with that
+address, or creates one. The code belongs to the address, not to an account, so
+the answer is the same whether or not the address is registered.
+
+Signing in, audit names, usernames and emails are identity's (app/auth/).
 """
 from __future__ import annotations
 
 import itertools
 import logging
-import re
-import unicodedata
-from dataclasses import asdict, dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
 import redis
 import requests
 import sqlalchemy as sa
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
-from email_validator import EmailNotValidError, validate_email
 from flask import request, session, url_for
 from joserfc.errors import JoseError
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.auth.sessions import end_other_sessions, start_session
-from app.errors import AppError, ValidationError
+from app.auth import services as identity, throttle, usernames
+from app.auth.otp import issue_otp, verify_otp
+from app.auth.sessions import end_other_sessions
+from app.auth.views import safe_next
+from app.errors import AppError, AuthenticationError, RateLimited
 from app.extensions import db
+from app.mail.services import queue_email
 from app.models.base import utcnow
 from app.models.social import SocialAccount
 from app.models.user import User
-from app.oauth.providers import PROVIDERS, Provider, SocialProfile, client_for, get_provider
+from app.oauth import pending
+from app.oauth.providers import Provider, SocialProfile, client_for, get_provider
 from app.rbac import DEFAULT_ROLE, role_named
 
 log = logging.getLogger(__name__)
 
 NEXT_KEY = "oauth_next"
-PENDING_KEY = "oauth_pending"
-USERNAME_MIN, USERNAME_MAX, USERNAME_STEM = 3, 30, 24  # the stem leaves room for a numeric suffix
-EMAIL_TAKEN = "An account already uses this address. Sign in to it another way, or use a different address."
+CODE_PURPOSE = "link_email"
+EXPIRED = "Your sign-in has expired. Please start again."
 
 
 class SignInProblem(AppError):
@@ -52,18 +57,8 @@ class SignInProblem(AppError):
 
 @dataclass
 class SignInResult:
-    user: User | None  # None: we still need an email (see pending_profile)
+    user: User | None  # None: we still need a proven email (see app/oauth/pending.py)
     next_url: str
-
-
-def safe_next(value: str | None) -> str | None:
-    """`value` if it is a path on this site; never another host (no open redirect)."""
-    if not value or len(value) > 2000 or any(ord(c) < 32 or c == "\\" for c in value):
-        return None
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
-        return None
-    return value
 
 
 def authorization_url(provider_name: str, next_url: str | None) -> str:
@@ -79,7 +74,7 @@ def authorization_url(provider_name: str, next_url: str | None) -> str:
         log.warning("oauth start failed for %s: %s", provider.name, exc)
         raise SignInProblem(f"We couldn't reach {provider.label} just now. Please try again in a moment.",
                             status=502, provider=provider) from exc
-    session[NEXT_KEY] = safe_next(next_url)
+    session[NEXT_KEY] = safe_next(next_url or "")
     return data["url"]
 
 
@@ -91,14 +86,14 @@ def complete_sign_in(provider_name: str) -> SignInResult:
     user = _resolve(profile, next_url)
     if user is None:
         return SignInResult(None, next_url)
-    _sign_in(user, provider)
+    sign_in(user, provider)
     return SignInResult(user, next_url)
 
 
 def _fetch_profile(provider: Provider) -> SocialProfile:
     error = request.args.get("error")
     if error:
-        _failed(provider, error)
+        failed(provider, error)
         if error == "access_denied":
             raise SignInProblem(f"You cancelled signing in with {provider.label}, so nothing changed. "
                                 "You can try again or use another way to sign in.", status=403, provider=provider)
@@ -113,53 +108,61 @@ def _fetch_profile(provider: Provider) -> SocialProfile:
         token = client.authorize_access_token()
         return provider.profile(client, token)
     except MismatchingStateError as exc:
-        _failed(provider, "bad_state")
+        failed(provider, "bad_state")
         raise SignInProblem("This sign-in link has expired or was started in another browser. "
                             "Please start again.", status=400, provider=provider) from exc
     except (OAuthError, JoseError, requests.RequestException, redis.RedisError, KeyError, ValueError) as exc:
         # Token exchange refused, ID token invalid, provider unreachable or a malformed answer.
         log.warning("oauth callback failed for %s: %r", provider.name, exc)
-        _failed(provider, type(exc).__name__)
+        failed(provider, type(exc).__name__)
         raise SignInProblem(f"We couldn't confirm your {provider.label} sign-in. Please try again.",
                             status=502, provider=provider) from exc
 
 
-def _failed(provider: Provider, reason: str, user: User | None = None) -> None:
-    audit.record("login_failed", actor_id=user.id if user else None, target=user,
+def failed(provider: Provider, reason: str, user: User | None = None) -> None:
+    """Audit a sign-in that didn't happen, as identity does (`auth.login_failed`), and commit."""
+    audit.record("auth.login_failed", target=user, target_type="users",
                  after={"method": provider.name, "reason": reason[:60]})
     db.session.commit()
 
 
 def _resolve(profile: SocialProfile, next_url: str) -> User | None:
-    """The user for `profile`: known, linked by verified email, or new. None when an email is needed."""
+    """The user for `profile`: known, or linked or created by a verified email. None when an email is needed."""
+    known = _known(profile)
+    if known is not None:
+        return _refresh(known, profile)
+    if profile.email and profile.email_verified:
+        return settle(profile, profile.email)
+    pending.keep(profile, next_url, reason="unverified" if profile.email else "missing")
+    return None
+
+
+def _known(profile: SocialProfile) -> SocialAccount | None:
+    return db.session.scalar(sa.select(SocialAccount).where(
+        SocialAccount.provider == profile.provider, SocialAccount.subject == profile.subject))
+
+
+def _refresh(known: SocialAccount, profile: SocialProfile) -> User:
+    if profile.email and known.email != profile.email:
+        known.email = profile.email
+    return known.user
+
+
+def settle(profile: SocialProfile, email: str) -> User:
+    """The account for `profile` once `email` is proven (by the provider or by a code):
+    the one this provider account already belongs to, else the one with that email, else a new one."""
     for attempt in itertools.count():
         try:
-            return _resolve_once(profile, next_url)
+            known = _known(profile)
+            if known is not None:
+                return _refresh(known, profile)
+            owner = identity.user_by_email(email)
+            return _link(owner, profile) if owner is not None else create_account(profile, email)
         except IntegrityError:
-            # A concurrent callback (double click) created the same row first: look again.
+            # A concurrent sign-in (double click, another tab) created the same row first: look again.
             db.session.rollback()
             if attempt >= 2:
                 raise
-
-
-def _resolve_once(profile: SocialProfile, next_url: str) -> User | None:
-    known = db.session.scalar(sa.select(SocialAccount).where(
-        SocialAccount.provider == profile.provider, SocialAccount.subject == profile.subject))
-    if known is not None:
-        if profile.email and known.email != profile.email:
-            known.email = profile.email
-        return known.user
-    if not profile.email:
-        _keep_pending(profile, next_url, reason="missing")
-        return None
-    owner = db.session.scalar(sa.select(User).where(User.email == profile.email))
-    if owner is not None and profile.email_verified:
-        return _link(owner, profile)
-    if owner is not None:
-        # An unverified provider email proves nothing: never attach it to someone's account.
-        _keep_pending(profile, next_url, reason="taken")
-        return None
-    return create_account(profile, profile.email, verified=profile.email_verified)
 
 
 def _link(user: User, profile: SocialProfile) -> User:
@@ -167,121 +170,88 @@ def _link(user: User, profile: SocialProfile) -> User:
     was_unverified = not user.is_verified
     cleared = False
     if was_unverified:
-        # Whoever set this account up never proved the address; the provider just did. Their
+        # Whoever set this account up never proved the address; it is proven now. Their
         # password and sessions go, so an account "pre-registered" with someone's email can't be kept.
         user.email_verified_at = utcnow()
         cleared = user.password_hash is not None
         user.password_hash = None
         end_other_sessions(user)
-    audit.record("social_link", actor_id=user.id, target=user,
-                 after={"provider": profile.provider, "email_verified_now": was_unverified, "password_cleared": cleared})
+        audit.record("user.email_verified", actor_id=user.id, target=user, after={"method": profile.provider})
+    audit.record("user.social_linked", actor_id=user.id, target=user, after={
+        "provider": profile.provider, "email_verified_now": was_unverified, "password_cleared": cleared})
     db.session.flush()
     return user
 
 
-def create_account(profile: SocialProfile, email: str, *, verified: bool) -> User:
-    """A new customer for `profile` (no password: they sign in through the provider)."""
+def create_account(profile: SocialProfile, email: str) -> User:
+    """A new customer for `profile` with a proven `email` (no password: they sign in through the provider)."""
+    stem = usernames.stem_from(profile.name, email.partition("@")[0])
     user = User(
-        email=email, username=unique_username(username_stem(profile.name, email)), password_hash=None,
+        email=email, username=usernames.free_username(stem), password_hash=None,
         first_name=profile.first_name[:80], last_name=profile.last_name[:80], role=role_named(DEFAULT_ROLE),
-        email_verified_at=utcnow() if verified else None,
+        email_verified_at=utcnow(),
     )
     db.session.add(user)
-    db.session.add(SocialAccount(user=user, provider=profile.provider, subject=profile.subject, email=email))
+    db.session.add(SocialAccount(user=user, provider=profile.provider, subject=profile.subject, email=profile.email))
     db.session.flush()
-    audit.record("signup", actor_id=user.id, target=user, after={"method": profile.provider, "email_verified": verified})
+    audit.record("user.signup", actor_id=user.id, target=user, after={"method": profile.provider})
+    identity.send_welcome(user)
     return user
 
 
-def username_stem(name: str, email: str | None) -> str:
-    """A valid username stem from the name, else the email's local part (same input, same stem)."""
-    for source in (name, (email or "").partition("@")[0]):
-        ascii_text = unicodedata.normalize("NFKD", source or "").encode("ascii", "ignore").decode().lower()
-        stem = re.sub(r"[^a-z0-9]+", "_", ascii_text).strip("_")[:USERNAME_STEM].rstrip("_")
-        if len(stem) >= USERNAME_MIN:
-            return stem
-    return "member"
-
-
-def unique_username(stem: str) -> str:
-    """`stem`, or `stem2`, `stem3` … : the first one nobody has."""
-    taken = set(db.session.scalars(sa.select(User.username).where(User.username.startswith(stem, autoescape=True))))
-    for n in itertools.count(1):
-        candidate = stem if n == 1 else f"{stem}{n}"
-        if candidate not in taken:
-            return candidate[:USERNAME_MAX]
-
-
-def _sign_in(user: User, provider: Provider) -> None:
+def sign_in(user: User, provider: Provider) -> None:
+    """Start the session through identity's login (audited `auth.login`), and commit."""
     if not user.is_active:
         db.session.rollback()  # nothing is linked or created for a deactivated account
-        _failed(provider, "inactive", user)
+        failed(provider, "inactive", user)
         raise SignInProblem("This account has been deactivated. Contact support if you think this is a mistake.",
                             status=403, provider=provider)
-    start_session(user)
-    audit.record("login", actor_id=user.id, target=user, after={"method": provider.name})
-    db.session.commit()
+    identity.login(user, method=provider.name)
+    usernames.remember_taken(user.username)
 
 
-# --- No usable email from the provider: ask for one ------------------------------------
+# --- No usable email from the provider: prove one with a code --------------------------
 
-def _keep_pending(profile: SocialProfile, next_url: str, *, reason: str) -> None:
-    session[PENDING_KEY] = {**asdict(profile), "next": next_url, "reason": reason}
-
-
-def pending_profile() -> tuple[SocialProfile, dict] | None:
-    data = session.get(PENDING_KEY)
-    if not isinstance(data, dict) or data.get("provider") not in PROVIDERS or not data.get("subject"):
-        return None
-    profile = SocialProfile(
-        provider=data["provider"], subject=str(data.get("subject") or ""), email=data.get("email") or None,
-        email_verified=bool(data.get("email_verified")), name=str(data.get("name") or ""),
-        first_name=str(data.get("first_name") or ""), last_name=str(data.get("last_name") or ""),
-    )
-    return profile, {"next": safe_next(data.get("next")) or url_for("main.home"), "reason": data.get("reason")}
+def waiting() -> pending.Pending:
+    found = pending.current()
+    if found is None:
+        raise SignInProblem(EXPIRED)
+    return found
 
 
-def normalize_email(value: str) -> str:
-    value = (value or "").strip()
-    if not value:
-        raise ValidationError("Enter your email address.", field="email")
-    if len(value) > 254:
-        raise ValidationError("That address is too long.", field="email")
-    try:
-        return validate_email(value, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
-        raise ValidationError("Enter a valid email address, like name@example.com.", field="email") from exc
+def send_link_code(email: str, *, resend: bool = False) -> None:
+    """Email a code to `email` (a normalized address) for the pending sign-in.
 
-
-def finish_with_email(raw_email: str) -> SignInResult:
-    """Create the account for the pending profile with the address the person typed.
-
-    The address is not verified yet (email_verified_at stays empty): only a code sent to it can prove it.
+    Whether or not an account uses the address, the same happens. Inside the
+    cooldown a first request sends nothing (the code sent moments ago still
+    works); a resend raises RateLimited, as do the per-address limits.
     """
-    pending = pending_profile()
-    if pending is None:
-        raise SignInProblem("Your sign-in has expired. Please start again.", status=400)
-    profile, extra = pending
-    provider = get_provider(profile.provider)
-    email = normalize_email(raw_email)
-    if db.session.scalar(sa.select(User.id).where(User.email == email)) is not None:
-        raise ValidationError(EMAIL_TAKEN, field="email")
-    user = _resolve_pending(profile, email)
-    session.pop(PENDING_KEY, None)
-    _sign_in(user, provider)
-    return SignInResult(user, extra["next"])
-
-
-def _resolve_pending(profile: SocialProfile, email: str) -> User:
+    found = waiting()
+    throttle.hit("code_request", email)
     try:
-        user = create_account(profile, email, verified=False)
-        db.session.flush()
-        return user
-    except IntegrityError:
-        # The same provider account finished in another tab meanwhile.
+        code = issue_otp(None, CODE_PURPOSE, target=email)
+    except RateLimited:
         db.session.rollback()
-        known = db.session.scalar(sa.select(SocialAccount).where(
-            SocialAccount.provider == profile.provider, SocialAccount.subject == profile.subject))
-        if known is None:
-            raise ValidationError(EMAIL_TAKEN, field="email") from None
-        return known.user
+        if resend:
+            raise
+    else:
+        name = found.profile.first_name or found.profile.name or "there"
+        queue_email(email, "verification_code",
+                    {"name": name[:60], "code": code, "expires_minutes": identity.CODE_MINUTES})
+        db.session.commit()
+    pending.code_sent_to(email)
+
+
+def finish_with_code(code: str) -> SignInResult:
+    """The right code proves the address: link or create the account, and sign in."""
+    found = waiting()
+    if not found.email:
+        raise SignInProblem(EXPIRED)
+    provider = get_provider(found.profile.provider)
+    if not verify_otp(None, CODE_PURPOSE, code, target=found.email):
+        failed(provider, "code")
+        raise AuthenticationError(identity.BAD_CODE, field="code")
+    pending.drop()
+    user = settle(found.profile, found.email)
+    sign_in(user, provider)
+    return SignInResult(user, found.next_url)

@@ -170,3 +170,76 @@ def test_twenty_concurrent_wrong_codes_count_exactly_and_void_the_code(app, issu
         row = db.session.scalar(sa.select(UserOTP))
         # Attempts stop counting once the 5th voids it: the others find no active code.
         assert (row.failed_attempts, row.status) == (5, "void")
+
+
+# --- Codes that prove an address before it has an account (social sign-in without an email) ---
+
+ADDRESS = "linus@example.test"
+
+
+def test_a_code_for_an_address_proves_that_address_only(session):
+    code = _issue(None, "link_email", target=ADDRESS)
+    row = session.scalar(sa.select(UserOTP))
+    assert (row.user_id, row.target, row.status) == (None, ADDRESS, "active")
+    assert verify_otp(None, "link_email", code, target="other@example.test") is False
+    assert verify_otp(None, "link_email", code, target=ADDRESS) is True
+    assert verify_otp(None, "link_email", code, target=ADDRESS) is False  # once
+
+
+def test_an_address_code_and_an_account_code_never_stand_in_for_each_other(session):
+    user = make_user(email=ADDRESS)
+    account_code = _issue(user, "link_email", target=ADDRESS)
+    assert verify_otp(None, "link_email", account_code, target=ADDRESS) is False
+    address_code = _issue(None, "link_email", target=ADDRESS)
+    assert verify_otp(user, "link_email", address_code, target=ADDRESS) is False
+    assert verify_otp(None, "link_email", address_code, target=ADDRESS) is True
+
+
+def test_address_codes_have_the_same_cooldown_voiding_and_attempt_rules(session, time_machine):
+    time_machine.move_to(utcnow(), tick=False)
+    first = _issue(None, "link_email", target=ADDRESS)
+    with pytest.raises(RateLimited):
+        issue_otp(None, "link_email", target=ADDRESS)
+    assert _issue(None, "link_email", target="someone.else@example.test")  # per address
+    time_machine.shift(timedelta(seconds=61))
+    second = _issue(None, "link_email", target=ADDRESS)
+    assert verify_otp(None, "link_email", first, target=ADDRESS) is False  # voided by the new one
+    for _ in range(5):
+        assert verify_otp(None, "link_email", _wrong(second), target=ADDRESS) is False
+    assert verify_otp(None, "link_email", second, target=ADDRESS) is False  # the 5th wrong try voided it
+
+
+def test_a_code_without_a_user_needs_its_address(session):
+    with pytest.raises(ValueError):
+        issue_otp(None, "link_email")
+    assert verify_otp(None, "link_email", "123456") is False
+
+
+@pytest.mark.postgres
+def test_twenty_concurrent_requests_for_one_address_issue_one_code(app):
+    barrier = threading.Barrier(20)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def request_code():
+        with app.app_context():
+            barrier.wait()
+            try:
+                issue_otp(None, "link_email", target=ADDRESS)
+                db.session.commit()
+                outcome = "issued"
+            except RateLimited:
+                db.session.rollback()
+                outcome = "limited"
+            with lock:
+                outcomes.append(outcome)
+            db.session.remove()
+
+    threads = [threading.Thread(target=request_code) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["issued"] + ["limited"] * 19
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(UserOTP)) == 1

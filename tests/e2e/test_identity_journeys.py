@@ -82,6 +82,8 @@ def test_log_out_fail_log_in_by_code_reset_the_password_and_log_in_with_it(app, 
     screenshot("login-failed")
 
     page.get_by_role("link", name="Email me a sign-in code").click()
+    # A boosted link swaps the page later: wait for it, or "Email" finds the login page's field.
+    page.get_by_role("heading", name="Sign in with a code").wait_for()
     page.get_by_label("Email").fill("ada@example.com")
     page.get_by_role("button", name="Email me a code").click()
     page.get_by_role("heading", name="Enter your code").wait_for()
@@ -105,6 +107,7 @@ def test_log_out_fail_log_in_by_code_reset_the_password_and_log_in_with_it(app, 
 
     page.goto(live_server.url("/auth/login"))
     page.get_by_role("link", name="Forgot password?").click()
+    page.get_by_role("heading", name="Reset your password").wait_for()
     page.get_by_label("Email").fill("ada@example.com")
     page.get_by_role("button", name="Send reset link").click()
     page.get_by_role("heading", name="Check your email").wait_for()

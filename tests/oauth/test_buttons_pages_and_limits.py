@@ -44,3 +44,20 @@ def test_the_sign_in_endpoints_are_rate_limited_per_ip(make_app):
     client = app.test_client()
     statuses = [client.get("/auth/oauth/google/callback?error=access_denied").status_code for _ in range(31)]
     assert statuses[:30] == [403] * 30 and statuses[30] == 429
+
+
+def test_the_login_and_signup_pages_show_the_buttons_above_the_form(app, client):
+    app.config.update(GOOGLE_CLIENT_ID="id", GOOGLE_CLIENT_SECRET="secret",
+                      FACEBOOK_CLIENT_ID="id", FACEBOOK_CLIENT_SECRET="secret")
+    login = client.get("/auth/login?next=/catalog").get_data(as_text=True)
+    assert 'href="/auth/oauth/google?next=/catalog"' in login and 'href="/auth/oauth/facebook?next=/catalog"' in login
+    assert login.index("Continue with Google") < login.index("or log in with your password") < login.index(
+        'name="identifier"')
+    signup = client.get("/auth/signup").get_data(as_text=True)
+    assert signup.index("Continue with Facebook") < signup.index("or sign up with your email") < signup.index(
+        'name="username"')
+
+
+def test_without_providers_the_login_page_has_no_buttons_and_no_divider_for_them(client):
+    login = client.get("/auth/login").get_data(as_text=True)
+    assert "social-buttons" not in login and "or log in with your password" not in login

@@ -23,7 +23,7 @@ def test_first_facebook_sign_in_creates_an_account_from_the_graph_profile(app, c
         assert user.is_verified and user.password_hash is None
         account = db.session.scalar(sa.select(SocialAccount))
         assert (account.provider, account.subject) == ("facebook", GRACE.login)
-        assert actions(db.session) == ["signup", "login"]
+        assert actions(db.session) == ["user.signup", "auth.login"]
     assert signed_in_as(client) == "grace_hopper"
 
 
@@ -43,7 +43,7 @@ def test_a_facebook_email_links_to_the_existing_account(app, client, facebook, s
 
     with app.app_context():
         assert [u.id for u in users(db.session)] == [grace_id]
-        assert actions(db.session) == ["social_link", "login"]
+        assert actions(db.session) == ["user.social_linked", "auth.login"]
     assert signed_in_as(client) == "grace"
 
 
@@ -67,7 +67,7 @@ def test_denying_the_facebook_dialog_is_handled(app, facebook, social):
     assert "You cancelled signing in with Facebook" in text(response)
     with app.app_context():
         assert users(db.session) == []
-        assert actions(db.session) == ["login_failed"]
+        assert actions(db.session) == ["auth.login_failed"]
 
 
 def test_a_rejected_facebook_code_exchange_is_a_502(app, facebook, social):

@@ -196,6 +196,13 @@ def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
+def without_tokens(response) -> str:
+    """`text(response)` without what differs on every request (CSP nonce, CSRF token), to compare pages."""
+    body = re.sub(r'nonce="[^"]*"', "", text(response))
+    body = re.sub(r'"X-CSRFToken": "[^"]*"', "", body)
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", body)
+
+
 def signed_in_as(client) -> str | None:
     """The name in the navbar's account menu, or None when nobody is signed in."""
     found = re.search(r'class="[^"]*\buser-name\b[^"]*">([^<]*)<', client.get("/").get_data(as_text=True))
