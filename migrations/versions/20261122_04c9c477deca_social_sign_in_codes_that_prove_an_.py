@@ -1,7 +1,7 @@
 """social sign-in: codes that prove an email address before it has an account
 
 Revision ID: 04c9c477deca
-Revises: 57b1d5fe19fa
+Revises: 3bb5c6fb240f
 Create Date: 2026-11-22 02:41:09.421546
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '04c9c477deca'
-down_revision = '57b1d5fe19fa'
+down_revision = '3bb5c6fb240f'
 branch_labels = None
 depends_on = None
 
