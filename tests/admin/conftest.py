@@ -28,23 +28,27 @@ def customer_client(app):
     return _client_as(app, "customer", "buyer")
 
 
-def admin_get_urls(app) -> list[str]:
-    """Every GET page under /admin, with sample values for its arguments."""
+SAMPLE_ARGS = {"<int:role_id>": "1", "<job_id>": "nojob", "<uuid:user_id>": "00000000-0000-0000-0000-000000000001"}
+
+
+def admin_urls(app, method: str) -> list[str]:
+    """Every /admin route for `method`, with sample values for its arguments."""
     urls = []
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/admin") and "GET" in rule.methods:
-            urls.append(rule.rule.replace("<int:role_id>", "1").replace("<job_id>", "nojob")
-                        .replace("<uuid:user_id>", "00000000-0000-0000-0000-000000000001"))
+        if rule.rule.startswith("/admin") and method in rule.methods:
+            url = rule.rule
+            for placeholder, value in SAMPLE_ARGS.items():
+                url = url.replace(placeholder, value)
+            urls.append(url)
     return urls
+
+
+def admin_get_urls(app) -> list[str]:
+    return admin_urls(app, "GET")
 
 
 def admin_post_urls(app) -> list[str]:
-    urls = []
-    for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/admin") and "POST" in rule.methods:
-            urls.append(rule.rule.replace("<int:role_id>", "1").replace("<job_id>", "nojob")
-                        .replace("<uuid:user_id>", "00000000-0000-0000-0000-000000000001"))
-    return urls
+    return admin_urls(app, "POST")
 
 
 __all__ = ["admin_get_urls", "admin_post_urls", "db"]
