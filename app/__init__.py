@@ -69,9 +69,11 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from app.billing import bp as billing_bp
     from app.main import bp as main_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(billing_bp)
     if app.config.get("DEV_MAIL_OUTBOX") and app.config["APP_ENV"] != "production":
         from app.mail.routes import bp as dev_mail_bp
 

@@ -72,7 +72,11 @@ class Periodic:
 
 
 # The periodic jobs. Features add theirs here.
-PERIODIC: list[Periodic] = []
+PERIODIC: list[Periodic] = [
+    # Renewals, trial ends and reminders, retries, cancellations, then reconciliation. Safe to overlap.
+    Periodic("jobs.billing.run_lifecycle", queue="low", interval=600),
+    Periodic("jobs.billing.reconcile_payments", queue="low", interval=300),
+]
 
 LEADER_KEY = "scheduler:leader"
 

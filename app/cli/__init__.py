@@ -3,7 +3,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.cli import jobs, seed
+    from app.cli import billing, jobs, seed
 
+    billing.register(app)
     jobs.register(app)
     seed.register(app)

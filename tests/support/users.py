@@ -46,6 +46,7 @@ def sign_in(client, user: User) -> UserSession:
 def user(app):
     with app.app_context():
         created = make_user(username="ada", first_name="Ada", last_name="Lovelace")
+        db.session.refresh(created)  # the commit expired it; load before detaching
         db.session.expunge(created)
     return created
 
