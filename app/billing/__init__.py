@@ -3,6 +3,5 @@ from flask import Blueprint
 
 bp = Blueprint("billing", __name__)
 
-from app.billing.routes import cart, checkout, invoices, register_filters, subscriptions, webhook  # noqa: E402,F401
-
-register_filters(bp)
+# Registers the views; imported as a package so `app.billing.cart` etc. stay the service modules.
+from app.billing import routes  # noqa: E402,F401

@@ -118,3 +118,55 @@ def save_card(user, number: str = CARD_OK) -> PaymentMethod:
     method = save(user, get_gateway().tokenize(details), holder_name="Ada Lovelace", gateway="sandbox")
     db.session.commit()
     return method
+
+
+def make_subscription(user_id, plan: Plan, *, status: str = "active", period_start=None, period_end=None,
+                      trial_end=None, billing_method: str = "card", auto_renew: bool = True, **fields):
+    from app.billing.periods import add_cycle
+    from app.models.base import utcnow
+    from app.models.billing import Subscription
+
+    start = period_start or utcnow()
+    sub = Subscription(user_id=user_id, plan_id=plan.id, product_id=plan.product_id, status=status, started_at=start,
+                       current_period_start=start, current_period_end=period_end or add_cycle(start, plan.billing_cycle),
+                       trial_end=trial_end, billing_method=billing_method, auto_renew=auto_renew, **fields)
+    db.session.add(sub)
+    db.session.commit()
+    return sub
+
+
+def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | None = None, method=None):
+    """A renewal whose charge reached the gateway but whose answer never reached us.
+
+    Returns (subscription, invoice, transaction, the sandbox's charge record).
+    """
+    from datetime import timedelta
+
+    from app.billing import invoices as invoice_service
+    from app.billing.gateway import get_gateway
+    from app.billing.periods import add_cycle
+    from app.billing.pricing import price_line
+    from app.models.base import utcnow
+    from app.models.billing import Transaction
+    from app.models.catalog import Product
+
+    plan = db.session.get(Plan, plan_id)
+    product = db.session.get(Product, plan.product_id)
+    method = method or save_card(user, card_number)
+    now = utcnow()
+    sub = make_subscription(user.id, plan, period_start=now - timedelta(days=30), period_end=now)
+    invoice = invoice_service.draft_invoice(user=user, line=price_line(plan, product, 1, Decimal("10")),
+                                            subscription_id=sub.id, method="card", label=method.label,
+                                            period=(now, add_cycle(now, plan.billing_cycle)))
+    invoice_service.finalize([invoice], now=now)
+    tx = Transaction(user_id=user.id, subscription_id=sub.id, kind="charge", purpose="renewal", status="pending",
+                     amount=invoice.total, currency=invoice.currency, gateway="sandbox",
+                     idempotency_key=key or f"renewal:{invoice.id}:0", payment_method_id=method.id)
+    db.session.add(tx)
+    db.session.flush()
+    invoice.transaction_id = tx.id
+    db.session.commit()
+    gateway = get_gateway()
+    result = gateway.charge(amount=invoice.total, currency="USD", token=method.token,
+                            idempotency_key=tx.idempotency_key, off_session=True)
+    return sub, invoice, tx, gateway.record(result.reference)

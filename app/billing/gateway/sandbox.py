@@ -94,6 +94,10 @@ class SandboxGateway(PaymentGateway):
         """Every charge the sandbox took (for tests and the benchmark)."""
         return [r for r in (self._load(ref.decode()) for ref in self.redis.lrange(f"{PREFIX}:charges", 0, -1)) if r]
 
+    def record(self, reference: str) -> dict | None:
+        """The sandbox's record of a charge or refund, as its events carry it."""
+        return self._load(reference)
+
     def _load(self, reference: str | None) -> dict | None:
         raw = self.redis.get(f"{PREFIX}:obj:{reference}") if reference else None
         return json.loads(raw) if raw else None

@@ -15,7 +15,12 @@ def wants_fragment() -> bool:
     return is_htmx() and not request.headers.get("HX-Boosted")
 
 
-def register_filters(bp) -> None:
+def _register_filters() -> None:
+    from app.billing import bp
     from app.billing.invoices import percent_text
 
     bp.add_app_template_filter(percent_text, "percent")
+
+
+_register_filters()
+from app.billing.routes import cart, checkout, invoices, subscriptions, webhook  # noqa: E402,F401
