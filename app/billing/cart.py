@@ -184,6 +184,13 @@ def remove(user, product_id_raw) -> str:
     return "Removed from your cart."
 
 
+def forget_product(user, product_id: uuid.UUID) -> None:
+    """Drop a product's line (its trial just started), quietly and at once."""
+    if any(e.product_id == product_id for e in entries(user)):
+        _delete(user, product_id)
+        _commit(user)
+
+
 def clear(user) -> None:
     """Empty the cart in the caller's transaction (checkout commits it)."""
     if _signed_in(user):

@@ -5,6 +5,7 @@ from flask import flash, render_template, request
 from flask_login import current_user, login_required
 
 from app.billing import bp
+from app.billing import cart as cart_service
 from app.billing import invoices as invoice_service
 from app.billing import payment_methods
 from app.billing import subscriptions as service
@@ -29,6 +30,7 @@ def start_trial():
         return render_template("billing/trial_answers.html", result=result), 400 if result.errors else 200
     if result.kind == "refused":
         return render_template("billing/trial_refused.html", result=result), 409
+    cart_service.forget_product(current_user, result.product.id)  # the trial replaces buying it now
     flash(result.message, "success")
     return back_to("billing.subscriptions")
 
