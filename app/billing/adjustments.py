@@ -36,7 +36,8 @@ def mark_invoice_paid(invoice_id, actor_id: uuid.UUID | None) -> Invoice:
     """Record a payment received outside the gateway (a bank transfer)."""
     invoice = _lock_invoice(invoice_id)
     if invoice.kind != "invoice" or invoice.status not in ("open", "uncollectible"):
-        raise Conflict(f"{invoice.number or 'This draft'} is {invoice.status}; only an open invoice can be marked paid.")
+        raise Conflict(f"{invoice.number or 'This draft'} is {invoice.status}; "
+                       "only an open invoice can be marked paid.")
     now = utcnow()
     tx = Transaction(user_id=invoice.user_id, subscription_id=invoice.subscription_id, kind="charge",
                      purpose="bank_transfer", status="succeeded", amount=invoice.total, currency=invoice.currency,
@@ -69,16 +70,16 @@ def void_invoice(invoice_id, actor_id: uuid.UUID | None) -> Invoice:
     return invoice
 
 
+# A credit note mirrors what it credits: same customer, period, amounts and lines.
+COPIED = ("user_id", "subscription_id", "payment_method", "payment_label", "currency", "subtotal", "discount", "fee",
+          "fee_percent", "total", "period_start", "period_end", "bill_to")
+LINE_COPIED = ("position", "kind", "description", "plan_id", "quantity", "unit_amount", "amount")
+
+
 def _credit_note(invoice: Invoice, reason: str) -> Invoice:
-    note = Invoice(kind="credit_note", status="draft", user_id=invoice.user_id, subscription_id=invoice.subscription_id,
-                   original_invoice_id=invoice.id, payment_method=invoice.payment_method,
-                   payment_label=invoice.payment_label, currency=invoice.currency, subtotal=invoice.subtotal,
-                   discount=invoice.discount, fee=invoice.fee, fee_percent=invoice.fee_percent, total=invoice.total,
-                   period_start=invoice.period_start, period_end=invoice.period_end, bill_to=invoice.bill_to,
-                   note=reason,
-                   lines=[InvoiceLine(position=line.position, kind=line.kind, description=line.description,
-                                      plan_id=line.plan_id, quantity=line.quantity, unit_amount=line.unit_amount,
-                                      amount=line.amount) for line in invoice.lines])
+    note = Invoice(id=uuid.uuid4(), kind="credit_note", status="draft", original_invoice_id=invoice.id, note=reason,
+                   lines=[InvoiceLine(**{c: getattr(line, c) for c in LINE_COPIED}) for line in invoice.lines],
+                   **{c: getattr(invoice, c) for c in COPIED})
     db.session.add(note)
     return note
 

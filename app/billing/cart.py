@@ -65,7 +65,8 @@ def parse_uuid(raw, what: str = "plan") -> uuid.UUID:
     try:
         return uuid.UUID(str(raw or "").strip())
     except ValueError:
-        raise ValidationError(f"That {what} doesn't exist. Pick it again from the catalog.", field=f"{what}_id") from None
+        raise ValidationError(f"That {what} doesn't exist. Pick it again from the catalog.",
+                              field=f"{what}_id") from None
 
 
 def parse_quantity(raw) -> int:

@@ -26,12 +26,13 @@ from app.billing.gateway import GatewayUnavailable, get_gateway
 from app.billing.gateway.cards import read_card
 from app.billing.periods import add_cycle
 from app.billing.settlement import apply_outcome
+from app.billing.sql import insert
 from app.billing.states import transition
 from app.billing.urls import path_for
-from app.errors import ExternalServiceError, ValidationError
+from app.errors import ExternalServiceError, NotFound, ValidationError
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.billing import LIVE_STATUSES, Subscription, Transaction
+from app.models.billing import LIVE_STATUSES, Invoice, Subscription, Transaction
 from app.models.checkout import CheckoutAttempt
 from app.models.user import User
 
@@ -72,11 +73,6 @@ def _replay(attempt: CheckoutAttempt, user: User, fingerprint: str) -> Outcome:
 
 def _claim(key: str, user: User, fingerprint: str, method: str) -> CheckoutAttempt | None:
     """Insert the attempt row; None if another submit holds (or held) the key."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     attempt_id = uuid.uuid4()
     inserted = db.session.execute(
         insert(CheckoutAttempt).values(id=attempt_id, key=key, user_id=user.id, fingerprint=fingerprint,
@@ -216,10 +212,7 @@ def _done(user, attempt, tx, now) -> Outcome:
     return Outcome(303, redirect=redirect)
 
 
-def completed(user: User, attempt_id) -> tuple[CheckoutAttempt, list]:
-    from app.errors import NotFound
-    from app.models.billing import Invoice
-
+def completed(user: User, attempt_id) -> tuple[CheckoutAttempt, list[Invoice]]:
     try:
         attempt_id = uuid.UUID(str(attempt_id))
     except ValueError:

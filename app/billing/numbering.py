@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from app.billing.sql import insert
 from app.extensions import db
 from app.models.billing import InvoiceCounter
 
@@ -15,11 +16,6 @@ SERIES = {"invoice": "INV", "credit_note": "CN"}
 
 
 def _insert_ignore(series: str, year: int):
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     return insert(InvoiceCounter).values(series=series, year=year, last_number=0).on_conflict_do_nothing()
 
 
@@ -32,12 +28,14 @@ def _lock(series: str, year: int):
 def allocate(kind: str, year: int, count: int = 1) -> list[str]:
     """`count` consecutive numbers of the kind's series for `year` (holds the counter lock until commit)."""
     series = SERIES[kind]
-    last = _lock(series, year)
-    if last is None:
-        db.session.execute(_insert_ignore(series, year))
+    # No autoflush: drafts waiting in the session are inserted once, already numbered, not updated after.
+    with db.session.no_autoflush:
         last = _lock(series, year)
-    db.session.execute(
-        sa.update(InvoiceCounter).where(InvoiceCounter.series == series, InvoiceCounter.year == year)
-        .values(last_number=last + count)
-    )
+        if last is None:
+            db.session.execute(_insert_ignore(series, year))
+            last = _lock(series, year)
+        db.session.execute(
+            sa.update(InvoiceCounter).where(InvoiceCounter.series == series, InvoiceCounter.year == year)
+            .values(last_number=last + count)
+        )
     return [f"{series}-{year}-{n:06d}" for n in range(last + 1, last + count + 1)]

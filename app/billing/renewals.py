@@ -96,14 +96,17 @@ def charge(sub: Subscription, invoice: Invoice, batch: Batch) -> str:
                      purpose="renewal", status="pending", amount=invoice.total, currency=invoice.currency,
                      gateway=batch.gateway.name, idempotency_key=f"renewal:{invoice.id}:{attempt}",
                      payment_method_id=card.id)
-    db.session.add(tx)
-    invoice.transaction_id = tx.id
     try:
         result = batch.gateway.charge(amount=invoice.total, currency=invoice.currency, token=card.token,
                                       idempotency_key=tx.idempotency_key, off_session=True,
                                       description=f"{sub.product.name} {sub.plan.name} renewal")
     except GatewayUnavailable:
-        return "pending"  # reconciliation asks the gateway later
+        result = None
+    # Added after the call (same database transaction): the row is written once, with its outcome.
+    db.session.add(tx)
+    invoice.transaction_id = tx.id
+    if result is None:
+        return "pending"  # the gateway did not answer: reconciliation asks it later
     tx.gateway_reference = result.reference
     apply_outcome(tx, result.status, failure_code=result.failure_code, message=result.message, now=batch.now,
                   invoices=[invoice], subscription=sub)

@@ -20,6 +20,7 @@ from flask import current_app
 from app.billing.gateway import signing
 from app.billing.gateway.delivery import webhook_secrets
 from app.billing.settlement import apply_outcome, lock_transaction
+from app.billing.sql import insert
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.billing import Transaction
@@ -78,11 +79,6 @@ def receive(body: bytes, header: str) -> Received:
 
 
 def _record(event: dict) -> WebhookEvent | None:
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     created = event.get("created")
     inserted = db.session.execute(
         insert(WebhookEvent).values(

@@ -39,7 +39,8 @@ class CheckoutAttempt(UUIDPk, db.Model):
     payment_method: Mapped[str] = mapped_column(sa.String(20))
     status: Mapped[str] = mapped_column(sa.String(12), default="processing")  # processing, succeeded, declined
     result: Mapped[dict] = mapped_column(JSONType, default=dict)
-    transaction_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("payment_transaction.id", ondelete="SET NULL"))
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("payment_transaction.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -127,8 +127,9 @@ def make_subscription(user_id, plan: Plan, *, status: str = "active", period_sta
     from app.models.billing import Subscription
 
     start = period_start or utcnow()
+    end = period_end or add_cycle(start, plan.billing_cycle)
     sub = Subscription(user_id=user_id, plan_id=plan.id, product_id=plan.product_id, status=status, started_at=start,
-                       current_period_start=start, current_period_end=period_end or add_cycle(start, plan.billing_cycle),
+                       current_period_start=start, current_period_end=end,
                        trial_end=trial_end, billing_method=billing_method, auto_renew=auto_renew, **fields)
     db.session.add(sub)
     db.session.commit()

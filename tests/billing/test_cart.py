@@ -33,7 +33,8 @@ def test_the_cart_holds_several_products_on_different_cycles(app, signed_in, use
     assert "Insight Analytics" in page and "billed every year" in page and "Save 10%" in page
     assert "Due today" in page and "$517.22" in page
     assert 'data-cart-count>2<' in page
-    assert _items(app, user.id) == {shop["crm"]: (shop["crm_team"], 1), shop["analytics"]: (shop["analytics_yearly"], 1)}
+    assert _items(app, user.id) == {shop["crm"]: (shop["crm_team"], 1),
+                                    shop["analytics"]: (shop["analytics_yearly"], 1)}
 
 
 def test_another_plan_of_the_same_product_replaces_the_first_with_a_message(app, signed_in, user, shop):

@@ -274,3 +274,16 @@ def test_buying_a_product_on_trial_converts_the_trial_in_place(app, signed_in, u
         assert len(subs) == 1
         assert subs[0].status == "active" and subs[0].plan_id == shop["crm_pro"] and subs[0].trial_end is not None
         assert subs[0].current_period_end > utcnow() + timedelta(days=27)
+
+
+def test_another_users_order_confirmation_is_a_404(app, signed_in, shop):
+    _fill_cart(signed_in, shop)
+    location = pay(signed_in).headers["Location"]
+    from tests.support.users import make_user, sign_in
+
+    mallory = app.test_client()
+    with app.app_context():
+        sign_in(mallory, make_user(username="mallory"))
+    assert mallory.get(location).status_code == 404
+    assert mallory.get("/checkout/complete/not-an-id").status_code == 404
+    assert signed_in.get(location).status_code == 200

@@ -144,3 +144,10 @@ def test_the_refund_is_confirmed_by_the_gateways_webhook(app, live_server, signe
         assert charge.status == "refunded"  # both invoices it paid were refunded
         assert {db.session.get(Invoice, n).status for n in notes} == {"paid"}
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Subscription)) == 2
+
+
+@pytest.mark.parametrize("page", ["-1", "0", "abc", "99999999999", "<script>", "' OR 1=1 --", "1\u200b"])
+def test_a_bad_page_number_shows_the_first_page(signed_in, shop, page):
+    _buy(signed_in, shop)
+    response = signed_in.get("/invoices/", query_string={"page": page})
+    assert response.status_code == 200 and "INV-" in response.get_data(as_text=True)

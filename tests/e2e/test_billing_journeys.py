@@ -124,6 +124,8 @@ def test_two_products_checkout_with_a_double_clicked_pay_then_the_invoice_and_it
     page.goto(live_server.url("/subscriptions/"))
     assert page.locator("article.sub-card").count() == 2
     screenshot("billing-subscriptions")
+    page.emulate_media(color_scheme="dark")
+    screenshot("billing-subscriptions-dark")
     assert page.console_errors == []
 
 

@@ -68,7 +68,8 @@ def _cvc(raw: str, brand: str | None) -> tuple[str | None, str | None]:
     if not value:
         return None, "Enter the security code"
     if not value.isascii() or not value.isdigit() or len(value) != length:
-        return None, f"The security code is the {length} digits on the {'front' if length == 4 else 'back'} of your card"
+        side = "front" if length == 4 else "back"
+        return None, f"The security code is the {length} digits on the {side} of your card"
     return value, None
 
 
