@@ -246,6 +246,7 @@ def test_reconciliation_fails_a_payment_the_gateway_never_saw(app, user, shop, c
     assert _state(app, sub_id)[0].status == "past_due"
 
 
+@pytest.mark.postgres
 def test_two_workers_running_at_once_renew_each_subscription_once(app, user, shop, clock, gateway):
     from app.models.catalog import Product
     from tests.billing.factories import make_plan, make_product

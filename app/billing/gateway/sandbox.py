@@ -15,14 +15,16 @@ asynchronously with a signed event POSTed to our webhook (an outbox job).
 """
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
 
+import redis
 from flask import current_app
 
 from app import outbox
-from app.billing.gateway.base import CardDetails, GatewayResult, PaymentGateway, SavedCard
+from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard
 from app.billing.gateway.cards import brand_of
 from app.redis_client import get_redis
 
@@ -54,6 +56,17 @@ def _failure(token: str, off_session: bool) -> str | None:
     return None
 
 
+def _provider_call(method):
+    """The sandbox's store (Redis) being down is the provider being unreachable: the outcome is unknown."""
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise GatewayUnavailable(f"the payment service did not answer ({exc})") from exc
+    return call
+
+
 class SandboxGateway(PaymentGateway):
     name = "sandbox"
 
@@ -65,6 +78,7 @@ class SandboxGateway(PaymentGateway):
         return SavedCard(token=f"{TOKEN_PREFIX}{behaviour}_{secrets.token_hex(8)}", brand=brand_of(card.number),
                          last4=card.number[-4:], exp_month=card.exp_month, exp_year=card.exp_year)
 
+    @_provider_call
     def charge(self, *, amount: int, currency: str, token: str, idempotency_key: str,
                off_session: bool = False, description: str = "") -> GatewayResult:
         failure = _failure(token, off_session)
@@ -74,6 +88,7 @@ class SandboxGateway(PaymentGateway):
                   "description": description[:200], "created": int(time.time())}
         return self._create("ch", record, event_type=f"charge.{record['status']}")
 
+    @_provider_call
     def refund(self, *, charge_reference: str, amount: int, currency: str, idempotency_key: str) -> GatewayResult:
         charge = self._load(charge_reference)
         ok = charge is not None and charge["status"] == "succeeded" and amount <= charge["amount"]
@@ -85,6 +100,7 @@ class SandboxGateway(PaymentGateway):
         # Refunds settle later at real providers: the answer now is "pending", the webhook confirms.
         return GatewayResult("pending", result.reference, result.amount, result.currency) if ok else result
 
+    @_provider_call
     def retrieve(self, idempotency_key: str) -> GatewayResult | None:
         reference = self.redis.get(f"{PREFIX}:key:{idempotency_key}")
         record = self._load(reference.decode()) if reference else None
