@@ -13,7 +13,8 @@ from app import audit
 from app.billing import notices
 from app.billing.cart import parse_uuid
 from app.billing.states import transition
-from app.catalog.schema import Field, fields, has_required_fields, validate_answers
+from app.billing.answers import check_answers
+from app.catalog.schema import Field, fields, has_required_fields
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models.base import utcnow
@@ -74,7 +75,7 @@ def start_trial(user: User, form) -> TrialResult:
     if schema_fields:
         if has_required_fields(schema) and not form.get("answers_submitted"):
             return TrialResult("needs_answers", plan, product, schema_fields=schema_fields)
-        answers, errors = validate_answers(schema, form)
+        answers, errors = check_answers(schema, form)
         if errors:
             return TrialResult("needs_answers", plan, product, schema_fields=schema_fields, answers=dict(form),
                                errors=errors)

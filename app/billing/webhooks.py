@@ -48,6 +48,8 @@ class Received:
 
 
 def _parse(body: bytes) -> dict:
+    if b"\x00" in body or b"\\u0000" in body:
+        raise BadWebhook("event contains NUL characters")
     try:
         event = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -84,7 +86,8 @@ def _record(event: dict) -> WebhookEvent | None:
         insert(WebhookEvent).values(
             id=event["id"], type=event["type"][:60], gateway_reference=event["data"]["object"]["id"], payload=event,
             status="pending", note="", received_at=utcnow(),
-            event_created_at=datetime.fromtimestamp(created, timezone.utc) if isinstance(created, int) else None,
+            event_created_at=(datetime.fromtimestamp(created, timezone.utc)
+                              if isinstance(created, int) and 0 < created < 2**33 else None),
         ).on_conflict_do_nothing(index_elements=["id"]).returning(WebhookEvent.id)
     ).scalar_one_or_none()
     return db.session.get(WebhookEvent, inserted) if inserted else None
@@ -104,8 +107,9 @@ def apply(row: WebhookEvent, now: datetime) -> Received:
     if tx is None:
         row.note = "no transaction with this reference yet; applied when it appears"
         return Received("pending", row.note)
-    result = apply_outcome(tx, outcome, failure_code=obj.get("failure_code"), message=obj.get("failure_message"),
-                           now=now)
+    code, message = obj.get("failure_code"), obj.get("failure_message")
+    result = apply_outcome(tx, outcome, failure_code=str(code)[:40] if code else None,
+                           message=str(message) if message else None, now=now)
     note = {"applied": f"transaction {tx.id} is {outcome}",
             "unchanged": f"transaction {tx.id} was already {outcome}",
             "ignored": f"transaction {tx.id} is {tx.status}; a {outcome} event can't change that"}[result]

@@ -165,3 +165,15 @@ def test_the_sandbox_confirms_a_checkout_by_posting_a_signed_event_over_http(app
         tx = db.session.scalar(sa.select(Transaction))
         assert event.gateway_reference == tx.gateway_reference and tx.status == "succeeded"
         assert event.received_at - tx.created_at < timedelta(minutes=1)
+
+
+def test_odd_values_in_a_signed_event_are_stored_safely_never_a_500(app, client, user, shop):
+    _, _, tx_id, charge = _pending(app, user, shop)
+    odd = {**charge, "status": "failed", "failure_code": "x" * 500, "failure_message": ["not", "text"]}
+    event = {**event_for("charge.failed", odd), "created": 10**20, "type": "charge.failed"}
+    response = post_event(client, event)
+    assert response.status_code == 200 and response.json["status"] == "processed"
+    with app.app_context():
+        tx = db.session.get(Transaction, tx_id)
+        assert tx.status == "failed" and len(tx.failure_code) == 40
+        assert db.session.scalar(sa.select(WebhookEvent.event_created_at)) is None
