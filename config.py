@@ -105,6 +105,19 @@ class Config:
     FACEBOOK_API_BASE_URL = env("FACEBOOK_API_BASE_URL", "https://graph.facebook.com/{version}/")
     OAUTH_TIMEOUT = env_int("OAUTH_TIMEOUT", 10)
 
+    # Billing. The gateway adapter ("sandbox" is the built-in one) and its webhook.
+    PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", "sandbox")
+    # Comma-separated: the first signs (sandbox), any of them verifies (secret rotation).
+    PAYMENT_WEBHOOK_SECRETS = env("PAYMENT_WEBHOOK_SECRETS", "whsec_sandbox_development_only")
+    PAYMENT_WEBHOOK_URL = env("PAYMENT_WEBHOOK_URL")  # default: BASE_URL + /payment/webhook
+    PAYMENT_WEBHOOK_TOLERANCE = env_int("PAYMENT_WEBHOOK_TOLERANCE", 300)  # seconds
+    # The sandbox confirms each payment by POSTing a signed event to the webhook (an outbox job).
+    PAYMENT_SANDBOX_WEBHOOKS = env_bool("PAYMENT_SANDBOX_WEBHOOKS", True)
+    BANK_TRANSFER_DUE_DAYS = env_int("BANK_TRANSFER_DUE_DAYS", 14)
+    BANK_TRANSFER_DETAILS = env("BANK_TRANSFER_DETAILS",
+                                "MultiProduct Ltd · IBAN GB33 BUKB 2020 1555 5555 55 · BIC BUKBGB22")
+    BILLING_BATCH_SIZE = env_int("BILLING_BATCH_SIZE", 200)
+
     # When set, /metrics wants "Authorization: Bearer <token>".
     METRICS_TOKEN = env("METRICS_TOKEN")
     LOG_LEVEL = env("LOG_LEVEL", "INFO")
@@ -140,6 +153,9 @@ class TestConfig(Config):
     # Social providers are off unless a test points them at the local ones.
     GOOGLE_CLIENT_ID = GOOGLE_CLIENT_SECRET = FACEBOOK_CLIENT_ID = FACEBOOK_CLIENT_SECRET = None
     SERVER_NAME = None
+    PAYMENT_WEBHOOK_SECRETS = "whsec_test_current,whsec_test_previous"
+    # Tests that prove the HTTP round trip switch it on and point BASE_URL at a live server.
+    PAYMENT_SANDBOX_WEBHOOKS = False
 
 
 class ProductionConfig(Config):
@@ -149,6 +165,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
     HSTS = True
+    PAYMENT_WEBHOOK_SECRETS = env("PAYMENT_WEBHOOK_SECRETS")  # unset: every webhook is refused
 
     @classmethod
     def check(cls) -> None:

@@ -72,12 +72,13 @@ def register_blueprints(app: Flask) -> None:
     from app.account import bp as account_bp
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.billing import bp as billing_bp
     from app.catalog import bp as catalog_bp
     from app.main import bp as main_bp
     from app.notifications import bp as notifications_bp
     from app.oauth import bp as oauth_bp
 
-    for blueprint in (main_bp, auth_bp, account_bp, oauth_bp, catalog_bp, notifications_bp, admin_bp):
+    for blueprint in (main_bp, auth_bp, account_bp, oauth_bp, catalog_bp, billing_bp, notifications_bp, admin_bp):
         app.register_blueprint(blueprint)
     if app.config.get("DEV_MAIL_OUTBOX") and app.config["APP_ENV"] != "production":
         from app.mail.routes import bp as dev_mail_bp

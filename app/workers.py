@@ -76,6 +76,9 @@ PERIODIC: list[Periodic] = [
     Periodic("jobs.auth.cleanup_otps", queue="low", interval=3600),
     Periodic("jobs.auth.purge_sessions", queue="low", cron="17 3 * * *"),
     Periodic("jobs.notifications.purge_read_notifications", queue="low", cron="47 3 * * *"),  # daily, off the hour
+    # Renewals, trial ends and reminders, retries, cancellations, then reconciliation. Safe to overlap.
+    Periodic("jobs.billing.run_lifecycle", queue="low", interval=600),
+    Periodic("jobs.billing.reconcile_payments", queue="low", interval=300),
 ]
 
 LEADER_KEY = "scheduler:leader"

@@ -3,7 +3,7 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from app.cli import admin, jobs, notify, seed, users
+    from app.cli import admin, billing, jobs, notify, seed, users
 
-    for module in (admin, jobs, notify, seed, users):
+    for module in (admin, billing, jobs, notify, seed, users):
         module.register(app)

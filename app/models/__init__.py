@@ -1,7 +1,8 @@
 """Every model, imported so metadata (and Alembic) sees them all."""
 from app.models.audit import AuditEvent
-from app.models.billing import Subscription
+from app.models.billing import Invoice, InvoiceCounter, InvoiceLine, PaymentMethod, Subscription, Transaction
 from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
+from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
 from app.models.mail import DevMail, SentEmail
 from app.models.notification import Announcement, Notification
 from app.models.otp import UserOTP
@@ -10,7 +11,8 @@ from app.models.social import SocialAccount
 from app.models.user import Permission, Role, User, UserSession, role_permission
 
 __all__ = [
-    "Announcement", "AuditEvent", "DevMail", "Notification", "OutboxMessage", "Permission", "Plan", "PlatformFee",
-    "PlatformFeeChange", "Product", "Role", "SentEmail", "SocialAccount", "Subscription", "User", "UserOTP",
-    "UserSession", "role_permission",
+    "Announcement", "AuditEvent", "CartItem", "CheckoutAttempt", "DevMail", "Invoice", "InvoiceCounter",
+    "InvoiceLine", "Notification", "OutboxMessage", "PaymentMethod", "Permission", "Plan", "PlatformFee",
+    "PlatformFeeChange", "Product", "Role", "SentEmail", "SocialAccount", "Subscription", "Transaction", "User",
+    "UserOTP", "UserSession", "WebhookEvent", "role_permission",
 ]

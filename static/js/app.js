@@ -29,8 +29,26 @@
     }
   }, true);
 
-  document.addEventListener("DOMContentLoaded", function () { arm(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { arm(event.target.ownerDocument); });
+  // Controls that only work with JavaScript (print) start hidden and appear once it runs.
+  function reveal(root) {
+    (root || document).querySelectorAll("[data-print][hidden]").forEach(function (el) { el.hidden = false; });
+  }
+
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) window.print();
+  });
+
+  // A submit button marked data-busy shows a spinner; it stays enabled (the server dedupes a resubmit).
+  document.addEventListener("submit", function (event) {
+    var button = event.target.querySelector("[data-busy]");
+    if (button) button.setAttribute("aria-busy", "true");
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { arm(document); reveal(document); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    arm(event.target.ownerDocument);
+    reveal(event.target.ownerDocument);
+  });
   document.addEventListener("htmx:oobAfterSwap", function () { arm(document); });
 
   // GET forms marked data-drop-empty leave empty fields out of the URL, so pushed URLs stay short.

@@ -1,0 +1,273 @@
+"""The cart: plans of several products and cycles, one plan per product.
+
+Anonymous visitors keep it in the Flask session; signed-in users in `cart_item`.
+At login the session cart is merged into the user's (Flask-Login's user_logged_in).
+`session["cart_count"]` feeds the navbar badge, so an empty cart costs no query.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import session
+from flask_login import user_logged_in
+
+from app.billing.pricing import PricedLine, Quote, price_line
+from app.catalog.fees import current_percent
+from app.errors import Conflict, NotFound, ValidationError
+from app.extensions import db
+from app.models.billing import LIVE_STATUSES, Subscription
+from app.models.catalog import Plan, Product
+from app.models.checkout import CartItem
+
+SESSION_KEY = "cart"
+COUNT_KEY = "cart_count"
+MAX_LINES = 20
+MAX_QUANTITY = 100
+
+
+@dataclass
+class Entry:
+    product_id: uuid.UUID
+    plan_id: uuid.UUID
+    quantity: int
+    seen_unit_price: int
+
+
+@dataclass
+class CartLine:
+    entry: Entry
+    plan: Plan | None
+    product: Product | None
+    priced: PricedLine | None
+    problem: str | None = None  # why it can't be bought now
+    old_unit_price: int | None = None  # set when the price changed since it was added
+    trial_available: bool = False
+
+
+@dataclass
+class CartView:
+    lines: list[CartLine]
+    quote: Quote
+
+    @property
+    def changed(self) -> list[CartLine]:
+        return [line for line in self.lines if line.old_unit_price is not None]
+
+    @property
+    def blocked(self) -> list[CartLine]:
+        return [line for line in self.lines if line.problem]
+
+
+def parse_uuid(raw, what: str = "plan") -> uuid.UUID:
+    try:
+        return uuid.UUID(str(raw or "").strip())
+    except ValueError:
+        raise ValidationError(f"That {what} doesn't exist. Pick it again from the catalog.",
+                              field=f"{what}_id") from None
+
+
+def parse_quantity(raw) -> int:
+    text = str(1 if raw is None or raw == "" else raw).strip()
+    if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= MAX_QUANTITY:
+        raise ValidationError(f"Choose a quantity from 1 to {MAX_QUANTITY}.", field="quantity")
+    return int(text)
+
+
+def _signed_in(user) -> bool:
+    return bool(user is not None and getattr(user, "is_authenticated", False))
+
+
+def entries(user) -> list[Entry]:
+    if _signed_in(user):
+        rows = db.session.scalars(sa.select(CartItem).where(CartItem.user_id == user.id)
+                                  .order_by(CartItem.added_at, CartItem.product_id))
+        return [Entry(r.product_id, r.plan_id, r.quantity, r.seen_unit_price) for r in rows]
+    result = []
+    for product_id, data in (session.get(SESSION_KEY) or {}).items():
+        try:
+            result.append(Entry(uuid.UUID(product_id), uuid.UUID(data["plan"]), int(data["qty"]), int(data["seen"])))
+        except (KeyError, TypeError, ValueError):
+            continue  # a stale or hand-edited session line is dropped, never trusted
+    return result
+
+
+def _store(user, entry: Entry) -> None:
+    if _signed_in(user):
+        item = db.session.get(CartItem, (user.id, entry.product_id))
+        if item is None:
+            db.session.add(CartItem(user_id=user.id, product_id=entry.product_id, plan_id=entry.plan_id,
+                                    quantity=entry.quantity, seen_unit_price=entry.seen_unit_price))
+        else:
+            item.plan_id, item.quantity, item.seen_unit_price = entry.plan_id, entry.quantity, entry.seen_unit_price
+    else:
+        cart = dict(session.get(SESSION_KEY) or {})
+        cart[str(entry.product_id)] = {"plan": str(entry.plan_id), "qty": entry.quantity,
+                                       "seen": entry.seen_unit_price}
+        session[SESSION_KEY] = cart
+
+
+def _delete(user, product_id: uuid.UUID) -> None:
+    if _signed_in(user):
+        db.session.execute(sa.delete(CartItem).where(CartItem.user_id == user.id, CartItem.product_id == product_id))
+    else:
+        cart = dict(session.get(SESSION_KEY) or {})
+        cart.pop(str(product_id), None)
+        session[SESSION_KEY] = cart
+
+
+def _commit(user) -> int:
+    db.session.commit()
+    count = len(entries(user)) if _signed_in(user) else len(session.get(SESSION_KEY) or {})
+    session[COUNT_KEY] = count
+    return count
+
+
+def _live_subscription(user, product_id: uuid.UUID) -> Subscription | None:
+    if not _signed_in(user):
+        return None
+    return db.session.scalar(sa.select(Subscription).where(
+        Subscription.user_id == user.id, Subscription.product_id == product_id,
+        Subscription.status.in_(LIVE_STATUSES)))
+
+
+def _sellable_plan(plan_id: uuid.UUID) -> tuple[Plan, Product]:
+    row = db.session.execute(sa.select(Plan, Product).join(Product, Product.id == Plan.product_id)
+                             .where(Plan.id == plan_id)).first()
+    if row is None:
+        raise NotFound("That plan doesn't exist. Pick it again from the catalog.")
+    plan, product = row
+    if not plan.is_active or not product.is_active:
+        raise Conflict(f"The {product.name} {plan.name} plan is no longer sold. Choose another plan.")
+    return plan, product
+
+
+def add(user, plan_id_raw, quantity_raw=None) -> str:
+    """Put a plan in the cart (replacing another plan of the same product). Returns the message to show."""
+    plan_id, quantity = parse_uuid(plan_id_raw), parse_quantity(quantity_raw)
+    plan, product = _sellable_plan(plan_id)
+    live = _live_subscription(user, product.id)
+    if live is not None and live.status != "trial":
+        raise Conflict(f"You already subscribe to {product.name}. Manage it under My subscriptions.")
+    current = {e.product_id: e for e in entries(user)}
+    if product.id not in current and len(current) >= MAX_LINES:
+        raise Conflict(f"A cart holds at most {MAX_LINES} products. Check out these first.")
+    others = [e for pid, e in current.items() if pid != product.id]
+    if others:
+        currency = db.session.scalar(sa.select(Plan.currency).where(Plan.id == others[0].plan_id))
+        if currency and currency != plan.currency:
+            raise Conflict(f"Your cart is in {currency}. Check it out first, then buy this {plan.currency} plan.")
+    previous = current.get(product.id)
+    _store(user, Entry(product.id, plan.id, quantity, plan.final_price))
+    _commit(user)
+    if previous is not None and previous.plan_id != plan.id:
+        return f"Switched {product.name} to the {plan.name} plan: a cart holds one plan per product."
+    return f"Added {product.name} ({plan.name}) to your cart."
+
+
+def update_quantity(user, product_id_raw, quantity_raw) -> str:
+    product_id, quantity = parse_uuid(product_id_raw, "product"), parse_quantity(quantity_raw)
+    entry = {e.product_id: e for e in entries(user)}.get(product_id)
+    if entry is None:
+        raise NotFound("That product isn't in your cart any more.")
+    entry.quantity = quantity
+    _store(user, entry)
+    _commit(user)
+    return "Quantity updated."
+
+
+def remove(user, product_id_raw) -> str:
+    product_id = parse_uuid(product_id_raw, "product")
+    _delete(user, product_id)
+    _commit(user)
+    return "Removed from your cart."
+
+
+def forget_product(user, product_id: uuid.UUID) -> None:
+    """Drop a product's line (its trial just started), quietly and at once."""
+    if any(e.product_id == product_id for e in entries(user)):
+        _delete(user, product_id)
+        _commit(user)
+
+
+def clear(user) -> None:
+    """Empty the cart in the caller's transaction (checkout commits it)."""
+    if _signed_in(user):
+        db.session.execute(sa.delete(CartItem).where(CartItem.user_id == user.id))
+    session.pop(SESSION_KEY, None)
+    session[COUNT_KEY] = 0
+
+
+def view(user, *, acknowledge: bool = True) -> CartView:
+    """Each line with today's price; price changes and retired plans are flagged.
+
+    acknowledge: remember today's prices as seen, so a change is pointed out once and then shown as is.
+    """
+    current = entries(user)
+    plans = {}
+    if current:
+        rows = db.session.execute(sa.select(Plan, Product).join(Product, Product.id == Plan.product_id)
+                                  .where(Plan.id.in_([e.plan_id for e in current])))
+        plans = {plan.id: (plan, product) for plan, product in rows}
+    fee_percent = current_percent()
+    trials_used, owned = _history(user, [e.product_id for e in current])
+    lines = []
+    for entry in current:
+        plan, product = plans.get(entry.plan_id, (None, None))
+        line = CartLine(entry, plan, product, None)
+        if plan is None or product is None or plan.product_id != entry.product_id:
+            line.problem = "This plan no longer exists. Remove it and choose another."
+        elif not plan.is_active or not product.is_active:
+            line.problem = f"The {plan.name} plan is no longer sold. Remove it and choose another plan."
+        elif entry.product_id in owned:
+            line.problem = f"You already subscribe to {product.name}."
+        else:
+            line.priced = price_line(plan, product, entry.quantity, fee_percent)
+            line.trial_available = plan.trial_days > 0 and entry.product_id not in trials_used
+            if plan.final_price != entry.seen_unit_price:
+                line.old_unit_price = entry.seen_unit_price
+                if acknowledge:
+                    entry.seen_unit_price = plan.final_price
+                    _store(user, entry)
+        lines.append(line)
+    if acknowledge and any(line.old_unit_price is not None for line in lines):
+        db.session.commit()
+    quote = Quote([line.priced for line in lines if line.priced], fee_percent,
+                  problems=[line.problem for line in lines if line.problem])
+    if _signed_in(user) or session.get(COUNT_KEY) != len(lines):
+        session[COUNT_KEY] = len(lines)
+    return CartView(lines, quote)
+
+
+def _history(user, product_ids: list[uuid.UUID]) -> tuple[set, set]:
+    """(products this user already had a trial of, products with a live paid subscription)."""
+    if not _signed_in(user) or not product_ids:
+        return set(), set()
+    rows = db.session.execute(sa.select(Subscription.product_id, Subscription.status, Subscription.trial_end)
+                              .where(Subscription.user_id == user.id, Subscription.product_id.in_(product_ids)))
+    trials, owned = set(), set()
+    for product_id, status, trial_end in rows:
+        if trial_end is not None:
+            trials.add(product_id)
+        if status in ("active", "past_due"):
+            owned.add(product_id)
+    return trials, owned
+
+
+@user_logged_in.connect
+def merge_on_login(sender, user, **extra) -> None:
+    """The anonymous cart joins the account's cart; for a product in both, the newer choice wins."""
+    anonymous = session.pop(SESSION_KEY, None) or {}
+    if not anonymous:
+        return
+    for product_id, data in anonymous.items():
+        try:
+            entry = Entry(uuid.UUID(product_id), uuid.UUID(data["plan"]), int(data["qty"]), int(data["seen"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        if db.session.get(Plan, entry.plan_id) is not None:
+            _store(user, entry)
+    db.session.flush()
+    session[COUNT_KEY] = len(entries(user))

@@ -1,0 +1,18 @@
+"""Payment gateways. `get_gateway()` returns the configured adapter (PAYMENT_GATEWAY)."""
+from __future__ import annotations
+
+from flask import current_app
+
+from app.billing.gateway.base import (CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway,
+                                      SavedCard)
+
+__all__ = ["CardDetails", "GatewayResult", "GatewayUnavailable", "PaymentGateway", "SavedCard", "get_gateway"]
+
+
+def get_gateway() -> PaymentGateway:
+    name = current_app.config.get("PAYMENT_GATEWAY", "sandbox")
+    if name == "sandbox":
+        from app.billing.gateway.sandbox import SandboxGateway
+
+        return SandboxGateway()
+    raise RuntimeError(f"unknown PAYMENT_GATEWAY {name!r}; the built-in adapter is 'sandbox'")

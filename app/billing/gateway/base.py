@@ -1,0 +1,78 @@
+"""The payment gateway interface: what billing needs from a payment provider.
+
+Every call that moves money carries our idempotency key, so a retried call (a
+crash, a timeout, a double submit) returns the first result instead of charging
+again, and `retrieve` can settle an attempt whose answer was lost.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from app.errors import ExternalServiceError
+
+
+@dataclass(frozen=True)
+class CardDetails:
+    """A card as typed at checkout. Lives only for the request: never stored, never logged."""
+
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+    name: str
+
+    def __repr__(self) -> str:  # keep the number out of logs and tracebacks
+        return f"CardDetails(•••• {self.number[-4:]}, {self.exp_month:02d}/{self.exp_year})"
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    """What the gateway gives back for a card: a token to charge later, and what we may display."""
+
+    token: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    """The outcome of a charge or refund. status: succeeded, failed or pending."""
+
+    status: str
+    reference: str | None
+    amount: int = 0
+    currency: str = ""
+    failure_code: str | None = None
+    message: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+class GatewayUnavailable(ExternalServiceError):
+    """The gateway did not answer: the outcome is unknown (reconciliation settles it)."""
+
+
+class PaymentGateway(ABC):
+    name: str
+
+    @abstractmethod
+    def tokenize(self, card: CardDetails) -> SavedCard:
+        """Exchange card details for a reusable token."""
+
+    @abstractmethod
+    def charge(self, *, amount: int, currency: str, token: str, idempotency_key: str,
+               off_session: bool = False, description: str = "") -> GatewayResult:
+        """Charge a saved card. off_session: the customer is not present (renewals)."""
+
+    @abstractmethod
+    def refund(self, *, charge_reference: str, amount: int, currency: str, idempotency_key: str) -> GatewayResult:
+        """Give back (part of) a charge. Usually settles asynchronously."""
+
+    @abstractmethod
+    def retrieve(self, idempotency_key: str) -> GatewayResult | None:
+        """The current state of the charge or refund made with this key; None if the gateway never saw it."""

@@ -1,0 +1,145 @@
+"""The built-in sandbox gateway: documented test cards, state in Redis, signed webhooks.
+
+Test cards (any future expiry, any CVC):
+    4242 4242 4242 4242  succeeds
+    4000 0000 0000 0002  declined (card_declined)
+    4000 0000 0000 9995  declined (insufficient_funds)
+    4000 0000 0000 0341  succeeds while the customer is present, declines off-session (renewals)
+Any other Luhn-valid number succeeds. Like a provider's test tokens (`tok_chargeDeclined`),
+a sandbox token names its card's behaviour; it never holds the number.
+
+The sandbox plays an external provider: its records live in Redis, outside our
+database transaction, so a retried call with the same idempotency key gets the
+first answer. It answers charges at once and confirms every new charge or refund
+asynchronously with a signed event POSTed to our webhook (an outbox job).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+import time
+
+import redis
+from flask import current_app
+
+from app import outbox
+from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard
+from app.billing.gateway.cards import brand_of
+from app.redis_client import get_redis
+
+BEHAVIOURS = {
+    "4242424242424242": "ok",
+    "4000000000000002": "declined",
+    "4000000000009995": "insufficient",
+    "4000000000000341": "offsession",
+}
+MESSAGES = {
+    "card_declined": "Your card was declined. Try another card or contact your bank.",
+    "insufficient_funds": "Your card has insufficient funds. Try another card.",
+    "invalid_payment_method": "That payment method can't be charged. Add a new card.",
+}
+PREFIX = "sandbox"
+TOKEN_PREFIX = "pm_sandbox_"
+
+
+def _failure(token: str, off_session: bool) -> str | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return "invalid_payment_method"
+    behaviour = token[len(TOKEN_PREFIX):].split("_", 1)[0]
+    if behaviour == "declined" or (behaviour == "offsession" and off_session):
+        return "card_declined"
+    if behaviour == "insufficient":
+        return "insufficient_funds"
+    if behaviour not in {"ok", "offsession"}:
+        return "invalid_payment_method"
+    return None
+
+
+def _provider_call(method):
+    """The sandbox's store (Redis) being down is the provider being unreachable: the outcome is unknown."""
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise GatewayUnavailable(f"the payment service did not answer ({exc})") from exc
+    return call
+
+
+class SandboxGateway(PaymentGateway):
+    name = "sandbox"
+
+    def __init__(self, redis_client=None):
+        self.redis = redis_client or get_redis()
+
+    def tokenize(self, card: CardDetails) -> SavedCard:
+        behaviour = BEHAVIOURS.get(card.number, "ok")
+        return SavedCard(token=f"{TOKEN_PREFIX}{behaviour}_{secrets.token_hex(8)}", brand=brand_of(card.number),
+                         last4=card.number[-4:], exp_month=card.exp_month, exp_year=card.exp_year)
+
+    @_provider_call
+    def charge(self, *, amount: int, currency: str, token: str, idempotency_key: str,
+               off_session: bool = False, description: str = "") -> GatewayResult:
+        failure = _failure(token, off_session)
+        record = {"object": "charge", "amount": int(amount), "currency": currency,
+                  "status": "failed" if failure else "succeeded", "failure_code": failure,
+                  "failure_message": MESSAGES.get(failure), "idempotency_key": idempotency_key,
+                  "description": description[:200], "created": int(time.time())}
+        return self._create("ch", record, event_type=f"charge.{record['status']}")
+
+    @_provider_call
+    def refund(self, *, charge_reference: str, amount: int, currency: str, idempotency_key: str) -> GatewayResult:
+        charge = self._load(charge_reference)
+        ok = charge is not None and charge["status"] == "succeeded" and amount <= charge["amount"]
+        record = {"object": "refund", "charge": charge_reference, "amount": int(amount), "currency": currency,
+                  "status": "succeeded" if ok else "failed", "failure_code": None if ok else "charge_not_refundable",
+                  "failure_message": None if ok else "That charge can't be refunded.",
+                  "idempotency_key": idempotency_key, "created": int(time.time())}
+        result = self._create("re", record, event_type=f"refund.{record['status']}")
+        # Refunds settle later at real providers: the answer now is "pending", the webhook confirms.
+        return GatewayResult("pending", result.reference, result.amount, result.currency) if ok else result
+
+    @_provider_call
+    def retrieve(self, idempotency_key: str) -> GatewayResult | None:
+        reference = self.redis.get(f"{PREFIX}:key:{idempotency_key}")
+        record = self._load(reference.decode()) if reference else None
+        return _result(record) if record else None
+
+    def charges(self) -> list[dict]:
+        """Every charge the sandbox took (for tests and the benchmark)."""
+        return [r for r in (self._load(ref.decode()) for ref in self.redis.lrange(f"{PREFIX}:charges", 0, -1)) if r]
+
+    def record(self, reference: str) -> dict | None:
+        """The sandbox's record of a charge or refund, as its events carry it."""
+        return self._load(reference)
+
+    def _load(self, reference: str | None) -> dict | None:
+        raw = self.redis.get(f"{PREFIX}:obj:{reference}") if reference else None
+        return json.loads(raw) if raw else None
+
+    def _create(self, kind: str, record: dict, *, event_type: str) -> GatewayResult:
+        reference = f"{kind}_{secrets.token_hex(12)}"
+        record["id"] = reference
+        key = f"{PREFIX}:key:{record['idempotency_key']}"
+        # The record is written before the key claims it, so a winner's record is always readable.
+        self.redis.set(f"{PREFIX}:obj:{reference}", json.dumps(record))
+        if not self.redis.set(key, reference, nx=True):
+            self.redis.delete(f"{PREFIX}:obj:{reference}")
+            return _result(self._load(self.redis.get(key).decode()))
+        if kind == "ch":
+            self.redis.rpush(f"{PREFIX}:charges", reference)
+        if current_app.config.get("PAYMENT_SANDBOX_WEBHOOKS"):
+            outbox.enqueue("jobs.billing.deliver_gateway_event", event_for(event_type, record), queue="high")
+        return _result(record)
+
+
+def _result(record: dict) -> GatewayResult:
+    return GatewayResult(status=record["status"], reference=record["id"], amount=record["amount"],
+                         currency=record["currency"], failure_code=record.get("failure_code"),
+                         message=record.get("failure_message"))
+
+
+def event_for(event_type: str, record: dict, *, created: int | None = None) -> dict:
+    return {"id": f"evt_{secrets.token_hex(12)}", "type": event_type,
+            "created": int(time.time()) if created is None else created, "data": {"object": record}}

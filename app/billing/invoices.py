@@ -1,0 +1,127 @@
+"""Invoices: draft one from a priced line, finalize (numbered), pay; what a customer may see."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from app.billing import numbering
+from app.billing.pricing import PricedLine
+from app.errors import NotFound
+from app.extensions import db
+from app.models.billing import Invoice, InvoiceLine
+from app.models.user import User
+
+PAGE_SIZE = 20
+
+
+def percent_text(value) -> str:
+    text = f"{Decimal(value):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def bill_to(user: User) -> dict:
+    return {"name": user.full_name or user.display_name, "email": user.email, "address": user.address or {}}
+
+
+def build_lines(line: PricedLine) -> list[InvoiceLine]:
+    lines = [InvoiceLine(position=0, kind="plan", description=line.description, plan_id=line.plan_id,
+                         quantity=line.quantity, unit_amount=line.unit_price, amount=line.subtotal)]
+    if line.discount:
+        lines.append(InvoiceLine(position=1, kind="discount", quantity=1, unit_amount=-line.discount,
+                                 amount=-line.discount,
+                                 description=f"Discount ({percent_text(line.discount_percent)}%)"))
+    if line.fee:
+        lines.append(InvoiceLine(position=2, kind="fee", quantity=1, unit_amount=line.fee, amount=line.fee,
+                                 description=f"Platform fee ({percent_text(line.fee_percent)}%)"))
+    return lines
+
+
+def draft_invoice(*, user: User, line: PricedLine, subscription_id: uuid.UUID | None, method: str, label: str,
+                  period: tuple[datetime, datetime], checkout_id: uuid.UUID | None = None) -> Invoice:
+    invoice = Invoice(id=uuid.uuid4(), kind="invoice", status="draft", user_id=user.id, subscription_id=subscription_id,
+                      payment_method=method, payment_label=label, currency=line.currency, subtotal=line.subtotal,
+                      discount=line.discount, fee=line.fee, fee_percent=line.fee_percent, total=line.total,
+                      period_start=period[0], period_end=period[1], bill_to=bill_to(user), checkout_id=checkout_id,
+                      lines=build_lines(line))
+    db.session.add(invoice)
+    return invoice
+
+
+def finalize(invoices: list[Invoice], *, now: datetime, due_at: datetime | None = None) -> None:
+    """draft → open, each with the next gapless number of its series (the counter stays locked till commit)."""
+    for kind in ("invoice", "credit_note"):
+        drafts = [i for i in invoices if i.status == "draft" and i.kind == kind]
+        if not drafts:
+            continue
+        for invoice, number in zip(drafts, numbering.allocate(kind, now.year, len(drafts))):
+            invoice.number = number
+            invoice.status = "open"
+            invoice.issued_at = now
+            invoice.due_at = due_at or invoice.due_at or now
+
+
+def finalize_invoice(invoice_id: uuid.UUID, *, now: datetime) -> Invoice:
+    """Finalize one draft and commit (the admin "finalize" action and the numbering race test use it)."""
+    invoice = db.session.scalar(sa.select(Invoice).where(Invoice.id == invoice_id).with_for_update())
+    if invoice is None:
+        raise NotFound("No such invoice.")
+    finalize([invoice], now=now)
+    db.session.commit()
+    return invoice
+
+
+def mark_paid(invoice: Invoice, *, now: datetime, transaction_id: uuid.UUID | None = None) -> bool:
+    if invoice.status not in ("open", "uncollectible"):
+        return False
+    invoice.status = "paid"
+    invoice.paid_at = now
+    if transaction_id is not None:
+        invoice.transaction_id = transaction_id
+    return True
+
+
+def lock_invoices(where) -> list[Invoice]:
+    return list(db.session.scalars(sa.select(Invoice).where(where).order_by(Invoice.number)
+                                   .with_for_update().execution_options(populate_existing=True)))
+
+
+def for_user(user_id: uuid.UUID, page: int = 1) -> tuple[list[Invoice], bool]:
+    """Finalized invoices and credit notes of a user, newest first; (rows, has_more)."""
+    page = max(1, min(int(page), 10_000))
+    rows = list(db.session.scalars(
+        sa.select(Invoice).options(selectinload(Invoice.lines))
+        .where(Invoice.user_id == user_id, Invoice.status != "draft")
+        .order_by(Invoice.issued_at.desc(), Invoice.number.desc())
+        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+    ))
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+
+
+def get_for_user(user_id: uuid.UUID, invoice_id) -> Invoice:
+    """The invoice with its lines, if it belongs to `user_id`; otherwise NotFound (never 403: no probing)."""
+    try:
+        invoice_id = uuid.UUID(str(invoice_id))
+    except ValueError:
+        raise NotFound("We couldn't find that invoice.") from None
+    invoice = db.session.scalar(
+        sa.select(Invoice).options(selectinload(Invoice.lines))
+        .where(Invoice.id == invoice_id, Invoice.user_id == user_id, Invoice.status != "draft")
+    )
+    if invoice is None:
+        raise NotFound("We couldn't find that invoice.")
+    return invoice
+
+
+def by_subscription(subscription_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Invoice]]:
+    grouped: dict[uuid.UUID, list[Invoice]] = {sid: [] for sid in subscription_ids}
+    if subscription_ids:
+        for invoice in db.session.scalars(
+            sa.select(Invoice).where(Invoice.subscription_id.in_(subscription_ids), Invoice.status != "draft")
+            .order_by(Invoice.issued_at.desc())
+        ):
+            grouped[invoice.subscription_id].append(invoice)
+    return grouped

@@ -1,0 +1,45 @@
+"""Cards on file: the gateway token, brand, last 4 and expiry (never the number)."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app import audit
+from app.billing.gateway import GatewayUnavailable, SavedCard, get_gateway
+from app.billing.gateway.cards import read_card
+from app.errors import ExternalServiceError
+from app.extensions import db
+from app.models.billing import PaymentMethod
+from app.models.user import User
+
+
+def default_for(user_id) -> PaymentMethod | None:
+    return db.session.scalar(sa.select(PaymentMethod).where(PaymentMethod.user_id == user_id,
+                                                            PaymentMethod.is_default.is_(True)))
+
+
+def save(user: User, saved: SavedCard, *, holder_name: str, gateway: str) -> PaymentMethod:
+    """Make this card the default for renewals (in the caller's transaction)."""
+    db.session.execute(sa.update(PaymentMethod).where(PaymentMethod.user_id == user.id,
+                                                      PaymentMethod.is_default.is_(True)).values(is_default=False))
+    method = PaymentMethod(user_id=user.id, gateway=gateway, token=saved.token, brand=saved.brand, last4=saved.last4,
+                           exp_month=saved.exp_month, exp_year=saved.exp_year, holder_name=holder_name,
+                           is_default=True)
+    db.session.add(method)
+    db.session.flush()
+    return method
+
+
+def replace_card(user: User, form) -> tuple[PaymentMethod | None, dict[str, str]]:
+    """The "card for renewals" form: check the fields, tokenize, save. Returns (card, errors)."""
+    card, errors = read_card(form)
+    if errors:
+        return None, errors
+    gateway = get_gateway()
+    try:
+        saved = gateway.tokenize(card)
+    except GatewayUnavailable:
+        raise ExternalServiceError("We couldn't reach the payment service. Try again in a moment.") from None
+    method = save(user, saved, holder_name=card.name, gateway=gateway.name)
+    audit.record("payment_method.saved", actor_id=user.id, target=method, after={"card": method.label})
+    db.session.commit()
+    return method, {}

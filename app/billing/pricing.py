@@ -1,0 +1,93 @@
+"""Prices for a cart line or a renewal: subtotal, discount, platform fee, total.
+
+Integer minor units; each amount is rounded ROUND_HALF_UP once, per line. An
+invoice's lines are exactly these amounts, so its total is the sum of its lines.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from app.models.catalog import CYCLE_LABELS, Plan, Product
+from app.money import percent_of
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    product_id: uuid.UUID
+    product_name: str
+    plan_id: uuid.UUID
+    plan_name: str
+    cycle: str
+    currency: str
+    quantity: int
+    unit_price: int
+    discount_percent: Decimal
+    fee_percent: Decimal
+
+    @property
+    def subtotal(self) -> int:
+        return self.unit_price * self.quantity
+
+    @property
+    def discount(self) -> int:
+        return percent_of(self.subtotal, self.discount_percent)
+
+    @property
+    def net(self) -> int:
+        return self.subtotal - self.discount
+
+    @property
+    def fee(self) -> int:
+        return percent_of(self.net, self.fee_percent)
+
+    @property
+    def total(self) -> int:
+        return self.net + self.fee
+
+    @property
+    def unit_final(self) -> int:
+        """The per-unit price after discount, as the catalog shows it."""
+        return self.unit_price - percent_of(self.unit_price, self.discount_percent)
+
+    @property
+    def description(self) -> str:
+        return f"{self.product_name} · {self.plan_name} ({CYCLE_LABELS.get(self.cycle, self.cycle).lower()})"
+
+
+def price_line(plan: Plan, product: Product, quantity: int, fee_percent: Decimal) -> PricedLine:
+    return PricedLine(product_id=product.id, product_name=product.name, plan_id=plan.id, plan_name=plan.name,
+                      cycle=plan.billing_cycle, currency=plan.currency, quantity=int(quantity),
+                      unit_price=int(plan.price), discount_percent=Decimal(plan.discount_percent or 0),
+                      fee_percent=Decimal(fee_percent))
+
+
+@dataclass
+class Quote:
+    lines: list[PricedLine]
+    fee_percent: Decimal
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def currency(self) -> str:
+        return self.lines[0].currency if self.lines else "USD"
+
+    def _sum(self, name: str) -> int:
+        return sum(getattr(line, name) for line in self.lines)
+
+    subtotal = property(lambda self: self._sum("subtotal"))
+    discount = property(lambda self: self._sum("discount"))
+    fee = property(lambda self: self._sum("fee"))
+    total = property(lambda self: self._sum("total"))
+
+    def fingerprint(self) -> str:
+        """What the customer reviewed, as a hash: any change to a line, a price or the fee changes it."""
+        data = {
+            "lines": sorted([str(line.plan_id), line.quantity, line.unit_price, str(line.discount_percent),
+                             line.currency] for line in self.lines),
+            "fee": str(self.fee_percent),
+        }
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

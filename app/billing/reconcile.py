@@ -1,0 +1,62 @@
+"""Reconciliation: payments left pending for more than 15 minutes are settled with the gateway's answer.
+
+A payment stays pending when the gateway's answer never reached us (a timeout, a
+crash). The gateway knows each attempt by our idempotency key. Webhook events that
+arrived before their transaction existed are applied here as well.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.billing import webhooks
+from app.billing.gateway import GatewayUnavailable, get_gateway
+from app.billing.settlement import apply_outcome
+from app.extensions import db
+from app.models.billing import Transaction
+
+AFTER = timedelta(minutes=15)
+
+
+def _due(now: datetime) -> list:
+    return [Transaction.status == "pending", Transaction.created_at <= now - AFTER,
+            Transaction.gateway != "bank_transfer"]
+
+
+def count_due(now: datetime) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Transaction).where(*_due(now)))
+
+
+def run(now: datetime, report, size: int = 200) -> None:
+    gateway = get_gateway()
+    last_id = None
+    while True:
+        query = sa.select(Transaction).where(*_due(now)).order_by(Transaction.id).limit(size) \
+            .with_for_update(skip_locked=True)
+        if last_id is not None:
+            query = query.where(Transaction.id > last_id)
+        rows = list(db.session.scalars(query))
+        if not rows:
+            break
+        for tx in rows:
+            report[settle(tx, gateway, now)] += 1
+        last_id = rows[-1].id
+        db.session.commit()
+    report["webhook events applied late"] += webhooks.apply_waiting(now, size)
+
+
+def settle(tx: Transaction, gateway, now: datetime) -> str:
+    try:
+        result = gateway.retrieve(tx.idempotency_key)
+    except GatewayUnavailable:
+        return "reconciliation: gateway unavailable"
+    if result is None:
+        apply_outcome(tx, "failed", failure_code="not_received", now=now,
+                      message="The payment never reached the payment service.")
+        return "pending payments settled (failed)"
+    if result.status == "pending":
+        return "pending payments still pending"
+    tx.gateway_reference = tx.gateway_reference or result.reference
+    apply_outcome(tx, result.status, failure_code=result.failure_code, message=result.message, now=now)
+    return f"pending payments settled ({result.status})"

@@ -1,0 +1,121 @@
+"""Charging a subscription for its next period (trial end, renewal, retry) and bank-transfer renewals.
+
+Called by the lifecycle steps on a batch of subscriptions whose rows they hold
+locked. Everything a batch needs (users, cards, the fee) is loaded once per
+batch, so the SQL per subscription stays the same however many there are.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from app.billing import invoices as invoice_service
+from app.billing.gateway import GatewayUnavailable, PaymentGateway, get_gateway
+from app.billing.periods import add_cycle
+from app.billing.pricing import price_line
+from app.billing.settlement import apply_outcome, renewal_failed
+from app.catalog.fees import current_percent
+from app.extensions import db
+from app.models.billing import Invoice, PaymentMethod, Subscription, Transaction
+from app.models.user import User
+
+
+@dataclass
+class Batch:
+    now: datetime
+    gateway: PaymentGateway
+    fee_percent: Decimal
+    users: dict[uuid.UUID, User] = field(default_factory=dict)
+    cards: dict[uuid.UUID, PaymentMethod] = field(default_factory=dict)
+    open_invoices: dict[tuple, Invoice] = field(default_factory=dict)
+    drafts: list[Invoice] = field(default_factory=list)
+
+
+def load_batch(subs: list[Subscription], now: datetime) -> Batch:
+    user_ids = list({s.user_id for s in subs})
+    batch = Batch(now=now, gateway=get_gateway(), fee_percent=current_percent())
+    batch.users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(user_ids)))}
+    batch.cards = {c.user_id: c for c in db.session.scalars(
+        sa.select(PaymentMethod).where(PaymentMethod.user_id.in_(user_ids), PaymentMethod.is_default.is_(True)))}
+    # Retries bill the invoice already issued for the period.
+    retrying = [s.id for s in subs if s.status == "past_due"]
+    if retrying:
+        for invoice in db.session.scalars(
+            sa.select(Invoice).options(selectinload(Invoice.lines))
+            .where(Invoice.subscription_id.in_(retrying), Invoice.kind == "invoice", Invoice.status == "open")
+            .with_for_update(of=Invoice)
+        ):
+            batch.open_invoices[(invoice.subscription_id, invoice.period_start)] = invoice
+    return batch
+
+
+def next_period(sub: Subscription) -> tuple[datetime, datetime]:
+    start = sub.current_period_end or sub.trial_end
+    return start, add_cycle(start, sub.plan.billing_cycle)
+
+
+def invoice_for(sub: Subscription, batch: Batch, method: str, label: str) -> Invoice:
+    """The open invoice of the period being billed, or a new draft (numbered by `finalize_drafts`)."""
+    if sub.status == "past_due":
+        existing = batch.open_invoices.get((sub.id, sub.current_period_end))
+        if existing is not None:
+            return existing
+    period = next_period(sub)
+    line = price_line(sub.plan, sub.product, sub.quantity, batch.fee_percent)
+    invoice = invoice_service.draft_invoice(user=batch.users[sub.user_id], line=line, subscription_id=sub.id,
+                                            method=method, label=label, period=period)
+    batch.drafts.append(invoice)
+    return invoice
+
+
+def finalize_drafts(batch: Batch) -> None:
+    """Number the batch's new invoices together: one counter lock per batch, not per invoice."""
+    invoice_service.finalize(batch.drafts, now=batch.now)
+    batch.drafts.clear()
+
+
+def card_invoice(sub: Subscription, batch: Batch) -> Invoice:
+    card = batch.cards.get(sub.user_id)
+    return invoice_for(sub, batch, "card", card.label if card else "Card")
+
+
+def charge(sub: Subscription, invoice: Invoice, batch: Batch) -> str:
+    """Charge the card on file for a finalized invoice. Returns succeeded, failed or pending."""
+    card = batch.cards.get(sub.user_id)
+    if card is None:
+        renewal_failed(sub, invoice, batch.now, "There is no card on file for this subscription.")
+        return "failed"
+    attempt = sub.retry_count + 1 if sub.status == "past_due" else 0
+    tx = Transaction(id=uuid.uuid4(), user_id=sub.user_id, subscription_id=sub.id, kind="charge",
+                     purpose="renewal", status="pending", amount=invoice.total, currency=invoice.currency,
+                     gateway=batch.gateway.name, idempotency_key=f"renewal:{invoice.id}:{attempt}",
+                     payment_method_id=card.id)
+    try:
+        result = batch.gateway.charge(amount=invoice.total, currency=invoice.currency, token=card.token,
+                                      idempotency_key=tx.idempotency_key, off_session=True,
+                                      description=f"{sub.product.name} {sub.plan.name} renewal")
+    except GatewayUnavailable:
+        result = None
+    # Added after the call (same database transaction): the row is written once, with its outcome.
+    db.session.add(tx)
+    invoice.transaction_id = tx.id
+    if result is None:
+        return "pending"  # the gateway did not answer: reconciliation asks it later
+    tx.gateway_reference = result.reference
+    apply_outcome(tx, result.status, failure_code=result.failure_code, message=result.message, now=batch.now,
+                  invoices=[invoice], subscription=sub)
+    return result.status
+
+
+def bank_transfer_invoice(sub: Subscription, batch: Batch) -> Invoice:
+    """The next period's invoice, due in N days; access continues meanwhile (the grace period)."""
+    invoice = invoice_for(sub, batch, "bank_transfer", "Bank transfer")
+    invoice.due_at = batch.now + timedelta(days=current_app.config["BANK_TRANSFER_DUE_DAYS"])
+    sub.current_period_start, sub.current_period_end = invoice.period_start, invoice.period_end
+    return invoice

@@ -1,0 +1,51 @@
+"""The cart: add (from a product page), view, change a quantity, remove. Works for visitors too."""
+from __future__ import annotations
+
+from flask import flash, request
+from flask_login import current_user
+
+from app.billing import bp
+from app.billing import cart as cart_service
+from app.billing.routes import back_to, wants_fragment
+from app.errors import AppError
+from app.templating import render_page
+
+
+def _render(status: int = 200, **context):
+    return render_page("billing/cart.html", "cart_body", view=cart_service.view(current_user), **context), status
+
+
+@bp.post("/cart/add")
+def cart_add():
+    message = cart_service.add(current_user, request.form.get("plan_id"), request.form.get("quantity"))
+    flash(message, "success")
+    return back_to("billing.cart")
+
+
+@bp.get("/cart")
+def cart():
+    return _render()
+
+
+@bp.post("/cart/<product_id>/quantity")
+def cart_update(product_id):
+    try:
+        message = cart_service.update_quantity(current_user, product_id, request.form.get("quantity"))
+    except AppError as exc:
+        if exc.status >= 500:
+            raise
+        # Re-render the cart with the message beside that line's quantity.
+        return _render(exc.status, line_errors={product_id: exc.message})
+    if wants_fragment():
+        return _render(notice=message)
+    flash(message, "success")
+    return back_to("billing.cart")
+
+
+@bp.post("/cart/<product_id>/remove")
+def cart_remove(product_id):
+    message = cart_service.remove(current_user, product_id)
+    if wants_fragment():
+        return _render(notice=message)
+    flash(message, "success")
+    return back_to("billing.cart")

@@ -1,0 +1,80 @@
+"""My subscriptions: the list, trials, auto-renew, cancel and resume, the card for renewals."""
+from __future__ import annotations
+
+from flask import flash, render_template, request
+from flask_login import current_user, login_required
+
+from app.billing import bp
+from app.billing import cart as cart_service
+from app.billing import invoices as invoice_service
+from app.billing import payment_methods
+from app.billing import subscriptions as service
+from app.billing.routes import back_to, wants_fragment
+from app.templating import render_page
+
+
+@bp.get("/subscriptions/")
+@login_required
+def subscriptions():
+    subs = service.for_user(current_user.id)
+    return render_page("billing/subscriptions.html", subscriptions=subs,
+                       invoices=invoice_service.by_subscription([s.id for s in subs]),
+                       card=payment_methods.default_for(current_user.id))
+
+
+@bp.post("/subscriptions/trial")
+@login_required
+def start_trial():
+    result = service.start_trial(current_user, request.form)
+    if result.kind == "needs_answers":
+        return render_template("billing/trial_answers.html", result=result), 400 if result.errors else 200
+    if result.kind == "refused":
+        return render_template("billing/trial_refused.html", result=result), 409
+    cart_service.forget_product(current_user, result.product.id)  # the trial replaces buying it now
+    flash(result.message, "success")
+    return back_to("billing.subscriptions")
+
+
+def _card_fragment(sub, message: str):
+    """HTMX: the subscription's card, re-rendered; plain forms: back to the list with a flash."""
+    if wants_fragment():
+        invoices = invoice_service.by_subscription([sub.id])
+        return render_page("billing/_subscription.html", sub=sub, invoices=invoices, notice=message)
+    flash(message, "success")
+    return back_to("billing.subscriptions")
+
+
+@bp.post("/subscriptions/<subscription_id>/auto-renew")
+@login_required
+def toggle_auto_renew(subscription_id):
+    sub = service.set_auto_renew(current_user, subscription_id, request.form.get("auto_renew", ""))
+    state = "on" if sub.auto_renew else "off"
+    return _card_fragment(sub, f"Auto-renew is {state} for {sub.product.name}.")
+
+
+@bp.post("/subscriptions/<subscription_id>/cancel")
+@login_required
+def cancel_subscription(subscription_id):
+    sub, message = service.cancel(current_user, subscription_id, request.form.get("when", ""))
+    return _card_fragment(sub, message)
+
+
+@bp.post("/subscriptions/<subscription_id>/resume")
+@login_required
+def resume_subscription(subscription_id):
+    sub = service.resume(current_user, subscription_id)
+    return _card_fragment(sub, f"{sub.product.name} will renew as usual.")
+
+
+@bp.route("/payment-method", methods=["GET", "POST"])
+@login_required
+def payment_method():
+    errors, form = {}, {}
+    if request.method == "POST":
+        method, errors = payment_methods.replace_card(current_user, request.form)
+        if method is not None:
+            flash(f"{method.label} will be used for renewals.", "success")
+            return back_to("billing.subscriptions")
+        form = request.form
+    card = payment_methods.default_for(current_user.id)
+    return render_template("billing/payment_method.html", card=card, errors=errors, form=form), 400 if errors else 200

@@ -1,0 +1,25 @@
+"""POST /payment/webhook: the payment provider's signed events (no CSRF token: the signature is the proof)."""
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, request
+
+from app.billing import bp
+from app.billing import webhooks
+from app.billing.gateway.signing import HEADER
+from app.extensions import csrf, db
+
+log = logging.getLogger(__name__)
+
+
+@bp.post("/payment/webhook")
+@csrf.exempt
+def webhook():
+    try:
+        received = webhooks.receive(request.get_data(cache=False), request.headers.get(HEADER, ""))
+    except webhooks.BadWebhook as exc:
+        db.session.rollback()
+        log.warning("webhook refused: %s", exc)
+        return jsonify(error=str(exc)), 400
+    return jsonify(status=received.status, note=received.note), 200

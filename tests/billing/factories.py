@@ -1,0 +1,173 @@
+"""Catalog rows and checkout helpers for billing tests (rows are created directly, as an admin page would)."""
+from __future__ import annotations
+
+import itertools
+import re
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from app.catalog import fees
+from app.extensions import db
+from app.models.billing import PaymentMethod
+from app.models.catalog import Plan, PlatformFee, Product
+
+_n = itertools.count(1)
+
+CARD_OK = "4242 4242 4242 4242"
+CARD_DECLINED = "4000 0000 0000 0002"
+CARD_NO_FUNDS = "4000 0000 0000 9995"
+CARD_RENEWAL_DECLINES = "4000 0000 0000 0341"
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "company_name": {"type": "string", "title": "Company name", "minLength": 2, "maxLength": 100},
+        "seats": {"type": "integer", "title": "Seats", "minimum": 1, "maximum": 500, "default": 5},
+    },
+    "required": ["company_name"],
+}
+
+
+def make_product(name: str | None = None, *, schema: dict | None = None, active: bool = True) -> Product:
+    n = next(_n)
+    name = name or f"Product {n}"
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + f"-{n}"
+    product = Product(slug=slug, name=name, tagline=f"{name} for teams", category="Business", is_active=active,
+                      product_schema=schema or {})
+    db.session.add(product)
+    db.session.commit()
+    return product
+
+
+def make_plan(product: Product, *, name: str = "Team", cycle: str = "monthly", price: int = 4900,
+              discount: str = "0", trial_days: int = 14, currency: str = "USD", active: bool = True) -> Plan:
+    plan = Plan(product_id=product.id, name=name, billing_cycle=cycle, price=price, currency=currency,
+                discount_percent=Decimal(discount), trial_days=trial_days, features=["Everything"], is_active=active)
+    db.session.add(plan)
+    db.session.commit()
+    return plan
+
+
+def set_fee(percent: str) -> None:
+    db.session.execute(sa.update(PlatformFee).where(PlatformFee.id == 1).values(percent=Decimal(percent)))
+    db.session.commit()
+    fees.clear_cache()
+
+
+def catalog() -> dict:
+    """Two products on different cycles: CRM monthly $49.00; Analytics yearly $468.00 with 10 % off. Fee 10 %."""
+    crm = make_product("Pipeline CRM")
+    analytics = make_product("Insight Analytics")
+    set_fee("10")
+    return {
+        "crm": crm, "analytics": analytics,
+        "crm_team": make_plan(crm, name="Team", cycle="monthly", price=4900),
+        "crm_pro": make_plan(crm, name="Pro", cycle="monthly", price=9900),
+        "analytics_yearly": make_plan(analytics, name="Growth", cycle="yearly", price=46800, discount="10"),
+    }
+
+
+def ids(rows: dict) -> dict:
+    """Plain ids (safe to use after the session that made the rows is gone)."""
+    return {key: row.id for key, row in rows.items()}
+
+
+def card(number: str = CARD_OK, **overrides) -> dict:
+    return {"payment_method": "card", "card_number": number, "card_expiry": "12/34", "card_cvc": "123",
+            "card_name": "Ada Lovelace", **overrides}
+
+
+def hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden {name} in the page"
+    return match.group(1)
+
+
+def review(client) -> tuple[str, str, str]:
+    """GET the review page: (html, idempotency key, review fingerprint)."""
+    response = client.get("/checkout")
+    assert response.status_code == 200, response.status_code
+    html = response.get_data(as_text=True)
+    return html, hidden(html, "idempotency_key"), hidden(html, "review_fingerprint")
+
+
+def pay(client, fields: dict | None = None, *, key: str | None = None, fingerprint: str | None = None):
+    """Review, then submit the checkout form (card 4242 unless `fields` says otherwise)."""
+    if key is None or fingerprint is None:
+        _, page_key, page_fp = review(client)
+        key, fingerprint = key or page_key, fingerprint or page_fp
+    data = {"idempotency_key": key, "review_fingerprint": fingerprint, **(fields or card())}
+    return client.post("/checkout", data=data)
+
+
+def add_to_cart(client, plan_id, quantity=None):
+    data = {"plan_id": str(plan_id)}
+    if quantity is not None:
+        data["quantity"] = str(quantity)
+    return client.post("/cart/add", data=data)
+
+
+def save_card(user, number: str = CARD_OK) -> PaymentMethod:
+    """A card on file, tokenized by the sandbox as checkout would."""
+    from app.billing.gateway import get_gateway
+    from app.billing.gateway.cards import read_card
+    from app.billing.payment_methods import save
+
+    details, errors = read_card(card(number))
+    assert not errors
+    method = save(user, get_gateway().tokenize(details), holder_name="Ada Lovelace", gateway="sandbox")
+    db.session.commit()
+    return method
+
+
+def make_subscription(user_id, plan: Plan, *, status: str = "active", period_start=None, period_end=None,
+                      trial_end=None, billing_method: str = "card", auto_renew: bool = True, **fields):
+    from app.billing.periods import add_cycle
+    from app.models.base import utcnow
+    from app.models.billing import Subscription
+
+    start = period_start or utcnow()
+    end = period_end or add_cycle(start, plan.billing_cycle)
+    sub = Subscription(user_id=user_id, plan_id=plan.id, product_id=plan.product_id, status=status, started_at=start,
+                       current_period_start=start, current_period_end=end,
+                       trial_end=trial_end, billing_method=billing_method, auto_renew=auto_renew, **fields)
+    db.session.add(sub)
+    db.session.commit()
+    return sub
+
+
+def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | None = None, method=None):
+    """A renewal whose charge reached the gateway but whose answer never reached us.
+
+    Returns (subscription, invoice, transaction, the sandbox's charge record).
+    """
+    from datetime import timedelta
+
+    from app.billing import invoices as invoice_service
+    from app.billing.gateway import get_gateway
+    from app.billing.periods import add_cycle
+    from app.billing.pricing import price_line
+    from app.models.base import utcnow
+    from app.models.billing import Transaction
+    from app.models.catalog import Product
+
+    plan = db.session.get(Plan, plan_id)
+    product = db.session.get(Product, plan.product_id)
+    method = method or save_card(user, card_number)
+    now = utcnow()
+    sub = make_subscription(user.id, plan, period_start=now - timedelta(days=30), period_end=now)
+    invoice = invoice_service.draft_invoice(user=user, line=price_line(plan, product, 1, Decimal("10")),
+                                            subscription_id=sub.id, method="card", label=method.label,
+                                            period=(now, add_cycle(now, plan.billing_cycle)))
+    invoice_service.finalize([invoice], now=now)
+    tx = Transaction(user_id=user.id, subscription_id=sub.id, kind="charge", purpose="renewal", status="pending",
+                     amount=invoice.total, currency=invoice.currency, gateway="sandbox",
+                     idempotency_key=key or f"renewal:{invoice.id}:0", payment_method_id=method.id)
+    db.session.add(tx)
+    db.session.flush()
+    invoice.transaction_id = tx.id
+    db.session.commit()
+    gateway = get_gateway()
+    result = gateway.charge(amount=invoice.total, currency="USD", token=method.token,
+                            idempotency_key=tx.idempotency_key, off_session=True)
+    return sub, invoice, tx, gateway.record(result.reference)

@@ -1,0 +1,86 @@
+"""Races on PostgreSQL: many submits with one idempotency key, many invoices finalized at once."""
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+
+from app.billing import invoices as invoice_service
+from app.billing.pricing import price_line
+from app.extensions import db
+from app.models.base import utcnow
+from app.models.billing import Invoice, Subscription, Transaction
+from app.models.catalog import Plan, Product
+from app.models.checkout import CheckoutAttempt
+from tests.billing.factories import add_to_cart, card, review
+
+pytestmark = pytest.mark.postgres
+
+
+def _run_together(count: int, work):
+    barrier = threading.Barrier(count)
+
+    def task(i):
+        barrier.wait()
+        return work(i)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(task, range(count)))
+
+
+def test_fifty_concurrent_submits_with_one_key_charge_once_and_invoice_each_subscription_once(
+        app, signed_in, user, shop, gateway):
+    add_to_cart(signed_in, shop["crm_team"])
+    add_to_cart(signed_in, shop["analytics_yearly"])
+    _, key, fingerprint = review(signed_in)
+    cookie = signed_in.get_cookie("session").value
+    form = {"idempotency_key": key, "review_fingerprint": fingerprint, **card()}
+
+    def submit(_):
+        client = app.test_client()
+        client.set_cookie("session", cookie)
+        with app.app_context():
+            response = client.post("/checkout", data=form)
+        return response.status_code, response.headers.get("Location")
+
+    results = _run_together(50, submit)
+    assert {status for status, _ in results} == {303}
+    assert len({location for _, location in results}) == 1
+    assert len(gateway.charges()) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Transaction)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckoutAttempt)) == 1
+        subs = db.session.scalars(sa.select(Subscription)).all()
+        assert len(subs) == 2
+        per_sub = db.session.execute(sa.select(Invoice.subscription_id, sa.func.count())
+                                     .group_by(Invoice.subscription_id)).all()
+        assert sorted(count for _, count in per_sub) == [1, 1]
+        assert {row[0] for row in per_sub} == {s.id for s in subs}
+
+
+def test_twenty_concurrent_finalizations_get_twenty_distinct_contiguous_numbers(app, user, shop):
+    with app.app_context():
+        plan, product = db.session.execute(sa.select(Plan, Product).join(Product)
+                                           .where(Plan.id == shop["crm_team"])).one()
+        line = price_line(plan, product, 1, 0)
+        now = utcnow()
+        drafts = [invoice_service.draft_invoice(user=db.session.merge(user), line=line, subscription_id=None,
+                                                method="card", label="Visa •••• 4242", period=(now, now))
+                  for _ in range(20)]
+        db.session.commit()
+        draft_ids = [d.id for d in drafts]
+
+    def finalize(i):
+        with app.app_context():
+            try:
+                return invoice_service.finalize_invoice(draft_ids[i], now=utcnow()).number
+            finally:
+                db.session.remove()
+
+    numbers = _run_together(20, finalize)
+    year = utcnow().year
+    assert len(set(numbers)) == 20
+    assert sorted(numbers) == [f"INV-{year}-{n:06d}" for n in range(1, 21)]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice)
+                                 .where(Invoice.status == "open")) == 20
