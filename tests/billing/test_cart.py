@@ -140,7 +140,7 @@ def test_an_empty_cart_costs_no_query_in_the_navbar(app, client, count_queries):
     with count_queries() as counter:
         page = text(client.get("/"))
     assert 'aria-label="Cart, 0 items"' in page
-    assert counter.count == 0
+    assert not any("cart_item" in s for s in counter.statements)
 
 
 def test_the_cart_page_itself_makes_no_query_for_an_empty_visitor_cart(app, client, count_queries):

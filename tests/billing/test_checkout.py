@@ -240,10 +240,12 @@ def test_a_tampered_checkout_form_is_refused_without_charging(app, signed_in, us
         assert _invoices(user.id) == []
 
 
-def test_checkout_needs_a_signed_in_user(client, shop):
+def test_checkout_sends_a_visitor_to_log_in_and_keeps_their_cart(client, shop):
     add_to_cart(client, shop["crm_team"])
-    assert client.get("/checkout").status_code == 401
-    assert client.post("/checkout", data=card()).status_code == 401
+    for response in (client.get("/checkout"), client.post("/checkout", data=card())):
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/auth/login?next=")
+    assert "Team" in client.get("/cart").get_data(as_text=True)
 
 
 def test_checkout_asks_each_product_for_its_required_details(app, signed_in, user, gateway):

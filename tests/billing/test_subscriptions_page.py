@@ -136,4 +136,5 @@ def test_an_ended_subscription_shows_when_it_ended(app, signed_in, user, shop):
 
 
 def test_my_subscriptions_needs_a_signed_in_user(client):
-    assert client.get("/subscriptions/").status_code == 401
+    response = client.get("/subscriptions/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login?next=")

@@ -112,7 +112,8 @@ def test_a_bad_or_unavailable_plan_gets_a_clear_message_and_no_trial(app, signed
 
 
 def test_starting_a_trial_needs_a_signed_in_user(client, shop):
-    assert client.post("/subscriptions/trial", data={"plan_id": str(shop["crm_team"])}).status_code == 401
+    response = client.post("/subscriptions/trial", data={"plan_id": str(shop["crm_team"])})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
 
 
 @pytest.mark.postgres
