@@ -138,7 +138,7 @@ def test_saving_a_schema_check_schema_rejects_lists_every_problem(app, admin_cli
 
 
 @pytest.mark.parametrize("text,verdict,shown", [
-    (SCHEMA_JSON, "valid", ['id="answer-company_name"', 'maxlength="100"', 'id="answer-seats"', 'value="5"',
+    (SCHEMA_JSON, "valid", ['id="answer-company_name"', ' required minlength="2" maxlength="100"', 'id="answer-seats"', 'value="5"',
                             '<option value="eu"', "3 questions at checkout"]),
     ('{"properties": {"sso": {"type": "boolean", "title": "Single sign-on"}}}', "valid",
      ['type="checkbox"', "Single sign-on", "1 question at checkout"]),
