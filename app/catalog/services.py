@@ -148,10 +148,12 @@ def _delete(statements: list, refusal: str) -> None:
 
 def delete_product(product_id: uuid.UUID, *, actor_id: uuid.UUID | None = None) -> str:
     """Delete a product and its plans, only if nobody ever subscribed to any of them. Returns its name."""
+    # Plans first, then the product: the order in which a new subscription's foreign keys lock them,
+    # so a checkout racing this delete waits for it instead of deadlocking.
+    plans = list(db.session.scalars(sa.select(Plan).where(Plan.product_id == product_id).with_for_update()))
     product = db.session.get(Product, product_id, with_for_update=True)
     if product is None:
         raise NotFound("No such product.")
-    plans = list(db.session.scalars(sa.select(Plan).where(Plan.product_id == product.id).with_for_update()))
     refusal = f"“{product.name}” has subscriptions, so it can only be retired."
     if subscription_counts(product.id)[0]:
         raise Conflict(refusal)
