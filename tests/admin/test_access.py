@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Plan
-from tests.admin.conftest import PLACEHOLDERS, admin_get_urls, admin_post_urls
+from tests.admin.conftest import SAMPLE_ARGS, admin_get_urls, admin_post_urls
 from tests.support.catalog import make_product
 
 
@@ -49,8 +49,8 @@ def test_an_admin_opens_every_admin_page(app, admin_client):
     with app.app_context():
         product = make_product("sample-tool", cycles=("monthly",))
         plan_id = db.session.scalar(sa.select(Plan.id).where(Plan.product_id == product.id))
-    real = {PLACEHOLDERS["<uuid:user_id>"]: str(admin_client.user_id),
-            PLACEHOLDERS["<uuid:product_id>"]: str(product.id), PLACEHOLDERS["<uuid:plan_id>"]: str(plan_id)}
+    real = {SAMPLE_ARGS["<uuid:user_id>"]: str(admin_client.user_id),
+            SAMPLE_ARGS["<uuid:product_id>"]: str(product.id), SAMPLE_ARGS["<uuid:plan_id>"]: str(plan_id)}
     for url in admin_get_urls(app):
         if "nojob" in url:
             continue
