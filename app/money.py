@@ -19,3 +19,17 @@ def percent_of(amount_minor: int, percent) -> int:
 def discounted(amount_minor: int, percent) -> int:
     """The amount less `percent` %, as the discount line would show it (amount - rounded discount)."""
     return int(amount_minor) - percent_of(amount_minor, percent)
+
+
+# Currencies without a minor unit (amounts are whole yen, won …); every other one has cents.
+ZERO_DECIMAL = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"})
+
+
+def minor_exponent(currency: str) -> int:
+    return 0 if (currency or "").upper() in ZERO_DECIMAL else 2
+
+
+def to_major(amount_minor: int, currency: str) -> Decimal:
+    """4900 USD → Decimal('49.00'); 500 JPY → Decimal('500')."""
+    exponent = minor_exponent(currency)
+    return (Decimal(int(amount_minor)) / (Decimal(10) ** exponent)).quantize(Decimal(1).scaleb(-exponent))

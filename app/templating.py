@@ -7,11 +7,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from flask import Flask, render_template, request, url_for
 from jinja2_fragments.flask import render_block
 
+from app.money import minor_exponent
+
 # Main navigation: shown for the features that are installed.
 NAV = [("Products", "catalog.index"), ("Subscriptions", "billing.subscriptions"), ("Invoices", "billing.invoices")]
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "JPY": "¥"}
-ZERO_DECIMAL = {"JPY"}
 
 
 def is_htmx() -> bool:
@@ -29,7 +30,7 @@ def format_money(minor: int | None, currency: str = "USD") -> str:
     if minor is None:
         return ""
     currency = (currency or "USD").upper()
-    exponent = 0 if currency in ZERO_DECIMAL else 2
+    exponent = minor_exponent(currency)
     amount = (Decimal(int(minor)) / (Decimal(10) ** exponent)).quantize(
         Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP
     )

@@ -37,7 +37,8 @@ def arg_date(name: str) -> date | None:
 
 
 def arg_q() -> str:
-    return (request.args.get("q") or "").strip()[:MAX_Q]
+    # Postgres refuses NUL in text: searching for one would be a 500.
+    return (request.args.get("q") or "").replace("\x00", "").strip()[:MAX_Q]
 
 
 def like_pattern(text: str) -> str:
@@ -80,8 +81,12 @@ class Listing:
 
 
 def paginate(query: sa.Select, *, endpoint: str, sorts: dict[str, sa.ColumnElement], default_sort: str,
-             default_direction: str = "desc", args: dict | None = None, scalars: bool = True) -> Listing:
-    """Run `query` for the requested page: one COUNT and one page query, whatever the table size."""
+             default_direction: str = "desc", args: dict | None = None, scalars: bool = True,
+             tiebreak: sa.ColumnElement | None = None) -> Listing:
+    """Run `query` for the requested page: one COUNT and one page query, whatever the table size.
+
+    `tiebreak` (a unique column) keeps pages stable for row queries; entity queries use their primary key.
+    """
     sort = arg_choice("sort", sorts, default_sort)
     direction = arg_choice("dir", ("asc", "desc"), default_direction)
     per_page = arg_int("per_page", PER_PAGE_CHOICES[0], minimum=PER_PAGE_CHOICES[0], maximum=PER_PAGE_CHOICES[-1])
@@ -92,7 +97,7 @@ def paginate(query: sa.Select, *, endpoint: str, sorts: dict[str, sa.ColumnEleme
     column = sorts[sort]
     ordered = query.order_by(column.asc() if direction == "asc" else column.desc())
     # A unique tie-breaker keeps pages stable when the sort column has duplicates.
-    pk = query.selected_columns[0].table.primary_key.columns.values()[0] if scalars else None
+    pk = query.selected_columns[0].table.primary_key.columns.values()[0] if scalars else tiebreak
     if pk is not None:
         ordered = ordered.order_by(pk)
     page_query = ordered.limit(per_page).offset((page - 1) * per_page)

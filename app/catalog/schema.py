@@ -17,6 +17,7 @@ so `with_order` records the properties' order when a schema is saved.
 """
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,10 @@ ALLOWED_KEYS = {
     "boolean": {"type", "title", "description", "default"},
 }
 TRUE_VALUES = {"on", "true", "1", "yes"}
+MAX_SCHEMA_TEXT = 20_000
+TOP_KEYS = ("type", "title", "description", "properties", "required")
+PROPERTY_KEYS = ("type", "title", "description", "default", "minLength", "maxLength", "minimum", "maximum",
+                 "pattern", "enum")
 
 
 @dataclass(frozen=True)
@@ -61,13 +66,14 @@ def _is_int(value) -> bool:
 
 def _check_property(name: str, spec, problems: list[str]) -> None:
     where = f"properties.{name}"
+    known = len(problems)
     if not NAME_RE.match(name):
         problems.append(f"{where}: names use lower-case letters, digits and underscores, starting with a letter")
     if not isinstance(spec, dict):
         problems.append(f"{where} must be an object")
         return
     kind = spec.get("type")
-    if kind not in TYPES:
+    if not isinstance(kind, str) or kind not in TYPES:
         problems.append(f"{where}.type must be one of string, integer, boolean")
         return
     for key in sorted(set(spec) - ALLOWED_KEYS[kind]):
@@ -102,7 +108,8 @@ def _check_property(name: str, spec, problems: list[str]) -> None:
             problems.append(f"{where}.enum must be a list of 1 to 50 {kind} values")
         elif len(set(enum)) != len(enum):
             problems.append(f"{where}.enum has duplicate values")
-    if "default" in spec and spec["default"] is not None:
+    # The default is checked against the field's rules only once those rules are themselves sound.
+    if "default" in spec and spec["default"] is not None and len(problems) == known:
         default_errors = _validate_value(_field(name, spec, required=False), spec["default"])
         if default_errors:
             problems.append(f"{where}.default: {default_errors}")
@@ -240,3 +247,70 @@ def validate_answers(schema, data: Mapping) -> tuple[dict, dict[str, str]]:
         else:
             answers[f.name] = value
     return answers, errors
+
+
+class _Refused(ValueError):
+    pass
+
+
+def _no_duplicates(pairs):
+    seen: dict = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Refused(f"The key \"{key}\" appears twice in the same object")
+        seen[key] = value
+    return seen
+
+
+def _no_constant(name):
+    raise _Refused(f"{name} is not allowed in JSON")
+
+
+def read_schema(text: str) -> tuple[dict | None, list[str]]:
+    """The schema an admin typed as JSON, and everything wrong with it (empty text: no questions).
+
+    Malformed JSON gives one message with its line and column; valid JSON gives check_schema's messages.
+    """
+    text = str(text or "")
+    if not text.strip():
+        return {}, []
+    if len(text) > MAX_SCHEMA_TEXT:
+        return None, [f"The schema is too long: at most {MAX_SCHEMA_TEXT:,} characters"]
+    try:
+        schema = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        return None, [f"Malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]
+    except _Refused as exc:
+        return None, [str(exc)]
+    except (ValueError, RecursionError):  # a 5,000-digit number, or brackets nested thousands deep
+        return None, ["The JSON is too deeply nested or has a number too large to read"]
+    if _has_nul(schema):
+        return None, ["The schema must not contain NUL characters (\\u0000)"]
+    schema = with_order(schema)
+    return schema, check_schema(schema)
+
+
+def _has_nul(value) -> bool:
+    """Postgres JSONB can't store \\u0000."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _ordered_keys(spec: dict, first: tuple) -> dict:
+    return {**{k: spec[k] for k in first if k in spec}, **{k: spec[k] for k in sorted(spec) if k not in first}}
+
+
+def schema_text(schema) -> str:
+    """A stored schema as the JSON an admin edits: properties in their checkout order, `order` left out."""
+    if not schema:
+        return ""
+    readable = _ordered_keys({k: v for k, v in schema.items() if k != "order"}, TOP_KEYS)
+    if schema.get("properties"):
+        readable["properties"] = {f.name: _ordered_keys(schema["properties"][f.name], PROPERTY_KEYS)
+                                  for f in fields(schema)}
+    return json.dumps(readable, indent=2, ensure_ascii=False)

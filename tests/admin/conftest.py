@@ -52,3 +52,7 @@ def admin_post_urls(app) -> list[str]:
 
 
 __all__ = ["admin_get_urls", "admin_post_urls", "db"]
+
+# Products and plans (app/admin/products.py, plans.py); tests that need real rows swap these for real ids.
+SAMPLE_ARGS.update({"<uuid:product_id>": "00000000-0000-0000-0000-000000000002",
+                    "<uuid:plan_id>": "00000000-0000-0000-0000-000000000003"})

@@ -1,7 +1,11 @@
 """Every admin page checks a permission: customers never see the admin area exists."""
 import pytest
+import sqlalchemy as sa
 
-from tests.admin.conftest import admin_get_urls, admin_post_urls
+from app.extensions import db
+from app.models import Plan
+from tests.admin.conftest import SAMPLE_ARGS, admin_get_urls, admin_post_urls
+from tests.support.catalog import make_product
 
 
 def test_a_customer_gets_404_on_every_admin_url(app, customer_client):
@@ -42,10 +46,16 @@ def test_support_cannot_change_the_fee_or_roles(support_client, app):
 
 
 def test_an_admin_opens_every_admin_page(app, admin_client):
+    with app.app_context():
+        product = make_product("sample-tool", cycles=("monthly",))
+        plan_id = db.session.scalar(sa.select(Plan.id).where(Plan.product_id == product.id))
+    real = {SAMPLE_ARGS["<uuid:user_id>"]: str(admin_client.user_id),
+            SAMPLE_ARGS["<uuid:product_id>"]: str(product.id), SAMPLE_ARGS["<uuid:plan_id>"]: str(plan_id)}
     for url in admin_get_urls(app):
         if "nojob" in url:
             continue
-        url = url.replace("00000000-0000-0000-0000-000000000001", str(admin_client.user_id))
+        for placeholder, value in real.items():
+            url = url.replace(placeholder, value)
         assert admin_client.get(url, buffered=True).status_code == 200, url
 
 

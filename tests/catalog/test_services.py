@@ -23,7 +23,7 @@ def test_saving_a_product_with_a_valid_schema_stores_and_audits_it(app, session)
     assert stored.product_schema == {**SCHEMA, "order": list(SCHEMA["properties"])} and stored.id == product.id
     # JSONB sorts keys; the recorded order keeps the checkout form as the schema was written.
     assert [f.name for f in fields(stored.product_schema)] == ["company_name", "seats", "region", "sso", "vat_id"]
-    assert session.scalar(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(product.id))) == "product.create"
+    assert session.scalar(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(product.id))) == "product.created"
 
 
 @pytest.mark.parametrize("schema,message", [

@@ -115,6 +115,8 @@ def screenshot(page):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
         (target or page).screenshot(path=str(path), full_page=True)
+        # Hiding the caret leaves style="" on inputs; htmx would copy it while settling a swap and trip the CSP.
+        page.evaluate("document.querySelectorAll('[style=\"\"]').forEach(e => e.removeAttribute('style'))")
         return path
 
     return take
