@@ -158,20 +158,25 @@ class Result:
     ratio: float | None = None
 
 
-def warm_up(url: str, requests_count: int = 50) -> None:
+def warm_up(url: str, requests_count: int = 50, headers: dict | None = None) -> None:
     """Fill every worker's caches (templates, connection pool, the fee cache) before measuring."""
     with requests.Session() as session:
+        session.headers.update(headers or {})
         for _ in range(requests_count):
             response = session.get(url, timeout=10)
             if response.status_code != 200:
                 raise RuntimeError(f"{url} answered {response.status_code} during warm-up")
 
 
-def measure(url: str, name: str | None = None, *, duration: float = 10, connections: int = 16) -> Result:
-    """Requests per second at `connections` concurrent connections for `duration` seconds."""
+def measure(url: str, name: str | None = None, *, duration: float = 10, connections: int = 16,
+            headers: dict | None = None) -> Result:
+    """Requests per second at `connections` concurrent connections for `duration` seconds.
+
+    `headers` (e.g. a session Cookie) go on every request, for pages behind a login.
+    """
     if shutil.which("wrk"):
-        return _measure_wrk(url, name or url, duration, connections)
-    return _measure_threads(url, name or url, duration, connections)
+        return _measure_wrk(url, name or url, duration, connections, headers or {})
+    return _measure_threads(url, name or url, duration, connections, headers or {})
 
 
 def _ms(text: str) -> float:
@@ -179,9 +184,10 @@ def _ms(text: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
-def _measure_wrk(url: str, name: str, duration: float, connections: int) -> Result:
+def _measure_wrk(url: str, name: str, duration: float, connections: int, headers: dict) -> Result:
+    header_args = [arg for key, value in headers.items() for arg in ("-H", f"{key}: {value}")]
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "--latency", "--timeout", "10s",
-                          url], capture_output=True, text=True, check=True, timeout=duration + 60).stdout
+                          *header_args, url], capture_output=True, text=True, check=True, timeout=duration + 60).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
@@ -192,7 +198,7 @@ def _measure_wrk(url: str, name: str, duration: float, connections: int) -> Resu
                   _ms(p99.group(1)) if p99 else None)
 
 
-def _measure_threads(url: str, name: str, duration: float, connections: int) -> Result:
+def _measure_threads(url: str, name: str, duration: float, connections: int, headers: dict) -> Result:
     counts = {"ok": 0, "errors": 0}
     latencies: list[float] = []
     lock = threading.Lock()
@@ -200,6 +206,7 @@ def _measure_threads(url: str, name: str, duration: float, connections: int) -> 
 
     def client() -> None:
         with requests.Session() as session:
+            session.headers.update(headers)
             while time.monotonic() < deadline:
                 started = time.monotonic()
                 try:
@@ -225,18 +232,19 @@ def _measure_threads(url: str, name: str, duration: float, connections: int) -> 
 
 
 def measure_pages(server: Server, pages: list[tuple[str, str]], *, duration: float = 10, connections: int = 16,
-                  rounds: int = 3) -> list[Result]:
+                  rounds: int = 3, headers: dict | None = None) -> list[Result]:
     """Measure every (name, path) in `rounds` interleaved rounds and keep each page's median round.
 
     On a shared machine the background load drifts; interleaving lets every page see the same drift.
     """
     for _, path in pages:
-        warm_up(server.url(path))
+        warm_up(server.url(path), headers=headers)
     runs: dict[str, list[Result]] = {name: [] for name, _ in pages}
     for round_number in range(rounds):
         for name, path in pages:
             print(f"  round {round_number + 1}/{rounds}: {name} …", flush=True)
-            runs[name].append(measure(server.url(path), name, duration=duration / rounds, connections=connections))
+            runs[name].append(measure(server.url(path), name, duration=duration / rounds, connections=connections,
+                                      headers=headers))
     medians = []
     for name, _ in pages:
         ordered = sorted(runs[name], key=lambda r: r.requests_per_second)

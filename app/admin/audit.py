@@ -17,7 +17,7 @@ SORTS = {"created_at": AuditEvent.created_at, "action": AuditEvent.action}
 def _filtered() -> tuple[sa.Select, dict]:
     """The audit query for the request's filters: actor (email/username), action, date range."""
     actor = arg_q()
-    action = (request.args.get("action") or "").strip()[:80]
+    action = (request.args.get("action") or "").replace("\x00", "").strip()[:80]
     start, end = arg_date("from"), arg_date("to")
     query = sa.select(AuditEvent, User.username, User.email).outerjoin(User, User.id == AuditEvent.actor_id)
     if actor:

@@ -120,3 +120,4 @@ def test_csrf_is_required_on_mutations(make_app):
     html = client.get("/").get_data(as_text=True)
     token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
     assert client.post("/_mutate", headers={"X-CSRFToken": token}).status_code == 200
+
