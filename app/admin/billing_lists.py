@@ -87,34 +87,30 @@ def subscriptions_query() -> tuple[sa.Select, dict, dict]:
     return query, {"q": q, "status": status, "product": str(product_id) if product_id else ""}, {}
 
 
+def _status_kind_dates(query: sa.Select, model, statuses, kinds, date_column) -> tuple[sa.Select, dict, dict]:
+    status, kind = arg_choice("status", statuses), arg_choice("kind", kinds)
+    if status:
+        query = query.where(model.status == status)
+    if kind:
+        query = query.where(model.kind == kind)
+    args, errors = {"status": status, "kind": kind}, {}
+    return _date_range(query, date_column, args, errors), args, errors
+
+
 def invoices_query() -> tuple[sa.Select, dict, dict]:
     q = arg_q()
-    status = arg_choice("status", INVOICE_STATUSES)
-    kind = arg_choice("kind", INVOICE_KINDS)
     query = sa.select(Invoice, User).join(User, User.id == Invoice.user_id)
     if q:
         pattern = like_pattern(q.lower())
         query = query.where(sa.or_(User.email.like(pattern), User.username.like(pattern),
                                    sa.func.lower(Invoice.number).like(pattern)))
-    if status:
-        query = query.where(Invoice.status == status)
-    if kind:
-        query = query.where(Invoice.kind == kind)
-    args, errors = {"q": q, "status": status, "kind": kind}, {}
-    query = _date_range(query, Invoice.issued_at, args, errors)
-    return query, args, errors
+    query, args, errors = _status_kind_dates(query, Invoice, INVOICE_STATUSES, INVOICE_KINDS, Invoice.issued_at)
+    return query, {"q": q, **args}, errors
 
 
 def transactions_query() -> tuple[sa.Select, dict, dict]:
     q = arg_q()
-    status = arg_choice("status", TRANSACTION_STATUSES)
-    kind = arg_choice("kind", TRANSACTION_KINDS)
-    query = sa.select(Transaction, User).join(User, User.id == Transaction.user_id)
-    query = _user_search(query, q)
-    if status:
-        query = query.where(Transaction.status == status)
-    if kind:
-        query = query.where(Transaction.kind == kind)
-    args, errors = {"q": q, "status": status, "kind": kind}, {}
-    query = _date_range(query, Transaction.created_at, args, errors)
-    return query, args, errors
+    query = _user_search(sa.select(Transaction, User).join(User, User.id == Transaction.user_id), q)
+    query, args, errors = _status_kind_dates(query, Transaction, TRANSACTION_STATUSES, TRANSACTION_KINDS,
+                                             Transaction.created_at)
+    return query, {"q": q, **args}, errors
