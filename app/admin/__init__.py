@@ -3,4 +3,5 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from app.admin import announcements, audit, dashboard, fee, jobs, nav, plans, products, roles, users  # noqa: E402,F401
+from app.admin import (announcements, audit, dashboard, fee, invoices, jobs, nav, plans, products, roles,  # noqa: E402,F401
+                       subscriptions, transactions, users)

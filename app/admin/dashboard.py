@@ -1,8 +1,26 @@
+from datetime import date
+
 from flask import render_template
 
 from app.admin import bp, queues, stats
+from app.admin.charts import Bar, bar_chart
 from app.auth.permissions import permission_required
 from app.errors import ExternalServiceError
+from app.templating import format_money
+
+
+def revenue_charts() -> list[tuple[str, object, int]]:
+    """(currency, SVG chart, 12-month total) for each currency with revenue in the last 12 months."""
+    charts = []
+    for currency, months in stats.revenue_by_month(12).items():
+        bars = []
+        for key, amount in months:
+            label = date(int(key[:4]), int(key[5:]), 1).strftime("%b")
+            caption = f"{date(int(key[:4]), int(key[5:]), 1):%b %Y}: {format_money(amount, currency)}"
+            bars.append(Bar(label=label, value=amount, caption=caption))
+        charts.append((currency, bar_chart(bars, title=f"Net revenue per month, {currency}"),
+                       sum(a for _, a in months)))
+    return charts
 
 
 @bp.get("/")
@@ -13,4 +31,4 @@ def dashboard():
     except ExternalServiceError:
         queue_states = None
     return render_template("admin/dashboard.html", figures=stats.all_figures(), queue_states=queue_states,
-                           backlog=queues.outbox_backlog())
+                           backlog=queues.outbox_backlog(), revenue=revenue_charts())

@@ -64,3 +64,44 @@ def mrr_by_currency() -> dict[str, int]:
 
 def all_figures() -> dict:
     return {**user_figures(), **subscription_figures(), "mrr": mrr_by_currency()}
+
+
+def _month_key(column):
+    """'YYYY-MM' of a UTC timestamp, in SQL."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.func.to_char(sa.func.date_trunc("month", sa.func.timezone("UTC", column)), "YYYY-MM")
+    return sa.func.strftime("%Y-%m", column)
+
+
+def _months_back(now, count: int) -> list[str]:
+    year, month = now.year, now.month
+    keys = []
+    for _ in range(count):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return keys[::-1]
+
+
+def revenue_by_month(months: int = 12) -> dict[str, list[tuple[str, int]]]:
+    """Net revenue per currency and month for the last `months` months (this one included), oldest first:
+    paid invoices (by the day they were paid) minus credit notes (by the day they were issued)."""
+    now = utcnow()
+    keys = _months_back(now, months)
+    start = now.replace(year=int(keys[0][:4]), month=int(keys[0][5:]), day=1, hour=0, minute=0, second=0,
+                        microsecond=0)
+    from app.models.billing import Invoice
+
+    when = sa.case((Invoice.kind == "invoice", Invoice.paid_at), else_=Invoice.issued_at)
+    signed = sa.case((Invoice.kind == "invoice", Invoice.total), else_=-Invoice.total)
+    month = _month_key(when).label("month")
+    rows = db.session.execute(
+        sa.select(Invoice.currency, month, sa.func.sum(signed))
+        .where(sa.or_(sa.and_(Invoice.kind == "invoice", Invoice.status == "paid", Invoice.paid_at >= start),
+                      sa.and_(Invoice.kind == "credit_note", Invoice.status.in_(("open", "paid")),
+                              Invoice.issued_at >= start)))
+        .group_by(Invoice.currency, month)
+    ).all()
+    totals: dict[str, dict[str, int]] = {}
+    for currency, key, amount in rows:
+        totals.setdefault(currency, {})[key] = int(amount or 0)
+    return {currency: [(key, by_month.get(key, 0)) for key in keys] for currency, by_month in sorted(totals.items())}

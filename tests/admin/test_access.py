@@ -5,7 +5,9 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Plan
 from tests.admin.conftest import SAMPLE_ARGS, admin_get_urls, admin_post_urls
+from tests.admin.billing_factories import make_invoices, make_subscription
 from tests.support.catalog import make_product
+from tests.support.users import make_user
 
 
 def test_a_customer_gets_404_on_every_admin_url(app, customer_client):
@@ -48,9 +50,14 @@ def test_support_cannot_change_the_fee_or_roles(support_client, app):
 def test_an_admin_opens_every_admin_page(app, admin_client):
     with app.app_context():
         product = make_product("sample-tool", cycles=("monthly",))
-        plan_id = db.session.scalar(sa.select(Plan.id).where(Plan.product_id == product.id))
-    real = {SAMPLE_ARGS["<uuid:user_id>"]: str(admin_client.user_id),
-            SAMPLE_ARGS["<uuid:product_id>"]: str(product.id), SAMPLE_ARGS["<uuid:plan_id>"]: str(plan_id)}
+        plan = db.session.scalar(sa.select(Plan).where(Plan.product_id == product.id))
+        customer = make_user(username="payer")
+        subscription = make_subscription(customer.id, plan)
+        invoice = make_invoices(customer, plan, subscription_id=subscription.id)[0]
+        real = {SAMPLE_ARGS["<uuid:user_id>"]: str(admin_client.user_id),
+                SAMPLE_ARGS["<uuid:product_id>"]: str(product.id), SAMPLE_ARGS["<uuid:plan_id>"]: str(plan.id),
+                SAMPLE_ARGS["<uuid:subscription_id>"]: str(subscription.id),
+                SAMPLE_ARGS["<uuid:invoice_id>"]: str(invoice.id)}
     for url in admin_get_urls(app):
         if "nojob" in url:
             continue
