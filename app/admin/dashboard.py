@@ -9,10 +9,10 @@ from app.errors import ExternalServiceError
 from app.templating import format_money
 
 
-def revenue_charts() -> list[tuple[str, object, int]]:
+def revenue_charts(revenue: dict[str, list[tuple[str, int]]]) -> list[tuple[str, object, int]]:
     """(currency, SVG chart, 12-month total) for each currency with revenue in the last 12 months."""
     charts = []
-    for currency, months in stats.revenue_by_month(12).items():
+    for currency, months in revenue.items():
         bars = []
         for key, amount in months:
             label = date(int(key[:4]), int(key[5:]), 1).strftime("%b")
@@ -30,5 +30,6 @@ def dashboard():
         queue_states = queues.queue_states()
     except ExternalServiceError:
         queue_states = None
-    return render_template("admin/dashboard.html", figures=stats.all_figures(), queue_states=queue_states,
-                           backlog=queues.outbox_backlog(), revenue=revenue_charts())
+    figures, revenue = stats.dashboard_figures()
+    return render_template("admin/dashboard.html", figures=figures, queue_states=queue_states,
+                           backlog=queues.outbox_backlog(), revenue=revenue_charts(revenue))

@@ -105,3 +105,38 @@ def revenue_by_month(months: int = 12) -> dict[str, list[tuple[str, int]]]:
     for currency, key, amount in rows:
         totals.setdefault(currency, {})[key] = int(amount or 0)
     return {currency: [(key, by_month.get(key, 0)) for key in keys] for currency, by_month in sorted(totals.items())}
+
+
+DASHBOARD_CACHE_KEY = "admin:dashboard:figures"
+DASHBOARD_CACHE_SECONDS = 60
+
+
+def dashboard_figures() -> tuple[dict, dict[str, list[tuple[str, int]]]]:
+    """The dashboard's figures and 12-month revenue, cached in Redis for a minute.
+
+    The aggregates scan the users, subscriptions and a year of invoices; a dashboard left open by
+    several admins must not repeat that on every refresh. `flask stats` always reads live.
+    """
+    import json
+
+    import redis
+
+    from app.redis_client import get_redis
+
+    try:
+        cached = get_redis().get(DASHBOARD_CACHE_KEY)
+    except redis.RedisError:
+        cached = None
+    if cached is not None:
+        data = json.loads(cached)
+        figures = data["figures"]
+        if figures["trial_conversion_percent"] is not None:
+            figures["trial_conversion_percent"] = Decimal(figures["trial_conversion_percent"])
+        return figures, {c: [tuple(m) for m in months] for c, months in data["revenue"].items()}
+    figures, revenue = all_figures(), revenue_by_month(12)
+    try:
+        get_redis().set(DASHBOARD_CACHE_KEY, json.dumps({"figures": figures, "revenue": revenue}, default=str),
+                        ex=DASHBOARD_CACHE_SECONDS)
+    except redis.RedisError:
+        pass
+    return figures, revenue

@@ -43,6 +43,8 @@ class Role(db.Model):
 
 class User(UUIDPk, Timestamps, UserMixin, db.Model):
     __tablename__ = "users"
+    # Admin lists order users newest first.
+    __table_args__ = (sa.Index("ix_users_created_at", "created_at"),)
 
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)  # stored lower-cased
     username: Mapped[str] = mapped_column(sa.String(30), unique=True)  # normalized: strip().lower()

@@ -46,3 +46,17 @@ def test_flask_stats_prints_the_dashboard_figures(app, runner):
     assert text.exit_code == 0 and "users:                1 (+1 this week)" in text.output
     data = json.loads(runner.invoke(args=["stats", "--json"]).output)
     assert data["users_total"] == 1 and data["mrr"] == {} and data["queues"]["high"]["failed"] == 0
+
+
+def test_dashboard_figures_are_cached_for_a_minute_and_stats_reads_live(app, admin_client, runner, count_queries):
+    admin_client.get("/admin/")
+    with count_queries() as cached:
+        page = admin_client.get("/admin/").get_data(as_text=True)
+    assert "+1 this week" in page
+    assert not any("count(*) FILTER" in s or "users.created_at >=" in s for s in cached.statements)
+    with app.app_context():
+        make_user(username="latecomer")
+    assert "+1 this week" in admin_client.get("/admin/").get_data(as_text=True)  # still the cached minute
+    assert '"users_total": 2' in runner.invoke(args=["stats", "--json"]).output  # the CLI reads live
+    app.extensions["redis"].delete("admin:dashboard:figures")
+    assert "+2 this week" in admin_client.get("/admin/").get_data(as_text=True)
