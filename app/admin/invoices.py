@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from app.admin import bp
-from app.admin.billing_lists import INVOICE_SORTS, invoices_query
+from app.admin.billing_lists import INVOICE_SORTS, count_without_user_join, invoices_query
 from app.admin.listing import paginate, stream_csv
 from app.auth.permissions import permission_required
 from app.billing import adjustments
@@ -25,7 +25,8 @@ from app.templating import render_page
 def invoices_list():
     query, args, errors = invoices_query()
     listing = paginate(query, endpoint="admin.invoices_list", sorts=INVOICE_SORTS, default_sort="issued_at",
-                       args=args, scalars=False, tiebreak=Invoice.id)
+                       args=args, scalars=False, tiebreak=Invoice.id,
+                       count_query=count_without_user_join(query, Invoice))
     return render_page("admin/invoices.html", block="results", listing=listing, args=args, errors=errors,
                        statuses=INVOICE_STATUSES, kinds=INVOICE_KINDS), 400 if errors else 200
 

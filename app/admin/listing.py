@@ -82,6 +82,7 @@ class Listing:
 
 def paginate(query: sa.Select, *, endpoint: str, sorts: dict[str, sa.ColumnElement], default_sort: str,
              default_direction: str = "desc", args: dict | None = None, scalars: bool = True,
+             count_query: sa.Select | None = None,
              tiebreak: sa.ColumnElement | None = None) -> Listing:
     """Run `query` for the requested page: one COUNT and one page query, whatever the table size.
 
@@ -92,7 +93,9 @@ def paginate(query: sa.Select, *, endpoint: str, sorts: dict[str, sa.ColumnEleme
     per_page = arg_int("per_page", PER_PAGE_CHOICES[0], minimum=PER_PAGE_CHOICES[0], maximum=PER_PAGE_CHOICES[-1])
     if per_page not in PER_PAGE_CHOICES:
         per_page = PER_PAGE_CHOICES[0]
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    if count_query is None:
+        count_query = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    total = db.session.scalar(count_query)
     page = min(arg_int("page", 1), max(1, -(-total // per_page)))
     column = sorts[sort]
     ordered = query.order_by(column.asc() if direction == "asc" else column.desc())

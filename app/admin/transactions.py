@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 
 from app.admin import bp
-from app.admin.billing_lists import TRANSACTION_SORTS, transactions_query
+from app.admin.billing_lists import TRANSACTION_SORTS, count_without_user_join, transactions_query
 from app.admin.listing import paginate, stream_csv
 from app.auth.permissions import permission_required
 from app.errors import ValidationError
@@ -27,7 +27,8 @@ def _invoices_for(transaction_ids: list) -> dict:
 def transactions_list():
     query, args, errors = transactions_query()
     listing = paginate(query, endpoint="admin.transactions_list", sorts=TRANSACTION_SORTS, default_sort="created_at",
-                       args=args, scalars=False, tiebreak=Transaction.id)
+                       args=args, scalars=False, tiebreak=Transaction.id,
+                       count_query=count_without_user_join(query, Transaction))
     invoices = _invoices_for([row[0].id for row in listing.rows])
     return render_page("admin/transactions.html", block="results", listing=listing, args=args, errors=errors,
                        invoices=invoices, statuses=TRANSACTION_STATUSES, kinds=TRANSACTION_KINDS), \

@@ -414,3 +414,16 @@ def test_the_dashboard_charts_net_revenue_per_month(app, admin_client, billing):
     assert f"{two_months_ago:%b %Y}: $107.80" in page
     assert page.count('class="bar"') == 12
     assert "$161.70" in page  # the 12-month total
+
+
+def test_list_totals_skip_the_users_join_unless_a_filter_needs_it(app):
+    from app.admin.billing_lists import count_without_user_join, invoices_query
+    from app.models.billing import Invoice
+
+    with app.test_request_context("/admin/invoices?status=paid"):
+        query, _, _ = invoices_query()
+        count = str(count_without_user_join(query, Invoice))
+        assert "users" not in count and "invoice.status" in count
+    with app.test_request_context("/admin/invoices?q=ada"):
+        query, _, _ = invoices_query()
+        assert count_without_user_join(query, Invoice) is None
