@@ -28,8 +28,9 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
 
 
 @click.command("scheduler")
+@click.option("--loops", type=int, default=None, hidden=True, help="Stop after this many ticks (for tests).")
 @with_appcontext
-def scheduler_command() -> None:
+def scheduler_command(loops: int | None) -> None:
     """Run the periodic jobs and the outbox relay (one leader at a time)."""
     from app.workers import Scheduler
 
@@ -38,7 +39,7 @@ def scheduler_command() -> None:
         raise click.ClickException("REDIS_URL is not set: the scheduler needs Redis.")
     scheduler = Scheduler(app)
     click.echo(f"scheduler: {len(scheduler.cron.get_jobs())} periodic jobs; relaying the outbox")
-    scheduler.run()
+    scheduler.run(max_loops=loops)
 
 
 @click.group("outbox")

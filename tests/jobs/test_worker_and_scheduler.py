@@ -58,3 +58,15 @@ def test_outbox_relay_command_reports_what_it_did(app, runner):
     result = runner.invoke(args=["outbox", "relay"])
     assert result.exit_code == 0
     assert "relayed 0 job(s)" in result.output
+
+
+def test_flask_scheduler_lists_its_periodic_jobs_and_relays_the_outbox(app, runner, smtp_sink, run_jobs):
+    with app.app_context():
+        queue_email("ada@example.test", "announcement", CONTEXT)
+        db.session.info.pop("outbox_pending")  # as if the process died right after the commit
+        db.session.commit()
+    result = runner.invoke(args=["scheduler", "--loops", "1"])
+    assert result.exit_code == 0, result.output
+    assert "periodic jobs; relaying the outbox" in result.output
+    assert run_jobs() >= 1
+    assert len(smtp_sink.wait_for(1)) == 1
