@@ -19,11 +19,7 @@ def main(argv: list[str] | None = None) -> harness.Report:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=1000)
     parser.add_argument("--plans-per-product", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--duration", type=float, default=10)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=3)
+    harness.add_load_arguments(parser)
     args = parser.parse_args(argv)
 
     def load() -> None:

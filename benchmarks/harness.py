@@ -158,6 +158,15 @@ class Result:
     ratio: float | None = None
 
 
+def add_load_arguments(parser) -> None:
+    """The options every page benchmark shares: server size and load shape."""
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
+
+
 def warm_up(url: str, requests_count: int = 50, headers: dict | None = None) -> None:
     """Fill every worker's caches (templates, connection pool, the fee cache) before measuring."""
     with requests.Session() as session:
