@@ -5,12 +5,15 @@ from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Flask, render_template, request, url_for
+from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
 from app.money import minor_exponent
 
 # Main navigation: shown for the features that are installed.
-NAV = [("Products", "catalog.index"), ("Subscriptions", "billing.subscriptions"), ("Invoices", "billing.invoices")]
+# (label, endpoint, shown only when signed in)
+NAV = [("Products", "catalog.index", False), ("Subscriptions", "billing.subscriptions", True),
+       ("Invoices", "billing.invoices", True)]
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "JPY": "¥"}
 
@@ -85,7 +88,8 @@ def init_app(app: Flask) -> None:
             "app_env": app.config["APP_ENV"],
             "url_endpoints": endpoints,
             "nav_items": [
-                {"label": label, "url": url_for(endpoint)} for label, endpoint in NAV if endpoint in endpoints
+                {"label": label, "url": url_for(endpoint)} for label, endpoint, private in NAV
+                if endpoint in endpoints and (not private or current_user.is_authenticated)
             ],
             "now_year": datetime.now(timezone.utc).year,
         }

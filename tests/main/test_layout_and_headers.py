@@ -121,3 +121,10 @@ def test_csrf_is_required_on_mutations(make_app):
     token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
     assert client.post("/_mutate", headers={"X-CSRFToken": token}).status_code == 200
 
+
+
+def test_the_navbar_shows_account_sections_only_to_signed_in_people(client, signed_in):
+    anonymous = client.application.test_client().get("/").get_data(as_text=True)
+    assert ">Products<" in anonymous and ">Subscriptions<" not in anonymous
+    page = signed_in.get("/").get_data(as_text=True)
+    assert ">Subscriptions<" in page and ">Invoices<" in page
