@@ -31,6 +31,7 @@ pytest_plugins = [
     "tests.support.browser",
     "tests.support.users",
     "tests.support.oidc",
+    "tests.support.faults",
 ]
 
 
