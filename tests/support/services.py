@@ -5,7 +5,7 @@ import os
 import socket
 import tempfile
 from dataclasses import dataclass
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 
 import pytest
 
@@ -66,10 +66,40 @@ class Services:
         return line
 
 
+def _per_worker(db_url: str, redis_url: str) -> tuple[str, str]:
+    """Under pytest-xdist each worker gets its own database (test_gw1 …) and Redis db number."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or worker == "gw0":
+        return db_url, redis_url
+    index = int(worker[2:])
+    parsed = urlparse(db_url)
+    if db_url.startswith("postgresql"):
+        name = f"{parsed.path.lstrip('/')}_{worker}"
+        _ensure_database(db_url, name)
+        db_url = urlunparse(parsed._replace(path=f"/{name}"))
+    r = urlparse(redis_url)
+    number = int(r.path.lstrip("/") or 0)
+    redis_url = urlunparse(r._replace(path=f"/{(number - index) % 16}"))
+    return db_url, redis_url
+
+
+def _ensure_database(db_url: str, name: str) -> None:
+    import psycopg
+
+    admin = urlunparse(urlparse(db_url.replace("postgresql+psycopg://", "postgresql://"))._replace(path="/postgres"))
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error:
+        pass  # reported below when the worker cannot connect
+
+
 def detect_services() -> Services:
     ci = os.environ.get("CI", "").lower() == "true"
     db_url = os.environ.get("TEST_DATABASE_URL") or DEFAULT_DB
     redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS
+    db_url, redis_url = _per_worker(db_url, redis_url)
     problems = {}
     if (why := _postgres_ok(db_url)) is not None:
         problems["PostgreSQL"] = f"{db_url}: {why}"
