@@ -78,6 +78,8 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
     same way (it can be added and verified from the profile).
     """
     username, email = usernames.normalize_username(username), email.strip().lower()
+    if usernames.is_reserved(username):  # a property of the name alone: says nothing about who is registered
+        raise ValidationError(f"“{username}” is reserved. Choose another username.", field="username")
     problem = password_problem(password, username=username, email=email)
     if problem:
         raise ValidationError(problem, field="password")
