@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.auth import throttle, usernames
-from app.auth.emails import email_problem
+from app.auth.emails import InvalidEmail, email_key, normalize_email
 from app.auth.otp import CODE_TTL, issue_otp, verify_otp
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.auth.phones import looks_like_phone, normalize_phone
@@ -39,7 +39,7 @@ def absolute_url(endpoint: str, **values) -> str:
 
 
 def user_by_email(email: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.email == (email or "").strip().lower()))
+    return db.session.scalar(sa.select(User).where(User.email == email_key(email)))
 
 
 def find_user(identifier: str) -> User | None:
@@ -77,7 +77,7 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
     stranger who is registered. A phone number already in use is left off the
     same way (it can be added and verified from the profile).
     """
-    username, email = usernames.normalize_username(username), email.strip().lower()
+    username, email = usernames.normalize_username(username), _normalized_email(email)
     if usernames.is_reserved(username):  # a property of the name alone: says nothing about who is registered
         raise ValidationError(f"“{username}” is reserved. Choose another username.", field="username")
     problem = password_problem(password, username=username, email=email)
@@ -106,6 +106,13 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
     send_verification_code(user)
     usernames.remember_taken(username)
     return user
+
+
+def _normalized_email(raw: str) -> str:
+    try:
+        return normalize_email(raw)
+    except InvalidEmail as exc:
+        raise ValidationError(str(exc), field="email") from None
 
 
 def complete_email_verification(user: User | None, code: str) -> bool:
@@ -166,7 +173,7 @@ def login(user: User, *, remember: bool = False, method: str = "password") -> No
 
 def request_login_code(email: str) -> None:
     """Email a sign-in code if the address has an active account. Same outcome either way."""
-    email = email.strip().lower()
+    email = email_key(email)
     throttle.hit("code_request", email)
     user = user_by_email(email)
     if user is None or not user.is_active:
@@ -245,8 +252,8 @@ def reactivate(user: User, *, actor_id: uuid.UUID | None = None) -> None:
 
 def create_admin(*, email: str, username: str, password: str) -> User:
     """The first (or another) admin, verified at once. Validation errors name the field."""
-    email, username = email.strip().lower(), usernames.normalize_username(username)
-    for field, problem in (("email", email_problem(email)), ("username", usernames.username_problem(username)),
+    email, username = _normalized_email(email), usernames.normalize_username(username)
+    for field, problem in (("username", usernames.username_problem(username)),
                            ("password", password_problem(password, username=username, email=email))):
         if problem:
             raise ValidationError(problem, field=field)

@@ -69,7 +69,7 @@ def test_an_operator_may_still_create_an_admin_named_admin(app, runner):
 
 
 def test_social_sign_up_never_makes_a_reserved_username(app, google):
-    for n, (name, email) in enumerate([("Support Team", "support@example.test"), ("Admin", "admin2@example.test")]):
+    for n, (name, email) in enumerate([("Support Team", "support@example.com"), ("Admin", "admin2@example.com")]):
         account = Account(f"google-reserved-{n}", email=email, email_verified=True, name=name)
         assert SocialFlow(app.test_client()).sign_in("google", account).status_code == 302
     with app.app_context():
