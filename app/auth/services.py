@@ -57,7 +57,8 @@ def find_user(identifier: str) -> User | None:
             phone = normalize_phone(text)
         except ValueError:
             return None
-        return db.session.scalar(sa.select(User).where(User.phone == phone))
+        # Only a verified number identifies: an unverified one may be on several accounts, or not be theirs.
+        return db.session.scalar(sa.select(User).where(User.phone == phone, User.phone_verified_at.is_not(None)))
     return None
 
 
@@ -74,8 +75,8 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
 
     Returns None, having sent nothing, when the email already has an account:
     the caller shows the same "check your email" page, so signup doesn't tell a
-    stranger who is registered. A phone number already in use is left off the
-    same way (it can be added and verified from the profile).
+    stranger who is registered. The phone is kept unverified (unverified numbers may
+    collide, so it tells nothing either); it signs in once verified from the profile.
     """
     username, email = usernames.normalize_username(username), _normalized_email(email)
     if usernames.is_reserved(username):  # a property of the name alone: says nothing about who is registered
@@ -90,8 +91,6 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
         return None
     if usernames.is_taken(username):
         raise ValidationError(f"“{username}” is taken. Try one of the suggestions.", field="username")
-    if phone and db.session.scalar(sa.select(User.id).where(User.phone == phone)) is not None:
-        phone = None
     user = User(username=username, email=email, phone=phone or None, password_hash=password_hash,
                 role=role_named(DEFAULT_ROLE), password_changed_at=utcnow())
     db.session.add(user)
