@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from flask import current_app, url_for
@@ -143,22 +144,25 @@ def _account_key(user: User | None, identifier: str) -> str:
     return str(user.id) if user is not None else identifier.strip().lower()
 
 
-def authenticate(identifier: str, password: str) -> User:
+def authenticate(identifier: str, password: str, *, devices: Mapping[str, str] | None = None) -> User:
     """The user whose identifier and password match, or AuthenticationError (same text either way).
 
-    Per account: 5 failures in 5 minutes lock password sign-in (RateLimited); a success clears it.
+    5 failures in 5 minutes lock password sign-in (RateLimited); a success clears the count. They
+    are counted per device cookie when `devices` (user id → nonce, app/auth/devices.py) vouches
+    for this browser and the account, else per account: strangers can't lock the owner out.
     """
     user = find_user(identifier)
-    account = _account_key(user, identifier)
-    throttle.check("login_failed", account)
+    device = (devices or {}).get(str(user.id)) if user is not None else None
+    kind, key = ("device_failed", device) if device else ("login_failed", _account_key(user, identifier))
+    throttle.check(kind, key)
     valid = verify_password(user.password_hash if user else None, password)
     if not valid or not user.is_active:
         audit.record("auth.login_failed", target=user, target_type="users",
                      after={"identifier": identifier.strip()[:80], "reason": "inactive" if valid else "credentials"})
         db.session.commit()
-        throttle.hit("login_failed", account)
+        throttle.hit(kind, key)
         raise AuthenticationError(BAD_CREDENTIALS, field="password")
-    throttle.clear("login_failed", account)
+    throttle.clear(kind, key)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
