@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import redis
 import sqlalchemy as sa
-
 from flask import current_app, has_app_context
 
 from app.extensions import db
