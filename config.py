@@ -91,6 +91,8 @@ class Config:
     SMS_ADAPTER = env("SMS_ADAPTER", "app.auth.sms:OutboxSms")
     # `flask purge-sessions` deletes sessions idle longer than this.
     SESSION_IDLE_DAYS = env_int("SESSION_IDLE_DAYS", 30)
+    # A browser that signed in keeps its own count of wrong passwords (not the account's) this long.
+    DEVICE_COOKIE_DAYS = env_int("DEVICE_COOKIE_DAYS", 365)
 
     # Social login. A provider is offered only when its client id and secret are set.
     GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, url_for
 
 from app import audit
 from app.auth.otp import CODE_TTL, issue_otp, verify_otp
@@ -14,6 +14,7 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.user import User, UserSession
+from app.notifications.services import notify
 
 def update_profile(user: User, data: dict) -> None:
     """Save names, gender, date of birth and address (the phone has its own, verified, path)."""
@@ -42,18 +43,35 @@ def send_phone_code(user: User, phone: str) -> None:
 
 
 def confirm_phone(user: User, phone: str, code: str) -> bool:
-    """Set the verified number. Whoever proves possession owns it: another account holding it loses it."""
+    """Set the verified number. Whoever proves possession owns it: every other account holding the
+    number (verified or not) loses it and is told so, in the app and by email."""
     if not verify_otp(user, "verify_phone", code, target=phone):
         return False
-    holder = db.session.scalar(sa.select(User).where(User.phone == phone, User.id != user.id))
-    if holder is not None:
-        holder.phone, holder.phone_verified_at = None, None
-        audit.record("user.phone_released", actor_id=user.id, target=holder)
-        db.session.flush()
+    _lock_number(phone)
+    holders = db.session.scalars(sa.select(User).where(User.phone == phone, User.id != user.id).with_for_update())
+    for holder in holders:
+        _release_phone(holder, claimed_by=user)
     user.phone, user.phone_verified_at = phone, utcnow()
     audit.record("user.phone_verified", actor_id=user.id, target=user)
     db.session.commit()
     return True
+
+
+def _lock_number(phone: str) -> None:
+    """Two accounts verifying one number at once take turns: the second then releases it from the first."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"phone:{phone}"})
+
+
+def _release_phone(holder: User, *, claimed_by: User) -> None:
+    number, was_verified = holder.phone, holder.phone_verified_at is not None
+    holder.phone, holder.phone_verified_at = None, None
+    audit.record("user.phone_released", actor_id=claimed_by.id, target=holder, after={"was_verified": was_verified})
+    consequence = "and no longer signs you in" if was_verified else "(you hadn't verified it)"
+    notify(holder.id, "phone_released", "Your phone number was removed from your account",
+           f"The number ending {number[-4:]} was just verified by another account, so it is no longer on yours "
+           f"{consequence}. If the number is yours, verify it again from your profile.",
+           link=url_for("account.profile"), email=True)
 
 
 def remove_phone(user: User) -> None:

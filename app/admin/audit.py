@@ -5,7 +5,7 @@ from flask import request
 
 from app.admin import bp
 from app.auth.permissions import permission_required
-from app.admin.listing import arg_date, arg_q, like_pattern, paginate, stream_csv
+from app.admin.listing import arg_date, arg_q, paginate, people_pattern, stream_csv
 from app.extensions import db
 from app.models.audit import AuditEvent
 from app.models.user import User
@@ -21,7 +21,7 @@ def _filtered() -> tuple[sa.Select, dict]:
     start, end = arg_date("from"), arg_date("to")
     query = sa.select(AuditEvent, User.username, User.email).outerjoin(User, User.id == AuditEvent.actor_id)
     if actor:
-        pattern = like_pattern(actor.lower())
+        pattern = people_pattern(actor)
         query = query.where(sa.or_(User.email.like(pattern), User.username.like(pattern)))
     if action:
         query = query.where(AuditEvent.action == action)

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import request
 from sqlalchemy.sql import visitors
 
-from app.admin.listing import arg_choice, arg_q, like_pattern
+from app.admin.listing import arg_choice, arg_q, people_pattern
 from app.extensions import db
 from app.models.billing import (INVOICE_KINDS, INVOICE_STATUSES, SUBSCRIPTION_STATUSES, TRANSACTION_KINDS,
                                 TRANSACTION_STATUSES, Invoice, Subscription, Transaction)
@@ -30,7 +30,7 @@ TRANSACTION_SORTS = {"created_at": Transaction.created_at, "amount": Transaction
 def _user_search(query: sa.Select, q: str) -> sa.Select:
     if not q:
         return query
-    pattern = like_pattern(q.lower())
+    pattern = people_pattern(q)
     return query.where(sa.or_(User.email.like(pattern), User.username.like(pattern)))
 
 
@@ -102,7 +102,7 @@ def invoices_query() -> tuple[sa.Select, dict, dict]:
     q = arg_q()
     query = sa.select(Invoice, User).join(User, User.id == Invoice.user_id)
     if q:
-        pattern = like_pattern(q.lower())
+        pattern = people_pattern(q)
         query = query.where(sa.or_(User.email.like(pattern), User.username.like(pattern),
                                    sa.func.lower(Invoice.number).like(pattern)))
     query, args, errors = _status_kind_dates(query, Invoice, INVOICE_STATUSES, INVOICE_KINDS, Invoice.issued_at)

@@ -10,6 +10,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from flask import Response, request, stream_with_context, url_for
 
+from app.auth.emails import email_key
 from app.extensions import db
 
 PER_PAGE_CHOICES = (25, 50, 100)
@@ -44,6 +45,12 @@ def arg_q() -> str:
 def like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def people_pattern(q: str) -> str:
+    """LIKE pattern for a search by email or username: a whole address, in any spelling, finds the normal
+    form we store (app/auth/emails.py); anything else is matched lower-cased."""
+    return like_pattern(email_key(q))
 
 
 @dataclass

@@ -9,7 +9,7 @@ from app.admin import bp
 from app.auth import services as auth_services
 from app.auth.permissions import permission_required
 from app.auth.reset import request_password_reset
-from app.admin.listing import arg_choice, arg_q, like_pattern, paginate
+from app.admin.listing import arg_choice, arg_q, like_pattern, paginate, people_pattern
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models.audit import AuditEvent
@@ -30,7 +30,7 @@ def users_list():
     status = arg_choice("status", ("active", "inactive", "unverified"))
     query = sa.select(User).join(Role)
     if q:
-        pattern = like_pattern(q.lower())
+        pattern = people_pattern(q)
         query = query.where(sa.or_(User.email.like(pattern), User.username.like(pattern),
                                    User.phone.like(like_pattern(q))))
     if role:

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.auth.emails import email_problem
+from app.auth.emails import InvalidEmail, normalize_email
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 from app.auth.phones import normalize_phone
 from app.auth.usernames import normalize_username, username_problem
@@ -20,13 +20,13 @@ def _strip(value):
 
 
 class EmailAddress:
-    """Accepts what email-validator accepts (no lookups); stores it lower-cased."""
+    """An address we can deliver to, in its normal form (app/auth/emails.py)."""
 
     def __call__(self, form, field):
-        field.data = (field.data or "").strip().lower()
-        problem = email_problem(field.data)
-        if problem:
-            raise ValidationError(problem)
+        try:
+            field.data = normalize_email(field.data)
+        except InvalidEmail as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class Printable:

@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from app import audit
 from app.auth import throttle
 from app.auth.passwords import hash_password, password_problem, verify_password
+from app.auth.emails import email_key
 from app.auth.services import absolute_url, user_by_email
 from app.auth.sessions import end_other_sessions
 from app.errors import ValidationError
@@ -55,7 +56,7 @@ def user_for_reset_token(token: str) -> User | None:
 
 def request_password_reset(email: str) -> None:
     """Email a reset link if the address has an active account; the caller answers the same either way."""
-    email = email.strip().lower()
+    email = email_key(email)
     throttle.hit("password_reset", email)
     user = user_by_email(email)
     if user is None or not user.is_active:

@@ -6,7 +6,7 @@ import uuid
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
-from app.auth import bp, services, throttle, usernames
+from app.auth import bp, devices, services, throttle, usernames
 from app.auth.forms import PASSWORD_HINT, CodeForm, EmailForm, LoginCodeForm, LoginForm, SignupForm
 from app.auth.views import form_error, mask_email, render_form, render_limited, safe_next, see_other
 from app.errors import AuthenticationError, RateLimited, ValidationError
@@ -116,7 +116,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.identifier.data, form.password.data)
+            user = services.authenticate(form.identifier.data, form.password.data, devices=devices.presented())
         except RateLimited as exc:
             return render_limited("auth/login.html", exc, form=form)
         except AuthenticationError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from flask import current_app, url_for
@@ -13,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.auth import throttle, usernames
-from app.auth.emails import email_problem
+from app.auth.emails import InvalidEmail, email_key, normalize_email
 from app.auth.otp import CODE_TTL, issue_otp, verify_otp
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.auth.phones import looks_like_phone, normalize_phone
@@ -39,7 +40,7 @@ def absolute_url(endpoint: str, **values) -> str:
 
 
 def user_by_email(email: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.email == (email or "").strip().lower()))
+    return db.session.scalar(sa.select(User).where(User.email == email_key(email)))
 
 
 def find_user(identifier: str) -> User | None:
@@ -57,7 +58,8 @@ def find_user(identifier: str) -> User | None:
             phone = normalize_phone(text)
         except ValueError:
             return None
-        return db.session.scalar(sa.select(User).where(User.phone == phone))
+        # Only a verified number identifies: an unverified one may be on several accounts, or not be theirs.
+        return db.session.scalar(sa.select(User).where(User.phone == phone, User.phone_verified_at.is_not(None)))
     return None
 
 
@@ -74,10 +76,12 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
 
     Returns None, having sent nothing, when the email already has an account:
     the caller shows the same "check your email" page, so signup doesn't tell a
-    stranger who is registered. A phone number already in use is left off the
-    same way (it can be added and verified from the profile).
+    stranger who is registered. The phone is kept unverified (unverified numbers may
+    collide, so it tells nothing either); it signs in once verified from the profile.
     """
-    username, email = usernames.normalize_username(username), email.strip().lower()
+    username, email = usernames.normalize_username(username), _normalized_email(email)
+    if usernames.is_reserved(username):  # a property of the name alone: says nothing about who is registered
+        raise ValidationError(f"“{username}” is reserved. Choose another username.", field="username")
     problem = password_problem(password, username=username, email=email)
     if problem:
         raise ValidationError(problem, field="password")
@@ -88,8 +92,6 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
         return None
     if usernames.is_taken(username):
         raise ValidationError(f"“{username}” is taken. Try one of the suggestions.", field="username")
-    if phone and db.session.scalar(sa.select(User.id).where(User.phone == phone)) is not None:
-        phone = None
     user = User(username=username, email=email, phone=phone or None, password_hash=password_hash,
                 role=role_named(DEFAULT_ROLE), password_changed_at=utcnow())
     db.session.add(user)
@@ -104,6 +106,13 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
     send_verification_code(user)
     usernames.remember_taken(username)
     return user
+
+
+def _normalized_email(raw: str) -> str:
+    try:
+        return normalize_email(raw)
+    except InvalidEmail as exc:
+        raise ValidationError(str(exc), field="email") from None
 
 
 def complete_email_verification(user: User | None, code: str) -> bool:
@@ -135,22 +144,25 @@ def _account_key(user: User | None, identifier: str) -> str:
     return str(user.id) if user is not None else identifier.strip().lower()
 
 
-def authenticate(identifier: str, password: str) -> User:
+def authenticate(identifier: str, password: str, *, devices: Mapping[str, str] | None = None) -> User:
     """The user whose identifier and password match, or AuthenticationError (same text either way).
 
-    Per account: 5 failures in 5 minutes lock password sign-in (RateLimited); a success clears it.
+    5 failures in 5 minutes lock password sign-in (RateLimited); a success clears the count. They
+    are counted per device cookie when `devices` (user id → nonce, app/auth/devices.py) vouches
+    for this browser and the account, else per account: strangers can't lock the owner out.
     """
     user = find_user(identifier)
-    account = _account_key(user, identifier)
-    throttle.check("login_failed", account)
+    device = (devices or {}).get(str(user.id)) if user is not None else None
+    kind, key = ("device_failed", device) if device else ("login_failed", _account_key(user, identifier))
+    throttle.check(kind, key)
     valid = verify_password(user.password_hash if user else None, password)
     if not valid or not user.is_active:
         audit.record("auth.login_failed", target=user, target_type="users",
                      after={"identifier": identifier.strip()[:80], "reason": "inactive" if valid else "credentials"})
         db.session.commit()
-        throttle.hit("login_failed", account)
+        throttle.hit(kind, key)
         raise AuthenticationError(BAD_CREDENTIALS, field="password")
-    throttle.clear("login_failed", account)
+    throttle.clear(kind, key)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
@@ -164,7 +176,7 @@ def login(user: User, *, remember: bool = False, method: str = "password") -> No
 
 def request_login_code(email: str) -> None:
     """Email a sign-in code if the address has an active account. Same outcome either way."""
-    email = email.strip().lower()
+    email = email_key(email)
     throttle.hit("code_request", email)
     user = user_by_email(email)
     if user is None or not user.is_active:
@@ -243,8 +255,8 @@ def reactivate(user: User, *, actor_id: uuid.UUID | None = None) -> None:
 
 def create_admin(*, email: str, username: str, password: str) -> User:
     """The first (or another) admin, verified at once. Validation errors name the field."""
-    email, username = email.strip().lower(), usernames.normalize_username(username)
-    for field, problem in (("email", email_problem(email)), ("username", usernames.username_problem(username)),
+    email, username = _normalized_email(email), usernames.normalize_username(username)
+    for field, problem in (("username", usernames.username_problem(username)),
                            ("password", password_problem(password, username=username, email=email))):
         if problem:
             raise ValidationError(problem, field=field)

@@ -13,6 +13,7 @@ from flask import Flask, current_app, request, session
 from flask_login import login_user, logout_user
 from user_agents import parse as parse_user_agent
 
+from app.auth import devices
 from app.extensions import db, login_manager
 from app.models.base import utcnow
 from app.models.user import User, UserSession
@@ -51,6 +52,7 @@ def start_session(user: User, *, remember: bool = False) -> UserSession:
     session.update(carry)
     user.current_session_id = record.id
     login_user(user, remember=remember)
+    devices.trust_this_browser(user.id)
     return record
 
 

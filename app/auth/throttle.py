@@ -34,6 +34,9 @@ USERNAME_CHECK_PER_IP = "100/minute"
 ACCOUNT_LIMITS = {
     "login_failed": (5, 300, "Too many failed sign-ins for this account. Try again in {wait}, "
                              "or reset your password."),
+    # A browser that signed in to the account before (app/auth/devices.py): counted per device cookie.
+    "device_failed": (5, 300, "Too many failed sign-ins from this browser. Try again in {wait}, "
+                              "or reset your password."),
     "password_reset": (5, 60, "Too many reset requests for this address. Try again in {wait}."),
     "code_request": (3, 60, "Too many code requests for this account. Try again in {wait}."),
 }

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import redis
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 
 from app.extensions import db
 from app.models.user import User
@@ -34,6 +35,17 @@ POLL_SECONDS = 0.02
 MAX_SUGGESTIONS = 5
 GENERATED_STEM = 24  # leaves room for a numeric suffix within MAX_LENGTH
 SUFFIXES = ("_official", ".hq", "_dev", ".app", "_hq", "_io", ".team", "_online")
+# Names that would pass for the site, its staff or its system mailboxes (the site name is added).
+# Signup, the availability check and the names made for social sign-ups refuse them; an operator's
+# `flask create-admin` may still use them: they are reserved for the staff.
+RESERVED = frozenset("""
+    admin administrator root superuser sysadmin system staff moderator operator owner official
+    support help helpdesk billing payments invoices security abuse postmaster hostmaster webmaster
+    mail email noreply mailer daemon info contact sales team account accounts auth login signup
+    api www static null anonymous everyone
+""".split())
+# Words that, added to a reserved one, still read as official: support_team, admin.hq, billing_official.
+DECORATIONS = frozenset({*(s.strip("._") for s in SUFFIXES), "the", "real", "main", "team", "staff", "desk"})
 
 
 def normalize_username(raw: str | None) -> str:
@@ -51,6 +63,30 @@ def username_problem(name: str) -> str | None:
     if not USERNAME_RE.match(name):
         return "Use only lowercase letters, digits, dots and underscores."
     return None
+
+
+def _words(name: str) -> list[str]:
+    """The letters of a name, split at dots, underscores and digits: "ad.min_2" → ["ad", "min"]."""
+    return [w for w in re.split(r"[._0-9]+", name) if w]
+
+
+def _reserved_words() -> frozenset[str]:
+    """RESERVED plus the site name (once an app is running: `candidate_names` is also used without one)."""
+    site = current_app.config["SITE_NAME"] if has_app_context() else ""
+    site = unicodedata.normalize("NFKD", site).encode("ascii", "ignore").decode()
+    return RESERVED | {"".join(_words(re.sub(r"[^a-z0-9]+", "_", site.lower())))} - {""}
+
+
+def is_reserved(name: str) -> bool:
+    """Whether a normalized name would pass for the site or its staff: a reserved word, however
+    spelled with dots, underscores and digits (ad.min, admin_2), alone or with decorations (support_team)."""
+    words, reserved = _words(name), _reserved_words()
+    for start in range(len(words)):
+        for end in range(start + 1, len(words) + 1):
+            rest = words[:start] + words[end:]
+            if "".join(words[start:end]) in reserved and all(w in DECORATIONS or w in reserved for w in rest):
+                return True
+    return False
 
 
 def _key(name: str) -> str:
@@ -113,20 +149,22 @@ def candidate_names(name: str) -> list[str]:
     for suffix in (*SUFFIXES[:3], *(f"_{n}" for n in numbers[:2]), *SUFFIXES[3:], *numbers[2:]):
         base = name[: MAX_LENGTH - len(suffix)].rstrip("._") or name[:MAX_LENGTH - len(suffix)]
         candidate = f"{base}{suffix}"
-        if candidate != name and username_problem(candidate) is None and candidate not in candidates:
+        if (candidate != name and username_problem(candidate) is None and not is_reserved(candidate)
+                and candidate not in candidates):
             candidates.append(candidate)
     return candidates
 
 
 def stem_from(*sources: str | None) -> str:
-    """A username stem from the first source that makes a valid one ("Zoë Ångström" → zoe_angstrom), else "member".
+    """A username stem from the first source that makes a valid, unreserved one ("Zoë Ångström" → zoe_angstrom),
+    else "member".
 
     Short enough to take a numeric suffix (see `free_username`).
     """
     for source in sources:
         ascii_text = unicodedata.normalize("NFKD", source or "").encode("ascii", "ignore").decode().lower()
         stem = re.sub(r"[^a-z0-9]+", "_", ascii_text).strip("_")[:GENERATED_STEM].rstrip("_")
-        if username_problem(stem) is None:
+        if username_problem(stem) is None and not is_reserved(stem):
             return stem
     return "member"
 
@@ -167,7 +205,7 @@ def suggestions(name: str) -> list[str]:
 @dataclass
 class Availability:
     name: str
-    status: str  # available, taken, invalid, empty
+    status: str  # available, taken, reserved, invalid, empty
     message: str
     suggestions: list[str] = field(default_factory=list)
 
@@ -179,6 +217,10 @@ def check_username(raw: str | None) -> Availability:
     problem = username_problem(name)
     if problem:
         return Availability(name, "invalid", problem)
+    if is_reserved(name):
+        # No suggestions: every variation we would offer ("admin_official", "admin_42") is reserved too.
+        site = current_app.config["SITE_NAME"]
+        return Availability(name, "reserved", f"“{name}” is reserved: it could pass for {site} or its staff.")
     if is_taken(name):
         return Availability(name, "taken", f"“{name}” is taken.", suggestions(name))
     return Availability(name, "available", f"“{name}” is available.")

@@ -1,14 +1,17 @@
 """Read side of the catalog: a constant number of SQL statements whatever the catalog's size.
 
 The catalog page costs the page of products (with the total), one aggregate for
-their "from" prices and the category list; a product page costs the product and its plans.
+their "from" prices and the category counts (an HTMX update too: they follow the search);
+a product page costs the product and its plans.
 """
 from __future__ import annotations
 
 import math
 import re
 import uuid
+import zlib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import defer, selectinload
@@ -164,12 +167,32 @@ def from_prices(product_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, tuple
     return prices
 
 
-def category_counts() -> list[tuple[str, int]]:
-    rows = db.session.execute(
-        sa.select(Product.category, sa.func.count()).where(Product.is_active.is_(True), _has_active_plan())
-        .group_by(Product.category).order_by(Product.category)
-    )
-    return [(category, count) for category, count in rows]
+class CategoryCount(NamedTuple):
+    name: str
+    count: int
+
+    @property
+    def dom_id(self) -> str:
+        """A stable element id for the count (category names may hold any character)."""
+        return f"category-count-{zlib.crc32(self.name.encode()):08x}"
+
+
+def category_counts(filters: CatalogFilters = CatalogFilters()) -> list[CategoryCount]:
+    """Every category on sale, with how many of its products match the search and cycle: what picking it would show.
+
+    The category itself is left out of the filter (the list is how you change it). One statement.
+    """
+    matching = [_has_active_plan(filters.cycle)] if filters.cycle else []
+    if filters.q:
+        matching.append(_search(filters.q)[0])
+    query = sa.select(Product.category, sa.func.count()).where(Product.is_active.is_(True), _has_active_plan())
+    if matching:
+        # The matches in a subquery, so the search uses its index; every category still gets its row (0 or more).
+        hits = sa.select(Product.id).where(*matching).subquery()
+        query = (sa.select(Product.category, sa.func.count(hits.c.id)).outerjoin(hits, hits.c.id == Product.id)
+                 .where(Product.is_active.is_(True), _has_active_plan()))
+    rows = db.session.execute(query.group_by(Product.category).order_by(Product.category))
+    return [CategoryCount(category, int(n)) for category, n in rows]
 
 
 def featured_products(limit: int = 4) -> tuple[list[Product], dict]:

@@ -1,6 +1,7 @@
 """Catalog pages: /products/ (search, filters, sorting, pages) and /products/<slug> (plans compared)."""
 from __future__ import annotations
 
+import functools
 import zlib
 from pathlib import Path
 from urllib.parse import urlencode
@@ -22,9 +23,9 @@ MONOGRAM_COLOURS = 6
 def index():
     filters = parse_filters(request.args)
     results = queries.search_products(filters)
-    # The category list is passed uncalled: an HTMX fragment (results only) never needs it.
+    # Counted when the template asks: once per page, whether full or an HTMX fragment (which sends them out of band).
     return render_page("catalog/index.html", block="results", filters=filters, results=results,
-                       categories=queries.category_counts)
+                       categories=functools.partial(queries.category_counts, filters))
 
 
 @bp.get("/<slug>")

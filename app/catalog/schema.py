@@ -22,6 +22,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from app.catalog.patterns import matches, pattern_problem
+
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_PROPERTIES = 20
 MAX_STRING = 1000
@@ -52,6 +54,11 @@ class Field:
     minimum: int | None = None
     maximum: int | None = None
     enum: list = field(default_factory=list)
+
+    @property
+    def length_limit(self) -> int:
+        """The longest text answer taken: the schema's maxLength, never above MAX_STRING."""
+        return min(self.max_length, MAX_STRING) if self.max_length is not None else MAX_STRING
 
     @property
     def input_type(self) -> str:
@@ -88,13 +95,9 @@ def _check_property(name: str, spec, problems: list[str]) -> None:
         if _is_int(spec.get("minLength")) and _is_int(spec.get("maxLength")) and spec["minLength"] > spec["maxLength"]:
             problems.append(f"{where}.minLength must not exceed maxLength")
         if "pattern" in spec:
-            if not isinstance(spec["pattern"], str) or len(spec["pattern"]) > 200:
-                problems.append(f"{where}.pattern must be a regular expression of at most 200 characters")
-            else:
-                try:
-                    re.compile(spec["pattern"])
-                except re.error as exc:
-                    problems.append(f"{where}.pattern is not a valid regular expression ({exc})")
+            problem = pattern_problem(spec["pattern"])
+            if problem:
+                problems.append(f"{where}.pattern {problem}")
     if kind == "integer":
         for key in ("minimum", "maximum"):
             if key in spec and not _is_int(spec[key]):
@@ -192,9 +195,9 @@ def _validate_value(f: Field, value) -> str | None:
             return "choose one of the options"
         if f.min_length is not None and len(value) < f.min_length:
             return f"must be at least {f.min_length} characters"
-        if len(value) > (f.max_length if f.max_length is not None else MAX_STRING):
-            return f"must be at most {f.max_length if f.max_length is not None else MAX_STRING} characters"
-        if f.pattern and not re.fullmatch(f.pattern, value):
+        if len(value) > f.length_limit:
+            return f"must be at most {f.length_limit} characters"
+        if f.pattern and not matches(f.pattern, value):
             return "is not in the expected format"
     elif f.type == "integer":
         if not _is_int(value):

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import click
-import sqlalchemy as sa
 from flask import Flask
 from flask.cli import with_appcontext
 
 from app.errors import AppError
-from app.extensions import db
 from app.models.user import User
 
 
 def _user(email: str) -> User:
-    user = db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    from app.auth.services import user_by_email
+
+    user = user_by_email(email)
     if user is None:
         raise click.ClickException(f"no user with email {email}")
     return user

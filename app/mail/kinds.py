@@ -24,6 +24,7 @@ KINDS: dict[str, str] = {
     "subscription_expired": DEFAULT,
     "subscription_cancelled": DEFAULT,
     "announcement": DEFAULT,
+    "phone_released": DEFAULT,
 }
 
 _B = "http://127.0.0.1:5000"
@@ -54,6 +55,11 @@ SAMPLES: dict[str, dict] = {
     "announcement": {"name": "ada", "title": "Scheduled maintenance",
                      "body": "We upgrade the database on Sunday.\n\nExpect 10 minutes of downtime.",
                      "link": f"{_B}/notifications/"},
+    "phone_released": {"name": "ada", "title": "Your phone number was removed from your account",
+                       "body": "The number ending 0100 was just verified by another account, so it is no longer "
+                               "on yours and no longer signs you in. If the number is yours, verify it again "
+                               "from your profile.",
+                       "link": f"{_B}/account/profile"},
 }
 
 

@@ -43,12 +43,19 @@ class Role(db.Model):
 
 class User(UUIDPk, Timestamps, UserMixin, db.Model):
     __tablename__ = "users"
-    # Admin lists order users newest first.
-    __table_args__ = (sa.Index("ix_users_created_at", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_users_created_at", "created_at"),  # admin lists order users newest first
+        # A verified number belongs to one account and signs it in; unverified ones may collide
+        # (typed at signup, never proven), so they can't be used to find out who has a number.
+        sa.Index("uq_users_verified_phone", "phone", unique=True,
+                 postgresql_where=sa.text("phone_verified_at IS NOT NULL"),
+                 sqlite_where=sa.text("phone_verified_at IS NOT NULL")),
+        sa.Index("ix_users_phone", "phone"),
+    )
 
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)  # stored lower-cased
     username: Mapped[str] = mapped_column(sa.String(30), unique=True)  # normalized: strip().lower()
-    phone: Mapped[str | None] = mapped_column(sa.String(16), unique=True)  # E.164
+    phone: Mapped[str | None] = mapped_column(sa.String(16))  # E.164; see the indexes above
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))  # None: social-only account
     first_name: Mapped[str] = mapped_column(sa.String(80), default="")
     last_name: Mapped[str] = mapped_column(sa.String(80), default="")

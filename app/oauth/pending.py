@@ -17,7 +17,8 @@ from app.oauth.providers import PROVIDERS, SocialProfile
 
 KEY = "oauth_pending"
 PENDING_TTL = timedelta(minutes=30)
-REASONS = ("missing", "unverified")  # the provider gave no email / one it hasn't verified
+# The provider gave no email / one it hasn't verified / one we can't deliver to.
+REASONS = ("missing", "unverified", "undeliverable")
 
 
 @dataclass(frozen=True)

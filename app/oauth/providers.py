@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
+from app.auth.emails import deliverable_email
 from app.errors import NotFound
 from app.redis_client import get_redis
 
 
 @dataclass(frozen=True)
 class SocialProfile:
-    """Who the provider says signed in. `email` is lower-cased, or None when the provider gave none."""
+    """Who the provider says signed in. `email` is in our normal form (app/auth/emails.py), or None when
+    the provider gave none or one we could not deliver to (the person is then asked for an address)."""
 
     provider: str
     subject: str
@@ -30,6 +32,12 @@ class SocialProfile:
     name: str = ""
     first_name: str = ""
     last_name: str = ""
+    email_undeliverable: bool = False  # it gave one, but not one we can send to
+
+
+def _read_email(raw) -> dict:
+    email = deliverable_email(raw)
+    return {"email": email, "email_undeliverable": bool(raw) and email is None}
 
 
 @dataclass(frozen=True)
@@ -68,10 +76,10 @@ class Google(Provider):
             extra = client.userinfo(token=token)
             if extra.get("sub") == claims["sub"]:
                 claims = {**extra, **claims}
-        email = (claims.get("email") or "").strip().lower() or None
+        email = _read_email(claims.get("email"))
         return SocialProfile(
-            provider=self.name, subject=str(claims["sub"]), email=email,
-            email_verified=bool(email) and claims.get("email_verified") in (True, "true"),
+            provider=self.name, subject=str(claims["sub"]), **email,
+            email_verified=bool(email["email"]) and claims.get("email_verified") in (True, "true"),
             name=claims.get("name") or "", first_name=claims.get("given_name") or "",
             last_name=claims.get("family_name") or "",
         )
@@ -98,9 +106,9 @@ class Facebook(Provider):
         data = response.json()
         name = (data.get("name") or "").strip()
         first, _, last = name.partition(" ")
-        email = (data.get("email") or "").strip().lower() or None
+        email = _read_email(data.get("email"))
         # Graph returns `email` only for a confirmed primary address, so it counts as verified.
-        return SocialProfile(provider=self.name, subject=str(data["id"]), email=email, email_verified=bool(email),
+        return SocialProfile(provider=self.name, subject=str(data["id"]), **email, email_verified=bool(email["email"]),
                              name=name, first_name=first, last_name=last.strip())
 
 

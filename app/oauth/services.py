@@ -133,7 +133,8 @@ def _resolve(profile: SocialProfile, next_url: str) -> User | None:
         return _refresh(known, profile)
     if profile.email and profile.email_verified:
         return settle(profile, profile.email)
-    pending.keep(profile, next_url, reason="unverified" if profile.email else "missing")
+    reason = "unverified" if profile.email else "undeliverable" if profile.email_undeliverable else "missing"
+    pending.keep(profile, next_url, reason=reason)
     return None
 
 

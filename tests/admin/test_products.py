@@ -137,6 +137,27 @@ def test_saving_a_schema_check_schema_rejects_lists_every_problem(app, admin_cli
         assert count(Product) == 0
 
 
+@pytest.mark.parametrize("pattern, reason", [
+    (r"(a)\\1", "invalid escape sequence"),   # a backreference
+    ("(?=a)b", "invalid perl operator"),       # a lookahead
+])
+def test_a_pattern_re2_cannot_run_is_refused_on_the_schema_field_and_nothing_is_saved(app, admin_client, pattern,
+                                                                                       reason):
+    schema = '{"properties": {"code": {"type": "string", "pattern": "%s"}}}' % pattern
+    response = admin_client.post("/admin/products/new", data={**PRODUCT_FORM, "product_schema": schema})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'id="product_schema-error"' in page
+    assert "properties.code.pattern is not a valid regular expression" in page and reason in page
+    assert "backreferences like \\1 and lookarounds like (?=…) are not supported" in page
+    with app.app_context():
+        assert count(Product) == 0
+
+
+def test_a_catastrophic_but_linear_time_pattern_is_accepted(app, admin_client):
+    schema = '{"properties": {"code": {"type": "string", "pattern": "(a+)+$"}}}'
+    assert admin_client.post("/admin/products/new", data={**PRODUCT_FORM, "product_schema": schema}).status_code == 303
+
+
 @pytest.mark.parametrize("text,verdict,shown", [
     (SCHEMA_JSON, "valid", ['id="answer-company_name"', ' required minlength="2" maxlength="100"', 'id="answer-seats"', 'value="5"',
                             '<option value="eu"', "3 questions at checkout"]),

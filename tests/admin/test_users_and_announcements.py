@@ -16,6 +16,15 @@ def test_admin_finds_users_by_email_username_or_phone(app, admin_client):
     assert "linus@kernel.test" in partial and "<html" not in partial
 
 
+def test_admin_finds_a_user_by_any_spelling_of_the_address(app, admin_client):
+    with app.app_context():
+        make_user(username="ada", email="ada@xn--exmple-cua.com")  # stored in its normal form (IDNA domain)
+    for q in ("Ada@Exämple.com", "ADA@exa\u0308mple.com"):
+        for path in ("/admin/users", "/admin/audit", "/admin/subscriptions"):
+            assert admin_client.get(path, query_string={"q": q}).status_code == 200
+        assert "ada@xn--exmple-cua.com" in admin_client.get("/admin/users", query_string={"q": q}).text, q
+
+
 def test_deactivating_a_user_ends_their_sessions_and_is_audited(app, admin_client):
     victim_client = app.test_client()
     with app.app_context():

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.audit import AuditEvent
+from app.models.base import utcnow
 from app.models.user import User, UserSession
 from tests.auth.conftest import last_code, queued_emails, wrong
 from tests.support.users import DEFAULT_PASSWORD, make_user
@@ -12,7 +13,7 @@ from tests.support.users import DEFAULT_PASSWORD, make_user
 @pytest.fixture
 def ada(app):
     with app.app_context():
-        user = make_user(username="ada", email="ada@example.com", phone="+14155550100")
+        user = make_user(username="ada", email="ada@example.com", phone="+14155550100", phone_verified_at=utcnow())
         return user.id
 
 

@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from app.catalog.demo import seed_demo_catalog
 from app.extensions import db
+from tests.support.catalog import make_product
 
 pytestmark = pytest.mark.e2e
 
@@ -112,3 +113,19 @@ def test_catalog_works_without_javascript(live_server, browser, demo):
         expect(page.locator(".plan-meta").first).to_contain_text("Save")
     finally:
         context.close()
+
+
+def test_typing_a_search_updates_the_category_counts_in_the_browser(app, live_server, page):
+    with app.app_context():
+        make_product("pipewise-crm", name="Pipewise CRM", category="CRM", tagline="The sales pipeline")
+        make_product("beacon-desk", name="Beacon Desk", category="Helpdesk", tagline="A calm shared inbox")
+    page.goto(live_server.url("/"))
+    page.get_by_role("link", name="Products", exact=True).first.click()
+    helpdesk = page.locator(".filter-option", has_text="Helpdesk").locator(".count")
+    expect(helpdesk).to_have_text("1")
+    page.locator("#catalog-q").press_sequentially("pipeline", delay=20)
+    expect(page.locator("[data-results-count]")).to_contain_text("for “pipeline”")
+    expect(helpdesk).to_have_text("0")
+    expect(page.locator(".filter-option", has_text="All categories").locator(".count")).to_have_text("1")
+    page.locator(".filter-option", has_text="Helpdesk").click()  # still offered, and picking it shows why: nothing
+    expect(page.get_by_role("heading", name="No products match")).to_be_visible()

@@ -40,7 +40,7 @@ def test_sign_in_with_the_local_openid_provider(social_site, oidc_server, page, 
 
     page.get_by_role("link", name="Continue with Google").click()
     page.wait_for_url(re.compile(re.escape(oidc_server.base) + "/interaction/"))
-    fill_account(page, "google-ada-1001", "Ada Lovelace", "ada@example.test", verified=True)
+    fill_account(page, "google-ada-1001", "Ada Lovelace", "ada@example.com", verified=True)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Allow").click()
 
@@ -48,7 +48,7 @@ def test_sign_in_with_the_local_openid_provider(social_site, oidc_server, page, 
     assert page.locator(".user-menu .user-name").inner_text() == "ada_lovelace"
     assert page.get_by_text("Signed in as ada_lovelace.").is_visible()
     page.locator(".user-menu summary").click()
-    assert page.locator(".user-menu .menu-panel").get_by_text("ada@example.test").is_visible()
+    assert page.locator(".user-menu .menu-panel").get_by_text("ada@example.com").is_visible()
     screenshot("social-signed-in")
     assert [e for e in page.console_errors if "Content Security Policy" in e] == []
 
@@ -91,7 +91,7 @@ def test_sign_up_with_facebook_and_prove_an_email_by_code(social_site, page, scr
 def test_cancelling_at_the_provider_lands_on_a_friendly_page(social_site, page, screenshot):
     page.goto(social_site.url("/auth/login"))
     page.get_by_role("link", name="Continue with Google").click()
-    fill_account(page, "google-ada-1001", "Ada Lovelace", "ada@example.test", verified=True)
+    fill_account(page, "google-ada-1001", "Ada Lovelace", "ada@example.com", verified=True)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("button", name="Deny").click()
 

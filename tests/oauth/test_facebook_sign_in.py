@@ -8,7 +8,7 @@ from app.models.social import SocialAccount
 from tests.support.oidc import Account, actions, signed_in_as, text, users
 from tests.support.users import make_user
 
-GRACE = Account("10229876543210", email="grace@example.test", name="Grace Hopper")
+GRACE = Account("10229876543210", email="grace@example.com", name="Grace Hopper")
 
 
 def test_first_facebook_sign_in_creates_an_account_from_the_graph_profile(app, client, facebook, social):
@@ -18,7 +18,7 @@ def test_first_facebook_sign_in_creates_an_account_from_the_graph_profile(app, c
     with app.app_context():
         (user,) = users(db.session)
         assert (user.email, user.username, user.first_name, user.last_name) == (
-            "grace@example.test", "grace_hopper", "Grace", "Hopper")
+            "grace@example.com", "grace_hopper", "Grace", "Hopper")
         # Graph returns `email` only for a confirmed address.
         assert user.is_verified and user.password_hash is None
         account = db.session.scalar(sa.select(SocialAccount))
@@ -37,7 +37,7 @@ def test_the_facebook_dialog_is_asked_for_email_with_the_configured_graph_versio
 
 def test_a_facebook_email_links_to_the_existing_account(app, client, facebook, social):
     with app.app_context():
-        grace_id = make_user(username="grace", email="grace@example.test").id
+        grace_id = make_user(username="grace", email="grace@example.com").id
 
     assert social.sign_in("facebook", GRACE).status_code == 302
 

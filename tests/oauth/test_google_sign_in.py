@@ -14,7 +14,7 @@ from tests.auth.conftest import queued_emails
 from tests.support.oidc import Account, SocialFlow, actions, signed_in_as, text, users, without_tokens
 from tests.support.users import make_user, sign_in
 
-ADA = Account("google-ada-1001", email="ada@example.test", email_verified=True, name="Ada Lovelace")
+ADA = Account("google-ada-1001", email="ada@example.com", email_verified=True, name="Ada Lovelace")
 
 
 def test_first_sign_in_creates_a_verified_customer_and_lands_signed_in(app, client, google, social):
@@ -24,7 +24,7 @@ def test_first_sign_in_creates_a_verified_customer_and_lands_signed_in(app, clie
     with app.app_context():
         (user,) = users(db.session)
         assert (user.email, user.username, user.first_name, user.last_name) == (
-            "ada@example.test", "ada_lovelace", "Ada", "Lovelace")
+            "ada@example.com", "ada_lovelace", "Ada", "Lovelace")
         assert user.is_verified and user.password_hash is None and user.role.name == "customer"
         account = db.session.scalar(sa.select(SocialAccount))
         assert (account.provider, account.subject, account.user_id) == ("google", ADA.login, user.id)
@@ -32,7 +32,7 @@ def test_first_sign_in_creates_a_verified_customer_and_lands_signed_in(app, clie
         assert actions(db.session) == ["user.signup", "auth.login"]
         login = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "auth.login"))
         assert login.after == {"method": "google", "remember": False} and login.actor_id == user.id
-    assert [m["to"] for m in queued_emails(app, "welcome")] == ["ada@example.test"]
+    assert [m["to"] for m in queued_emails(app, "welcome")] == ["ada@example.com"]
     assert "Signed in as ada_lovelace." in text(client.get("/"))  # the flash, once
     assert signed_in_as(client) == "ada_lovelace"
 
@@ -61,21 +61,21 @@ def test_next_is_kept_only_when_it_is_a_path_on_this_site(app, google, social, a
 def test_the_same_subject_signs_in_to_the_same_account_even_with_a_new_email(app, client, google, social):
     first = social.sign_in("google", ADA)
     assert first.status_code == 302
-    again = Account(ADA.login, email="ada.lovelace@example.test", email_verified=True, name="Ada L")
+    again = Account(ADA.login, email="ada.lovelace@example.com", email_verified=True, name="Ada L")
     second = SocialFlow(app.test_client()).sign_in("google", again)
 
     assert second.status_code == 302
     with app.app_context():
         (user,) = users(db.session)
-        assert user.email == "ada@example.test"  # the account's own email is the user's to change
-        assert db.session.scalar(sa.select(SocialAccount.email)) == "ada.lovelace@example.test"
+        assert user.email == "ada@example.com"  # the account's own email is the user's to change
+        assert db.session.scalar(sa.select(SocialAccount.email)) == "ada.lovelace@example.com"
         assert db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)) == 2
         assert actions(db.session) == ["user.signup", "auth.login", "auth.login"]
 
 
 def test_a_verified_provider_email_links_to_the_existing_account(app, client, google, social):
     with app.app_context():
-        ada = make_user(username="ada", email="ada@example.test")
+        ada = make_user(username="ada", email="ada@example.com")
         ada_id, password_hash = ada.id, ada.password_hash
 
     response = social.sign_in("google", ADA)
@@ -93,9 +93,9 @@ def test_a_verified_provider_email_links_to_the_existing_account(app, client, go
 
 def test_an_unverified_provider_email_links_nothing_and_asks_for_proof_either_way(app, google):
     with app.app_context():
-        make_user(username="ada", email="ada@example.test")
+        make_user(username="ada", email="ada@example.com")
     pages = []
-    for n, address in enumerate(["ada@example.test", "ida@example.test"]):  # the first has an account
+    for n, address in enumerate(["ada@example.com", "ida@example.com"]):  # the first has an account
         flow = SocialFlow(app.test_client())
         unproven = Account(f"google-unverified-{n}", email=address, email_verified=False, name="Not Ada")
         response = flow.sign_in("google", unproven)
@@ -112,9 +112,9 @@ def test_an_unverified_provider_email_links_nothing_and_asks_for_proof_either_wa
 
 
 def test_linking_an_account_that_never_proved_its_email_drops_its_password_and_sessions(app, client, google, social):
-    # Someone registered ada@example.test first (never verified). The real Ada arrives through Google.
+    # Someone registered ada@example.com first (never verified). The real Ada arrives through Google.
     with app.app_context():
-        squatter = make_user(username="squatter", email="ada@example.test", verified=False)
+        squatter = make_user(username="squatter", email="ada@example.com", verified=False)
         squatter_id, squatter_session_id = squatter.id, sign_in(app.test_client(), squatter).id
 
     assert social.sign_in("google", ADA).status_code == 302
@@ -129,19 +129,19 @@ def test_linking_an_account_that_never_proved_its_email_drops_its_password_and_s
 
 def test_usernames_are_derived_from_the_name_and_made_unique(app, google, social):
     with app.app_context():
-        make_user(username="ada_lovelace", email="other@example.test")
-        make_user(username="ada_lovelace_x", email="another@example.test")  # shares the prefix, not the pattern
+        make_user(username="ada_lovelace", email="other@example.com")
+        make_user(username="ada_lovelace_x", email="another@example.com")  # shares the prefix, not the pattern
     app.extensions["redis"].set("username:ada_lovelace", b"available")  # a stale cache entry must not decide
     assert social.sign_in("google", ADA).status_code == 302
-    second = Account("google-2", email="zoe@example.test", email_verified=True, name="Zoë Ångström")
+    second = Account("google-2", email="zoe@example.com", email_verified=True, name="Zoë Ångström")
     assert SocialFlow(app.test_client()).sign_in("google", second).status_code == 302
-    third = Account("google-3", email="x9@example.test", email_verified=True, name="李")
+    third = Account("google-3", email="x9@example.com", email_verified=True, name="李")
     assert SocialFlow(app.test_client()).sign_in("google", third).status_code == 302
     with app.app_context():
         names = {u.email: u.username for u in users(db.session)}
-    assert names["ada@example.test"] == "ada_lovelace2"
-    assert names["zoe@example.test"] == "zoe_angstrom"
-    assert names["x9@example.test"] == "member"  # neither the name nor "x9" makes a valid username
+    assert names["ada@example.com"] == "ada_lovelace2"
+    assert names["zoe@example.com"] == "zoe_angstrom"
+    assert names["x9@example.com"] == "member"  # neither the name nor "x9" makes a valid username
     # The live username check knows at once that the new names are taken.
     assert {app.extensions["redis"].get(f"username:{name}") for name in ("ada_lovelace2", "zoe_angstrom", "member")} \
         == {b"taken"}
@@ -149,7 +149,7 @@ def test_usernames_are_derived_from_the_name_and_made_unique(app, google, social
 
 def test_a_deactivated_account_is_refused_with_a_clear_message(app, client, google, social):
     with app.app_context():
-        make_user(username="ada", email="ada@example.test", is_active=False)
+        make_user(username="ada", email="ada@example.com", is_active=False)
 
     response = social.sign_in("google", ADA)
 
