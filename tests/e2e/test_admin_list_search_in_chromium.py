@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Error, expect
 
+from tests.support.browser import log_in
 from tests.support.users import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
@@ -22,11 +23,7 @@ def test_a_link_clicked_while_the_search_is_in_flight_opens_its_page_and_stays_t
         make_user(username="root", role="admin")
         for name in ("ada", "grace", "linus"):
             make_user(username=name)
-    page.goto(live_server.url("/auth/login"))
-    page.get_by_label("Email, username or phone").fill("root")
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(live_server.url("/"))
+    log_in(page, live_server, "root", DEFAULT_PASSWORD)
     page.goto(live_server.url("/admin/users"))
 
     held = []  # the search requests, answered only after the row's page is shown (a slow query)

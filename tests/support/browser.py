@@ -73,6 +73,15 @@ def dev_live_server(app):
     server.stop()
 
 
+def log_in(page, server: LiveServer, identifier: str, password: str) -> None:
+    """Sign in through the login form, as a person would, and land on the home page."""
+    page.goto(server.url("/auth/login"))
+    page.get_by_label("Email, username or phone").fill(identifier)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(server.url("/"))
+
+
 @pytest.fixture(scope="session")
 def _playwright():
     from playwright.sync_api import sync_playwright
