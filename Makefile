@@ -1,5 +1,6 @@
-# make run  — serve the app (embedded SQLite + in-process jobs unless DATABASE_URL/REDIS_URL are set)
-# make test — run the whole suite against PostgreSQL and Redis
+# make run   — serve the app (embedded SQLite + in-process jobs unless DATABASE_URL/REDIS_URL are set)
+# make test  — run the whole suite against PostgreSQL and Redis
+# make smoke — start `make run` on a fresh embedded database and walk through it over HTTP
 SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
@@ -37,7 +38,9 @@ run: install
 	 else echo "mode: embedded default — $$db, jobs in-process, cache and limits in memory, mail at http://127.0.0.1:$${PORT:-5000}/dev/mail"; fi
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	@if [ -n "$$REDIS_URL" ]; then PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile.dev; \
+	@# Several processes (honcho gives each its own PORT): they all learn the web's origin from BASE_URL.
+	@if [ -n "$$REDIS_URL" ]; then BASE_URL="$${BASE_URL:-http://127.0.0.1:$${PORT:-5000}}" \
+	   PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile.dev; \
 	 else exec $(BIN)/flask run --host 127.0.0.1 --port $${PORT:-5000}; fi
 
 test: install-dev

@@ -84,7 +84,11 @@ class Config:
     PREFERRED_URL_SCHEME = "http"
     # Number of trusted reverse proxies in front of the app (X-Forwarded-*).
     PROXY_COUNT = env_int("PROXY_COUNT", 0)
-    BASE_URL = env("BASE_URL", "http://127.0.0.1:5000")
+    # The public origin for absolute links (emails, the sandbox's webhook). Required in production;
+    # unset elsewhere, links follow the served host and port (app/links.py).
+    BASE_URL = env("BASE_URL")
+    # The port `make run` and the Procfiles serve on; development links built outside a request use it.
+    PORT = env_int("PORT", 5000)
     # Phone numbers typed without a +country prefix are read in this region (ISO 3166 code).
     PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", "US")
     # The SMS adapter for phone codes ("module:Class"); the built-in one writes to the dev outbox and the log.
@@ -111,7 +115,7 @@ class Config:
     PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", "sandbox")
     # Comma-separated: the first signs (sandbox), any of them verifies (secret rotation).
     PAYMENT_WEBHOOK_SECRETS = env("PAYMENT_WEBHOOK_SECRETS", "whsec_sandbox_development_only")
-    PAYMENT_WEBHOOK_URL = env("PAYMENT_WEBHOOK_URL")  # default: BASE_URL + /payment/webhook
+    PAYMENT_WEBHOOK_URL = env("PAYMENT_WEBHOOK_URL")  # default: the origin (app/links.py) + /payment/webhook
     PAYMENT_WEBHOOK_TOLERANCE = env_int("PAYMENT_WEBHOOK_TOLERANCE", 300)  # seconds
     # The sandbox confirms each payment by POSTing a signed event to the webhook (an outbox job).
     PAYMENT_SANDBOX_WEBHOOKS = env_bool("PAYMENT_SANDBOX_WEBHOOKS", True)
@@ -156,7 +160,7 @@ class TestConfig(Config):
     GOOGLE_CLIENT_ID = GOOGLE_CLIENT_SECRET = FACEBOOK_CLIENT_ID = FACEBOOK_CLIENT_SECRET = None
     SERVER_NAME = None
     PAYMENT_WEBHOOK_SECRETS = "whsec_test_current,whsec_test_previous"
-    # Tests that prove the HTTP round trip switch it on and point BASE_URL at a live server.
+    # Tests that prove the HTTP round trip switch it on (against a live server).
     PAYMENT_SANDBOX_WEBHOOKS = False
 
 

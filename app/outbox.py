@@ -21,7 +21,7 @@ from rq.exceptions import DuplicateJobError
 from rq.job import Job
 from werkzeug.utils import import_string
 
-from app import metrics
+from app import links, metrics
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.outbox import OutboxMessage
@@ -45,7 +45,7 @@ def enqueue(func: str, *args, queue: str = "default", **kwargs) -> OutboxMessage
         raise ValueError(f"unknown queue {queue!r}")
     if not func.startswith("jobs."):
         raise ValueError("jobs live in the jobs package: pass 'jobs.module.function'")
-    message = OutboxMessage(func=func, args=list(args), kwargs=kwargs, queue=queue)
+    message = OutboxMessage(func=func, args=list(args), kwargs=kwargs, queue=queue, origin=links.served_origin())
     db.session.add(message)
     db.session.flush()
     db.session.info.setdefault(PENDING_KEY, []).append(message.id)
@@ -101,7 +101,7 @@ def _push_to_rq(app: Flask, row) -> None:
             args=row["args"],
             kwargs=row["kwargs"],
             job_id=job_id,
-            meta={"outbox_id": row["id"]},
+            meta={"outbox_id": row["id"], "origin": row["origin"]},
             retry=Retry(max=app.config["JOB_RETRIES"], interval=app.config["JOB_RETRY_INTERVALS"]),
             result_ttl=86400,
             failure_ttl=30 * 86400,
@@ -116,7 +116,7 @@ def _push_to_rq(app: Flask, row) -> None:
 def _run_inline(app: Flask, row) -> None:
     """Embedded mode: run the job now, in a fresh app context (its own session)."""
     token = _inline_job_id.set(f"outbox-{row['id']}")
-    with app.app_context():
+    with app.app_context(), links.job_origin(row["origin"]):
         try:
             import_string(row["func"])(*row["args"], **row["kwargs"])
         except Exception as exc:  # a failed job must not fail the request that queued it

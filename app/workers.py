@@ -13,7 +13,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.cron import CronScheduler
 from werkzeug.utils import import_string
 
-from app import metrics
+from app import links, metrics
 from app.extensions import db
 from app.outbox import QUEUES, relay_pending
 
@@ -34,7 +34,7 @@ class AppContextMixin:
 
     def perform_job(self, job, queue, *args, **kwargs):
         self.performed += 1
-        with self.flask_app.app_context():
+        with self.flask_app.app_context(), links.job_origin(job.meta.get("origin")):
             if os.getpid() != self._parent_pid:
                 # A forked work horse must not share the parent's pooled connections.
                 db.engine.dispose(close=False)

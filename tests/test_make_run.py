@@ -39,3 +39,19 @@ def test_make_run_serves_home_page_and_dev_mail_on_the_embedded_default(tmp_path
         os.killpg(proc.pid, signal.SIGTERM)
         output = proc.communicate(timeout=20)[0]
     assert "mode: embedded default" in output
+    # Development only: someone to sign in as, and where (the port served, not 5000).
+    assert "demo customer: customer@example.com, password " in output
+    assert "demo admin: admin@example.com, password " in output
+    assert f"sign in at http://127.0.0.1:{port}/auth/login" in output
+
+
+@pytest.mark.slow
+def test_make_smoke_signs_in_buys_and_follows_the_emailed_links_on_the_embedded_default():
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "APP_ENV", "BASE_URL"}}
+    result = subprocess.run(["make", "--no-print-directory", "smoke"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=400)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for step in ("signed in as the demo customer", "the sandbox's webhook reached this port",
+                 "the reset link are at /dev/mail; the link opens on this port", "the demo admin opens /admin",
+                 "smoke: OK"):
+        assert step in result.stdout

@@ -4,3 +4,4 @@ from flask import Blueprint
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 from app.auth import reset_routes, routes  # noqa: E402,F401
+from app.auth import demo  # noqa: E402,F401  (registers the demo-accounts seeder)

@@ -17,10 +17,11 @@ from app import audit
 from app.auth import throttle
 from app.auth.passwords import hash_password, password_problem, verify_password
 from app.auth.emails import email_key
-from app.auth.services import absolute_url, user_by_email
+from app.auth.services import user_by_email
 from app.auth.sessions import end_other_sessions
 from app.errors import ValidationError
 from app.extensions import db
+from app.links import external_url
 from app.mail.services import queue_email
 from app.models.base import utcnow
 from app.models.user import User
@@ -63,7 +64,7 @@ def request_password_reset(email: str) -> None:
         return
     queue_email(user.email, "password_reset", {
         "name": user.display_name,
-        "reset_url": absolute_url("auth.password_reset", token=make_reset_token(user)),
+        "reset_url": external_url("auth.password_reset", token=make_reset_token(user)),
         "expires_minutes": TOKEN_MAX_AGE // 60,
     })
     audit.record("password.reset_requested", actor_id=user.id, target=user)
@@ -84,7 +85,7 @@ def set_password(user: User, password: str, *, action: str, keep_session: uuid.U
         "name": user.display_name,
         "when": now.strftime("%d %b %Y, %H:%M UTC"),
         "ip": request.remote_addr or "unknown",
-        "reset_url": absolute_url("auth.password_reset_request"),
+        "reset_url": external_url("auth.password_reset_request"),
     })
     db.session.commit()
     return ended

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
@@ -21,6 +21,7 @@ from app.auth.phones import looks_like_phone, normalize_phone
 from app.auth.sessions import end_other_sessions, end_session, start_session
 from app.errors import AuthenticationError, Conflict, NotFound, RateLimited, ValidationError
 from app.extensions import db
+from app.links import external_url, path_for
 from app.mail.services import queue_email
 from app.models.base import utcnow
 from app.models.user import Role, User
@@ -32,11 +33,6 @@ log = logging.getLogger(__name__)
 BAD_CREDENTIALS = "That username, email or phone and password don't match an account."
 BAD_CODE = "That code is wrong or has expired. Check the latest email, or ask for a new code."
 CODE_MINUTES = int(CODE_TTL.total_seconds() // 60)
-
-
-def absolute_url(endpoint: str, **values) -> str:
-    """A link for an email: BASE_URL plus the path (requests may come through a proxy)."""
-    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
 def user_by_email(email: str) -> User | None:
@@ -133,11 +129,11 @@ def complete_email_verification(user: User | None, code: str) -> bool:
 def send_welcome(user: User) -> None:
     """The welcome, in-app and by email (caller commits)."""
     endpoint = "catalog.index" if "catalog.index" in current_app.view_functions else "main.home"
-    catalog_url = absolute_url(endpoint)
     site = current_app.config["SITE_NAME"]
+    # In-app links are paths (they follow whatever origin the person is on); the email needs the origin.
     notify(user.id, "welcome", f"Welcome to {site}, {user.display_name}!",
            "Your account is ready. Browse the catalog and start a free trial of anything that looks useful.",
-           link=catalog_url, email=True, email_context={"catalog_url": catalog_url})
+           link=path_for(endpoint), email=True, email_context={"catalog_url": external_url(endpoint)})
 
 
 def _account_key(user: User | None, identifier: str) -> str:
@@ -255,6 +251,11 @@ def reactivate(user: User, *, actor_id: uuid.UUID | None = None) -> None:
 
 def create_admin(*, email: str, username: str, password: str) -> User:
     """The first (or another) admin, verified at once. Validation errors name the field."""
+    return create_verified_user(email=email, username=username, password=password, role="admin")
+
+
+def create_verified_user(*, email: str, username: str, password: str, role: str) -> User:
+    """An account with a verified email and `role`, for operators (and the demo data)."""
     email, username = _normalized_email(email), usernames.normalize_username(username)
     for field, problem in (("username", usernames.username_problem(username)),
                            ("password", password_problem(password, username=username, email=email))):
@@ -265,11 +266,11 @@ def create_admin(*, email: str, username: str, password: str) -> User:
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise ValidationError("That username is taken.", field="username")
     now = utcnow()
-    user = User(email=email, username=username, password_hash=hash_password(password), role=role_named("admin"),
+    user = User(email=email, username=username, password_hash=hash_password(password), role=role_named(role),
                 email_verified_at=now, password_changed_at=now)
     db.session.add(user)
     db.session.flush()
-    audit.record("user.role_changed", target=user, before={"role": None}, after={"role": "admin"})
+    audit.record("user.role_changed", target=user, before={"role": None}, after={"role": role})
     db.session.commit()
     usernames.remember_taken(username)
     return user

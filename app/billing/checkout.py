@@ -28,7 +28,7 @@ from app.billing.periods import add_cycle
 from app.billing.settlement import apply_outcome
 from app.billing.sql import insert
 from app.billing.states import transition
-from app.billing.urls import path_for
+from app.links import path_for
 from app.errors import ExternalServiceError, NotFound, ValidationError
 from app.extensions import db
 from app.models.base import utcnow

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.billing.urls import external_url, path_for
+from app.links import external_url, path_for
 from app.models.billing import Invoice, Subscription
 from app.models.catalog import Plan, Product
 from app.notifications.services import notify

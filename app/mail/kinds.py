@@ -27,7 +27,7 @@ KINDS: dict[str, str] = {
     "phone_released": DEFAULT,
 }
 
-_B = "http://127.0.0.1:5000"
+_B = "https://shop.example.com"  # sample data: real links come from app/links.py
 SAMPLES: dict[str, dict] = {
     "verification_code": {"name": "ada", "code": "482913", "expires_minutes": 10},
     "login_code": {"name": "ada", "code": "105733", "expires_minutes": 10},

@@ -16,7 +16,7 @@ import jinja2
 import sqlalchemy as sa
 from flask import current_app
 
-from app import outbox
+from app import links, outbox
 from app.extensions import db
 from app.mail.kinds import queue_for
 from app.models.mail import DevMail, SentEmail
@@ -43,7 +43,7 @@ def render_email(template: str, context: dict) -> tuple[str, str, str]:
     StrictUndefined: a missing variable is an error, never a blank in a customer's inbox.
     """
     env = _strict_env()
-    ctx = {"site_name": current_app.config["SITE_NAME"], "base_url": current_app.config["BASE_URL"], **context}
+    ctx = {"site_name": current_app.config["SITE_NAME"], "base_url": links.base_url(), **context}
     subject_tpl = env.get_template(f"email/{template}.subject.txt")
     subject = " ".join(subject_tpl.render(ctx).split())
     text = env.get_template(f"email/{template}.txt").render(ctx)

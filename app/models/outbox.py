@@ -22,6 +22,8 @@ class OutboxMessage(db.Model):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # Without BASE_URL, the origin of the request that queued the job: its links point back there.
+    origin: Mapped[str | None] = mapped_column(sa.String(255))
 
     __table_args__ = (
         # The relay only ever looks for rows not yet handed to RQ.

@@ -22,7 +22,8 @@ from app.models.billing import Subscription
 from app.models.catalog import Product
 from app.models.notification import Announcement, Notification
 from app.models.user import User
-from app.notifications.services import absolute_url, safe_link
+from app.links import absolute
+from app.notifications.services import safe_link
 
 BATCH_SIZE = 500
 # Subscribers who hear about their product: anyone not yet expired or cancelled.
@@ -83,7 +84,7 @@ def deliver_batch(announcement_id: uuid.UUID, user_ids: list[uuid.UUID]) -> int:
     insert = _insert_ignoring_duplicates().returning(Notification.user_id)
     created = set(db.session.scalars(insert, rows).all())
     if announcement.email:
-        link = absolute_url(announcement.link)
+        link = absolute(announcement.link)
         for u in users:
             if u.id in created:
                 queue_email(u.email, KIND, {"name": u.display_name, "title": announcement.title,

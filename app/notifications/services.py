@@ -15,6 +15,7 @@ from flask import current_app, g, has_request_context
 
 from app.errors import NotFound
 from app.extensions import db
+from app.links import absolute
 from app.mail.services import queue_email
 from app.models.base import utcnow
 from app.models.notification import Notification
@@ -35,7 +36,7 @@ def notify(user_id: uuid.UUID, kind: str, title: str, body: str = "", link: str 
     db.session.add(notification)
     if email:
         user = db.session.get(User, user_id)
-        context = {"name": user.display_name, "title": title, "body": body, "link": absolute_url(link),
+        context = {"name": user.display_name, "title": title, "body": body, "link": absolute(link),
                    **(email_context or {})}
         queue_email(user.email, kind, context)
     mark_changed()
@@ -46,15 +47,6 @@ def mark_changed() -> None:
     """Flag this request: its response tells the page to refresh the badge (see routes)."""
     if has_request_context():
         g.notifications_changed = True
-
-
-def absolute_url(link: str | None) -> str:
-    """Emails need absolute links; in-app links are usually paths."""
-    if not link:
-        return ""
-    if link.startswith("/") and not link.startswith("//"):
-        return current_app.config["BASE_URL"].rstrip("/") + link
-    return link
 
 
 def safe_link(link: str | None) -> str | None:

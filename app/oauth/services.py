@@ -31,6 +31,7 @@ from app.auth.sessions import end_other_sessions
 from app.auth.views import safe_next
 from app.errors import AppError, AuthenticationError, RateLimited
 from app.extensions import db
+from app.links import external_url
 from app.mail.services import queue_email
 from app.models.base import utcnow
 from app.models.social import SocialAccount
@@ -65,7 +66,7 @@ def authorization_url(provider_name: str, next_url: str | None) -> str:
     """Start the round trip: remember where to go afterwards, return the provider's URL."""
     provider = get_provider(provider_name)
     client = client_for(provider)
-    redirect_uri = url_for("oauth.callback", provider=provider.name, _external=True)
+    redirect_uri = external_url("oauth.callback", provider=provider.name)
     try:
         # Authlib adds state, and for OpenID Connect a nonce; PKCE comes from code_challenge_method.
         data = client.create_authorization_url(redirect_uri)

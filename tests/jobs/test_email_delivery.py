@@ -24,7 +24,7 @@ def queue_receipt(app) -> str:
         notify(user.id, "payment_receipt", "Payment received", "Invoice INV-2026-000123 is paid.",
                link="/invoices/3f2a", email=True, email_context={
                    "invoice_number": "INV-2026-000123", "total": "$53.90", "paid_on": "22 Nov 2026",
-                   "invoice_url": app.config["BASE_URL"] + "/invoices/3f2a",
+                   "invoice_url": "https://shop.example.com/invoices/3f2a",
                    "lines": [{"description": "Pipeline CRM · Team (monthly)", "amount": "$49.00"},
                              {"description": "Platform fee (10%)", "amount": "$4.90"}]})
         db.session.commit()
@@ -105,7 +105,7 @@ def test_delivering_reads_nothing_but_its_own_send_record(app, smtp_sink, run_jo
 
     [message] = smtp_sink.wait_for(1)
     text = smtp_sink.text(message)
-    assert "Hi ada," in text and "$53.90" in text and f"{app.config['BASE_URL']}/invoices/3f2a" in text
+    assert "Hi ada," in text and "$53.90" in text and "https://shop.example.com/invoices/3f2a" in text
     assert queries.count <= 4, queries.statements
     for statement in queries.statements:
         assert "sent_email" in statement or "pg_advisory_xact_lock" in statement, statement

@@ -133,13 +133,14 @@ def test_the_trigger_joins_events_another_handler_set():
 def test_notify_with_email_queues_the_kind_with_an_absolute_link(app, session, user):
     from app.models.outbox import OutboxMessage
 
+    app.config["BASE_URL"] = "https://shop.example.com"
     notify(user.id, "announcement", "Maintenance", "Sunday, 10 minutes.", link="/status", email=True)
     session.commit()
     [message] = session.scalars(sa.select(OutboxMessage)).all()
     assert message.func == "jobs.email.send_email" and message.queue == "default"
     assert message.args[0] == {"to": "ada@example.test", "template": "announcement", "context": {
         "name": "ada", "title": "Maintenance", "body": "Sunday, 10 minutes.",
-        "link": app.config["BASE_URL"] + "/status"}}
+        "link": "https://shop.example.com/status"}}
 
 
 def test_signing_in_elsewhere_sees_the_same_count(app, user):

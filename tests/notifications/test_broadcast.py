@@ -56,6 +56,7 @@ def test_a_rerun_batch_creates_no_duplicate_notification_and_sends_no_second_ema
     from app.outbox import get_queue
     from jobs.notifications import deliver_announcement
 
+    app.config["BASE_URL"] = "https://shop.example.com"
     users = [make_user(username=name) for name in ("ada", "grace", "linus")]
     announcement = broadcast("New invoices", "Invoices now show the platform fee.", "/invoices/")
     assert run_jobs() == 1 + 3  # the batch, then one email each
@@ -73,7 +74,7 @@ def test_a_rerun_batch_creates_no_duplicate_notification_and_sends_no_second_ema
     message = smtp_sink.to("grace@example.test")[0]
     assert message["Subject"] == "New invoices"
     assert "Hi grace," in smtp_sink.text(message)
-    assert f"{app.config['BASE_URL']}/invoices/" in smtp_sink.text(message)
+    assert "https://shop.example.com/invoices/" in smtp_sink.text(message)
 
 
 def test_a_product_broadcast_reaches_its_live_subscribers_only(app, session, run_jobs):

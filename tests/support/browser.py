@@ -30,8 +30,12 @@ CHROMIUM_ARGS = [
 
 
 class LiveServer:
-    def __init__(self, app):
+    """`configure_base_url=False` serves as `flask run` does in development: BASE_URL unset, so
+    every absolute link has to come from the served host and port."""
+
+    def __init__(self, app, *, configure_base_url: bool = True):
         self.app = app
+        self.configure_base_url = configure_base_url
         self.port = free_port()
         self.server = make_server("127.0.0.1", self.port, app, threaded=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -44,7 +48,7 @@ class LiveServer:
         return self.base + path
 
     def start(self):
-        self.app.config["BASE_URL"] = self.base
+        self.app.config["BASE_URL"] = self.base if self.configure_base_url else None
         self.thread.start()
         return self
 
@@ -59,6 +63,23 @@ def live_server(app):
     server = LiveServer(app).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def dev_live_server(app):
+    """The test app on a free port with BASE_URL unset, as development serves it."""
+    server = LiveServer(app, configure_base_url=False).start()
+    yield server
+    server.stop()
+
+
+def log_in(page, server: LiveServer, identifier: str, password: str) -> None:
+    """Sign in through the login form, as a person would, and land on the home page."""
+    page.goto(server.url("/auth/login"))
+    page.get_by_label("Email, username or phone").fill(identifier)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(server.url("/"))
 
 
 @pytest.fixture(scope="session")
@@ -88,16 +109,39 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+# Every document reports its CSP violations to the test (a binding survives navigations).
+_REPORT_CSP = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  var where = e.sourceFile ? " at " + e.sourceFile + ":" + e.lineNumber : "";
+  window.__cspViolation(e.effectiveDirective + " blocked " + (e.blockedURI || "inline") + where +
+                       " on " + e.documentURI + (e.sample ? " (" + e.sample + ")" : ""));
+}, true);
+"""
+
+
+def csp_violations(page) -> list[str]:
+    """What the CSP blocked: securitypolicyviolation events and Chromium's console lines."""
+    console = [e for e in page.console_errors if "Content Security Policy" in e]
+    return page.csp_events + console
+
+
 @pytest.fixture
 def page(browser, request):
-    """A fresh browser context and page; console errors and CSP violations are collected."""
+    """A fresh browser context and page; console errors and CSP violations are collected.
+
+    Any CSP violation fails the test that caused it, whatever the test asserts.
+    """
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.console_errors = []
+    page.csp_events = []
+    context.expose_binding("__cspViolation", lambda source, text: page.csp_events.append(text))
+    context.add_init_script(_REPORT_CSP)
     page.on("console", lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
     yield page
+    violations = csp_violations(page)
     if request.node.stash.get("failed", False):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-120:]
@@ -106,6 +150,8 @@ def page(browser, request):
         except Exception:
             pass
     context.close()
+    if violations:
+        pytest.fail("Content Security Policy violations:\n" + "\n".join(violations), pytrace=False)
 
 
 @pytest.fixture
@@ -115,8 +161,6 @@ def screenshot(page):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
         (target or page).screenshot(path=str(path), full_page=True)
-        # Hiding the caret leaves style="" on inputs; htmx would copy it while settling a swap and trip the CSP.
-        page.evaluate("document.querySelectorAll('[style=\"\"]').forEach(e => e.removeAttribute('style'))")
         return path
 
     return take

@@ -8,6 +8,7 @@ from flask import current_app
 
 from app.billing.gateway import signing
 from app.errors import ExternalServiceError
+from app.links import external_url
 
 
 def webhook_secrets() -> list[str]:
@@ -16,8 +17,7 @@ def webhook_secrets() -> list[str]:
 
 
 def webhook_url() -> str:
-    cfg = current_app.config
-    return cfg.get("PAYMENT_WEBHOOK_URL") or cfg["BASE_URL"].rstrip("/") + "/payment/webhook"
+    return current_app.config.get("PAYMENT_WEBHOOK_URL") or external_url("billing.webhook")
 
 
 def deliver_event(event: dict) -> int:
