@@ -1,21 +1,21 @@
-"""The RQ worker and the periodic-job scheduler, both running with the app context."""
+"""The RQ worker, running every job with the app context, and the list of periodic jobs.
+
+`flask scheduler` (app/scheduler.py) releases scheduled retries and hands back the
+jobs of a worker that died; the worker itself only works.
+"""
 from __future__ import annotations
 
 import logging
 import os
-import signal
-import time
 from dataclasses import dataclass
 
 import redis
 from flask import Flask
 from rq import Queue, SimpleWorker, Worker
-from rq.cron import CronScheduler
-from werkzeug.utils import import_string
 
 from app import metrics
 from app.extensions import db
-from app.outbox import QUEUES, relay_pending
+from app.outbox import QUEUES
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +45,40 @@ class AppContextMixin:
 
 
 class AppWorker(AppContextMixin, Worker):
-    pass
+    # Redis back after an outage: dequeue again within seconds, not after RQ's 60-second backoff.
+    max_connection_wait_time = 5.0
+
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        # How long the job's entry in the started registry lives without a heartbeat.
+        # RQ's is the heartbeat interval + 60 s; a worker killed with -9 would hold its
+        # job that long before the scheduler may call it abandoned.
+        return self.flask_app.config["JOB_ABANDONED_SECONDS"]
 
 
 class AppSimpleWorker(AppContextMixin, SimpleWorker):
     """No fork: for tests and for platforms without fork."""
 
 
+# An idle worker heartbeats every WORKER_TTL - 15 s (the length of its blocking dequeue).
+WORKER_TTL = 60
+
+
+def worker_connection(app: Flask) -> redis.Redis:
+    """The worker's own client: RQ lengthens its socket timeout to outlast a blocking
+    dequeue, which the app's short-timeout client must keep."""
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return app.extensions["redis"]  # fakeredis: nothing blocks
+    return redis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
+
+
 def build_worker(app: Flask, queues: tuple[str, ...] = QUEUES, *, simple: bool = False,
                  connection: redis.Redis | None = None) -> Worker:
-    connection = connection or app.extensions["redis"]
+    connection = connection or worker_connection(app)
     cls = AppSimpleWorker if simple else AppWorker
     worker = cls([Queue(q, connection=connection) for q in queues], connection=connection,
-                 exception_handlers=[_count_failure])
+                 exception_handlers=[_count_failure], worker_ttl=WORKER_TTL,
+                 job_monitoring_interval=app.config["JOB_HEARTBEAT_SECONDS"])
     worker.flask_app = app
     worker._parent_pid = os.getpid()
     return worker
@@ -80,68 +101,3 @@ PERIODIC: list[Periodic] = [
     Periodic("jobs.billing.run_lifecycle", queue="low", interval=600),
     Periodic("jobs.billing.reconcile_payments", queue="low", interval=300),
 ]
-
-LEADER_KEY = "scheduler:leader"
-
-
-class Scheduler:
-    """One leader at a time (a Redis lock); it relays the outbox and enqueues periodic jobs."""
-
-    def __init__(self, app: Flask, periodic: list[Periodic] | None = None, tick: float = 1.0):
-        self.app = app
-        self.redis: redis.Redis = app.extensions["redis"]
-        self.tick = tick
-        self.name = f"{os.uname().nodename}:{os.getpid()}"
-        self.cron = CronScheduler(connection=self.redis, name=self.name)
-        for p in periodic if periodic is not None else PERIODIC:
-            self.cron.register(import_string(p.func), queue_name=p.queue, interval=p.interval, cron=p.cron,
-                               name=p.func)
-        self._stop = False
-        self._last_relay = 0.0
-
-    def stop(self, *_):
-        self._stop = True
-
-    def is_leader(self) -> bool:
-        try:
-            if self.redis.set(LEADER_KEY, self.name, nx=True, ex=30):
-                return True
-            if self.redis.get(LEADER_KEY) == self.name.encode():
-                self.redis.expire(LEADER_KEY, 30)
-                return True
-        except redis.RedisError as exc:
-            log.warning("scheduler: Redis unavailable (%s)", exc)
-        return False
-
-    def run_once(self) -> dict:
-        done = {"leader": False, "relayed": 0, "enqueued": []}
-        if not self.is_leader():
-            return done
-        done["leader"] = True
-        now = time.monotonic()
-        if now - self._last_relay >= self.app.config["OUTBOX_RELAY_SECONDS"]:
-            with self.app.app_context():
-                done["relayed"] = relay_pending(app=self.app)
-            self._last_relay = now
-        try:
-            done["enqueued"] = [job.name for job in self.cron.enqueue_jobs()]
-        except redis.RedisError as exc:
-            log.warning("scheduler: could not enqueue periodic jobs (%s)", exc)
-        return done
-
-    def run(self, max_loops: int | None = None) -> None:
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
-        log.info("scheduler %s: %d periodic jobs", self.name, len(self.cron.get_jobs()))
-        loops = 0
-        try:
-            while not self._stop and (max_loops is None or loops < max_loops):
-                self.run_once()
-                loops += 1
-                time.sleep(self.tick)
-        finally:
-            try:
-                if self.redis.get(LEADER_KEY) == self.name.encode():
-                    self.redis.delete(LEADER_KEY)
-            except redis.RedisError:
-                pass

@@ -24,21 +24,22 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
         raise click.ClickException("REDIS_URL is not set: jobs run in-process, there is nothing to work on.")
     queues = queues or QUEUES
     click.echo(f"worker: queues {', '.join(queues)} on {app.config['REDIS_URL']}")
-    build_worker(app, queues).work(burst=burst, with_scheduler=True)
+    # No embedded RQ scheduler: `flask scheduler` releases retries (and survives Redis outages).
+    build_worker(app, queues).work(burst=burst)
 
 
 @click.command("scheduler")
 @click.option("--loops", type=int, default=None, hidden=True, help="Stop after this many ticks (for tests).")
 @with_appcontext
 def scheduler_command(loops: int | None) -> None:
-    """Run the periodic jobs and the outbox relay (one leader at a time)."""
-    from app.workers import Scheduler
+    """Run the periodic jobs, the outbox relay and job retries (one leader at a time)."""
+    from app.scheduler import Scheduler
 
     app = current_app._get_current_object()
     if app.config["JOBS_INLINE"]:
         raise click.ClickException("REDIS_URL is not set: the scheduler needs Redis.")
     scheduler = Scheduler(app)
-    click.echo(f"scheduler: {len(scheduler.cron.get_jobs())} periodic jobs; relaying the outbox")
+    click.echo(f"scheduler: {len(scheduler.periodic)} periodic jobs; relaying the outbox")
     scheduler.run(max_loops=loops)
 
 

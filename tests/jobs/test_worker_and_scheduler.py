@@ -3,7 +3,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.mail.services import queue_email
 from app.models.outbox import OutboxMessage
-from app.workers import LEADER_KEY, Periodic, Scheduler
+from app.scheduler import LEADER_KEY, Scheduler
+from app.workers import Periodic
 
 CONTEXT = {"title": "Hello", "name": "Ada", "body": "Body", "link": ""}
 
