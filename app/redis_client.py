@@ -30,28 +30,32 @@ class CircuitBreaker:
         self.open_seconds = open_seconds
         self.probe_seconds = probe_seconds  # how long one probe may take before another caller may try
         self._open_until = 0.0  # monotonic; 0 = closed
+        self._prober: object | None = None  # the connection probing, once the circuit has been open long enough
         self._lock = threading.Lock()
 
     @property
     def is_open(self) -> bool:
         return time.monotonic() < self._open_until
 
-    def allow(self) -> None:
-        """Raise CircuitOpen while open; once it has been open long enough, let one caller probe."""
+    def allow(self, connection: object) -> None:
+        """Raise CircuitOpen while open; once it has been open long enough, let one connection probe."""
         if not self._open_until:
             return
         with self._lock:
             now = time.monotonic()
+            if not self._open_until or self._prober is connection:
+                return
             if now < self._open_until:
-                raise CircuitOpen(f"Redis skipped for {self._open_until - now:.1f}s more: it did not answer")
-            if self._open_until:
-                # This caller probes; the others keep failing fast until it has an answer.
-                self._open_until = now + self.probe_seconds
+                raise CircuitOpen(f"Redis skipped for {self._open_until - now:.1f}s more (it stopped answering)")
+            # This connection probes; the others keep failing fast until it has an answer.
+            self._prober = connection
+            self._open_until = now + self.probe_seconds
 
     def failed(self, exc: Exception) -> None:
         with self._lock:
             if not self.is_open:
                 log.warning("Redis did not answer (%s); skipping it for %ss", exc, self.open_seconds)
+            self._prober = None
             self._open_until = time.monotonic() + self.open_seconds
 
     def succeeded(self) -> None:
@@ -59,6 +63,7 @@ class CircuitBreaker:
             with self._lock:
                 if self._open_until:
                     log.info("Redis answers again")
+                self._prober = None
                 self._open_until = 0.0
 
 
@@ -72,7 +77,7 @@ class GuardedConnection(redis.Connection):
     def connect_check_health(self, *args, **kwargs):
         if self._sock:
             return
-        self.breaker.allow()
+        self.breaker.allow(self)
         try:
             super().connect_check_health(*args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -80,7 +85,7 @@ class GuardedConnection(redis.Connection):
             raise
 
     def send_packed_command(self, command, check_health=True):
-        self.breaker.allow()
+        self.breaker.allow(self)
         super().send_packed_command(command, check_health=check_health)
 
     def read_response(self, *args, **kwargs):

@@ -66,8 +66,9 @@ class Part:
     def failed(self, now: float, exc: Exception) -> None:
         self.failures += 1
         backoff = min(MAX_BACKOFF, 2.0 ** (self.failures - 1))
-        log.warning("scheduler: %s failed (%s: %s); trying again in %.0fs", self.name, type(exc).__name__, exc,
-                    backoff)
+        first_line = (str(exc).splitlines() or [""])[0]
+        log.warning("scheduler: %s failed (%s: %s); trying again in %.0fs", self.name, type(exc).__name__,
+                    first_line, backoff)
         self.next_at = now + max(self.every, backoff)
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 
 import redis
 from flask import Flask
 from rq import Queue, SimpleWorker, Worker
+from rq.exceptions import StopRequested
 
 from app import metrics
 from app.extensions import db
@@ -47,6 +49,11 @@ class AppContextMixin:
 class AppWorker(AppContextMixin, Worker):
     # Redis back after an outage: dequeue again within seconds, not after RQ's 60-second backoff.
     max_connection_wait_time = 5.0
+    stop_signalled = False
+
+    def request_stop(self, signum, frame):
+        self.stop_signalled = True
+        super().request_stop(signum, frame)
 
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
         # How long the job's entry in the started registry lives without a heartbeat.
@@ -82,6 +89,40 @@ def build_worker(app: Flask, queues: tuple[str, ...] = QUEUES, *, simple: bool =
     worker.flask_app = app
     worker._parent_pid = os.getpid()
     return worker
+
+
+RESTART_PAUSE_MAX = 5.0
+
+
+def run_worker(app: Flask, queues: tuple[str, ...] = QUEUES, *, burst: bool = False) -> None:
+    """`flask worker`: work until stopped by a signal.
+
+    RQ's loop survives Redis going away while it waits for a job, but quits when
+    Redis fails between two jobs (or at start). Start a fresh worker after a short
+    pause instead, so an outage costs its length and not the worker process.
+    """
+    pause = 1.0
+    while True:
+        worker = None
+        started = time.monotonic()
+        try:
+            worker = build_worker(app, queues)
+            worker.work(burst=burst)
+        except redis.RedisError as exc:  # starting, registering and tearing down talk to Redis too
+            log.warning("worker stopped: Redis unavailable (%s)", exc)
+        finally:
+            if worker is not None and worker.pubsub_thread is not None:
+                worker.pubsub_thread.stop()  # teardown skips it when Redis is down
+        if burst or (worker is not None and worker.stop_signalled):
+            return
+        if time.monotonic() - started > 60:
+            pause = 1.0
+        log.warning("worker quit; starting another in %.0fs", pause)
+        try:
+            time.sleep(pause)
+        except StopRequested:  # SIGTERM while pausing (RQ's handler is still installed)
+            return
+        pause = min(pause * 2, RESTART_PAUSE_MAX)
 
 
 @dataclass(frozen=True)

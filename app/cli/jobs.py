@@ -14,7 +14,7 @@ from app.outbox import QUEUES, relay_pending
 @with_appcontext
 def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     """Run an RQ worker (queues in priority order; default: high default low)."""
-    from app.workers import build_worker
+    from app.workers import run_worker
 
     app = current_app._get_current_object()
     unknown = [q for q in queues if q not in QUEUES]
@@ -25,7 +25,7 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     queues = queues or QUEUES
     click.echo(f"worker: queues {', '.join(queues)} on {app.config['REDIS_URL']}")
     # No embedded RQ scheduler: `flask scheduler` releases retries (and survives Redis outages).
-    build_worker(app, queues).work(burst=burst)
+    run_worker(app, queues, burst=burst)
 
 
 @click.command("scheduler")
