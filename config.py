@@ -64,6 +64,9 @@ class Config:
     # for JOB_ABANDONED_SECONDS (kill -9, a lost host) is retried by the scheduler.
     JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10)
     JOB_ABANDONED_SECONDS = env_int("JOB_ABANDONED_SECONDS", 30)
+    # Postgres ends a worker's or the scheduler's session idle inside a transaction this
+    # long (its process vanished without closing the socket), releasing its row locks.
+    JOB_IDLE_IN_TRANSACTION_SECONDS = env_int("JOB_IDLE_IN_TRANSACTION_SECONDS", 60)
 
     # Redis answers in microseconds: wait REDIS_TIMEOUT seconds at most, then skip Redis
     # for REDIS_CIRCUIT_SECONDS (cache from SQL, limits in memory, jobs left in the outbox),

@@ -8,12 +8,16 @@ from __future__ import annotations
 import logging
 import os
 import time
+import weakref
 from dataclasses import dataclass
 
 import redis
+import sqlalchemy as sa
 from flask import Flask
 from rq import Queue, SimpleWorker, Worker
 from rq.exceptions import StopRequested
+
+from config import ConfigError
 
 from app import metrics
 from app.extensions import db
@@ -81,6 +85,9 @@ def worker_connection(app: Flask) -> redis.Redis:
 
 def build_worker(app: Flask, queues: tuple[str, ...] = QUEUES, *, simple: bool = False,
                  connection: redis.Redis | None = None) -> Worker:
+    if app.config["JOB_ABANDONED_SECONDS"] < 2 * app.config["JOB_HEARTBEAT_SECONDS"]:
+        # Otherwise one late heartbeat hands a running job to a second worker.
+        raise ConfigError("JOB_ABANDONED_SECONDS must be at least twice JOB_HEARTBEAT_SECONDS.")
     connection = connection or worker_connection(app)
     cls = AppSimpleWorker if simple else AppWorker
     worker = cls([Queue(q, connection=connection) for q in queues], connection=connection,
@@ -92,6 +99,30 @@ def build_worker(app: Flask, queues: tuple[str, ...] = QUEUES, *, simple: bool =
 
 
 RESTART_PAUSE_MAX = 5.0
+_idle_limited: weakref.WeakSet = weakref.WeakSet()
+
+
+def limit_idle_transactions(app: Flask) -> None:
+    """Have Postgres end this process's sessions left idle inside a transaction.
+
+    A job process that vanishes mid-transaction without its socket being closed (a
+    lost host, a network partition) would hold its row locks until TCP gives up,
+    hours later, and the redelivered job (a broadcast batch inserting the same
+    rows) would wait on them. Jobs never sit idle in a transaction for long.
+    """
+    seconds = app.config["JOB_IDLE_IN_TRANSACTION_SECONDS"]
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql" or not seconds or engine in _idle_limited:
+        return
+    _idle_limited.add(engine)
+
+    @sa.event.listens_for(engine, "connect")
+    def _set_timeout(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
+                           (f"{int(seconds * 1000)}ms",))
+        dbapi_connection.commit()  # a SET inside a transaction rolled back would be undone
 
 
 def run_worker(app: Flask, queues: tuple[str, ...] = QUEUES, *, burst: bool = False) -> None:

@@ -65,3 +65,26 @@ def test_a_worker_killed_mid_broadcast_has_its_batch_redelivered_within_90s_and_
                                    .where(OutboxMessage.func == "jobs.email.send_email"))
         assert emails == RECIPIENTS  # one email queued per recipient: the killed attempt's rolled back
     wait_until(lambda: batches_finished(app) == 2, 10, message="both batch rows marked finished")
+
+
+@pytest.mark.postgres
+def test_a_job_session_left_idle_in_a_transaction_is_ended_by_postgres_and_its_locks_released(make_app):
+    from app.models.catalog import PlatformFee
+    from app.workers import limit_idle_transactions
+
+    worker_app = make_app(JOB_IDLE_IN_TRANSACTION_SECONDS=1)
+    limit_idle_transactions(worker_app)  # what `flask worker` and `flask scheduler` do at start
+    with worker_app.app_context():
+        vanished = db.engine.connect()  # a job's session whose process vanished mid-transaction
+        vanished.execute(sa.select(PlatformFee).where(PlatformFee.id == 1).with_for_update())
+        time.sleep(2)
+
+    other = make_app()
+    with other.app_context():
+        db.session.execute(sa.text("SET LOCAL lock_timeout = '5s'"))
+        locked = db.session.execute(sa.select(PlatformFee).where(PlatformFee.id == 1).with_for_update()).scalar()
+        assert locked is not None  # the row lock was released: no wait for a process that will never return
+        db.session.rollback()
+    with pytest.raises(sa.exc.DBAPIError, match="idle-in-transaction timeout"):
+        vanished.execute(sa.text("SELECT 1"))
+    vanished.close()

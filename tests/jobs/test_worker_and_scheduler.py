@@ -50,6 +50,13 @@ def test_worker_command_rejects_unknown_queues(runner):
     assert "unknown queue" in result.output
 
 
+def test_worker_command_refuses_an_abandoned_job_timeout_a_late_heartbeat_would_trip(app, runner):
+    app.config.update(JOB_HEARTBEAT_SECONDS=10, JOB_ABANDONED_SECONDS=15)
+    result = runner.invoke(args=["worker", "--burst"])
+    assert result.exit_code != 0
+    assert "JOB_ABANDONED_SECONDS must be at least twice JOB_HEARTBEAT_SECONDS" in result.output
+
+
 def test_worker_command_runs_queued_jobs_in_burst_mode(app, runner, smtp_sink):
     with app.app_context():
         queue_email("ada@example.test", "announcement", CONTEXT)
