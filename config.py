@@ -27,6 +27,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value is not None else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = env(name)
+    return float(value) if value is not None else default
+
+
 def exponential_backoff(base: int, factor: int, retries: int) -> list[int]:
     """Seconds to wait before each retry: base, base·factor, base·factor², …"""
     return [base * factor ** n for n in range(retries)]
@@ -51,6 +56,23 @@ class Config:
     JOB_RETRIES = 3
     JOB_RETRY_INTERVALS = exponential_backoff(env_int("JOB_RETRY_BASE_SECONDS", 15), 4, JOB_RETRIES)
     OUTBOX_RELAY_SECONDS = env_int("OUTBOX_RELAY_SECONDS", 5)
+    # An outbox row is done when its job has finished. One handed to RQ longer ago than
+    # this and not finished is looked up in RQ and handed over again if Redis lost it
+    # (a restart without persistence, a failover); jobs are idempotent, so that is safe.
+    OUTBOX_VISIBILITY_SECONDS = env_int("OUTBOX_VISIBILITY_SECONDS", 120)
+    # A busy worker proves its job is alive this often; a job whose worker has been silent
+    # for JOB_ABANDONED_SECONDS (kill -9, a lost host) is retried by the scheduler.
+    JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 10)
+    JOB_ABANDONED_SECONDS = env_int("JOB_ABANDONED_SECONDS", 30)
+    # Postgres ends a worker's or the scheduler's session idle inside a transaction this
+    # long (its process vanished without closing the socket), releasing its row locks.
+    JOB_IDLE_IN_TRANSACTION_SECONDS = env_int("JOB_IDLE_IN_TRANSACTION_SECONDS", 60)
+
+    # Redis answers in microseconds: wait REDIS_TIMEOUT seconds at most, then skip Redis
+    # for REDIS_CIRCUIT_SECONDS (cache from SQL, limits in memory, jobs left in the outbox),
+    # so a hung server costs one short wait, not one per call.
+    REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 1.0)
+    REDIS_CIRCUIT_SECONDS = env_float("REDIS_CIRCUIT_SECONDS", 5.0)
 
     MAIL_SERVER = env("MAIL_SERVER")
     MAIL_PORT = env_int("MAIL_PORT", 25)
@@ -151,7 +173,8 @@ class TestConfig(Config):
     JOBS_INLINE = False
     # Concurrency tests open dozens of connections at once.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 70, "pool_timeout": 30}
-    MAIL_SERVER = None
+    # Unset (no SMTP) unless given: tests that run `flask worker` as a process point it at their sink.
+    MAIL_SERVER = env("MAIL_SERVER")
     DEV_MAIL_OUTBOX = False
     LOG_JSON = False
     WTF_CSRF_ENABLED = False  # tests that prove CSRF switch it back on

@@ -55,12 +55,12 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), compare_type=True)
     csrf.init_app(app)
+    redis_client.init_app(app)  # before the limiter: it shares the client's pool
     limiter.init_app(app)
     login_manager.init_app(app)
     from app.auth import sessions
 
     sessions.init_app(app)
-    redis_client.init_app(app)
     security.init_app(app)
     metrics.init_app(app)
     outbox.init_app(app)

@@ -23,6 +23,7 @@ LATENCY = Histogram(
 )
 JOBS_ENQUEUED = Counter("jobs_enqueued_total", "Jobs handed to RQ", ["queue"])
 JOBS_FAILED = Counter("jobs_failed_total", "Jobs that raised", ["queue"])
+JOBS_REDELIVERED = Counter("jobs_redelivered_total", "Outbox jobs handed to RQ again after Redis lost them", ["queue"])
 
 
 def init_app(app: Flask) -> None:

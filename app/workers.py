@@ -1,21 +1,27 @@
-"""The RQ worker and the periodic-job scheduler, both running with the app context."""
+"""The RQ worker, running every job with the app context, and the list of periodic jobs.
+
+`flask scheduler` (app/scheduler.py) releases scheduled retries and hands back the
+jobs of a worker that died; the worker itself only works.
+"""
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import time
+import weakref
 from dataclasses import dataclass
 
 import redis
+import sqlalchemy as sa
 from flask import Flask
 from rq import Queue, SimpleWorker, Worker
-from rq.cron import CronScheduler
-from werkzeug.utils import import_string
+from rq.exceptions import StopRequested
+
+from config import ConfigError
 
 from app import links, metrics
 from app.extensions import db
-from app.outbox import QUEUES, relay_pending
+from app.outbox import QUEUES
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +51,109 @@ class AppContextMixin:
 
 
 class AppWorker(AppContextMixin, Worker):
-    pass
+    # Redis back after an outage: dequeue again within seconds, not after RQ's 60-second backoff.
+    max_connection_wait_time = 5.0
+    stop_signalled = False
+
+    def request_stop(self, signum, frame):
+        self.stop_signalled = True
+        super().request_stop(signum, frame)
+
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        # How long the job's entry in the started registry lives without a heartbeat.
+        # RQ's is the heartbeat interval + 60 s; a worker killed with -9 would hold its
+        # job that long before the scheduler may call it abandoned.
+        return self.flask_app.config["JOB_ABANDONED_SECONDS"]
 
 
 class AppSimpleWorker(AppContextMixin, SimpleWorker):
     """No fork: for tests and for platforms without fork."""
 
 
+# An idle worker heartbeats every WORKER_TTL - 15 s (the length of its blocking dequeue).
+WORKER_TTL = 60
+
+
+def worker_connection(app: Flask) -> redis.Redis:
+    """The worker's own client: RQ lengthens its socket timeout to outlast a blocking
+    dequeue, which the app's short-timeout client must keep."""
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return app.extensions["redis"]  # fakeredis: nothing blocks
+    return redis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
+
+
 def build_worker(app: Flask, queues: tuple[str, ...] = QUEUES, *, simple: bool = False,
                  connection: redis.Redis | None = None) -> Worker:
-    connection = connection or app.extensions["redis"]
+    if app.config["JOB_ABANDONED_SECONDS"] < 2 * app.config["JOB_HEARTBEAT_SECONDS"]:
+        # Otherwise one late heartbeat hands a running job to a second worker.
+        raise ConfigError("JOB_ABANDONED_SECONDS must be at least twice JOB_HEARTBEAT_SECONDS.")
+    connection = connection or worker_connection(app)
     cls = AppSimpleWorker if simple else AppWorker
     worker = cls([Queue(q, connection=connection) for q in queues], connection=connection,
-                 exception_handlers=[_count_failure])
+                 exception_handlers=[_count_failure], worker_ttl=WORKER_TTL,
+                 job_monitoring_interval=app.config["JOB_HEARTBEAT_SECONDS"])
     worker.flask_app = app
     worker._parent_pid = os.getpid()
     return worker
+
+
+RESTART_PAUSE_MAX = 5.0
+_idle_limited: weakref.WeakSet = weakref.WeakSet()
+
+
+def limit_idle_transactions(app: Flask) -> None:
+    """Have Postgres end this process's sessions left idle inside a transaction.
+
+    A job process that vanishes mid-transaction without its socket being closed (a
+    lost host, a network partition) would hold its row locks until TCP gives up,
+    hours later, and the redelivered job (a broadcast batch inserting the same
+    rows) would wait on them. Jobs never sit idle in a transaction for long.
+    """
+    seconds = app.config["JOB_IDLE_IN_TRANSACTION_SECONDS"]
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name != "postgresql" or not seconds or engine in _idle_limited:
+        return
+    _idle_limited.add(engine)
+
+    @sa.event.listens_for(engine, "connect")
+    def _set_timeout(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
+                           (f"{int(seconds * 1000)}ms",))
+        dbapi_connection.commit()  # a SET inside a transaction rolled back would be undone
+
+
+def run_worker(app: Flask, queues: tuple[str, ...] = QUEUES, *, burst: bool = False) -> None:
+    """`flask worker`: work until stopped by a signal.
+
+    RQ's loop survives Redis going away while it waits for a job, but quits when
+    Redis fails between two jobs (or at start). Start a fresh worker after a short
+    pause instead, so an outage costs its length and not the worker process.
+    """
+    pause = 1.0
+    while True:
+        worker = None
+        started = time.monotonic()
+        try:
+            worker = build_worker(app, queues)
+            worker.work(burst=burst)
+        except redis.RedisError as exc:  # starting, registering and tearing down talk to Redis too
+            log.warning("worker stopped: Redis unavailable (%s)", exc)
+        finally:
+            if worker is not None and worker.pubsub_thread is not None:
+                worker.pubsub_thread.stop()  # teardown skips it when Redis is down
+        if burst or (worker is not None and worker.stop_signalled):
+            return
+        if time.monotonic() - started > 60:
+            pause = 1.0
+        log.warning("worker quit; starting another in %.0fs", pause)
+        try:
+            time.sleep(pause)
+        except StopRequested:  # SIGTERM while pausing (RQ's handler is still installed)
+            return
+        pause = min(pause * 2, RESTART_PAUSE_MAX)
 
 
 @dataclass(frozen=True)
@@ -80,68 +173,3 @@ PERIODIC: list[Periodic] = [
     Periodic("jobs.billing.run_lifecycle", queue="low", interval=600),
     Periodic("jobs.billing.reconcile_payments", queue="low", interval=300),
 ]
-
-LEADER_KEY = "scheduler:leader"
-
-
-class Scheduler:
-    """One leader at a time (a Redis lock); it relays the outbox and enqueues periodic jobs."""
-
-    def __init__(self, app: Flask, periodic: list[Periodic] | None = None, tick: float = 1.0):
-        self.app = app
-        self.redis: redis.Redis = app.extensions["redis"]
-        self.tick = tick
-        self.name = f"{os.uname().nodename}:{os.getpid()}"
-        self.cron = CronScheduler(connection=self.redis, name=self.name)
-        for p in periodic if periodic is not None else PERIODIC:
-            self.cron.register(import_string(p.func), queue_name=p.queue, interval=p.interval, cron=p.cron,
-                               name=p.func)
-        self._stop = False
-        self._last_relay = 0.0
-
-    def stop(self, *_):
-        self._stop = True
-
-    def is_leader(self) -> bool:
-        try:
-            if self.redis.set(LEADER_KEY, self.name, nx=True, ex=30):
-                return True
-            if self.redis.get(LEADER_KEY) == self.name.encode():
-                self.redis.expire(LEADER_KEY, 30)
-                return True
-        except redis.RedisError as exc:
-            log.warning("scheduler: Redis unavailable (%s)", exc)
-        return False
-
-    def run_once(self) -> dict:
-        done = {"leader": False, "relayed": 0, "enqueued": []}
-        if not self.is_leader():
-            return done
-        done["leader"] = True
-        now = time.monotonic()
-        if now - self._last_relay >= self.app.config["OUTBOX_RELAY_SECONDS"]:
-            with self.app.app_context():
-                done["relayed"] = relay_pending(app=self.app)
-            self._last_relay = now
-        try:
-            done["enqueued"] = [job.name for job in self.cron.enqueue_jobs()]
-        except redis.RedisError as exc:
-            log.warning("scheduler: could not enqueue periodic jobs (%s)", exc)
-        return done
-
-    def run(self, max_loops: int | None = None) -> None:
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
-        log.info("scheduler %s: %d periodic jobs", self.name, len(self.cron.get_jobs()))
-        loops = 0
-        try:
-            while not self._stop and (max_loops is None or loops < max_loops):
-                self.run_once()
-                loops += 1
-                time.sleep(self.tick)
-        finally:
-            try:
-                if self.redis.get(LEADER_KEY) == self.name.encode():
-                    self.redis.delete(LEADER_KEY)
-            except redis.RedisError:
-                pass

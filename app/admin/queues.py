@@ -12,8 +12,8 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegi
 from app import audit
 from app.errors import ExternalServiceError, NotFound
 from app.extensions import db
-from app.models.base import utcnow
-from app.models.outbox import OutboxMessage
+from app.models.base import UTCDateTime, utcnow
+from app.models.outbox import IN_FLIGHT, OutboxMessage
 from app.outbox import QUEUES, get_queue
 
 
@@ -103,8 +103,14 @@ def retry_all_failed(queue_name: str | None = None) -> int:
 
 
 def outbox_backlog() -> dict:
-    count, oldest = db.session.execute(
-        sa.select(sa.func.count(), sa.func.min(OutboxMessage.created_at)).where(OutboxMessage.enqueued_at.is_(None))
-    ).one()
+    """Rows waiting for the relay, rows whose job is on its way, rows parked after their last retry."""
+    def rows(condition):
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    pending = OutboxMessage.enqueued_at.is_(None)
+    count, oldest, in_flight, failed = db.session.execute(sa.select(
+        rows(pending), sa.type_coerce(sa.func.min(sa.case((pending, OutboxMessage.created_at))), UTCDateTime),
+        rows(sa.text(IN_FLIGHT)), rows(OutboxMessage.failed_at.is_not(None)),
+    )).one()
     age = int((utcnow() - oldest).total_seconds()) if oldest else 0
-    return {"pending": count, "oldest_age_seconds": age}
+    return {"pending": count, "oldest_age_seconds": age, "in_flight": in_flight, "failed": failed}

@@ -6,6 +6,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from app.outbox import QUEUES, relay_pending
+from config import ConfigError
 
 
 @click.command("worker")
@@ -14,7 +15,7 @@ from app.outbox import QUEUES, relay_pending
 @with_appcontext
 def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     """Run an RQ worker (queues in priority order; default: high default low)."""
-    from app.workers import build_worker
+    from app.workers import limit_idle_transactions, run_worker
 
     app = current_app._get_current_object()
     unknown = [q for q in queues if q not in QUEUES]
@@ -24,21 +25,28 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
         raise click.ClickException("REDIS_URL is not set: jobs run in-process, there is nothing to work on.")
     queues = queues or QUEUES
     click.echo(f"worker: queues {', '.join(queues)} on {app.config['REDIS_URL']}")
-    build_worker(app, queues).work(burst=burst, with_scheduler=True)
+    limit_idle_transactions(app)
+    # No embedded RQ scheduler: `flask scheduler` releases retries (and survives Redis outages).
+    try:
+        run_worker(app, queues, burst=burst)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.command("scheduler")
 @click.option("--loops", type=int, default=None, hidden=True, help="Stop after this many ticks (for tests).")
 @with_appcontext
 def scheduler_command(loops: int | None) -> None:
-    """Run the periodic jobs and the outbox relay (one leader at a time)."""
-    from app.workers import Scheduler
+    """Run the periodic jobs, the outbox relay and job retries (one leader at a time)."""
+    from app.scheduler import Scheduler
+    from app.workers import limit_idle_transactions
 
     app = current_app._get_current_object()
     if app.config["JOBS_INLINE"]:
         raise click.ClickException("REDIS_URL is not set: the scheduler needs Redis.")
+    limit_idle_transactions(app)
     scheduler = Scheduler(app)
-    click.echo(f"scheduler: {len(scheduler.cron.get_jobs())} periodic jobs; relaying the outbox")
+    click.echo(f"scheduler: {len(scheduler.periodic)} periodic jobs; relaying the outbox")
     scheduler.run(max_loops=loops)
 
 

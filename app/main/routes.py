@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import hmac
 
-import sqlalchemy as sa
 from flask import abort, current_app, jsonify, render_template, request
 
 from app import metrics
-from app.extensions import csrf, db, limiter
+from app.extensions import csrf, limiter
+from app.health import down_parts
 from app.main import bp
-from app.redis_client import redis_alive
 
 
 @bp.get("/")
@@ -29,14 +28,7 @@ def healthz():
 @bp.get("/readyz")
 @limiter.exempt
 def readyz():
-    down = []
-    try:
-        db.session.execute(sa.text("SELECT 1"))
-    except Exception:
-        db.session.rollback()
-        down.append("database")
-    if not redis_alive():
-        down.append("redis")
+    down = down_parts()
     if down:
         return jsonify(status="unavailable", down=down, message=f"not ready: {', '.join(down)} down"), 503
     return jsonify(status="ready", down=[])

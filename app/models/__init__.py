@@ -6,13 +6,13 @@ from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
 from app.models.mail import DevMail, SentEmail
 from app.models.notification import Announcement, Notification
 from app.models.otp import UserOTP
-from app.models.outbox import OutboxMessage
+from app.models.outbox import OutboxMessage, PeriodicJob
 from app.models.social import SocialAccount
 from app.models.user import Permission, Role, User, UserSession, role_permission
 
 __all__ = [
     "Announcement", "AuditEvent", "CartItem", "CheckoutAttempt", "DevMail", "Invoice", "InvoiceCounter",
-    "InvoiceLine", "Notification", "OutboxMessage", "PaymentMethod", "Permission", "Plan", "PlatformFee",
+    "InvoiceLine", "Notification", "OutboxMessage", "PaymentMethod", "PeriodicJob", "Permission", "Plan", "PlatformFee",
     "PlatformFeeChange", "Product", "Role", "SentEmail", "SocialAccount", "Subscription", "Transaction", "User",
     "UserOTP", "UserSession", "WebhookEvent", "role_permission",
 ]

@@ -2,10 +2,46 @@ def test_healthz_says_the_process_is_up(client):
     assert client.get("/healthz").json == {"status": "ok"}
 
 
-def test_readyz_is_200_when_database_and_redis_answer(client):
+import pytest
+
+from tests.support.faults import flask_command, process_env, wait_until
+
+
+def readyz(client):
     response = client.get("/readyz")
-    assert response.status_code == 200
-    assert response.json["down"] == []
+    return response.status_code, response.json["down"]
+
+
+@pytest.mark.slow
+def test_readyz_is_200_when_the_database_redis_the_scheduler_and_a_worker_answer(app, client, app_processes):
+    env = process_env(app)
+    app_processes("scheduler", flask_command("scheduler"), env)
+    app_processes("worker", flask_command("worker"), env)
+    assert wait_until(lambda: readyz(client) == (200, []), 60, interval=0.2, message="/readyz 200")
+
+
+def test_readyz_names_the_scheduler_and_the_worker_when_neither_runs(client):
+    assert readyz(client) == (503, ["scheduler", "worker"])
+
+
+@pytest.mark.slow
+def test_readyz_names_the_scheduler_soon_after_it_is_killed(app, client, app_processes):
+    env = process_env(app)
+    scheduler = app_processes("scheduler", flask_command("scheduler"), env)
+    app_processes("worker", flask_command("worker"), env)
+    wait_until(lambda: readyz(client) == (200, []), 60, interval=0.2, message="/readyz 200")
+
+    scheduler.kill9()  # no clean-up: its heartbeat simply stops
+    assert wait_until(lambda: readyz(client) == (503, ["scheduler"]), 30, interval=0.5,
+                      message="/readyz to name the scheduler")
+
+
+def test_readyz_in_the_embedded_mode_needs_no_scheduler_or_worker(make_app):
+    import fakeredis
+
+    embedded = make_app(REDIS_URL=None, JOBS_INLINE=True, FAKEREDIS_SERVER=fakeredis.FakeServer(),
+                        RATELIMIT_STORAGE_URI="memory://")
+    assert readyz(embedded.test_client()) == (200, [])
 
 
 def test_readyz_names_redis_when_it_is_down(make_app):

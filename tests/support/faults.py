@@ -234,8 +234,16 @@ class AppProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def kill9(self) -> None:
-        """SIGKILL the whole process group (an RQ worker's work horse included): no cleanup runs."""
+        """SIGKILL the process and everything it started, as the OOM killer or a lost host would:
+        no cleanup runs. RQ's work horse sits in a process group of its own (setpgrp), so killing
+        the group alone would leave it running; the group is frozen first so nothing forks meanwhile."""
         if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGSTOP)
+            for pid in [*_descendants(self.proc.pid), self.proc.pid]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
@@ -251,6 +259,27 @@ class AppProcess:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid` (from /proc), deepest first."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])  # the name in (…) may hold spaces
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(children.get(child, []))
+    return found[::-1]
 
 
 def process_env(app, **overrides: str) -> dict[str, str]:
