@@ -92,6 +92,9 @@ class Config:
     # `flask purge-sessions` deletes sessions idle longer than this.
     SESSION_IDLE_DAYS = env_int("SESSION_IDLE_DAYS", 30)
 
+    # Largest request body read (413 beyond); the payment webhook has its own, smaller limit.
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+
     # Social login. A provider is offered only when its client id and secret are set.
     GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID")
     GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET")
@@ -111,6 +114,7 @@ class Config:
     PAYMENT_WEBHOOK_SECRETS = env("PAYMENT_WEBHOOK_SECRETS", "whsec_sandbox_development_only")
     PAYMENT_WEBHOOK_URL = env("PAYMENT_WEBHOOK_URL")  # default: BASE_URL + /payment/webhook
     PAYMENT_WEBHOOK_TOLERANCE = env_int("PAYMENT_WEBHOOK_TOLERANCE", 300)  # seconds
+    PAYMENT_WEBHOOK_MAX_BYTES = env_int("PAYMENT_WEBHOOK_MAX_BYTES", 256 * 1024)  # larger bodies: 413
     # The sandbox confirms each payment by POSTing a signed event to the webhook (an outbox job).
     PAYMENT_SANDBOX_WEBHOOKS = env_bool("PAYMENT_SANDBOX_WEBHOOKS", True)
     BANK_TRANSFER_DUE_DAYS = env_int("BANK_TRANSFER_DUE_DAYS", 14)
