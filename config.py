@@ -91,6 +91,11 @@ class Config:
     SMS_ADAPTER = env("SMS_ADAPTER", "app.auth.sms:OutboxSms")
     # `flask purge-sessions` deletes sessions idle longer than this.
     SESSION_IDLE_DAYS = env_int("SESSION_IDLE_DAYS", 30)
+    # Every sign-in ends this many days after it started, however active (checked on each request);
+    # "keep me signed in" lasts as long, but never more than 30 days.
+    SESSION_ABSOLUTE_DAYS = env_int("SESSION_ABSOLUTE_DAYS", 30)
+    # A sign-in without "keep me signed in" ends after this long without a request.
+    SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 120)
 
     # Largest request body read (413 beyond); the payment webhook has its own, smaller limit.
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
