@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -33,7 +34,7 @@ def exponential_backoff(base: int, factor: int, retries: int) -> list[int]:
 
 
 class ConfigError(RuntimeError):
-    """The environment does not describe a startable app."""
+    """The environment does not describe a startable app: one line per problem."""
 
 
 class Config:
@@ -174,18 +175,30 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
     HSTS = True
-    PAYMENT_WEBHOOK_SECRETS = env("PAYMENT_WEBHOOK_SECRETS")  # unset: every webhook is refused
+    PAYMENT_WEBHOOK_SECRETS = env("PAYMENT_WEBHOOK_SECRETS")  # required: check() refuses to start without it
+
+    # Each is required in production: what it is for, said on the one line that reports it missing.
+    REQUIRED = {
+        "SECRET_KEY": "a key to sign sessions and tokens (at least 32 random characters)",
+        "DATABASE_URL": "the PostgreSQL database (postgresql://user:password@host/name)",
+        "REDIS_URL": "Redis for jobs, cache and rate limits (redis://host:6379/0)",
+        "PAYMENT_WEBHOOK_SECRETS": "the payment provider's webhook signing secrets, comma-separated "
+                                   "(without one every payment confirmation is refused)",
+        "BASE_URL": "the site's public address for links in emails (https://shop.example.com)",
+    }
 
     @classmethod
     def check(cls) -> None:
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not env(name)]
-        if missing:
-            raise ConfigError(
-                "Production needs these environment variables: " + ", ".join(missing)
-                + ". Set them (see README.md, Configuration) and start again."
-            )
-        if len(env("SECRET_KEY") or "") < 32:
-            raise ConfigError("SECRET_KEY must be at least 32 random characters in production.")
+        problems = [f"{name} is not set: production needs {purpose}." for name, purpose in cls.REQUIRED.items()
+                    if not env(name)]
+        if env("SECRET_KEY") and len(env("SECRET_KEY")) < 32:
+            problems.append("SECRET_KEY must be at least 32 random characters in production.")
+        base_url = env("BASE_URL")
+        if base_url and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", base_url):
+            problems.append(f"BASE_URL must be an absolute http(s) address like https://shop.example.com; "
+                            f"got {base_url!r}.")
+        if problems:
+            raise ConfigError("\n".join(problems))
 
 
 CONFIGS = {
