@@ -190,7 +190,7 @@ def end_expired_session():
 
 
 def _local_path(url: str | None) -> str | None:
-    from app.auth.views import safe_next
+    from app.auth.views import safe_next  # here: app.auth's routes import this module
 
     if not url:
         return None
