@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -38,7 +39,7 @@ def exponential_backoff(base: int, factor: int, retries: int) -> list[int]:
 
 
 class ConfigError(RuntimeError):
-    """The environment does not describe a startable app."""
+    """The environment does not describe a startable app: one line per problem."""
 
 
 class Config:
@@ -119,6 +120,14 @@ class Config:
     SESSION_IDLE_DAYS = env_int("SESSION_IDLE_DAYS", 30)
     # A browser that signed in keeps its own count of wrong passwords (not the account's) this long.
     DEVICE_COOKIE_DAYS = env_int("DEVICE_COOKIE_DAYS", 365)
+    # Every sign-in ends this many days after it started, however active (checked on each request);
+    # "keep me signed in" lasts as long, but never more than 30 days.
+    SESSION_ABSOLUTE_DAYS = env_int("SESSION_ABSOLUTE_DAYS", 30)
+    # A sign-in without "keep me signed in" ends after this long without a request.
+    SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 120)
+
+    # Largest request body read (413 beyond); the payment webhook has its own, smaller limit.
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
 
     # Social login. A provider is offered only when its client id and secret are set.
     GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID")
@@ -139,6 +148,7 @@ class Config:
     PAYMENT_WEBHOOK_SECRETS = env("PAYMENT_WEBHOOK_SECRETS", "whsec_sandbox_development_only")
     PAYMENT_WEBHOOK_URL = env("PAYMENT_WEBHOOK_URL")  # default: the origin (app/links.py) + /payment/webhook
     PAYMENT_WEBHOOK_TOLERANCE = env_int("PAYMENT_WEBHOOK_TOLERANCE", 300)  # seconds
+    PAYMENT_WEBHOOK_MAX_BYTES = env_int("PAYMENT_WEBHOOK_MAX_BYTES", 256 * 1024)  # larger bodies: 413
     # The sandbox confirms each payment by POSTing a signed event to the webhook (an outbox job).
     PAYMENT_SANDBOX_WEBHOOKS = env_bool("PAYMENT_SANDBOX_WEBHOOKS", True)
     BANK_TRANSFER_DUE_DAYS = env_int("BANK_TRANSFER_DUE_DAYS", 14)
@@ -194,18 +204,30 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
     HSTS = True
-    PAYMENT_WEBHOOK_SECRETS = env("PAYMENT_WEBHOOK_SECRETS")  # unset: every webhook is refused
+    PAYMENT_WEBHOOK_SECRETS = env("PAYMENT_WEBHOOK_SECRETS")  # required: check() refuses to start without it
+
+    # Each is required in production: what it is for, said on the one line that reports it missing.
+    REQUIRED = {
+        "SECRET_KEY": "a key to sign sessions and tokens (at least 32 random characters)",
+        "DATABASE_URL": "the PostgreSQL database (postgresql://user:password@host/name)",
+        "REDIS_URL": "Redis for jobs, cache and rate limits (redis://host:6379/0)",
+        "PAYMENT_WEBHOOK_SECRETS": "the payment provider's webhook signing secrets, comma-separated "
+                                   "(without one every payment confirmation is refused)",
+        "BASE_URL": "the site's public address for links in emails (https://shop.example.com)",
+    }
 
     @classmethod
     def check(cls) -> None:
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL") if not env(name)]
-        if missing:
-            raise ConfigError(
-                "Production needs these environment variables: " + ", ".join(missing)
-                + ". Set them (see README.md, Configuration) and start again."
-            )
-        if len(env("SECRET_KEY") or "") < 32:
-            raise ConfigError("SECRET_KEY must be at least 32 random characters in production.")
+        problems = [f"{name} is not set: production needs {purpose}." for name, purpose in cls.REQUIRED.items()
+                    if not env(name)]
+        if env("SECRET_KEY") and len(env("SECRET_KEY")) < 32:
+            problems.append("SECRET_KEY must be at least 32 random characters in production.")
+        base_url = env("BASE_URL")
+        if base_url and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", base_url):
+            problems.append(f"BASE_URL must be an absolute http(s) address like https://shop.example.com; "
+                            f"got {base_url!r}.")
+        if problems:
+            raise ConfigError("\n".join(problems))
 
 
 CONFIGS = {

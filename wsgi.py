@@ -3,10 +3,14 @@ import sys
 
 from config import ConfigError
 
+# gunicorn's "app failed to load": its master stops, instead of booting workers that exit, forever.
+APP_LOAD_ERROR = 4
+
 try:
     from app import create_app
 
     app = create_app()
 except ConfigError as exc:
-    print(f"error: {exc}", file=sys.stderr)
-    sys.exit(2)
+    for line in str(exc).splitlines():
+        print(f"error: {line}", file=sys.stderr)
+    sys.exit(APP_LOAD_ERROR)

@@ -47,9 +47,10 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from app import metrics, outbox, redis_client, security
+    from app import http_guards, metrics, outbox, redis_client, security
     from app.extensions import csrf, db, limiter, login_manager, migrate
 
+    http_guards.init_app(app)  # first: its hooks must wrap CSRF's and the limiter's
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         (BASE_DIR / "instance").mkdir(exist_ok=True)
     db.init_app(app)

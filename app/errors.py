@@ -12,6 +12,8 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.extensions import db
+
 log = logging.getLogger(__name__)
 
 
@@ -72,6 +74,7 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     413: "That request is too large",
+    415: "That kind of data isn't accepted here",
     429: "Slow down a little",
     500: "Something went wrong on our side",
     502: "A service we depend on did not answer",
@@ -120,6 +123,7 @@ def register_errorhandlers(app: Flask) -> None:
         message = {
             404: "We couldn't find that page. It may have moved, or the link may be mistyped.",
             405: "That action isn't available here.",
+            413: "That is more than this address accepts at once.",
         }.get(status, exc.description or TITLES.get(status, "Error"))
         return render_error(status, message, headers=dict(exc.get_headers()) if status == 405 else None)
 
@@ -128,6 +132,7 @@ def register_errorhandlers(app: Flask) -> None:
         if isinstance(exc, HTTPException):
             return _http_error(exc)
         log.exception("unhandled error (request id %s)", g.get("request_id"))
+        db.session.rollback()  # a failed statement would fail the error page's own queries (the navbar) too
         return render_error(
             500,
             f"We've logged it and will look into it. Reference: {g.get('request_id', 'unknown')}.",

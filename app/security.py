@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, g
+from flask import Flask, g, request
+from flask_login import current_user
 
 
 def csp_nonce() -> str:
@@ -41,4 +42,8 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("HSTS"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint != "static" and current_user.is_authenticated:
+            # Someone's own page or fragment: no browser history, proxy or back button may keep a copy.
+            response.cache_control.no_store = True
+            response.vary.add("Cookie")
         return response

@@ -4,8 +4,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import Flask, render_template, request, url_for
+from flask import Flask, current_app, render_template, request, url_for
 from flask_login import current_user
+from jinja2 import nodes
 from jinja2_fragments.flask import render_block
 
 from app.money import minor_exponent
@@ -25,8 +26,32 @@ def is_htmx() -> bool:
 def render_page(template: str, block: str | None = None, **context) -> str:
     """The full page, or just `block` of it for an HTMX request (not boosted)."""
     if block and is_htmx() and not request.headers.get("HX-Boosted"):
-        return render_block(template, block, **context)
+        return render_block(template, block, **{**page_imports(template), **context})
     return render_template(template, **context)
+
+
+def page_imports(template: str) -> dict:
+    """The macros `template` imports at its top, outside any block.
+
+    A block rendered alone skips the page's top-level code, so without these a fragment
+    calling `csrf()` fails with "'csrf' is undefined" — only on the HTMX path.
+    """
+    env = current_app.jinja_env
+    cache = current_app.extensions.setdefault("page_imports", {})
+    if template not in cache or env.auto_reload:
+        source = env.loader.get_source(env, template)[0]
+        cache[template] = [node for node in env.parse(source).body if isinstance(node, (nodes.FromImport, nodes.Import))
+                           and isinstance(node.template, nodes.Const)]
+    names = {}
+    for node in cache[template]:
+        module = env.get_template(node.template.value).module
+        if isinstance(node, nodes.Import):
+            names[node.target] = module
+            continue
+        for name in node.names:
+            name, alias = name if isinstance(name, tuple) else (name, name)
+            names[alias] = getattr(module, name)
+    return names
 
 
 def format_money(minor: int | None, currency: str = "USD") -> str:

@@ -109,6 +109,7 @@ class Server:
                         "--log-level", "warning"]
         self.env = {**os.environ, "APP_ENV": "production", "DATABASE_URL": database, "REDIS_URL": REDIS_URL,
                     "SECRET_KEY": "benchmark-only-secret-key-0123456789abcdef", "LOG_LEVEL": "WARNING",
+                    "PAYMENT_WEBHOOK_SECRETS": "whsec_benchmark_only", "BASE_URL": f"http://127.0.0.1:{self.port}",
                     "RATELIMIT_ENABLED": "false", **(env or {})}
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen | None = None

@@ -8,7 +8,7 @@ from flask import current_app, url_for
 
 from app import audit
 from app.auth.otp import CODE_TTL, issue_otp, verify_otp
-from app.auth.sessions import end_other_sessions
+from app.auth.sessions import end_other_sessions, is_live
 from app.auth.sms import queue_sms
 from app.errors import NotFound
 from app.extensions import db
@@ -82,7 +82,7 @@ def remove_phone(user: User) -> None:
 
 def live_sessions(user: User) -> list[UserSession]:
     return list(db.session.scalars(
-        sa.select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        sa.select(UserSession).where(UserSession.user_id == user.id, is_live(utcnow()))
         .order_by(UserSession.last_seen_at.desc())
     ))
 

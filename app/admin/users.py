@@ -12,6 +12,7 @@ from app.auth.reset import request_password_reset
 from app.admin.listing import arg_choice, arg_q, like_pattern, paginate, people_pattern
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
+from app.http_guards import int_id
 from app.models.audit import AuditEvent
 from app.models.billing import Subscription
 from app.models.user import Role, User, UserSession
@@ -78,10 +79,8 @@ def _locked_user(user_id: uuid.UUID) -> User:
 @bp.post("/users/<uuid:user_id>/role")
 @permission_required("roles.manage")
 def users_change_role(user_id: uuid.UUID):
-    try:
-        role = db.session.get(Role, int(request.form.get("role_id", "")))
-    except ValueError:
-        role = None
+    role_id = int_id(request.form.get("role_id"))
+    role = db.session.get(Role, role_id) if role_id else None
     if role is None:
         raise ValidationError("Choose one of the roles.", field="role")
     user = _locked_user(user_id)

@@ -1,16 +1,20 @@
 """Server-side sessions: one `UserSession` row per signed-in browser.
 
 Flask-Login stores the UserSession id (User.get_id), so ending the row signs
-that browser out everywhere, remember-me cookie included.
+that browser out everywhere, remember-me cookie included. Every request checks
+the row's age: SESSION_ABSOLUTE_DAYS after sign-in (30 at most when remembered),
+or SESSION_IDLE_MINUTES after the last request of a session that isn't
+remembered, the row is ended and the browser sent to the login page.
 """
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, current_app, request, session
-from flask_login import login_user, logout_user
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 from user_agents import parse as parse_user_agent
 
 from app.auth import devices
@@ -19,7 +23,9 @@ from app.models.base import utcnow
 from app.models.user import User, UserSession
 
 MAX_SESSIONS = 5
+# last_seen_at is written at most this often, not on every request (the idle timeout is in hours).
 LAST_SEEN_EVERY = timedelta(minutes=1)
+REMEMBER_AT_MOST = timedelta(days=30)
 
 
 def describe_device(user_agent: str) -> str:
@@ -40,7 +46,7 @@ def start_session(user: User, *, remember: bool = False) -> UserSession:
     db.session.add(record)
     db.session.flush()
     live = db.session.scalars(
-        sa.select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        sa.select(UserSession).where(UserSession.user_id == user.id, is_live(now))
         .order_by(UserSession.created_at.desc(), UserSession.id).offset(MAX_SESSIONS)
     ).all()
     for old in live:
@@ -51,9 +57,57 @@ def start_session(user: User, *, remember: bool = False) -> UserSession:
     session.clear()
     session.update(carry)
     user.current_session_id = record.id
-    login_user(user, remember=remember)
+    login_user(user, remember=remember, duration=lifetime(remember=True))
     devices.trust_this_browser(user.id)
     return record
+
+
+def is_live(now):
+    """SQL: the session still signs someone in (not ended, within its lifetime and idle timeout)."""
+    return sa.and_(UserSession.revoked_at.is_(None), _within_lifetime(now))
+
+
+def _within_lifetime(now):
+    return sa.or_(
+        sa.and_(UserSession.remember.is_(True), UserSession.created_at >= now - lifetime(remember=True)),
+        sa.and_(UserSession.remember.is_(False), UserSession.created_at >= now - lifetime(remember=False),
+                UserSession.last_seen_at >= now - idle_timeout()),
+    )
+
+
+def lifetime(*, remember: bool) -> timedelta:
+    days = timedelta(days=current_app.config["SESSION_ABSOLUTE_DAYS"])
+    return min(days, REMEMBER_AT_MOST) if remember else days
+
+
+def idle_timeout() -> timedelta:
+    return timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
+
+
+def expiry_message(record: UserSession, now) -> str | None:
+    """Why `record` no longer signs anyone in (a sentence for the login page), or None while it does."""
+    if now - record.created_at > lifetime(remember=record.remember):
+        return (f"For your security, a sign-in lasts {_span(lifetime(remember=record.remember))}. "
+                "Please sign in again.")
+    if not record.remember and now - record.last_seen_at > idle_timeout():
+        return f"You were signed out after {_span(idle_timeout())} without activity. Please sign in again."
+    return None
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    for unit, size in (("day", 1440), ("hour", 60)):
+        if minutes >= size and minutes % size == 0:
+            minutes, name = minutes // size, unit
+            break
+    else:
+        name = "minute"
+    return f"{minutes} {name}{'s' if minutes != 1 else ''}"
+
+
+def _sign_out_browser() -> None:
+    session.clear()
+    logout_user()  # after clear(): it leaves the note that deletes the remember-me cookie
 
 
 def end_session(user: User | None = None) -> None:
@@ -63,15 +117,17 @@ def end_session(user: User | None = None) -> None:
             sa.update(UserSession).where(UserSession.id == user.current_session_id)
             .values(revoked_at=utcnow())
         )
-    logout_user()
-    session.clear()
+    _sign_out_browser()
 
 
 def end_other_sessions(user: User, *, keep: uuid.UUID | None = None) -> int:
+    """End the user's sessions (but `keep`). Returns how many were live; expired rows end too, uncounted."""
+    now = utcnow()
     query = sa.update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
     if keep is not None:
         query = query.where(UserSession.id != keep)
-    return db.session.execute(query.values(revoked_at=utcnow())).rowcount
+    was_live = db.session.scalars(query.values(revoked_at=now).returning(_within_lifetime(now))).all()
+    return sum(1 for live in was_live if live)
 
 
 def load_user(session_id: str) -> User | None:
@@ -86,13 +142,63 @@ def load_user(session_id: str) -> User | None:
     if row is None:
         return None
     record, user = row
-    user.current_session_id = record.id
     now = utcnow()
-    if now - record.last_seen_at > LAST_SEEN_EVERY:
+    expired = expiry_message(record, now)
+    if expired:
+        record.revoked_at = now
+        db.session.commit()
+        g.session_expired = expired
+        return None
+    user.current_session_id = record.id
+    if now - record.last_seen_at > LAST_SEEN_EVERY and not _is_passive():
         record.last_seen_at = now
         record.ip = request.remote_addr
         db.session.commit()
     return user
+
+
+def passive(view):
+    """Mark a view the page calls on its own (the badge's poll): it does not keep a session alive."""
+    view.passive_request = True
+    return view
+
+
+def _is_passive() -> bool:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "passive_request", False)
+
+
+def end_expired_session():
+    """Load the session row before the view runs, so an expired one signs out here, with a message."""
+    if request.endpoint == "static":
+        return None
+    current_user._get_current_object()
+    message = g.pop("session_expired", None)
+    if message is None:
+        return None
+    _sign_out_browser()
+    flash(message, "info")
+    htmx = request.headers.get("HX-Request") == "true"
+    # Back to the page the person was on after signing in: not a fragment's or a form's own URL.
+    if htmx:
+        target = request.headers.get("HX-Current-URL")
+    else:
+        target = request.full_path if request.method == "GET" else request.referrer
+    login = url_for("auth.login", next=_local_path(target))
+    if htmx:
+        # A fragment swap would put the login page inside the page; send the whole tab there.
+        return "", 401, {"HX-Redirect": login}
+    return redirect(login, 303)
+
+
+def _local_path(url: str | None) -> str | None:
+    from app.auth.views import safe_next  # here: app.auth's routes import this module
+
+    if not url:
+        return None
+    parts = urlsplit(url)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return safe_next(path) if path != "/auth/login" else None
 
 
 def init_app(app: Flask) -> None:
@@ -101,6 +207,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
+    app.before_request(end_expired_session)
 
 
 def purge_sessions() -> int:

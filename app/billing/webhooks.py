@@ -37,6 +37,10 @@ OUTCOMES = {
 }
 
 
+# Our events are four levels deep. Far deeper ones would overflow the stack later, when stored.
+MAX_DEPTH = 32
+
+
 class BadWebhook(ValueError):
     pass
 
@@ -54,14 +58,29 @@ def _parse(body: bytes) -> dict:
         event = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise BadWebhook("body is not JSON") from None
+    except RecursionError:
+        raise BadWebhook("body is nested too deeply") from None
     if not isinstance(event, dict):
         raise BadWebhook("event must be a JSON object")
+    if _depth(event) > MAX_DEPTH:
+        raise BadWebhook("body is nested too deeply")
     data = event.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
     if not (isinstance(event.get("id"), str) and 0 < len(event["id"]) <= 100 and isinstance(event.get("type"), str)
             and isinstance(obj, dict) and isinstance(obj.get("id"), str) and len(obj["id"]) <= 100):
         raise BadWebhook("event must have an id, a type and data.object.id")
     return event
+
+
+def _depth(value) -> int:
+    """How deeply lists and objects nest in `value` (without recursion: it may be very deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def receive(body: bytes, header: str) -> Received:

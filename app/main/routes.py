@@ -39,6 +39,8 @@ def readyz():
 @csrf.exempt
 def prometheus_metrics():
     token = current_app.config.get("METRICS_TOKEN")
-    if token and not hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}"):
+    if not token and current_app.config["APP_ENV"] == "production":
+        abort(404)  # counts per endpoint are for the operator's scraper, never open on the internet
+    if token and not hmac.compare_digest(request.headers.get("Authorization", "").encode(), f"Bearer {token}".encode()):
         abort(404)
     return metrics.render()

@@ -12,6 +12,7 @@ import uuid
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from app.auth.sessions import passive
 from app.notifications import bp, services
 from app.templating import is_htmx, render_page
 
@@ -52,6 +53,7 @@ def index():
 
 
 @bp.get("/badge")
+@passive  # the poll of an open tab is not someone using the site
 def badge():
     if not current_user.is_authenticated:
         # 286 tells htmx to stop polling; the empty body removes the bell.

@@ -47,6 +47,17 @@ def test_end_one_session_with_htmx_replaces_the_list(app, user):
     assert not _signed_in(phone) and _signed_in(laptop)
 
 
+def test_ending_one_of_three_sessions_with_htmx_keeps_the_third_listed_with_its_own_sign_out(app, user):
+    laptop, phone, tablet = _login(app), _login(app), _login(app)
+    phone_session, tablet_session = _live(app)[1], _live(app)[2]
+    response = laptop.post(f"/account/sessions/{phone_session.id}/end", headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "HX-Retarget" not in response.headers  # the list, not an error toast
+    assert response.text.lstrip().startswith('<section id="session-list"')
+    assert f"/account/sessions/{tablet_session.id}/end" in response.text and 'name="csrf_token"' in response.text
+    assert "Sign out all other sessions" in response.text
+    assert not _signed_in(phone) and _signed_in(tablet) and _signed_in(laptop)
+
+
 def test_end_one_session_without_javascript_redirects_back(app, user):
     laptop, phone = _login(app), _login(app)
     response = laptop.post(f"/account/sessions/{_live(app)[1].id}/end")

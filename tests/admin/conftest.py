@@ -1,6 +1,7 @@
 import pytest
 
 from app.extensions import db
+from tests.support.routes import route_urls
 from tests.support.users import make_user, sign_in
 
 
@@ -33,14 +34,7 @@ SAMPLE_ARGS = {"<int:role_id>": "1", "<job_id>": "nojob", "<uuid:user_id>": "000
 
 def admin_urls(app, method: str) -> list[str]:
     """Every /admin route for `method`, with sample values for its arguments."""
-    urls = []
-    for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/admin") and method in rule.methods:
-            url = rule.rule
-            for placeholder, value in SAMPLE_ARGS.items():
-                url = url.replace(placeholder, value)
-            urls.append(url)
-    return urls
+    return route_urls(app, method, SAMPLE_ARGS, prefix="/admin")
 
 
 def admin_get_urls(app) -> list[str]:

@@ -71,3 +71,18 @@ def test_metrics_can_require_a_token(app, client):
     app.config["METRICS_TOKEN"] = "s3cret"
     assert client.get("/metrics").status_code == 404
     assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_metrics_are_hidden_in_production_unless_a_token_is_set(make_app):
+    app = make_app(APP_ENV="production", METRICS_TOKEN=None)
+    assert app.test_client().get("/metrics").status_code == 404
+    app.config["METRICS_TOKEN"] = "s3cret"
+    client = app.test_client()
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 404
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+
+
+def test_a_metrics_token_that_is_not_ascii_is_a_404_not_a_500(app, client):
+    app.config["METRICS_TOKEN"] = "s3cret"
+    assert client.get("/metrics", headers={"Authorization": "Bearer s3crét"}).status_code == 404

@@ -9,12 +9,14 @@ from app.billing import bp
 from app.billing import webhooks
 from app.billing.gateway.signing import HEADER
 from app.extensions import csrf, db
+from app.http_guards import raw_body
 
 log = logging.getLogger(__name__)
 
 
 @bp.post("/payment/webhook")
 @csrf.exempt
+@raw_body("PAYMENT_WEBHOOK_MAX_BYTES")
 def webhook():
     try:
         received = webhooks.receive(request.get_data(cache=False), request.headers.get(HEADER, ""))
