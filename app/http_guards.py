@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
-from werkzeug.routing import IntegerConverter, ValidationError
+from werkzeug.routing import IntegerConverter
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -66,6 +66,10 @@ def _refused(visitor, requests, acceptable) -> list[str]:
     return failed
 
 
+# /readyz answers 503 by design while no worker or scheduler heartbeats (none run in this test).
+NOT_SWEPT = frozenset({"static", "main.readyz"})
+
+
 def _no_server_error(status: int) -> bool:
     return status < 500
 
@@ -97,7 +101,8 @@ def test_odd_query_strings_on_every_page_are_no_server_error(csrf_app, world, vi
     requests = [("GET", fill(rule.rule, world.args),
                  {"query_string": {name: value for name in FIELD_NAMES}, "headers": headers},
                  f"every arg={value[:20]!r} {headers}")
-                for rule in rules(csrf_app, "GET") for value in QUERY_VALUES for headers in ({}, {"HX-Request": "true"})]
+                for rule in rules(csrf_app, "GET", skip_endpoints=NOT_SWEPT)
+                for value in QUERY_VALUES for headers in ({}, {"HX-Request": "true"})]
     failures = _refused(visitor_as(role), requests, _no_server_error)
     assert not failures, "\n".join(failures)
 
