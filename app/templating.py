@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
-from flask import Flask, render_template, request, url_for
+from flask import Flask, current_app, render_template, request, url_for
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
@@ -27,6 +27,14 @@ def render_page(template: str, block: str | None = None, **context) -> str:
     if block and is_htmx() and not request.headers.get("HX-Boosted"):
         return render_block(template, block, **context)
     return render_template(template, **context)
+
+
+def render_without_database(template: str, **context) -> str:
+    """A page that must render while the database is down. The context processors are skipped (they read
+    the signed-in user, which a failed transaction has expired) and the navbar leaves out the account menu."""
+    base = {"site_name": current_app.config["SITE_NAME"], "url_endpoints": current_app.view_functions.keys(),
+            "database_down": True}
+    return current_app.jinja_env.get_template(template).render(**base, **context)
 
 
 def format_money(minor: int | None, currency: str = "USD") -> str:
