@@ -116,7 +116,14 @@ class SandboxGateway(PaymentGateway):
 
     def charges(self) -> list[dict]:
         """Every charge the sandbox took (for tests and the benchmark)."""
-        return [r for r in (self._load(ref.decode()) for ref in self.redis.lrange(f"{PREFIX}:charges", 0, -1)) if r]
+        return self._listed("charges")
+
+    def refunds(self) -> list[dict]:
+        """Every refund the sandbox made (for tests)."""
+        return self._listed("refunds")
+
+    def _listed(self, name: str) -> list[dict]:
+        return [r for r in (self._load(ref.decode()) for ref in self.redis.lrange(f"{PREFIX}:{name}", 0, -1)) if r]
 
     def record(self, reference: str) -> dict | None:
         """The sandbox's record of a charge or refund, as its events carry it."""
@@ -135,8 +142,7 @@ class SandboxGateway(PaymentGateway):
         if not self.redis.set(key, reference, nx=True):
             self.redis.delete(f"{PREFIX}:obj:{reference}")
             return _result(self._load(self.redis.get(key).decode()))
-        if kind == "ch":
-            self.redis.rpush(f"{PREFIX}:charges", reference)
+        self.redis.rpush(f"{PREFIX}:{'charges' if kind == 'ch' else 'refunds'}", reference)
         if current_app.config.get("PAYMENT_SANDBOX_WEBHOOKS"):
             _send_later(event_for(event_type, record))
         return _result(record)
