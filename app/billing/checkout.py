@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,80}$")
 METHODS = ("card", "bank_transfer")
-CONFIRMING = ("We're confirming your payment with the payment service. You won't be charged twice for this "
-              "order: check again in a moment, and your receipt will follow by email.")
+CONFIRMING = ("We're waiting for the payment service to confirm it, then we finish your order. You won't be "
+              "charged twice for this order: check again in a moment, and your receipt will follow by email.")
 NOT_RECORDED = ("We couldn't reach our database just now, so this attempt charged nothing. "
                 "Try again in a moment.")
 UNREACHED = ("We couldn't reach the payment service. Paying again is safe: "

@@ -14,46 +14,19 @@ import pytest
 import sqlalchemy as sa
 
 from app.billing import lifecycle
-from app.billing.gateway.sandbox import SandboxGateway, event_for
+from app.billing.gateway.sandbox import event_for
 from app.extensions import db
 from app.models.billing import Invoice, Subscription, Transaction
 from app.models.catalog import Plan
 from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
 from app.models.notification import Notification
 from tests.billing.factories import add_to_cart, card, make_subscription, review, save_card
+from tests.billing.faults import behind_proxy, drop_database_after_charge, proxy  # noqa: F401 (fixtures)
 from tests.billing.test_webhook import post_event
-from tests.conftest import SERVICES
-from tests.support.faults import proxy_in_front_of
 
 pytestmark = pytest.mark.postgres
 
 LATER = timedelta(minutes=16)  # reconciliation leaves payments younger than 15 minutes to their own request
-
-
-@pytest.fixture
-def proxy():
-    proxy = proxy_in_front_of(SERVICES.database_url, 5432)
-    yield proxy
-    proxy.stop()
-
-
-@pytest.fixture
-def behind_proxy(make_app, proxy):
-    """The app (same database, same Redis) reaching its database through the proxy."""
-    return make_app(SQLALCHEMY_DATABASE_URI=proxy.url_for(SERVICES.database_url))
-
-
-@pytest.fixture
-def drop_database_after_charge(monkeypatch, proxy):
-    """The real sandbox charges; as soon as it has answered, the database is gone (connections refused)."""
-    real_charge = SandboxGateway.charge
-
-    def charge(self, **kwargs):
-        result = real_charge(self, **kwargs)
-        proxy.refuse()
-        return result
-
-    monkeypatch.setattr(SandboxGateway, "charge", charge)
 
 
 def _customer(behind_proxy, signed_in, shop):
@@ -279,3 +252,27 @@ def test_flask_billing_reconcile_exits_non_zero_when_the_gateway_does_not_answer
     assert "payment service did not answer for 1 payment" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(Transaction.status)) == "pending"
+
+
+def test_reconciliation_never_fails_a_checkout_payment_while_a_submit_holds_it(app, make_app, signed_in, user, shop,
+                                                                               gateway, runner, time_machine):
+    from app.billing import locks
+
+    add_to_cart(signed_in, shop["crm_team"])
+    _, key, fingerprint = review(signed_in)
+    form = {"idempotency_key": key, "review_fingerprint": fingerprint, **card()}
+    down = make_app(REDIS_URL="redis://127.0.0.1:1/0", FAKEREDIS_SERVER=None)  # the gateway does not answer
+    customer = down.test_client()
+    customer.set_cookie("session", signed_in.get_cookie("session").value)
+    assert customer.post("/checkout", data=form).status_code == 502
+    time_machine.move_to(datetime.now(timezone.utc) + LATER)
+    with app.app_context(), locks.checkout_lock(user.id):  # a retried submit is about to charge it
+        result = runner.invoke(args=["billing", "reconcile"])
+        assert "pending payments still in flight: 1" in result.output
+        assert db.session.scalar(sa.select(Transaction.status)) == "pending"
+        db.session.remove()
+    result = runner.invoke(args=["billing", "reconcile"])
+    assert "checkouts declined: 1" in result.output  # the gateway never saw it, and nobody is charging it
+    declined = signed_in.post("/checkout", data=form)
+    assert declined.status_code == 402 and "never reached the payment service" in declined.get_data(as_text=True)
+    assert gateway.charges() == []
