@@ -148,6 +148,8 @@ def settle(answered: list[tuple[Charge, GatewayResult]], now: datetime) -> None:
         sa.select(Subscription).options(selectinload(Subscription.plan), selectinload(Subscription.product))
         .where(Subscription.id.in_([c.subscription_id for c, _ in answered])).order_by(Subscription.id)
         .with_for_update(of=Subscription).execution_options(populate_existing=True))}
+    # The receipts name their customers: load them again in one query (the commit before the calls expired them).
+    db.session.scalars(sa.select(User).where(User.id.in_({s.user_id for s in subs.values()}))).all()
     for charge, result in answered:
         tx = txs[charge.tx_id]
         tx.gateway_reference = tx.gateway_reference or result.reference
