@@ -52,8 +52,8 @@ UNREACHED = ("We couldn't reach the payment service. Paying again is safe: "
 
 @dataclass
 class Outcome:
-    """What the page shows: a redirect (done), the review again with a message and/or field errors,
-    or (pending) a page that needs no database: the payment is being confirmed, or nothing was recorded."""
+    """What the page shows: a redirect (done), the review again with a message and/or field errors, or a page
+    that renders without the database (which may be down): the payment is being confirmed, or nothing was recorded."""
 
     status: int
     redirect: str | None = None
@@ -61,7 +61,7 @@ class Outcome:
     errors: dict[str, str] = field(default_factory=dict)
     answer_errors: dict[str, dict[str, str]] = field(default_factory=dict)
     new_key: bool = False  # the review must carry a fresh key (this one is spent)
-    pending: bool = False
+    without_database: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def submit(user: User, form) -> Outcome:
         # Before this request committed an attempt: it called no gateway.
         log.exception("checkout: database error before the attempt was recorded")
         _rollback_quietly()
-        return Outcome(503, message=NOT_RECORDED, pending=True)
+        return Outcome(503, message=NOT_RECORDED, without_database=True)
 
 
 def _submit(user: User, form) -> Outcome:
@@ -235,7 +235,7 @@ def _outcome(attempt: CheckoutAttempt) -> Outcome:
 
 
 def _confirming() -> Outcome:
-    return Outcome(202, message=CONFIRMING, pending=True)
+    return Outcome(202, message=CONFIRMING, without_database=True)
 
 
 def _resume(attempt_id: uuid.UUID, user_id: uuid.UUID) -> Outcome:

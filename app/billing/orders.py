@@ -130,8 +130,7 @@ def fulfil(attempt: CheckoutAttempt, user: User, order: Order, *, now: datetime,
     # Only what was bought leaves the cart: it may have changed since the order was placed.
     bought = [line.product_id for line, _ in order.lines]
     db.session.execute(sa.delete(CartItem).where(CartItem.user_id == user.id, CartItem.product_id.in_(bought)))
-    attempt.status, attempt.completed_at = "succeeded", now
-    attempt.result = {"redirect": path_for("billing.checkout_complete", attempt_id=attempt.id)}
+    close(attempt, "succeeded", {"redirect": path_for("billing.checkout_complete", attempt_id=attempt.id)}, now)
     audit.record("checkout.completed", actor_id=user.id, target=attempt,
                  after={"transaction": str(attempt.transaction_id) if attempt.transaction_id else None,
                         "method": attempt.payment_method})
@@ -164,14 +163,22 @@ def complete(tx: Transaction, now: datetime) -> list[Invoice] | None:
     return invoices
 
 
+def close(attempt: CheckoutAttempt, status: str, result: dict, now: datetime) -> None:
+    """The attempt's outcome, replayed to any retry. The card token is dropped: only an open attempt needs it
+    (to charge again after a call that got no answer); a card kept for renewals is a payment method."""
+    attempt.status, attempt.result, attempt.completed_at = status, result, now
+    card = attempt.snapshot.get("card")
+    if card and "token" in card:
+        attempt.snapshot = {**attempt.snapshot, "card": {k: v for k, v in card.items() if k != "token"}}
+
+
 def declined(tx: Transaction, now: datetime) -> None:
     """The order's payment failed (declined, or it never reached the gateway): nothing is delivered."""
     attempt = lock_attempt_of(tx)
     if attempt is None or attempt.status not in OPEN:
         return
-    message = tx.failure_message or "Your card was declined."
-    attempt.status, attempt.completed_at = "declined", now
-    attempt.result = {"message": message, "code": tx.failure_code}
+    close(attempt, "declined", {"message": tx.failure_message or "Your card was declined.", "code": tx.failure_code},
+          now)
     audit.record("checkout.declined", actor_id=attempt.user_id, target=tx, after={"code": tx.failure_code})
 
 
@@ -184,9 +191,8 @@ def _refund(attempt: CheckoutAttempt, charge: Transaction, reason: str, now: dat
     db.session.flush()
     outbox.enqueue("jobs.billing.send_refund", str(refund.id), queue="high")
     total = format_money(charge.amount, charge.currency)
-    attempt.status, attempt.completed_at = "refunded", now
-    attempt.result = {"message": f"We couldn't complete this order: {reason} "
-                                 f"Your payment of {total} is being refunded to your card."}
+    close(attempt, "refunded", {"message": f"We couldn't complete this order: {reason} "
+                                           f"Your payment of {total} is being refunded to your card."}, now)
     notices.order_refunded(attempt.user_id, total=total, reason=reason)
     audit.record("checkout.refunded", actor_id=attempt.user_id, target=attempt,
                  after={"refund": str(refund.id), "reason": reason})

@@ -134,20 +134,14 @@ def call(charge: Charge, gateway: PaymentGateway) -> GatewayResult | None:
 
 
 def settle(answered: list[tuple[Charge, GatewayResult]], now: datetime) -> None:
-    """Apply the answers in one transaction, every row locked again (payments, then invoices, then subscriptions,
-    the order reconciliation and webhooks use). If it fails, the payments stay pending for reconciliation."""
+    """Apply the answers in one transaction, locking the rows again in the order webhooks and reconciliation
+    lock them (payments, invoices, subscriptions). If it fails, the payments stay pending for reconciliation."""
     if not answered:
         return
-    txs = {tx.id: tx for tx in db.session.scalars(
-        sa.select(Transaction).where(Transaction.id.in_([c.tx_id for c, _ in answered])).order_by(Transaction.id)
-        .with_for_update().execution_options(populate_existing=True))}
-    invoices = {i.id: i for i in db.session.scalars(
-        sa.select(Invoice).options(selectinload(Invoice.lines))
-        .where(Invoice.id.in_([c.invoice_id for c, _ in answered])).order_by(Invoice.id).with_for_update(of=Invoice).execution_options(populate_existing=True))}
-    subs = {s.id: s for s in db.session.scalars(
-        sa.select(Subscription).options(selectinload(Subscription.plan), selectinload(Subscription.product))
-        .where(Subscription.id.in_([c.subscription_id for c, _ in answered])).order_by(Subscription.id)
-        .with_for_update(of=Subscription).execution_options(populate_existing=True))}
+    txs = _locked(Transaction, [c.tx_id for c, _ in answered])
+    invoices = _locked(Invoice, [c.invoice_id for c, _ in answered], selectinload(Invoice.lines))
+    subs = _locked(Subscription, [c.subscription_id for c, _ in answered], selectinload(Subscription.plan),
+                   selectinload(Subscription.product))
     # The receipts name their customers: load them again in one query (the commit before the calls expired them).
     db.session.scalars(sa.select(User).where(User.id.in_({s.user_id for s in subs.values()}))).all()
     for charge, result in answered:
@@ -155,6 +149,12 @@ def settle(answered: list[tuple[Charge, GatewayResult]], now: datetime) -> None:
         tx.gateway_reference = tx.gateway_reference or result.reference
         apply_outcome(tx, result.status, failure_code=result.failure_code, message=result.message, now=now,
                       invoices=[invoices[charge.invoice_id]], subscription=subs[charge.subscription_id])
+
+
+def _locked(model, ids: list, *options) -> dict:
+    rows = db.session.scalars(sa.select(model).options(*options).where(model.id.in_(ids)).order_by(model.id)
+                              .with_for_update(of=model).execution_options(populate_existing=True))
+    return {row.id: row for row in rows}
 
 
 def bank_transfer_invoice(sub: Subscription, batch: Batch) -> Invoice:

@@ -60,7 +60,8 @@ def _assert_completed_once(app, gateway, smtp_sink=None):
         tx = db.session.scalar(sa.select(Transaction))
         assert tx.status == "succeeded" and sum(i.total for i in invoices) == tx.amount == 51722
         assert {i.transaction_id for i in invoices} == {tx.id}
-        assert db.session.scalar(sa.select(CheckoutAttempt.status)) == "succeeded"
+        attempt = db.session.scalar(sa.select(CheckoutAttempt))
+        assert attempt.status == "succeeded" and "token" not in attempt.snapshot["card"]  # kept only while open
         assert _count(Transaction, Transaction.status == "pending") == 0
         assert _count(WebhookEvent, WebhookEvent.status == "pending") == 0
         assert _count(Notification, Notification.kind == "payment_receipt") == 2

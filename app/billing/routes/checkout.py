@@ -53,7 +53,7 @@ def checkout():
     if outcome.redirect:
         cart_service.recount(current_user)
         return redirect(outcome.redirect, code=303)
-    if outcome.pending:  # the database may be down: a page that needs none
+    if outcome.without_database:
         return render_without_database("billing/checkout_pending.html", outcome=outcome, form=request.form), \
             outcome.status
     key = None if outcome.new_key else request.form.get("idempotency_key")
