@@ -151,6 +151,10 @@ class SandboxGateway(PaymentGateway):
 def _send_later(event: dict) -> None:
     """Queue the event's delivery in a transaction of its own: a provider sends its webhook whatever becomes
     of the caller's transaction (which may roll back, or lose its database, right after the charge)."""
+    if db.engine.dialect.name == "sqlite":
+        # The embedded default has one writer at a time: a second connection would wait for the caller's.
+        outbox.enqueue("jobs.billing.deliver_gateway_event", event, queue="high")
+        return
     try:
         with Session(db.engine) as own:
             message = OutboxMessage(func="jobs.billing.deliver_gateway_event", args=[event], kwargs={}, queue="high")
