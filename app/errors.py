@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from flask import Flask, g, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -86,14 +87,17 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def render_error(status: int, message: str, *, headers: dict | None = None):
+def render_error(status: int, message: str, *, headers: dict | None = None, without_database: bool = False):
+    from app.templating import render_without_database
+
     title = TITLES.get(status, "Error")
+    render = render_without_database if without_database else render_template
     if is_htmx():
-        body = render_template("components/_toast.html", level="error", title=title, message=message)
+        body = render("components/_toast.html", level="error", title=title, message=message)
         # Errors land in the toast area, whatever the request was aiming at.
         headers = {**(headers or {}), "HX-Retarget": "#toasts", "HX-Reswap": "beforeend"}
     else:
-        body = render_template("errors/error.html", status=status, title=title, message=message)
+        body = render("errors/error.html", status=status, title=title, message=message)
     response = (body, status, headers or {})
     return response
 
@@ -126,6 +130,20 @@ def register_errorhandlers(app: Flask) -> None:
             413: "That is more than this address accepts at once.",
         }.get(status, exc.description or TITLES.get(status, "Error"))
         return render_error(status, message, headers=dict(exc.get_headers()) if status == 405 else None)
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def _database_unavailable(exc: sa.exc.DBAPIError):
+        # Connection lost, refused or timed out: a 503 that renders without the database, never a 500.
+        log.error("database unavailable (request id %s): %s", g.get("request_id"), exc.__class__.__name__)
+        from app.extensions import db
+
+        try:
+            db.session.rollback()
+        except sa.exc.DBAPIError:
+            pass
+        return render_error(503, "We can't reach our database just now. Nothing you did was lost: "
+                                 "try again in a moment.", headers={"Retry-After": "30"}, without_database=True)
 
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception):

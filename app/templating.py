@@ -54,6 +54,14 @@ def page_imports(template: str) -> dict:
     return names
 
 
+def render_without_database(template: str, **context) -> str:
+    """A page that must render while the database is down. The context processors are skipped (they read
+    the signed-in user, which a failed transaction has expired) and the navbar leaves out the account menu."""
+    base = {"site_name": current_app.config["SITE_NAME"], "url_endpoints": current_app.view_functions.keys(),
+            "database_down": True}
+    return current_app.jinja_env.get_template(template).render(**base, **context)
+
+
 def format_money(minor: int | None, currency: str = "USD") -> str:
     if minor is None:
         return ""

@@ -1,5 +1,7 @@
-"""Billing jobs: the lifecycle run, reconciliation, and the sandbox's webhook deliveries."""
-from app.billing import lifecycle, reconcile
+"""Billing jobs: the lifecycle run, reconciliation, refunds, and the sandbox's webhook deliveries."""
+from uuid import UUID
+
+from app.billing import lifecycle, reconcile, refunds
 from app.billing.gateway.delivery import deliver_event
 from app.models.base import utcnow
 
@@ -17,3 +19,8 @@ def reconcile_payments() -> dict:
 def deliver_gateway_event(event: dict) -> int:
     """POST one signed sandbox event to the webhook (retried by RQ when it does not answer 2xx)."""
     return deliver_event(event)
+
+
+def send_refund(refund_id: str) -> str:
+    """Send a pending refund to the gateway (retried by RQ; a retry finds it sent and does nothing)."""
+    return refunds.send_refund(UUID(refund_id))

@@ -200,6 +200,11 @@ def clear(user) -> None:
     session[COUNT_KEY] = 0
 
 
+def recount(user) -> None:
+    """Refresh the navbar's count after something else (a checkout) changed the cart."""
+    session[COUNT_KEY] = len(entries(user))
+
+
 def view(user, *, acknowledge: bool = True) -> CartView:
     """Each line with today's price; price changes and retired plans are flagged.
 

@@ -41,12 +41,14 @@ def build_lines(line: PricedLine) -> list[InvoiceLine]:
 
 
 def draft_invoice(*, user: User, line: PricedLine, subscription_id: uuid.UUID | None, method: str, label: str,
-                  period: tuple[datetime, datetime], checkout_id: uuid.UUID | None = None) -> Invoice:
+                  period: tuple[datetime, datetime], checkout_id: uuid.UUID | None = None,
+                  billed: dict | None = None) -> Invoice:
+    """billed: who pays as recorded when the order was placed (default: the user as they are now)."""
     invoice = Invoice(id=uuid.uuid4(), kind="invoice", status="draft", user_id=user.id, subscription_id=subscription_id,
                       payment_method=method, payment_label=label, currency=line.currency, subtotal=line.subtotal,
                       discount=line.discount, fee=line.fee, fee_percent=line.fee_percent, total=line.total,
-                      period_start=period[0], period_end=period[1], bill_to=bill_to(user), checkout_id=checkout_id,
-                      lines=build_lines(line))
+                      period_start=period[0], period_end=period[1], bill_to=billed or bill_to(user),
+                      checkout_id=checkout_id, lines=build_lines(line))
     db.session.add(invoice)
     return invoice
 

@@ -43,7 +43,7 @@ def conditions(now: datetime) -> dict[str, list]:
     return {
         "trial reminders": [S.status == "trial", S.trial_reminded_at.is_(None), S.trial_end > now,
                             S.trial_end <= now + timedelta(days=REMIND_DAYS)],
-        "trials ended": [S.status == "trial", S.trial_end <= now],
+        "trials ended": [S.status == "trial", S.trial_end <= now, _no_pending_charge()],
         "periods ended": [S.status == "active", S.current_period_end <= now, _no_pending_charge()],
         "retries due": [S.status == "past_due", S.next_retry_at <= now, _no_pending_charge()],
         "bank transfers overdue": [S.status == "active", S.billing_method == "bank_transfer", overdue_transfer],
@@ -80,8 +80,22 @@ def _cancel_at_end(sub: Subscription, now: datetime, report: Report) -> None:
 
 def _charge_all(pairs, batch, report: Report) -> None:
     renewals.finalize_drafts(batch)
+    charges = []
     for sub, invoice in pairs:
-        report[f"charges {renewals.charge(sub, invoice, batch)}"] += 1
+        charge = renewals.record_charge(sub, invoice, batch)
+        if charge is None:
+            report["charges failed"] += 1
+        else:
+            charges.append(charge)
+    db.session.commit()  # the invoices and pending payments exist before any money moves
+    answered = []
+    for charge in charges:
+        result = renewals.call(charge, batch.gateway)
+        report[f"charges {result.status if result else 'pending'}"] += 1
+        if result is not None:
+            answered.append((charge, result))
+    renewals.settle(answered, batch.now)
+    db.session.commit()
 
 
 def remind_trials(now: datetime, report: Report, size: int) -> None:

@@ -74,3 +74,11 @@ def cancelled(sub: Subscription, product: Product, ends_on: datetime, *, email: 
     notify(sub.user_id, "subscription_cancelled", f"{product.name} is cancelled",
            f"Access ends on {format_date(ends_on)}.", link, email=email,
            email_context={"product_name": product.name, "ends_on": format_date(ends_on), "subscriptions_url": url})
+
+
+def order_refunded(user_id, *, total: str, reason: str) -> None:
+    """A paid order could not be delivered (see app/billing/orders.py): the money goes back."""
+    link, url = _subscriptions_links()
+    notify(user_id, "order_refunded", f"We refunded your payment of {total}",
+           f"We couldn't complete your order: {reason} The money is on its way back to your card.", link,
+           email=True, email_context={"total": total, "reason": reason, "subscriptions_url": url})

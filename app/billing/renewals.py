@@ -3,6 +3,11 @@
 Called by the lifecycle steps on a batch of subscriptions whose rows they hold
 locked. Everything a batch needs (users, cards, the fee) is loaded once per
 batch, so the SQL per subscription stays the same however many there are.
+
+A charge is recorded (invoice and pending transaction, committed) before the
+gateway is called, and its answer applied in a transaction of its own: if the
+database drops in between, reconciliation finds the pending payment and settles
+it with the gateway's answer, and no later run charges that period again.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from app.billing import invoices as invoice_service
-from app.billing.gateway import GatewayUnavailable, PaymentGateway, get_gateway
+from app.billing.gateway import GatewayResult, GatewayUnavailable, PaymentGateway, get_gateway
 from app.billing.periods import add_cycle
 from app.billing.pricing import price_line
 from app.billing.settlement import apply_outcome, renewal_failed
@@ -85,32 +90,71 @@ def card_invoice(sub: Subscription, batch: Batch) -> Invoice:
     return invoice_for(sub, batch, "card", card.label if card else "Card")
 
 
-def charge(sub: Subscription, invoice: Invoice, batch: Batch) -> str:
-    """Charge the card on file for a finalized invoice. Returns succeeded, failed or pending."""
+@dataclass(frozen=True)
+class Charge:
+    """A renewal charge recorded as pending, with what the gateway call needs once the batch has committed."""
+
+    tx_id: uuid.UUID
+    subscription_id: uuid.UUID
+    invoice_id: uuid.UUID
+    amount: int
+    currency: str
+    token: str
+    key: str
+    description: str
+
+
+def record_charge(sub: Subscription, invoice: Invoice, batch: Batch) -> Charge | None:
+    """A pending transaction for a finalized invoice (committed by the caller before any call).
+
+    None when there is no card on file: the renewal fails at once, nothing is charged.
+    """
     card = batch.cards.get(sub.user_id)
     if card is None:
         renewal_failed(sub, invoice, batch.now, "There is no card on file for this subscription.")
-        return "failed"
+        return None
     attempt = sub.retry_count + 1 if sub.status == "past_due" else 0
     tx = Transaction(id=uuid.uuid4(), user_id=sub.user_id, subscription_id=sub.id, kind="charge",
                      purpose="renewal", status="pending", amount=invoice.total, currency=invoice.currency,
                      gateway=batch.gateway.name, idempotency_key=f"renewal:{invoice.id}:{attempt}",
                      payment_method_id=card.id)
-    try:
-        result = batch.gateway.charge(amount=invoice.total, currency=invoice.currency, token=card.token,
-                                      idempotency_key=tx.idempotency_key, off_session=True,
-                                      description=f"{sub.product.name} {sub.plan.name} renewal")
-    except GatewayUnavailable:
-        result = None
-    # Added after the call (same database transaction): the row is written once, with its outcome.
     db.session.add(tx)
     invoice.transaction_id = tx.id
-    if result is None:
-        return "pending"  # the gateway did not answer: reconciliation asks it later
-    tx.gateway_reference = result.reference
-    apply_outcome(tx, result.status, failure_code=result.failure_code, message=result.message, now=batch.now,
-                  invoices=[invoice], subscription=sub)
-    return result.status
+    return Charge(tx.id, sub.id, invoice.id, invoice.total, invoice.currency, card.token, tx.idempotency_key,
+                  f"{sub.product.name} {sub.plan.name} renewal")
+
+
+def call(charge: Charge, gateway: PaymentGateway) -> GatewayResult | None:
+    """Charge the card on file; None when the gateway did not answer (reconciliation asks it later)."""
+    try:
+        return gateway.charge(amount=charge.amount, currency=charge.currency, token=charge.token,
+                              idempotency_key=charge.key, off_session=True, description=charge.description)
+    except GatewayUnavailable:
+        return None
+
+
+def settle(answered: list[tuple[Charge, GatewayResult]], now: datetime) -> None:
+    """Apply the answers in one transaction, locking the rows again in the order webhooks and reconciliation
+    lock them (payments, invoices, subscriptions). If it fails, the payments stay pending for reconciliation."""
+    if not answered:
+        return
+    txs = _locked(Transaction, [c.tx_id for c, _ in answered])
+    invoices = _locked(Invoice, [c.invoice_id for c, _ in answered], selectinload(Invoice.lines))
+    subs = _locked(Subscription, [c.subscription_id for c, _ in answered], selectinload(Subscription.plan),
+                   selectinload(Subscription.product))
+    # The receipts name their customers: load them again in one query (the commit before the calls expired them).
+    db.session.scalars(sa.select(User).where(User.id.in_({s.user_id for s in subs.values()}))).all()
+    for charge, result in answered:
+        tx = txs[charge.tx_id]
+        tx.gateway_reference = tx.gateway_reference or result.reference
+        apply_outcome(tx, result.status, failure_code=result.failure_code, message=result.message, now=now,
+                      invoices=[invoices[charge.invoice_id]], subscription=subs[charge.subscription_id])
+
+
+def _locked(model, ids: list, *options) -> dict:
+    rows = db.session.scalars(sa.select(model).options(*options).where(model.id.in_(ids)).order_by(model.id)
+                              .with_for_update(of=model).execution_options(populate_existing=True))
+    return {row.id: row for row in rows}
 
 
 def bank_transfer_invoice(sub: Subscription, batch: Batch) -> Invoice:

@@ -1,7 +1,8 @@
 """Apply a gateway outcome to a transaction, and what follows from it (invoices, subscriptions, emails).
 
 One function for every path that learns an outcome: the synchronous answer at
-checkout or renewal, the webhook, and reconciliation. Transaction statuses only
+checkout or renewal, the webhook, and reconciliation. A checkout's order is
+fulfilled (or refunded) from its recorded attempt when its payment succeeds. Transaction statuses only
 move forward (pending → succeeded | failed, succeeded → refunded), so an event
 that arrives late or twice changes nothing.
 """
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app.billing import invoices as invoice_service
-from app.billing import notices
+from app.billing import notices, orders
 from app.billing.states import transition
 from app.extensions import db
 from app.models.base import utcnow
@@ -68,6 +69,8 @@ def apply_outcome(tx: Transaction, status: str, *, failure_code: str | None = No
         _charge_succeeded(tx, now, invoices, subscription)
     elif status == "failed" and tx.purpose == "renewal":
         _renewal_failed(tx, now, invoices, subscription, message or "Your card was declined.")
+    elif status == "failed" and tx.purpose == "checkout":
+        orders.declined(tx, now)
     return "applied"
 
 
@@ -80,6 +83,9 @@ def _invoices_of(tx: Transaction, invoices: list[Invoice] | None) -> list[Invoic
 
 
 def _charge_succeeded(tx: Transaction, now: datetime, invoices, subscription) -> None:
+    if tx.purpose == "checkout" and invoices is None:
+        # The order is fulfilled here, whoever learnt of the payment first (the submit, a webhook, reconciliation).
+        invoices = orders.complete(tx, now)
     paid = _invoices_of(tx, invoices)
     for invoice in paid:
         if invoice_service.mark_paid(invoice, now=now):

@@ -1,7 +1,8 @@
-"""flask billing run [--dry-run]."""
+"""flask billing run [--dry-run] · flask billing reconcile."""
 from __future__ import annotations
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup
 
@@ -19,6 +20,27 @@ def run_command(dry_run: bool, batch_size: int | None) -> None:
     click.echo("billing run" + (" (dry run: nothing changed)" if dry_run else "") + ":")
     for line in report.lines():
         click.echo(f"  {line}")
+
+
+@billing_group.command("reconcile")
+def reconcile_command() -> None:
+    """Settle payments left pending with the gateway's answer: complete or refund orders charged but unsettled."""
+    from app.billing import reconcile
+    from app.billing.lifecycle import Report
+    from app.models.base import utcnow
+
+    report = Report()
+    try:
+        reconcile.run(utcnow(), report)
+    except sa.exc.DBAPIError as exc:
+        raise click.ClickException(f"the database is unavailable ({exc.__class__.__name__}); nothing more was "
+                                   "settled, run it again when it is back") from None
+    click.echo("billing reconcile:")
+    for line in report.lines():
+        click.echo(f"  {line}")
+    if report[reconcile.UNAVAILABLE]:
+        raise click.ClickException(f"the payment service did not answer for {report[reconcile.UNAVAILABLE]} "
+                                   "payment(s); they stay pending for the next run")
 
 
 def register(app: Flask) -> None:

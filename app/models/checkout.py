@@ -28,7 +28,12 @@ class CartItem(db.Model):
 
 
 class CheckoutAttempt(UUIDPk, db.Model):
-    """One idempotency key: the first submit's result is stored and replayed to any retry."""
+    """One idempotency key: what was ordered, committed before the gateway is called; its outcome is replayed.
+
+    status: processing (a bank transfer, never seen committed), charging (committed; the gateway may have
+    been called), unreached (the gateway call failed without an answer), succeeded, declined, refunded
+    (charged, but the order could no longer be honoured, so the money goes back).
+    """
 
     __tablename__ = "checkout_attempt"
 
@@ -37,10 +42,15 @@ class CheckoutAttempt(UUIDPk, db.Model):
     # sha256 of what was reviewed (lines, prices, fee, payment method): same key + other cart = refused.
     fingerprint: Mapped[str] = mapped_column(sa.String(64))
     payment_method: Mapped[str] = mapped_column(sa.String(20))
-    status: Mapped[str] = mapped_column(sa.String(12), default="processing")  # processing, succeeded, declined
+    status: Mapped[str] = mapped_column(sa.String(12), default="processing")
+    amount: Mapped[int] = mapped_column(sa.BigInteger)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    # Everything needed to fulfil the order without the cart: lines with their prices, answers, who pays,
+    # the card (see app/billing/orders.py). Reconciliation completes an order from this alone.
+    snapshot: Mapped[dict] = mapped_column(JSONType, default=dict)
     result: Mapped[dict] = mapped_column(JSONType, default=dict)
     transaction_id: Mapped[uuid.UUID | None] = mapped_column(
-        sa.ForeignKey("payment_transaction.id", ondelete="SET NULL"))
+        sa.ForeignKey("payment_transaction.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

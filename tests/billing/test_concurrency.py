@@ -58,6 +58,28 @@ def test_fifty_concurrent_submits_with_one_key_charge_once_and_invoice_each_subs
         assert {row[0] for row in per_sub} == {s.id for s in subs}
 
 
+def test_two_tabs_paying_the_same_cart_with_different_keys_at_once_charge_once(app, signed_in, user, shop, gateway):
+    add_to_cart(signed_in, shop["crm_team"])
+    cookie = signed_in.get_cookie("session").value
+    forms = []
+    for _ in range(2):  # two review pages, two idempotency keys
+        _, key, fingerprint = review(signed_in)
+        forms.append({"idempotency_key": key, "review_fingerprint": fingerprint, **card()})
+
+    def submit(i):
+        client = app.test_client()
+        client.set_cookie("session", cookie)
+        return client.post("/checkout", data=forms[i])
+
+    results = _run_together(2, submit)
+    done = [r for r in results if "/checkout/complete/" in r.headers.get("Location", "")]
+    # The other is told it already subscribes (409), or finds its cart emptied by the first (back to the cart).
+    assert len(done) == 1 and {r.status_code for r in results if r not in done} <= {409, 303}
+    assert len(gateway.charges()) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Subscription)) == 1
+
+
 def test_twenty_concurrent_finalizations_get_twenty_distinct_contiguous_numbers(app, user, shop):
     with app.app_context():
         plan, product = db.session.execute(sa.select(Plan, Product).join(Product)

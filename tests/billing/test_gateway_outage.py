@@ -25,7 +25,7 @@ def _count(model):
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 
 
-def test_checkout_while_the_gateway_is_down_explains_it_keeps_nothing_and_the_same_form_works_later(
+def test_checkout_while_the_gateway_is_down_explains_it_delivers_nothing_and_the_same_form_works_later(
         app, unreachable, user, shop, gateway):
     down = unreachable.test_client()
     with unreachable.app_context():
@@ -37,12 +37,19 @@ def test_checkout_while_the_gateway_is_down_explains_it_keeps_nothing_and_the_sa
     assert failed.status_code == 502
     assert "couldn't reach the payment service" in failed.get_data(as_text=True).replace("&#39;", "'")
     with app.app_context():
-        assert [_count(m) for m in (Transaction, CheckoutAttempt, Invoice, Subscription)] == [0, 0, 0, 0]
+        # The attempt was recorded before the call, so the outcome can be asked for later; nothing was delivered.
+        assert db.session.scalar(sa.select(CheckoutAttempt.status)) == "unreached"
+        assert db.session.scalar(sa.select(Transaction.status)) == "pending"
+        assert [_count(m) for m in (Invoice, Subscription)] == [0, 0]
+    assert gateway.charges() == []
     # The service is back; the customer submits the very same form again.
     up = app.test_client()
     up.set_cookie("session", down.get_cookie("session").value)
     assert up.post("/checkout", data=form).status_code == 303
     assert len(gateway.charges()) == 1
+    with app.app_context():
+        assert [_count(m) for m in (Transaction, CheckoutAttempt, Invoice, Subscription)] == [1, 1, 1, 1]
+        assert db.session.scalar(sa.select(Transaction.status)) == "succeeded"
 
 
 def test_a_renewal_the_gateway_did_not_answer_stays_pending_then_reconciliation_settles_it(

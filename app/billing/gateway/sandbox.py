@@ -11,19 +11,26 @@ a sandbox token names its card's behaviour; it never holds the number.
 The sandbox plays an external provider: its records live in Redis, outside our
 database transaction, so a retried call with the same idempotency key gets the
 first answer. It answers charges at once and confirms every new charge or refund
-asynchronously with a signed event POSTed to our webhook (an outbox job).
+asynchronously with a signed event POSTed to our webhook (an outbox job queued in
+a transaction of its own, so the event may arrive before or after the caller
+commits, or after the caller's transaction was lost).
 """
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import secrets
 import time
 
 import redis
+import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import Session
 
-from app import outbox
+from app import links, outbox
+from app.extensions import db
+from app.models.outbox import OutboxMessage
 from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard
 from app.billing.gateway.cards import brand_of
 from app.redis_client import get_redis
@@ -39,6 +46,7 @@ MESSAGES = {
     "insufficient_funds": "Your card has insufficient funds. Try another card.",
     "invalid_payment_method": "That payment method can't be charged. Add a new card.",
 }
+log = logging.getLogger(__name__)
 PREFIX = "sandbox"
 TOKEN_PREFIX = "pm_sandbox_"
 
@@ -108,7 +116,14 @@ class SandboxGateway(PaymentGateway):
 
     def charges(self) -> list[dict]:
         """Every charge the sandbox took (for tests and the benchmark)."""
-        return [r for r in (self._load(ref.decode()) for ref in self.redis.lrange(f"{PREFIX}:charges", 0, -1)) if r]
+        return self._listed("charges")
+
+    def refunds(self) -> list[dict]:
+        """Every refund the sandbox made (for tests)."""
+        return self._listed("refunds")
+
+    def _listed(self, name: str) -> list[dict]:
+        return [r for r in (self._load(ref.decode()) for ref in self.redis.lrange(f"{PREFIX}:{name}", 0, -1)) if r]
 
     def record(self, reference: str) -> dict | None:
         """The sandbox's record of a charge or refund, as its events carry it."""
@@ -127,11 +142,30 @@ class SandboxGateway(PaymentGateway):
         if not self.redis.set(key, reference, nx=True):
             self.redis.delete(f"{PREFIX}:obj:{reference}")
             return _result(self._load(self.redis.get(key).decode()))
-        if kind == "ch":
-            self.redis.rpush(f"{PREFIX}:charges", reference)
+        self.redis.rpush(f"{PREFIX}:{'charges' if kind == 'ch' else 'refunds'}", reference)
         if current_app.config.get("PAYMENT_SANDBOX_WEBHOOKS"):
-            outbox.enqueue("jobs.billing.deliver_gateway_event", event_for(event_type, record), queue="high")
+            _send_later(event_for(event_type, record))
         return _result(record)
+
+
+def _send_later(event: dict) -> None:
+    """Queue the event's delivery in a transaction of its own: a provider sends its webhook whatever becomes
+    of the caller's transaction (which may roll back, or lose its database, right after the charge)."""
+    if db.engine.dialect.name == "sqlite":
+        # The embedded default has one writer at a time: a second connection would wait for the caller's.
+        outbox.enqueue("jobs.billing.deliver_gateway_event", event, queue="high")
+        return
+    try:
+        with Session(db.engine) as own:
+            message = OutboxMessage(func="jobs.billing.deliver_gateway_event", args=[event], kwargs={}, queue="high",
+                                    origin=links.served_origin())
+            own.add(message)
+            own.commit()
+            message_id = message.id
+    except sa.exc.SQLAlchemyError as exc:  # like a provider's failed delivery: reconciliation settles it
+        log.warning("sandbox: could not queue the %s webhook (%s)", event["type"], exc.__class__.__name__)
+        return
+    outbox.relay_pending([message_id])
 
 
 def _result(record: dict) -> GatewayResult:

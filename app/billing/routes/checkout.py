@@ -13,6 +13,7 @@ from app.billing import subscriptions as subscription_service
 from app.billing.answers import prefix_for
 from app.billing.routes import back_to
 from app.catalog.schema import fields
+from app.templating import render_without_database
 
 
 def review(status: int = 200, *, key: str | None = None, outcome=None, form=None):
@@ -50,7 +51,11 @@ def checkout():
         return review()
     outcome = checkout_service.submit(current_user, request.form)
     if outcome.redirect:
+        cart_service.recount(current_user)
         return redirect(outcome.redirect, code=303)
+    if outcome.without_database:
+        return render_without_database("billing/checkout_pending.html", outcome=outcome, form=request.form), \
+            outcome.status
     key = None if outcome.new_key else request.form.get("idempotency_key")
     return review(outcome.status, key=key, outcome=outcome, form=request.form)
 
