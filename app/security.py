@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, g, request
-from flask_login import current_user
+from flask import Flask, g, request, session
 
 
 def csp_nonce() -> str:
@@ -42,8 +41,9 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("HSTS"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.endpoint != "static" and current_user.is_authenticated:
+        if request.endpoint != "static" and session.get("_user_id"):
             # Someone's own page or fragment: no browser history, proxy or back button may keep a copy.
+            # (Read from the session, not the user row: this must hold while the database is down.)
             response.cache_control.no_store = True
             response.vary.add("Cookie")
         return response

@@ -31,7 +31,6 @@ from app.billing.gateway import GatewayResult, GatewayUnavailable, get_gateway
 from app.billing.gateway.cards import read_card
 from app.billing.settlement import apply_outcome, lock_transaction
 from app.billing.sql import insert
-from app.links import path_for
 from app.errors import ExternalServiceError, NotFound, ValidationError
 from app.extensions import db
 from app.models.base import utcnow
