@@ -13,10 +13,10 @@ import uuid
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from app import audit
+from app import audit, outbox
 from app.auth import throttle
 from app.auth.passwords import hash_password, password_problem, verify_password
-from app.auth.services import absolute_url, user_by_email
+from app.auth.services import absolute_url, normalize_email, user_by_email
 from app.auth.sessions import end_other_sessions
 from app.errors import ValidationError
 from app.extensions import db
@@ -54,18 +54,18 @@ def user_for_reset_token(token: str) -> User | None:
 
 
 def request_password_reset(email: str) -> None:
-    """Email a reset link if the address has an active account; the caller answers the same either way."""
-    email = email.strip().lower()
+    """Queue a reset link for the address; the job signs and sends it only if an active account has it.
+
+    The same work whatever the address (one lookup, one audit row, one job), so
+    neither the answer nor its timing tells who has an account. The token is
+    signed in the worker: it never travels in the job's arguments.
+    """
+    email = normalize_email(email)
     throttle.hit("password_reset", email)
     user = user_by_email(email)
-    if user is None or not user.is_active:
-        return
-    queue_email(user.email, "password_reset", {
-        "name": user.display_name,
-        "reset_url": absolute_url("auth.password_reset", token=make_reset_token(user)),
-        "expires_minutes": TOKEN_MAX_AGE // 60,
-    })
-    audit.record("password.reset_requested", actor_id=user.id, target=user)
+    audit.record("password.reset_requested", actor_id=user.id if user else None, target=user, target_type="users",
+                 after={"email": email})
+    outbox.enqueue("jobs.auth.send_password_reset", email, queue="high")
     db.session.commit()
 
 

@@ -8,19 +8,19 @@ import logging
 import uuid
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.auth import throttle, usernames
 from app.auth.emails import email_problem
-from app.auth.otp import CODE_TTL, issue_otp, verify_otp
+from app.auth.otp import queue_code, verify_otp
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.auth.phones import looks_like_phone, normalize_phone
 from app.auth.sessions import end_other_sessions, end_session, start_session
 from app.errors import AuthenticationError, Conflict, NotFound, RateLimited, ValidationError
+from app.billing.urls import external_url
 from app.extensions import db
-from app.mail.services import queue_email
 from app.models.base import utcnow
 from app.models.user import Role, User
 from app.notifications.services import notify
@@ -30,16 +30,19 @@ log = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "That username, email or phone and password don't match an account."
 BAD_CODE = "That code is wrong or has expired. Check the latest email, or ask for a new code."
-CODE_MINUTES = int(CODE_TTL.total_seconds() // 60)
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """A link for an email: BASE_URL plus the path (requests may come through a proxy)."""
-    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+    """A link for an email: BASE_URL plus the path (requests may come through a proxy; jobs have no request)."""
+    return external_url(endpoint, **values)
+
+
+def normalize_email(email: str | None) -> str:
+    return (email or "").strip().lower()
 
 
 def user_by_email(email: str) -> User | None:
-    return db.session.scalar(sa.select(User).where(User.email == (email or "").strip().lower()))
+    return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
 def find_user(identifier: str) -> User | None:
@@ -63,33 +66,48 @@ def find_user(identifier: str) -> User | None:
 
 def send_verification_code(user: User) -> None:
     """Email a fresh verification code (raises RateLimited inside the cooldown)."""
-    code = issue_otp(user, "verify_email")
-    queue_email(user.email, "verification_code",
-                {"name": user.display_name, "code": code, "expires_minutes": CODE_MINUTES})
+    queue_code(user, "verify_email", target=user.email)
     db.session.commit()
 
 
-def register(*, username: str, email: str, password: str, phone: str | None = None) -> User | None:
-    """Create an unverified customer and email a verification code.
+def _verification_owner(address: str) -> User | None:
+    """Whose verification code `address` gets: the active, unverified account there, else the bare address (None).
 
-    Returns None, having sent nothing, when the email already has an account:
-    the caller shows the same "check your email" page, so signup doesn't tell a
+    A verified account is never sent a code from the signup pages: its job sends
+    the "someone tried to sign up with your address" notice instead.
+    """
+    user = user_by_email(address)
+    return user if user is not None and user.is_active and user.email_verified_at is None else None
+
+
+def register(*, username: str, email: str, password: str, phone: str | None = None) -> User | None:
+    """Create an unverified customer and queue its verification code.
+
+    Returns None, having created nothing, when the email already has an
+    account. Both paths do the same work in the request — the password hash,
+    the username and phone checks, an audit row, one code row, one job — and
+    the job decides what to send (the code, or the notice that someone tried to
+    sign up with the address), so neither the answer nor its timing tells a
     stranger who is registered. A phone number already in use is left off the
     same way (it can be added and verified from the profile).
     """
-    username, email = usernames.normalize_username(username), email.strip().lower()
+    username, email = usernames.normalize_username(username), normalize_email(email)
     problem = password_problem(password, username=username, email=email)
     if problem:
         raise ValidationError(problem, field="password")
     password_hash = hash_password(password)  # before the lookups, so both paths take as long
-    if user_by_email(email) is not None:
-        audit.record("user.signup_duplicate", target_type="users", after={"email": email})
-        db.session.commit()
-        return None
     if usernames.is_taken(username):
         raise ValidationError(f"“{username}” is taken. Try one of the suggestions.", field="username")
     if phone and db.session.scalar(sa.select(User.id).where(User.phone == phone)) is not None:
         phone = None
+    if user_by_email(email) is not None:
+        audit.record("user.signup_duplicate", target_type="users", after={"email": email})
+        try:
+            queue_code(_verification_owner(email), "verify_email", target=email)
+        except RateLimited:
+            pass  # asked moments ago: that message stands (nothing was written yet)
+        db.session.commit()
+        return None
     user = User(username=username, email=email, phone=phone or None, password_hash=password_hash,
                 role=role_named(DEFAULT_ROLE), password_changed_at=utcnow())
     db.session.add(user)
@@ -106,10 +124,27 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
     return user
 
 
-def complete_email_verification(user: User | None, code: str) -> bool:
-    """Check the code; on success mark the email verified, send the welcome and sign in."""
-    if user is None or not verify_otp(user, "verify_email", code):
-        return False
+def resend_verification_code(address: str) -> None:
+    """Another verification code for `address` (or the notice, if a verified account has it).
+
+    The same work and answer whatever holds the address; RateLimited inside the cooldown.
+    """
+    address = normalize_email(address)
+    queue_code(_verification_owner(address), "verify_email", target=address)
+    db.session.commit()
+
+
+def complete_email_verification(address: str, code: str) -> User | None:
+    """Check the code sent for `address`; on success mark the email verified, send the welcome and sign in.
+
+    With no unverified account at the address, the code is checked against the
+    address's own code row (which never signs anyone in), so a wrong code costs
+    the same either way. Returns the user signed in, or None.
+    """
+    address = normalize_email(address)
+    user = _verification_owner(address)
+    if not verify_otp(user, "verify_email", code, target=None if user else address) or user is None:
+        return None
     first_time = user.email_verified_at is None
     user.email_verified_at = user.email_verified_at or utcnow()
     audit.record("user.email_verified", actor_id=user.id, target=user)
@@ -118,7 +153,7 @@ def complete_email_verification(user: User | None, code: str) -> bool:
     start_session(user)
     audit.record("auth.login", actor_id=user.id, target=user, after={"method": "verification"})
     db.session.commit()
-    return True
+    return user
 
 
 def send_welcome(user: User) -> None:
@@ -162,27 +197,35 @@ def login(user: User, *, remember: bool = False, method: str = "password") -> No
     db.session.commit()
 
 
+def _active(user: User | None) -> User | None:
+    return user if user is not None and user.is_active else None
+
+
 def request_login_code(email: str) -> None:
-    """Email a sign-in code if the address has an active account. Same outcome either way."""
-    email = email.strip().lower()
+    """Queue a sign-in code for the address; the job sends it only if an active account has it.
+
+    The request issues the code row either way (for the account, or for the
+    bare address), so the answer and its timing are the same; inside the
+    cooldown nothing is queued, and the code sent moments ago still works.
+    """
+    email = normalize_email(email)
     throttle.hit("code_request", email)
-    user = user_by_email(email)
-    if user is None or not user.is_active:
-        return
     try:
-        code = issue_otp(user, "login")
+        queue_code(_active(user_by_email(email)), "login", target=email)
     except RateLimited:
-        db.session.rollback()  # inside the cooldown the previous code still works
+        db.session.rollback()
         return
-    queue_email(user.email, "login_code", {"name": user.display_name, "code": code, "expires_minutes": CODE_MINUTES})
     db.session.commit()
 
 
 def login_with_code(email: str, code: str, *, remember: bool = False) -> User:
-    user = user_by_email(email)
-    if user is None or not user.is_active or not verify_otp(user, "login", code):
-        audit.record("auth.login_failed", target=user, target_type="users",
-                     after={"identifier": (email or "")[:80], "reason": "code"})
+    email = normalize_email(email)
+    found = user_by_email(email)
+    user = _active(found)
+    # Without an account the address's own code row is checked (it never signs in): the same work either way.
+    if not verify_otp(user, "login", code, target=None if user else email) or user is None:
+        audit.record("auth.login_failed", target=found, target_type="users",
+                     after={"identifier": email[:80], "reason": "code"})
         db.session.commit()
         raise AuthenticationError(BAD_CODE, field="code")
     if user.email_verified_at is None:
