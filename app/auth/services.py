@@ -70,13 +70,12 @@ def send_verification_code(user: User) -> None:
     db.session.commit()
 
 
-def _verification_owner(address: str) -> User | None:
-    """Whose verification code `address` gets: the active, unverified account there, else the bare address (None).
+def _verification_owner(user: User | None) -> User | None:
+    """Whose verification code an address gets: the active, unverified account there, else the bare address (None).
 
     A verified account is never sent a code from the signup pages: its job sends
     the "someone tried to sign up with your address" notice instead.
     """
-    user = user_by_email(address)
     return user if user is not None and user.is_active and user.email_verified_at is None else None
 
 
@@ -100,10 +99,11 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
         raise ValidationError(f"“{username}” is taken. Try one of the suggestions.", field="username")
     if phone and db.session.scalar(sa.select(User.id).where(User.phone == phone)) is not None:
         phone = None
-    if user_by_email(email) is not None:
+    holder = user_by_email(email)
+    if holder is not None:
         audit.record("user.signup_duplicate", target_type="users", after={"email": email})
         try:
-            queue_code(_verification_owner(email), "verify_email", target=email)
+            queue_code(_verification_owner(holder), "verify_email", target=email)
         except RateLimited:
             pass  # asked moments ago: that message stands (nothing was written yet)
         db.session.commit()
@@ -130,7 +130,7 @@ def resend_verification_code(address: str) -> None:
     The same work and answer whatever holds the address; RateLimited inside the cooldown.
     """
     address = normalize_email(address)
-    queue_code(_verification_owner(address), "verify_email", target=address)
+    queue_code(_verification_owner(user_by_email(address)), "verify_email", target=address)
     db.session.commit()
 
 
@@ -142,7 +142,7 @@ def complete_email_verification(address: str, code: str) -> User | None:
     the same either way. Returns the user signed in, or None.
     """
     address = normalize_email(address)
-    user = _verification_owner(address)
+    user = _verification_owner(user_by_email(address))
     if not verify_otp(user, "verify_email", code, target=None if user else address) or user is None:
         return None
     first_time = user.email_verified_at is None
@@ -221,10 +221,11 @@ def request_login_code(email: str) -> None:
 def login_with_code(email: str, code: str, *, remember: bool = False) -> User:
     email = normalize_email(email)
     found = user_by_email(email)
+    found_id = str(found.id) if found is not None else None  # read now: verify_otp's commit expires it
     user = _active(found)
     # Without an account the address's own code row is checked (it never signs in): the same work either way.
     if not verify_otp(user, "login", code, target=None if user else email) or user is None:
-        audit.record("auth.login_failed", target=found, target_type="users",
+        audit.record("auth.login_failed", target_type="users", target_id=found_id,
                      after={"identifier": email[:80], "reason": "code"})
         db.session.commit()
         raise AuthenticationError(BAD_CODE, field="code")
