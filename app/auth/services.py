@@ -9,7 +9,7 @@ import uuid
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app import audit
 from app.auth import throttle, usernames
@@ -84,11 +84,12 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
 
     Returns None, having created nothing, when the email already has an
     account. Both paths do the same work in the request — the password hash,
-    the username and phone checks, an audit row, one code row, one job — and
-    the job decides what to send (the code, or the notice that someone tried to
-    sign up with the address), so neither the answer nor its timing tells a
-    stranger who is registered. A phone number already in use is left off the
-    same way (it can be added and verified from the profile).
+    the username and phone checks, one INSERT of the account (which does
+    nothing when the email is taken) and one read of it, an audit row, one code
+    row, one job — and the job decides what to send (the code, or the notice
+    that someone tried to sign up with the address), so neither the answer nor
+    its timing tells a stranger who is registered. A phone number already in
+    use is left off the same way (it can be added and verified from the profile).
     """
     username, email = usernames.normalize_username(username), normalize_email(email)
     problem = password_problem(password, username=username, email=email)
@@ -99,8 +100,12 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
         raise ValidationError(f"“{username}” is taken. Try one of the suggestions.", field="username")
     if phone and db.session.scalar(sa.select(User.id).where(User.phone == phone)) is not None:
         phone = None
-    holder = user_by_email(email)
-    if holder is not None:
+    user = _insert_unless_taken(username=username, email=email, phone=phone or None, password_hash=password_hash,
+                                role_id=role_named(DEFAULT_ROLE).id, password_changed_at=utcnow())
+    if user is None:
+        holder = user_by_email(email)
+        if holder is None:  # not the email: the username (or phone) was registered since the check above
+            raise ValidationError(f"“{username}” was just taken. Try one of the suggestions.", field="username")
         audit.record("user.signup_duplicate", target_type="users", after={"email": email})
         try:
             queue_code(_verification_owner(holder), "verify_email", target=email)
@@ -108,20 +113,21 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
             pass  # asked moments ago: that message stands (nothing was written yet)
         db.session.commit()
         return None
-    user = User(username=username, email=email, phone=phone or None, password_hash=password_hash,
-                role=role_named(DEFAULT_ROLE), password_changed_at=utcnow())
-    db.session.add(user)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        if user_by_email(email) is not None:
-            return None
-        raise ValidationError(f"“{username}” was just taken. Try one of the suggestions.", field="username")
     audit.record("user.signup", actor_id=user.id, target=user)
     send_verification_code(user)
     usernames.remember_taken(username)
     return user
+
+
+def _insert_unless_taken(**values) -> User | None:
+    """INSERT … ON CONFLICT DO NOTHING: the new account, or None when its email, username or phone is taken.
+
+    One statement either way, and no error (nor a line in the database's log) for a taken address.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(User.__table__)
+    user_id = db.session.scalar(insert.values(**values).on_conflict_do_nothing().returning(User.__table__.c.id))
+    return db.session.get(User, user_id) if user_id is not None else None
 
 
 def resend_verification_code(address: str) -> None:

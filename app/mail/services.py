@@ -27,6 +27,7 @@ from app.extensions import db
 from app.mail.kinds import queue_for
 from app.models.base import utcnow
 from app.models.mail import DevMail, SentEmail
+from app.observability import redact
 from app.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,8 @@ def _sent_already(record: SentEmail | None) -> bool:
 
 def _claim(key: str, to: str, kind: str, subject: str) -> bool:
     """Commit the "sending" record (and so the Message-ID) before anything leaves. False if another got there first."""
-    db.session.add(SentEmail(idempotency_key=key, to=to, subject=subject[:300], kind=kind, status="sending",
+    # Subjects may carry the code ("Your sign-in code: 123456"); the record keeps no secret.
+    db.session.add(SentEmail(idempotency_key=key, to=to, subject=redact(subject)[:300], kind=kind, status="sending",
                              message_id=message_id_for(key, kind)))
     try:
         db.session.commit()

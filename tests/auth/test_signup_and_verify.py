@@ -136,6 +136,16 @@ def test_signup_with_the_address_of_an_unverified_account_sends_its_owner_a_code
     assert _user(app).username == "grace"  # nothing of the second signup was kept
 
 
+def test_a_username_registered_since_the_cached_check_is_explained_next_to_the_field(app, client):
+    client.get("/auth/check-username?username=grace_h", headers={"HX-Request": "true"})  # cached: available
+    with app.app_context():
+        make_user(username="grace_h", email="someone@example.com")  # by another process, behind the cache
+    response = client.post("/auth/signup", data=GOOD)
+    assert response.status_code == 400
+    assert 'id="username-error"' in response.text and "just taken" in response.text
+    assert _user(app) is None and queued_jobs(app) == []
+
+
 def test_a_phone_given_at_signup_is_stored_in_e164(app, client):
     client.post("/auth/signup", data={**GOOD, "phone": "+1 (415) 555-0100"})
     assert _user(app).phone == "+14155550100"
