@@ -128,7 +128,7 @@ class Server:
             try:
                 if requests.get(self.url("/healthz"), timeout=2).status_code == 200:
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a busy first request
                 time.sleep(0.2)
         self.__exit__(None, None, None)
         raise RuntimeError(f"gunicorn did not answer within {self.startup_timeout}s; see {self.log}")
