@@ -183,8 +183,9 @@ class TestConfig(Config):
     JOBS_INLINE = False
     # Concurrency tests open dozens of connections at once.
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 70, "pool_timeout": 30}
-    # Unset (no SMTP) unless given: tests that run `flask worker` as a process point it at their sink.
-    MAIL_SERVER = env("MAIL_SERVER")
+    # Never a real MAIL_SERVER from the environment; a test's own processes (flask worker …) get its SMTP sink.
+    MAIL_SERVER = env("TEST_MAIL_SERVER")
+    MAIL_PORT = env_int("TEST_MAIL_PORT", 25)
     DEV_MAIL_OUTBOX = False
     LOG_JSON = False
     WTF_CSRF_ENABLED = False  # tests that prove CSRF switch it back on

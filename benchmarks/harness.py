@@ -122,16 +122,23 @@ class Server:
         self._log = self.log.open("w")
         self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self._wait_until_up()
+        except BaseException:  # whatever stops the start (Ctrl-C included), gunicorn must not outlive it
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _wait_until_up(self) -> None:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited; see {self.log}")
             try:
                 if requests.get(self.url("/healthz"), timeout=2).status_code == 200:
-                    return self
-            except requests.ConnectionError:
+                    return
+            except (requests.ConnectionError, requests.Timeout):  # not listening yet, or a busy first request
                 time.sleep(0.2)
-        self.__exit__(None, None, None)
         raise RuntimeError(f"gunicorn did not answer within {self.startup_timeout}s; see {self.log}")
 
     def __exit__(self, *exc) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import url_for
 
 from app import audit
-from app.auth.otp import CODE_TTL, issue_otp, verify_otp
+from app.auth.otp import queue_code, verify_otp
 from app.auth.sessions import end_other_sessions, is_live
-from app.auth.sms import queue_sms
 from app.errors import NotFound
 from app.extensions import db
 from app.models.base import utcnow
@@ -35,10 +34,7 @@ def update_profile(user: User, data: dict) -> None:
 
 def send_phone_code(user: User, phone: str) -> None:
     """Text a code to `phone` (raises RateLimited inside the cooldown). The number is set once verified."""
-    code = issue_otp(user, "verify_phone", target=phone)
-    minutes = int(CODE_TTL.total_seconds() // 60)
-    queue_sms(phone, f"{current_app.config['SITE_NAME']}: your verification code is {code}. "
-                     f"It expires in {minutes} minutes.")
+    queue_code(user, "verify_phone", target=phone)
     db.session.commit()
 
 

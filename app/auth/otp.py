@@ -1,26 +1,33 @@
 """One-time codes: issue and verify.
 
-Rules (SPEC §1): 6 digits from `secrets`, only an HMAC of the code is stored,
-10-minute expiry, single use, the 5th wrong attempt voids the code, a new code
-voids the older active one of the same purpose, 60 s between codes and at most
-5 per hour for one user and purpose. Verification locks the row, so concurrent
-submits neither both succeed nor miscount.
+Rules (SPEC §1): 6 digits, only an HMAC of the code is stored, 10-minute
+expiry, single use, the 5th wrong attempt voids the code, a new code voids the
+older active one of the same purpose, 60 s between codes and at most 5 per hour
+for one user and purpose. Verification locks the row, so concurrent submits
+neither both succeed nor miscount.
+
+The request that asks for a code issues the row and queues a job with its id;
+the code is derived from the row's random id with SECRET_KEY (`code_for`), again
+by the job that sends it. So no code is ever in a job's arguments or a log, and
+a retried job sends the same code.
 
 Without a user, a code proves an email address (`target`) that has no account
-yet, or whose account must not be named: the same rules apply per address.
+yet, or whose account must not be named: the same rules apply per address. A
+request for an address with no account is recorded the same way, so it costs
+and answers the same; its code is never sent.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import math
-import secrets
 import uuid
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
+from app import outbox
 from app.errors import RateLimited
 from app.extensions import db
 from app.models.base import utcnow
@@ -49,22 +56,35 @@ def _owned_by(user: User | None, purpose: str, target: str | None):
 
 
 def _serialize(user: User | None, purpose: str, target: str | None) -> None:
-    """One issuer at a time per owner, so two quick requests can't both pass the cooldown."""
-    if user is not None:
-        db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update())
-    elif db.session.get_bind().dialect.name == "postgresql":
-        # No row to lock before the account exists: a transaction-scoped lock on the address.
-        key = int.from_bytes(hashlib.sha256(f"otp:{purpose}:{target}".encode()).digest()[:8], "big", signed=True)
+    """One issuer at a time per owner, so two quick requests can't both pass the cooldown.
+
+    A transaction-scoped lock on the owner (the user, or the address before it has
+    an account): the same statement whether or not an account exists.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        owner = user.id if user is not None else target
+        key = int.from_bytes(hashlib.sha256(f"otp:{purpose}:{owner}".encode()).digest()[:8], "big", signed=True)
         db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
     # SQLite (embedded development mode) runs one writer at a time anyway.
 
 
-def issue_otp(user: User | None, purpose: str, *, target: str | None = None) -> str:
-    """Create a code for `user` (or, with user None, for the address `target`) and return it in clear.
+def code_for(otp: UserOTP) -> str:
+    """The 6 digits of `otp`: an HMAC (keyed with SECRET_KEY) of its random id.
+
+    The id is 122 bits from the OS's cryptographic RNG; the keyed HMAC makes the
+    digits unpredictable without SECRET_KEY, as a stored HMAC of a random code was.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"otp-code:{otp.id}".encode(), hashlib.sha256).digest()
+    return f"{int.from_bytes(digest[:8], 'big') % 10**6:06d}"
+
+
+def issue_otp(user: User | None, purpose: str, *, target: str | None = None) -> UserOTP:
+    """Create a code for `user` (or, with user None, for the address `target`); the code is `code_for(row)`.
 
     Voids the older active code of the same purpose. Raises RateLimited (with
     retry_after) inside the cooldown or past the hourly cap. Does not commit:
-    the caller queues the message and commits both together.
+    the caller queues the job that sends it and commits both together.
     """
     if purpose not in OTP_PURPOSES:
         raise ValueError(f"unknown OTP purpose {purpose!r}")
@@ -86,13 +106,23 @@ def issue_otp(user: User | None, purpose: str, *, target: str | None = None) -> 
         raise RateLimited(f"You've asked for {HOURLY_CAP} codes this hour. Try again in {minutes} minutes.",
                           retry_after=wait)
     db.session.execute(sa.update(UserOTP).where(owned, UserOTP.status == "active").values(status="void"))
-    code = f"{secrets.randbelow(10**6):06d}"
-    otp_id = uuid.uuid4()
-    otp = UserOTP(id=otp_id, user_id=user.id if user is not None else None, purpose=purpose, target=target,
-                  created_at=now, expires_at=now + CODE_TTL, code_hash=_digest(otp_id, code))
+    otp = UserOTP(id=uuid.uuid4(), user_id=user.id if user is not None else None, purpose=purpose, target=target,
+                  created_at=now, expires_at=now + CODE_TTL)
+    otp.code_hash = _digest(otp.id, code_for(otp))
     db.session.add(otp)
     db.session.flush()
-    return code
+    return otp
+
+
+def queue_code(user: User | None, purpose: str, *, target: str, name: str | None = None) -> UserOTP:
+    """Issue a code and queue the job that sends it, on the high queue (codes can't wait). Does not commit.
+
+    The job gets the code's id only (and the greeting for an address with no
+    account yet); it makes the code and decides where it goes (app/auth/deliveries.py).
+    """
+    otp = issue_otp(user, purpose, target=target)
+    outbox.enqueue("jobs.auth.send_code", str(otp.id), queue="high", **({"name": name} if name else {}))
+    return otp
 
 
 def verify_otp(user: User | None, purpose: str, code: str, *, target: str | None = None) -> bool:

@@ -13,7 +13,7 @@ import uuid
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from app import audit
+from app import audit, outbox
 from app.auth import throttle
 from app.auth.passwords import hash_password, password_problem, verify_password
 from app.auth.emails import email_key
@@ -56,18 +56,18 @@ def user_for_reset_token(token: str) -> User | None:
 
 
 def request_password_reset(email: str) -> None:
-    """Email a reset link if the address has an active account; the caller answers the same either way."""
+    """Queue a reset link for the address; the job signs and sends it only if an active account has it.
+
+    The same work whatever the address (one lookup, one audit row, one job), so
+    neither the answer nor its timing tells who has an account. The token is
+    signed in the worker: it never travels in the job's arguments.
+    """
     email = email_key(email)
     throttle.hit("password_reset", email)
     user = user_by_email(email)
-    if user is None or not user.is_active:
-        return
-    queue_email(user.email, "password_reset", {
-        "name": user.display_name,
-        "reset_url": external_url("auth.password_reset", token=make_reset_token(user)),
-        "expires_minutes": TOKEN_MAX_AGE // 60,
-    })
-    audit.record("password.reset_requested", actor_id=user.id, target=user)
+    audit.record("password.reset_requested", actor_id=user.id if user else None, target=user, target_type="users",
+                 after={"email": email})
+    outbox.enqueue("jobs.auth.send_password_reset", email, queue="high")
     db.session.commit()
 
 

@@ -1,8 +1,6 @@
 """Signup, verification, the username check, login (password or emailed code) and logout."""
 from __future__ import annotations
 
-import uuid
-
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
@@ -14,7 +12,9 @@ from app.extensions import db, limiter
 from app.models.user import User
 from app.templating import is_htmx
 
-VERIFY_USER, VERIFY_EMAIL, CODE_EMAIL = "verify_user_id", "verify_email", "login_code_email"
+# The address whose code the verification page checks (the account behind it is looked up there,
+# so the session is the same whether or not signup found an existing account).
+VERIFY_EMAIL, CODE_EMAIL = "verify_email", "login_code_email"
 
 
 def _signed_in_redirect():
@@ -33,12 +33,11 @@ def signup():
         form.username.data = availability.name
     if form.validate_on_submit():
         try:
-            user = services.register(username=form.username.data, email=form.email.data,
-                                     password=form.password.data, phone=form.phone.data)
+            services.register(username=form.username.data, email=form.email.data,
+                              password=form.password.data, phone=form.phone.data)
         except ValidationError as exc:
             form_error(form, exc)
         else:
-            session[VERIFY_USER] = str(user.id) if user else None
             session[VERIFY_EMAIL] = form.email.data
             return see_other("auth.verify")
     if form.errors and usernames.username_problem(form.username.data or "") is None:
@@ -55,13 +54,6 @@ def check_username():
     return render_template("auth/_username_status.html", availability=usernames.check_username(raw))
 
 
-def _pending_user() -> User | None:
-    try:
-        return db.session.get(User, uuid.UUID(session.get(VERIFY_USER) or ""))
-    except ValueError:
-        return None
-
-
 @bp.route("/verify", methods=["GET", "POST"])
 @throttle.failed_login_limit
 def verify():
@@ -71,8 +63,8 @@ def verify():
     form = CodeForm()
     context = {"email": mask_email(session[VERIFY_EMAIL])}
     if form.validate_on_submit():
-        user = _pending_user()
-        if services.complete_email_verification(user, form.code.data):
+        user = services.complete_email_verification(session[VERIFY_EMAIL], form.code.data)
+        if user is not None:
             flash(f"Welcome, {user.display_name}! Your email is verified and you're signed in.", "success")
             return see_other("main.home")
         form.code.errors.append(services.BAD_CODE)
@@ -85,11 +77,9 @@ def verify():
 def verify_resend():
     if VERIFY_EMAIL not in session:
         return see_other("auth.login")
-    user = _pending_user()
     try:
-        if user is not None and user.email_verified_at is None:
-            throttle.hit("code_request", str(user.id))
-            services.send_verification_code(user)
+        throttle.hit("code_request", session[VERIFY_EMAIL])
+        services.resend_verification_code(session[VERIFY_EMAIL])
     except RateLimited as exc:
         return render_limited("auth/verify.html", exc, form=CodeForm(formdata=None),
                               email=mask_email(session[VERIFY_EMAIL]))
@@ -102,7 +92,7 @@ def _to_verification(user: User):
         services.send_verification_code(user)
     except RateLimited:
         db.session.rollback()  # a code went out moments ago; it still works
-    session[VERIFY_USER], session[VERIFY_EMAIL] = str(user.id), user.email
+    session[VERIFY_EMAIL] = user.email
     flash("Your email address isn't verified yet. Enter the code we've just emailed you.", "info")
     return see_other("auth.verify")
 

@@ -10,19 +10,18 @@ from collections.abc import Mapping
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from app import audit
 from app.auth import throttle, usernames
 from app.auth.emails import InvalidEmail, email_key, normalize_email
-from app.auth.otp import CODE_TTL, issue_otp, verify_otp
+from app.auth.otp import queue_code, verify_otp
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.auth.phones import looks_like_phone, normalize_phone
 from app.auth.sessions import end_other_sessions, end_session, start_session
 from app.errors import AuthenticationError, Conflict, NotFound, RateLimited, ValidationError
 from app.extensions import db
 from app.links import external_url, path_for
-from app.mail.services import queue_email
 from app.models.base import utcnow
 from app.models.user import Role, User
 from app.notifications.services import notify
@@ -32,7 +31,6 @@ log = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "That username, email or phone and password don't match an account."
 BAD_CODE = "That code is wrong or has expired. Check the latest email, or ask for a new code."
-CODE_MINUTES = int(CODE_TTL.total_seconds() // 60)
 
 
 def user_by_email(email: str) -> User | None:
@@ -61,19 +59,31 @@ def find_user(identifier: str) -> User | None:
 
 def send_verification_code(user: User) -> None:
     """Email a fresh verification code (raises RateLimited inside the cooldown)."""
-    code = issue_otp(user, "verify_email")
-    queue_email(user.email, "verification_code",
-                {"name": user.display_name, "code": code, "expires_minutes": CODE_MINUTES})
+    queue_code(user, "verify_email", target=user.email)
     db.session.commit()
 
 
-def register(*, username: str, email: str, password: str, phone: str | None = None) -> User | None:
-    """Create an unverified customer and email a verification code.
+def _verification_owner(user: User | None) -> User | None:
+    """Whose verification code an address gets: the active, unverified account there, else the bare address (None).
 
-    Returns None, having sent nothing, when the email already has an account:
-    the caller shows the same "check your email" page, so signup doesn't tell a
-    stranger who is registered. The phone is kept unverified (unverified numbers may
-    collide, so it tells nothing either); it signs in once verified from the profile.
+    A verified account is never sent a code from the signup pages: its job sends
+    the "someone tried to sign up with your address" notice instead.
+    """
+    return user if user is not None and user.is_active and user.email_verified_at is None else None
+
+
+def register(*, username: str, email: str, password: str, phone: str | None = None) -> User | None:
+    """Create an unverified customer and queue its verification code.
+
+    Returns None, having created nothing, when the email already has an
+    account. Both paths do the same work in the request — the password hash,
+    the username and phone checks, one INSERT of the account (which does
+    nothing when the email is taken) and one read of it, an audit row, one code
+    row, one job — and the job decides what to send (the code, or the notice
+    that someone tried to sign up with the address), so neither the answer nor
+    its timing tells a stranger who is registered. The phone is kept unverified
+    (unverified numbers may collide, so it tells nothing either); it signs in once
+    verified from the profile.
     """
     username, email = usernames.normalize_username(username), _normalized_email(email)
     if usernames.is_reserved(username):  # a property of the name alone: says nothing about who is registered
@@ -82,22 +92,21 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
     if problem:
         raise ValidationError(problem, field="password")
     password_hash = hash_password(password)  # before the lookups, so both paths take as long
-    if user_by_email(email) is not None:
-        audit.record("user.signup_duplicate", target_type="users", after={"email": email})
-        db.session.commit()
-        return None
     if usernames.is_taken(username):
         raise ValidationError(f"“{username}” is taken. Try one of the suggestions.", field="username")
-    user = User(username=username, email=email, phone=phone or None, password_hash=password_hash,
-                role=role_named(DEFAULT_ROLE), password_changed_at=utcnow())
-    db.session.add(user)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        if user_by_email(email) is not None:
-            return None
-        raise ValidationError(f"“{username}” was just taken. Try one of the suggestions.", field="username")
+    user = _insert_unless_taken(username=username, email=email, phone=phone or None, password_hash=password_hash,
+                                role_id=role_named(DEFAULT_ROLE).id, password_changed_at=utcnow())
+    if user is None:
+        holder = user_by_email(email)
+        if holder is None:  # not the email: the username (or phone) was registered since the check above
+            raise ValidationError(f"“{username}” was just taken. Try one of the suggestions.", field="username")
+        audit.record("user.signup_duplicate", target_type="users", after={"email": email})
+        try:
+            queue_code(_verification_owner(holder), "verify_email", target=email)
+        except RateLimited:
+            pass  # asked moments ago: that message stands (nothing was written yet)
+        db.session.commit()
+        return None
     audit.record("user.signup", actor_id=user.id, target=user)
     send_verification_code(user)
     usernames.remember_taken(username)
@@ -111,10 +120,38 @@ def _normalized_email(raw: str) -> str:
         raise ValidationError(str(exc), field="email") from None
 
 
-def complete_email_verification(user: User | None, code: str) -> bool:
-    """Check the code; on success mark the email verified, send the welcome and sign in."""
-    if user is None or not verify_otp(user, "verify_email", code):
-        return False
+def _insert_unless_taken(**values) -> User | None:
+    """INSERT … ON CONFLICT DO NOTHING: the new account, or None when its email, username or phone is taken.
+
+    One statement either way, and no error (nor a line in the database's log) for a taken address.
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(User.__table__)
+    user_id = db.session.scalar(insert.values(**values).on_conflict_do_nothing().returning(User.__table__.c.id))
+    return db.session.get(User, user_id) if user_id is not None else None
+
+
+def resend_verification_code(address: str) -> None:
+    """Another verification code for `address` (or the notice, if a verified account has it).
+
+    The same work and answer whatever holds the address; RateLimited inside the cooldown.
+    """
+    address = email_key(address)
+    queue_code(_verification_owner(user_by_email(address)), "verify_email", target=address)
+    db.session.commit()
+
+
+def complete_email_verification(address: str, code: str) -> User | None:
+    """Check the code sent for `address`; on success mark the email verified, send the welcome and sign in.
+
+    With no unverified account at the address, the code is checked against the
+    address's own code row (which never signs anyone in), so a wrong code costs
+    the same either way. Returns the user signed in, or None.
+    """
+    address = email_key(address)
+    user = _verification_owner(user_by_email(address))
+    if not verify_otp(user, "verify_email", code, target=None if user else address) or user is None:
+        return None
     first_time = user.email_verified_at is None
     user.email_verified_at = user.email_verified_at or utcnow()
     audit.record("user.email_verified", actor_id=user.id, target=user)
@@ -123,7 +160,7 @@ def complete_email_verification(user: User | None, code: str) -> bool:
     start_session(user)
     audit.record("auth.login", actor_id=user.id, target=user, after={"method": "verification"})
     db.session.commit()
-    return True
+    return user
 
 
 def send_welcome(user: User) -> None:
@@ -170,27 +207,36 @@ def login(user: User, *, remember: bool = False, method: str = "password") -> No
     db.session.commit()
 
 
+def _active(user: User | None) -> User | None:
+    return user if user is not None and user.is_active else None
+
+
 def request_login_code(email: str) -> None:
-    """Email a sign-in code if the address has an active account. Same outcome either way."""
+    """Queue a sign-in code for the address; the job sends it only if an active account has it.
+
+    The request issues the code row either way (for the account, or for the
+    bare address), so the answer and its timing are the same; inside the
+    cooldown nothing is queued, and the code sent moments ago still works.
+    """
     email = email_key(email)
     throttle.hit("code_request", email)
-    user = user_by_email(email)
-    if user is None or not user.is_active:
-        return
     try:
-        code = issue_otp(user, "login")
+        queue_code(_active(user_by_email(email)), "login", target=email)
     except RateLimited:
-        db.session.rollback()  # inside the cooldown the previous code still works
+        db.session.rollback()
         return
-    queue_email(user.email, "login_code", {"name": user.display_name, "code": code, "expires_minutes": CODE_MINUTES})
     db.session.commit()
 
 
 def login_with_code(email: str, code: str, *, remember: bool = False) -> User:
-    user = user_by_email(email)
-    if user is None or not user.is_active or not verify_otp(user, "login", code):
-        audit.record("auth.login_failed", target=user, target_type="users",
-                     after={"identifier": (email or "")[:80], "reason": "code"})
+    email = email_key(email)
+    found = user_by_email(email)
+    found_id = str(found.id) if found is not None else None  # read now: verify_otp's commit expires it
+    user = _active(found)
+    # Without an account the address's own code row is checked (it never signs in): the same work either way.
+    if not verify_otp(user, "login", code, target=None if user else email) or user is None:
+        audit.record("auth.login_failed", target_type="users", target_id=found_id,
+                     after={"identifier": email[:80], "reason": "code"})
         db.session.commit()
         raise AuthenticationError(BAD_CODE, field="code")
     if user.email_verified_at is None:

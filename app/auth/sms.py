@@ -2,8 +2,9 @@
 
 No SMS provider is reachable from here, so the built-in adapter keeps each
 message in the development outbox (a DevMail row addressed to the number,
-readable at /dev/mail) and writes it to the log. A real provider is a class
-with the same `send(to, body)`, named in SMS_ADAPTER.
+readable at /dev/mail) and logs that it did, without the text: a text may
+hold a code, and codes never go to a log. A real provider is a class with the
+same `send(to, body)`, named in SMS_ADAPTER.
 """
 from __future__ import annotations
 
@@ -25,13 +26,13 @@ class SmsAdapter(Protocol):
 
 
 class OutboxSms:
-    """Development adapter: the outbox and the log instead of a carrier."""
+    """Development adapter: the outbox instead of a carrier."""
 
     def send(self, to: str, body: str) -> None:
         db.session.add(DevMail(to=to, sender=f"{current_app.config['SITE_NAME']} (SMS)",
-                               subject=f"SMS to {to}", text=body, html=None))
+                               subject=f"SMS to {to}", kind="sms", text=body, html=None))
         db.session.commit()
-        log.info("SMS to %s: %s", to, body)
+        log.info("SMS to %s kept in the development outbox (/dev/mail)", to)
 
 
 def get_adapter() -> SmsAdapter:
@@ -39,5 +40,8 @@ def get_adapter() -> SmsAdapter:
 
 
 def queue_sms(to: str, body: str) -> None:
-    """Send after the current transaction commits, from the high queue (codes can't wait)."""
+    """Send after the current transaction commits, from the high queue.
+
+    The body travels in the job's arguments: never a code (jobs.auth.send_code texts those).
+    """
     outbox.enqueue("jobs.auth.send_sms", to, body, queue="high")

@@ -14,6 +14,7 @@ KINDS: dict[str, str] = {
     "verification_code": HIGH,
     "login_code": HIGH,
     "password_reset": HIGH,
+    "signup_attempt": HIGH,  # sent instead of a code when the address already has an account
     "password_changed": DEFAULT,
     "welcome": DEFAULT,
     "trial_started": DEFAULT,
@@ -33,6 +34,7 @@ SAMPLES: dict[str, dict] = {
     "verification_code": {"name": "ada", "code": "482913", "expires_minutes": 10},
     "login_code": {"name": "ada", "code": "105733", "expires_minutes": 10},
     "password_reset": {"name": "ada", "reset_url": f"{_B}/auth/password-reset/eyJ1c2VyIjoi", "expires_minutes": 60},
+    "signup_attempt": {"name": "ada", "login_url": f"{_B}/auth/login", "reset_url": f"{_B}/auth/password-reset"},
     "password_changed": {"name": "ada", "when": "22 Nov 2026, 14:05 UTC", "ip": "203.0.113.7",
                          "reset_url": f"{_B}/auth/password-reset"},
     "welcome": {"name": "ada", "catalog_url": f"{_B}/products/"},

@@ -1,25 +1,34 @@
 """Email: render from templates/email/, queue through the outbox, deliver over SMTP.
 
-The payload a job carries is everything the message needs (recipient, names,
-amounts, links), so delivering makes no query beyond recording the send.
+The payload a `send_email` job carries is everything the message needs
+(recipient, names, amounts, links), so delivering makes no query beyond
+recording the send. Codes and reset links are never in a payload: their jobs
+(jobs/auth.py) make them in the worker and hand the message to `deliver`.
 """
 from __future__ import annotations
 
 import logging
+import re
+import secrets
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, parseaddr
 
 import css_inline
 import jinja2
+import redis
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from app import links, outbox
 from app.extensions import db
 from app.mail.kinds import queue_for
+from app.models.base import utcnow
 from app.models.mail import DevMail, SentEmail
+from app.observability import redact
+from app.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
@@ -62,48 +71,118 @@ def queue_email(to: str, template: str, context: dict, *, queue: str | None = No
 
 
 def deliver(message: dict, idempotency_key: str) -> bool:
-    """Send one message once. Returns False when the key was already sent."""
-    if db.session.get(SentEmail, idempotency_key) is not None:
-        log.info("email %s already sent; skipping", idempotency_key)
+    """Send one message once. Returns False when the key was already sent.
+
+    The "sending" record, with the Message-ID, is committed before the SMTP call,
+    and the call is made holding that row's lock (a concurrent delivery of the same
+    key waits, then finds it sent). Once the server has accepted the message, a
+    Redis marker says so until "sent" is committed: if the database fails in
+    between, the retry finds the marker and records the send without sending again.
+    If the marker is gone too (the worker died in between), the retry sends again
+    with the same Message-ID, which mail clients fold into one message.
+    """
+    key = idempotency_key
+    record = db.session.get(SentEmail, key)
+    if _sent_already(record):
         return False
-    _lock(idempotency_key)
-    if db.session.get(SentEmail, idempotency_key) is not None:
+    kind = message["template"]
+    subject, text, html = render_email(kind, message["context"])
+    retry = record is not None or not _claim(key, message["to"], kind, subject)
+    record = db.session.scalar(sa.select(SentEmail).where(SentEmail.idempotency_key == key)
+                               .with_for_update().execution_options(populate_existing=True))
+    if _sent_already(record):
         db.session.rollback()
         return False
-    subject, text, html = render_email(message["template"], message["context"])
     cfg = current_app.config
-    if cfg.get("MAIL_SERVER"):
-        _smtp_send(message["to"], subject, text, html, idempotency_key)
+    if retry and _accepted_earlier(key):
+        log.info("email %s: the server accepted it on an earlier attempt; recording it as sent", key)
+    elif cfg.get("MAIL_SERVER"):
+        _smtp_send(build_message(message["to"], subject, text, html, key, record.message_id))
+        _mark_accepted(key)
     if cfg.get("DEV_MAIL_OUTBOX"):
-        db.session.add(DevMail(to=message["to"], sender=cfg["MAIL_DEFAULT_SENDER"], subject=subject,
+        db.session.add(DevMail(to=message["to"], sender=cfg["MAIL_DEFAULT_SENDER"], subject=subject, kind=kind,
                                text=text, html=html))
-    db.session.add(SentEmail(idempotency_key=idempotency_key, to=message["to"], subject=subject[:300]))
+    record.status, record.sent_at = "sent", utcnow()
     db.session.commit()
+    _forget_accepted(key)
     return True
 
 
-def _lock(key: str) -> None:
-    """Serialize concurrent deliveries of one key (Postgres; SQLite runs one writer anyway)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+def _sent_already(record: SentEmail | None) -> bool:
+    if record is not None and record.status == "sent":
+        log.info("email %s already sent; skipping", record.idempotency_key)
+        return True
+    return False
 
 
-def build_message(to: str, subject: str, text: str, html: str, key: str) -> EmailMessage:
+def _claim(key: str, to: str, kind: str, subject: str) -> bool:
+    """Commit the "sending" record (and so the Message-ID) before anything leaves. False if another got there first."""
+    # Subjects may carry the code ("Your sign-in code: 123456"); the record keeps no secret.
+    db.session.add(SentEmail(idempotency_key=key, to=to, subject=redact(subject)[:300], kind=kind, status="sending",
+                             message_id=message_id_for(key, kind)))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # a concurrent delivery claimed it; its row lock makes us wait for its outcome
+        return False
+    return True
+
+
+def message_id_for(key: str, kind: str) -> str:
+    """<outbox-123.kind.nonce@mail-domain>: named after the outbox message, stored before the first attempt.
+
+    The nonce keeps it unique across databases and installations sending from the same domain.
+    """
+    domain = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or "localhost"
+    local = ".".join(_ATOM_UNSAFE.sub("-", part) for part in (key, kind, secrets.token_hex(6)))
+    return f"<{local}@{domain}>"
+
+
+_ATOM_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+_ACCEPTED_TTL = 30 * 86400  # as long as a failed job can wait for an admin's retry
+
+
+def _accepted_key(key: str) -> str:
+    return f"mail:accepted:{key}"
+
+
+def _accepted_earlier(key: str) -> bool:
+    try:
+        return bool(get_redis().exists(_accepted_key(key)))
+    except redis.RedisError as exc:
+        log.warning("email %s: could not ask Redis whether it was accepted before (%s)", key, exc)
+        return False
+
+
+def _mark_accepted(key: str) -> None:
+    try:
+        get_redis().set(_accepted_key(key), 1, ex=_ACCEPTED_TTL)
+    except redis.RedisError as exc:  # a retry would then resend, with the same Message-ID
+        log.warning("email %s: accepted, but Redis did not keep the marker (%s)", key, exc)
+
+
+def _forget_accepted(key: str) -> None:
+    try:
+        get_redis().delete(_accepted_key(key))
+    except redis.RedisError:
+        pass  # it expires by itself
+
+
+def build_message(to: str, subject: str, text: str, html: str, key: str, message_id: str) -> EmailMessage:
     cfg = current_app.config
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = cfg["MAIL_DEFAULT_SENDER"]
     msg["To"] = formataddr(("", to)) if "<" not in to else to
-    msg["Message-ID"] = make_msgid(idstring=key.replace("-", ""), domain="multiproduct.local")
+    msg["Message-ID"] = message_id
     msg["X-Idempotency-Key"] = key
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return msg
 
 
-def _smtp_send(to: str, subject: str, text: str, html: str, key: str) -> None:
+def _smtp_send(msg: EmailMessage) -> None:
     cfg = current_app.config
-    msg = build_message(to, subject, text, html, key)
     timeout = cfg["MAIL_TIMEOUT"]
     if cfg.get("MAIL_USE_SSL"):
         smtp = smtplib.SMTP_SSL(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout,

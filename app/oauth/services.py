@@ -26,13 +26,12 @@ from sqlalchemy.exc import IntegrityError
 
 from app import audit
 from app.auth import services as identity, throttle, usernames
-from app.auth.otp import issue_otp, verify_otp
+from app.auth.otp import queue_code, verify_otp
 from app.auth.sessions import end_other_sessions
 from app.auth.views import safe_next
 from app.errors import AppError, AuthenticationError, RateLimited
 from app.extensions import db
 from app.links import external_url
-from app.mail.services import queue_email
 from app.models.base import utcnow
 from app.models.social import SocialAccount
 from app.models.user import User
@@ -230,16 +229,14 @@ def send_link_code(email: str, *, resend: bool = False) -> None:
     """
     found = waiting()
     throttle.hit("code_request", email)
+    name = found.profile.first_name or found.profile.name or "there"
     try:
-        code = issue_otp(None, CODE_PURPOSE, target=email)
+        queue_code(None, CODE_PURPOSE, target=email, name=name[:60])
     except RateLimited:
         db.session.rollback()
         if resend:
             raise
     else:
-        name = found.profile.first_name or found.profile.name or "there"
-        queue_email(email, "verification_code",
-                    {"name": name[:60], "code": code, "expires_minutes": identity.CODE_MINUTES})
         db.session.commit()
     pending.code_sent_to(email)
 

@@ -5,9 +5,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.audit import AuditEvent
-from app.models.mail import DevMail
 from app.models.user import User
-from tests.auth.conftest import code_in, queued_texts, wrong
+from tests.auth.conftest import code_in, delivered, last_code, queued_jobs, wrong
 from tests.support.users import make_user
 
 PROFILE = {"first_name": "Ada", "last_name": "King", "gender": "female", "date_of_birth": "1985-12-10",
@@ -43,15 +42,14 @@ def test_saving_the_profile_stores_names_gender_birthday_and_address(app, signed
     assert 'value="SW1Y 4JH"' in signed_in.get("/account/profile").text
 
 
-def test_a_new_phone_is_saved_only_after_the_texted_code(app, signed_in, run_jobs):
+def test_a_new_phone_is_saved_only_after_the_texted_code(app, signed_in):
     response = signed_in.post("/account/profile", data={**PROFILE, "phone": "+44 7911 123456"})
     assert response.status_code == 303 and response.headers["Location"].endswith("/account/phone/verify")
     assert _ada(app).phone is None
-    [text] = queued_texts(app)
-    assert text["to"] == "+447911123456" and text["queue"] == "high"
-    run_jobs()
-    with app.app_context():
-        sms = db.session.scalar(sa.select(DevMail).where(DevMail.to == "+447911123456"))
+    [job] = queued_jobs(app)
+    assert job["func"] == "jobs.auth.send_code" and job["queue"] == "high"
+    [sms] = delivered(app, "sms")
+    assert sms.to == "+447911123456"
     code = code_in(sms.text)
     bad = signed_in.post("/account/phone/verify", data={"code": wrong(code)})
     assert bad.status_code == 401 and 'id="code-error"' in bad.text
@@ -65,7 +63,7 @@ def test_verifying_a_number_takes_it_from_an_account_that_never_proved_it(app, s
     with app.app_context():
         squatter = make_user(username="squatter", phone="+14155550100").id
     signed_in.post("/account/profile", data={**PROFILE, "phone": "+1 415 555 0100"})
-    code = code_in(queued_texts(app)[-1]["body"])
+    code = last_code(app, "sms")
     assert signed_in.post("/account/phone/verify", data={"code": code}).status_code == 303
     assert _ada(app).phone == "+14155550100"
     with app.app_context():

@@ -1,4 +1,4 @@
-"""Helpers for identity tests: what was emailed or texted, and apps with limits on."""
+"""Helpers for identity tests: what was queued, what people received, and apps with limits on."""
 from __future__ import annotations
 
 import re
@@ -7,27 +7,53 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.models.mail import DevMail
 from app.models.outbox import OutboxMessage
+from tests.support.jobs import JobRunner
+
+
+def queued_jobs(app, func: str | None = None) -> list[dict]:
+    """Jobs queued through the outbox (func, queue, args, kwargs), oldest first."""
+    with app.app_context():
+        query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
+        if func is not None:
+            query = query.where(OutboxMessage.func == func)
+        return [{"func": row.func, "queue": row.queue, "args": row.args, "kwargs": row.kwargs}
+                for row in db.session.scalars(query)]
 
 
 def queued_emails(app, kind: str | None = None) -> list[dict]:
-    """Emails queued through the outbox (the payload the send job receives), oldest first."""
-    with app.app_context():
-        rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.func == "jobs.email.send_email")
-                                  .order_by(OutboxMessage.id)).all()
-        messages = [{**row.args[0], "queue": row.queue} for row in rows]
+    """Emails queued with their payload (`jobs.email.send_email`), oldest first.
+
+    Codes and reset links are not among them: their jobs carry only an id or the
+    address, and the worker makes the message (see `delivered`).
+    """
+    messages = [{**job["args"][0], "queue": job["queue"]} for job in queued_jobs(app, "jobs.email.send_email")]
     return [m for m in messages if kind is None or m["template"] == kind]
 
 
-def queued_texts(app) -> list[dict]:
+def delivered(app, kind: str | None = None) -> list[DevMail]:
+    """What reached people: every queued job is run through a real RQ worker, then the
+    development outbox is read (emails by kind; text messages have kind "sms"), oldest first."""
+    app.config["DEV_MAIL_OUTBOX"] = True
+    JobRunner(app)()
     with app.app_context():
-        rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.func == "jobs.auth.send_sms")
-                                  .order_by(OutboxMessage.id)).all()
-        return [{"to": row.args[0], "body": row.args[1], "queue": row.queue} for row in rows]
+        query = sa.select(DevMail).order_by(DevMail.id)
+        if kind is not None:
+            query = query.where(DevMail.kind == kind)
+        rows = db.session.scalars(query).all()
+        db.session.expunge_all()
+    return rows
 
 
 def last_code(app, kind: str) -> str:
-    return queued_emails(app, kind)[-1]["context"]["code"]
+    """The code in the newest `kind` message (email kind, or "sms")."""
+    return code_in(delivered(app, kind)[-1].text)
+
+
+def reset_link(app) -> str:
+    """The path of the link in the newest password-reset email."""
+    return re.search(r"https?://[^/\s]+(/auth/password-reset/\S+)", delivered(app, "password_reset")[-1].text).group(1)
 
 
 def code_in(text: str) -> str:

@@ -6,7 +6,7 @@ from app.extensions import db
 from app.models.audit import AuditEvent
 from app.models.base import utcnow
 from app.models.user import User, UserSession
-from tests.auth.conftest import last_code, queued_emails, wrong
+from tests.auth.conftest import code_in, delivered, last_code, queued_jobs, wrong
 from tests.support.users import DEFAULT_PASSWORD, make_user
 
 
@@ -117,11 +117,13 @@ def test_next_is_followed_only_within_the_site(app, client, ada):
 def test_login_with_an_emailed_code(app, client, ada):
     response = client.post("/auth/login/code", data={"email": "ada@example.com"})
     assert response.status_code == 303 and "/auth/login/code/enter" in response.headers["Location"]
-    [message] = queued_emails(app, "login_code")
-    assert message["queue"] == "high" and set(message["context"]) == {"name", "code", "expires_minutes"}
-    bad = client.post("/auth/login/code/enter", data={"code": wrong(message["context"]["code"])})
+    assert [(j["func"], j["queue"]) for j in queued_jobs(app)] == [("jobs.auth.send_code", "high")]
+    [message] = delivered(app, "login_code")
+    assert message.to == "ada@example.com" and "Hi ada," in message.text
+    code = code_in(message.text)
+    bad = client.post("/auth/login/code/enter", data={"code": wrong(code)})
     assert bad.status_code == 401 and 'id="code-error"' in bad.text
-    good = client.post("/auth/login/code/enter", data={"code": message["context"]["code"]})
+    good = client.post("/auth/login/code/enter", data={"code": code})
     assert good.status_code == 303 and _signed_in(client)
     assert _audit(app, "auth.login")[0].after["method"] == "code"
 
@@ -129,7 +131,7 @@ def test_login_with_an_emailed_code(app, client, ada):
 def test_asking_a_code_for_an_unknown_address_looks_the_same_and_sends_nothing(app, client):
     response = client.post("/auth/login/code", data={"email": "nobody@example.com"})
     assert response.status_code == 303 and "/auth/login/code/enter" in response.headers["Location"]
-    assert queued_emails(app) == []
+    assert delivered(app) == []
     assert "If <strong>nobody@example.com</strong> has an account" in client.get("/auth/login/code/enter").text
     assert client.post("/auth/login/code/enter", data={"code": "123456"}).status_code == 401
 

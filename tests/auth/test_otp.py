@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.auth.otp import cleanup_otps, issue_otp, verify_otp
+from app.auth.otp import cleanup_otps, code_for, issue_otp, verify_otp
 from app.errors import RateLimited
 from app.extensions import db
 from app.models.base import utcnow
@@ -15,7 +15,7 @@ from tests.support.users import make_user
 
 
 def _issue(user, purpose="verify_email", **kw):
-    code = issue_otp(user, purpose, **kw)
+    code = code_for(issue_otp(user, purpose, **kw))
     db.session.commit()
     return code
 
@@ -31,6 +31,20 @@ def test_a_code_is_six_digits_and_only_its_hash_is_stored(session):
     row = session.scalar(sa.select(UserOTP))
     assert row.code_hash != code and code not in row.code_hash
     assert row.status == "active" and row.expires_at - row.created_at == timedelta(minutes=10)
+
+
+def test_a_code_is_made_again_the_same_from_its_row_so_a_retried_send_repeats_it(session):
+    user = make_user()
+    code = _issue(user)
+    row_id = session.scalar(sa.select(UserOTP.id))
+    session.expunge_all()
+    assert code_for(session.get(UserOTP, row_id)) == code
+    assert verify_otp(session.merge(user), "verify_email", code) is True
+
+
+def test_codes_of_different_rows_differ(session):
+    codes = {_issue(None, "link_email", target=f"person{n}@example.test") for n in range(20)}
+    assert len(codes) > 15 and all(len(c) == 6 and c.isdigit() for c in codes)
 
 
 def test_the_right_code_works_once(session):

@@ -1,7 +1,7 @@
 """Rate limits per IP (Flask-Limiter on Redis) and per account (our counters), and Redis being down."""
 import pytest
 
-from tests.auth.conftest import queued_emails
+from tests.auth.conftest import delivered
 from tests.support.users import DEFAULT_PASSWORD, make_user
 
 
@@ -94,7 +94,7 @@ def test_a_reset_link_is_mailed_for_each_allowed_request(limited_app, ada):
     client = limited_app.test_client()
     for _ in range(6):
         client.post("/auth/password-reset", data={"email": "ada@example.com"})
-    assert len(queued_emails(limited_app, "password_reset")) == 5
+    assert len(delivered(limited_app, "password_reset")) == 5
 
 
 def test_a_limit_hit_by_htmx_comes_back_as_a_toast(limited_app):

@@ -1,11 +1,15 @@
 """Signup → verification code on the high queue → verify → signed in, welcomed."""
+import re
+from datetime import timedelta
+
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.audit import AuditEvent
+from app.models.base import utcnow
 from app.models.notification import Notification
 from app.models.user import User
-from tests.auth.conftest import code_in, last_code, queued_emails, wrong
+from tests.auth.conftest import code_in, delivered, last_code, queued_emails, queued_jobs, wrong
 from tests.support.users import make_user
 
 GOOD = {"username": "  Grace_H ", "email": "Grace@Example.com", "password": "analytical engine 1843"}
@@ -31,10 +35,11 @@ def test_signup_creates_an_unverified_user_with_an_argon2id_hash_and_emails_a_co
     assert user.username == "grace_h" and user.email == "grace@example.com"
     assert user.email_verified_at is None and user.role.name == "customer"
     assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
-    [message] = queued_emails(app, "verification_code")
-    assert message["queue"] == "high" and message["to"] == "grace@example.com"
-    assert set(message["context"]) == {"name", "code", "expires_minutes"}
-    assert len(message["context"]["code"]) == 6 and message["context"]["name"] == "grace_h"
+    [job] = queued_jobs(app)
+    assert job["func"] == "jobs.auth.send_code" and job["queue"] == "high"
+    [message] = delivered(app, "verification_code")
+    assert message.to == "grace@example.com" and "Hi grace_h," in message.text
+    assert len(code_in(message.text)) == 6
     assert "user.signup" in _actions(app)
     page = client.get("/auth/verify")
     assert "g•••@example.com" in page.text
@@ -90,20 +95,55 @@ def test_resend_is_refused_inside_the_cooldown_with_retry_after(app, client):
     response = client.post("/auth/verify/resend")
     assert response.status_code == 429 and 0 < int(response.headers["Retry-After"]) <= 60
     assert "wait" in response.text
-    assert len(queued_emails(app, "verification_code")) == 1
+    assert len(delivered(app, "verification_code")) == 1
 
 
-def test_signup_with_a_registered_email_looks_the_same_and_sends_nothing(app, client):
+def test_resend_after_the_cooldown_sends_a_new_code_and_only_that_one_works(app, client, time_machine):
+    time_machine.move_to(utcnow(), tick=False)
+    client.post("/auth/signup", data=GOOD)
+    first = last_code(app, "verification_code")
+    time_machine.shift(timedelta(seconds=61))
+    assert client.post("/auth/verify/resend").status_code == 303
+    second = last_code(app, "verification_code")
+    assert len(delivered(app, "verification_code")) == 2
+    assert client.post("/auth/verify", data={"code": first}).status_code == 401
+    assert client.post("/auth/verify", data={"code": second}).status_code == 303
+
+
+def test_signup_with_a_registered_email_looks_the_same_and_tells_the_owner_instead(app, client):
     with app.app_context():
         make_user(username="grace", email="grace@example.com")
     response = client.post("/auth/signup", data={**GOOD, "username": "someone_else"})
     assert response.status_code == 303 and response.headers["Location"].endswith("/auth/verify")
     assert "g•••@example.com" in client.get("/auth/verify").text
-    assert queued_emails(app) == []
+    [notice] = delivered(app)
+    assert (notice.kind, notice.to) == ("signup_attempt", "grace@example.com")
+    assert "Someone tried to create a new MultiProduct account with this email address" in notice.text
+    assert not re.search(r"\b\d{6}\b", notice.text)  # no code for the stranger to ask about
     assert _user(app).username == "grace"
     wrong_code = client.post("/auth/verify", data={"code": "123456"})
     assert wrong_code.status_code == 401
-    assert client.post("/auth/verify/resend").status_code == 303
+    assert client.post("/auth/verify/resend").status_code == 429  # the same cooldown as a new account's
+
+
+def test_signup_with_the_address_of_an_unverified_account_sends_its_owner_a_code(app, client):
+    with app.app_context():
+        make_user(username="grace", email="grace@example.com", verified=False)
+    client.post("/auth/signup", data={**GOOD, "username": "someone_else"})
+    [message] = delivered(app)
+    assert (message.kind, message.to) == ("verification_code", "grace@example.com")
+    assert "Hi grace," in message.text
+    assert _user(app).username == "grace"  # nothing of the second signup was kept
+
+
+def test_a_username_registered_since_the_cached_check_is_explained_next_to_the_field(app, client):
+    client.get("/auth/check-username?username=grace_h", headers={"HX-Request": "true"})  # cached: available
+    with app.app_context():
+        make_user(username="grace_h", email="someone@example.com")  # by another process, behind the cache
+    response = client.post("/auth/signup", data=GOOD)
+    assert response.status_code == 400
+    assert 'id="username-error"' in response.text and "just taken" in response.text
+    assert _user(app) is None and queued_jobs(app) == []
 
 
 def test_a_phone_given_at_signup_is_stored_in_e164(app, client):

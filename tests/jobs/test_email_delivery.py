@@ -33,7 +33,7 @@ def queue_receipt(app) -> str:
 
 def sent_count(app) -> int:
     with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(SentEmail))
+        return db.session.scalar(sa.select(sa.func.count()).select_from(SentEmail).where(SentEmail.status == "sent"))
 
 
 def fail_and_check_retry(app, run_jobs, job_id: str, interval: int) -> None:

@@ -10,7 +10,7 @@ from app.models.audit import AuditEvent
 from app.models.base import utcnow
 from app.models.social import SocialAccount
 from app.models.user import User, UserSession
-from tests.auth.conftest import code_in, last_code, queued_emails, wrong
+from tests.auth.conftest import code_in, delivered, last_code, queued_emails, queued_jobs, wrong
 from tests.support.oidc import Account, SocialFlow, actions, signed_in_as, text, users, without_tokens
 from tests.support.users import make_user, sign_in
 
@@ -38,15 +38,17 @@ def test_a_new_address_gets_a_code_and_only_the_code_creates_the_account(app, wa
     response = waiting.post("/auth/oauth/email", data={"email": "  Linus@Example.COM "})
 
     assert response.status_code == 303 and response.headers["Location"] == "/auth/oauth/email/code"
-    [message] = queued_emails(app, "verification_code")
-    assert message["to"] == "linus@example.com" and message["queue"] == "high"
-    assert message["context"]["name"] == "Linus" and message["context"]["expires_minutes"] == 10
+    [job] = queued_jobs(app)
+    assert job["func"] == "jobs.auth.send_code" and job["queue"] == "high" and job["kwargs"] == {"name": "Linus"}
+    [message] = delivered(app, "verification_code")
+    assert message.to == "linus@example.com"
+    assert "Hi Linus," in message.text and "expires in 10 minutes" in message.text
     with app.app_context():
         assert users(db.session) == [] and social_accounts(app) == []  # nothing before the proof
     page = waiting.get("/auth/oauth/email/code")
     assert page.status_code == 200 and "l•••@example.com" in text(page) and signed_in_as(waiting) is None
 
-    response = waiting.post("/auth/oauth/email/code", data={"code": message["context"]["code"]})
+    response = waiting.post("/auth/oauth/email/code", data={"code": code_in(message.text)})
 
     assert response.status_code == 303 and response.headers["Location"] == "/catalog"
     with app.app_context():
@@ -123,8 +125,9 @@ def test_the_answer_is_the_same_whether_or_not_the_address_has_an_account(app, c
 
     assert seen[0] == seen[1]
     assert "already" not in str(seen[0]) and "s•••@example.com" in seen[0][1][2]
-    assert [m["to"] for m in queued_emails(app, "verification_code")] == ["sam@example.com", "sal@example.com"]
-    assert [set(m["context"]) for m in queued_emails(app)] == [{"name", "code", "expires_minutes"}] * 2
+    jobs = queued_jobs(app)
+    assert [(j["func"], j["queue"], j["kwargs"]) for j in jobs] == [("jobs.auth.send_code", "high", {"name": "Sam"})] * 2
+    assert [m.to for m in delivered(app, "verification_code")] == ["sam@example.com", "sal@example.com"]
 
 
 def test_a_wrong_code_is_explained_next_to_the_field_and_the_fifth_voids_it(app, waiting):
@@ -178,7 +181,7 @@ def test_a_code_expires_after_ten_minutes_and_a_new_one_works(app, waiting, time
     resent = waiting.post("/auth/oauth/email/resend")
 
     assert resent.status_code == 303 and resent.headers["Location"] == "/auth/oauth/email/code"
-    assert len(queued_emails(app, "verification_code")) == 2
+    assert len(delivered(app, "verification_code")) == 2
     second = last_code(app, "verification_code")
     assert waiting.post("/auth/oauth/email/code", data={"code": second}).status_code == 303
     assert signed_in_as(waiting) == "linus_torvalds"
@@ -189,14 +192,14 @@ def test_a_resend_inside_the_cooldown_is_refused_with_retry_after(app, waiting):
     response = waiting.post("/auth/oauth/email/resend")
     assert response.status_code == 429 and 0 < int(response.headers["Retry-After"]) <= 60
     assert "Please wait" in text(response) and 'id="code"' in response.text
-    assert len(queued_emails(app, "verification_code")) == 1
+    assert len(delivered(app, "verification_code")) == 1
 
 
 def test_asking_again_inside_the_cooldown_keeps_the_code_already_sent(app, waiting):
     waiting.post("/auth/oauth/email", data={"email": "linus@example.com"})
     again = waiting.post("/auth/oauth/email", data={"email": "linus@example.com"})
     assert again.status_code == 303
-    assert len(queued_emails(app, "verification_code")) == 1
+    assert len(delivered(app, "verification_code")) == 1
     assert waiting.post("/auth/oauth/email/code", data={"code": last_code(app, "verification_code")}).status_code == 303
 
 
@@ -254,7 +257,7 @@ def test_a_bad_address_is_explained_next_to_the_field_and_sends_nothing(app, wai
     body = response.get_data(as_text=True)
     assert 'id="email-error"' in body and 'aria-invalid="true"' in body and message in text(response)
     assert "<script>alert(1)" not in body
-    assert queued_emails(app) == []
+    assert queued_jobs(app) == []
     with app.app_context():
         assert users(db.session) == []
 
@@ -265,7 +268,7 @@ def test_a_bad_address_is_explained_next_to_the_field_and_sends_nothing(app, wai
 def test_without_a_pending_sign_in_each_step_says_to_start_again(app, client, method, path):
     response = getattr(client, method)(path, data={"email": "a@b.com", "code": "123456"})
     assert response.status_code == 400 and "start again" in text(response)
-    assert queued_emails(app) == []
+    assert queued_jobs(app) == []
 
 
 def test_the_code_page_needs_an_address_first(app, waiting):

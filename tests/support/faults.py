@@ -292,8 +292,8 @@ def process_env(app, **overrides: str) -> dict[str, str]:
         "REDIS_URL": app.config.get("REDIS_URL") or "",
         "PYTHONUNBUFFERED": "1",
     })
-    if app.config.get("MAIL_SERVER"):
-        env.update({"MAIL_SERVER": str(app.config["MAIL_SERVER"]), "MAIL_PORT": str(app.config["MAIL_PORT"])})
+    if app.config.get("MAIL_SERVER"):  # APP_ENV=test reads these (it ignores MAIL_SERVER)
+        env.update({"TEST_MAIL_SERVER": str(app.config["MAIL_SERVER"]), "TEST_MAIL_PORT": str(app.config["MAIL_PORT"])})
     env.update(overrides)
     return env
 

@@ -18,8 +18,12 @@ class JobRunner:
     def redis(self):
         return self.app.extensions["redis"]
 
-    def __call__(self, queues=QUEUES, *, include_scheduled: bool = False, timeout: float = 30) -> int:
-        """Work until the queues are empty; optionally move scheduled retries forward first."""
+    def __call__(self, queues=QUEUES, *, include_scheduled: bool = False, timeout: float = 30,
+                 logging_level: str = "WARNING") -> int:
+        """Work until the queues are empty; optionally move scheduled retries forward first.
+
+        `logging_level="INFO"` keeps RQ's own lines ("high: jobs.x(…) (outbox-1)", "Job OK").
+        """
         deadline = time.monotonic() + timeout
         ran = 0
         while time.monotonic() < deadline:
@@ -28,7 +32,7 @@ class JobRunner:
             if not any(len(get_queue(q, self.redis)) for q in queues):
                 break
             worker = build_worker(self.app, tuple(queues), simple=True)
-            worker.work(burst=True, logging_level="WARNING")
+            worker.work(burst=True, logging_level=logging_level)
             ran += worker.performed
         return ran
 

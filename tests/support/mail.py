@@ -7,6 +7,7 @@ import email.policy
 import socket
 import threading
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 
 import pytest
@@ -27,17 +28,27 @@ class _Collector:
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        if self.sink.before_store is not None and self.sink.before_store(message) is False:
+            return "451 4.3.0 Try again later"
         with self.sink.lock:
             self.sink.messages.append(message)
+        if self.sink.after_store is not None:
+            self.sink.after_store(message)
         return "250 OK"
 
 
 class SmtpSink:
+    """The server side of SMTP. For faults, `before_store(message)` runs when the whole message
+    has arrived (return False to refuse it with a 451) and `after_store(message)` once it is
+    kept, before the 250 answer goes back; both run on the server's thread while the client waits."""
+
     def __init__(self):
         self.port = free_port()
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
         self.controller: Controller | None = None
+        self.before_store: Callable[[EmailMessage], bool | None] | None = None
+        self.after_store: Callable[[EmailMessage], None] | None = None
 
     def start(self) -> None:
         self.controller = Controller(_Collector(self), hostname="127.0.0.1", port=self.port)
