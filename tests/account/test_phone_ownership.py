@@ -10,7 +10,7 @@ from app.models.audit import AuditEvent
 from app.models.base import utcnow
 from app.models.notification import Notification
 from app.models.user import User
-from tests.auth.conftest import code_in, queued_emails, queued_texts
+from tests.auth.conftest import last_code, queued_emails
 from tests.support.oidc import signed_in_as
 from tests.support.users import DEFAULT_PASSWORD, make_user, sign_in
 
@@ -39,7 +39,7 @@ def _user(app, user_id) -> User:
 def _ask_for_code(client, app) -> str:
     """Put the number on the profile; the code texted for it."""
     assert client.post("/account/profile", data={**PROFILE, "phone": TYPED}).status_code == 303
-    return code_in(queued_texts(app)[-1]["body"])
+    return last_code(app, "sms")
 
 
 def _client_for(app, **fields):
