@@ -44,7 +44,7 @@ run: install
 	 else exec $(BIN)/flask run --host 127.0.0.1 --port $${PORT:-5000}; fi
 
 test: install-dev
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 $(PYTEST_ARGS)
 
 smoke: install
 	$(BIN)/python scripts/smoke_embedded.py

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.models.otp import UserOTP
 from app.models.outbox import OutboxMessage
 from app.models.user import User
 
@@ -27,9 +28,12 @@ def users(app) -> int:
 
 
 def verification_handed_off(app, email: str) -> bool:
+    """The verification code job for `email` (it carries the code row's id) has been handed to RQ."""
     with app.app_context():
-        rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.func == "jobs.email.send_email")).all()
-        return any(row.args[0]["to"] == email and row.enqueued_at is not None for row in rows)
+        otp_ids = {str(otp.id) for otp in db.session.scalars(
+            sa.select(UserOTP).join(User, User.id == UserOTP.user_id).where(User.email == email))}
+        rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.func == "jobs.auth.send_code")).all()
+        return any(row.args[0] in otp_ids and row.enqueued_at is not None for row in rows)
 
 
 @pytest.fixture

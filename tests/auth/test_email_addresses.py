@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.user import User
-from tests.auth.conftest import queued_emails
+from tests.auth.conftest import delivered, queued_emails
 from tests.support.oidc import Account, SocialFlow, text
 from tests.support.users import DEFAULT_PASSWORD, make_user
 
@@ -59,10 +59,10 @@ def test_mail_requests_normalize_the_address_and_refuse_an_undeliverable_one(app
     with app.app_context():
         make_user(username="ada", email=STORED)
     assert client.post(path, data={"email": UNICODE_DOMAIN}).status_code == ok
-    assert [m["to"] for m in queued_emails(app)] == [STORED]
+    assert [m.to for m in delivered(app)] == [STORED]
     refused = client.post(path, data={"email": LOOKALIKE})
     assert refused.status_code == 400 and UNDELIVERABLE in refused.text
-    assert len(queued_emails(app)) == 1
+    assert len(delivered(app)) == 1
 
 
 def test_create_admin_refuses_an_undeliverable_address(app, runner):
