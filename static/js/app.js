@@ -61,6 +61,23 @@
     });
   });
 
+  // One navigation at a time: a boosted link or form (or a request that pushes its URL) aborts the
+  // navigation still in flight, so the page you land on is the one you chose last, not the one
+  // whose answer came last.
+  var navigation = null;
+  function navigates(detail) {
+    var elt = detail.elt;
+    return detail.boosted || (elt && elt.getAttribute && elt.getAttribute("hx-push-url") === "true");
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!navigates(event.detail)) return;
+    if (navigation && navigation !== event.detail.xhr) navigation.abort();
+    navigation = event.detail.xhr;
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.xhr === navigation) navigation = null;
+  });
+
   // A dropped connection gets a toast instead of silence.
   document.addEventListener("htmx:sendError", function () {
     var area = document.getElementById("toasts");

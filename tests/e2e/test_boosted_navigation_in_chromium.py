@@ -1,7 +1,9 @@
 """Pages reached by clicking boosted links (htmx swaps the body, keeps the head) look and work
 as they do when loaded directly."""
+import re
+
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Error, expect
 
 from tests.support.users import DEFAULT_PASSWORD, make_user
 
@@ -55,3 +57,21 @@ def test_sign_up_reached_through_the_navbar_runs_its_script(app, live_server, pa
     status.get_by_text("“ada_official” is available.").wait_for()
     assert page.locator("#username").input_value() == "ada_official"
     assert page.url == live_server.url("/auth/signup") and _still_the_first_document(page)
+
+
+def test_the_page_clicked_last_wins_over_a_slower_page_clicked_before_it(app, live_server, page):
+    """A boosted click aborts the navigation still in flight: the slow page never replaces the one chosen after it."""
+    held = []  # the cart page, answered only after the catalog is shown (a slow request)
+    page.goto(live_server.url("/"))
+    page.route(re.compile(r"/cart$"), lambda route: held.append(route))
+    page.locator("a[href='/cart']").first.click()
+    page.locator(".nav-links").get_by_role("link", name="Products").click()
+    page.wait_for_url(re.compile(r"/products/$"))
+    for route in held:
+        try:
+            route.continue_()
+        except Error:
+            pass  # the browser aborted it: nothing left to answer
+    page.wait_for_timeout(1000)
+    assert page.url.endswith("/products/")
+    expect(page.get_by_role("heading", name="Your cart")).to_have_count(0)
