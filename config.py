@@ -2,6 +2,7 @@
 
 `APP_ENV` picks the class: development (default), test or production.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,7 @@ def env_float(name: str, default: float) -> float:
 
 def exponential_backoff(base: int, factor: int, retries: int) -> list[int]:
     """Seconds to wait before each retry: base, base·factor, base·factor², …"""
-    return [base * factor ** n for n in range(retries)]
+    return [base * factor**n for n in range(retries)]
 
 
 class ConfigError(RuntimeError):
@@ -152,8 +153,9 @@ class Config:
     # The sandbox confirms each payment by POSTing a signed event to the webhook (an outbox job).
     PAYMENT_SANDBOX_WEBHOOKS = env_bool("PAYMENT_SANDBOX_WEBHOOKS", True)
     BANK_TRANSFER_DUE_DAYS = env_int("BANK_TRANSFER_DUE_DAYS", 14)
-    BANK_TRANSFER_DETAILS = env("BANK_TRANSFER_DETAILS",
-                                "MultiProduct Ltd · IBAN GB33 BUKB 2020 1555 5555 55 · BIC BUKBGB22")
+    BANK_TRANSFER_DETAILS = env(
+        "BANK_TRANSFER_DETAILS", "MultiProduct Ltd · IBAN GB33 BUKB 2020 1555 5555 55 · BIC BUKBGB22"
+    )
     BILLING_BATCH_SIZE = env_int("BILLING_BATCH_SIZE", 200)
 
     # When set, /metrics wants "Authorization: Bearer <token>".
@@ -213,20 +215,22 @@ class ProductionConfig(Config):
         "DATABASE_URL": "the PostgreSQL database (postgresql://user:password@host/name)",
         "REDIS_URL": "Redis for jobs, cache and rate limits (redis://host:6379/0)",
         "PAYMENT_WEBHOOK_SECRETS": "the payment provider's webhook signing secrets, comma-separated "
-                                   "(without one every payment confirmation is refused)",
+        "(without one every payment confirmation is refused)",
         "BASE_URL": "the site's public address for links in emails (https://shop.example.com)",
     }
 
     @classmethod
     def check(cls) -> None:
-        problems = [f"{name} is not set: production needs {purpose}." for name, purpose in cls.REQUIRED.items()
-                    if not env(name)]
+        problems = [
+            f"{name} is not set: production needs {purpose}." for name, purpose in cls.REQUIRED.items() if not env(name)
+        ]
         if env("SECRET_KEY") and len(env("SECRET_KEY")) < 32:
             problems.append("SECRET_KEY must be at least 32 random characters in production.")
         base_url = env("BASE_URL")
         if base_url and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", base_url):
-            problems.append(f"BASE_URL must be an absolute http(s) address like https://shop.example.com; "
-                            f"got {base_url!r}.")
+            problems.append(
+                f"BASE_URL must be an absolute http(s) address like https://shop.example.com; got {base_url!r}."
+            )
         if problems:
             raise ConfigError("\n".join(problems))
 
@@ -250,5 +254,5 @@ def normalize_database_url(url: str) -> str:
     """Use psycopg 3 for plain postgres:// URLs (Heroku-style)."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

@@ -1,4 +1,5 @@
 """WSGI entry point (gunicorn wsgi:app) and FLASK_APP for the CLI. Honours APP_ENV."""
+
 import sys
 
 from config import ConfigError

@@ -1,4 +1,5 @@
 """Write audit events: who did what, to what, from where (IP and request id)."""
+
 from __future__ import annotations
 
 import uuid
@@ -10,8 +11,16 @@ from app.extensions import db
 from app.models.audit import AuditEvent
 
 
-def record(action: str, *, actor_id: uuid.UUID | None = None, target=None, target_type: str | None = None,
-           target_id: str | None = None, before: dict | None = None, after: dict | None = None) -> AuditEvent:
+def record(
+    action: str,
+    *,
+    actor_id: uuid.UUID | None = None,
+    target=None,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditEvent:
     """Add an audit event to the current transaction (the caller commits).
 
     `target` may be a model instance (its table name and id are used).
@@ -25,7 +34,15 @@ def record(action: str, *, actor_id: uuid.UUID | None = None, target=None, targe
         request_id = g.get("request_id")
         if actor_id is None and current_user and current_user.is_authenticated:
             actor_id = current_user.id
-    event = AuditEvent(action=action, actor_id=actor_id, target_type=target_type, target_id=target_id,
-                       before=before, after=after, ip=ip, request_id=request_id)
+    event = AuditEvent(
+        action=action,
+        actor_id=actor_id,
+        target_type=target_type,
+        target_id=target_id,
+        before=before,
+        after=after,
+        ip=ip,
+        request_id=request_id,
+    )
     db.session.add(event)
     return event

@@ -3,6 +3,7 @@
 Services raise these; the handlers below turn them into a friendly page for a
 full request or a toast partial for an HTMX request. Nothing leaks a traceback.
 """
+
 from __future__ import annotations
 
 import logging
@@ -118,8 +119,9 @@ def register_errorhandlers(app: Flask) -> None:
         headers = dict(exc.get_headers()) if hasattr(exc, "get_headers") else {}
         if retry_after and "Retry-After" not in headers:
             headers["Retry-After"] = str(retry_after)
-        return render_error(429, "You've made a lot of requests in a short time. Wait a moment and try again.",
-                            headers=headers)
+        return render_error(
+            429, "You've made a lot of requests in a short time. Wait a moment and try again.", headers=headers
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -142,8 +144,12 @@ def register_errorhandlers(app: Flask) -> None:
             db.session.rollback()
         except sa.exc.DBAPIError:
             pass
-        return render_error(503, "We can't reach our database just now. Nothing you did was lost: "
-                                 "try again in a moment.", headers={"Retry-After": "30"}, without_database=True)
+        return render_error(
+            503,
+            "We can't reach our database just now. Nothing you did was lost: try again in a moment.",
+            headers={"Retry-After": "30"},
+            without_database=True,
+        )
 
     @app.errorhandler(Exception)
     def _unhandled(exc: Exception):

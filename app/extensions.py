@@ -1,4 +1,5 @@
 """Extension objects, created unbound; `create_app` binds them."""
+
 import sqlalchemy as sa
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address

@@ -7,6 +7,7 @@ JOB_HEARTBEAT_SECONDS). With Redis down the scheduler and workers cannot be
 seen, so only Redis is named; in embedded mode (no Redis) jobs run in-process
 and there is neither.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta

@@ -5,6 +5,7 @@ Anything else is refused before a form or a service sees it, so a JSON body full
 lists and nulls is a 415, not a 500 deep inside WTForms. A view that reads its own raw body
 (the payment webhook) says so with `@raw_body(...)` and gets its own size limit.
 """
+
 from __future__ import annotations
 
 from flask import Flask, current_app, request
@@ -60,6 +61,7 @@ def raw_body(max_length_setting: str):
 
     Put it below the route decorator, like `csrf.exempt`.
     """
+
     def mark(view):
         view.raw_body_limit_setting = max_length_setting
         return view

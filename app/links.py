@@ -9,6 +9,7 @@ it (development, tests) the origin is the one being served:
   message, so a worker in another process links back to the same server);
 - anywhere else (a CLI command, a periodic job), http://127.0.0.1:$PORT.
 """
+
 from __future__ import annotations
 
 import contextlib

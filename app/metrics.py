@@ -1,4 +1,5 @@
 """Prometheus metrics. Set PROMETHEUS_MULTIPROC_DIR when running several processes."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Money: integer minor units, Decimal arithmetic, ROUND_HALF_UP once per line."""
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal

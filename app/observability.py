@@ -1,4 +1,5 @@
 """JSON log lines carrying the request id, with secrets scrubbed from every record."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,7 @@ import logging
 import re
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
 
@@ -16,15 +17,31 @@ REDACTED = "[REDACTED]"
 
 # Values named like a secret: key=value, key: value, "key": "value", 'key': 'value', ?key=value.
 _CODE_NAMES = r"code|\w+_code|code_\w+|otp|\w*_otp|otp_\w*"
-_NOT_SECRET_CODES = {"status_code", "exit_code", "postal_code", "zip_code", "country_code", "area_code", "error_code",
-                     "http_code", "response_code", "return_code", "currency_code", "language_code", "user_otp"}
+_NOT_SECRET_CODES = {
+    "status_code",
+    "exit_code",
+    "postal_code",
+    "zip_code",
+    "country_code",
+    "area_code",
+    "error_code",
+    "http_code",
+    "response_code",
+    "return_code",
+    "currency_code",
+    "language_code",
+    "user_otp",
+}
 _SECRET_NAME = re.compile(
     rf"""(?<![\w-])(?P<q>["']?)(?P<name>[\w-]*(?:password|passwd|secret|token|api[_-]?key|csrf)[\w-]*|{_CODE_NAMES})(?P=q)"""
     r"""(?P<sep>\s*[:=]\s*)(?P<value>"[^"]*"|'[^']*'|[^\s,;&)}\]]+)""",
     re.IGNORECASE,
 )
-_HEADER = re.compile(r"(?P<name>\b(?:proxy-)?authorization|\bcookie|\bset-cookie)(?P<sep>[\"']?\s*[:=]\s*)"
-                     r"(?P<value>[\"'][^\"']*[\"']|[^\r\n]+)", re.IGNORECASE)
+_HEADER = re.compile(
+    r"(?P<name>\b(?:proxy-)?authorization|\bcookie|\bset-cookie)(?P<sep>[\"']?\s*[:=]\s*)"
+    r"(?P<value>[\"'][^\"']*[\"']|[^\r\n]+)",
+    re.IGNORECASE,
+)
 # The reset link carries its token in the path (werkzeug's request lines, links in messages).
 _RESET_PATH = re.compile(r"(/password-reset/)[^/?#\s\"'<>]+")
 # A signed token or a JWT: three base64url parts.
@@ -102,7 +119,7 @@ class RequestIdFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

@@ -15,6 +15,7 @@ has. Jobs are idempotent, so a redelivery is safe.
 
 With no Redis configured (the embedded default), relayed jobs run in-process.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -43,8 +44,15 @@ PENDING_KEY = "outbox_pending"
 COMMITTED_KEY = "outbox_committed"
 RELAY_BATCH = 500
 # RQ says a job is still on its way: leave the row in flight.
-_IN_RQ = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED,
-          JobStatus.RATE_LIMITED, JobStatus.READY_TO_ENQUEUE}
+_IN_RQ = {
+    JobStatus.QUEUED,
+    JobStatus.STARTED,
+    JobStatus.SCHEDULED,
+    JobStatus.DEFERRED,
+    JobStatus.CREATED,
+    JobStatus.RATE_LIMITED,
+    JobStatus.READY_TO_ENQUEUE,
+}
 _GAVE_UP = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 _inline_job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("inline_job_id", default=None)
 _table = OutboxMessage.__table__
@@ -98,11 +106,17 @@ def _hand_over(app: Flask, query) -> int:
                 _push_to_rq(app, row)
             except redis.RedisError as exc:
                 log.warning("outbox relay: Redis unavailable, %s stays pending (%s)", row["id"], exc)
-                conn.execute(_table.update().where(_table.c.id == row["id"])
-                             .values(attempts=_table.c.attempts + 1, last_error=str(exc)[:500]))
+                conn.execute(
+                    _table.update()
+                    .where(_table.c.id == row["id"])
+                    .values(attempts=_table.c.attempts + 1, last_error=str(exc)[:500])
+                )
                 break
-            conn.execute(_table.update().where(_table.c.id == row["id"])
-                         .values(enqueued_at=utcnow(), deliveries=_table.c.deliveries + 1))
+            conn.execute(
+                _table.update()
+                .where(_table.c.id == row["id"])
+                .values(enqueued_at=utcnow(), deliveries=_table.c.deliveries + 1)
+            )
             handed += 1
     return handed
 
@@ -110,8 +124,13 @@ def _hand_over(app: Flask, query) -> int:
 def _redeliver_lost(app: Flask) -> int:
     """Rows handed off long ago and not finished: settle them from RQ's answer, or hand them over again."""
     cutoff = utcnow() - timedelta(seconds=app.config["OUTBOX_VISIBILITY_SECONDS"])
-    query = (sa.select(_table).where(sa.text(IN_FLIGHT), _table.c.enqueued_at < cutoff)
-             .order_by(_table.c.enqueued_at).limit(RELAY_BATCH).with_for_update(skip_locked=True))
+    query = (
+        sa.select(_table)
+        .where(sa.text(IN_FLIGHT), _table.c.enqueued_at < cutoff)
+        .order_by(_table.c.enqueued_at)
+        .limit(RELAY_BATCH)
+        .with_for_update(skip_locked=True)
+    )
     redelivered = 0
     with db.engine.begin() as conn:
         rows = conn.execute(query).mappings().all()
@@ -138,8 +157,9 @@ def _redeliver_lost(app: Flask) -> int:
                     break
                 log.warning("outbox relay: RQ lost job outbox-%s (%s); handed it over again", row["id"], row["func"])
                 metrics.JOBS_REDELIVERED.labels(queue=row["queue"]).inc()
-                conn.execute(_table.update().where(where)
-                             .values(enqueued_at=utcnow(), deliveries=_table.c.deliveries + 1))
+                conn.execute(
+                    _table.update().where(where).values(enqueued_at=utcnow(), deliveries=_table.c.deliveries + 1)
+                )
                 redelivered += 1
     return redelivered
 
@@ -207,8 +227,11 @@ def _run_pending_inline(app: Flask, query) -> int:
     with db.engine.begin() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
         if rows:
-            conn.execute(_table.update().where(_table.c.id.in_([r["id"] for r in rows]))
-                         .values(enqueued_at=utcnow(), deliveries=_table.c.deliveries + 1))
+            conn.execute(
+                _table.update()
+                .where(_table.c.id.in_([r["id"] for r in rows]))
+                .values(enqueued_at=utcnow(), deliveries=_table.c.deliveries + 1)
+            )
     for row in rows:
         _run_inline(app, row)
     return len(rows)

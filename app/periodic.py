@@ -5,6 +5,7 @@ taking over, carries the schedule on instead of running every interval job at on
 A cron job whose time passed while no scheduler ran runs once when one is back,
 not once per missed time. Cron expressions are read in UTC.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -38,10 +39,15 @@ def enqueue_due(periodic: list[Periodic], now: datetime | None = None) -> tuple[
     now = now or utcnow()
     names = [job.func for job in periodic]
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    db.session.execute(dialect.insert(PeriodicJob).values([{"name": name, "created_at": now} for name in names])
-                       .on_conflict_do_nothing(index_elements=["name"]))
-    rows = {row.name: row for row in db.session.scalars(
-        sa.select(PeriodicJob).where(PeriodicJob.name.in_(names)).with_for_update())}
+    db.session.execute(
+        dialect.insert(PeriodicJob)
+        .values([{"name": name, "created_at": now} for name in names])
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    rows = {
+        row.name: row
+        for row in db.session.scalars(sa.select(PeriodicJob).where(PeriodicJob.name.in_(names)).with_for_update())
+    }
     queued = []
     for job in periodic:
         row = rows[job.func]

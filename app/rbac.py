@@ -2,6 +2,7 @@
 
 Views check permissions (`user.can("billing.refund")`), never role names.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,8 +39,10 @@ PERMISSIONS = {
 
 ROLES = {
     "customer": ("Buys and uses products", []),
-    "support": ("Helps customers; read-only on money and roles",
-                ["admin.access", "users.view", "subscriptions.view", "billing.view", "audit.view"]),
+    "support": (
+        "Helps customers; read-only on money and roles",
+        ["admin.access", "users.view", "subscriptions.view", "billing.view", "audit.view"],
+    ),
     "admin": ("Runs the platform", sorted(PERMISSIONS)),
 }
 DEFAULT_ROLE = "customer"
@@ -57,8 +60,9 @@ def seed_roles() -> None:
     roles = {r.name: r for r in db.session.scalars(sa.select(Role))}
     for name, (description, permission_names) in ROLES.items():
         if name not in roles:
-            db.session.add(Role(name=name, description=description,
-                                permissions=[existing[p] for p in permission_names]))
+            db.session.add(
+                Role(name=name, description=description, permissions=[existing[p] for p in permission_names])
+            )
     db.session.flush()
 
 
@@ -83,9 +87,11 @@ def permissions_of_role(role_id: int) -> frozenset[str]:
     if names is None:
         from app.models.user import Permission, role_permission
 
-        names = frozenset(db.session.scalars(
-            sa.select(Permission.name).join(role_permission).where(role_permission.c.role_id == role_id)
-        ))
+        names = frozenset(
+            db.session.scalars(
+                sa.select(Permission.name).join(role_permission).where(role_permission.c.role_id == role_id)
+            )
+        )
         try:
             get_redis().set(key, json.dumps(sorted(names)), ex=CACHE_SECONDS)
         except redis.RedisError:

@@ -7,6 +7,7 @@ that refuses connections, opens a circuit for REDIS_CIRCUIT_SECONDS during which
 every call fails at once with `CircuitOpen` (a `redis.ConnectionError`). Then one
 call probes; its answer closes the circuit or opens it again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -116,8 +117,9 @@ def guarded_client(url: str, *, timeout: float, circuit_seconds: float) -> redis
 def init_app(app: Flask) -> None:
     url = app.config.get("REDIS_URL")
     if url:
-        client = guarded_client(url, timeout=app.config["REDIS_TIMEOUT"],
-                                circuit_seconds=app.config["REDIS_CIRCUIT_SECONDS"])
+        client = guarded_client(
+            url, timeout=app.config["REDIS_TIMEOUT"], circuit_seconds=app.config["REDIS_CIRCUIT_SECONDS"]
+        )
         if app.config.get("RATELIMIT_STORAGE_URI") == url:
             # Flask-Limiter shares the pool, and with it the short timeout and the breaker.
             app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"connection_pool": client.connection_pool})

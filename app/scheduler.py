@@ -13,6 +13,7 @@ logged and that part backs off (1 s, 2 s, 4 s … at most MAX_BACKOFF) while the
 carry on, and the process never exits on it. The leader writes HEARTBEAT_KEY every
 tick; /readyz reports the scheduler down when it is missing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -67,8 +68,9 @@ class Part:
         self.failures += 1
         backoff = min(MAX_BACKOFF, 2.0 ** (self.failures - 1))
         first_line = (str(exc).splitlines() or [""])[0]
-        log.warning("scheduler: %s failed (%s: %s); trying again in %.0fs", self.name, type(exc).__name__,
-                    first_line, backoff)
+        log.warning(
+            "scheduler: %s failed (%s: %s); trying again in %.0fs", self.name, type(exc).__name__, first_line, backoff
+        )
         self.next_at = now + max(self.every, backoff)
 
 

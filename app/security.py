@@ -1,4 +1,5 @@
 """Security headers: a per-request CSP nonce and the usual hardening."""
+
 from __future__ import annotations
 
 import secrets

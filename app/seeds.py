@@ -3,6 +3,7 @@
 Each seeder is idempotent. Migrations create the data on upgrade; the test
 harness calls `seed_reference_data()` again after it empties the tables.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

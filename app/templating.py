@@ -1,7 +1,8 @@
 """Template helpers: HTMX-aware rendering, money, date and relative-time filters."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Flask, current_app, render_template, request, url_for
@@ -13,8 +14,11 @@ from app.money import minor_exponent
 
 # Main navigation: shown for the features that are installed.
 # (label, endpoint, shown only when signed in)
-NAV = [("Products", "catalog.index", False), ("Subscriptions", "billing.subscriptions", True),
-       ("Invoices", "billing.invoices", True)]
+NAV = [
+    ("Products", "catalog.index", False),
+    ("Subscriptions", "billing.subscriptions", True),
+    ("Invoices", "billing.invoices", True),
+]
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "JPY": "¥"}
 
@@ -40,8 +44,11 @@ def page_imports(template: str) -> dict:
     cache = current_app.extensions.setdefault("page_imports", {})
     if template not in cache or env.auto_reload:
         source = env.loader.get_source(env, template)[0]
-        cache[template] = [node for node in env.parse(source).body if isinstance(node, (nodes.FromImport, nodes.Import))
-                           and isinstance(node.template, nodes.Const)]
+        cache[template] = [
+            node
+            for node in env.parse(source).body
+            if isinstance(node, (nodes.FromImport, nodes.Import)) and isinstance(node.template, nodes.Const)
+        ]
     names = {}
     for node in cache[template]:
         module = env.get_template(node.template.value).module
@@ -57,8 +64,11 @@ def page_imports(template: str) -> dict:
 def render_without_database(template: str, **context) -> str:
     """A page that must render while the database is down. The context processors are skipped (they read
     the signed-in user, which a failed transaction has expired) and the navbar leaves out the account menu."""
-    base = {"site_name": current_app.config["SITE_NAME"], "url_endpoints": current_app.view_functions.keys(),
-            "database_down": True}
+    base = {
+        "site_name": current_app.config["SITE_NAME"],
+        "url_endpoints": current_app.view_functions.keys(),
+        "database_down": True,
+    }
     return current_app.jinja_env.get_template(template).render(**base, **context)
 
 
@@ -88,7 +98,7 @@ def format_timeago(value: datetime | None, now: datetime | None = None) -> str:
     """Relative time: "just now", "5 minutes ago", "yesterday", "3 days ago", then the date."""
     if not value:
         return ""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     seconds = (now - value).total_seconds()
     if seconds < 60:
         return "just now"
@@ -121,8 +131,9 @@ def init_app(app: Flask) -> None:
             "app_env": app.config["APP_ENV"],
             "url_endpoints": endpoints,
             "nav_items": [
-                {"label": label, "url": url_for(endpoint)} for label, endpoint, private in NAV
+                {"label": label, "url": url_for(endpoint)}
+                for label, endpoint, private in NAV
                 if endpoint in endpoints and (not private or current_user.is_authenticated)
             ],
-            "now_year": datetime.now(timezone.utc).year,
+            "now_year": datetime.now(UTC).year,
         }

@@ -3,6 +3,7 @@
 `flask scheduler` (app/scheduler.py) releases scheduled retries and hands back the
 jobs of a worker that died; the worker itself only works.
 """
+
 from __future__ import annotations
 
 import logging
@@ -17,11 +18,10 @@ from flask import Flask
 from rq import Queue, SimpleWorker, Worker
 from rq.exceptions import StopRequested
 
-from config import ConfigError
-
 from app import links, metrics
 from app.extensions import db
 from app.outbox import QUEUES
+from config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -83,16 +83,21 @@ def worker_connection(app: Flask) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
 
 
-def build_worker(app: Flask, queues: tuple[str, ...] = QUEUES, *, simple: bool = False,
-                 connection: redis.Redis | None = None) -> Worker:
+def build_worker(
+    app: Flask, queues: tuple[str, ...] = QUEUES, *, simple: bool = False, connection: redis.Redis | None = None
+) -> Worker:
     if app.config["JOB_ABANDONED_SECONDS"] < 2 * app.config["JOB_HEARTBEAT_SECONDS"]:
         # Otherwise one late heartbeat hands a running job to a second worker.
         raise ConfigError("JOB_ABANDONED_SECONDS must be at least twice JOB_HEARTBEAT_SECONDS.")
     connection = connection or worker_connection(app)
     cls = AppSimpleWorker if simple else AppWorker
-    worker = cls([Queue(q, connection=connection) for q in queues], connection=connection,
-                 exception_handlers=[_count_failure], worker_ttl=WORKER_TTL,
-                 job_monitoring_interval=app.config["JOB_HEARTBEAT_SECONDS"])
+    worker = cls(
+        [Queue(q, connection=connection) for q in queues],
+        connection=connection,
+        exception_handlers=[_count_failure],
+        worker_ttl=WORKER_TTL,
+        job_monitoring_interval=app.config["JOB_HEARTBEAT_SECONDS"],
+    )
     worker.flask_app = app
     worker._parent_pid = os.getpid()
     return worker
@@ -120,8 +125,9 @@ def limit_idle_transactions(app: Flask) -> None:
     @sa.event.listens_for(engine, "connect")
     def _set_timeout(dbapi_connection, _record):
         with dbapi_connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
-                           (f"{int(seconds * 1000)}ms",))
+            cursor.execute(
+                "SELECT set_config('idle_in_transaction_session_timeout', %s, false)", (f"{int(seconds * 1000)}ms",)
+            )
         dbapi_connection.commit()  # a SET inside a transaction rolled back would be undone
 
 

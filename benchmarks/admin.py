@@ -6,6 +6,7 @@ The data is bulk-inserted with generate_series (minutes would go to the ORM othe
 signs in with a real server-side session whose cookie is signed with the server's SECRET_KEY.
 Pages that this build does not have (404) are reported and skipped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,22 +41,30 @@ def load(users: int, invoices: int) -> None:
 
     customer = role_named("customer").id
     run = lambda sql, **params: db.session.execute(sa.text(sql), params)  # noqa: E731
-    run("""
+    run(
+        """
         INSERT INTO users (id, email, username, first_name, last_name, role_id, is_active,
                            email_verified_at, created_at, updated_at)
         SELECT gen_random_uuid(), 'user' || g || '@bench.test', 'user' || g, 'Bench', 'User ' || g, :role, true,
                now(), now() - (g % 400) * interval '1 day', now()
-        FROM generate_series(1, :n) AS g""", role=customer, n=users)
+        FROM generate_series(1, :n) AS g""",
+        role=customer,
+        n=users,
+    )
     run("""
         CREATE TEMP TABLE bench_user_ids AS
         SELECT id, row_number() OVER (ORDER BY id) AS n FROM users""")
-    run("""
+    run(
+        """
         INSERT INTO payment_transaction (id, user_id, kind, purpose, status, amount, currency, gateway,
                                          gateway_reference, idempotency_key, settled_at, created_at, updated_at)
         SELECT gen_random_uuid(), u.id, 'charge', 'renewal', 'succeeded', 4900 + (g % 50) * 100, 'USD', 'sandbox',
                'bench_ch_' || g, 'bench-' || g, now() - (g % 360) * interval '1 day',
                now() - (g % 360) * interval '1 day', now()
-        FROM generate_series(1, :n) AS g JOIN bench_user_ids u ON u.n = 1 + (g % :users)""", n=invoices, users=users)
+        FROM generate_series(1, :n) AS g JOIN bench_user_ids u ON u.n = 1 + (g % :users)""",
+        n=invoices,
+        users=users,
+    )
     run("""
         INSERT INTO invoice (id, number, kind, status, user_id, transaction_id, payment_method, payment_label,
                              currency, subtotal, discount, fee, fee_percent, total, issued_at, due_at, paid_at,
@@ -66,12 +75,16 @@ def load(users: int, invoices: int) -> None:
                t.amount + t.amount / 40, t.created_at, t.created_at, t.created_at, '{}'::jsonb, '',
                t.created_at, now()
         FROM (SELECT *, row_number() OVER (ORDER BY gateway_reference) AS g FROM payment_transaction) AS t""")
-    run("""
+    run(
+        """
         INSERT INTO audit_event (id, created_at, actor_id, action, target_type, target_id, ip, request_id)
         SELECT gen_random_uuid(), now() - (g % 300) * interval '1 hour', u.id,
                (ARRAY['auth.login', 'auth.login_failed', 'user.signup', 'auth.logout'])[1 + g % 4],
                'users', u.id::text, '203.0.113.' || (g % 250), md5(g::text)
-        FROM generate_series(1, :n) AS g JOIN bench_user_ids u ON u.n = 1 + (g % :users)""", n=users, users=users)
+        FROM generate_series(1, :n) AS g JOIN bench_user_ids u ON u.n = 1 + (g % :users)""",
+        n=users,
+        users=users,
+    )
 
 
 def admin_cookie() -> str:
@@ -121,8 +134,9 @@ def main(argv: list[str] | None = None) -> harness.Report:
                 pages.append((name, path))
             else:
                 print(f"  skipping {name} ({path}): {status}", flush=True)
-        results = harness.measure_pages(server, pages, duration=args.duration, connections=args.connections,
-                                        rounds=args.rounds, headers=headers)
+        results = harness.measure_pages(
+            server, pages, duration=args.duration, connections=args.connections, rounds=args.rounds, headers=headers
+        )
     harness.with_ratios(results, BASELINE)
     report = harness.Report("admin", vars(args), results)
     print(harness.table(results, BASELINE))

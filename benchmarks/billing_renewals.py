@@ -16,6 +16,7 @@ script ANALYZEs after seeding). It flushes the Redis database it is given and dr
 its database at the end unless --keep. Run it against its own Redis
 (`--redis-url`): it flushes that database.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -98,11 +99,18 @@ def build_app(database_url: str, redis_url: str, sandbox_webhooks: bool = False)
 
     # The sandbox's webhook simulation (an outbox job per charge) stands in for the provider's own
     # servers; it is off unless asked for, so the numbers are the renewal path's own cost.
-    return create_app("development", {
-        "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url, "JOBS_INLINE": False,
-        "RATELIMIT_STORAGE_URI": redis_url, "DEV_MAIL_OUTBOX": False, "LOG_LEVEL": "WARNING",
-        "PAYMENT_SANDBOX_WEBHOOKS": sandbox_webhooks,
-    })
+    return create_app(
+        "development",
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "REDIS_URL": redis_url,
+            "JOBS_INLINE": False,
+            "RATELIMIT_STORAGE_URI": redis_url,
+            "DEV_MAIL_OUTBOX": False,
+            "LOG_LEVEL": "WARNING",
+            "PAYMENT_SANDBOX_WEBHOOKS": sandbox_webhooks,
+        },
+    )
 
 
 def seed(app, total: int) -> None:
@@ -132,8 +140,9 @@ def timed_run(app) -> dict:
     def count(conn, cursor, statement, parameters, context, executemany):
         words = statement.split()
         verb = words[0].upper() if words else "?"
-        table = next((w.strip('"') for w, prev in zip(words[1:], words) if prev.upper() in ("INTO", "FROM", "UPDATE")),
-                     "?")
+        table = next(
+            (w.strip('"') for w, prev in zip(words[1:], words) if prev.upper() in ("INTO", "FROM", "UPDATE")), "?"
+        )
         statements[f"{verb} {table}"] += 1
 
     with app.app_context():
@@ -146,26 +155,38 @@ def timed_run(app) -> dict:
     if result.exit_code != 0:
         raise SystemExit(f"flask billing run failed:\n{result.output}\n{result.exception!r}")
     with app.app_context():
-        paid = db.session.scalar(sa.text(
-            "SELECT count(*) FROM invoice WHERE status = 'paid' AND issued_at > now() - interval '1 day'"))
-        renewed = db.session.scalar(sa.text(
-            "SELECT count(*) FROM subscription WHERE current_period_end > now() + interval '20 days'"))
+        paid = db.session.scalar(
+            sa.text("SELECT count(*) FROM invoice WHERE status = 'paid' AND issued_at > now() - interval '1 day'")
+        )
+        renewed = db.session.scalar(
+            sa.text("SELECT count(*) FROM subscription WHERE current_period_end > now() + interval '20 days'")
+        )
         charges = app.extensions["redis"].llen("sandbox:charges")
         db.session.remove()
-    return {"seconds": elapsed, "statements": statements, "output": result.output.strip(), "paid": paid,
-            "renewed": renewed, "charges": charges}
+    return {
+        "seconds": elapsed,
+        "statements": statements,
+        "output": result.output.strip(),
+        "paid": paid,
+        "renewed": renewed,
+        "charges": charges,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--admin-url", default=os.environ.get("BENCH_ADMIN_URL",
-                                                              "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--admin-url", default=os.environ.get("BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
     parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE", "bench_billing"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"))
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
-    parser.add_argument("--sandbox-webhooks", action="store_true",
-                        help="also queue the sandbox's simulated webhook delivery for every charge")
+    parser.add_argument(
+        "--sandbox-webhooks",
+        action="store_true",
+        help="also queue the sandbox's simulated webhook delivery for every charge",
+    )
     args = parser.parse_args()
     base = args.admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
     rows = []
@@ -179,8 +200,10 @@ def main() -> None:
         total_statements = sum(run["statements"].values())
         print(run["output"])
         print(f"renewed {run['renewed']:,}, invoices paid {run['paid']:,}, sandbox charges {run['charges']:,}")
-        print(f"{run['seconds']:.1f} s: {total / run['seconds']:,.0f} subscriptions/s, "
-              f"{total_statements:,} SQL statements = {total_statements / total:.2f} per subscription")
+        print(
+            f"{run['seconds']:.1f} s: {total / run['seconds']:,.0f} subscriptions/s, "
+            f"{total_statements:,} SQL statements = {total_statements / total:.2f} per subscription"
+        )
         for kind, n in run["statements"].most_common(12):
             print(f"   {n / total:6.3f}/sub  {kind}")
         rows.append((total, run["seconds"], total / run["seconds"], total_statements / total))

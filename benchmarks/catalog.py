@@ -1,7 +1,8 @@
 """Catalog pages under load, as a ratio to a bare route rendering the base layout (same gunicorn, same run).
 
-    .venv/bin/python benchmarks/catalog.py [--products 1000] [--workers 2] [--duration 10] [--rounds 3]
+.venv/bin/python benchmarks/catalog.py [--products 1000] [--workers 2] [--duration 10] [--rounds 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,9 @@ def main(argv: list[str] | None = None) -> harness.Report:
         ("product page", "/products/pipewise-crm?cycle=yearly"),
     ]
     with harness.Server(database, workers=args.workers, threads=args.threads) as server:
-        results = harness.measure_pages(server, pages, duration=args.duration, connections=args.connections,
-                                        rounds=args.rounds)
+        results = harness.measure_pages(
+            server, pages, duration=args.duration, connections=args.connections, rounds=args.rounds
+        )
     harness.with_ratios(results, BASELINE)
     report = harness.Report("catalog", vars(args), results)
     print(harness.table(results, BASELINE))

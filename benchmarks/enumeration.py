@@ -11,6 +11,7 @@ standard error of the difference of medians is at most --precision ms (or --max-
 reached). The script fails (exit 1) when any difference is 2 ms or more. Nothing works the
 queues: the jobs the requests queue stay in the private Redis.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,20 @@ class PrivateRedis:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
-        self.proc = subprocess.Popen([shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1",
-                                      "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                shutil.which("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         for _ in range(100):
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
@@ -80,13 +93,15 @@ def load(count: int) -> None:
     from app.extensions import db
     from app.rbac import role_named
 
-    db.session.execute(sa.text("""
+    db.session.execute(
+        sa.text("""
         INSERT INTO users (id, email, username, password_hash, first_name, last_name, role_id, is_active,
                            email_verified_at, password_changed_at, created_at, updated_at)
         SELECT gen_random_uuid(), 'user' || g || '@example.com', 'user' || g, :hash, 'Bench', 'User', :role, true,
                now(), now(), now(), now()
-        FROM generate_series(0, :n - 1) AS g"""), {"hash": hash_password(PASSWORD), "role": role_named("customer").id,
-                                                 "n": count})
+        FROM generate_series(0, :n - 1) AS g"""),
+        {"hash": hash_password(PASSWORD), "role": role_named("customer").id, "n": count},
+    )
 
 
 class Browser:
@@ -134,9 +149,15 @@ def one_request(browser: Browser, flow: str, existing: bool, n: int) -> float:
         browser.post("/auth/login/code", {"email": email}, 303)  # the code whose wrong guess is timed
         return browser.post("/auth/login/code/enter", {"code": "000000"}, 401)
     if flow == "signup":
-        return browser.post("/auth/signup", {"username": f"{'dup' if existing else 'new'}{n}",
-                                             "email": email if existing else f"new{n}@example.com",
-                                             "password": "a long unusual passphrase"}, 303)
+        return browser.post(
+            "/auth/signup",
+            {
+                "username": f"{'dup' if existing else 'new'}{n}",
+                "email": email if existing else f"new{n}@example.com",
+                "password": "a long unusual passphrase",
+            },
+            303,
+        )
     if flow == "wrong password":
         return browser.post("/auth/login", {"identifier": email, "password": "not the password!"}, 401)
     raise ValueError(flow)
@@ -145,8 +166,11 @@ def one_request(browser: Browser, flow: str, existing: bool, n: int) -> float:
 def standard_error(existing: list[float], unknown: list[float], rounds: int = 200) -> float:
     """Bootstrap standard error of median(existing) − median(unknown)."""
     rng = random.Random(0)
-    differences = [statistics.median(rng.choices(existing, k=len(existing)))
-                   - statistics.median(rng.choices(unknown, k=len(unknown))) for _ in range(rounds)]
+    differences = [
+        statistics.median(rng.choices(existing, k=len(existing)))
+        - statistics.median(rng.choices(unknown, k=len(unknown)))
+        for _ in range(rounds)
+    ]
     return statistics.stdev(differences)
 
 
@@ -165,24 +189,39 @@ def measure(server: harness.Server, flow: str, first: int, args) -> Timing:
                 times[existing].append(one_request(browsers[existing], flow, existing, n))
         error = standard_error(times[True], times[False])
         done = len(times[True])
-        print(f"    {done} samples each: {statistics.median(times[True]):.2f} vs {statistics.median(times[False]):.2f}"
-              f" ms (± {error:.2f})", flush=True)
+        print(
+            f"    {done} samples each: {statistics.median(times[True]):.2f} vs {statistics.median(times[False]):.2f}"
+            f" ms (± {error:.2f})",
+            flush=True,
+        )
         if error <= args.precision or done + args.samples > args.max_samples:
             break
 
     def p90(values):
         return statistics.quantiles(values, n=10)[-1]
 
-    return Timing(flow, statistics.median(times[True]), statistics.median(times[False]), error,
-                  p90(times[True]), p90(times[False]), len(times[True]))
+    return Timing(
+        flow,
+        statistics.median(times[True]),
+        statistics.median(times[False]),
+        error,
+        p90(times[True]),
+        p90(times[False]),
+        len(times[True]),
+    )
 
 
 def table(timings: list[Timing]) -> str:
-    lines = ["| form | existing account, median ms | unknown address, median ms | difference ms (± s.e.) "
-             "| samples each | p90 ms (existing / unknown) |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| form | existing account, median ms | unknown address, median ms | difference ms (± s.e.) "
+        "| samples each | p90 ms (existing / unknown) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for t in timings:
-        lines.append(f"| {t.flow} | {t.existing_ms:.2f} | {t.unknown_ms:.2f} | {t.difference_ms:+.2f} "
-                     f"(± {t.standard_error_ms:.2f}) | {t.samples} | {t.existing_p90_ms:.1f} / {t.unknown_p90_ms:.1f} |")
+        lines.append(
+            f"| {t.flow} | {t.existing_ms:.2f} | {t.unknown_ms:.2f} | {t.difference_ms:+.2f} "
+            f"(± {t.standard_error_ms:.2f}) | {t.samples} | {t.existing_p90_ms:.1f} / {t.unknown_p90_ms:.1f} |"
+        )
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ Everything it starts it stops by itself. Load goes only to 127.0.0.1, is bounded
 Settings come from the environment: BENCH_ADMIN_URL (a database to connect to for
 DROP/CREATE DATABASE), BENCH_DATABASE (default `bench`), BENCH_REDIS_URL.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -62,8 +63,10 @@ def reset_database(name: str = DATABASE) -> str:
 def _app(url: str):
     from app import create_app
 
-    return create_app("development", {"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": REDIS_URL,
-                                      "JOBS_INLINE": False, "LOG_LEVEL": "WARNING"})
+    return create_app(
+        "development",
+        {"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": REDIS_URL, "JOBS_INLINE": False, "LOG_LEVEL": "WARNING"},
+    )
 
 
 def prepare_database(loader: Callable[[], object] | None = None, name: str = DATABASE) -> str:
@@ -99,18 +102,45 @@ def free_port() -> int:
 class Server:
     """gunicorn with N workers (gthread, as in the Procfile) against the given database; a context manager."""
 
-    def __init__(self, database: str, *, workers: int = 2, threads: int = 4, wsgi: str = WSGI,
-                 env: dict | None = None, startup_timeout: float = 60):
+    def __init__(
+        self,
+        database: str,
+        *,
+        workers: int = 2,
+        threads: int = 4,
+        wsgi: str = WSGI,
+        env: dict | None = None,
+        startup_timeout: float = 60,
+    ):
         self.port = free_port()
         self.workers, self.threads = workers, threads
         self.log = RESULTS / f"gunicorn-{self.port}.log"
-        self.command = [str(Path(sys.executable).with_name("gunicorn")), wsgi, "--bind", f"127.0.0.1:{self.port}",
-                        "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-                        "--log-level", "warning"]
-        self.env = {**os.environ, "APP_ENV": "production", "DATABASE_URL": database, "REDIS_URL": REDIS_URL,
-                    "SECRET_KEY": "benchmark-only-secret-key-0123456789abcdef", "LOG_LEVEL": "WARNING",
-                    "PAYMENT_WEBHOOK_SECRETS": "whsec_benchmark_only", "BASE_URL": f"http://127.0.0.1:{self.port}",
-                    "RATELIMIT_ENABLED": "false", **(env or {})}
+        self.command = [
+            str(Path(sys.executable).with_name("gunicorn")),
+            wsgi,
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ]
+        self.env = {
+            **os.environ,
+            "APP_ENV": "production",
+            "DATABASE_URL": database,
+            "REDIS_URL": REDIS_URL,
+            "SECRET_KEY": "benchmark-only-secret-key-0123456789abcdef",
+            "LOG_LEVEL": "WARNING",
+            "PAYMENT_WEBHOOK_SECRETS": "whsec_benchmark_only",
+            "BASE_URL": f"http://127.0.0.1:{self.port}",
+            "RATELIMIT_ENABLED": "false",
+            **(env or {}),
+        }
         self.startup_timeout = startup_timeout
         self.process: subprocess.Popen | None = None
 
@@ -120,8 +150,9 @@ class Server:
     def __enter__(self) -> Server:
         RESULTS.mkdir(parents=True, exist_ok=True)
         self._log = self.log.open("w")
-        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.command, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             self._wait_until_up()
         except BaseException:  # whatever stops the start (Ctrl-C included), gunicorn must not outlive it
@@ -185,8 +216,9 @@ def warm_up(url: str, requests_count: int = 50, headers: dict | None = None) -> 
                 raise RuntimeError(f"{url} answered {response.status_code} during warm-up")
 
 
-def measure(url: str, name: str | None = None, *, duration: float = 10, connections: int = 16,
-            headers: dict | None = None) -> Result:
+def measure(
+    url: str, name: str | None = None, *, duration: float = 10, connections: int = 16, headers: dict | None = None
+) -> Result:
     """Requests per second at `connections` concurrent connections for `duration` seconds.
 
     `headers` (e.g. a session Cookie) go on every request, for pages behind a login.
@@ -203,16 +235,30 @@ def _ms(text: str) -> float:
 
 def _measure_wrk(url: str, name: str, duration: float, connections: int, headers: dict) -> Result:
     header_args = [arg for key, value in headers.items() for arg in ("-H", f"{key}: {value}")]
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "--latency", "--timeout", "10s",
-                          *header_args, url], capture_output=True, text=True, check=True, timeout=duration + 60).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "--latency", "--timeout", "10s", *header_args, url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     total = int(re.search(r"(\d+) requests in", out).group(1))
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     p50 = re.search(r"50%\s+([\d.]+(?:us|ms|s))", out)
     p99 = re.search(r"99%\s+([\d.]+(?:us|ms|s))", out)
-    return Result(name, url, rps, total, errors, duration, "wrk", _ms(p50.group(1)) if p50 else None,
-                  _ms(p99.group(1)) if p99 else None)
+    return Result(
+        name,
+        url,
+        rps,
+        total,
+        errors,
+        duration,
+        "wrk",
+        _ms(p50.group(1)) if p50 else None,
+        _ms(p99.group(1)) if p99 else None,
+    )
 
 
 def _measure_threads(url: str, name: str, duration: float, connections: int, headers: dict) -> Result:
@@ -244,12 +290,20 @@ def _measure_threads(url: str, name: str, duration: float, connections: int, hea
     latencies.sort()
     total = counts["ok"] + counts["errors"]
     pick = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]) if latencies else (lambda q: None)
-    return Result(name, url, counts["ok"] / elapsed, total, counts["errors"], elapsed, "python threads",
-                  pick(0.5), pick(0.99))
+    return Result(
+        name, url, counts["ok"] / elapsed, total, counts["errors"], elapsed, "python threads", pick(0.5), pick(0.99)
+    )
 
 
-def measure_pages(server: Server, pages: list[tuple[str, str]], *, duration: float = 10, connections: int = 16,
-                  rounds: int = 3, headers: dict | None = None) -> list[Result]:
+def measure_pages(
+    server: Server,
+    pages: list[tuple[str, str]],
+    *,
+    duration: float = 10,
+    connections: int = 16,
+    rounds: int = 3,
+    headers: dict | None = None,
+) -> list[Result]:
     """Measure every (name, path) in `rounds` interleaved rounds and keep each page's median round.
 
     On a shared machine the background load drifts; interleaving lets every page see the same drift.
@@ -260,8 +314,9 @@ def measure_pages(server: Server, pages: list[tuple[str, str]], *, duration: flo
     for round_number in range(rounds):
         for name, path in pages:
             print(f"  round {round_number + 1}/{rounds}: {name} …", flush=True)
-            runs[name].append(measure(server.url(path), name, duration=duration / rounds, connections=connections,
-                                      headers=headers))
+            runs[name].append(
+                measure(server.url(path), name, duration=duration / rounds, connections=connections, headers=headers)
+            )
     medians = []
     for name, _ in pages:
         ordered = sorted(runs[name], key=lambda r: r.requests_per_second)
@@ -284,8 +339,11 @@ def machine() -> dict:
     """What the numbers were measured on."""
     cpu = "unknown"
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     memory = None
@@ -294,8 +352,14 @@ def machine() -> dict:
         memory = f"{kib / 1024 / 1024:.0f} GiB"
     except (OSError, AttributeError):
         pass
-    info = {"cpu": cpu, "cores": os.cpu_count(), "memory": memory, "os": platform.platform(),
-            "python": platform.python_version(), "load_average": [round(x, 2) for x in os.getloadavg()]}
+    info = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
     try:
         import psycopg
 
@@ -324,7 +388,7 @@ class Report:
     settings: dict
     results: list[Result]
     machine: dict = field(default_factory=machine)
-    finished_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    finished_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def save(self) -> Path:
         RESULTS.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ limits on, Redis storage), timed end to end. Runs on the benchmark database (see
 harness.py; BENCH_DATABASE picks another name). Prints one line per signup and the
 first / median of the rest.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,16 +35,25 @@ def main(argv: list[str] | None = None) -> dict:
     url = harness.prepare_database()
     redis_server = RedisServer().start()
     try:
-        app = create_app("development", {"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_server.url(),
-                                          "RATELIMIT_STORAGE_URI": redis_server.url(), "JOBS_INLINE": False,
-                                          "DEV_MAIL_OUTBOX": False, "LOG_LEVEL": "ERROR",
-                                          "WTF_CSRF_ENABLED": False})  # measured: Redis, not CSRF
+        app = create_app(
+            "development",
+            {
+                "SQLALCHEMY_DATABASE_URI": url,
+                "REDIS_URL": redis_server.url(),
+                "RATELIMIT_STORAGE_URI": redis_server.url(),
+                "JOBS_INLINE": False,
+                "DEV_MAIL_OUTBOX": False,
+                "LOG_LEVEL": "ERROR",
+                "WTF_CSRF_ENABLED": False,
+            },
+        )  # measured: Redis, not CSRF
         client = app.test_client()
 
         def signup(n: int) -> float:
             started = time.perf_counter()
-            response = client.post("/auth/signup", data={"username": f"hung{n}", "email": f"hung{n}@example.com",
-                                                         "password": PASSWORD})
+            response = client.post(
+                "/auth/signup", data={"username": f"hung{n}", "email": f"hung{n}@example.com", "password": PASSWORD}
+            )
             assert response.status_code == 303, response.status_code
             return time.perf_counter() - started
 
@@ -55,10 +65,15 @@ def main(argv: list[str] | None = None) -> dict:
 
     for n, seconds in enumerate(hung):
         print(f"signup {n + 1} with Redis hung: {seconds:.2f} s")
-    figures = {"answering_median_s": statistics.median(answering), "hung_first_s": hung[0],
-               "hung_rest_median_s": statistics.median(hung[1:]) if len(hung) > 1 else None}
-    print(f"Redis answering: median {figures['answering_median_s']:.3f} s; Redis hung: first "
-          f"{figures['hung_first_s']:.2f} s, then median {figures['hung_rest_median_s']:.3f} s")
+    figures = {
+        "answering_median_s": statistics.median(answering),
+        "hung_first_s": hung[0],
+        "hung_rest_median_s": statistics.median(hung[1:]) if len(hung) > 1 else None,
+    }
+    print(
+        f"Redis answering: median {figures['answering_median_s']:.3f} s; Redis hung: first "
+        f"{figures['hung_first_s']:.2f} s, then median {figures['hung_rest_median_s']:.3f} s"
+    )
     return figures
 
 

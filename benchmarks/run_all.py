@@ -1,4 +1,5 @@
 """`make bench`: every benchmark module in this folder that has a main(), one after the other."""
+
 from __future__ import annotations
 
 import importlib

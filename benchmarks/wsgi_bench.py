@@ -1,4 +1,5 @@
 """The app as gunicorn serves it, plus a bare route rendering the base layout: the baseline for every benchmark."""
+
 from flask import render_template
 
 from wsgi import app

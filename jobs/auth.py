@@ -3,6 +3,7 @@
 They take ids and the typed address only: a code or a token never travels in
 a job's arguments (which Redis keeps and the worker logs).
 """
+
 import uuid
 
 from app.auth import deliveries

@@ -1,4 +1,5 @@
 """Billing jobs: the lifecycle run, reconciliation, refunds, and the sandbox's webhook deliveries."""
+
 from uuid import UUID
 
 from app.billing import lifecycle, reconcile, refunds

@@ -1,4 +1,5 @@
 """Housekeeping jobs."""
+
 import logging
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,5 @@
 """Notification jobs: one broadcast batch, and the daily retention sweep."""
+
 import uuid
 
 from app.notifications import broadcast, services

@@ -7,6 +7,7 @@ card (the sandbox's webhook comes back to this port), finds the receipt and a re
 link at /dev/mail, and opens /admin as the demo admin. Exit 0 when every step worked;
 otherwise the step that failed, then the server's output.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,13 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-CARD = {"payment_method": "card", "card_number": "4242 4242 4242 4242", "card_expiry": "12/34",
-        "card_cvc": "123", "card_name": "Smoke Test"}
+CARD = {
+    "payment_method": "card",
+    "card_number": "4242 4242 4242 4242",
+    "card_expiry": "12/34",
+    "card_cvc": "123",
+    "card_name": "Smoke Test",
+}
 
 
 class SmokeFailed(Exception):
@@ -90,7 +96,9 @@ class Smoke:
     def get(self, http: requests.Session, path: str, expect: str | None = None) -> requests.Response:
         response = http.get(path if path.startswith("http") else self.base + path, timeout=30)
         if response.status_code != 200 or (expect and expect not in response.text):
-            raise SmokeFailed(f"GET {path}: {response.status_code}, expected 200{f' with {expect!r}' if expect else ''}")
+            raise SmokeFailed(
+                f"GET {path}: {response.status_code}, expected 200{f' with {expect!r}' if expect else ''}"
+            )
         return response
 
     def post(self, http: requests.Session, page: requests.Response, action: str, values: dict) -> requests.Response:
@@ -130,8 +138,12 @@ class Smoke:
         self.step(f"bought a {slug} plan with the sandbox card")
         self.check_the_webhook_came_back()
 
-        self.post(anonymous, self.get(anonymous, "/auth/password-reset"), r"/auth/password-reset$",
-                  {"email": self.demo["customer"][0]})
+        self.post(
+            anonymous,
+            self.get(anonymous, "/auth/password-reset"),
+            r"/auth/password-reset$",
+            {"email": self.demo["customer"][0]},
+        )
         mail = self.get(anonymous, "/dev/mail/", "Development mail")
         if "Receipt for invoice" not in mail.text:
             raise SmokeFailed("no receipt at /dev/mail")
@@ -157,8 +169,10 @@ class Smoke:
 
 
 def demo_accounts(output: str) -> dict[str, tuple[str, str]]:
-    found = {role: (email, password)
-             for role, email, password in re.findall(r"demo (customer|admin): (\S+), password (\S+)", output)}
+    found = {
+        role: (email, password)
+        for role, email, password in re.findall(r"demo (customer|admin): (\S+), password (\S+)", output)
+    }
     if set(found) != {"customer", "admin"}:
         raise SmokeFailed("`make run` did not print the demo customer and admin")
     return found
@@ -169,13 +183,22 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     tmp = Path(tempfile.mkdtemp(prefix="smoke-"))
     log = tmp / "make-run.log"
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL", "APP_ENV", "BASE_URL", "MAIL_SERVER", "TEST_DATABASE_URL"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "APP_ENV", "BASE_URL", "MAIL_SERVER", "TEST_DATABASE_URL"}
+    }
     env.update(PORT=str(port), DATABASE_URL=f"sqlite:///{tmp / 'smoke.db'}")
     print(f"smoke: make run on {base} (database {tmp / 'smoke.db'})", flush=True)
     with open(log, "w") as out:
-        server = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)
+        server = subprocess.Popen(
+            ["make", "--no-print-directory", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 180
         while True:

@@ -4,6 +4,7 @@ Services: TEST_DATABASE_URL / REDIS_URL when set, else PostgreSQL and Redis on
 127.0.0.1 when they answer. With CI=true a missing service stops the run; without
 CI the suite falls back to SQLite + fakeredis and says so loudly.
 """
+
 from __future__ import annotations
 
 import os

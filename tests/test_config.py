@@ -21,17 +21,24 @@ def _env(overrides: dict) -> dict:
 
 
 def _start(env_overrides: dict, argv: tuple = ("-c", "import wsgi")) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *argv], cwd=ROOT, env=_env(env_overrides), capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, *argv], cwd=ROOT, env=_env(env_overrides), capture_output=True, text=True, timeout=60
+    )
 
 
 def production_env(app=None) -> dict:
     """Everything production requires, pointed at the test database and Redis."""
     from tests.conftest import SERVICES
 
-    return {"APP_ENV": "production", "SECRET_KEY": "s" * 48, "DATABASE_URL": SERVICES.database_url,
-            "REDIS_URL": SERVICES.redis_url or "redis://127.0.0.1:6379/15",
-            "PAYMENT_WEBHOOK_SECRETS": "whsec_live_x", "BASE_URL": "https://shop.example.com", "FLASK_APP": "wsgi"}
+    return {
+        "APP_ENV": "production",
+        "SECRET_KEY": "s" * 48,
+        "DATABASE_URL": SERVICES.database_url,
+        "REDIS_URL": SERVICES.redis_url or "redis://127.0.0.1:6379/15",
+        "PAYMENT_WEBHOOK_SECRETS": "whsec_live_x",
+        "BASE_URL": "https://shop.example.com",
+        "FLASK_APP": "wsgi",
+    }
 
 
 def test_production_refuses_to_start_without_secret_key_database_and_redis():
@@ -48,8 +55,7 @@ def test_production_without_a_required_setting_stops_with_one_line_naming_it(mis
     result = _start(env, how)
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and errors[0].startswith(f"error: {missing} is not set: production needs "), \
-        result.stderr
+    assert len(errors) == 1 and errors[0].startswith(f"error: {missing} is not set: production needs "), result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -66,8 +72,11 @@ def test_production_refuses_a_base_url_that_is_not_an_address():
 
 def test_gunicorn_with_a_missing_webhook_secret_stops_instead_of_serving(app_processes):
     env = _env({k: v for k, v in production_env().items() if k != "PAYMENT_WEBHOOK_SECRETS"})
-    web = app_processes("web", [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{free_port()}",
-                                "--workers", "1"], env)
+    web = app_processes(
+        "web",
+        [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{free_port()}", "--workers", "1"],
+        env,
+    )
     web.proc.wait(60)
     assert web.proc.returncode != 0
     assert "error: PAYMENT_WEBHOOK_SECRETS is not set" in web.output()
@@ -79,8 +88,11 @@ def test_production_served_by_gunicorn_answers_and_keeps_metrics_behind_a_token(
     for token in (None, "scrape-me"):
         port = free_port()
         env = _env({**production_env(), **({"METRICS_TOKEN": token} if token else {})})
-        web = app_processes(f"web-{token}", [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind",
-                                             f"127.0.0.1:{port}", "--workers", "1"], env)
+        web = app_processes(
+            f"web-{token}",
+            [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            env,
+        )
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: _answers(f"{base}/healthz"), 60, message="gunicorn to serve")
         assert requests.get(f"{base}/metrics", timeout=10).status_code == 404
@@ -100,8 +112,14 @@ def _answers(url: str) -> bool:
 
 
 def test_production_refuses_a_short_secret_key():
-    result = _start({"APP_ENV": "production", "SECRET_KEY": "short", "DATABASE_URL": "postgresql://x/y",
-                     "REDIS_URL": "redis://127.0.0.1:6379/0"})
+    result = _start(
+        {
+            "APP_ENV": "production",
+            "SECRET_KEY": "short",
+            "DATABASE_URL": "postgresql://x/y",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+        }
+    )
     assert result.returncode != 0
     assert "at least 32" in result.stderr
 
@@ -115,17 +133,21 @@ def test_unknown_app_env_is_refused_with_the_choices():
 def test_flask_cli_honours_app_env():
     env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL", "REDIS_URL"}}
     env.update(APP_ENV="production", FLASK_APP="wsgi")
-    result = subprocess.run([sys.executable, "-m", "flask", "routes"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "routes"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
 
 
-@pytest.mark.parametrize("url,expected", [
-    ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
-    ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
-    ("sqlite:///x.db", "sqlite:///x.db"),
-])
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
 def test_database_urls_use_psycopg3(url, expected):
     from config import normalize_database_url
 

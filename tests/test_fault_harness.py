@@ -1,4 +1,5 @@
 """The fault harness itself: each fault does to a real client what it claims."""
+
 from __future__ import annotations
 
 import psycopg

@@ -1,5 +1,6 @@
 """What a request may carry: form bodies only (415 otherwise), 1 MB at most (413), ids a column can hold (404),
 and Retry-After only where it means something (429, 503)."""
+
 import json
 
 import pytest
@@ -10,14 +11,23 @@ from app.models.outbox import OutboxMessage
 from app.models.user import Role, User, UserSession
 from tests.support.users import DEFAULT_PASSWORD, make_user, sign_in
 
-NON_STRINGS = {"identifier": 1, "password": [1, 2], "email": None, "username": {"a": 1}, "phone": 5.5,
-               "code": 123456, "remember": {"x": [None]}}
+NON_STRINGS = {
+    "identifier": 1,
+    "password": [1, 2],
+    "email": None,
+    "username": {"a": 1},
+    "phone": 5.5,
+    "code": 123456,
+    "remember": {"x": [None]},
+}
 
 
 def _counts(app):
     with app.app_context():
-        return tuple(db.session.scalar(sa.select(sa.func.count()).select_from(model))
-                     for model in (User, UserSession, OutboxMessage))
+        return tuple(
+            db.session.scalar(sa.select(sa.func.count()).select_from(model))
+            for model in (User, UserSession, OutboxMessage)
+        )
 
 
 @pytest.mark.parametrize("url", ["/auth/login", "/auth/signup", "/auth/login/code", "/auth/password-reset"])
@@ -25,8 +35,13 @@ def test_json_with_non_string_values_on_the_identity_forms_is_a_415_and_changes_
     with app.app_context():
         make_user(username="ada", email="ada@example.com")
     before = _counts(app)
-    for body in (NON_STRINGS, [1, 2], 5, None, {"email": "ada@example.com", "identifier": "ada",
-                                                 "password": DEFAULT_PASSWORD}):
+    for body in (
+        NON_STRINGS,
+        [1, 2],
+        5,
+        None,
+        {"email": "ada@example.com", "identifier": "ada", "password": DEFAULT_PASSWORD},
+    ):
         response = client.post(url, data=json.dumps(body), content_type="application/json")
         assert response.status_code == 415, body
         assert "takes a form from its page" in response.text
@@ -47,8 +62,15 @@ def test_an_htmx_post_of_json_gets_the_error_as_a_toast(client):
 
 def test_a_body_over_1_mb_is_refused_with_413(app, client):
     before = _counts(app)
-    response = client.post("/auth/signup", data={"username": "big", "email": "big@example.com",
-                                                 "password": "a long unusual passphrase", "phone": "1" * 1_100_000})
+    response = client.post(
+        "/auth/signup",
+        data={
+            "username": "big",
+            "email": "big@example.com",
+            "password": "a long unusual passphrase",
+            "phone": "1" * 1_100_000,
+        },
+    )
     assert response.status_code == 413 and "more than this address accepts" in response.text
     assert _counts(app) == before
 
@@ -81,7 +103,9 @@ def test_a_role_id_in_a_form_that_no_row_can_have_is_a_message_on_the_field(app,
     response = client.post(f"/admin/users/{target}/role", data={"role_id": role_id})
     assert response.status_code == 400 and "Choose one of the roles." in response.text
     with app.app_context():
-        assert db.session.get(User, target).role_id == db.session.scalar(sa.select(Role.id).where(Role.name == "customer"))
+        assert db.session.get(User, target).role_id == db.session.scalar(
+            sa.select(Role.id).where(Role.name == "customer")
+        )
 
 
 def test_retry_after_is_sent_only_with_a_429(make_app):

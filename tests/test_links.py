@@ -1,4 +1,5 @@
 """Absolute links: BASE_URL when set, otherwise the origin actually served (app/links.py)."""
+
 import re
 from urllib.parse import urlsplit
 
@@ -18,12 +19,16 @@ def ada(app):
 
 
 def _origins(sink) -> set[str]:
-    return {f"{u.scheme}://{u.netloc}" for m in sink.messages
-            for u in map(urlsplit, URL.findall(sink.text(m) + sink.html(m)))}
+    return {
+        f"{u.scheme}://{u.netloc}"
+        for m in sink.messages
+        for u in map(urlsplit, URL.findall(sink.text(m) + sink.html(m)))
+    }
 
 
 def test_without_base_url_the_emailed_links_lead_to_the_host_and_port_the_request_came_to(
-        app, client, ada, smtp_sink, run_jobs):
+    app, client, ada, smtp_sink, run_jobs
+):
     assert app.config["BASE_URL"] is None
     client.post("/auth/password-reset", data={"email": "ada@example.com"}, base_url="http://127.0.0.1:8123")
     assert run_jobs() >= 1  # a worker, outside any request: the outbox told it the origin

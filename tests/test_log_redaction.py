@@ -4,6 +4,7 @@ Jobs carry ids, never secrets (tests/auth/test_enumeration.py); the redaction in
 app/observability.py scrubs whatever is named like a secret anyway, and these tests
 read the logs a real run writes.
 """
+
 import logging
 
 import pytest
@@ -20,35 +21,58 @@ from tests.support.users import make_user
 
 PASSWORD = "analytical engine 1843"
 NEW_PASSWORD = "difference engine 1822"
-PROFILE = {"first_name": "Grace", "last_name": "", "gender": "", "date_of_birth": "", "line1": "", "line2": "",
-           "city": "", "region": "", "postal_code": "", "country": ""}
+PROFILE = {
+    "first_name": "Grace",
+    "last_name": "",
+    "gender": "",
+    "date_of_birth": "",
+    "line1": "",
+    "line2": "",
+    "city": "",
+    "region": "",
+    "postal_code": "",
+    "country": "",
+}
 
 
-@pytest.mark.parametrize(("line", "secret"), [
-    ("high: jobs.email.send_email({'to': 'a@b.test', 'template': 'login_code', 'context': {'code': '105733'}})",
-     "105733"),
-    ("jobs.auth.send_sms('+14155550100', 'MultiProduct: your verification code is 771204. It expires…')", "771204"),
-    ("create_admin(email=boss@example.test, password=hunter2hunter2)", "hunter2hunter2"),
-    ('{"username": "ada", "password": "correct horse battery"}', "correct horse battery"),
-    ("{'password_hash': '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA'}", "$argon2id$v=19$m=19456"),
-    ('"GET /auth/password-reset/eyJ1IjoiM2YyYSJ9.Z1x2Yw.q8b2Vh0yN0kFqjx1tF2ZtYD HTTP/1.1" 200 -',
-     "eyJ1IjoiM2YyYSJ9"),
-    ("Authorization: Bearer metrics-token-42", "metrics-token-42"),
-    ("{'Authorization': 'Basic YWRhOnNlY3JldA==', 'Host': 'x'}", "YWRhOnNlY3JldA=="),
-    ("Cookie: session=.eJwlzjEOwzAIAMCvMLrGSNbR2o; remember_token=abc", "eJwlzjEOwzAIAMCvMLrGSNbR2o"),
-    ("/auth/oauth/google/callback?code=4/0AfJohXk&state=xyz", "4/0AfJohXk"),
-    ("csrf_token=IjY4Y2E1ZGQ2 reset_token: abcdefgh", "IjY4Y2E1ZGQ2"),
-    ("client_secret='whsec_live_123'", "whsec_live_123"),
-])
+@pytest.mark.parametrize(
+    ("line", "secret"),
+    [
+        (
+            "high: jobs.email.send_email({'to': 'a@b.test', 'template': 'login_code', 'context': {'code': '105733'}})",
+            "105733",
+        ),
+        ("jobs.auth.send_sms('+14155550100', 'MultiProduct: your verification code is 771204. It expires…')", "771204"),
+        ("create_admin(email=boss@example.test, password=hunter2hunter2)", "hunter2hunter2"),
+        ('{"username": "ada", "password": "correct horse battery"}', "correct horse battery"),
+        ("{'password_hash': '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA'}", "$argon2id$v=19$m=19456"),
+        (
+            '"GET /auth/password-reset/eyJ1IjoiM2YyYSJ9.Z1x2Yw.q8b2Vh0yN0kFqjx1tF2ZtYD HTTP/1.1" 200 -',
+            "eyJ1IjoiM2YyYSJ9",
+        ),
+        ("Authorization: Bearer metrics-token-42", "metrics-token-42"),
+        ("{'Authorization': 'Basic YWRhOnNlY3JldA==', 'Host': 'x'}", "YWRhOnNlY3JldA=="),
+        ("Cookie: session=.eJwlzjEOwzAIAMCvMLrGSNbR2o; remember_token=abc", "eJwlzjEOwzAIAMCvMLrGSNbR2o"),
+        ("/auth/oauth/google/callback?code=4/0AfJohXk&state=xyz", "4/0AfJohXk"),
+        ("csrf_token=IjY4Y2E1ZGQ2 reset_token: abcdefgh", "IjY4Y2E1ZGQ2"),
+        ("client_secret='whsec_live_123'", "whsec_live_123"),
+    ],
+)
 def test_secrets_are_redacted_wherever_they_are_named(line, secret):
     cleaned = redact(line)
     assert secret not in cleaned and REDACTED in cleaned
 
 
-@pytest.mark.parametrize("line", [
-    "GET /products/?page=2 HTTP/1.1 200", "status_code=200 exit_code=1 postal_code: SW1Y 4JH",
-    "job outbox-12 (jobs.auth.send_code) finished", "user_otp.status = 'active'", "barcode=5012345678900",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "GET /products/?page=2 HTTP/1.1 200",
+        "status_code=200 exit_code=1 postal_code: SW1Y 4JH",
+        "job outbox-12 (jobs.auth.send_code) finished",
+        "user_otp.status = 'active'",
+        "barcode=5012345678900",
+    ],
+)
 def test_ordinary_lines_are_left_alone(line):
     assert redact(line) == line
 
@@ -90,12 +114,14 @@ def test_codes_tokens_and_passwords_never_reach_the_web_or_worker_log(app, smtp_
     # The reset link followed over real HTTP: the server logs each request line.
     requests.post(live_server.url("/auth/password-reset"), data={"email": "grace@example.com"}, timeout=10)
     work()
-    link = next(word for word in smtp_sink.text(_latest(smtp_sink, "password_reset")).split()
-                if "/auth/password-reset/" in word)
+    link = next(
+        word for word in smtp_sink.text(_latest(smtp_sink, "password_reset")).split() if "/auth/password-reset/" in word
+    )
     assert requests.get(link, timeout=10).status_code == 200
     assert requests.post(link, data={"password": NEW_PASSWORD}, timeout=10).status_code == 200  # → login page
-    assert app.test_client().post("/auth/login", data={"identifier": "grace", "password": NEW_PASSWORD}
-                                  ).status_code == 303
+    assert (
+        app.test_client().post("/auth/login", data={"identifier": "grace", "password": NEW_PASSWORD}).status_code == 303
+    )
 
     logged = caplog.text
     assert "jobs.auth.send_code(" in logged and "Job OK" in logged  # the worker's lines were captured
@@ -109,8 +135,7 @@ def test_a_flask_worker_process_logs_its_jobs_without_their_secrets(app, smtp_si
     with app.app_context():
         make_user(username="ada", email="ada@example.com")
         queue_email("ada@example.com", "login_code", {"name": "ada", "code": "482913", "expires_minutes": 10})
-        enqueue("jobs.auth.send_sms", "+14155550100", "MultiProduct: your verification code is 771204.",
-                queue="high")
+        enqueue("jobs.auth.send_sms", "+14155550100", "MultiProduct: your verification code is 771204.", queue="high")
         db.session.commit()
     assert app.test_client().post("/auth/login/code", data={"email": "ada@example.com"}).status_code == 303
 

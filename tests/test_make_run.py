@@ -1,4 +1,5 @@
 """`make run` on the embedded default serves the app: checked by running it."""
+
 import os
 import signal
 import subprocess
@@ -16,11 +17,21 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.slow
 def test_make_run_serves_home_page_and_dev_mail_on_the_embedded_default(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL", "APP_ENV", "TEST_DATABASE_URL", "MAIL_SERVER"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "APP_ENV", "TEST_DATABASE_URL", "MAIL_SERVER"}
+    }
     env.update(PORT=str(port), DATABASE_URL=f"sqlite:///{tmp_path / 'dev.db'}")
-    proc = subprocess.Popen(["make", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        ["make", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         home = None
@@ -48,10 +59,15 @@ def test_make_run_serves_home_page_and_dev_mail_on_the_embedded_default(tmp_path
 @pytest.mark.slow
 def test_make_smoke_signs_in_buys_and_follows_the_emailed_links_on_the_embedded_default():
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "APP_ENV", "BASE_URL"}}
-    result = subprocess.run(["make", "--no-print-directory", "smoke"], cwd=ROOT, env=env, capture_output=True,
-                            text=True, timeout=400)
+    result = subprocess.run(
+        ["make", "--no-print-directory", "smoke"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    for step in ("signed in as the demo customer", "the sandbox's webhook reached this port",
-                 "the reset link are at /dev/mail; the link opens on this port", "the demo admin opens /admin",
-                 "smoke: OK"):
+    for step in (
+        "signed in as the demo customer",
+        "the sandbox's webhook reached this port",
+        "the reset link are at /dev/mail; the link opens on this port",
+        "the demo admin opens /admin",
+        "smoke: OK",
+    ):
         assert step in result.stdout

@@ -1,4 +1,5 @@
 """The README and the Makefile tell a newcomer the truth: schedules, settings, files that exist."""
+
 import re
 from pathlib import Path
 
@@ -24,8 +25,9 @@ def _schedule(periodic) -> str:
 
 @pytest.mark.parametrize("periodic", PERIODIC, ids=lambda p: p.func)
 def test_the_readme_gives_each_periodic_job_the_schedule_it_runs_on(periodic):
-    row = re.search(rf"^\| `{re.escape(periodic.func)}` \| ([^|]+) \|", _section("Periodic jobs (run by `flask scheduler`)"),
-                    re.M)
+    row = re.search(
+        rf"^\| `{re.escape(periodic.func)}` \| ([^|]+) \|", _section("Periodic jobs (run by `flask scheduler`)"), re.M
+    )
     assert row, f"{periodic.func} is missing from the README's periodic jobs"
     assert row.group(1).strip() == _schedule(periodic)
 

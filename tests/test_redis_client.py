@@ -3,6 +3,7 @@
 A private redis-server frozen with SIGSTOP; signups go through the HTTP test client with
 rate limits on, so the limiter, the username cache and the outbox all meet the hung server.
 """
+
 import logging
 import time
 
@@ -18,8 +19,9 @@ PASSWORD = "analytical engine 1843"
 
 
 def sign_up(client, n: int):
-    return client.post("/auth/signup", data={"username": f"reader{n}", "email": f"reader{n}@example.com",
-                                             "password": PASSWORD})
+    return client.post(
+        "/auth/signup", data={"username": f"reader{n}", "email": f"reader{n}@example.com", "password": PASSWORD}
+    )
 
 
 def users(app) -> int:
@@ -30,8 +32,12 @@ def users(app) -> int:
 def verification_handed_off(app, email: str) -> bool:
     """The verification code job for `email` (it carries the code row's id) has been handed to RQ."""
     with app.app_context():
-        otp_ids = {str(otp.id) for otp in db.session.scalars(
-            sa.select(UserOTP).join(User, User.id == UserOTP.user_id).where(User.email == email))}
+        otp_ids = {
+            str(otp.id)
+            for otp in db.session.scalars(
+                sa.select(UserOTP).join(User, User.id == UserOTP.user_id).where(User.email == email)
+            )
+        }
         rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.func == "jobs.auth.send_code")).all()
         return any(row.args[0] in otp_ids and row.enqueued_at is not None for row in rows)
 

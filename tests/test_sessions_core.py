@@ -1,4 +1,5 @@
 """The server-side session core that login builds on."""
+
 import sqlalchemy as sa
 
 from app.auth.sessions import MAX_SESSIONS, describe_device
@@ -25,8 +26,10 @@ def test_a_live_session_row_authenticates_and_revoking_it_signs_out(app, client)
 
 
 def test_device_is_described_from_the_user_agent():
-    ua = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-          "Chrome/120.0 Safari/537.36")
+    ua = (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/120.0 Safari/537.36"
+    )
     assert describe_device(ua) == "Chrome on Mac OS X"
     assert describe_device("") == "Unknown device"
 

@@ -1,4 +1,5 @@
 """The signed-in user's own account: profile, phone, sessions, password (/account)."""
+
 from flask import Blueprint
 from flask_login import current_user
 

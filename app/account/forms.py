@@ -1,4 +1,5 @@
 """Profile and password forms."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -45,8 +46,11 @@ POSTCODE = PlainText("-", digits=True, allowed="letters, digits, spaces and hyph
 
 
 def _text(label: str, max_length: int, rule: PlainText) -> StringField:
-    return StringField(label, filters=[_strip], validators=[
-        Optional(), Length(max=max_length, message=f"Use at most {max_length} characters."), rule])
+    return StringField(
+        label,
+        filters=[_strip],
+        validators=[Optional(), Length(max=max_length, message=f"Use at most {max_length} characters."), rule],
+    )
 
 
 class ProfileForm(FlaskForm):
@@ -80,8 +84,13 @@ class ProfileForm(FlaskForm):
 
 
 class PasswordChangeForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[
-        DataRequired("Enter your current password."), Length(max=128, message="That password is too long.")])
+    current_password = PasswordField(
+        "Current password",
+        validators=[
+            DataRequired("Enter your current password."),
+            Length(max=128, message="That password is too long."),
+        ],
+    )
     password = PasswordField("New password", validators=[DataRequired("Choose a new password.")])
 
     def __init__(self, *args, user=None, **kwargs):

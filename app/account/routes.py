@@ -1,4 +1,5 @@
 """Profile (with phone verification), sessions and password pages."""
+
 from __future__ import annotations
 
 import uuid
@@ -92,8 +93,13 @@ def phone_send():
 
 def _sessions_page(message: str | None = None, status: int = 200):
     user = _me()
-    body = render_page("account/sessions.html", block="session_list", sessions=services.live_sessions(user),
-                       current_id=user.current_session_id, message=message)
+    body = render_page(
+        "account/sessions.html",
+        block="session_list",
+        sessions=services.live_sessions(user),
+        current_id=user.current_session_id,
+        message=message,
+    )
     return body, status
 
 

@@ -1,4 +1,5 @@
 """The signed-in user's own account: profile, phone verification, sessions."""
+
 from __future__ import annotations
 
 import uuid
@@ -14,6 +15,7 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.user import User, UserSession
 from app.notifications.services import notify
+
 
 def update_profile(user: User, data: dict) -> None:
     """Save names, gender, date of birth and address (the phone has its own, verified, path)."""
@@ -64,10 +66,15 @@ def _release_phone(holder: User, *, claimed_by: User) -> None:
     holder.phone, holder.phone_verified_at = None, None
     audit.record("user.phone_released", actor_id=claimed_by.id, target=holder, after={"was_verified": was_verified})
     consequence = "and no longer signs you in" if was_verified else "(you hadn't verified it)"
-    notify(holder.id, "phone_released", "Your phone number was removed from your account",
-           f"The number ending {number[-4:]} was just verified by another account, so it is no longer on yours "
-           f"{consequence}. If the number is yours, verify it again from your profile.",
-           link=url_for("account.profile"), email=True)
+    notify(
+        holder.id,
+        "phone_released",
+        "Your phone number was removed from your account",
+        f"The number ending {number[-4:]} was just verified by another account, so it is no longer on yours "
+        f"{consequence}. If the number is yours, verify it again from your profile.",
+        link=url_for("account.profile"),
+        email=True,
+    )
 
 
 def remove_phone(user: User) -> None:
@@ -77,16 +84,22 @@ def remove_phone(user: User) -> None:
 
 
 def live_sessions(user: User) -> list[UserSession]:
-    return list(db.session.scalars(
-        sa.select(UserSession).where(UserSession.user_id == user.id, is_live(utcnow()))
-        .order_by(UserSession.last_seen_at.desc())
-    ))
+    return list(
+        db.session.scalars(
+            sa.select(UserSession)
+            .where(UserSession.user_id == user.id, is_live(utcnow()))
+            .order_by(UserSession.last_seen_at.desc())
+        )
+    )
 
 
 def end_one_session(user: User, session_id: uuid.UUID) -> UserSession:
     """End one of the user's other sessions; someone else's (or an ended one) is NotFound."""
-    record = db.session.scalar(sa.select(UserSession).where(
-        UserSession.id == session_id, UserSession.user_id == user.id, UserSession.revoked_at.is_(None)))
+    record = db.session.scalar(
+        sa.select(UserSession).where(
+            UserSession.id == session_id, UserSession.user_id == user.id, UserSession.revoked_at.is_(None)
+        )
+    )
     if record is None or record.id == user.current_session_id:
         raise NotFound("That session isn't one of your other active sessions.")
     record.revoked_at = utcnow()

@@ -16,8 +16,9 @@ from app.notifications import broadcast as broadcasting
 def _page(form: dict, errors: dict | None = None, preview: bool = False, status: int = 200):
     products = db.session.execute(sa.select(Product.id, Product.name).order_by(Product.name)).all()
     recent = db.session.scalars(sa.select(Announcement).order_by(Announcement.created_at.desc()).limit(20)).all()
-    return render_template("admin/announcements.html", form=form, errors=errors or {}, preview=preview,
-                           products=products, recent=recent), status
+    return render_template(
+        "admin/announcements.html", form=form, errors=errors or {}, preview=preview, products=products, recent=recent
+    ), status
 
 
 def _form() -> dict:
@@ -46,8 +47,9 @@ def announcements_send():
         if request.form.get("action") == "preview":
             broadcasting.clean_message(form["title"], form["body"], form["link"] or None)
             return _page(form, preview=True)
-        announcement = broadcasting.broadcast(form["title"], form["body"], form["link"] or None,
-                                              product_id=product_id, actor_id=current_user.id)
+        announcement = broadcasting.broadcast(
+            form["title"], form["body"], form["link"] or None, product_id=product_id, actor_id=current_user.id
+        )
     except (ValidationError, NotFound) as exc:
         db.session.rollback()
         return _page(form, {getattr(exc, "field", None) or "body": exc.message}, status=400)

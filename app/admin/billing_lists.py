@@ -3,10 +3,11 @@
 Each `*_query()` reads the request's filters and returns (query, args, errors): nonsense values
 for a choice are ignored, a malformed date is reported next to its field (the page answers 400).
 """
+
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import request
@@ -14,17 +15,40 @@ from sqlalchemy.sql import visitors
 
 from app.admin.listing import arg_choice, arg_q, people_pattern
 from app.extensions import db
-from app.models.billing import (INVOICE_KINDS, INVOICE_STATUSES, SUBSCRIPTION_STATUSES, TRANSACTION_KINDS,
-                                TRANSACTION_STATUSES, Invoice, Subscription, Transaction)
+from app.models.billing import (
+    INVOICE_KINDS,
+    INVOICE_STATUSES,
+    SUBSCRIPTION_STATUSES,
+    TRANSACTION_KINDS,
+    TRANSACTION_STATUSES,
+    Invoice,
+    Subscription,
+    Transaction,
+)
 from app.models.catalog import Plan, Product
 from app.models.user import User
 
-SUBSCRIPTION_SORTS = {"started_at": Subscription.started_at, "status": Subscription.status,
-                      "period_end": Subscription.current_period_end, "user": User.username, "product": Product.name}
-INVOICE_SORTS = {"issued_at": Invoice.issued_at, "number": Invoice.number, "total": Invoice.total,
-                 "status": Invoice.status, "due_at": Invoice.due_at, "user": User.username}
-TRANSACTION_SORTS = {"created_at": Transaction.created_at, "amount": Transaction.amount,
-                     "status": Transaction.status, "user": User.username}
+SUBSCRIPTION_SORTS = {
+    "started_at": Subscription.started_at,
+    "status": Subscription.status,
+    "period_end": Subscription.current_period_end,
+    "user": User.username,
+    "product": Product.name,
+}
+INVOICE_SORTS = {
+    "issued_at": Invoice.issued_at,
+    "number": Invoice.number,
+    "total": Invoice.total,
+    "status": Invoice.status,
+    "due_at": Invoice.due_at,
+    "user": User.username,
+}
+TRANSACTION_SORTS = {
+    "created_at": Transaction.created_at,
+    "amount": Transaction.amount,
+    "status": Transaction.status,
+    "user": User.username,
+}
 
 
 def _user_search(query: sa.Select, q: str) -> sa.Select:
@@ -53,17 +77,19 @@ def _date_range(query: sa.Select, column, args: dict, errors: dict) -> sa.Select
         errors["to"] = "The end date is before the start date."
         return query
     if start:
-        query = query.where(column >= datetime.combine(start, time.min, timezone.utc))
+        query = query.where(column >= datetime.combine(start, time.min, UTC))
         args["from"] = start.isoformat()
     if end:
-        query = query.where(column < datetime.combine(end + timedelta(days=1), time.min, timezone.utc))
+        query = query.where(column < datetime.combine(end + timedelta(days=1), time.min, UTC))
         args["to"] = end.isoformat()
     return query
 
 
 def product_choices() -> list[tuple[str, str]]:
-    return [(str(pid), name) for pid, name in db.session.execute(
-        sa.select(Product.id, Product.name).order_by(Product.name)).all()]
+    return [
+        (str(pid), name)
+        for pid, name in db.session.execute(sa.select(Product.id, Product.name).order_by(Product.name)).all()
+    ]
 
 
 def _product_arg() -> uuid.UUID | None:
@@ -77,9 +103,12 @@ def subscriptions_query() -> tuple[sa.Select, dict, dict]:
     q = arg_q()
     status = arg_choice("status", SUBSCRIPTION_STATUSES)
     product_id = _product_arg()
-    query = (sa.select(Subscription, User, Product, Plan)
-             .join(User, User.id == Subscription.user_id).join(Product, Product.id == Subscription.product_id)
-             .join(Plan, Plan.id == Subscription.plan_id))
+    query = (
+        sa.select(Subscription, User, Product, Plan)
+        .join(User, User.id == Subscription.user_id)
+        .join(Product, Product.id == Subscription.product_id)
+        .join(Plan, Plan.id == Subscription.plan_id)
+    )
     query = _user_search(query, q)
     if status:
         query = query.where(Subscription.status == status)
@@ -103,8 +132,9 @@ def invoices_query() -> tuple[sa.Select, dict, dict]:
     query = sa.select(Invoice, User).join(User, User.id == Invoice.user_id)
     if q:
         pattern = people_pattern(q)
-        query = query.where(sa.or_(User.email.like(pattern), User.username.like(pattern),
-                                   sa.func.lower(Invoice.number).like(pattern)))
+        query = query.where(
+            sa.or_(User.email.like(pattern), User.username.like(pattern), sa.func.lower(Invoice.number).like(pattern))
+        )
     query, args, errors = _status_kind_dates(query, Invoice, INVOICE_STATUSES, INVOICE_KINDS, Invoice.issued_at)
     return query, {"q": q, **args}, errors
 
@@ -112,10 +142,10 @@ def invoices_query() -> tuple[sa.Select, dict, dict]:
 def transactions_query() -> tuple[sa.Select, dict, dict]:
     q = arg_q()
     query = _user_search(sa.select(Transaction, User).join(User, User.id == Transaction.user_id), q)
-    query, args, errors = _status_kind_dates(query, Transaction, TRANSACTION_STATUSES, TRANSACTION_KINDS,
-                                             Transaction.created_at)
+    query, args, errors = _status_kind_dates(
+        query, Transaction, TRANSACTION_STATUSES, TRANSACTION_KINDS, Transaction.created_at
+    )
     return query, {"q": q, **args}, errors
-
 
 
 def count_without_user_join(query: sa.Select, model) -> sa.Select | None:
@@ -125,8 +155,9 @@ def count_without_user_join(query: sa.Select, model) -> sa.Select | None:
     of the page's time. None: the filters need the join, count the full query.
     """
     where = query.whereclause
-    if where is not None and any(isinstance(element, sa.Column) and element.table is User.__table__
-                                 for element in visitors.iterate(where)):
+    if where is not None and any(
+        isinstance(element, sa.Column) and element.table is User.__table__ for element in visitors.iterate(where)
+    ):
         return None
     count = sa.select(sa.func.count()).select_from(model)
     return count.where(where) if where is not None else count

@@ -1,4 +1,5 @@
 """Server-rendered SVG charts: no JavaScript, nothing for the CSP to object to."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,9 +31,12 @@ def bar_chart(bars: list[Bar], *, title: str, width: int = 720, height: int = 22
         h = round(plot_h * max(bar.value, 0) / peak, 1)
         x = round(left + i * slot + (slot - bar_w) / 2, 1)
         y = round(height - bottom - h, 1)
-        parts.append(f'<rect class="bar" x="{x}" y="{y}" width="{round(bar_w, 1)}" height="{h}" rx="3">'
-                     f"<title>{escape(bar.caption)}</title></rect>")
-        parts.append(f'<text x="{round(x + bar_w / 2, 1)}" y="{height - 10}" text-anchor="middle">'
-                     f"{escape(bar.label)}</text>")
+        parts.append(
+            f'<rect class="bar" x="{x}" y="{y}" width="{round(bar_w, 1)}" height="{h}" rx="3">'
+            f"<title>{escape(bar.caption)}</title></rect>"
+        )
+        parts.append(
+            f'<text x="{round(x + bar_w / 2, 1)}" y="{height - 10}" text-anchor="middle">{escape(bar.label)}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

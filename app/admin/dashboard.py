@@ -18,8 +18,9 @@ def revenue_charts(revenue: dict[str, list[tuple[str, int]]]) -> list[tuple[str,
             label = date(int(key[:4]), int(key[5:]), 1).strftime("%b")
             caption = f"{date(int(key[:4]), int(key[5:]), 1):%b %Y}: {format_money(amount, currency)}"
             bars.append(Bar(label=label, value=amount, caption=caption))
-        charts.append((currency, bar_chart(bars, title=f"Net revenue per month, {currency}"),
-                       sum(a for _, a in months)))
+        charts.append(
+            (currency, bar_chart(bars, title=f"Net revenue per month, {currency}"), sum(a for _, a in months))
+        )
     return charts
 
 
@@ -31,5 +32,10 @@ def dashboard():
     except ExternalServiceError:
         queue_states = None
     figures, revenue = stats.dashboard_figures()
-    return render_template("admin/dashboard.html", figures=figures, queue_states=queue_states,
-                           backlog=queues.outbox_backlog(), revenue=revenue_charts(revenue))
+    return render_template(
+        "admin/dashboard.html",
+        figures=figures,
+        queue_states=queue_states,
+        backlog=queues.outbox_backlog(),
+        revenue=revenue_charts(revenue),
+    )

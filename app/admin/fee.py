@@ -14,12 +14,15 @@ from app.models.user import User
 def _page(errors: dict | None = None, form: dict | None = None, status: int = 200):
     current = db.session.get(PlatformFee, 1)
     history = db.session.execute(
-        sa.select(PlatformFeeChange, User.username).outerjoin(User, User.id == PlatformFeeChange.changed_by_id)
-        .order_by(PlatformFeeChange.changed_at.desc()).limit(50)
+        sa.select(PlatformFeeChange, User.username)
+        .outerjoin(User, User.id == PlatformFeeChange.changed_by_id)
+        .order_by(PlatformFeeChange.changed_at.desc())
+        .limit(50)
     ).all()
     updated_by = db.session.get(User, current.updated_by_id) if current and current.updated_by_id else None
-    return render_template("admin/fee.html", current=current, updated_by=updated_by, history=history,
-                           errors=errors or {}, form=form or {}), status
+    return render_template(
+        "admin/fee.html", current=current, updated_by=updated_by, history=history, errors=errors or {}, form=form or {}
+    ), status
 
 
 @bp.get("/fee")

@@ -1,5 +1,6 @@
 """Admin invoices: the filtered list and its CSV, one invoice (lines, payments, credit notes), its PDF,
 and the money actions (mark paid, void, refund), which the billing services lock, audit and commit."""
+
 import uuid
 
 import sqlalchemy as sa
@@ -24,11 +25,25 @@ from app.templating import render_page
 @permission_required("billing.view")
 def invoices_list():
     query, args, errors = invoices_query()
-    listing = paginate(query, endpoint="admin.invoices_list", sorts=INVOICE_SORTS, default_sort="issued_at",
-                       args=args, scalars=False, tiebreak=Invoice.id,
-                       count_query=count_without_user_join(query, Invoice))
-    return render_page("admin/invoices.html", block="results", listing=listing, args=args, errors=errors,
-                       statuses=INVOICE_STATUSES, kinds=INVOICE_KINDS), 400 if errors else 200
+    listing = paginate(
+        query,
+        endpoint="admin.invoices_list",
+        sorts=INVOICE_SORTS,
+        default_sort="issued_at",
+        args=args,
+        scalars=False,
+        tiebreak=Invoice.id,
+        count_query=count_without_user_join(query, Invoice),
+    )
+    return render_page(
+        "admin/invoices.html",
+        block="results",
+        listing=listing,
+        args=args,
+        errors=errors,
+        statuses=INVOICE_STATUSES,
+        kinds=INVOICE_KINDS,
+    ), 400 if errors else 200
 
 
 @bp.get("/invoices.csv")
@@ -39,12 +54,39 @@ def invoices_export():
         raise ValidationError(next(iter(errors.values())), field=next(iter(errors)))
     return stream_csv(
         "invoices.csv",
-        ["number", "kind", "status", "customer", "email", "issued_at", "due_at", "paid_at", "payment_method",
-         "currency", "subtotal", "discount", "fee", "total"],
+        [
+            "number",
+            "kind",
+            "status",
+            "customer",
+            "email",
+            "issued_at",
+            "due_at",
+            "paid_at",
+            "payment_method",
+            "currency",
+            "subtotal",
+            "discount",
+            "fee",
+            "total",
+        ],
         query.order_by(Invoice.issued_at.desc(), Invoice.id),
-        lambda r: (r[0].number, r[0].kind, r[0].status, r[1].username, r[1].email, r[0].issued_at, r[0].due_at,
-                   r[0].paid_at, r[0].payment_method, r[0].currency, r[0].subtotal, r[0].discount, r[0].fee,
-                   r[0].total),
+        lambda r: (
+            r[0].number,
+            r[0].kind,
+            r[0].status,
+            r[1].username,
+            r[1].email,
+            r[0].issued_at,
+            r[0].due_at,
+            r[0].paid_at,
+            r[0].payment_method,
+            r[0].currency,
+            r[0].subtotal,
+            r[0].discount,
+            r[0].fee,
+            r[0].total,
+        ),
     )
 
 
@@ -58,19 +100,30 @@ def _invoice(invoice_id: uuid.UUID) -> Invoice:
 def _detail(invoice_id: uuid.UUID, errors: dict | None = None, status: int = 200):
     invoice = _invoice(invoice_id)
     customer = db.session.get(User, invoice.user_id)
-    related = db.session.scalars(sa.select(Invoice).where(sa.or_(
-        Invoice.original_invoice_id == invoice.id, Invoice.id == invoice.original_invoice_id))
-        .order_by(Invoice.issued_at)).all()
+    related = db.session.scalars(
+        sa.select(Invoice)
+        .where(sa.or_(Invoice.original_invoice_id == invoice.id, Invoice.id == invoice.original_invoice_id))
+        .order_by(Invoice.issued_at)
+    ).all()
     credit_notes = [i for i in related if i.original_invoice_id == invoice.id]
     original = next((i for i in related if i.id == invoice.original_invoice_id), None)
     transactions = []
     if invoice.transaction_id:
-        transactions = db.session.scalars(sa.select(Transaction).where(sa.or_(
-            Transaction.id == invoice.transaction_id, Transaction.parent_id == invoice.transaction_id))
-            .order_by(Transaction.created_at)).all()
-    return render_template("admin/invoice_detail.html", invoice=invoice, customer=customer,
-                           credit_notes=credit_notes, original=original, transactions=transactions,
-                           errors=errors or {}, form=request.form), status
+        transactions = db.session.scalars(
+            sa.select(Transaction)
+            .where(sa.or_(Transaction.id == invoice.transaction_id, Transaction.parent_id == invoice.transaction_id))
+            .order_by(Transaction.created_at)
+        ).all()
+    return render_template(
+        "admin/invoice_detail.html",
+        invoice=invoice,
+        customer=customer,
+        credit_notes=credit_notes,
+        original=original,
+        transactions=transactions,
+        errors=errors or {},
+        form=request.form,
+    ), status
 
 
 @bp.get("/invoices/<uuid:invoice_id>")

@@ -11,8 +11,14 @@ from app.outbox import QUEUES
 def jobs():
     queue = request.args.get("queue") if request.args.get("queue") in QUEUES else None
     failed = [(job, queues.error_summary(job)) for job in queues.failed_jobs(queue)]
-    return render_template("admin/jobs.html", states=queues.queue_states(), failed=failed,
-                           backlog=queues.outbox_backlog(), queue=queue, queues=QUEUES)
+    return render_template(
+        "admin/jobs.html",
+        states=queues.queue_states(),
+        failed=failed,
+        backlog=queues.outbox_backlog(),
+        queue=queue,
+        queues=QUEUES,
+    )
 
 
 @bp.get("/jobs/<job_id>")

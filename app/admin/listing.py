@@ -1,4 +1,5 @@
 """Paginated, sortable, searchable admin lists and streamed CSV exports."""
+
 from __future__ import annotations
 
 import csv
@@ -87,10 +88,18 @@ class Listing:
         return out
 
 
-def paginate(query: sa.Select, *, endpoint: str, sorts: dict[str, sa.ColumnElement], default_sort: str,
-             default_direction: str = "desc", args: dict | None = None, scalars: bool = True,
-             count_query: sa.Select | None = None,
-             tiebreak: sa.ColumnElement | None = None) -> Listing:
+def paginate(
+    query: sa.Select,
+    *,
+    endpoint: str,
+    sorts: dict[str, sa.ColumnElement],
+    default_sort: str,
+    default_direction: str = "desc",
+    args: dict | None = None,
+    scalars: bool = True,
+    count_query: sa.Select | None = None,
+    tiebreak: sa.ColumnElement | None = None,
+) -> Listing:
     """Run `query` for the requested page: one COUNT and one page query, whatever the table size.
 
     `tiebreak` (a unique column) keeps pages stable for row queries; entity queries use their primary key.
@@ -113,8 +122,16 @@ def paginate(query: sa.Select, *, endpoint: str, sorts: dict[str, sa.ColumnEleme
     page_query = ordered.limit(per_page).offset((page - 1) * per_page)
     result = db.session.execute(page_query)
     rows = list(result.scalars().unique()) if scalars else list(result.all())
-    return Listing(rows=rows, total=total, page=page, per_page=per_page, sort=sort, direction=direction,
-                   endpoint=endpoint, args={k: v for k, v in (args or {}).items() if v})
+    return Listing(
+        rows=rows,
+        total=total,
+        page=page,
+        per_page=per_page,
+        sort=sort,
+        direction=direction,
+        endpoint=endpoint,
+        args={k: v for k, v in (args or {}).items() if v},
+    )
 
 
 def _cell(value) -> str:
@@ -127,9 +144,11 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def stream_csv(filename: str, header: list[str], query: sa.Select,
-               row: Callable[[sa.Row], Iterable] = tuple) -> Response:
+def stream_csv(
+    filename: str, header: list[str], query: sa.Select, row: Callable[[sa.Row], Iterable] = tuple
+) -> Response:
     """Stream `query` as CSV in chunks (server-side cursor): 100,000 rows never sit in memory."""
+
     def generate():
         buffer = io.StringIO()
         writer = csv.writer(buffer)

@@ -1,4 +1,5 @@
 """The admin sidebar: each entry shows when its page exists and the user may open it."""
+
 from flask_login import current_user
 
 from app.admin import bp
@@ -23,7 +24,10 @@ def _admin_nav():
     def admin_sections(endpoints):
         if not (current_user and current_user.is_authenticated and current_user.can("admin.access")):
             return []
-        return [(label, endpoint) for label, endpoint, permission in SECTIONS
-                if endpoint in endpoints and current_user.can(permission)]
+        return [
+            (label, endpoint)
+            for label, endpoint, permission in SECTIONS
+            if endpoint in endpoints and current_user.can(permission)
+        ]
 
     return {"admin_sections": admin_sections}

@@ -1,4 +1,5 @@
 """A product's plans: add, edit, retire or restore, delete (only if nobody ever subscribed)."""
+
 import uuid
 
 from flask import flash, redirect, request, url_for
@@ -45,16 +46,31 @@ def _values(form: dict) -> dict:
 
 def _page(product: Product, plan: Plan | None, form: dict, errors: dict | None = None, status: int = 200):
     subscribers = services.subscription_counts(product.id)[1].get(plan.id, 0) if plan else 0
-    return render_page("admin/plan_form.html", product=product, plan=plan, form=form, errors=errors or {},
-                       subscribers=subscribers, cycles=BILLING_CYCLES, cycle_labels=CYCLE_LABELS,
-                       currencies=CURRENCIES, terms=services.TERMS), status
+    return render_page(
+        "admin/plan_form.html",
+        product=product,
+        plan=plan,
+        form=form,
+        errors=errors or {},
+        subscribers=subscribers,
+        cycles=BILLING_CYCLES,
+        cycle_labels=CYCLE_LABELS,
+        currencies=CURRENCIES,
+        terms=services.TERMS,
+    ), status
 
 
 @bp.get("/products/<uuid:product_id>/plans/new")
 @permission_required(PERMISSION)
 def plans_new(product_id: uuid.UUID):
-    form = {**dict.fromkeys(FIELDS, ""), "billing_cycle": "monthly", "currency": "USD", "discount_percent": "0",
-            "trial_days": "0", "is_active": True}
+    form = {
+        **dict.fromkeys(FIELDS, ""),
+        "billing_cycle": "monthly",
+        "currency": "USD",
+        "discount_percent": "0",
+        "trial_days": "0",
+        "is_active": True,
+    }
     return _page(_product(product_id), None, form)
 
 
@@ -63,10 +79,17 @@ def plans_new(product_id: uuid.UUID):
 def plans_edit(product_id: uuid.UUID, plan_id: uuid.UUID):
     plan = _plan(product_id, plan_id)
     exponent = minor_exponent(plan.currency)
-    form = {"name": plan.name, "billing_cycle": plan.billing_cycle, "price": f"{to_major(plan.price, plan.currency):.{exponent}f}",
-            "currency": plan.currency, "discount_percent": f"{plan.discount_percent.normalize():f}",
-            "trial_days": str(plan.trial_days), "features": "\n".join(plan.features or []),
-            "sort_order": str(plan.sort_order), "is_active": plan.is_active}
+    form = {
+        "name": plan.name,
+        "billing_cycle": plan.billing_cycle,
+        "price": f"{to_major(plan.price, plan.currency):.{exponent}f}",
+        "currency": plan.currency,
+        "discount_percent": f"{plan.discount_percent.normalize():f}",
+        "trial_days": str(plan.trial_days),
+        "features": "\n".join(plan.features or []),
+        "sort_order": str(plan.sort_order),
+        "is_active": plan.is_active,
+    }
     return _page(_product(product_id), plan, form)
 
 
@@ -89,16 +112,20 @@ def plans_save(product_id: uuid.UUID, plan_id: uuid.UUID | None):
     return redirect(url_for("admin.products_edit", product_id=product_id, _anchor="plans"), 303)
 
 
-@bp.post("/products/<uuid:product_id>/plans/<uuid:plan_id>/retire", endpoint="plans_retire",
-         defaults={"active": False})
-@bp.post("/products/<uuid:product_id>/plans/<uuid:plan_id>/restore", endpoint="plans_restore",
-         defaults={"active": True})
+@bp.post("/products/<uuid:product_id>/plans/<uuid:plan_id>/retire", endpoint="plans_retire", defaults={"active": False})
+@bp.post(
+    "/products/<uuid:product_id>/plans/<uuid:plan_id>/restore", endpoint="plans_restore", defaults={"active": True}
+)
 @permission_required(PERMISSION)
 def plans_set_active(product_id: uuid.UUID, plan_id: uuid.UUID, active: bool):
     plan = _plan(product_id, plan_id, lock=True)
     if services.set_active(plan, active, actor_id=current_user.id):
-        flash(f"“{plan.name}” is offered again." if active else
-              f"“{plan.name}” is retired: no new subscriptions, existing ones go on.", "success")
+        flash(
+            f"“{plan.name}” is offered again."
+            if active
+            else f"“{plan.name}” is retired: no new subscriptions, existing ones go on.",
+            "success",
+        )
     return redirect(url_for("admin.products_edit", product_id=product_id, _anchor="plans"), 303)
 
 

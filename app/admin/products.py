@@ -1,4 +1,5 @@
 """Products: list, create, edit, retire or restore, delete (only if nobody ever subscribed), the schema editor."""
+
 import uuid
 
 import sqlalchemy as sa
@@ -31,8 +32,13 @@ def _per_product(*conditions):
 PLANS = _per_product(Plan.product_id == Product.id).label("plans")
 LIVE_PLANS = _per_product(Plan.product_id == Product.id, Plan.is_active.is_(True)).label("live_plans")
 SUBSCRIPTIONS = _per_product(Subscription.product_id == Product.id).label("subscriptions")
-SORTS = {"name": sa.func.lower(Product.name), "category": sa.func.lower(Product.category), "plans": PLANS,
-         "subscriptions": SUBSCRIPTIONS, "updated_at": Product.updated_at}
+SORTS = {
+    "name": sa.func.lower(Product.name),
+    "category": sa.func.lower(Product.category),
+    "plans": PLANS,
+    "subscriptions": SUBSCRIPTIONS,
+    "updated_at": Product.updated_at,
+}
 
 
 @bp.get("/products")
@@ -42,19 +48,34 @@ def products_list():
     categories = db.session.scalars(sa.select(Product.category).distinct().order_by(Product.category)).all()
     category = arg_choice("category", categories)
     status = arg_choice("status", STATUSES)
-    query = (sa.select(Product, PLANS, LIVE_PLANS, SUBSCRIPTIONS)
-             .options(defer(Product.description, raiseload=True), defer(Product.product_schema, raiseload=True)))
+    query = sa.select(Product, PLANS, LIVE_PLANS, SUBSCRIPTIONS).options(
+        defer(Product.description, raiseload=True), defer(Product.product_schema, raiseload=True)
+    )
     if q:
         pattern = like_pattern(q.lower())
-        query = query.where(sa.or_(*(sa.func.lower(column).like(pattern, escape="\\")
-                                     for column in (Product.name, Product.slug, Product.tagline))))
+        query = query.where(
+            sa.or_(
+                *(
+                    sa.func.lower(column).like(pattern, escape="\\")
+                    for column in (Product.name, Product.slug, Product.tagline)
+                )
+            )
+        )
     if category:
         query = query.where(Product.category == category)
     if status:
         query = query.where(Product.is_active.is_(status == "active"))
     args = {"q": q, "category": category, "status": status}
-    listing = paginate(query, endpoint="admin.products_list", sorts=SORTS, default_sort="name",
-                       default_direction="asc", args=args, scalars=False, tiebreak=Product.id)
+    listing = paginate(
+        query,
+        endpoint="admin.products_list",
+        sorts=SORTS,
+        default_sort="name",
+        default_direction="asc",
+        args=args,
+        scalars=False,
+        tiebreak=Product.id,
+    )
     return render_page("admin/products.html", block="results", listing=listing, categories=categories, args=args)
 
 
@@ -85,14 +106,23 @@ def _editor(product: Product | None, form: dict, error: services.CatalogInvalid 
     subscriptions = 0
     if product is not None:
         cycle_order = sa.case({c: n for n, c in enumerate(BILLING_CYCLES)}, value=Plan.billing_cycle)
-        plans = db.session.scalars(sa.select(Plan).where(Plan.product_id == product.id)
-                                   .order_by(Plan.sort_order, Plan.name, cycle_order)).all()
+        plans = db.session.scalars(
+            sa.select(Plan).where(Plan.product_id == product.id).order_by(Plan.sort_order, Plan.name, cycle_order)
+        ).all()
         subscriptions, per_plan = services.subscription_counts(product.id)
     categories = db.session.scalars(sa.select(Product.category).distinct().order_by(Product.category)).all()
-    return render_page("admin/product_form.html", product=product, form=form, plans=plans, per_plan=per_plan,
-                       subscriptions=subscriptions, categories=categories, errors=error.errors if error else {},
-                       schema_problems=error.schema_problems if error else [],
-                       **schema_preview(form["product_schema"])), status
+    return render_page(
+        "admin/product_form.html",
+        product=product,
+        form=form,
+        plans=plans,
+        per_plan=per_plan,
+        subscriptions=subscriptions,
+        categories=categories,
+        errors=error.errors if error else {},
+        schema_problems=error.schema_problems if error else [],
+        **schema_preview(form["product_schema"]),
+    ), status
 
 
 @bp.get("/products/new")
@@ -106,8 +136,9 @@ def products_new():
 def products_edit(product_id: uuid.UUID):
     product = _product(product_id)
     form = {name: getattr(product, name) or "" for name in FIELDS if name != "product_schema"}
-    return _editor(product, {**form, "product_schema": schema_text(product.product_schema),
-                             "is_active": product.is_active})
+    return _editor(
+        product, {**form, "product_schema": schema_text(product.product_schema), "is_active": product.is_active}
+    )
 
 
 @bp.post("/products/new", defaults={"product_id": None})
@@ -133,8 +164,9 @@ def products_save(product_id: uuid.UUID | None):
 @permission_required(PERMISSION)
 def products_schema_preview():
     """Checks the schema as it is typed (HTMX): its problems, or a live preview of its checkout form."""
-    return render_page("admin/schema_preview.html", block="preview",
-                       **schema_preview(request.form.get("product_schema", "")))
+    return render_page(
+        "admin/schema_preview.html", block="preview", **schema_preview(request.form.get("product_schema", ""))
+    )
 
 
 @bp.post("/products/<uuid:product_id>/retire", endpoint="products_retire", defaults={"active": False})
@@ -143,8 +175,12 @@ def products_schema_preview():
 def products_set_active(product_id: uuid.UUID, active: bool):
     product = _product(product_id, lock=True)
     if services.set_active(product, active, actor_id=current_user.id):
-        flash(f"“{product.name}” is back in the catalog." if active else
-              f"“{product.name}” is retired: hidden from the catalog, its subscriptions go on.", "success")
+        flash(
+            f"“{product.name}” is back in the catalog."
+            if active
+            else f"“{product.name}” is retired: hidden from the catalog, its subscriptions go on.",
+            "success",
+        )
     return redirect(url_for("admin.products_edit", product_id=product_id), 303)
 
 

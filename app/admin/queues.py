@@ -1,4 +1,5 @@
 """What the job queues hold, and retrying or deleting failed jobs."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,11 +33,16 @@ def queue_states() -> list[QueueState]:
         states = []
         for name in QUEUES:
             queue = get_queue(name)
-            states.append(QueueState(
-                name=name, queued=len(queue), started=StartedJobRegistry(queue=queue).count,
-                scheduled=ScheduledJobRegistry(queue=queue).count, failed=FailedJobRegistry(queue=queue).count,
-                finished=FinishedJobRegistry(queue=queue).count,
-            ))
+            states.append(
+                QueueState(
+                    name=name,
+                    queued=len(queue),
+                    started=StartedJobRegistry(queue=queue).count,
+                    scheduled=ScheduledJobRegistry(queue=queue).count,
+                    failed=FailedJobRegistry(queue=queue).count,
+                    finished=FinishedJobRegistry(queue=queue).count,
+                )
+            )
         return states
     except redis.RedisError as exc:
         raise ExternalServiceError(f"Redis is not answering ({exc}).") from exc
@@ -76,16 +82,26 @@ def get_failed_job(job_id: str) -> Job:
 def retry_failed(job_id: str, *, actor_id=None) -> None:
     job, registry = _failed_job(job_id)
     registry.requeue(job)
-    audit.record("job.retried", actor_id=actor_id, target_type="job", target_id=job_id[:64],
-                 after={"func": job.func_name, "queue": job.origin})
+    audit.record(
+        "job.retried",
+        actor_id=actor_id,
+        target_type="job",
+        target_id=job_id[:64],
+        after={"func": job.func_name, "queue": job.origin},
+    )
     db.session.commit()
 
 
 def delete_failed(job_id: str, *, actor_id=None) -> None:
     job, registry = _failed_job(job_id)
     registry.remove(job, delete_job=True)
-    audit.record("job.deleted", actor_id=actor_id, target_type="job", target_id=job_id[:64],
-                 before={"func": job.func_name, "queue": job.origin})
+    audit.record(
+        "job.deleted",
+        actor_id=actor_id,
+        target_type="job",
+        target_id=job_id[:64],
+        before={"func": job.func_name, "queue": job.origin},
+    )
     db.session.commit()
 
 
@@ -104,13 +120,18 @@ def retry_all_failed(queue_name: str | None = None) -> int:
 
 def outbox_backlog() -> dict:
     """Rows waiting for the relay, rows whose job is on its way, rows parked after their last retry."""
+
     def rows(condition):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
     pending = OutboxMessage.enqueued_at.is_(None)
-    count, oldest, in_flight, failed = db.session.execute(sa.select(
-        rows(pending), sa.type_coerce(sa.func.min(sa.case((pending, OutboxMessage.created_at))), UTCDateTime),
-        rows(sa.text(IN_FLIGHT)), rows(OutboxMessage.failed_at.is_not(None)),
-    )).one()
+    count, oldest, in_flight, failed = db.session.execute(
+        sa.select(
+            rows(pending),
+            sa.type_coerce(sa.func.min(sa.case((pending, OutboxMessage.created_at))), UTCDateTime),
+            rows(sa.text(IN_FLIGHT)),
+            rows(OutboxMessage.failed_at.is_not(None)),
+        )
+    ).one()
     age = int((utcnow() - oldest).total_seconds()) if oldest else 0
     return {"pending": count, "oldest_age_seconds": age, "in_flight": in_flight, "failed": failed}

@@ -21,8 +21,15 @@ def roles_list():
 def _form(role: Role | None, errors: dict | None = None, form: dict | None = None, status: int = 200):
     permissions = db.session.scalars(sa.select(Permission).order_by(Permission.name)).all()
     chosen = set(form["permissions"]) if form else (role.permission_names if role else set())
-    return render_template("admin/role_form.html", role=role, permissions=permissions, chosen=chosen,
-                           errors=errors or {}, form=form or {}, builtin=ROLES), status
+    return render_template(
+        "admin/role_form.html",
+        role=role,
+        permissions=permissions,
+        chosen=chosen,
+        errors=errors or {},
+        form=form or {},
+        builtin=ROLES,
+    ), status
 
 
 @bp.get("/roles/new")
@@ -42,11 +49,19 @@ def roles_edit(role_id: int):
 @permission_required("roles.manage")
 def roles_save(role_id: int | None):
     role = db.get_or_404(Role, role_id) if role_id else None
-    form = {"name": request.form.get("name", ""), "description": request.form.get("description", ""),
-            "permissions": request.form.getlist("permissions")}
+    form = {
+        "name": request.form.get("name", ""),
+        "description": request.form.get("description", ""),
+        "permissions": request.form.getlist("permissions"),
+    }
     try:
-        saved = services.save_role(role_id, name=form["name"], description=form["description"],
-                                   permission_names=form["permissions"], actor_id=current_user.id)
+        saved = services.save_role(
+            role_id,
+            name=form["name"],
+            description=form["description"],
+            permission_names=form["permissions"],
+            actor_id=current_user.id,
+        )
     except ValidationError as exc:
         db.session.rollback()
         return _form(role, {exc.field or "name": exc.message}, form, 400)

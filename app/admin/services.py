@@ -1,4 +1,5 @@
 """Admin actions on roles (user actions live in app/auth/services.py). Each audits and commits."""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,9 @@ def _permissions(names: list[str]) -> list[Permission]:
     return sorted(found, key=lambda p: p.name)
 
 
-def save_role(role_id: int | None, *, name: str, description: str, permission_names: list[str],
-              actor_id: uuid.UUID) -> Role:
+def save_role(
+    role_id: int | None, *, name: str, description: str, permission_names: list[str], actor_id: uuid.UUID
+) -> Role:
     name = (name or "").strip().lower()
     description = (description or "").strip()
     if not ROLE_NAME_RE.match(name):
@@ -42,8 +44,11 @@ def save_role(role_id: int | None, *, name: str, description: str, permission_na
         raise ValidationError("A role with that name exists", field="name")
     if role is not None and role.name in ROLES and name != role.name:
         raise ValidationError("Built-in roles keep their names", field="name")
-    if role is not None and role.name == ADMIN_ROLE and {p.name for p in permissions} != {
-            p.name for p in db.session.scalars(sa.select(Permission))}:
+    if (
+        role is not None
+        and role.name == ADMIN_ROLE
+        and {p.name for p in permissions} != {p.name for p in db.session.scalars(sa.select(Permission))}
+    ):
         raise ValidationError("The admin role always has every permission", field="permissions")
     before = {"name": role.name, "permissions": sorted(role.permission_names)} if role else None
     if role is None:
@@ -52,9 +57,14 @@ def save_role(role_id: int | None, *, name: str, description: str, permission_na
     else:
         role.name, role.description, role.permissions = name, description, permissions
     db.session.flush()
-    audit.record("role.created" if before is None else "role.updated", actor_id=actor_id, target_type="role",
-                 target_id=str(role.id), before=before,
-                 after={"name": role.name, "permissions": [p.name for p in permissions]})
+    audit.record(
+        "role.created" if before is None else "role.updated",
+        actor_id=actor_id,
+        target_type="role",
+        target_id=str(role.id),
+        before=before,
+        after={"name": role.name, "permissions": [p.name for p in permissions]},
+    )
     db.session.commit()
     forget_role_permissions(role.id)
     return role

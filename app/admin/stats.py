@@ -1,4 +1,5 @@
 """The business in figures, from SQL aggregates (used by the dashboard and `flask stats`)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -32,15 +33,25 @@ def subscription_figures() -> dict:
             sa.func.count().filter(Subscription.status == "past_due"),
             # Trials that have ended, and of those the ones now paying.
             sa.func.count().filter(Subscription.trial_end.is_not(None), Subscription.trial_end <= now),
-            sa.func.count().filter(Subscription.trial_end.is_not(None), Subscription.trial_end <= now,
-                                   Subscription.status.in_(PAYING)),
+            sa.func.count().filter(
+                Subscription.trial_end.is_not(None), Subscription.trial_end <= now, Subscription.status.in_(PAYING)
+            ),
         ).select_from(Subscription)
     ).one()
     active, trials, past_due, trials_ended, converted = row
-    conversion = (Decimal(converted) * 100 / Decimal(trials_ended)).quantize(Decimal("0.1"), ROUND_HALF_UP) \
-        if trials_ended else None
-    return {"subscriptions_active": active, "subscriptions_trial": trials, "subscriptions_past_due": past_due,
-            "trials_ended": trials_ended, "trials_converted": converted, "trial_conversion_percent": conversion}
+    conversion = (
+        (Decimal(converted) * 100 / Decimal(trials_ended)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        if trials_ended
+        else None
+    )
+    return {
+        "subscriptions_active": active,
+        "subscriptions_trial": trials,
+        "subscriptions_past_due": past_due,
+        "trials_ended": trials_ended,
+        "trials_converted": converted,
+        "trial_conversion_percent": conversion,
+    }
 
 
 def mrr_by_currency() -> dict[str, int]:
@@ -56,8 +67,11 @@ def mrr_by_currency() -> dict[str, int]:
     )
     rows = db.session.execute(
         sa.select(Plan.currency, sa.func.round(sa.func.sum(monthly)))
-        .select_from(Subscription).join(Plan, Plan.id == Subscription.plan_id)
-        .where(Subscription.status.in_(PAYING)).group_by(Plan.currency).order_by(Plan.currency)
+        .select_from(Subscription)
+        .join(Plan, Plan.id == Subscription.plan_id)
+        .where(Subscription.status.in_(PAYING))
+        .group_by(Plan.currency)
+        .order_by(Plan.currency)
     ).all()
     return {currency: int(total or 0) for currency, total in rows}
 
@@ -87,8 +101,7 @@ def revenue_by_month(months: int = 12) -> dict[str, list[tuple[str, int]]]:
     paid invoices (by the day they were paid) minus credit notes (by the day they were issued)."""
     now = utcnow()
     keys = _months_back(now, months)
-    start = now.replace(year=int(keys[0][:4]), month=int(keys[0][5:]), day=1, hour=0, minute=0, second=0,
-                        microsecond=0)
+    start = now.replace(year=int(keys[0][:4]), month=int(keys[0][5:]), day=1, hour=0, minute=0, second=0, microsecond=0)
     from app.models.billing import Invoice
 
     when = sa.case((Invoice.kind == "invoice", Invoice.paid_at), else_=Invoice.issued_at)
@@ -96,9 +109,14 @@ def revenue_by_month(months: int = 12) -> dict[str, list[tuple[str, int]]]:
     month = _month_key(when).label("month")
     rows = db.session.execute(
         sa.select(Invoice.currency, month, sa.func.sum(signed))
-        .where(sa.or_(sa.and_(Invoice.kind == "invoice", Invoice.status == "paid", Invoice.paid_at >= start),
-                      sa.and_(Invoice.kind == "credit_note", Invoice.status.in_(("open", "paid")),
-                              Invoice.issued_at >= start)))
+        .where(
+            sa.or_(
+                sa.and_(Invoice.kind == "invoice", Invoice.status == "paid", Invoice.paid_at >= start),
+                sa.and_(
+                    Invoice.kind == "credit_note", Invoice.status.in_(("open", "paid")), Invoice.issued_at >= start
+                ),
+            )
+        )
         .group_by(Invoice.currency, month)
     ).all()
     totals: dict[str, dict[str, int]] = {}
@@ -135,8 +153,11 @@ def dashboard_figures() -> tuple[dict, dict[str, list[tuple[str, int]]]]:
         return figures, {c: [tuple(m) for m in months] for c, months in data["revenue"].items()}
     figures, revenue = all_figures(), revenue_by_month(12)
     try:
-        get_redis().set(DASHBOARD_CACHE_KEY, json.dumps({"figures": figures, "revenue": revenue}, default=str),
-                        ex=DASHBOARD_CACHE_SECONDS)
+        get_redis().set(
+            DASHBOARD_CACHE_KEY,
+            json.dumps({"figures": figures, "revenue": revenue}, default=str),
+            ex=DASHBOARD_CACHE_SECONDS,
+        )
     except redis.RedisError:
         pass
     return figures, revenue

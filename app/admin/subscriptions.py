@@ -1,4 +1,5 @@
 """Admin subscriptions: the filtered list, one subscription, cancel and extend-a-trial actions."""
+
 import uuid
 
 import sqlalchemy as sa
@@ -22,25 +23,53 @@ from app.templating import render_page
 @permission_required("subscriptions.view")
 def subscriptions_list():
     query, args, _ = subscriptions_query()
-    listing = paginate(query, endpoint="admin.subscriptions_list", sorts=SUBSCRIPTION_SORTS,
-                       default_sort="started_at", args=args, scalars=False, tiebreak=Subscription.id)
-    return render_page("admin/subscriptions.html", block="results", listing=listing, args=args,
-                       statuses=SUBSCRIPTION_STATUSES, products=product_choices())
+    listing = paginate(
+        query,
+        endpoint="admin.subscriptions_list",
+        sorts=SUBSCRIPTION_SORTS,
+        default_sort="started_at",
+        args=args,
+        scalars=False,
+        tiebreak=Subscription.id,
+    )
+    return render_page(
+        "admin/subscriptions.html",
+        block="results",
+        listing=listing,
+        args=args,
+        statuses=SUBSCRIPTION_STATUSES,
+        products=product_choices(),
+    )
 
 
 def _detail(subscription_id: uuid.UUID, errors: dict | None = None, status: int = 200):
     row = db.session.execute(
-        sa.select(Subscription, User, Product, Plan).join(User, User.id == Subscription.user_id)
-        .join(Product, Product.id == Subscription.product_id).join(Plan, Plan.id == Subscription.plan_id)
-        .where(Subscription.id == subscription_id)).first()
+        sa.select(Subscription, User, Product, Plan)
+        .join(User, User.id == Subscription.user_id)
+        .join(Product, Product.id == Subscription.product_id)
+        .join(Plan, Plan.id == Subscription.plan_id)
+        .where(Subscription.id == subscription_id)
+    ).first()
     if row is None:
         raise NotFound("No such subscription.")
-    invoices = db.session.scalars(sa.select(Invoice).where(Invoice.subscription_id == subscription_id)
-                                  .order_by(Invoice.issued_at.desc().nulls_last()).limit(50)).all()
+    invoices = db.session.scalars(
+        sa.select(Invoice)
+        .where(Invoice.subscription_id == subscription_id)
+        .order_by(Invoice.issued_at.desc().nulls_last())
+        .limit(50)
+    ).all()
     sub, user, product, plan = row
-    return render_template("admin/subscription_detail.html", sub=sub, user=user, product=product, plan=plan,
-                           invoices=invoices, errors=errors or {}, form=request.form,
-                           max_days=staff_actions.MAX_TRIAL_EXTENSION_DAYS), status
+    return render_template(
+        "admin/subscription_detail.html",
+        sub=sub,
+        user=user,
+        product=product,
+        plan=plan,
+        invoices=invoices,
+        errors=errors or {},
+        form=request.form,
+        max_days=staff_actions.MAX_TRIAL_EXTENSION_DAYS,
+    ), status
 
 
 @bp.get("/subscriptions/<uuid:subscription_id>")

@@ -1,4 +1,5 @@
 """Admin transactions: every charge and refund attempt, filtered, with its invoices; CSV export."""
+
 import sqlalchemy as sa
 
 from app.admin import bp
@@ -16,8 +17,10 @@ def _invoices_for(transaction_ids: list) -> dict:
     grouped: dict = {}
     if transaction_ids:
         for tid, iid, number in db.session.execute(
-                sa.select(Invoice.transaction_id, Invoice.id, Invoice.number)
-                .where(Invoice.transaction_id.in_(transaction_ids)).order_by(Invoice.number)):
+            sa.select(Invoice.transaction_id, Invoice.id, Invoice.number)
+            .where(Invoice.transaction_id.in_(transaction_ids))
+            .order_by(Invoice.number)
+        ):
             grouped.setdefault(tid, []).append((iid, number))
     return grouped
 
@@ -26,13 +29,27 @@ def _invoices_for(transaction_ids: list) -> dict:
 @permission_required("billing.view")
 def transactions_list():
     query, args, errors = transactions_query()
-    listing = paginate(query, endpoint="admin.transactions_list", sorts=TRANSACTION_SORTS, default_sort="created_at",
-                       args=args, scalars=False, tiebreak=Transaction.id,
-                       count_query=count_without_user_join(query, Transaction))
+    listing = paginate(
+        query,
+        endpoint="admin.transactions_list",
+        sorts=TRANSACTION_SORTS,
+        default_sort="created_at",
+        args=args,
+        scalars=False,
+        tiebreak=Transaction.id,
+        count_query=count_without_user_join(query, Transaction),
+    )
     invoices = _invoices_for([row[0].id for row in listing.rows])
-    return render_page("admin/transactions.html", block="results", listing=listing, args=args, errors=errors,
-                       invoices=invoices, statuses=TRANSACTION_STATUSES, kinds=TRANSACTION_KINDS), \
-        400 if errors else 200
+    return render_page(
+        "admin/transactions.html",
+        block="results",
+        listing=listing,
+        args=args,
+        errors=errors,
+        invoices=invoices,
+        statuses=TRANSACTION_STATUSES,
+        kinds=TRANSACTION_KINDS,
+    ), 400 if errors else 200
 
 
 @bp.get("/transactions.csv")
@@ -43,10 +60,35 @@ def transactions_export():
         raise ValidationError(next(iter(errors.values())), field=next(iter(errors)))
     return stream_csv(
         "transactions.csv",
-        ["created_at", "kind", "purpose", "status", "customer", "email", "currency", "amount", "gateway",
-         "gateway_reference", "failure_code", "settled_at", "id"],
+        [
+            "created_at",
+            "kind",
+            "purpose",
+            "status",
+            "customer",
+            "email",
+            "currency",
+            "amount",
+            "gateway",
+            "gateway_reference",
+            "failure_code",
+            "settled_at",
+            "id",
+        ],
         query.order_by(Transaction.created_at.desc(), Transaction.id),
-        lambda r: (r[0].created_at, r[0].kind, r[0].purpose, r[0].status, r[1].username, r[1].email,
-                   r[0].currency, r[0].amount, r[0].gateway, r[0].gateway_reference, r[0].failure_code,
-                   r[0].settled_at, r[0].id),
+        lambda r: (
+            r[0].created_at,
+            r[0].kind,
+            r[0].purpose,
+            r[0].status,
+            r[1].username,
+            r[1].email,
+            r[0].currency,
+            r[0].amount,
+            r[0].gateway,
+            r[0].gateway_reference,
+            r[0].failure_code,
+            r[0].settled_at,
+            r[0].id,
+        ),
     )

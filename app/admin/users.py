@@ -6,10 +6,10 @@ from flask_login import current_user
 
 from app import audit
 from app.admin import bp
+from app.admin.listing import arg_choice, arg_q, like_pattern, paginate, people_pattern
 from app.auth import services as auth_services
 from app.auth.permissions import permission_required
 from app.auth.reset import request_password_reset
-from app.admin.listing import arg_choice, arg_q, like_pattern, paginate, people_pattern
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.http_guards import int_id
@@ -18,8 +18,12 @@ from app.models.billing import Subscription
 from app.models.user import Role, User, UserSession
 from app.templating import render_page
 
-SORTS = {"created_at": User.created_at, "username": User.username, "email": User.email,
-         "last_login_at": User.last_login_at}
+SORTS = {
+    "created_at": User.created_at,
+    "username": User.username,
+    "email": User.email,
+    "last_login_at": User.last_login_at,
+}
 
 
 @bp.get("/users")
@@ -32,8 +36,9 @@ def users_list():
     query = sa.select(User).join(Role)
     if q:
         pattern = people_pattern(q)
-        query = query.where(sa.or_(User.email.like(pattern), User.username.like(pattern),
-                                   User.phone.like(like_pattern(q))))
+        query = query.where(
+            sa.or_(User.email.like(pattern), User.username.like(pattern), User.phone.like(like_pattern(q)))
+        )
     if role:
         query = query.where(Role.name == role)
     if status == "active":
@@ -52,21 +57,27 @@ def users_list():
 def users_detail(user_id: uuid.UUID):
     user = db.get_or_404(User, user_id)
     sessions = db.session.scalars(
-        sa.select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        sa.select(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
         .order_by(UserSession.last_seen_at.desc())
     ).all()
     subscriptions = db.session.scalars(
-        sa.select(Subscription).where(Subscription.user_id == user.id)
+        sa.select(Subscription)
+        .where(Subscription.user_id == user.id)
         .options(sa.orm.joinedload(Subscription.plan), sa.orm.joinedload(Subscription.product))
-        .order_by(Subscription.created_at.desc()).limit(50)
+        .order_by(Subscription.created_at.desc())
+        .limit(50)
     ).all()
     trail = db.session.scalars(
-        sa.select(AuditEvent).where(sa.or_(AuditEvent.actor_id == user.id, AuditEvent.target_id == str(user.id)))
-        .order_by(AuditEvent.created_at.desc()).limit(30)
+        sa.select(AuditEvent)
+        .where(sa.or_(AuditEvent.actor_id == user.id, AuditEvent.target_id == str(user.id)))
+        .order_by(AuditEvent.created_at.desc())
+        .limit(30)
     ).all()
     roles = db.session.scalars(sa.select(Role).order_by(Role.name)).all()
-    return render_template("admin/user_detail.html", user=user, sessions=sessions, subscriptions=subscriptions,
-                           trail=trail, roles=roles)
+    return render_template(
+        "admin/user_detail.html", user=user, sessions=sessions, subscriptions=subscriptions, trail=trail, roles=roles
+    )
 
 
 def _locked_user(user_id: uuid.UUID) -> User:

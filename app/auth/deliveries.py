@@ -7,6 +7,7 @@ the job looks at what it finds and sends the code, the link or the notice — or
 nothing. Codes and reset tokens are made here: they never travel in a job's
 arguments, so they never reach Redis or a worker's log.
 """
+
 from __future__ import annotations
 
 import logging
@@ -18,8 +19,8 @@ from app.auth.otp import CODE_TTL, code_for
 from app.auth.reset import TOKEN_MAX_AGE, make_reset_token
 from app.auth.services import user_by_email
 from app.auth.sms import get_adapter
-from app.links import external_url
 from app.extensions import db
+from app.links import external_url
 from app.mail.services import deliver
 from app.models.base import utcnow
 from app.models.otp import UserOTP
@@ -52,11 +53,18 @@ def send_code(otp_id: uuid.UUID, *, key: str, name: str | None = None) -> bool:
         return _email_code(otp, otp.target, name or "there", key)
     holder = user_by_email(otp.target) if otp.target else None
     if otp.purpose == "verify_email" and holder is not None:
-        return deliver({"to": holder.email, "template": "signup_attempt", "context": {
-            "name": holder.display_name,
-            "login_url": external_url("auth.login"),
-            "reset_url": external_url("auth.password_reset_request"),
-        }}, key)
+        return deliver(
+            {
+                "to": holder.email,
+                "template": "signup_attempt",
+                "context": {
+                    "name": holder.display_name,
+                    "login_url": external_url("auth.login"),
+                    "reset_url": external_url("auth.password_reset_request"),
+                },
+            },
+            key,
+        )
     return False  # no account behind the address: there is nobody to tell
 
 
@@ -65,20 +73,34 @@ def send_password_reset(address: str, *, key: str) -> bool:
     user = user_by_email(address)
     if user is None or not user.is_active:
         return False
-    return deliver({"to": user.email, "template": "password_reset", "context": {
-        "name": user.display_name,
-        "reset_url": external_url("auth.password_reset", token=make_reset_token(user)),
-        "expires_minutes": TOKEN_MAX_AGE // 60,
-    }}, key)
+    return deliver(
+        {
+            "to": user.email,
+            "template": "password_reset",
+            "context": {
+                "name": user.display_name,
+                "reset_url": external_url("auth.password_reset", token=make_reset_token(user)),
+                "expires_minutes": TOKEN_MAX_AGE // 60,
+            },
+        },
+        key,
+    )
 
 
 def _email_code(otp: UserOTP, to: str, name: str, key: str) -> bool:
-    return deliver({"to": to, "template": _CODE_EMAILS[otp.purpose],
-                    "context": {"name": name[:60], "code": code_for(otp), "expires_minutes": CODE_MINUTES}}, key)
+    return deliver(
+        {
+            "to": to,
+            "template": _CODE_EMAILS[otp.purpose],
+            "context": {"name": name[:60], "code": code_for(otp), "expires_minutes": CODE_MINUTES},
+        },
+        key,
+    )
 
 
 def _text_code(otp: UserOTP) -> bool:
     site = current_app.config["SITE_NAME"]
-    get_adapter().send(otp.target, f"{site}: your verification code is {code_for(otp)}. "
-                                   f"It expires in {CODE_MINUTES} minutes.")
+    get_adapter().send(
+        otp.target, f"{site}: your verification code is {code_for(otp)}. It expires in {CODE_MINUTES} minutes."
+    )
     return True

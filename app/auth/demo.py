@@ -2,6 +2,7 @@
 
 Their passwords are printed and public, so no other environment ever gets them.
 """
+
 from __future__ import annotations
 
 from flask import current_app

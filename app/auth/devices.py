@@ -9,6 +9,7 @@ can still lock out strangers, never the owner's own browser.
 
 The cookie is not a credential: it only decides which counter a failed password goes to.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -52,6 +53,13 @@ def trust_this_browser(user_id: uuid.UUID) -> None:
 
     @after_this_request
     def set_cookie(response):
-        response.set_cookie(COOKIE, value, max_age=_max_age(), path=PATH, httponly=True, samesite="Lax",
-                            secure=current_app.config["SESSION_COOKIE_SECURE"])
+        response.set_cookie(
+            COOKIE,
+            value,
+            max_age=_max_age(),
+            path=PATH,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
         return response

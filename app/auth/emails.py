@@ -7,6 +7,7 @@ Our mail server speaks plain SMTP (no SMTPUTF8), so a local part with non-ASCII 
 (often a look-alike: Cyrillic "а" for Latin "a") is refused at the field instead of failing
 later as a job.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -15,8 +16,10 @@ from email_validator import EmailNotValidError, validate_email
 
 MAX_LENGTH = 254
 INVALID = "Enter a valid email address, like name@example.com."
-UNDELIVERABLE = ("We can't deliver to this address: the part before the @ has characters our mail server can't "
-                 "send to (such as “{chars}”, which can look like plain letters). Use a–z, digits and . _ + -.")
+UNDELIVERABLE = (
+    "We can't deliver to this address: the part before the @ has characters our mail server can't "
+    "send to (such as “{chars}”, which can look like plain letters). Use a–z, digits and . _ + -."
+)
 TOO_LONG = "That email address is too long."
 
 

@@ -1,4 +1,5 @@
 """Forms for the auth pages. They parse and check the shape of input; services decide the rest."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -45,8 +46,9 @@ class Code:
 
 
 def email_field(label: str = "Email") -> EmailField:
-    return EmailField(label, filters=[_strip],
-                      validators=[DataRequired("Enter your email address."), Length(max=254), EmailAddress()])
+    return EmailField(
+        label, filters=[_strip], validators=[DataRequired("Enter your email address."), Length(max=254), EmailAddress()]
+    )
 
 
 def new_password_field(label: str = "Password") -> PasswordField:
@@ -71,8 +73,7 @@ def phone_value(field) -> None:
 
 
 class SignupForm(FlaskForm):
-    username = StringField("Username", filters=[normalize_username],
-                           validators=[DataRequired("Choose a username.")])
+    username = StringField("Username", filters=[normalize_username], validators=[DataRequired("Choose a username.")])
     email = email_field()
     password = new_password_field()
     phone = StringField("Phone (optional)", filters=[_strip], validators=[Optional()])
@@ -94,12 +95,19 @@ class CodeForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    identifier = StringField("Email, username or phone", filters=[_strip],
-                             validators=[DataRequired("Enter your email, username or phone number."),
-                                         Length(max=254, message="That's too long to be an email, username or phone."),
-                                         Printable()])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."),
-                                                     Length(max=MAX_LENGTH, message="That password is too long.")])
+    identifier = StringField(
+        "Email, username or phone",
+        filters=[_strip],
+        validators=[
+            DataRequired("Enter your email, username or phone number."),
+            Length(max=254, message="That's too long to be an email, username or phone."),
+            Printable(),
+        ],
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH, message="That password is too long.")],
+    )
     remember = BooleanField("Keep me signed in on this device")
 
 
@@ -119,8 +127,9 @@ class NewPasswordForm(FlaskForm):
         self.user = user
 
     def validate_password(self, field):
-        check_new_password(field, username=self.user.username if self.user else None,
-                           email=self.user.email if self.user else None)
+        check_new_password(
+            field, username=self.user.username if self.user else None, email=self.user.email if self.user else None
+        )
 
 
 PASSWORD_HINT = f"{MIN_LENGTH}–{MAX_LENGTH} characters. Not a common password, your username or your email."

@@ -16,6 +16,7 @@ yet, or whose account must not be named: the same rules apply per address. A
 request for an address with no account is recorded the same way, so it costs
 and answers the same; its code is never sent.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,8 +51,9 @@ def _digest(otp_id, code: str) -> str:
 
 def _owned_by(user: User | None, purpose: str, target: str | None):
     """The codes of `user` for `purpose`; without a user, the codes that prove `target`."""
-    owner = UserOTP.user_id == user.id if user is not None else sa.and_(UserOTP.user_id.is_(None),
-                                                                         UserOTP.target == target)
+    owner = (
+        UserOTP.user_id == user.id if user is not None else sa.and_(UserOTP.user_id.is_(None), UserOTP.target == target)
+    )
     return sa.and_(owner, UserOTP.purpose == purpose)
 
 
@@ -94,7 +96,8 @@ def issue_otp(user: User | None, purpose: str, *, target: str | None = None) -> 
     _serialize(user, purpose, target)
     owned = _owned_by(user, purpose, target)
     recent = db.session.scalars(
-        sa.select(UserOTP.created_at).where(owned, UserOTP.created_at > now - WINDOW)
+        sa.select(UserOTP.created_at)
+        .where(owned, UserOTP.created_at > now - WINDOW)
         .order_by(UserOTP.created_at.desc())
     ).all()
     if recent and now - recent[0] < COOLDOWN:
@@ -103,11 +106,18 @@ def issue_otp(user: User | None, purpose: str, *, target: str | None = None) -> 
     if len(recent) >= HOURLY_CAP:
         wait = math.ceil((recent[-1] + WINDOW - now).total_seconds())
         minutes = max(1, math.ceil(wait / 60))
-        raise RateLimited(f"You've asked for {HOURLY_CAP} codes this hour. Try again in {minutes} minutes.",
-                          retry_after=wait)
+        raise RateLimited(
+            f"You've asked for {HOURLY_CAP} codes this hour. Try again in {minutes} minutes.", retry_after=wait
+        )
     db.session.execute(sa.update(UserOTP).where(owned, UserOTP.status == "active").values(status="void"))
-    otp = UserOTP(id=uuid.uuid4(), user_id=user.id if user is not None else None, purpose=purpose, target=target,
-                  created_at=now, expires_at=now + CODE_TTL)
+    otp = UserOTP(
+        id=uuid.uuid4(),
+        user_id=user.id if user is not None else None,
+        purpose=purpose,
+        target=target,
+        created_at=now,
+        expires_at=now + CODE_TTL,
+    )
     otp.code_hash = _digest(otp.id, code_for(otp))
     db.session.add(otp)
     db.session.flush()
@@ -136,8 +146,11 @@ def verify_otp(user: User | None, purpose: str, code: str, *, target: str | None
         return False
     now = utcnow()
     otp = db.session.scalar(
-        sa.select(UserOTP).where(_owned_by(user, purpose, target), UserOTP.status == "active")
-        .order_by(UserOTP.created_at.desc()).limit(1).with_for_update()
+        sa.select(UserOTP)
+        .where(_owned_by(user, purpose, target), UserOTP.status == "active")
+        .order_by(UserOTP.created_at.desc())
+        .limit(1)
+        .with_for_update()
     )
     if otp is None:
         db.session.commit()
@@ -160,10 +173,14 @@ def verify_otp(user: User | None, purpose: str, code: str, *, target: str | None
 
 
 def has_active_code(user: User | None, purpose: str, *, target: str | None = None) -> bool:
-    return db.session.scalar(
-        sa.select(sa.func.count()).select_from(UserOTP).where(
-            _owned_by(user, purpose, target), UserOTP.status == "active", UserOTP.expires_at > utcnow())
-    ) > 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(UserOTP)
+            .where(_owned_by(user, purpose, target), UserOTP.status == "active", UserOTP.expires_at > utcnow())
+        )
+        > 0
+    )
 
 
 def cleanup_otps() -> int:

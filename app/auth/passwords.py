@@ -1,4 +1,5 @@
 """Password hashing (argon2id at, at least, OWASP's minimum: m=19 MiB, t=2, p=1) and the password policy."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -3,6 +3,7 @@
 Anonymous → the login page. Signed in without `admin.access` → 404 (the admin
 area doesn't reveal itself). With admin access but not this permission → 403.
 """
+
 from __future__ import annotations
 
 from functools import wraps

@@ -4,6 +4,7 @@ The link carries a signed token (itsdangerous, 1 hour) holding the user id and
 a fingerprint of the current password hash and change time: once the password
 changes, by this link or any other way, every older link stops working.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,8 +16,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app import audit, outbox
 from app.auth import throttle
-from app.auth.passwords import hash_password, password_problem, verify_password
 from app.auth.emails import email_key
+from app.auth.passwords import hash_password, password_problem, verify_password
 from app.auth.services import user_by_email
 from app.auth.sessions import end_other_sessions
 from app.errors import ValidationError
@@ -65,8 +66,13 @@ def request_password_reset(email: str) -> None:
     email = email_key(email)
     throttle.hit("password_reset", email)
     user = user_by_email(email)
-    audit.record("password.reset_requested", actor_id=user.id if user else None, target=user, target_type="users",
-                 after={"email": email})
+    audit.record(
+        "password.reset_requested",
+        actor_id=user.id if user else None,
+        target=user,
+        target_type="users",
+        after={"email": email},
+    )
     outbox.enqueue("jobs.auth.send_password_reset", email, queue="high")
     db.session.commit()
 
@@ -81,12 +87,16 @@ def set_password(user: User, password: str, *, action: str, keep_session: uuid.U
     user.password_changed_at = now
     ended = end_other_sessions(user, keep=keep_session)
     audit.record(action, actor_id=user.id, target=user, after={"sessions_ended": ended})
-    queue_email(user.email, "password_changed", {
-        "name": user.display_name,
-        "when": now.strftime("%d %b %Y, %H:%M UTC"),
-        "ip": request.remote_addr or "unknown",
-        "reset_url": external_url("auth.password_reset_request"),
-    })
+    queue_email(
+        user.email,
+        "password_changed",
+        {
+            "name": user.display_name,
+            "when": now.strftime("%d %b %Y, %H:%M UTC"),
+            "ip": request.remote_addr or "unknown",
+            "reset_url": external_url("auth.password_reset_request"),
+        },
+    )
     db.session.commit()
     return ended
 

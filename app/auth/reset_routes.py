@@ -1,4 +1,5 @@
 """Password reset: ask for a link, then choose a new password from it."""
+
 from __future__ import annotations
 
 from flask import flash, render_template
@@ -35,12 +36,15 @@ def password_reset(token: str):
     if form.validate_on_submit():
         same_browser = current_user.is_authenticated and current_user.id == user.id
         try:
-            reset_password(user, form.password.data,
-                           current_session=current_user.current_session_id if same_browser else None)
+            reset_password(
+                user, form.password.data, current_session=current_user.current_session_id if same_browser else None
+            )
         except ValidationError as exc:
             form_error(form, exc)
         else:
-            flash("Your password was changed and your other sessions were signed out. "
-                  "Log in with your new password.", "success")
+            flash(
+                "Your password was changed and your other sessions were signed out. Log in with your new password.",
+                "success",
+            )
             return see_other("main.home" if same_browser else "auth.login")
     return render_form("auth/password_reset_form.html", form, token=token, password_hint=PASSWORD_HINT)

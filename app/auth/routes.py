@@ -1,4 +1,5 @@
 """Signup, verification, the username check, login (password or emailed code) and logout."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -33,8 +34,9 @@ def signup():
         form.username.data = availability.name
     if form.validate_on_submit():
         try:
-            services.register(username=form.username.data, email=form.email.data,
-                              password=form.password.data, phone=form.phone.data)
+            services.register(
+                username=form.username.data, email=form.email.data, password=form.password.data, phone=form.phone.data
+            )
         except ValidationError as exc:
             form_error(form, exc)
         else:
@@ -81,8 +83,9 @@ def verify_resend():
         throttle.hit("code_request", session[VERIFY_EMAIL])
         services.resend_verification_code(session[VERIFY_EMAIL])
     except RateLimited as exc:
-        return render_limited("auth/verify.html", exc, form=CodeForm(formdata=None),
-                              email=mask_email(session[VERIFY_EMAIL]))
+        return render_limited(
+            "auth/verify.html", exc, form=CodeForm(formdata=None), email=mask_email(session[VERIFY_EMAIL])
+        )
     flash(f"We sent a new code to {mask_email(session[VERIFY_EMAIL])}.", "success")
     return see_other("auth.verify")
 

@@ -2,6 +2,7 @@
 
 Routes, CLI and other features call these; each commits its own work.
 """
+
 from __future__ import annotations
 
 import logging
@@ -94,8 +95,14 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
     password_hash = hash_password(password)  # before the lookups, so both paths take as long
     if usernames.is_taken(username):
         raise ValidationError(f"“{username}” is taken. Try one of the suggestions.", field="username")
-    user = _insert_unless_taken(username=username, email=email, phone=phone or None, password_hash=password_hash,
-                                role_id=role_named(DEFAULT_ROLE).id, password_changed_at=utcnow())
+    user = _insert_unless_taken(
+        username=username,
+        email=email,
+        phone=phone or None,
+        password_hash=password_hash,
+        role_id=role_named(DEFAULT_ROLE).id,
+        password_changed_at=utcnow(),
+    )
     if user is None:
         holder = user_by_email(email)
         if holder is None:  # not the email: the username (or phone) was registered since the check above
@@ -168,9 +175,15 @@ def send_welcome(user: User) -> None:
     endpoint = "catalog.index" if "catalog.index" in current_app.view_functions else "main.home"
     site = current_app.config["SITE_NAME"]
     # In-app links are paths (they follow whatever origin the person is on); the email needs the origin.
-    notify(user.id, "welcome", f"Welcome to {site}, {user.display_name}!",
-           "Your account is ready. Browse the catalog and start a free trial of anything that looks useful.",
-           link=path_for(endpoint), email=True, email_context={"catalog_url": external_url(endpoint)})
+    notify(
+        user.id,
+        "welcome",
+        f"Welcome to {site}, {user.display_name}!",
+        "Your account is ready. Browse the catalog and start a free trial of anything that looks useful.",
+        link=path_for(endpoint),
+        email=True,
+        email_context={"catalog_url": external_url(endpoint)},
+    )
 
 
 def _account_key(user: User | None, identifier: str) -> str:
@@ -190,8 +203,12 @@ def authenticate(identifier: str, password: str, *, devices: Mapping[str, str] |
     throttle.check(kind, key)
     valid = verify_password(user.password_hash if user else None, password)
     if not valid or not user.is_active:
-        audit.record("auth.login_failed", target=user, target_type="users",
-                     after={"identifier": identifier.strip()[:80], "reason": "inactive" if valid else "credentials"})
+        audit.record(
+            "auth.login_failed",
+            target=user,
+            target_type="users",
+            after={"identifier": identifier.strip()[:80], "reason": "inactive" if valid else "credentials"},
+        )
         db.session.commit()
         throttle.hit(kind, key)
         raise AuthenticationError(BAD_CREDENTIALS, field="password")
@@ -235,8 +252,12 @@ def login_with_code(email: str, code: str, *, remember: bool = False) -> User:
     user = _active(found)
     # Without an account the address's own code row is checked (it never signs in): the same work either way.
     if not verify_otp(user, "login", code, target=None if user else email) or user is None:
-        audit.record("auth.login_failed", target_type="users", target_id=found_id,
-                     after={"identifier": email[:80], "reason": "code"})
+        audit.record(
+            "auth.login_failed",
+            target_type="users",
+            target_id=found_id,
+            after={"identifier": email[:80], "reason": "code"},
+        )
         db.session.commit()
         raise AuthenticationError(BAD_CODE, field="code")
     if user.email_verified_at is None:
@@ -272,8 +293,9 @@ def change_role(user: User, role_name: str, *, actor_id: uuid.UUID | None = None
         _guard_last_admin(user)
     before = user.role.name
     user.role = role
-    audit.record("user.role_changed", actor_id=actor_id, target=user, before={"role": before},
-                 after={"role": role_name})
+    audit.record(
+        "user.role_changed", actor_id=actor_id, target=user, before={"role": before}, after={"role": role_name}
+    )
     db.session.commit()
 
 
@@ -303,8 +325,10 @@ def create_admin(*, email: str, username: str, password: str) -> User:
 def create_verified_user(*, email: str, username: str, password: str, role: str) -> User:
     """An account with a verified email and `role`, for operators (and the demo data)."""
     email, username = _normalized_email(email), usernames.normalize_username(username)
-    for field, problem in (("username", usernames.username_problem(username)),
-                           ("password", password_problem(password, username=username, email=email))):
+    for field, problem in (
+        ("username", usernames.username_problem(username)),
+        ("password", password_problem(password, username=username, email=email)),
+    ):
         if problem:
             raise ValidationError(problem, field=field)
     if user_by_email(email) is not None:
@@ -312,8 +336,14 @@ def create_verified_user(*, email: str, username: str, password: str, role: str)
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise ValidationError("That username is taken.", field="username")
     now = utcnow()
-    user = User(email=email, username=username, password_hash=hash_password(password), role=role_named(role),
-                email_verified_at=now, password_changed_at=now)
+    user = User(
+        email=email,
+        username=username,
+        password_hash=hash_password(password),
+        role=role_named(role),
+        email_verified_at=now,
+        password_changed_at=now,
+    )
     db.session.add(user)
     db.session.flush()
     audit.record("user.role_changed", target=user, before={"role": None}, after={"role": role})

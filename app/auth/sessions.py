@@ -6,6 +6,7 @@ the row's age: SESSION_ABSOLUTE_DAYS after sign-in (30 at most when remembered),
 or SESSION_IDLE_MINUTES after the last request of a session that isn't
 remembered, the row is ended and the browser sent to the login page.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -41,13 +42,22 @@ def start_session(user: User, *, remember: bool = False) -> UserSession:
     """Sign `user` in on this browser: a new session id, at most MAX_SESSIONS live (oldest ends)."""
     now = utcnow()
     agent = (request.user_agent.string or "")[:400]
-    record = UserSession(user_id=user.id, ip=request.remote_addr, user_agent=agent,
-                         device=describe_device(agent), remember=remember, created_at=now, last_seen_at=now)
+    record = UserSession(
+        user_id=user.id,
+        ip=request.remote_addr,
+        user_agent=agent,
+        device=describe_device(agent),
+        remember=remember,
+        created_at=now,
+        last_seen_at=now,
+    )
     db.session.add(record)
     db.session.flush()
     live = db.session.scalars(
-        sa.select(UserSession).where(UserSession.user_id == user.id, is_live(now))
-        .order_by(UserSession.created_at.desc(), UserSession.id).offset(MAX_SESSIONS)
+        sa.select(UserSession)
+        .where(UserSession.user_id == user.id, is_live(now))
+        .order_by(UserSession.created_at.desc(), UserSession.id)
+        .offset(MAX_SESSIONS)
     ).all()
     for old in live:
         old.revoked_at = now
@@ -70,8 +80,11 @@ def is_live(now):
 def _within_lifetime(now):
     return sa.or_(
         sa.and_(UserSession.remember.is_(True), UserSession.created_at >= now - lifetime(remember=True)),
-        sa.and_(UserSession.remember.is_(False), UserSession.created_at >= now - lifetime(remember=False),
-                UserSession.last_seen_at >= now - idle_timeout()),
+        sa.and_(
+            UserSession.remember.is_(False),
+            UserSession.created_at >= now - lifetime(remember=False),
+            UserSession.last_seen_at >= now - idle_timeout(),
+        ),
     )
 
 
@@ -87,8 +100,7 @@ def idle_timeout() -> timedelta:
 def expiry_message(record: UserSession, now) -> str | None:
     """Why `record` no longer signs anyone in (a sentence for the login page), or None while it does."""
     if now - record.created_at > lifetime(remember=record.remember):
-        return (f"For your security, a sign-in lasts {_span(lifetime(remember=record.remember))}. "
-                "Please sign in again.")
+        return f"For your security, a sign-in lasts {_span(lifetime(remember=record.remember))}. Please sign in again."
     if not record.remember and now - record.last_seen_at > idle_timeout():
         return f"You were signed out after {_span(idle_timeout())} without activity. Please sign in again."
     return None
@@ -114,8 +126,7 @@ def end_session(user: User | None = None) -> None:
     """Sign this browser out (the row is revoked, the cookie cleared)."""
     if user is not None and user.current_session_id:
         db.session.execute(
-            sa.update(UserSession).where(UserSession.id == user.current_session_id)
-            .values(revoked_at=utcnow())
+            sa.update(UserSession).where(UserSession.id == user.current_session_id).values(revoked_at=utcnow())
         )
     _sign_out_browser()
 
@@ -136,7 +147,8 @@ def load_user(session_id: str) -> User | None:
     except (ValueError, TypeError):
         return None
     row = db.session.execute(
-        sa.select(UserSession, User).join(User, User.id == UserSession.user_id)
+        sa.select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
         .where(UserSession.id == sid, UserSession.revoked_at.is_(None), User.is_active.is_(True))
     ).first()
     if row is None:

@@ -6,6 +6,7 @@ readable at /dev/mail) and logs that it did, without the text: a text may
 hold a code, and codes never go to a log. A real provider is a class with the
 same `send(to, body)`, named in SMS_ADAPTER.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,16 @@ class OutboxSms:
     """Development adapter: the outbox instead of a carrier."""
 
     def send(self, to: str, body: str) -> None:
-        db.session.add(DevMail(to=to, sender=f"{current_app.config['SITE_NAME']} (SMS)",
-                               subject=f"SMS to {to}", kind="sms", text=body, html=None))
+        db.session.add(
+            DevMail(
+                to=to,
+                sender=f"{current_app.config['SITE_NAME']} (SMS)",
+                subject=f"SMS to {to}",
+                kind="sms",
+                text=body,
+                html=None,
+            )
+        )
         db.session.commit()
         log.info("SMS to %s kept in the development outbox (/dev/mail)", to)
 

@@ -7,6 +7,7 @@ unknown and known accounts behave alike). When Redis is down the per-IP limits
 fall back to per-process memory (Flask-Limiter) and the per-account counters
 are skipped with a warning: sign-in keeps working, never a 500.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,11 +33,13 @@ USERNAME_CHECK_PER_IP = "100/minute"
 
 # Per account: (limit, window seconds, message).
 ACCOUNT_LIMITS = {
-    "login_failed": (5, 300, "Too many failed sign-ins for this account. Try again in {wait}, "
-                             "or reset your password."),
+    "login_failed": (5, 300, "Too many failed sign-ins for this account. Try again in {wait}, or reset your password."),
     # A browser that signed in to the account before (app/auth/devices.py): counted per device cookie.
-    "device_failed": (5, 300, "Too many failed sign-ins from this browser. Try again in {wait}, "
-                              "or reset your password."),
+    "device_failed": (
+        5,
+        300,
+        "Too many failed sign-ins from this browser. Try again in {wait}, or reset your password.",
+    ),
     "password_reset": (5, 60, "Too many reset requests for this address. Try again in {wait}."),
     "code_request": (3, 60, "Too many code requests for this account. Try again in {wait}."),
 }
@@ -47,8 +50,9 @@ def _failed(response) -> bool:
 
 
 # Shared by every form that checks a secret (password or code): 10 failures a minute per IP.
-failed_login_limit = limiter.shared_limit(FAILED_LOGIN_PER_IP, scope="failed-login", methods=["POST"],
-                                          deduct_when=_failed)
+failed_login_limit = limiter.shared_limit(
+    FAILED_LOGIN_PER_IP, scope="failed-login", methods=["POST"], deduct_when=_failed
+)
 code_request_limit = limiter.shared_limit(CODE_REQUESTS_PER_IP, scope="code-request", methods=["POST"])
 
 

@@ -5,6 +5,7 @@ registered at any moment, so "available" must not live long). On a miss one
 request takes a `SET NX` lock and asks the database; concurrent requests for
 the same name wait briefly for its answer, so N misses cost one query.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,12 +39,9 @@ SUFFIXES = ("_official", ".hq", "_dev", ".app", "_hq", "_io", ".team", "_online"
 # Names that would pass for the site, its staff or its system mailboxes (the site name is added).
 # Signup, the availability check and the names made for social sign-ups refuse them; an operator's
 # `flask create-admin` may still use them: they are reserved for the staff.
-RESERVED = frozenset("""
-    admin administrator root superuser sysadmin system staff moderator operator owner official
-    support help helpdesk billing payments invoices security abuse postmaster hostmaster webmaster
-    mail email noreply mailer daemon info contact sales team account accounts auth login signup
-    api www static null anonymous everyone
-""".split())
+RESERVED = frozenset(
+    ["admin", "administrator", "root", "superuser", "sysadmin", "system", "staff", "moderator", "operator", "owner", "official", "support", "help", "helpdesk", "billing", "payments", "invoices", "security", "abuse", "postmaster", "hostmaster", "webmaster", "mail", "email", "noreply", "mailer", "daemon", "info", "contact", "sales", "team", "account", "accounts", "auth", "login", "signup", "api", "www", "static", "null", "anonymous", "everyone"]
+)
 # Words that, added to a reserved one, still read as official: support_team, admin.hq, billing_official.
 DECORATIONS = frozenset({*(s.strip("._") for s in SUFFIXES), "the", "real", "main", "team", "staff", "desk"})
 
@@ -147,10 +145,14 @@ def candidate_names(name: str) -> list[str]:
     numbers = [str(10 + digest[i] % 90) for i in range(3)] + [str(100 + int.from_bytes(digest[3:5], "big") % 900)]
     candidates = []
     for suffix in (*SUFFIXES[:3], *(f"_{n}" for n in numbers[:2]), *SUFFIXES[3:], *numbers[2:]):
-        base = name[: MAX_LENGTH - len(suffix)].rstrip("._") or name[:MAX_LENGTH - len(suffix)]
+        base = name[: MAX_LENGTH - len(suffix)].rstrip("._") or name[: MAX_LENGTH - len(suffix)]
         candidate = f"{base}{suffix}"
-        if (candidate != name and username_problem(candidate) is None and not is_reserved(candidate)
-                and candidate not in candidates):
+        if (
+            candidate != name
+            and username_problem(candidate) is None
+            and not is_reserved(candidate)
+            and candidate not in candidates
+        ):
             candidates.append(candidate)
     return candidates
 
@@ -193,8 +195,9 @@ def suggestions(name: str) -> list[str]:
     try:
         with client.pipeline(transaction=False) as pipe:
             for c in unknown:
-                pipe.set(_key(c), b"taken" if c in taken else b"available",
-                         ex=TAKEN_TTL if c in taken else AVAILABLE_TTL)
+                pipe.set(
+                    _key(c), b"taken" if c in taken else b"available", ex=TAKEN_TTL if c in taken else AVAILABLE_TTL
+                )
             pipe.execute()
     except redis.RedisError:
         pass

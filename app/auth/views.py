@@ -1,4 +1,5 @@
 """Small helpers the auth and account views share."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit

@@ -1,4 +1,5 @@
 """Billing: trials, the cart, checkout, invoices, payments and the subscription lifecycle."""
+
 from flask import Blueprint
 
 bp = Blueprint("billing", __name__)

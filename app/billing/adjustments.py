@@ -2,6 +2,7 @@
 
 Each locks the invoice row, checks the state, records an audit event and commits.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -25,8 +26,12 @@ def _lock_invoice(invoice_id) -> Invoice:
         invoice_id = uuid.UUID(str(invoice_id))
     except ValueError:
         raise NotFound("No such invoice.") from None
-    invoice = db.session.scalar(sa.select(Invoice).options(selectinload(Invoice.lines))
-                                .where(Invoice.id == invoice_id).with_for_update(of=Invoice))
+    invoice = db.session.scalar(
+        sa.select(Invoice)
+        .options(selectinload(Invoice.lines))
+        .where(Invoice.id == invoice_id)
+        .with_for_update(of=Invoice)
+    )
     if invoice is None:
         raise NotFound("No such invoice.")
     return invoice
@@ -36,12 +41,22 @@ def mark_invoice_paid(invoice_id, actor_id: uuid.UUID | None) -> Invoice:
     """Record a payment received outside the gateway (a bank transfer)."""
     invoice = _lock_invoice(invoice_id)
     if invoice.kind != "invoice" or invoice.status not in ("open", "uncollectible"):
-        raise Conflict(f"{invoice.number or 'This draft'} is {invoice.status}; "
-                       "only an open invoice can be marked paid.")
+        raise Conflict(
+            f"{invoice.number or 'This draft'} is {invoice.status}; only an open invoice can be marked paid."
+        )
     now = utcnow()
-    tx = Transaction(user_id=invoice.user_id, subscription_id=invoice.subscription_id, kind="charge",
-                     purpose="bank_transfer", status="succeeded", amount=invoice.total, currency=invoice.currency,
-                     gateway="bank_transfer", idempotency_key=f"manual:{invoice.id}", settled_at=now)
+    tx = Transaction(
+        user_id=invoice.user_id,
+        subscription_id=invoice.subscription_id,
+        kind="charge",
+        purpose="bank_transfer",
+        status="succeeded",
+        amount=invoice.total,
+        currency=invoice.currency,
+        gateway="bank_transfer",
+        idempotency_key=f"manual:{invoice.id}",
+        settled_at=now,
+    )
     db.session.add(tx)
     db.session.flush()
     before = invoice.status
@@ -51,8 +66,13 @@ def mark_invoice_paid(invoice_id, actor_id: uuid.UUID | None) -> Invoice:
         sub = lock_subscription(invoice.subscription_id)
         if sub.current_period_start is not None and invoice.period_start >= sub.current_period_start:
             renewed(sub, invoice, now)
-    audit.record("invoice.mark_paid", actor_id=actor_id, target=invoice, before={"status": before},
-                 after={"status": "paid", "transaction": str(tx.id)})
+    audit.record(
+        "invoice.mark_paid",
+        actor_id=actor_id,
+        target=invoice,
+        before={"status": before},
+        after={"status": "paid", "transaction": str(tx.id)},
+    )
     db.session.commit()
     return invoice
 
@@ -64,22 +84,40 @@ def void_invoice(invoice_id, actor_id: uuid.UUID | None) -> Invoice:
         raise Conflict(f"{invoice.number or 'This draft'} is {invoice.status}; only an unpaid invoice can be voided.")
     before = invoice.status
     invoice.status, invoice.voided_at = "void", utcnow()
-    audit.record("invoice.void", actor_id=actor_id, target=invoice, before={"status": before},
-                 after={"status": "void"})
+    audit.record("invoice.void", actor_id=actor_id, target=invoice, before={"status": before}, after={"status": "void"})
     db.session.commit()
     return invoice
 
 
 # A credit note mirrors what it credits: same customer, period, amounts and lines.
-COPIED = ("user_id", "subscription_id", "payment_method", "payment_label", "currency", "subtotal", "discount", "fee",
-          "fee_percent", "total", "period_start", "period_end", "bill_to")
+COPIED = (
+    "user_id",
+    "subscription_id",
+    "payment_method",
+    "payment_label",
+    "currency",
+    "subtotal",
+    "discount",
+    "fee",
+    "fee_percent",
+    "total",
+    "period_start",
+    "period_end",
+    "bill_to",
+)
 LINE_COPIED = ("position", "kind", "description", "plan_id", "quantity", "unit_amount", "amount")
 
 
 def _credit_note(invoice: Invoice, reason: str) -> Invoice:
-    note = Invoice(id=uuid.uuid4(), kind="credit_note", status="draft", original_invoice_id=invoice.id, note=reason,
-                   lines=[InvoiceLine(**{c: getattr(line, c) for c in LINE_COPIED}) for line in invoice.lines],
-                   **{c: getattr(invoice, c) for c in COPIED})
+    note = Invoice(
+        id=uuid.uuid4(),
+        kind="credit_note",
+        status="draft",
+        original_invoice_id=invoice.id,
+        note=reason,
+        lines=[InvoiceLine(**{c: getattr(line, c) for c in LINE_COPIED}) for line in invoice.lines],
+        **{c: getattr(invoice, c) for c in COPIED},
+    )
     db.session.add(note)
     return note
 
@@ -101,10 +139,19 @@ def refund_invoice(invoice_id, actor_id: uuid.UUID | None, reason: str) -> Invoi
     note = _credit_note(invoice, reason)
     invoice_service.finalize([note], now=now)
     manual = charge.gateway == "bank_transfer"
-    refund = Transaction(id=uuid.uuid4(), user_id=invoice.user_id, subscription_id=invoice.subscription_id,
-                         kind="refund", purpose="refund", status="pending", amount=invoice.total,
-                         currency=invoice.currency, gateway=charge.gateway, parent_id=charge.id,
-                         idempotency_key=f"refund:{invoice.id}")
+    refund = Transaction(
+        id=uuid.uuid4(),
+        user_id=invoice.user_id,
+        subscription_id=invoice.subscription_id,
+        kind="refund",
+        purpose="refund",
+        status="pending",
+        amount=invoice.total,
+        currency=invoice.currency,
+        gateway=charge.gateway,
+        parent_id=charge.id,
+        idempotency_key=f"refund:{invoice.id}",
+    )
     db.session.add(refund)
     note.transaction_id = refund.id
     db.session.flush()
@@ -112,16 +159,23 @@ def refund_invoice(invoice_id, actor_id: uuid.UUID | None, reason: str) -> Invoi
         apply_outcome(refund, "succeeded", now=now)
     else:
         try:
-            result = get_gateway().refund(charge_reference=charge.gateway_reference, amount=invoice.total,
-                                          currency=invoice.currency, idempotency_key=refund.idempotency_key)
+            result = get_gateway().refund(
+                charge_reference=charge.gateway_reference,
+                amount=invoice.total,
+                currency=invoice.currency,
+                idempotency_key=refund.idempotency_key,
+            )
         except GatewayUnavailable:
             db.session.rollback()
-            raise ExternalServiceError("The payment service didn't answer. Nothing was refunded; try again.") \
-                from None
+            raise ExternalServiceError("The payment service didn't answer. Nothing was refunded; try again.") from None
         refund.gateway_reference = result.reference
         if result.status != "pending":
             apply_outcome(refund, result.status, failure_code=result.failure_code, message=result.message, now=now)
-    audit.record("invoice.refund", actor_id=actor_id, target=invoice,
-                 after={"credit_note": note.number, "refund": str(refund.id), "reason": reason})
+    audit.record(
+        "invoice.refund",
+        actor_id=actor_id,
+        target=invoice,
+        after={"credit_note": note.number, "refund": str(refund.id), "reason": reason},
+    )
     db.session.commit()
     return note

@@ -1,4 +1,5 @@
 """Answers to a product's checkout schema (company name, seats …), per product in one form."""
+
 from __future__ import annotations
 
 import re
@@ -27,7 +28,7 @@ def prefix_for(product) -> str:
 
 
 def _strip(form: Mapping, prefix: str) -> dict:
-    return {name[len(prefix):]: form.get(name) for name in form.keys() if name.startswith(prefix)}
+    return {name[len(prefix) :]: form.get(name) for name in form.keys() if name.startswith(prefix)}
 
 
 def collect_answers(view, form: Mapping) -> tuple[dict[uuid.UUID, dict], dict[uuid.UUID, dict[str, str]]]:

@@ -4,6 +4,7 @@ Anonymous visitors keep it in the Flask session; signed-in users in `cart_item`.
 At login the session cart is merged into the user's (Flask-Login's user_logged_in).
 `session["cart_count"]` feeds the navbar badge, so an empty cart costs no query.
 """
+
 from __future__ import annotations
 
 import re
@@ -65,8 +66,9 @@ def parse_uuid(raw, what: str = "plan") -> uuid.UUID:
     try:
         return uuid.UUID(str(raw or "").strip())
     except ValueError:
-        raise ValidationError(f"That {what} doesn't exist. Pick it again from the catalog.",
-                              field=f"{what}_id") from None
+        raise ValidationError(
+            f"That {what} doesn't exist. Pick it again from the catalog.", field=f"{what}_id"
+        ) from None
 
 
 def parse_quantity(raw) -> int:
@@ -82,8 +84,9 @@ def _signed_in(user) -> bool:
 
 def entries(user) -> list[Entry]:
     if _signed_in(user):
-        rows = db.session.scalars(sa.select(CartItem).where(CartItem.user_id == user.id)
-                                  .order_by(CartItem.added_at, CartItem.product_id))
+        rows = db.session.scalars(
+            sa.select(CartItem).where(CartItem.user_id == user.id).order_by(CartItem.added_at, CartItem.product_id)
+        )
         return [Entry(r.product_id, r.plan_id, r.quantity, r.seen_unit_price) for r in rows]
     result = []
     for product_id, data in (session.get(SESSION_KEY) or {}).items():
@@ -98,14 +101,20 @@ def _store(user, entry: Entry) -> None:
     if _signed_in(user):
         item = db.session.get(CartItem, (user.id, entry.product_id))
         if item is None:
-            db.session.add(CartItem(user_id=user.id, product_id=entry.product_id, plan_id=entry.plan_id,
-                                    quantity=entry.quantity, seen_unit_price=entry.seen_unit_price))
+            db.session.add(
+                CartItem(
+                    user_id=user.id,
+                    product_id=entry.product_id,
+                    plan_id=entry.plan_id,
+                    quantity=entry.quantity,
+                    seen_unit_price=entry.seen_unit_price,
+                )
+            )
         else:
             item.plan_id, item.quantity, item.seen_unit_price = entry.plan_id, entry.quantity, entry.seen_unit_price
     else:
         cart = dict(session.get(SESSION_KEY) or {})
-        cart[str(entry.product_id)] = {"plan": str(entry.plan_id), "qty": entry.quantity,
-                                       "seen": entry.seen_unit_price}
+        cart[str(entry.product_id)] = {"plan": str(entry.plan_id), "qty": entry.quantity, "seen": entry.seen_unit_price}
         session[SESSION_KEY] = cart
 
 
@@ -128,14 +137,19 @@ def _commit(user) -> int:
 def _live_subscription(user, product_id: uuid.UUID) -> Subscription | None:
     if not _signed_in(user):
         return None
-    return db.session.scalar(sa.select(Subscription).where(
-        Subscription.user_id == user.id, Subscription.product_id == product_id,
-        Subscription.status.in_(LIVE_STATUSES)))
+    return db.session.scalar(
+        sa.select(Subscription).where(
+            Subscription.user_id == user.id,
+            Subscription.product_id == product_id,
+            Subscription.status.in_(LIVE_STATUSES),
+        )
+    )
 
 
 def _sellable_plan(plan_id: uuid.UUID) -> tuple[Plan, Product]:
-    row = db.session.execute(sa.select(Plan, Product).join(Product, Product.id == Plan.product_id)
-                             .where(Plan.id == plan_id)).first()
+    row = db.session.execute(
+        sa.select(Plan, Product).join(Product, Product.id == Plan.product_id).where(Plan.id == plan_id)
+    ).first()
     if row is None:
         raise NotFound("That plan doesn't exist. Pick it again from the catalog.")
     plan, product = row
@@ -213,8 +227,11 @@ def view(user, *, acknowledge: bool = True) -> CartView:
     current = entries(user)
     plans = {}
     if current:
-        rows = db.session.execute(sa.select(Plan, Product).join(Product, Product.id == Plan.product_id)
-                                  .where(Plan.id.in_([e.plan_id for e in current])))
+        rows = db.session.execute(
+            sa.select(Plan, Product)
+            .join(Product, Product.id == Plan.product_id)
+            .where(Plan.id.in_([e.plan_id for e in current]))
+        )
         plans = {plan.id: (plan, product) for plan, product in rows}
     fee_percent = current_percent()
     trials_used, owned = _history(user, [e.product_id for e in current])
@@ -239,8 +256,11 @@ def view(user, *, acknowledge: bool = True) -> CartView:
         lines.append(line)
     if acknowledge and any(line.old_unit_price is not None for line in lines):
         db.session.commit()
-    quote = Quote([line.priced for line in lines if line.priced], fee_percent,
-                  problems=[line.problem for line in lines if line.problem])
+    quote = Quote(
+        [line.priced for line in lines if line.priced],
+        fee_percent,
+        problems=[line.problem for line in lines if line.problem],
+    )
     if _signed_in(user) or session.get(COUNT_KEY) != len(lines):
         session[COUNT_KEY] = len(lines)
     return CartView(lines, quote)
@@ -250,8 +270,11 @@ def _history(user, product_ids: list[uuid.UUID]) -> tuple[set, set]:
     """(products this user already had a trial of, products with a live paid subscription)."""
     if not _signed_in(user) or not product_ids:
         return set(), set()
-    rows = db.session.execute(sa.select(Subscription.product_id, Subscription.status, Subscription.trial_end)
-                              .where(Subscription.user_id == user.id, Subscription.product_id.in_(product_ids)))
+    rows = db.session.execute(
+        sa.select(Subscription.product_id, Subscription.status, Subscription.trial_end).where(
+            Subscription.user_id == user.id, Subscription.product_id.in_(product_ids)
+        )
+    )
     trials, owned = set(), set()
     for product_id, status, trial_end in rows:
         if trial_end is not None:

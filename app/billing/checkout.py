@@ -13,6 +13,7 @@ Only the submit that committed an attempt charges it. A retry charges again only
 when the first call got no answer *and* the gateway then says it never saw the key,
 so even a gateway that ignores idempotency keys is never asked twice for one order.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,12 +43,14 @@ log = logging.getLogger(__name__)
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,80}$")
 METHODS = ("card", "bank_transfer")
-CONFIRMING = ("We're waiting for the payment service to confirm it, then we finish your order. You won't be "
-              "charged twice for this order: check again in a moment, and your receipt will follow by email.")
-NOT_RECORDED = ("We couldn't reach our database just now, so this attempt charged nothing. "
-                "Try again in a moment.")
-UNREACHED = ("We couldn't reach the payment service. Paying again is safe: "
-             "you will never be charged twice for this order.")
+CONFIRMING = (
+    "We're waiting for the payment service to confirm it, then we finish your order. You won't be "
+    "charged twice for this order: check again in a moment, and your receipt will follow by email."
+)
+NOT_RECORDED = "We couldn't reach our database just now, so this attempt charged nothing. Try again in a moment."
+UNREACHED = (
+    "We couldn't reach the payment service. Paying again is safe: you will never be charged twice for this order."
+)
 
 
 @dataclass
@@ -107,13 +110,17 @@ def _submit(user: User, form) -> Outcome:
     if not quote.lines or quote.problems:
         return Outcome(409, message=" ".join(quote.problems) or "Your cart is empty.")
     if quote.fingerprint() != posted:
-        return Outcome(409, message="Your cart or its prices changed since you reviewed it. "
-                                    "Check the new total below and pay again.", new_key=True)
+        return Outcome(
+            409,
+            message="Your cart or its prices changed since you reviewed it. Check the new total below and pay again.",
+            new_key=True,
+        )
     card, errors = read_card(form) if method == "card" else (None, {})
     answers, answer_errors = collect_answers(view, form)
     if errors or answer_errors:
-        return Outcome(400, message="Please correct the highlighted fields.", errors=errors,
-                       answer_errors=answer_errors)
+        return Outcome(
+            400, message="Please correct the highlighted fields.", errors=errors, answer_errors=answer_errors
+        )
     attempt = _claim(key, user, quote, method)
     if attempt is None:
         db.session.rollback()  # the other submit committed: read its result
@@ -127,18 +134,31 @@ def _submit(user: User, form) -> Outcome:
 
 
 def _by_key(key: str) -> CheckoutAttempt | None:
-    return db.session.scalar(sa.select(CheckoutAttempt).where(CheckoutAttempt.key == key)
-                             .execution_options(populate_existing=True))
+    return db.session.scalar(
+        sa.select(CheckoutAttempt).where(CheckoutAttempt.key == key).execution_options(populate_existing=True)
+    )
 
 
 def _claim(key: str, user: User, quote, method: str) -> CheckoutAttempt | None:
     """Insert the attempt row; None if another submit holds (or held) the key."""
     attempt_id = uuid.uuid4()
     inserted = db.session.execute(
-        insert(CheckoutAttempt).values(id=attempt_id, key=key, user_id=user.id, fingerprint=quote.fingerprint(),
-                                       payment_method=method, status="processing", amount=quote.total,
-                                       currency=quote.currency, snapshot={}, result={}, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["key"]).returning(CheckoutAttempt.id)
+        insert(CheckoutAttempt)
+        .values(
+            id=attempt_id,
+            key=key,
+            user_id=user.id,
+            fingerprint=quote.fingerprint(),
+            payment_method=method,
+            status="processing",
+            amount=quote.total,
+            currency=quote.currency,
+            snapshot={},
+            result={},
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(CheckoutAttempt.id)
     ).scalar_one_or_none()
     return db.session.get(CheckoutAttempt, attempt_id) if inserted else None
 
@@ -157,9 +177,17 @@ def _place(user: User, attempt: CheckoutAttempt, view, answers, card) -> Outcome
     except GatewayUnavailable:
         db.session.rollback()
         raise ExternalServiceError("We couldn't reach the payment service. Try again in a moment.") from None
-    tx = Transaction(id=uuid.uuid4(), user_id=user.id, kind="charge", purpose="checkout", status="pending",
-                     amount=attempt.amount, currency=attempt.currency, gateway=gateway.name,
-                     idempotency_key=f"checkout:{attempt.key}")
+    tx = Transaction(
+        id=uuid.uuid4(),
+        user_id=user.id,
+        kind="charge",
+        purpose="checkout",
+        status="pending",
+        amount=attempt.amount,
+        currency=attempt.currency,
+        gateway=gateway.name,
+        idempotency_key=f"checkout:{attempt.key}",
+    )
     db.session.add(tx)
     db.session.flush()
     attempt.transaction_id, attempt.status = tx.id, "charging"
@@ -171,14 +199,24 @@ def _place(user: User, attempt: CheckoutAttempt, view, answers, card) -> Outcome
 
 def _owned_products(user_id: uuid.UUID) -> set[uuid.UUID]:
     """Products this user pays for now (a trial is converted by buying, so it doesn't count)."""
-    return set(db.session.scalars(sa.select(Subscription.product_id).where(
-        Subscription.user_id == user_id, Subscription.status.in_(LIVE_STATUSES), Subscription.status != "trial")))
+    return set(
+        db.session.scalars(
+            sa.select(Subscription.product_id).where(
+                Subscription.user_id == user_id, Subscription.status.in_(LIVE_STATUSES), Subscription.status != "trial"
+            )
+        )
+    )
 
 
 def _charge(call: Call) -> Outcome:
     try:
-        result = get_gateway().charge(amount=call.amount, currency=call.currency, token=call.token,
-                                      idempotency_key=call.key, description=f"Checkout {call.attempt_id}")
+        result = get_gateway().charge(
+            amount=call.amount,
+            currency=call.currency,
+            token=call.token,
+            idempotency_key=call.key,
+            description=f"Checkout {call.attempt_id}",
+        )
     except GatewayUnavailable:
         _mark_unreached(call)
         raise ExternalServiceError(UNREACHED) from None
@@ -206,16 +244,23 @@ def _settle(call: Call, result: GatewayResult) -> Outcome:
         db.session.commit()
         return _outcome(db.session.get(CheckoutAttempt, call.attempt_id, populate_existing=True))
     except sa.exc.DBAPIError:
-        log.exception("checkout %s: charged %s but could not settle; it stays open for reconciliation",
-                      call.attempt_id, result.reference)
+        log.exception(
+            "checkout %s: charged %s but could not settle; it stays open for reconciliation",
+            call.attempt_id,
+            result.reference,
+        )
         _rollback_quietly()
         return _confirming()
 
 
 def _replay(attempt: CheckoutAttempt, user: User, fingerprint: str) -> Outcome:
     if attempt.user_id != user.id or attempt.fingerprint != fingerprint:
-        return Outcome(409, message="This payment was already submitted for a different cart. "
-                                    "Review your order again and pay from the new page.", new_key=True)
+        return Outcome(
+            409,
+            message="This payment was already submitted for a different cart. "
+            "Review your order again and pay from the new page.",
+            new_key=True,
+        )
     if attempt.status in orders.OPEN:
         return _resume(attempt.id, user.id)
     return _outcome(attempt)
@@ -256,8 +301,14 @@ def _resume(attempt_id: uuid.UUID, user_id: uuid.UUID) -> Outcome:
 def _confirm(attempt: CheckoutAttempt) -> Outcome:
     """No request is charging this attempt (we hold the lock): ask the gateway what became of it."""
     tx = lock_transaction(Transaction.id == attempt.transaction_id)
-    call = Call(attempt.id, tx.id, tx.amount, tx.currency, (attempt.snapshot.get("card") or {}).get("token", ""),
-                tx.idempotency_key)
+    call = Call(
+        attempt.id,
+        tx.id,
+        tx.amount,
+        tx.currency,
+        (attempt.snapshot.get("card") or {}).get("token", ""),
+        tx.idempotency_key,
+    )
     try:
         known = get_gateway().retrieve(tx.idempotency_key)
     except GatewayUnavailable:
@@ -299,6 +350,7 @@ def completed(user: User, attempt_id) -> tuple[CheckoutAttempt, list[Invoice]]:
     attempt = db.session.get(CheckoutAttempt, attempt_id)
     if attempt is None or attempt.user_id != user.id or attempt.status != "succeeded":
         raise NotFound("We couldn't find that order.")
-    invoices = list(db.session.scalars(sa.select(Invoice).where(Invoice.checkout_id == attempt.id)
-                                       .order_by(Invoice.number)))
+    invoices = list(
+        db.session.scalars(sa.select(Invoice).where(Invoice.checkout_id == attempt.id).order_by(Invoice.number))
+    )
     return attempt, invoices

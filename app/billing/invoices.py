@@ -1,4 +1,5 @@
 """Invoices: draft one from a priced line, finalize (numbered), pay; what a customer may see."""
+
 from __future__ import annotations
 
 import uuid
@@ -28,27 +29,74 @@ def bill_to(user: User) -> dict:
 
 
 def build_lines(line: PricedLine) -> list[InvoiceLine]:
-    lines = [InvoiceLine(position=0, kind="plan", description=line.description, plan_id=line.plan_id,
-                         quantity=line.quantity, unit_amount=line.unit_price, amount=line.subtotal)]
+    lines = [
+        InvoiceLine(
+            position=0,
+            kind="plan",
+            description=line.description,
+            plan_id=line.plan_id,
+            quantity=line.quantity,
+            unit_amount=line.unit_price,
+            amount=line.subtotal,
+        )
+    ]
     if line.discount:
-        lines.append(InvoiceLine(position=1, kind="discount", quantity=1, unit_amount=-line.discount,
-                                 amount=-line.discount,
-                                 description=f"Discount ({percent_text(line.discount_percent)}%)"))
+        lines.append(
+            InvoiceLine(
+                position=1,
+                kind="discount",
+                quantity=1,
+                unit_amount=-line.discount,
+                amount=-line.discount,
+                description=f"Discount ({percent_text(line.discount_percent)}%)",
+            )
+        )
     if line.fee:
-        lines.append(InvoiceLine(position=2, kind="fee", quantity=1, unit_amount=line.fee, amount=line.fee,
-                                 description=f"Platform fee ({percent_text(line.fee_percent)}%)"))
+        lines.append(
+            InvoiceLine(
+                position=2,
+                kind="fee",
+                quantity=1,
+                unit_amount=line.fee,
+                amount=line.fee,
+                description=f"Platform fee ({percent_text(line.fee_percent)}%)",
+            )
+        )
     return lines
 
 
-def draft_invoice(*, user: User, line: PricedLine, subscription_id: uuid.UUID | None, method: str, label: str,
-                  period: tuple[datetime, datetime], checkout_id: uuid.UUID | None = None,
-                  billed: dict | None = None) -> Invoice:
+def draft_invoice(
+    *,
+    user: User,
+    line: PricedLine,
+    subscription_id: uuid.UUID | None,
+    method: str,
+    label: str,
+    period: tuple[datetime, datetime],
+    checkout_id: uuid.UUID | None = None,
+    billed: dict | None = None,
+) -> Invoice:
     """billed: who pays as recorded when the order was placed (default: the user as they are now)."""
-    invoice = Invoice(id=uuid.uuid4(), kind="invoice", status="draft", user_id=user.id, subscription_id=subscription_id,
-                      payment_method=method, payment_label=label, currency=line.currency, subtotal=line.subtotal,
-                      discount=line.discount, fee=line.fee, fee_percent=line.fee_percent, total=line.total,
-                      period_start=period[0], period_end=period[1], bill_to=billed or bill_to(user),
-                      checkout_id=checkout_id, lines=build_lines(line))
+    invoice = Invoice(
+        id=uuid.uuid4(),
+        kind="invoice",
+        status="draft",
+        user_id=user.id,
+        subscription_id=subscription_id,
+        payment_method=method,
+        payment_label=label,
+        currency=line.currency,
+        subtotal=line.subtotal,
+        discount=line.discount,
+        fee=line.fee,
+        fee_percent=line.fee_percent,
+        total=line.total,
+        period_start=period[0],
+        period_end=period[1],
+        bill_to=billed or bill_to(user),
+        checkout_id=checkout_id,
+        lines=build_lines(line),
+    )
     db.session.add(invoice)
     return invoice
 
@@ -87,19 +135,30 @@ def mark_paid(invoice: Invoice, *, now: datetime, transaction_id: uuid.UUID | No
 
 
 def lock_invoices(where) -> list[Invoice]:
-    return list(db.session.scalars(sa.select(Invoice).where(where).order_by(Invoice.number)
-                                   .with_for_update().execution_options(populate_existing=True)))
+    return list(
+        db.session.scalars(
+            sa.select(Invoice)
+            .where(where)
+            .order_by(Invoice.number)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def for_user(user_id: uuid.UUID, page: int = 1) -> tuple[list[Invoice], bool]:
     """Finalized invoices and credit notes of a user, newest first; (rows, has_more)."""
     page = max(1, min(int(page), 10_000))
-    rows = list(db.session.scalars(
-        sa.select(Invoice).options(selectinload(Invoice.lines))
-        .where(Invoice.user_id == user_id, Invoice.status != "draft")
-        .order_by(Invoice.issued_at.desc(), Invoice.number.desc())
-        .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    ))
+    rows = list(
+        db.session.scalars(
+            sa.select(Invoice)
+            .options(selectinload(Invoice.lines))
+            .where(Invoice.user_id == user_id, Invoice.status != "draft")
+            .order_by(Invoice.issued_at.desc(), Invoice.number.desc())
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        )
+    )
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
@@ -110,7 +169,8 @@ def get_for_user(user_id: uuid.UUID, invoice_id) -> Invoice:
     except ValueError:
         raise NotFound("We couldn't find that invoice.") from None
     invoice = db.session.scalar(
-        sa.select(Invoice).options(selectinload(Invoice.lines))
+        sa.select(Invoice)
+        .options(selectinload(Invoice.lines))
         .where(Invoice.id == invoice_id, Invoice.user_id == user_id, Invoice.status != "draft")
     )
     if invoice is None:
@@ -122,7 +182,8 @@ def by_subscription(subscription_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[I
     grouped: dict[uuid.UUID, list[Invoice]] = {sid: [] for sid in subscription_ids}
     if subscription_ids:
         for invoice in db.session.scalars(
-            sa.select(Invoice).where(Invoice.subscription_id.in_(subscription_ids), Invoice.status != "draft")
+            sa.select(Invoice)
+            .where(Invoice.subscription_id.in_(subscription_ids), Invoice.status != "draft")
             .order_by(Invoice.issued_at.desc())
         ):
             grouped[invoice.subscription_id].append(invoice)

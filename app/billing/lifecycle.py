@@ -5,6 +5,7 @@ order, a commit per batch): several workers share the work without doing any of 
 twice, and a step run again finds nothing left to do, because every action moves
 the row out of the step's condition.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,11 +39,18 @@ def conditions(now: datetime) -> dict[str, list]:
     """Which subscriptions each step acts on."""
     S = Subscription
     overdue_transfer = sa.exists().where(
-        Invoice.subscription_id == S.id, Invoice.status == "open", Invoice.payment_method == "bank_transfer",
-        Invoice.due_at <= now)
+        Invoice.subscription_id == S.id,
+        Invoice.status == "open",
+        Invoice.payment_method == "bank_transfer",
+        Invoice.due_at <= now,
+    )
     return {
-        "trial reminders": [S.status == "trial", S.trial_reminded_at.is_(None), S.trial_end > now,
-                            S.trial_end <= now + timedelta(days=REMIND_DAYS)],
+        "trial reminders": [
+            S.status == "trial",
+            S.trial_reminded_at.is_(None),
+            S.trial_end > now,
+            S.trial_end <= now + timedelta(days=REMIND_DAYS),
+        ],
         "trials ended": [S.status == "trial", S.trial_end <= now, _no_pending_charge()],
         "periods ended": [S.status == "active", S.current_period_end <= now, _no_pending_charge()],
         "retries due": [S.status == "past_due", S.next_retry_at <= now, _no_pending_charge()],
@@ -53,9 +61,14 @@ def conditions(now: datetime) -> dict[str, list]:
 def locked_batches(where: list, size: int) -> Iterator[list[Subscription]]:
     last_id = None
     while True:
-        query = (sa.select(Subscription).options(selectinload(Subscription.plan), selectinload(Subscription.product))
-                 .where(*where).order_by(Subscription.id).limit(size)
-                 .with_for_update(skip_locked=True, of=Subscription))
+        query = (
+            sa.select(Subscription)
+            .options(selectinload(Subscription.plan), selectinload(Subscription.product))
+            .where(*where)
+            .order_by(Subscription.id)
+            .limit(size)
+            .with_for_update(skip_locked=True, of=Subscription)
+        )
         if last_id is not None:
             query = query.where(Subscription.id > last_id)
         rows = list(db.session.scalars(query))
@@ -146,9 +159,16 @@ def retry_payments(now: datetime, report: Report, size: int) -> None:
 
 def expire_unpaid_transfers(now: datetime, report: Report, size: int) -> None:
     for subs in locked_batches(conditions(now)["bank transfers overdue"], size):
-        overdue = db.session.scalars(sa.select(Invoice).where(
-            Invoice.subscription_id.in_([s.id for s in subs]), Invoice.status == "open",
-            Invoice.payment_method == "bank_transfer", Invoice.due_at <= now).with_for_update())
+        overdue = db.session.scalars(
+            sa.select(Invoice)
+            .where(
+                Invoice.subscription_id.in_([s.id for s in subs]),
+                Invoice.status == "open",
+                Invoice.payment_method == "bank_transfer",
+                Invoice.due_at <= now,
+            )
+            .with_for_update()
+        )
         for invoice in overdue:
             invoice.status = "uncollectible"
         for sub in subs:
@@ -165,8 +185,9 @@ def run(now: datetime | None = None, *, dry_run: bool = False, size: int | None 
     report = Report()
     if dry_run:
         for label, where in conditions(now).items():
-            report[f"would act on ({label})"] = db.session.scalar(sa.select(sa.func.count()).select_from(
-                Subscription).where(*where))
+            report[f"would act on ({label})"] = db.session.scalar(
+                sa.select(sa.func.count()).select_from(Subscription).where(*where)
+            )
         report["would reconcile (pending payments)"] = reconcile.count_due(now)
         db.session.rollback()
         return report

@@ -7,6 +7,7 @@ finding the attempt half done. A dropped connection releases it, so a crashed
 request never leaves a customer locked out. SQLite (the embedded default) runs one
 writer at a time and needs none.
 """
+
 from __future__ import annotations
 
 import logging

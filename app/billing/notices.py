@@ -2,6 +2,7 @@
 
 Each email gets exactly the variables app/mail/kinds.py SAMPLES lists for its kind.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,66 +20,137 @@ def _subscriptions_links() -> tuple[str, str]:
 
 def trial_started(sub: Subscription, product: Product, plan: Plan) -> None:
     link, url = _subscriptions_links()
-    notify(sub.user_id, "trial_started", f"Your {product.name} trial has started",
-           f"It runs until {format_date(sub.trial_end)}.", link, email=True,
-           email_context={"product_name": product.name, "plan_name": plan.name,
-                          "trial_end": format_date(sub.trial_end), "subscription_url": url})
+    notify(
+        sub.user_id,
+        "trial_started",
+        f"Your {product.name} trial has started",
+        f"It runs until {format_date(sub.trial_end)}.",
+        link,
+        email=True,
+        email_context={
+            "product_name": product.name,
+            "plan_name": plan.name,
+            "trial_end": format_date(sub.trial_end),
+            "subscription_url": url,
+        },
+    )
 
 
 def trial_ending(sub: Subscription, product: Product, plan: Plan, days_left: int) -> None:
     link, url = _subscriptions_links()
-    notify(sub.user_id, "trial_ending", f"Your {product.name} trial ends in {days_left} days",
-           f"It ends on {format_date(sub.trial_end)}.", link, email=True,
-           email_context={"product_name": product.name, "plan_name": plan.name,
-                          "trial_end": format_date(sub.trial_end), "days_left": days_left,
-                          "subscription_url": url})
+    notify(
+        sub.user_id,
+        "trial_ending",
+        f"Your {product.name} trial ends in {days_left} days",
+        f"It ends on {format_date(sub.trial_end)}.",
+        link,
+        email=True,
+        email_context={
+            "product_name": product.name,
+            "plan_name": plan.name,
+            "trial_end": format_date(sub.trial_end),
+            "days_left": days_left,
+            "subscription_url": url,
+        },
+    )
 
 
 def activated(sub: Subscription, product: Product, plan: Plan) -> None:
     link, url = _subscriptions_links()
-    notify(sub.user_id, "subscription_activated", f"{product.name} is active",
-           f"{plan.name} plan, renewing on {format_date(sub.current_period_end)}.", link, email=True,
-           email_context={"product_name": product.name, "plan_name": plan.name,
-                          "period_end": format_date(sub.current_period_end), "subscription_url": url})
+    notify(
+        sub.user_id,
+        "subscription_activated",
+        f"{product.name} is active",
+        f"{plan.name} plan, renewing on {format_date(sub.current_period_end)}.",
+        link,
+        email=True,
+        email_context={
+            "product_name": product.name,
+            "plan_name": plan.name,
+            "period_end": format_date(sub.current_period_end),
+            "subscription_url": url,
+        },
+    )
 
 
 def receipt(invoice: Invoice, *, paid_on: datetime) -> None:
     link = path_for("billing.invoice", invoice_id=invoice.id)
     total = format_money(invoice.total, invoice.currency)
-    notify(invoice.user_id, "payment_receipt", f"Payment received for {invoice.number}",
-           f"{total} paid on {format_date(paid_on)}.", link, email=True,
-           email_context={"invoice_number": invoice.number, "total": total, "paid_on": format_date(paid_on),
-                          "invoice_url": external_url("billing.invoice", invoice_id=invoice.id),
-                          "lines": [{"description": line.description,
-                                     "amount": format_money(line.amount, invoice.currency)}
-                                    for line in invoice.lines]})
+    notify(
+        invoice.user_id,
+        "payment_receipt",
+        f"Payment received for {invoice.number}",
+        f"{total} paid on {format_date(paid_on)}.",
+        link,
+        email=True,
+        email_context={
+            "invoice_number": invoice.number,
+            "total": total,
+            "paid_on": format_date(paid_on),
+            "invoice_url": external_url("billing.invoice", invoice_id=invoice.id),
+            "lines": [
+                {"description": line.description, "amount": format_money(line.amount, invoice.currency)}
+                for line in invoice.lines
+            ],
+        },
+    )
 
 
 def payment_failed(sub: Subscription, product: Product, invoice: Invoice, reason: str, retry_on: datetime) -> None:
     link, url = _subscriptions_links()
     total = format_money(invoice.total, invoice.currency)
-    notify(sub.user_id, "payment_failed", f"Payment for {product.name} failed",
-           f"{reason} We'll try again on {format_date(retry_on)}.", link, email=True,
-           email_context={"product_name": product.name, "total": total, "reason": reason,
-                          "retry_on": format_date(retry_on), "billing_url": url})
+    notify(
+        sub.user_id,
+        "payment_failed",
+        f"Payment for {product.name} failed",
+        f"{reason} We'll try again on {format_date(retry_on)}.",
+        link,
+        email=True,
+        email_context={
+            "product_name": product.name,
+            "total": total,
+            "reason": reason,
+            "retry_on": format_date(retry_on),
+            "billing_url": url,
+        },
+    )
 
 
 def expired(sub: Subscription, product: Product, reason: str) -> None:
     link, url = _subscriptions_links()
-    notify(sub.user_id, "subscription_expired", f"{product.name} has expired", reason, link, email=True,
-           email_context={"product_name": product.name, "subscriptions_url": url})
+    notify(
+        sub.user_id,
+        "subscription_expired",
+        f"{product.name} has expired",
+        reason,
+        link,
+        email=True,
+        email_context={"product_name": product.name, "subscriptions_url": url},
+    )
 
 
 def cancelled(sub: Subscription, product: Product, ends_on: datetime, *, email: bool = True) -> None:
     link, url = _subscriptions_links()
-    notify(sub.user_id, "subscription_cancelled", f"{product.name} is cancelled",
-           f"Access ends on {format_date(ends_on)}.", link, email=email,
-           email_context={"product_name": product.name, "ends_on": format_date(ends_on), "subscriptions_url": url})
+    notify(
+        sub.user_id,
+        "subscription_cancelled",
+        f"{product.name} is cancelled",
+        f"Access ends on {format_date(ends_on)}.",
+        link,
+        email=email,
+        email_context={"product_name": product.name, "ends_on": format_date(ends_on), "subscriptions_url": url},
+    )
 
 
 def order_refunded(user_id, *, total: str, reason: str) -> None:
     """A paid order could not be delivered (see app/billing/orders.py): the money goes back."""
     link, url = _subscriptions_links()
-    notify(user_id, "order_refunded", f"We refunded your payment of {total}",
-           f"We couldn't complete your order: {reason} The money is on its way back to your card.", link,
-           email=True, email_context={"total": total, "reason": reason, "subscriptions_url": url})
+    notify(
+        user_id,
+        "order_refunded",
+        f"We refunded your payment of {total}",
+        f"We couldn't complete your order: {reason} The money is on its way back to your card.",
+        link,
+        email=True,
+        email_context={"total": total, "reason": reason, "subscriptions_url": url},
+    )

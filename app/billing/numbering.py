@@ -4,6 +4,7 @@ A counter row per series and year is locked with SELECT … FOR UPDATE and bumpe
 the caller's transaction: if that transaction rolls back, so does the number. A
 Postgres sequence would be faster but leaves gaps on rollback.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -20,8 +21,11 @@ def _insert_ignore(series: str, year: int):
 
 
 def _lock(series: str, year: int):
-    query = (sa.select(InvoiceCounter.last_number)
-             .where(InvoiceCounter.series == series, InvoiceCounter.year == year).with_for_update())
+    query = (
+        sa.select(InvoiceCounter.last_number)
+        .where(InvoiceCounter.series == series, InvoiceCounter.year == year)
+        .with_for_update()
+    )
     return db.session.execute(query).scalar_one_or_none()
 
 
@@ -35,7 +39,8 @@ def allocate(kind: str, year: int, count: int = 1) -> list[str]:
             db.session.execute(_insert_ignore(series, year))
             last = _lock(series, year)
         db.session.execute(
-            sa.update(InvoiceCounter).where(InvoiceCounter.series == series, InvoiceCounter.year == year)
+            sa.update(InvoiceCounter)
+            .where(InvoiceCounter.series == series, InvoiceCounter.year == year)
             .values(last_number=last + count)
         )
     return [f"{series}-{year}-{n:06d}" for n in range(last + 1, last + count + 1)]

@@ -8,6 +8,7 @@ settlement.apply_outcome) and moves the attempt out of its open states, so it
 happens once. An order that can no longer be honoured (a plan was deleted, the
 customer bought the product meanwhile) is refunded in full, and the customer told.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -24,8 +25,8 @@ from app.billing.gateway import SavedCard
 from app.billing.periods import add_cycle
 from app.billing.pricing import PricedLine
 from app.billing.states import transition
-from app.links import path_for
 from app.extensions import db
+from app.links import path_for
 from app.models.billing import LIVE_STATUSES, Invoice, Subscription, Transaction
 from app.models.catalog import Plan, Product
 from app.models.checkout import CartItem, CheckoutAttempt
@@ -44,31 +45,63 @@ def snapshot(user: User, view, answers: dict, *, card: SavedCard | None = None, 
         "total": quote.total,
         "bill_to": invoice_service.bill_to(user),
         "lines": [_line_data(line.priced, answers.get(line.priced.product_id)) for line in view.lines if line.priced],
-        "card": None if card is None else {"token": card.token, "brand": card.brand, "last4": card.last4,
-                                           "exp_month": card.exp_month, "exp_year": card.exp_year,
-                                           "holder_name": holder_name},
+        "card": None
+        if card is None
+        else {
+            "token": card.token,
+            "brand": card.brand,
+            "last4": card.last4,
+            "exp_month": card.exp_month,
+            "exp_year": card.exp_year,
+            "holder_name": holder_name,
+        },
     }
 
 
 def _line_data(line: PricedLine, answers: dict | None) -> dict:
-    return {"product_id": str(line.product_id), "product_name": line.product_name, "plan_id": str(line.plan_id),
-            "plan_name": line.plan_name, "cycle": line.cycle, "currency": line.currency, "quantity": line.quantity,
-            "unit_price": line.unit_price, "discount_percent": str(line.discount_percent),
-            "fee_percent": str(line.fee_percent), "answers": answers}
+    return {
+        "product_id": str(line.product_id),
+        "product_name": line.product_name,
+        "plan_id": str(line.plan_id),
+        "plan_name": line.plan_name,
+        "cycle": line.cycle,
+        "currency": line.currency,
+        "quantity": line.quantity,
+        "unit_price": line.unit_price,
+        "discount_percent": str(line.discount_percent),
+        "fee_percent": str(line.fee_percent),
+        "answers": answers,
+    }
 
 
 def priced_lines(attempt: CheckoutAttempt) -> list[tuple[PricedLine, dict | None]]:
-    return [(PricedLine(product_id=uuid.UUID(d["product_id"]), product_name=d["product_name"],
-                        plan_id=uuid.UUID(d["plan_id"]), plan_name=d["plan_name"], cycle=d["cycle"],
-                        currency=d["currency"], quantity=int(d["quantity"]), unit_price=int(d["unit_price"]),
-                        discount_percent=Decimal(d["discount_percent"]), fee_percent=Decimal(d["fee_percent"])),
-             d.get("answers"))
-            for d in attempt.snapshot.get("lines", [])]
+    return [
+        (
+            PricedLine(
+                product_id=uuid.UUID(d["product_id"]),
+                product_name=d["product_name"],
+                plan_id=uuid.UUID(d["plan_id"]),
+                plan_name=d["plan_name"],
+                cycle=d["cycle"],
+                currency=d["currency"],
+                quantity=int(d["quantity"]),
+                unit_price=int(d["unit_price"]),
+                discount_percent=Decimal(d["discount_percent"]),
+                fee_percent=Decimal(d["fee_percent"]),
+            ),
+            d.get("answers"),
+        )
+        for d in attempt.snapshot.get("lines", [])
+    ]
 
 
 def lock_attempt_of(tx: Transaction) -> CheckoutAttempt | None:
-    return db.session.scalar(sa.select(CheckoutAttempt).where(CheckoutAttempt.transaction_id == tx.id)
-                             .with_for_update().execution_options(populate_existing=True))
+    return db.session.scalar(
+        sa.select(CheckoutAttempt)
+        .where(CheckoutAttempt.transaction_id == tx.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 @dataclass
@@ -85,8 +118,11 @@ class Order:
         for line, _ in self.lines:
             if line.plan_id not in self.catalog:
                 return f"the {line.product_name} {line.plan_name} plan no longer exists."
-        owned = [line.product_name for line, _ in self.lines
-                 if line.product_id in self.live and self.live[line.product_id].status != "trial"]
+        owned = [
+            line.product_name
+            for line, _ in self.lines
+            if line.product_id in self.live and self.live[line.product_id].status != "trial"
+        ]
         if owned:
             return f"you already subscribe to {', '.join(owned)}."
         return None
@@ -94,16 +130,33 @@ class Order:
 
 def load(attempt: CheckoutAttempt, user_id: uuid.UUID) -> Order:
     lines = priced_lines(attempt)
-    rows = db.session.execute(sa.select(Plan, Product).join(Product, Product.id == Plan.product_id)
-                              .where(Plan.id.in_([line.plan_id for line, _ in lines])))
-    live = db.session.scalars(sa.select(Subscription).where(
-        Subscription.user_id == user_id, Subscription.product_id.in_([line.product_id for line, _ in lines]),
-        Subscription.status.in_(LIVE_STATUSES)).with_for_update())
+    rows = db.session.execute(
+        sa.select(Plan, Product)
+        .join(Product, Product.id == Plan.product_id)
+        .where(Plan.id.in_([line.plan_id for line, _ in lines]))
+    )
+    live = db.session.scalars(
+        sa.select(Subscription)
+        .where(
+            Subscription.user_id == user_id,
+            Subscription.product_id.in_([line.product_id for line, _ in lines]),
+            Subscription.status.in_(LIVE_STATUSES),
+        )
+        .with_for_update()
+    )
     return Order(lines, {plan.id: (plan, product) for plan, product in rows}, {sub.product_id: sub for sub in live})
 
 
-def fulfil(attempt: CheckoutAttempt, user: User, order: Order, *, now: datetime, billing_method: str, label: str,
-           due_at: datetime) -> list[Invoice]:
+def fulfil(
+    attempt: CheckoutAttempt,
+    user: User,
+    order: Order,
+    *,
+    now: datetime,
+    billing_method: str,
+    label: str,
+    due_at: datetime,
+) -> list[Invoice]:
     """Create or convert one subscription per line, each with its invoice (numbered, open)."""
     invoices = []
     for line, answers in order.lines:
@@ -111,8 +164,14 @@ def fulfil(attempt: CheckoutAttempt, user: User, order: Order, *, now: datetime,
         sub = order.live.get(line.product_id)
         end = add_cycle(now, line.cycle)
         if sub is None:
-            sub = Subscription(user_id=user.id, plan_id=line.plan_id, product_id=line.product_id, status="active",
-                               started_at=now, answers=answers or {})
+            sub = Subscription(
+                user_id=user.id,
+                plan_id=line.plan_id,
+                product_id=line.product_id,
+                status="active",
+                started_at=now,
+                answers=answers or {},
+            )
             db.session.add(sub)
         else:  # a trial converted to a paid plan
             transition(sub, "active", now=now)
@@ -122,18 +181,33 @@ def fulfil(attempt: CheckoutAttempt, user: User, order: Order, *, now: datetime,
         sub.current_period_start, sub.current_period_end = now, end
         sub.auto_renew, sub.cancel_at_period_end = True, False
         db.session.flush()
-        invoices.append(invoice_service.draft_invoice(user=user, line=line, subscription_id=sub.id,
-                                                      method=billing_method, label=label, period=(now, end),
-                                                      checkout_id=attempt.id, billed=attempt.snapshot.get("bill_to")))
+        invoices.append(
+            invoice_service.draft_invoice(
+                user=user,
+                line=line,
+                subscription_id=sub.id,
+                method=billing_method,
+                label=label,
+                period=(now, end),
+                checkout_id=attempt.id,
+                billed=attempt.snapshot.get("bill_to"),
+            )
+        )
         notices.activated(sub, product, plan)
     invoice_service.finalize(invoices, now=now, due_at=due_at)
     # Only what was bought leaves the cart: it may have changed since the order was placed.
     bought = [line.product_id for line, _ in order.lines]
     db.session.execute(sa.delete(CartItem).where(CartItem.user_id == user.id, CartItem.product_id.in_(bought)))
     close(attempt, "succeeded", {"redirect": path_for("billing.checkout_complete", attempt_id=attempt.id)}, now)
-    audit.record("checkout.completed", actor_id=user.id, target=attempt,
-                 after={"transaction": str(attempt.transaction_id) if attempt.transaction_id else None,
-                        "method": attempt.payment_method})
+    audit.record(
+        "checkout.completed",
+        actor_id=user.id,
+        target=attempt,
+        after={
+            "transaction": str(attempt.transaction_id) if attempt.transaction_id else None,
+            "method": attempt.payment_method,
+        },
+    )
     return invoices
 
 
@@ -153,8 +227,13 @@ def complete(tx: Transaction, now: datetime) -> list[Invoice] | None:
     card = attempt.snapshot.get("card")
     label = "Card"
     if card:
-        saved = SavedCard(token=card["token"], brand=card["brand"], last4=card["last4"],
-                          exp_month=card["exp_month"], exp_year=card["exp_year"])
+        saved = SavedCard(
+            token=card["token"],
+            brand=card["brand"],
+            last4=card["last4"],
+            exp_month=card["exp_month"],
+            exp_year=card["exp_year"],
+        )
         method = payment_methods.save(user, saved, holder_name=card.get("holder_name", ""), gateway=tx.gateway)
         tx.payment_method_id, label = method.id, method.label
     invoices = fulfil(attempt, user, order, now=now, billing_method="card", label=label, due_at=now)
@@ -177,22 +256,43 @@ def declined(tx: Transaction, now: datetime) -> None:
     attempt = lock_attempt_of(tx)
     if attempt is None or attempt.status not in OPEN:
         return
-    close(attempt, "declined", {"message": tx.failure_message or "Your card was declined.", "code": tx.failure_code},
-          now)
+    close(
+        attempt, "declined", {"message": tx.failure_message or "Your card was declined.", "code": tx.failure_code}, now
+    )
     audit.record("checkout.declined", actor_id=attempt.user_id, target=tx, after={"code": tx.failure_code})
 
 
 def _refund(attempt: CheckoutAttempt, charge: Transaction, reason: str, now: datetime) -> None:
     """Give the whole payment back: a pending refund, sent by a job after this commits."""
-    refund = Transaction(id=uuid.uuid4(), user_id=charge.user_id, kind="refund", purpose="refund", status="pending",
-                         amount=charge.amount, currency=charge.currency, gateway=charge.gateway,
-                         parent_id=charge.id, idempotency_key=f"refund:checkout:{attempt.id}")
+    refund = Transaction(
+        id=uuid.uuid4(),
+        user_id=charge.user_id,
+        kind="refund",
+        purpose="refund",
+        status="pending",
+        amount=charge.amount,
+        currency=charge.currency,
+        gateway=charge.gateway,
+        parent_id=charge.id,
+        idempotency_key=f"refund:checkout:{attempt.id}",
+    )
     db.session.add(refund)
     db.session.flush()
     outbox.enqueue("jobs.billing.send_refund", str(refund.id), queue="high")
     total = format_money(charge.amount, charge.currency)
-    close(attempt, "refunded", {"message": f"We couldn't complete this order: {reason} "
-                                           f"Your payment of {total} is being refunded to your card."}, now)
+    close(
+        attempt,
+        "refunded",
+        {
+            "message": f"We couldn't complete this order: {reason} "
+            f"Your payment of {total} is being refunded to your card."
+        },
+        now,
+    )
     notices.order_refunded(attempt.user_id, total=total, reason=reason)
-    audit.record("checkout.refunded", actor_id=attempt.user_id, target=attempt,
-                 after={"refund": str(refund.id), "reason": reason})
+    audit.record(
+        "checkout.refunded",
+        actor_id=attempt.user_id,
+        target=attempt,
+        after={"refund": str(refund.id), "reason": reason},
+    )

@@ -1,4 +1,5 @@
 """Cards on file: the gateway token, brand, last 4 and expiry (never the number)."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -13,17 +14,29 @@ from app.models.user import User
 
 
 def default_for(user_id) -> PaymentMethod | None:
-    return db.session.scalar(sa.select(PaymentMethod).where(PaymentMethod.user_id == user_id,
-                                                            PaymentMethod.is_default.is_(True)))
+    return db.session.scalar(
+        sa.select(PaymentMethod).where(PaymentMethod.user_id == user_id, PaymentMethod.is_default.is_(True))
+    )
 
 
 def save(user: User, saved: SavedCard, *, holder_name: str, gateway: str) -> PaymentMethod:
     """Make this card the default for renewals (in the caller's transaction)."""
-    db.session.execute(sa.update(PaymentMethod).where(PaymentMethod.user_id == user.id,
-                                                      PaymentMethod.is_default.is_(True)).values(is_default=False))
-    method = PaymentMethod(user_id=user.id, gateway=gateway, token=saved.token, brand=saved.brand, last4=saved.last4,
-                           exp_month=saved.exp_month, exp_year=saved.exp_year, holder_name=holder_name,
-                           is_default=True)
+    db.session.execute(
+        sa.update(PaymentMethod)
+        .where(PaymentMethod.user_id == user.id, PaymentMethod.is_default.is_(True))
+        .values(is_default=False)
+    )
+    method = PaymentMethod(
+        user_id=user.id,
+        gateway=gateway,
+        token=saved.token,
+        brand=saved.brand,
+        last4=saved.last4,
+        exp_month=saved.exp_month,
+        exp_year=saved.exp_year,
+        holder_name=holder_name,
+        is_default=True,
+    )
     db.session.add(method)
     db.session.flush()
     return method

@@ -1,4 +1,5 @@
 """Billing periods: add one cycle to a moment (calendar months, clamped to the month's end)."""
+
 from __future__ import annotations
 
 import calendar

@@ -3,6 +3,7 @@
 Integer minor units; each amount is rounded ROUND_HALF_UP once, per line. An
 invoice's lines are exactly these amounts, so its total is the sum of its lines.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,10 +60,18 @@ class PricedLine:
 
 
 def price_line(plan: Plan, product: Product, quantity: int, fee_percent: Decimal) -> PricedLine:
-    return PricedLine(product_id=product.id, product_name=product.name, plan_id=plan.id, plan_name=plan.name,
-                      cycle=plan.billing_cycle, currency=plan.currency, quantity=int(quantity),
-                      unit_price=int(plan.price), discount_percent=Decimal(plan.discount_percent or 0),
-                      fee_percent=Decimal(fee_percent))
+    return PricedLine(
+        product_id=product.id,
+        product_name=product.name,
+        plan_id=plan.id,
+        plan_name=plan.name,
+        cycle=plan.billing_cycle,
+        currency=plan.currency,
+        quantity=int(quantity),
+        unit_price=int(plan.price),
+        discount_percent=Decimal(plan.discount_percent or 0),
+        fee_percent=Decimal(fee_percent),
+    )
 
 
 @dataclass
@@ -86,8 +95,10 @@ class Quote:
     def fingerprint(self) -> str:
         """What the customer reviewed, as a hash: any change to a line, a price or the fee changes it."""
         data = {
-            "lines": sorted([str(line.plan_id), line.quantity, line.unit_price, str(line.discount_percent),
-                             line.currency] for line in self.lines),
+            "lines": sorted(
+                [str(line.plan_id), line.quantity, line.unit_price, str(line.discount_percent), line.currency]
+                for line in self.lines
+            ),
             "fee": str(self.fee_percent),
         }
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -7,6 +7,7 @@ completed here from its recorded order, through the same settlement as every oth
 path, so it is fulfilled (or refunded) exactly once. Webhook events that arrived
 before their transaction existed are applied here as well.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -22,13 +23,19 @@ from app.models.billing import Transaction
 
 AFTER = timedelta(minutes=15)
 UNAVAILABLE = "reconciliation: gateway unavailable"
-CHECKOUT_LABELS = {"succeeded": "checkouts completed", "refunded": "checkouts refunded (order no longer possible)",
-                   "declined": "checkouts declined"}
+CHECKOUT_LABELS = {
+    "succeeded": "checkouts completed",
+    "refunded": "checkouts refunded (order no longer possible)",
+    "declined": "checkouts declined",
+}
 
 
 def _due(now: datetime) -> list:
-    return [Transaction.status == "pending", Transaction.created_at <= now - AFTER,
-            Transaction.gateway != "bank_transfer"]
+    return [
+        Transaction.status == "pending",
+        Transaction.created_at <= now - AFTER,
+        Transaction.gateway != "bank_transfer",
+    ]
 
 
 def count_due(now: datetime) -> int:
@@ -39,8 +46,13 @@ def run(now: datetime, report, size: int = 200) -> None:
     gateway = get_gateway()
     last_id = None
     while True:
-        query = sa.select(Transaction).where(*_due(now)).order_by(Transaction.id).limit(size) \
+        query = (
+            sa.select(Transaction)
+            .where(*_due(now))
+            .order_by(Transaction.id)
+            .limit(size)
             .with_for_update(skip_locked=True)
+        )
         if last_id is not None:
             query = query.where(Transaction.id > last_id)
         rows = list(db.session.scalars(query))
@@ -74,8 +86,9 @@ def _never_reached(tx: Transaction, now: datetime) -> str:
         return "refunds sent again"
     if tx.purpose == "checkout" and locks.in_flight(tx.user_id):
         return "pending payments still in flight"  # a retried submit is charging it right now
-    apply_outcome(tx, "failed", failure_code="not_received", now=now,
-                  message="The payment never reached the payment service.")
+    apply_outcome(
+        tx, "failed", failure_code="not_received", now=now, message="The payment never reached the payment service."
+    )
     return _label(tx, "failed")
 
 

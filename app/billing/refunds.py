@@ -6,6 +6,7 @@ doubled job waits, then finds it sent. A retry first asks the gateway whether th
 first attempt got through, so a refund is sent once even by a gateway that
 ignores idempotency keys.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -26,8 +27,11 @@ def send_refund(refund_id: uuid.UUID) -> str:
     parent = db.session.get(Transaction, refund.parent_id)
     gateway = get_gateway()
     result = gateway.retrieve(refund.idempotency_key) or gateway.refund(
-        charge_reference=parent.gateway_reference, amount=refund.amount, currency=refund.currency,
-        idempotency_key=refund.idempotency_key)
+        charge_reference=parent.gateway_reference,
+        amount=refund.amount,
+        currency=refund.currency,
+        idempotency_key=refund.idempotency_key,
+    )
     refund.gateway_reference = result.reference
     if result.status != "pending":
         apply_outcome(refund, result.status, failure_code=result.failure_code, message=result.message, now=utcnow())

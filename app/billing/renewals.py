@@ -9,6 +9,7 @@ gateway is called, and its answer applied in a transaction of its own: if the
 database drops in between, reconciliation finds the pending payment and settles
 it with the gateway's answer, and no later run charges that period again.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -46,13 +47,18 @@ def load_batch(subs: list[Subscription], now: datetime) -> Batch:
     user_ids = list({s.user_id for s in subs})
     batch = Batch(now=now, gateway=get_gateway(), fee_percent=current_percent())
     batch.users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(user_ids)))}
-    batch.cards = {c.user_id: c for c in db.session.scalars(
-        sa.select(PaymentMethod).where(PaymentMethod.user_id.in_(user_ids), PaymentMethod.is_default.is_(True)))}
+    batch.cards = {
+        c.user_id: c
+        for c in db.session.scalars(
+            sa.select(PaymentMethod).where(PaymentMethod.user_id.in_(user_ids), PaymentMethod.is_default.is_(True))
+        )
+    }
     # Retries bill the invoice already issued for the period.
     retrying = [s.id for s in subs if s.status == "past_due"]
     if retrying:
         for invoice in db.session.scalars(
-            sa.select(Invoice).options(selectinload(Invoice.lines))
+            sa.select(Invoice)
+            .options(selectinload(Invoice.lines))
             .where(Invoice.subscription_id.in_(retrying), Invoice.kind == "invoice", Invoice.status == "open")
             .with_for_update(of=Invoice)
         ):
@@ -73,8 +79,9 @@ def invoice_for(sub: Subscription, batch: Batch, method: str, label: str) -> Inv
             return existing
     period = next_period(sub)
     line = price_line(sub.plan, sub.product, sub.quantity, batch.fee_percent)
-    invoice = invoice_service.draft_invoice(user=batch.users[sub.user_id], line=line, subscription_id=sub.id,
-                                            method=method, label=label, period=period)
+    invoice = invoice_service.draft_invoice(
+        user=batch.users[sub.user_id], line=line, subscription_id=sub.id, method=method, label=label, period=period
+    )
     batch.drafts.append(invoice)
     return invoice
 
@@ -114,21 +121,44 @@ def record_charge(sub: Subscription, invoice: Invoice, batch: Batch) -> Charge |
         renewal_failed(sub, invoice, batch.now, "There is no card on file for this subscription.")
         return None
     attempt = sub.retry_count + 1 if sub.status == "past_due" else 0
-    tx = Transaction(id=uuid.uuid4(), user_id=sub.user_id, subscription_id=sub.id, kind="charge",
-                     purpose="renewal", status="pending", amount=invoice.total, currency=invoice.currency,
-                     gateway=batch.gateway.name, idempotency_key=f"renewal:{invoice.id}:{attempt}",
-                     payment_method_id=card.id)
+    tx = Transaction(
+        id=uuid.uuid4(),
+        user_id=sub.user_id,
+        subscription_id=sub.id,
+        kind="charge",
+        purpose="renewal",
+        status="pending",
+        amount=invoice.total,
+        currency=invoice.currency,
+        gateway=batch.gateway.name,
+        idempotency_key=f"renewal:{invoice.id}:{attempt}",
+        payment_method_id=card.id,
+    )
     db.session.add(tx)
     invoice.transaction_id = tx.id
-    return Charge(tx.id, sub.id, invoice.id, invoice.total, invoice.currency, card.token, tx.idempotency_key,
-                  f"{sub.product.name} {sub.plan.name} renewal")
+    return Charge(
+        tx.id,
+        sub.id,
+        invoice.id,
+        invoice.total,
+        invoice.currency,
+        card.token,
+        tx.idempotency_key,
+        f"{sub.product.name} {sub.plan.name} renewal",
+    )
 
 
 def call(charge: Charge, gateway: PaymentGateway) -> GatewayResult | None:
     """Charge the card on file; None when the gateway did not answer (reconciliation asks it later)."""
     try:
-        return gateway.charge(amount=charge.amount, currency=charge.currency, token=charge.token,
-                              idempotency_key=charge.key, off_session=True, description=charge.description)
+        return gateway.charge(
+            amount=charge.amount,
+            currency=charge.currency,
+            token=charge.token,
+            idempotency_key=charge.key,
+            off_session=True,
+            description=charge.description,
+        )
     except GatewayUnavailable:
         return None
 
@@ -140,20 +170,37 @@ def settle(answered: list[tuple[Charge, GatewayResult]], now: datetime) -> None:
         return
     txs = _locked(Transaction, [c.tx_id for c, _ in answered])
     invoices = _locked(Invoice, [c.invoice_id for c, _ in answered], selectinload(Invoice.lines))
-    subs = _locked(Subscription, [c.subscription_id for c, _ in answered], selectinload(Subscription.plan),
-                   selectinload(Subscription.product))
+    subs = _locked(
+        Subscription,
+        [c.subscription_id for c, _ in answered],
+        selectinload(Subscription.plan),
+        selectinload(Subscription.product),
+    )
     # The receipts name their customers: load them again in one query (the commit before the calls expired them).
     db.session.scalars(sa.select(User).where(User.id.in_({s.user_id for s in subs.values()}))).all()
     for charge, result in answered:
         tx = txs[charge.tx_id]
         tx.gateway_reference = tx.gateway_reference or result.reference
-        apply_outcome(tx, result.status, failure_code=result.failure_code, message=result.message, now=now,
-                      invoices=[invoices[charge.invoice_id]], subscription=subs[charge.subscription_id])
+        apply_outcome(
+            tx,
+            result.status,
+            failure_code=result.failure_code,
+            message=result.message,
+            now=now,
+            invoices=[invoices[charge.invoice_id]],
+            subscription=subs[charge.subscription_id],
+        )
 
 
 def _locked(model, ids: list, *options) -> dict:
-    rows = db.session.scalars(sa.select(model).options(*options).where(model.id.in_(ids)).order_by(model.id)
-                              .with_for_update(of=model).execution_options(populate_existing=True))
+    rows = db.session.scalars(
+        sa.select(model)
+        .options(*options)
+        .where(model.id.in_(ids))
+        .order_by(model.id)
+        .with_for_update(of=model)
+        .execution_options(populate_existing=True)
+    )
     return {row.id: row for row in rows}
 
 

@@ -6,6 +6,7 @@ fulfilled (or refunded) from its recorded attempt when its payment succeeds. Tra
 move forward (pending → succeeded | failed, succeeded → refunded), so an event
 that arrives late or twice changes nothing.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -32,20 +33,31 @@ RETRY_DAYS = (1, 3, 5)
 
 
 def lock_transaction(where) -> Transaction | None:
-    return db.session.scalar(sa.select(Transaction).where(where).with_for_update()
-                             .execution_options(populate_existing=True))
+    return db.session.scalar(
+        sa.select(Transaction).where(where).with_for_update().execution_options(populate_existing=True)
+    )
 
 
 def lock_subscription(subscription_id: uuid.UUID) -> Subscription | None:
     return db.session.scalar(
-        sa.select(Subscription).options(selectinload(Subscription.plan), selectinload(Subscription.product))
-        .where(Subscription.id == subscription_id).with_for_update(of=Subscription)
-        .execution_options(populate_existing=True))
+        sa.select(Subscription)
+        .options(selectinload(Subscription.plan), selectinload(Subscription.product))
+        .where(Subscription.id == subscription_id)
+        .with_for_update(of=Subscription)
+        .execution_options(populate_existing=True)
+    )
 
 
-def apply_outcome(tx: Transaction, status: str, *, failure_code: str | None = None, message: str | None = None,
-                  now: datetime | None = None, invoices: list[Invoice] | None = None,
-                  subscription: Subscription | None = None) -> str:
+def apply_outcome(
+    tx: Transaction,
+    status: str,
+    *,
+    failure_code: str | None = None,
+    message: str | None = None,
+    now: datetime | None = None,
+    invoices: list[Invoice] | None = None,
+    subscription: Subscription | None = None,
+) -> str:
     """Returns "applied", "unchanged" (already so) or "ignored" (an older state after a newer one).
 
     The caller holds the transaction's row lock; `invoices`/`subscription` may be passed
@@ -77,9 +89,16 @@ def apply_outcome(tx: Transaction, status: str, *, failure_code: str | None = No
 def _invoices_of(tx: Transaction, invoices: list[Invoice] | None) -> list[Invoice]:
     if invoices is not None:
         return invoices
-    return list(db.session.scalars(
-        sa.select(Invoice).options(selectinload(Invoice.lines)).where(Invoice.transaction_id == tx.id)
-        .order_by(Invoice.number).with_for_update(of=Invoice).execution_options(populate_existing=True)))
+    return list(
+        db.session.scalars(
+            sa.select(Invoice)
+            .options(selectinload(Invoice.lines))
+            .where(Invoice.transaction_id == tx.id)
+            .order_by(Invoice.number)
+            .with_for_update(of=Invoice)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def _charge_succeeded(tx: Transaction, now: datetime, invoices, subscription) -> None:
@@ -138,7 +157,10 @@ def _refund_settled(tx: Transaction, status: str, now: datetime) -> None:
     parent = lock_transaction(Transaction.id == tx.parent_id) if tx.parent_id else None
     if parent is None or parent.status != "succeeded":
         return
-    refunded = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Transaction.amount), 0)).where(
-        Transaction.parent_id == parent.id, Transaction.kind == "refund", Transaction.status == "succeeded"))
+    refunded = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Transaction.amount), 0)).where(
+            Transaction.parent_id == parent.id, Transaction.kind == "refund", Transaction.status == "succeeded"
+        )
+    )
     if refunded >= parent.amount:
         apply_outcome(parent, "refunded", now=now)

@@ -1,4 +1,5 @@
 """Small SQL helpers shared by billing services."""
+
 from __future__ import annotations
 
 from app.extensions import db

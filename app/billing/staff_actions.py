@@ -2,6 +2,7 @@
 
 Each locks the subscription row, goes through the state machine, audits (actor = the staff member) and commits.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -51,9 +52,13 @@ def cancel(subscription_id, when: str, *, actor_id: uuid.UUID) -> tuple[Subscrip
         ends_on = sub.current_period_end or now
         message = f"{sub.product.name} will be cancelled on {format_date(ends_on)}."
     notices.cancelled(sub, sub.product, ends_on)
-    audit.record("subscription.cancel", actor_id=actor_id, target=sub, before=before,
-                 after={"status": sub.status, "cancel_at_period_end": sub.cancel_at_period_end, "when": when,
-                        "by": "staff"})
+    audit.record(
+        "subscription.cancel",
+        actor_id=actor_id,
+        target=sub,
+        before=before,
+        after={"status": sub.status, "cancel_at_period_end": sub.cancel_at_period_end, "when": when, "by": "staff"},
+    )
     db.session.commit()
     return sub, message
 
@@ -71,8 +76,10 @@ def extend_trial(subscription_id, days_raw, *, actor_id: uuid.UUID) -> tuple[Sub
     sub = _locked(subscription_id)
     if sub.status != "trial" or sub.trial_end is None:
         raise Conflict(f"Only a running trial can be extended; this subscription is {sub.status.replace('_', ' ')}.")
-    before = {"trial_end": sub.trial_end.isoformat(), "current_period_end":
-              sub.current_period_end.isoformat() if sub.current_period_end else None}
+    before = {
+        "trial_end": sub.trial_end.isoformat(),
+        "current_period_end": sub.current_period_end.isoformat() if sub.current_period_end else None,
+    }
     new_end = sub.trial_end + timedelta(days=days)
     if sub.current_period_end is None or sub.current_period_end <= sub.trial_end:
         sub.current_period_end = new_end
@@ -80,7 +87,12 @@ def extend_trial(subscription_id, days_raw, *, actor_id: uuid.UUID) -> tuple[Sub
     # The "trial ending" reminder belongs to the new end date.
     if new_end - utcnow() > timedelta(days=REMIND_DAYS):
         sub.trial_reminded_at = None
-    audit.record("subscription.trial_extended", actor_id=actor_id, target=sub, before=before,
-                 after={"trial_end": new_end.isoformat(), "days": days})
+    audit.record(
+        "subscription.trial_extended",
+        actor_id=actor_id,
+        target=sub,
+        before=before,
+        after={"trial_end": new_end.isoformat(), "days": days},
+    )
     db.session.commit()
     return sub, f"The trial now runs until {format_date(new_end)} ({days} more day{'s' if days != 1 else ''})."

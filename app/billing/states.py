@@ -6,6 +6,7 @@
 
 A trial may also go straight to past_due (its first charge failed).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -21,8 +22,13 @@ ALLOWED: dict[str, frozenset[str]] = {
     "expired": frozenset(),
     "cancelled": frozenset(),
 }
-LABELS = {"trial": "on trial", "active": "active", "past_due": "past due", "expired": "expired",
-          "cancelled": "cancelled"}
+LABELS = {
+    "trial": "on trial",
+    "active": "active",
+    "past_due": "past due",
+    "expired": "expired",
+    "cancelled": "cancelled",
+}
 
 
 class IllegalTransition(Conflict):
@@ -37,8 +43,9 @@ def transition(subscription: Subscription, target: str, *, now: datetime | None 
     """Move `subscription` to `target`, or raise IllegalTransition and change nothing."""
     current = subscription.status
     if not can_transition(current, target):
-        raise IllegalTransition(f"A subscription that is {LABELS.get(current, current)} can't become "
-                                f"{LABELS.get(target, target)}.")
+        raise IllegalTransition(
+            f"A subscription that is {LABELS.get(current, current)} can't become {LABELS.get(target, target)}."
+        )
     now = now or utcnow()
     subscription.status = target
     if target in ("expired", "cancelled"):

@@ -1,4 +1,5 @@
 """What a customer does to their subscriptions: start a trial, toggle auto-renew, cancel, resume."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,9 +12,9 @@ from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.billing import notices
+from app.billing.answers import check_answers
 from app.billing.cart import parse_uuid
 from app.billing.states import transition
-from app.billing.answers import check_answers
 from app.catalog.schema import Field, fields, has_required_fields
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
@@ -37,8 +38,9 @@ class TrialResult:
 
 
 def _plan_for_trial(plan_id_raw) -> tuple[Plan, Product]:
-    row = db.session.execute(sa.select(Plan, Product).join(Product, Product.id == Plan.product_id)
-                             .where(Plan.id == parse_uuid(plan_id_raw))).first()
+    row = db.session.execute(
+        sa.select(Plan, Product).join(Product, Product.id == Plan.product_id).where(Plan.id == parse_uuid(plan_id_raw))
+    ).first()
     if row is None:
         raise NotFound("That plan doesn't exist. Pick it again from the catalog.")
     plan, product = row
@@ -50,15 +52,19 @@ def _plan_for_trial(plan_id_raw) -> tuple[Plan, Product]:
 
 
 def _refusal(user: User, plan: Plan, product: Product) -> str | None:
-    previous = db.session.scalars(sa.select(Subscription).where(
-        Subscription.user_id == user.id, Subscription.product_id == product.id)
-        .order_by(Subscription.started_at)).all()
+    previous = db.session.scalars(
+        sa.select(Subscription)
+        .where(Subscription.user_id == user.id, Subscription.product_id == product.id)
+        .order_by(Subscription.started_at)
+    ).all()
     trial = next((s for s in previous if s.trial_end is not None), None)
     if trial is not None:
         ended = trial.ended_at or trial.trial_end
         when = "runs until" if trial.status == "trial" else ("ended on" if ended <= utcnow() else "ends on")
-        return (f"You already had your free trial of {product.name}: it started on {format_date(trial.started_at)} "
-                f"and {when} {format_date(ended)}. There is one trial per product; subscribe to keep using it.")
+        return (
+            f"You already had your free trial of {product.name}: it started on {format_date(trial.started_at)} "
+            f"and {when} {format_date(ended)}. There is one trial per product; subscribe to keep using it."
+        )
     if any(s.status in LIVE_STATUSES for s in previous):
         return f"You already subscribe to {product.name}, so there is no trial to start."
     return None
@@ -77,24 +83,43 @@ def start_trial(user: User, form) -> TrialResult:
             return TrialResult("needs_answers", plan, product, schema_fields=schema_fields)
         answers, errors = check_answers(schema, form)
         if errors:
-            return TrialResult("needs_answers", plan, product, schema_fields=schema_fields, answers=dict(form),
-                               errors=errors)
+            return TrialResult(
+                "needs_answers", plan, product, schema_fields=schema_fields, answers=dict(form), errors=errors
+            )
     now = utcnow()
     end = now + timedelta(days=plan.trial_days)
-    sub = Subscription(user_id=user.id, plan_id=plan.id, product_id=product.id, status="trial", started_at=now,
-                       current_period_start=now, current_period_end=end, trial_end=end, answers=answers)
+    sub = Subscription(
+        user_id=user.id,
+        plan_id=plan.id,
+        product_id=product.id,
+        status="trial",
+        started_at=now,
+        current_period_start=now,
+        current_period_end=end,
+        trial_end=end,
+        answers=answers,
+    )
     db.session.add(sub)
     try:
         db.session.flush()
     except IntegrityError:  # a concurrent start won the one-trial index
         db.session.rollback()
-        return TrialResult("refused", plan, product, message=_refusal(user, plan, product) or
-                           f"You already had your free trial of {product.name}.")
+        return TrialResult(
+            "refused",
+            plan,
+            product,
+            message=_refusal(user, plan, product) or f"You already had your free trial of {product.name}.",
+        )
     notices.trial_started(sub, product, plan)
     audit.record("subscription.trial_started", actor_id=user.id, target=sub, after={"plan": plan.name})
     db.session.commit()
-    return TrialResult("started", plan, product, subscription=sub,
-                       message=f"Your {product.name} trial has started. It runs until {format_date(end)}.")
+    return TrialResult(
+        "started",
+        plan,
+        product,
+        subscription=sub,
+        message=f"Your {product.name} trial has started. It runs until {format_date(end)}.",
+    )
 
 
 def _owned(user: User, subscription_id) -> Subscription:
@@ -103,8 +128,11 @@ def _owned(user: User, subscription_id) -> Subscription:
     except ValueError:
         raise NotFound("We couldn't find that subscription.") from None
     sub = db.session.scalar(
-        sa.select(Subscription).options(selectinload(Subscription.plan), selectinload(Subscription.product))
-        .where(Subscription.id == sid, Subscription.user_id == user.id).with_for_update(of=Subscription))
+        sa.select(Subscription)
+        .options(selectinload(Subscription.plan), selectinload(Subscription.product))
+        .where(Subscription.id == sid, Subscription.user_id == user.id)
+        .with_for_update(of=Subscription)
+    )
     if sub is None:
         raise NotFound("We couldn't find that subscription.")
     return sub
@@ -122,8 +150,13 @@ def set_auto_renew(user: User, subscription_id, value) -> Subscription:
         raise ValidationError("Choose on or off.", field="auto_renew")
     on = str(value).lower() in {"on", "true", "1"}
     if sub.auto_renew != on:
-        audit.record("subscription.auto_renew", actor_id=user.id, target=sub, before={"auto_renew": sub.auto_renew},
-                     after={"auto_renew": on})
+        audit.record(
+            "subscription.auto_renew",
+            actor_id=user.id,
+            target=sub,
+            before={"auto_renew": sub.auto_renew},
+            after={"auto_renew": on},
+        )
         sub.auto_renew = on
     db.session.commit()
     return sub
@@ -162,6 +195,9 @@ def resume(user: User, subscription_id) -> Subscription:
 
 def for_user(user_id: uuid.UUID) -> list[Subscription]:
     rows = db.session.scalars(
-        sa.select(Subscription).options(selectinload(Subscription.plan), selectinload(Subscription.product))
-        .where(Subscription.user_id == user_id).order_by(Subscription.started_at.desc()))
+        sa.select(Subscription)
+        .options(selectinload(Subscription.plan), selectinload(Subscription.product))
+        .where(Subscription.user_id == user_id)
+        .order_by(Subscription.started_at.desc())
+    )
     return sorted(rows, key=lambda s: (not s.is_live,))

@@ -7,12 +7,13 @@ reconciliation once the transaction exists. Applying locks the transaction row
 (and, through settlement, its invoice rows); outcomes only move forward, so
 events arriving out of order cannot undo each other.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -66,8 +67,14 @@ def _parse(body: bytes) -> dict:
         raise BadWebhook("body is nested too deeply")
     data = event.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
-    if not (isinstance(event.get("id"), str) and 0 < len(event["id"]) <= 100 and isinstance(event.get("type"), str)
-            and isinstance(obj, dict) and isinstance(obj.get("id"), str) and len(obj["id"]) <= 100):
+    if not (
+        isinstance(event.get("id"), str)
+        and 0 < len(event["id"]) <= 100
+        and isinstance(event.get("type"), str)
+        and isinstance(obj, dict)
+        and isinstance(obj.get("id"), str)
+        and len(obj["id"]) <= 100
+    ):
         raise BadWebhook("event must have an id, a type and data.object.id")
     return event
 
@@ -102,12 +109,23 @@ def receive(body: bytes, header: str) -> Received:
 def _record(event: dict) -> WebhookEvent | None:
     created = event.get("created")
     inserted = db.session.execute(
-        insert(WebhookEvent).values(
-            id=event["id"], type=event["type"][:60], gateway_reference=event["data"]["object"]["id"], payload=event,
-            status="pending", note="", received_at=utcnow(),
-            event_created_at=(datetime.fromtimestamp(created, timezone.utc)
-                              if isinstance(created, int) and 0 < created < 2**33 else None),
-        ).on_conflict_do_nothing(index_elements=["id"]).returning(WebhookEvent.id)
+        insert(WebhookEvent)
+        .values(
+            id=event["id"],
+            type=event["type"][:60],
+            gateway_reference=event["data"]["object"]["id"],
+            payload=event,
+            status="pending",
+            note="",
+            received_at=utcnow(),
+            event_created_at=(
+                datetime.fromtimestamp(created, UTC)
+                if isinstance(created, int) and 0 < created < 2**33
+                else None
+            ),
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(WebhookEvent.id)
     ).scalar_one_or_none()
     return db.session.get(WebhookEvent, inserted) if inserted else None
 
@@ -127,11 +145,14 @@ def apply(row: WebhookEvent, now: datetime) -> Received:
         row.note = "no transaction with this reference yet; applied when it appears"
         return Received("pending", row.note)
     code, message = obj.get("failure_code"), obj.get("failure_message")
-    result = apply_outcome(tx, outcome, failure_code=str(code)[:40] if code else None,
-                           message=str(message) if message else None, now=now)
-    note = {"applied": f"transaction {tx.id} is {outcome}",
-            "unchanged": f"transaction {tx.id} was already {outcome}",
-            "ignored": f"transaction {tx.id} is {tx.status}; a {outcome} event can't change that"}[result]
+    result = apply_outcome(
+        tx, outcome, failure_code=str(code)[:40] if code else None, message=str(message) if message else None, now=now
+    )
+    note = {
+        "applied": f"transaction {tx.id} is {outcome}",
+        "unchanged": f"transaction {tx.id} was already {outcome}",
+        "ignored": f"transaction {tx.id} is {tx.status}; a {outcome} event can't change that",
+    }[result]
     return _finish(row, "processed" if result != "ignored" else "ignored", note, now)
 
 
@@ -143,8 +164,15 @@ def _finish(row: WebhookEvent, status: str, note: str, now: datetime) -> Receive
 def apply_waiting(now: datetime, size: int = 200) -> int:
     """Apply stored events whose transaction has appeared since. Returns how many were applied."""
     applied = 0
-    rows = list(db.session.scalars(sa.select(WebhookEvent).where(WebhookEvent.status == "pending")
-                                   .order_by(WebhookEvent.received_at).limit(size).with_for_update(skip_locked=True)))
+    rows = list(
+        db.session.scalars(
+            sa.select(WebhookEvent)
+            .where(WebhookEvent.status == "pending")
+            .order_by(WebhookEvent.received_at)
+            .limit(size)
+            .with_for_update(skip_locked=True)
+        )
+    )
     for row in rows:
         if apply(row, now).status != "pending":
             applied += 1

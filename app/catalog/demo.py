@@ -1,4 +1,5 @@
 """Demo data: `flask seed-demo` loads a realistic catalog; load tests load a large synthetic one."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,9 +17,13 @@ from app.seeds import demo_seeder
 
 DEMO_FEE = "2.50"
 # Longer commitments cost less per month; paying weekly costs a little more.
-CYCLE_FACTORS = {"weekly": Decimal(12) / Decimal(52) * Decimal("1.2"), "monthly": Decimal(1),
-                 "quarterly": Decimal(3) * Decimal("0.95"), "half_yearly": Decimal(6) * Decimal("0.9"),
-                 "yearly": Decimal(10)}  # two months free
+CYCLE_FACTORS = {
+    "weekly": Decimal(12) / Decimal(52) * Decimal("1.2"),
+    "monthly": Decimal(1),
+    "quarterly": Decimal(3) * Decimal("0.95"),
+    "half_yearly": Decimal(6) * Decimal("0.9"),
+    "yearly": Decimal(10),
+}  # two months free
 
 
 def cycle_price(monthly_minor: int, cycle: str, yearly_months: str = "10") -> int:
@@ -36,18 +41,34 @@ def seed_demo_catalog() -> str:
     for spec in PRODUCTS:
         if spec["slug"] in existing:
             continue
-        product = services.save_product(slug=spec["slug"], name=spec["name"], category=spec["category"],
-                                        tagline=spec["tagline"], description=spec["description"],
-                                        icon=spec["icon"], product_schema=spec["schema"])
+        product = services.save_product(
+            slug=spec["slug"],
+            name=spec["name"],
+            category=spec["category"],
+            tagline=spec["tagline"],
+            description=spec["description"],
+            icon=spec["icon"],
+            product_schema=spec["schema"],
+        )
         products += 1
         for order, (tier, monthly, trial_days, features) in enumerate(spec["tiers"]):
             for cycle in BILLING_CYCLES:
-                services.create_plan(product, name=tier, billing_cycle=cycle, price=cycle_price(monthly, cycle, spec.get("yearly_months", "10")),
-                                     discount_percent=spec["discounts"].get((tier, cycle), "0"),
-                                     trial_days=trial_days, features=features, sort_order=order)
+                services.create_plan(
+                    product,
+                    name=tier,
+                    billing_cycle=cycle,
+                    price=cycle_price(monthly, cycle, spec.get("yearly_months", "10")),
+                    discount_percent=spec["discounts"].get((tier, cycle), "0"),
+                    trial_days=trial_days,
+                    features=features,
+                    sort_order=order,
+                )
                 plans += 1
-    lines = [f"catalog: added {products} products with {plans} plans" if products
-             else f"catalog: nothing new ({len(existing)} products already there)"]
+    lines = [
+        f"catalog: added {products} products with {plans} plans"
+        if products
+        else f"catalog: nothing new ({len(existing)} products already there)"
+    ]
     if _set_demo_fee():
         lines.append(f"platform fee: set to {DEMO_FEE}%")
     return "; ".join(lines)
@@ -63,8 +84,7 @@ def _set_demo_fee() -> bool:
     return True
 
 
-WORDS = ("invoice pipeline dashboard inbox chat email campaign forecast report sync backup search calendar "
-         "survey roadmap ticket vault audit workflow timeline analytics contacts billing metrics").split()
+WORDS = ["invoice", "pipeline", "dashboard", "inbox", "chat", "email", "campaign", "forecast", "report", "sync", "backup", "search", "calendar", "survey", "roadmap", "ticket", "vault", "audit", "workflow", "timeline", "analytics", "contacts", "billing", "metrics"]
 CATEGORIES = ("CRM", "Analytics", "Helpdesk", "Marketing", "Productivity", "Security", "Finance", "Developer tools")
 
 
@@ -78,23 +98,41 @@ def bulk_load_catalog(count: int, *, plans_per_product: int = 5, prefix: str = "
     for i in range(count):
         product_id = uuid.uuid4()
         a, b, c = WORDS[i % len(WORDS)], WORDS[(i * 7 + 3) % len(WORDS)], WORDS[(i * 13 + 5) % len(WORDS)]
-        products.append({
-            "id": product_id, "slug": f"{prefix}-{i:05d}", "name": f"{a.capitalize()} {b.capitalize()} {i}",
-            "tagline": f"{a.capitalize()} and {b} for growing teams", "category": CATEGORIES[i % len(CATEGORIES)],
-            "description": f"A {a} tool with {b} and {c}.\n\nBuilt for teams that need {c} every day.",
-            "icon": "", "is_active": True, "product_schema": {}, "created_at": now - timedelta(minutes=i),
-            "updated_at": now,
-        })
+        products.append(
+            {
+                "id": product_id,
+                "slug": f"{prefix}-{i:05d}",
+                "name": f"{a.capitalize()} {b.capitalize()} {i}",
+                "tagline": f"{a.capitalize()} and {b} for growing teams",
+                "category": CATEGORIES[i % len(CATEGORIES)],
+                "description": f"A {a} tool with {b} and {c}.\n\nBuilt for teams that need {c} every day.",
+                "icon": "",
+                "is_active": True,
+                "product_schema": {},
+                "created_at": now - timedelta(minutes=i),
+                "updated_at": now,
+            }
+        )
         for j in range(plans_per_product):
             cycle = BILLING_CYCLES[j % len(BILLING_CYCLES)]
             monthly = 900 + (i * 37 + j * 500) % 20_000
-            plans.append({
-                "id": uuid.uuid4(), "product_id": product_id, "name": f"Tier {j // len(BILLING_CYCLES) + 1}",
-                "billing_cycle": cycle, "price": cycle_price(monthly, cycle), "currency": "USD",
-                "discount_percent": Decimal((i + j) % 4 * 5), "trial_days": 14 if j % 2 == 0 else 0,
-                "features": [f"Seats: {5 * (j + 1)}", a.capitalize(), b.capitalize()], "is_active": True,
-                "sort_order": j // len(BILLING_CYCLES), "created_at": now, "updated_at": now,
-            })
+            plans.append(
+                {
+                    "id": uuid.uuid4(),
+                    "product_id": product_id,
+                    "name": f"Tier {j // len(BILLING_CYCLES) + 1}",
+                    "billing_cycle": cycle,
+                    "price": cycle_price(monthly, cycle),
+                    "currency": "USD",
+                    "discount_percent": Decimal((i + j) % 4 * 5),
+                    "trial_days": 14 if j % 2 == 0 else 0,
+                    "features": [f"Seats: {5 * (j + 1)}", a.capitalize(), b.capitalize()],
+                    "is_active": True,
+                    "sort_order": j // len(BILLING_CYCLES),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
     db.session.execute(sa.insert(Product), products)
     db.session.execute(sa.insert(Plan), plans)
     return len(plans)

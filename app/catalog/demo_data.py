@@ -8,7 +8,10 @@ REGIONS = ["EU", "US", "APAC"]
 
 PRODUCTS = [
     {
-        "slug": "pipewise-crm", "name": "Pipewise CRM", "category": "CRM", "icon": "pipeline",
+        "slug": "pipewise-crm",
+        "name": "Pipewise CRM",
+        "category": "CRM",
+        "icon": "pipeline",
         "tagline": "The sales pipeline your team will actually keep up to date.",
         "description": (
             "Pipewise turns every deal into a card you can drag from first call to signed contract. "
@@ -24,25 +27,58 @@ PRODUCTS = [
             "type": "object",
             "properties": {
                 "company_name": {"type": "string", "title": "Company name", "minLength": 2, "maxLength": 100},
-                "seats": {"type": "integer", "title": "Seats", "minimum": 1, "maximum": 500, "default": 5,
-                          "description": "Everyone who logs in to Pipewise needs a seat."},
+                "seats": {
+                    "type": "integer",
+                    "title": "Seats",
+                    "minimum": 1,
+                    "maximum": 500,
+                    "default": 5,
+                    "description": "Everyone who logs in to Pipewise needs a seat.",
+                },
                 "data_region": {"type": "string", "title": "Data region", "enum": REGIONS},
             },
             "required": ["company_name", "seats", "data_region"],
         },
         "tiers": [
             ("Starter", 2900, 14, ["Seats: up to 3", "Pipelines: 1", "Email and calendar sync", "Mobile app"]),
-            ("Growth", 7900, 14, ["Seats: up to 25", "Pipelines: 10", "Email and calendar sync", "Mobile app",
-                                  "Sales forecasting", "Workflow automation"]),
-            ("Scale", 19900, 30, ["Seats: up to 500", "Pipelines: Unlimited", "Email and calendar sync", "Mobile app",
-                                  "Sales forecasting", "Workflow automation", "Territories and quotas",
-                                  "Single sign-on (SAML)"]),
+            (
+                "Growth",
+                7900,
+                14,
+                [
+                    "Seats: up to 25",
+                    "Pipelines: 10",
+                    "Email and calendar sync",
+                    "Mobile app",
+                    "Sales forecasting",
+                    "Workflow automation",
+                ],
+            ),
+            (
+                "Scale",
+                19900,
+                30,
+                [
+                    "Seats: up to 500",
+                    "Pipelines: Unlimited",
+                    "Email and calendar sync",
+                    "Mobile app",
+                    "Sales forecasting",
+                    "Workflow automation",
+                    "Territories and quotas",
+                    "Single sign-on (SAML)",
+                ],
+            ),
         ],
         "discounts": {("Growth", "yearly"): "10"},
         "yearly_months": "9.6",
     },
     {
-        "slug": "clientbook", "yearly_months": "11", "name": "Clientbook", "category": "CRM", "icon": "contacts",
+        "slug": "clientbook",
+        "yearly_months": "11",
+        "name": "Clientbook",
+        "category": "CRM",
+        "icon": "contacts",
         "tagline": "A friendly client book for agencies, studios and freelancers.",
         "description": (
             "Clientbook keeps every client, contact and project note in one tidy place. See at a glance "
@@ -61,13 +97,27 @@ PRODUCTS = [
         },
         "tiers": [
             ("Solo", 1200, 30, ["Seats: 1", "Clients: 200", "Reminders", "Client portal"]),
-            ("Studio", 3900, 30, ["Seats: up to 10", "Clients: Unlimited", "Reminders", "Client portal",
-                                  "Shared inbox views", "Time tracking"]),
+            (
+                "Studio",
+                3900,
+                30,
+                [
+                    "Seats: up to 10",
+                    "Clients: Unlimited",
+                    "Reminders",
+                    "Client portal",
+                    "Shared inbox views",
+                    "Time tracking",
+                ],
+            ),
         ],
         "discounts": {},
     },
     {
-        "slug": "lumen-analytics", "name": "Lumen Analytics", "category": "Analytics", "icon": "chart",
+        "slug": "lumen-analytics",
+        "name": "Lumen Analytics",
+        "category": "Analytics",
+        "icon": "chart",
         "tagline": "Product analytics that answer questions in seconds, not sprints.",
         "description": (
             "Lumen captures what people do in your product and turns it into funnels, retention curves "
@@ -80,23 +130,51 @@ PRODUCTS = [
         "schema": {
             "type": "object",
             "properties": {
-                "workspace": {"type": "string", "title": "Workspace name", "pattern": "[a-z0-9-]{3,30}",
-                              "description": "Lower-case letters, digits and dashes; it becomes your Lumen address."},
+                "workspace": {
+                    "type": "string",
+                    "title": "Workspace name",
+                    "pattern": "[a-z0-9-]{3,30}",
+                    "description": "Lower-case letters, digits and dashes; it becomes your Lumen address.",
+                },
                 "data_region": {"type": "string", "title": "Data region", "enum": REGIONS},
             },
             "required": ["workspace", "data_region"],
         },
         "tiers": [
             ("Starter", 1900, 14, ["Events per month: 500,000", "Data history: 1 year", "Funnels and retention"]),
-            ("Team", 4900, 14, ["Events per month: 5 million", "Data history: 2 years", "Funnels and retention",
-                                "Cohort exports", "Group analytics"]),
-            ("Business", 14900, 14, ["Events per month: 50 million", "Data history: 7 years", "Funnels and retention",
-                                     "Cohort exports", "Group analytics", "Data warehouse sync"]),
+            (
+                "Team",
+                4900,
+                14,
+                [
+                    "Events per month: 5 million",
+                    "Data history: 2 years",
+                    "Funnels and retention",
+                    "Cohort exports",
+                    "Group analytics",
+                ],
+            ),
+            (
+                "Business",
+                14900,
+                14,
+                [
+                    "Events per month: 50 million",
+                    "Data history: 7 years",
+                    "Funnels and retention",
+                    "Cohort exports",
+                    "Group analytics",
+                    "Data warehouse sync",
+                ],
+            ),
         ],
         "discounts": {("Team", "yearly"): "15", ("Business", "yearly"): "15"},
     },
     {
-        "slug": "quarry-bi", "name": "Quarry BI", "category": "Analytics", "icon": "pie",
+        "slug": "quarry-bi",
+        "name": "Quarry BI",
+        "category": "Analytics",
+        "icon": "pie",
         "tagline": "Dashboards and reports straight from the database you already have.",
         "description": (
             "Connect Quarry to Postgres, BigQuery, Snowflake or Redshift and start building dashboards "
@@ -109,22 +187,44 @@ PRODUCTS = [
             "type": "object",
             "properties": {
                 "company_name": {"type": "string", "title": "Company name", "minLength": 2, "maxLength": 100},
-                "warehouse": {"type": "string", "title": "Data warehouse",
-                              "enum": ["PostgreSQL", "BigQuery", "Snowflake", "Redshift"]},
+                "warehouse": {
+                    "type": "string",
+                    "title": "Data warehouse",
+                    "enum": ["PostgreSQL", "BigQuery", "Snowflake", "Redshift"],
+                },
             },
             "required": ["company_name", "warehouse"],
         },
         "tiers": [
             ("Analyst", 3500, 14, ["Editors: 1", "Dashboards: 20", "Scheduled reports"]),
-            ("Team", 9900, 14, ["Editors: 10", "Dashboards: Unlimited", "Scheduled reports", "Alerts",
-                                "Row-level permissions"]),
-            ("Enterprise", 29900, 0, ["Editors: Unlimited", "Dashboards: Unlimited", "Scheduled reports", "Alerts",
-                                      "Row-level permissions", "Audit log", "Dedicated support"]),
+            (
+                "Team",
+                9900,
+                14,
+                ["Editors: 10", "Dashboards: Unlimited", "Scheduled reports", "Alerts", "Row-level permissions"],
+            ),
+            (
+                "Enterprise",
+                29900,
+                0,
+                [
+                    "Editors: Unlimited",
+                    "Dashboards: Unlimited",
+                    "Scheduled reports",
+                    "Alerts",
+                    "Row-level permissions",
+                    "Audit log",
+                    "Dedicated support",
+                ],
+            ),
         ],
         "discounts": {},
     },
     {
-        "slug": "beacon-desk", "name": "Beacon Desk", "category": "Helpdesk", "icon": "lifebuoy",
+        "slug": "beacon-desk",
+        "name": "Beacon Desk",
+        "category": "Helpdesk",
+        "icon": "lifebuoy",
         "tagline": "A calm shared inbox for customer support teams.",
         "description": (
             "Beacon Desk brings email, web forms and social messages into one queue with clear owners "
@@ -139,23 +239,54 @@ PRODUCTS = [
             "properties": {
                 "company_name": {"type": "string", "title": "Company name", "minLength": 2, "maxLength": 100},
                 "agents": {"type": "integer", "title": "Agents", "minimum": 1, "maximum": 500, "default": 3},
-                "support_address": {"type": "string", "title": "Support email address", "maxLength": 200,
-                                    "pattern": "[^@\\s]+@[^@\\s]+\\.[^@\\s]+"},
+                "support_address": {
+                    "type": "string",
+                    "title": "Support email address",
+                    "maxLength": 200,
+                    "pattern": "[^@\\s]+@[^@\\s]+\\.[^@\\s]+",
+                },
             },
             "required": ["company_name", "agents"],
         },
         "tiers": [
             ("Essentials", 1500, 14, ["Agents: up to 3", "Shared inbox", "Saved replies", "Help center"]),
-            ("Professional", 4500, 14, ["Agents: up to 50", "Shared inbox", "Saved replies", "Help center",
-                                        "Service-level targets", "Satisfaction surveys"]),
-            ("Enterprise", 9900, 30, ["Agents: Unlimited", "Shared inbox", "Saved replies", "Help center",
-                                      "Service-level targets", "Satisfaction surveys", "Custom roles",
-                                      "Sandbox environment"]),
+            (
+                "Professional",
+                4500,
+                14,
+                [
+                    "Agents: up to 50",
+                    "Shared inbox",
+                    "Saved replies",
+                    "Help center",
+                    "Service-level targets",
+                    "Satisfaction surveys",
+                ],
+            ),
+            (
+                "Enterprise",
+                9900,
+                30,
+                [
+                    "Agents: Unlimited",
+                    "Shared inbox",
+                    "Saved replies",
+                    "Help center",
+                    "Service-level targets",
+                    "Satisfaction surveys",
+                    "Custom roles",
+                    "Sandbox environment",
+                ],
+            ),
         ],
         "discounts": {("Professional", "monthly"): "20"},
     },
     {
-        "slug": "kindly-chat", "yearly_months": "9", "name": "Kindly Chat", "category": "Helpdesk", "icon": "chat",
+        "slug": "kindly-chat",
+        "yearly_months": "9",
+        "name": "Kindly Chat",
+        "category": "Helpdesk",
+        "icon": "chat",
         "tagline": "Live chat and a helpful bot on every page of your site.",
         "description": (
             "Add Kindly Chat to your website with one line and talk to visitors while they are still "
@@ -167,21 +298,32 @@ PRODUCTS = [
         "schema": {
             "type": "object",
             "properties": {
-                "website": {"type": "string", "title": "Website address", "maxLength": 200,
-                            "pattern": "https?://[^\\s]+"},
+                "website": {
+                    "type": "string",
+                    "title": "Website address",
+                    "maxLength": 200,
+                    "pattern": "https?://[^\\s]+",
+                },
                 "agents": {"type": "integer", "title": "Agents", "minimum": 1, "maximum": 200, "default": 2},
             },
             "required": ["website"],
         },
         "tiers": [
             ("Starter", 1900, 14, ["Agents: up to 2", "Live chat widget", "Chat history: 90 days"]),
-            ("Pro", 5900, 14, ["Agents: up to 20", "Live chat widget", "Chat history: Unlimited", "Answer bot",
-                               "Proactive messages"]),
+            (
+                "Pro",
+                5900,
+                14,
+                ["Agents: up to 20", "Live chat widget", "Chat history: Unlimited", "Answer bot", "Proactive messages"],
+            ),
         ],
         "discounts": {},
     },
     {
-        "slug": "inkwell-mail", "name": "Inkwell Mail", "category": "Marketing", "icon": "envelope",
+        "slug": "inkwell-mail",
+        "name": "Inkwell Mail",
+        "category": "Marketing",
+        "icon": "envelope",
         "tagline": "Email newsletters and campaigns that people look forward to.",
         "description": (
             "Write in a clean editor, pick from well-designed templates and send to the right people "
@@ -194,25 +336,51 @@ PRODUCTS = [
         "schema": {
             "type": "object",
             "properties": {
-                "sender_domain": {"type": "string", "title": "Sending domain", "maxLength": 100,
-                                  "pattern": "([a-z0-9-]+\\.)+[a-z]{2,}",
-                                  "description": "The domain your emails come from, e.g. news.example.com."},
-                "list_size": {"type": "string", "title": "Current list size",
-                              "enum": ["Under 1,000", "1,000–10,000", "10,000–100,000", "Over 100,000"]},
+                "sender_domain": {
+                    "type": "string",
+                    "title": "Sending domain",
+                    "maxLength": 100,
+                    "pattern": "([a-z0-9-]+\\.)+[a-z]{2,}",
+                    "description": "The domain your emails come from, e.g. news.example.com.",
+                },
+                "list_size": {
+                    "type": "string",
+                    "title": "Current list size",
+                    "enum": ["Under 1,000", "1,000–10,000", "10,000–100,000", "Over 100,000"],
+                },
             },
             "required": ["sender_domain"],
         },
         "tiers": [
             ("Creator", 900, 30, ["Subscribers: 1,000", "Emails per month: 10,000", "Sign-up forms"]),
-            ("Growth", 2900, 30, ["Subscribers: 10,000", "Emails per month: Unlimited", "Sign-up forms",
-                                  "Automations", "A/B testing"]),
-            ("Pro", 7900, 14, ["Subscribers: 100,000", "Emails per month: Unlimited", "Sign-up forms", "Automations",
-                               "A/B testing", "Revenue reports", "Dedicated IP"]),
+            (
+                "Growth",
+                2900,
+                30,
+                ["Subscribers: 10,000", "Emails per month: Unlimited", "Sign-up forms", "Automations", "A/B testing"],
+            ),
+            (
+                "Pro",
+                7900,
+                14,
+                [
+                    "Subscribers: 100,000",
+                    "Emails per month: Unlimited",
+                    "Sign-up forms",
+                    "Automations",
+                    "A/B testing",
+                    "Revenue reports",
+                    "Dedicated IP",
+                ],
+            ),
         ],
         "discounts": {("Growth", "quarterly"): "12.5"},
     },
     {
-        "slug": "rankwise-seo", "name": "Rankwise SEO", "category": "Marketing", "icon": "trend",
+        "slug": "rankwise-seo",
+        "name": "Rankwise SEO",
+        "category": "Marketing",
+        "icon": "trend",
         "tagline": "Know where you rank, why, and what to fix next.",
         "description": (
             "Rankwise tracks your keywords every day, audits your site for broken links and slow pages, "
@@ -223,22 +391,45 @@ PRODUCTS = [
         "schema": {
             "type": "object",
             "properties": {
-                "website": {"type": "string", "title": "Website to track", "maxLength": 200,
-                            "pattern": "https?://[^\\s]+"},
-                "competitors": {"type": "integer", "title": "Competitors to compare", "minimum": 0,
-                                "maximum": 20, "default": 3},
+                "website": {
+                    "type": "string",
+                    "title": "Website to track",
+                    "maxLength": 200,
+                    "pattern": "https?://[^\\s]+",
+                },
+                "competitors": {
+                    "type": "integer",
+                    "title": "Competitors to compare",
+                    "minimum": 0,
+                    "maximum": 20,
+                    "default": 3,
+                },
             },
             "required": ["website"],
         },
         "tiers": [
             ("Lite", 2400, 7, ["Tracked keywords: 500", "Site audits: Weekly", "Competitor tracking"]),
-            ("Agency", 8900, 7, ["Tracked keywords: 5,000", "Site audits: Daily", "Competitor tracking",
-                                 "White-label reports", "Client workspaces"]),
+            (
+                "Agency",
+                8900,
+                7,
+                [
+                    "Tracked keywords: 5,000",
+                    "Site audits: Daily",
+                    "Competitor tracking",
+                    "White-label reports",
+                    "Client workspaces",
+                ],
+            ),
         ],
         "discounts": {("Agency", "half_yearly"): "5"},
     },
     {
-        "slug": "tandem-projects", "yearly_months": "9.6", "name": "Tandem Projects", "category": "Productivity", "icon": "kanban",
+        "slug": "tandem-projects",
+        "yearly_months": "9.6",
+        "name": "Tandem Projects",
+        "category": "Productivity",
+        "icon": "kanban",
         "tagline": "Plan, track and ship projects with boards, timelines and docs.",
         "description": (
             "Tandem gives every project a board, a timeline and a home for its documents. Break work into "
@@ -256,15 +447,35 @@ PRODUCTS = [
         },
         "tiers": [
             ("Team", 800, 14, ["Members: up to 15", "Boards and lists", "Docs"]),
-            ("Business", 2400, 14, ["Members: up to 250", "Boards and lists", "Docs", "Timelines",
-                                    "Workload views", "Guest access"]),
-            ("Enterprise", 6900, 30, ["Members: Unlimited", "Boards and lists", "Docs", "Timelines",
-                                      "Workload views", "Guest access", "Single sign-on (SAML)", "Audit log"]),
+            (
+                "Business",
+                2400,
+                14,
+                ["Members: up to 250", "Boards and lists", "Docs", "Timelines", "Workload views", "Guest access"],
+            ),
+            (
+                "Enterprise",
+                6900,
+                30,
+                [
+                    "Members: Unlimited",
+                    "Boards and lists",
+                    "Docs",
+                    "Timelines",
+                    "Workload views",
+                    "Guest access",
+                    "Single sign-on (SAML)",
+                    "Audit log",
+                ],
+            ),
         ],
         "discounts": {},
     },
     {
-        "slug": "vaultline", "name": "Vaultline", "category": "Security", "icon": "lock",
+        "slug": "vaultline",
+        "name": "Vaultline",
+        "category": "Security",
+        "icon": "lock",
         "tagline": "The password manager your whole company can agree on.",
         "description": (
             "Vaultline stores passwords, keys and secure notes with end-to-end encryption and shares them "
@@ -283,8 +494,19 @@ PRODUCTS = [
         },
         "tiers": [
             ("Teams", 3900, 14, ["Shared vaults: 10", "Browser extensions", "Two-factor sign-in"]),
-            ("Business", 8900, 14, ["Shared vaults: Unlimited", "Browser extensions", "Two-factor sign-in",
-                                   "Password health reports", "Admin policies", "Single sign-on (SAML)"]),
+            (
+                "Business",
+                8900,
+                14,
+                [
+                    "Shared vaults: Unlimited",
+                    "Browser extensions",
+                    "Two-factor sign-in",
+                    "Password health reports",
+                    "Admin policies",
+                    "Single sign-on (SAML)",
+                ],
+            ),
         ],
         "discounts": {("Business", "yearly"): "20"},
     },

@@ -1,4 +1,5 @@
 """The platform fee: one setting, read through a Redis cache (1 h), cleared on change."""
+
 from __future__ import annotations
 
 import logging
@@ -87,8 +88,14 @@ def set_fee(raw_percent, *, actor_id: uuid.UUID | None, reason: str) -> Platform
     db.session.add(change)
     row.percent = percent
     row.updated_by_id = actor_id
-    audit.record("fee.changed", actor_id=actor_id, target_type="platform_fee", target_id="1",
-                 before={"percent": str(old)}, after={"percent": str(percent), "reason": reason})
+    audit.record(
+        "fee.changed",
+        actor_id=actor_id,
+        target_type="platform_fee",
+        target_id="1",
+        before={"percent": str(old)},
+        after={"percent": str(percent), "reason": reason},
+    )
     db.session.commit()
     clear_cache()
     return change

@@ -1,4 +1,5 @@
 """Catalog filters from the query string: whatever arrives, a sane `CatalogFilters` (and notices) comes out."""
+
 from __future__ import annotations
 
 import re
@@ -21,7 +22,9 @@ def clean_text(raw, limit: int) -> tuple[str, bool]:
     return text[:limit].rstrip(), len(text) > limit
 
 
-def parse_cycle(raw, offered=BILLING_CYCLES, *, instead: str = "prices for every cycle are shown") -> tuple[str, str | None]:
+def parse_cycle(
+    raw, offered=BILLING_CYCLES, *, instead: str = "prices for every cycle are shown"
+) -> tuple[str, str | None]:
     """A billing cycle on offer, or "" and a notice saying the value was ignored and what is shown `instead`."""
     value, _ = clean_text(raw, 40)
     value = value.lower()
@@ -56,9 +59,13 @@ class CatalogFilters:
     def args(self, **changes) -> dict:
         """Query-string arguments for a link (defaults left out, so URLs stay short and shareable)."""
         target = replace(self, **changes)
-        args = {"q": target.q, "category": target.category, "cycle": target.cycle,
-                "sort": target.sort if target.sort != "relevance" else "",
-                "page": target.page if target.page > 1 else ""}
+        args = {
+            "q": target.q,
+            "category": target.category,
+            "cycle": target.cycle,
+            "sort": target.sort if target.sort != "relevance" else "",
+            "page": target.page if target.page > 1 else "",
+        }
         return {k: v for k, v in args.items() if v}
 
 

@@ -4,6 +4,7 @@ Python's `re` backtracks, so an admin's `(a+)+$` took seconds on a 26-character 
 RE2 has no backreferences or lookaround; a pattern that needs them is refused when the schema
 is saved, with RE2's reason.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,8 +38,10 @@ def pattern_problem(pattern) -> str | None:
         return "must not contain unpaired surrogates (\\ud800–\\udfff)"
     except re2.error as exc:
         reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        return (f"is not a valid regular expression ({reason}); note that backreferences like \\1 "
-                "and lookarounds like (?=…) are not supported")
+        return (
+            f"is not a valid regular expression ({reason}); note that backreferences like \\1 "
+            "and lookarounds like (?=…) are not supported"
+        )
     return None
 
 

@@ -1,4 +1,5 @@
 """A product's plans side by side: prices per cycle, savings against paying monthly, the feature matrix."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ def split_feature(text: str) -> tuple[str, str | None]:
 @dataclass
 class Offer:
     plan: Plan
-    price: int          # final price per cycle
+    price: int  # final price per cycle
     per_month: int
     saving: int | None  # percent saved against the same tier paid monthly
 
@@ -97,14 +98,20 @@ def compare(plans: list[Plan], cycle: str) -> Comparison:
 
     def offer(plan: Plan) -> Offer:
         price = plan.final_price
-        return Offer(plan, price, monthly_equivalent(price, plan.billing_cycle),
-                     saving_percent(price, plan.billing_cycle, monthly.get(plan.name)))
+        return Offer(
+            plan,
+            price,
+            monthly_equivalent(price, plan.billing_cycle),
+            saving_percent(price, plan.billing_cycle, monthly.get(plan.name)),
+        )
 
     by_cycle: dict[str, list[Offer]] = {}
     for plan in sorted(plans, key=lambda p: (p.sort_order, p.price, p.name)):
         by_cycle.setdefault(plan.billing_cycle, []).append(offer(plan))
-    cycles = [CycleChoice(c, CYCLE_LABELS[c], max((o.saving or 0 for o in by_cycle[c]), default=0) or None)
-              for c in offered_cycles(plans)]
+    cycles = [
+        CycleChoice(c, CYCLE_LABELS[c], max((o.saving or 0 for o in by_cycle[c]), default=0) or None)
+        for c in offered_cycles(plans)
+    ]
     offers = by_cycle.get(cycle, [])
     return Comparison(cycle=cycle, cycles=cycles, offers=offers, features=_feature_rows(offers))
 

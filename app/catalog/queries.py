@@ -4,6 +4,7 @@ The catalog page costs the page of products (with the total), one aggregate for
 their "from" prices and the category counts (an HTMX update too: they follow the search);
 a product page costs the product and its plans.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,8 +53,10 @@ def _search(q: str):
     # Every word must appear somewhere; the same weights as on Postgres order the matches.
     weights = ((Product.name, 3), (Product.tagline, 2), (Product.category, 2), (Product.description, 1))
     terms = q.lower().split()[:MAX_TERMS]
-    found = [[(sa.func.lower(column).contains(term, autoescape=True), weight) for column, weight in weights]
-             for term in terms]
+    found = [
+        [(sa.func.lower(column).contains(term, autoescape=True), weight) for column, weight in weights]
+        for term in terms
+    ]
     condition = sa.and_(*(sa.or_(*(match for match, _ in term)) for term in found))
     rank = sum((sa.case(*term, else_=0) for term in found), sa.literal(0))
     return condition, rank
@@ -114,9 +117,13 @@ def search_products(filters: CatalogFilters) -> CatalogPage:
     if filters.q:
         condition, rank = _search(filters.q)
         conditions.append(condition)
-    query = _ordered(sa.select(Product, sa.func.count().over().label("total")).where(*conditions)
-                     .options(defer(Product.description, raiseload=True),
-                              defer(Product.product_schema, raiseload=True)), filters, rank)
+    query = _ordered(
+        sa.select(Product, sa.func.count().over().label("total"))
+        .where(*conditions)
+        .options(defer(Product.description, raiseload=True), defer(Product.product_schema, raiseload=True)),
+        filters,
+        rank,
+    )
 
     def fetch(page: int) -> list:
         return db.session.execute(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
@@ -132,8 +139,15 @@ def search_products(filters: CatalogFilters) -> CatalogPage:
     total = rows[0].total if rows else 0
     pages = max(1, math.ceil(total / PER_PAGE))
     products = [row.Product for row in rows]
-    return CatalogPage(filters=filters, products=products, prices=from_prices([p.id for p in products]),
-                       total=total, page=page, pages=pages, notices=notices)
+    return CatalogPage(
+        filters=filters,
+        products=products,
+        prices=from_prices([p.id for p in products]),
+        total=total,
+        page=page,
+        pages=pages,
+        notices=notices,
+    )
 
 
 def _ordered(query, filters: CatalogFilters, rank):
@@ -142,11 +156,15 @@ def _ordered(query, filters: CatalogFilters, rank):
     if filters.sort == "newest":
         return query.order_by(Product.created_at.desc(), Product.name, Product.id)
     if filters.sort == "price":
-        cheapest = (sa.select(Plan.product_id, sa.func.min(final_price_sql()).label("amount"))
-                    .where(Plan.is_active.is_(True), Plan.billing_cycle == filters.price_cycle)
-                    .group_by(Plan.product_id).subquery())
-        return (query.outerjoin(cheapest, cheapest.c.product_id == Product.id)
-                .order_by(cheapest.c.amount.asc().nulls_last(), Product.name, Product.id))
+        cheapest = (
+            sa.select(Plan.product_id, sa.func.min(final_price_sql()).label("amount"))
+            .where(Plan.is_active.is_(True), Plan.billing_cycle == filters.price_cycle)
+            .group_by(Plan.product_id)
+            .subquery()
+        )
+        return query.outerjoin(cheapest, cheapest.c.product_id == Product.id).order_by(
+            cheapest.c.amount.asc().nulls_last(), Product.name, Product.id
+        )
     return query.order_by(Product.name, Product.id)
 
 
@@ -189,23 +207,31 @@ def category_counts(filters: CatalogFilters = CatalogFilters()) -> list[Category
     if matching:
         # The matches in a subquery, so the search uses its index; every category still gets its row (0 or more).
         hits = sa.select(Product.id).where(*matching).subquery()
-        query = (sa.select(Product.category, sa.func.count(hits.c.id)).outerjoin(hits, hits.c.id == Product.id)
-                 .where(Product.is_active.is_(True), _has_active_plan()))
+        query = (
+            sa.select(Product.category, sa.func.count(hits.c.id))
+            .outerjoin(hits, hits.c.id == Product.id)
+            .where(Product.is_active.is_(True), _has_active_plan())
+        )
     rows = db.session.execute(query.group_by(Product.category).order_by(Product.category))
     return [CategoryCount(category, int(n)) for category, n in rows]
 
 
 def featured_products(limit: int = 4) -> tuple[list[Product], dict]:
     """The first product of each of the first `limit` categories: a varied shelf for the home page."""
-    first_in_category = sa.func.row_number().over(partition_by=Product.category,
-                                                  order_by=(Product.created_at, Product.name)).label("n")
-    ranked = (sa.select(Product.id, first_in_category)
-              .where(Product.is_active.is_(True), _has_active_plan()).subquery())
-    products = list(db.session.scalars(
-        sa.select(Product).join(ranked, ranked.c.id == Product.id).where(ranked.c.n == 1)
-        .options(defer(Product.description, raiseload=True), defer(Product.product_schema, raiseload=True))
-        .order_by(Product.category).limit(limit)
-    ))
+    first_in_category = (
+        sa.func.row_number().over(partition_by=Product.category, order_by=(Product.created_at, Product.name)).label("n")
+    )
+    ranked = sa.select(Product.id, first_in_category).where(Product.is_active.is_(True), _has_active_plan()).subquery()
+    products = list(
+        db.session.scalars(
+            sa.select(Product)
+            .join(ranked, ranked.c.id == Product.id)
+            .where(ranked.c.n == 1)
+            .options(defer(Product.description, raiseload=True), defer(Product.product_schema, raiseload=True))
+            .order_by(Product.category)
+            .limit(limit)
+        )
+    )
     return products, from_prices([p.id for p in products])
 
 
@@ -214,6 +240,7 @@ def product_by_slug(slug: str) -> Product | None:
     if not SLUG_RE.match(slug or ""):
         return None
     return db.session.scalar(
-        sa.select(Product).where(Product.slug == slug, Product.is_active.is_(True))
+        sa.select(Product)
+        .where(Product.slug == slug, Product.is_active.is_(True))
         .options(selectinload(Product.plans.and_(Plan.is_active.is_(True))))
     )

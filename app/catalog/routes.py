@@ -1,4 +1,5 @@
 """Catalog pages: /products/ (search, filters, sorting, pages) and /products/<slug> (plans compared)."""
+
 from __future__ import annotations
 
 import functools
@@ -9,8 +10,8 @@ from urllib.parse import urlencode
 from flask import current_app, request, url_for
 
 from app.catalog import bp, pricing, queries
-from app.catalog.filters import SORTS, parse_cycle, parse_filters
 from app.catalog.fees import current_percent
+from app.catalog.filters import SORTS, parse_cycle, parse_filters
 from app.catalog.schema import fields as schema_fields
 from app.errors import NotFound
 from app.models.catalog import CYCLE_LABELS
@@ -24,8 +25,13 @@ def index():
     filters = parse_filters(request.args)
     results = queries.search_products(filters)
     # Counted when the template asks: once per page, whether full or an HTMX fragment (which sends them out of band).
-    return render_page("catalog/index.html", block="results", filters=filters, results=results,
-                       categories=functools.partial(queries.category_counts, filters))
+    return render_page(
+        "catalog/index.html",
+        block="results",
+        filters=filters,
+        results=results,
+        categories=functools.partial(queries.category_counts, filters),
+    )
 
 
 @bp.get("/<slug>")
@@ -35,10 +41,19 @@ def detail(slug: str):
         raise NotFound("We couldn't find that product. It may have been retired, or the link may be mistyped.")
     offered = pricing.offered_cycles(product.plans)
     fallback = pricing.default_cycle(product.plans)
-    cycle, notice = parse_cycle(request.args.get("cycle"), offered, instead=f"{CYCLE_LABELS[fallback].lower()} prices are shown")
+    cycle, notice = parse_cycle(
+        request.args.get("cycle"), offered, instead=f"{CYCLE_LABELS[fallback].lower()} prices are shown"
+    )
     comparison = pricing.compare(product.plans, cycle or fallback)
-    return render_page("catalog/detail.html", block="pricing", product=product, comparison=comparison,
-                       notice=notice, fee_percent=current_percent(), checkout_fields=schema_fields(product.product_schema))
+    return render_page(
+        "catalog/detail.html",
+        block="pricing",
+        product=product,
+        comparison=comparison,
+        notice=notice,
+        fee_percent=current_percent(),
+        checkout_fields=schema_fields(product.product_schema),
+    )
 
 
 @bp.app_template_global()

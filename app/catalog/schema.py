@@ -15,6 +15,7 @@ so `with_order` records the properties' order when a schema is saved.
 `check_schema` says what is wrong with a schema (checked when it is saved);
 `fields` turns it into form fields; `validate_answers` checks submitted answers.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,18 @@ ALLOWED_KEYS = {
 TRUE_VALUES = {"on", "true", "1", "yes"}
 MAX_SCHEMA_TEXT = 20_000
 TOP_KEYS = ("type", "title", "description", "properties", "required")
-PROPERTY_KEYS = ("type", "title", "description", "default", "minLength", "maxLength", "minimum", "maximum",
-                 "pattern", "enum")
+PROPERTY_KEYS = (
+    "type",
+    "title",
+    "description",
+    "default",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "pattern",
+    "enum",
+)
 
 
 @dataclass(frozen=True)
@@ -126,7 +137,7 @@ def check_schema(schema) -> list[str]:
         return ["The schema must be a JSON object"]
     problems: list[str] = []
     if schema.get("type", "object") != "object":
-        problems.append("type must be \"object\"")
+        problems.append('type must be "object"')
     for key in sorted(set(schema) - {"type", "properties", "required", "title", "description", "order"}):
         problems.append(f"'{key}' is not supported at the top level")
     properties = schema.get("properties", {})
@@ -260,7 +271,7 @@ def _no_duplicates(pairs):
     seen: dict = {}
     for key, value in pairs:
         if key in seen:
-            raise _Refused(f"The key \"{key}\" appears twice in the same object")
+            raise _Refused(f'The key "{key}" appears twice in the same object')
         seen[key] = value
     return seen
 
@@ -314,6 +325,7 @@ def schema_text(schema) -> str:
         return ""
     readable = _ordered_keys({k: v for k, v in schema.items() if k != "order"}, TOP_KEYS)
     if schema.get("properties"):
-        readable["properties"] = {f.name: _ordered_keys(schema["properties"][f.name], PROPERTY_KEYS)
-                                  for f in fields(schema)}
+        readable["properties"] = {
+            f.name: _ordered_keys(schema["properties"][f.name], PROPERTY_KEYS) for f in fields(schema)
+        }
     return json.dumps(readable, indent=2, ensure_ascii=False)

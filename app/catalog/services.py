@@ -3,6 +3,7 @@
 Each function checks all its input, raises `CatalogInvalid` (a 400 with a message per
 field) and changes nothing when something is wrong, else saves, audits and commits.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,9 +61,20 @@ def _text(value, name: str, errors: dict, *, required: bool = True) -> str:
     return text
 
 
-def save_product(product: Product | None = None, *, actor_id: uuid.UUID | None = None, slug, name, category,
-                 tagline="", description="", icon="", product_schema=None, schema_json: str | None = None,
-                 is_active: bool = True) -> Product:
+def save_product(
+    product: Product | None = None,
+    *,
+    actor_id: uuid.UUID | None = None,
+    slug,
+    name,
+    category,
+    tagline="",
+    description="",
+    icon="",
+    product_schema=None,
+    schema_json: str | None = None,
+    is_active: bool = True,
+) -> Product:
     """Create a product (`product` None) or update one. A bad schema is refused with what is wrong with it.
 
     `schema_json`, when given, is the schema as an admin typed it (malformed JSON is refused with its line and
@@ -72,9 +84,12 @@ def save_product(product: Product | None = None, *, actor_id: uuid.UUID | None =
     slug = str(slug or "").strip().lower()
     if not SLUG_RE.match(slug):
         errors["slug"] = "Slug must be 1–80 lower-case letters, digits and dashes, not starting or ending with a dash"
-    fields = {"name": _text(name, "name", errors), "category": _text(category, "category", errors),
-              "tagline": _text(tagline, "tagline", errors, required=False),
-              "description": _text(description, "description", errors, required=False)}
+    fields = {
+        "name": _text(name, "name", errors),
+        "category": _text(category, "category", errors),
+        "tagline": _text(tagline, "tagline", errors, required=False),
+        "description": _text(description, "description", errors, required=False),
+    }
     icon = str(icon or "").strip()
     if not ICON_RE.match(icon):
         errors["icon"] = "Icon must be a short name of lower-case letters, digits and dashes"
@@ -97,19 +112,37 @@ def save_product(product: Product | None = None, *, actor_id: uuid.UUID | None =
     if product is None:
         product = Product()
         db.session.add(product)
-    for key, value in {**fields, "slug": slug, "icon": icon, "product_schema": schema, "is_active": bool(is_active)}.items():
+    for key, value in {
+        **fields,
+        "slug": slug,
+        "icon": icon,
+        "product_schema": schema,
+        "is_active": bool(is_active),
+    }.items():
         setattr(product, key, value)
     db.session.flush()
-    audit.record("product.updated" if before else "product.created", actor_id=actor_id, target=product,
-                 before=before, after=product_state(product))
+    audit.record(
+        "product.updated" if before else "product.created",
+        actor_id=actor_id,
+        target=product,
+        before=before,
+        after=product_state(product),
+    )
     db.session.commit()
     return product
 
 
 def product_state(product: Product) -> dict:
-    return {"slug": product.slug, "name": product.name, "category": product.category, "tagline": product.tagline,
-            "description": product.description, "icon": product.icon, "is_active": product.is_active,
-            "product_schema": product.product_schema}
+    return {
+        "slug": product.slug,
+        "name": product.name,
+        "category": product.category,
+        "tagline": product.tagline,
+        "description": product.description,
+        "icon": product.icon,
+        "is_active": product.is_active,
+        "product_schema": product.product_schema,
+    }
 
 
 def set_active(target: Product | Plan, active: bool, *, actor_id: uuid.UUID | None = None) -> bool:
@@ -120,16 +153,24 @@ def set_active(target: Product | Plan, active: bool, *, actor_id: uuid.UUID | No
     if target.is_active == bool(active):
         return False
     target.is_active = bool(active)
-    audit.record(f"{target.__tablename__}.{'restored' if active else 'retired'}", actor_id=actor_id, target=target,
-                 before={"is_active": not active}, after={"is_active": bool(active)})
+    audit.record(
+        f"{target.__tablename__}.{'restored' if active else 'retired'}",
+        actor_id=actor_id,
+        target=target,
+        before={"is_active": not active},
+        after={"is_active": bool(active)},
+    )
     db.session.commit()
     return True
 
 
 def subscription_counts(product_id: uuid.UUID) -> tuple[int, dict[uuid.UUID, int]]:
     """(subscriptions to the product, {plan id: subscriptions}), ever, whatever their status."""
-    rows = db.session.execute(sa.select(Subscription.plan_id, sa.func.count())
-                              .where(Subscription.product_id == product_id).group_by(Subscription.plan_id)).all()
+    rows = db.session.execute(
+        sa.select(Subscription.plan_id, sa.func.count())
+        .where(Subscription.product_id == product_id)
+        .group_by(Subscription.plan_id)
+    ).all()
     per_plan = {plan_id: count for plan_id, count in rows}
     return sum(per_plan.values()), per_plan
 
@@ -159,8 +200,10 @@ def delete_product(product_id: uuid.UUID, *, actor_id: uuid.UUID | None = None) 
         raise Conflict(refusal)
     before = {**product_state(product), "plans": [plan_state(p) for p in plans]}
     audit.record("product.deleted", actor_id=actor_id, target=product, before=before)
-    _delete([sa.delete(Plan).where(Plan.product_id == product.id), sa.delete(Product).where(Product.id == product.id)],
-            refusal)
+    _delete(
+        [sa.delete(Plan).where(Plan.product_id == product.id), sa.delete(Product).where(Product.id == product.id)],
+        refusal,
+    )
     return before["name"]
 
 
@@ -168,7 +211,9 @@ def parse_discount(raw) -> Decimal:
     try:
         value = Decimal(str(raw if raw not in (None, "") else "0").strip())
     except (InvalidOperation, ValueError):
-        raise ValidationError("Enter the discount as a percentage such as 15 or 12.5", field="discount_percent") from None
+        raise ValidationError(
+            "Enter the discount as a percentage such as 15 or 12.5", field="discount_percent"
+        ) from None
     if not value.is_finite() or not 0 <= value <= 100:
         raise ValidationError("The discount must be between 0 and 100 percent", field="discount_percent")
     if value != value.quantize(Decimal("0.01")):
@@ -196,16 +241,31 @@ def _amount(raw, currency: str, errors: dict) -> int:
     value = Decimal(text)
     minor = value.scaleb(exponent)
     if minor != minor.to_integral_value():
-        errors["price"] = (f"{currency} prices have no decimals" if exponent == 0
-                           else f"{currency} prices have at most {exponent} decimal places")
+        errors["price"] = (
+            f"{currency} prices have no decimals"
+            if exponent == 0
+            else f"{currency} prices have at most {exponent} decimal places"
+        )
         return 0
     if minor > MAX_PRICE:
         errors["price"] = f"The price must be at most {to_major(MAX_PRICE, currency):,}"
     return int(minor)
 
 
-def _plan_values(product: Product, errors: dict, *, name, billing_cycle, price, amount, currency, discount_percent,
-                 trial_days, features, sort_order) -> dict:
+def _plan_values(
+    product: Product,
+    errors: dict,
+    *,
+    name,
+    billing_cycle,
+    price,
+    amount,
+    currency,
+    discount_percent,
+    trial_days,
+    features,
+    sort_order,
+) -> dict:
     name = str(name or "").strip()
     if not name or len(name) > 80:
         errors["name"] = "Plan name is required (at most 80 characters)"
@@ -225,40 +285,86 @@ def _plan_values(product: Product, errors: dict, *, name, billing_cycle, price, 
         discount = parse_discount(discount_percent)
     except ValidationError as exc:
         errors["discount_percent"], discount = exc.message, Decimal(0)
-    if isinstance(features, str) or not all(isinstance(f, str) and 0 < len(f.strip()) <= MAX_FEATURE
-                                            and not unprintable(f.strip()) for f in features) or len(features) > MAX_FEATURES:
-        errors["features"] = f"Features must be a list of up to {MAX_FEATURES} lines of at most {MAX_FEATURE} characters"
+    if (
+        isinstance(features, str)
+        or not all(
+            isinstance(f, str) and 0 < len(f.strip()) <= MAX_FEATURE and not unprintable(f.strip()) for f in features
+        )
+        or len(features) > MAX_FEATURES
+    ):
+        errors["features"] = (
+            f"Features must be a list of up to {MAX_FEATURES} lines of at most {MAX_FEATURE} characters"
+        )
     if sort_order is None or sort_order == "":
         sort_order = _next_position(product, name) if "name" not in errors else 0
     else:
         sort_order = _whole(sort_order, "sort_order", "Position", errors, maximum=MAX_SORT_ORDER)
-    return {"name": name, "billing_cycle": billing_cycle, "price": price, "currency": currency,
-            "discount_percent": discount, "trial_days": trial_days,
-            "features": [f.strip() for f in features] if "features" not in errors else [], "sort_order": sort_order}
+    return {
+        "name": name,
+        "billing_cycle": billing_cycle,
+        "price": price,
+        "currency": currency,
+        "discount_percent": discount,
+        "trial_days": trial_days,
+        "features": [f.strip() for f in features] if "features" not in errors else [],
+        "sort_order": sort_order,
+    }
 
 
 def _next_position(product: Product, name: str) -> int:
     """A new plan sits with its tier (same name on another cycle), else after the others."""
     same, last = db.session.execute(
-        sa.select(sa.func.min(Plan.sort_order).filter(Plan.name == name), sa.func.max(Plan.sort_order))
-        .where(Plan.product_id == product.id)).one()
+        sa.select(sa.func.min(Plan.sort_order).filter(Plan.name == name), sa.func.max(Plan.sort_order)).where(
+            Plan.product_id == product.id
+        )
+    ).one()
     return same if same is not None else (last + 1 if last is not None else 0)
 
 
 def plan_state(plan: Plan) -> dict:
-    return {"name": plan.name, "billing_cycle": plan.billing_cycle, "price": plan.price, "currency": plan.currency,
-            "discount_percent": str(plan.discount_percent), "trial_days": plan.trial_days,
-            "features": list(plan.features or []), "is_active": plan.is_active, "sort_order": plan.sort_order}
+    return {
+        "name": plan.name,
+        "billing_cycle": plan.billing_cycle,
+        "price": plan.price,
+        "currency": plan.currency,
+        "discount_percent": str(plan.discount_percent),
+        "trial_days": plan.trial_days,
+        "features": list(plan.features or []),
+        "is_active": plan.is_active,
+        "sort_order": plan.sort_order,
+    }
 
 
-def create_plan(product: Product, *, actor_id: uuid.UUID | None = None, name, billing_cycle, price=None,
-                amount=None, currency="USD", discount_percent=0, trial_days=0, features=(), is_active: bool = True,
-                sort_order=None) -> Plan:
+def create_plan(
+    product: Product,
+    *,
+    actor_id: uuid.UUID | None = None,
+    name,
+    billing_cycle,
+    price=None,
+    amount=None,
+    currency="USD",
+    discount_percent=0,
+    trial_days=0,
+    features=(),
+    is_active: bool = True,
+    sort_order=None,
+) -> Plan:
     """Add a plan to `product`: `price` in minor units (4900 is $49.00), or `amount` as typed ("49.00")."""
     errors: dict[str, str] = {}
-    values = _plan_values(product, errors, name=name, billing_cycle=billing_cycle, price=price, amount=amount,
-                          currency=currency, discount_percent=discount_percent, trial_days=trial_days,
-                          features=features, sort_order=sort_order)
+    values = _plan_values(
+        product,
+        errors,
+        name=name,
+        billing_cycle=billing_cycle,
+        price=price,
+        amount=amount,
+        currency=currency,
+        discount_percent=discount_percent,
+        trial_days=trial_days,
+        features=features,
+        sort_order=sort_order,
+    )
     if errors:
         raise CatalogInvalid(errors)
     plan = Plan(product_id=product.id, is_active=bool(is_active), **values)
@@ -269,26 +375,56 @@ def create_plan(product: Product, *, actor_id: uuid.UUID | None = None, name, bi
     return plan
 
 
-def update_plan(plan: Plan, product: Product, *, actor_id: uuid.UUID | None = None, name, billing_cycle,
-                price=None, amount=None, currency="USD", discount_percent=0, trial_days=0, features=(),
-                is_active: bool = True, sort_order=None) -> Plan:
+def update_plan(
+    plan: Plan,
+    product: Product,
+    *,
+    actor_id: uuid.UUID | None = None,
+    name,
+    billing_cycle,
+    price=None,
+    amount=None,
+    currency="USD",
+    discount_percent=0,
+    trial_days=0,
+    features=(),
+    is_active: bool = True,
+    sort_order=None,
+) -> Plan:
     """Change a plan. Its money terms stay as they are once anybody subscribed to it."""
     errors: dict[str, str] = {}
-    values = _plan_values(product, errors, name=name, billing_cycle=billing_cycle, price=price, amount=amount,
-                          currency=currency, discount_percent=discount_percent, trial_days=trial_days,
-                          features=features, sort_order=plan.sort_order if sort_order in (None, "") else sort_order)
+    values = _plan_values(
+        product,
+        errors,
+        name=name,
+        billing_cycle=billing_cycle,
+        price=price,
+        amount=amount,
+        currency=currency,
+        discount_percent=discount_percent,
+        trial_days=trial_days,
+        features=features,
+        sort_order=plan.sort_order if sort_order in (None, "") else sort_order,
+    )
     if subscription_counts(product.id)[1].get(plan.id):
         for key in TERMS:
             if key not in errors and values[key] != getattr(plan, key):
-                errors[key] = ("People subscribed on these terms: retire this plan and add a new one "
-                               "to change its cycle, price, currency or discount")
+                errors[key] = (
+                    "People subscribed on these terms: retire this plan and add a new one "
+                    "to change its cycle, price, currency or discount"
+                )
     if errors:
         raise CatalogInvalid(errors)
     before = plan_state(plan)
     for key, value in {**values, "is_active": bool(is_active)}.items():
         setattr(plan, key, value)
-    audit.record("plan.updated", actor_id=actor_id, target=plan, before=before,
-                 after={"product": product.slug, **plan_state(plan)})
+    audit.record(
+        "plan.updated",
+        actor_id=actor_id,
+        target=plan,
+        before=before,
+        after={"product": product.slug, **plan_state(plan)},
+    )
     db.session.commit()
     return plan
 

@@ -1,4 +1,5 @@
 """Operator commands (`flask …`). Each module adds its commands in `register`."""
+
 from flask import Flask
 
 

@@ -1,4 +1,5 @@
 """flask stats · flask jobs retry-failed."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,9 @@ def stats_command(as_json: bool) -> None:
 
     figures = stats.all_figures()
     try:
-        figures["queues"] = {q.name: {"queued": q.queued, "failed": q.failed, "scheduled": q.scheduled}
-                             for q in queues.queue_states()}
+        figures["queues"] = {
+            q.name: {"queued": q.queued, "failed": q.failed, "scheduled": q.scheduled} for q in queues.queue_states()
+        }
     except Exception as exc:  # Redis down: the database figures still print
         figures["queues"] = {"error": str(exc)}
     figures["outbox"] = queues.outbox_backlog()

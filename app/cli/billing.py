@@ -1,4 +1,5 @@
 """flask billing run [--dry-run] · flask billing reconcile."""
+
 from __future__ import annotations
 
 import click
@@ -33,14 +34,18 @@ def reconcile_command() -> None:
     try:
         reconcile.run(utcnow(), report)
     except sa.exc.DBAPIError as exc:
-        raise click.ClickException(f"the database is unavailable ({exc.__class__.__name__}); nothing more was "
-                                   "settled, run it again when it is back") from None
+        raise click.ClickException(
+            f"the database is unavailable ({exc.__class__.__name__}); nothing more was "
+            "settled, run it again when it is back"
+        ) from None
     click.echo("billing reconcile:")
     for line in report.lines():
         click.echo(f"  {line}")
     if report[reconcile.UNAVAILABLE]:
-        raise click.ClickException(f"the payment service did not answer for {report[reconcile.UNAVAILABLE]} "
-                                   "payment(s); they stay pending for the next run")
+        raise click.ClickException(
+            f"the payment service did not answer for {report[reconcile.UNAVAILABLE]} "
+            "payment(s); they stay pending for the next run"
+        )
 
 
 def register(app: Flask) -> None:

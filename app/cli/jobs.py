@@ -1,4 +1,5 @@
 """flask worker · flask scheduler · flask outbox relay."""
+
 from __future__ import annotations
 
 import click

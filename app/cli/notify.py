@@ -1,4 +1,5 @@
 """flask notify broadcast · flask notify purge."""
+
 from __future__ import annotations
 
 import click
@@ -24,8 +25,9 @@ def notify_group() -> None:
 @click.option("--link", help="A path on this site (/products/) or an http(s) address.")
 @click.option("--no-email", is_flag=True, help="In-app notifications only.")
 @with_appcontext
-def broadcast_command(product_slug: str | None, to_all: bool, title: str, body: str, link: str | None,
-                      no_email: bool) -> None:
+def broadcast_command(
+    product_slug: str | None, to_all: bool, title: str, body: str, link: str | None, no_email: bool
+) -> None:
     """Announce something to all users or to one product's subscribers (in batches of 500 per job)."""
     from app.notifications.broadcast import BATCH_SIZE, broadcast
 
@@ -41,9 +43,11 @@ def broadcast_command(product_slug: str | None, to_all: bool, title: str, body: 
     except AppError as exc:
         raise click.ClickException(exc.message) from None
     audience = f"subscribers of {product.name}" if product else "all active users"
-    click.echo(f"Announcement {announcement.id}: \"{announcement.title}\" to {announcement.recipient_count} "
-               f"recipient(s) ({audience}), in {announcement.batch_count} job(s) of up to {BATCH_SIZE}; "
-               f"email {'off' if no_email else 'on'}.")
+    click.echo(
+        f'Announcement {announcement.id}: "{announcement.title}" to {announcement.recipient_count} '
+        f"recipient(s) ({audience}), in {announcement.batch_count} job(s) of up to {BATCH_SIZE}; "
+        f"email {'off' if no_email else 'on'}."
+    )
 
 
 @notify_group.command("purge")

@@ -1,4 +1,5 @@
 """flask seed-demo."""
+
 from __future__ import annotations
 
 import click

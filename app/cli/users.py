@@ -1,4 +1,5 @@
 """flask create-admin · cleanup-otps · purge-sessions · users deactivate|set-role."""
+
 from __future__ import annotations
 
 import click
@@ -21,8 +22,13 @@ def _user(email: str) -> User:
 @click.command("create-admin")
 @click.option("--email", prompt=True, help="The admin's email address.")
 @click.option("--username", prompt=True, help="3–30 characters: a-z, 0-9, dots and underscores.")
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="10–128 characters, not a common password (prompted, hidden, when left out).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="10–128 characters, not a common password (prompted, hidden, when left out).",
+)
 @with_appcontext
 def create_admin_command(email: str, username: str, password: str) -> None:
     """Create a verified user with the admin role."""

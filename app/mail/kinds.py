@@ -5,6 +5,7 @@ with StrictUndefined. `SAMPLES` is realistic data for each kind; a test renders
 every kind with it, so a template that needs more than its callers pass fails CI.
 Every context also gets `site_name` and `base_url`.
 """
+
 from __future__ import annotations
 
 HIGH = "high"
@@ -35,36 +36,85 @@ SAMPLES: dict[str, dict] = {
     "login_code": {"name": "ada", "code": "105733", "expires_minutes": 10},
     "password_reset": {"name": "ada", "reset_url": f"{_B}/auth/password-reset/eyJ1c2VyIjoi", "expires_minutes": 60},
     "signup_attempt": {"name": "ada", "login_url": f"{_B}/auth/login", "reset_url": f"{_B}/auth/password-reset"},
-    "password_changed": {"name": "ada", "when": "22 Nov 2026, 14:05 UTC", "ip": "203.0.113.7",
-                         "reset_url": f"{_B}/auth/password-reset"},
+    "password_changed": {
+        "name": "ada",
+        "when": "22 Nov 2026, 14:05 UTC",
+        "ip": "203.0.113.7",
+        "reset_url": f"{_B}/auth/password-reset",
+    },
     "welcome": {"name": "ada", "catalog_url": f"{_B}/products/"},
-    "trial_started": {"name": "ada", "product_name": "Pipeline CRM", "plan_name": "Team",
-                      "trial_end": "6 Dec 2026", "subscription_url": f"{_B}/subscriptions/"},
-    "trial_ending": {"name": "ada", "product_name": "Pipeline CRM", "plan_name": "Team",
-                     "trial_end": "6 Dec 2026", "days_left": 3, "subscription_url": f"{_B}/subscriptions/"},
-    "subscription_activated": {"name": "ada", "product_name": "Pipeline CRM", "plan_name": "Team",
-                               "period_end": "22 Dec 2026", "subscription_url": f"{_B}/subscriptions/"},
-    "payment_receipt": {"name": "ada", "invoice_number": "INV-2026-000123", "total": "$53.90",
-                        "paid_on": "22 Nov 2026", "invoice_url": f"{_B}/invoices/3f2a",
-                        "lines": [{"description": "Pipeline CRM · Team (monthly)", "amount": "$49.00"},
-                                  {"description": "Platform fee (10%)", "amount": "$4.90"}]},
-    "payment_failed": {"name": "ada", "product_name": "Pipeline CRM", "total": "$53.90",
-                       "reason": "Your card was declined.", "retry_on": "25 Nov 2026",
-                       "billing_url": f"{_B}/subscriptions/"},
-    "order_refunded": {"name": "ada", "total": "$517.22", "reason": "you already subscribe to Pipeline CRM.",
-                       "subscriptions_url": f"{_B}/subscriptions/"},
-    "subscription_expired": {"name": "ada", "product_name": "Pipeline CRM",
-                             "subscriptions_url": f"{_B}/subscriptions/"},
-    "subscription_cancelled": {"name": "ada", "product_name": "Pipeline CRM", "ends_on": "22 Dec 2026",
-                               "subscriptions_url": f"{_B}/subscriptions/"},
-    "announcement": {"name": "ada", "title": "Scheduled maintenance",
-                     "body": "We upgrade the database on Sunday.\n\nExpect 10 minutes of downtime.",
-                     "link": f"{_B}/notifications/"},
-    "phone_released": {"name": "ada", "title": "Your phone number was removed from your account",
-                       "body": "The number ending 0100 was just verified by another account, so it is no longer "
-                               "on yours and no longer signs you in. If the number is yours, verify it again "
-                               "from your profile.",
-                       "link": f"{_B}/account/profile"},
+    "trial_started": {
+        "name": "ada",
+        "product_name": "Pipeline CRM",
+        "plan_name": "Team",
+        "trial_end": "6 Dec 2026",
+        "subscription_url": f"{_B}/subscriptions/",
+    },
+    "trial_ending": {
+        "name": "ada",
+        "product_name": "Pipeline CRM",
+        "plan_name": "Team",
+        "trial_end": "6 Dec 2026",
+        "days_left": 3,
+        "subscription_url": f"{_B}/subscriptions/",
+    },
+    "subscription_activated": {
+        "name": "ada",
+        "product_name": "Pipeline CRM",
+        "plan_name": "Team",
+        "period_end": "22 Dec 2026",
+        "subscription_url": f"{_B}/subscriptions/",
+    },
+    "payment_receipt": {
+        "name": "ada",
+        "invoice_number": "INV-2026-000123",
+        "total": "$53.90",
+        "paid_on": "22 Nov 2026",
+        "invoice_url": f"{_B}/invoices/3f2a",
+        "lines": [
+            {"description": "Pipeline CRM · Team (monthly)", "amount": "$49.00"},
+            {"description": "Platform fee (10%)", "amount": "$4.90"},
+        ],
+    },
+    "payment_failed": {
+        "name": "ada",
+        "product_name": "Pipeline CRM",
+        "total": "$53.90",
+        "reason": "Your card was declined.",
+        "retry_on": "25 Nov 2026",
+        "billing_url": f"{_B}/subscriptions/",
+    },
+    "order_refunded": {
+        "name": "ada",
+        "total": "$517.22",
+        "reason": "you already subscribe to Pipeline CRM.",
+        "subscriptions_url": f"{_B}/subscriptions/",
+    },
+    "subscription_expired": {
+        "name": "ada",
+        "product_name": "Pipeline CRM",
+        "subscriptions_url": f"{_B}/subscriptions/",
+    },
+    "subscription_cancelled": {
+        "name": "ada",
+        "product_name": "Pipeline CRM",
+        "ends_on": "22 Dec 2026",
+        "subscriptions_url": f"{_B}/subscriptions/",
+    },
+    "announcement": {
+        "name": "ada",
+        "title": "Scheduled maintenance",
+        "body": "We upgrade the database on Sunday.\n\nExpect 10 minutes of downtime.",
+        "link": f"{_B}/notifications/",
+    },
+    "phone_released": {
+        "name": "ada",
+        "title": "Your phone number was removed from your account",
+        "body": "The number ending 0100 was just verified by another account, so it is no longer "
+        "on yours and no longer signs you in. If the number is yours, verify it again "
+        "from your profile.",
+        "link": f"{_B}/account/profile",
+    },
 }
 
 

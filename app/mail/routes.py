@@ -1,4 +1,5 @@
 """/dev/mail: the development outbox, where mail lands when there is no SMTP server."""
+
 from __future__ import annotations
 
 import sqlalchemy as sa

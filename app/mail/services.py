@@ -5,6 +5,7 @@ The payload a `send_email` job carries is everything the message needs
 recording the send. Codes and reset links are never in a payload: their jobs
 (jobs/auth.py) make them in the worker and hand the message to `deliver`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -88,8 +89,12 @@ def deliver(message: dict, idempotency_key: str) -> bool:
     kind = message["template"]
     subject, text, html = render_email(kind, message["context"])
     retry = record is not None or not _claim(key, message["to"], kind, subject)
-    record = db.session.scalar(sa.select(SentEmail).where(SentEmail.idempotency_key == key)
-                               .with_for_update().execution_options(populate_existing=True))
+    record = db.session.scalar(
+        sa.select(SentEmail)
+        .where(SentEmail.idempotency_key == key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if _sent_already(record):
         db.session.rollback()
         return False
@@ -100,8 +105,11 @@ def deliver(message: dict, idempotency_key: str) -> bool:
         _smtp_send(build_message(message["to"], subject, text, html, key, record.message_id))
         _mark_accepted(key)
     if cfg.get("DEV_MAIL_OUTBOX"):
-        db.session.add(DevMail(to=message["to"], sender=cfg["MAIL_DEFAULT_SENDER"], subject=subject, kind=kind,
-                               text=text, html=html))
+        db.session.add(
+            DevMail(
+                to=message["to"], sender=cfg["MAIL_DEFAULT_SENDER"], subject=subject, kind=kind, text=text, html=html
+            )
+        )
     record.status, record.sent_at = "sent", utcnow()
     db.session.commit()
     _forget_accepted(key)
@@ -118,8 +126,16 @@ def _sent_already(record: SentEmail | None) -> bool:
 def _claim(key: str, to: str, kind: str, subject: str) -> bool:
     """Commit the "sending" record (and so the Message-ID) before anything leaves. False if another got there first."""
     # Subjects may carry the code ("Your sign-in code: 123456"); the record keeps no secret.
-    db.session.add(SentEmail(idempotency_key=key, to=to, subject=redact(subject)[:300], kind=kind, status="sending",
-                             message_id=message_id_for(key, kind)))
+    db.session.add(
+        SentEmail(
+            idempotency_key=key,
+            to=to,
+            subject=redact(subject)[:300],
+            kind=kind,
+            status="sending",
+            message_id=message_id_for(key, kind),
+        )
+    )
     try:
         db.session.commit()
     except IntegrityError:
@@ -185,8 +201,9 @@ def _smtp_send(msg: EmailMessage) -> None:
     cfg = current_app.config
     timeout = cfg["MAIL_TIMEOUT"]
     if cfg.get("MAIL_USE_SSL"):
-        smtp = smtplib.SMTP_SSL(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout,
-                                context=ssl.create_default_context())
+        smtp = smtplib.SMTP_SSL(
+            cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout, context=ssl.create_default_context()
+        )
     else:
         smtp = smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout)
     with smtp:

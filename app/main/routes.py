@@ -1,4 +1,5 @@
 """Home page and the operational endpoints (health, readiness, metrics)."""
+
 from __future__ import annotations
 
 import hmac

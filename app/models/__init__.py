@@ -1,4 +1,5 @@
 """Every model, imported so metadata (and Alembic) sees them all."""
+
 from app.models.audit import AuditEvent
 from app.models.billing import Invoice, InvoiceCounter, InvoiceLine, PaymentMethod, Subscription, Transaction
 from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
@@ -11,8 +12,31 @@ from app.models.social import SocialAccount
 from app.models.user import Permission, Role, User, UserSession, role_permission
 
 __all__ = [
-    "Announcement", "AuditEvent", "CartItem", "CheckoutAttempt", "DevMail", "Invoice", "InvoiceCounter",
-    "InvoiceLine", "Notification", "OutboxMessage", "PaymentMethod", "PeriodicJob", "Permission", "Plan", "PlatformFee",
-    "PlatformFeeChange", "Product", "Role", "SentEmail", "SocialAccount", "Subscription", "Transaction", "User",
-    "UserOTP", "UserSession", "WebhookEvent", "role_permission",
+    "Announcement",
+    "AuditEvent",
+    "CartItem",
+    "CheckoutAttempt",
+    "DevMail",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceLine",
+    "Notification",
+    "OutboxMessage",
+    "PaymentMethod",
+    "PeriodicJob",
+    "Permission",
+    "Plan",
+    "PlatformFee",
+    "PlatformFeeChange",
+    "Product",
+    "Role",
+    "SentEmail",
+    "SocialAccount",
+    "Subscription",
+    "Transaction",
+    "User",
+    "UserOTP",
+    "UserSession",
+    "WebhookEvent",
+    "role_permission",
 ]

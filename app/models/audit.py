@@ -1,4 +1,5 @@
 """Audit trail of security-relevant and admin actions."""
+
 from __future__ import annotations
 
 import uuid

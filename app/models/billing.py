@@ -3,6 +3,7 @@
 Money is BIGINT minor units with a currency; every amount on an invoice is the sum
 of its lines (see app/billing/pricing.py).
 """
+
 from __future__ import annotations
 
 import uuid
@@ -64,12 +65,23 @@ class Subscription(UUIDPk, Timestamps, db.Model):
         sa.CheckConstraint(_in("billing_method", BILLING_METHODS), name="billing_method"),
         sa.CheckConstraint("quantity >= 1", name="quantity_positive"),
         # One trial per user per product, ever.
-        sa.Index("uq_subscription_one_trial", "user_id", "product_id", unique=True,
-                 postgresql_where=sa.text("trial_end IS NOT NULL"), sqlite_where=sa.text("trial_end IS NOT NULL")),
+        sa.Index(
+            "uq_subscription_one_trial",
+            "user_id",
+            "product_id",
+            unique=True,
+            postgresql_where=sa.text("trial_end IS NOT NULL"),
+            sqlite_where=sa.text("trial_end IS NOT NULL"),
+        ),
         # At most one live subscription per user per product (a trial converts in place).
-        sa.Index("uq_subscription_one_live", "user_id", "product_id", unique=True,
-                 postgresql_where=sa.text("status IN ('trial', 'active', 'past_due')"),
-                 sqlite_where=sa.text("status IN ('trial', 'active', 'past_due')")),
+        sa.Index(
+            "uq_subscription_one_live",
+            "user_id",
+            "product_id",
+            unique=True,
+            postgresql_where=sa.text("status IN ('trial', 'active', 'past_due')"),
+            sqlite_where=sa.text("status IN ('trial', 'active', 'past_due')"),
+        ),
         sa.Index("ix_subscription_status_period_end", "status", "current_period_end"),
         sa.Index("ix_subscription_started_at", "started_at"),
         sa.Index("ix_subscription_status_trial_end", "status", "trial_end"),
@@ -108,8 +120,7 @@ class Transaction(UUIDPk, Timestamps, db.Model):
     gateway_reference: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     # Sent to the gateway so a retried call never charges twice.
     idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
-    payment_method_id: Mapped[uuid.UUID | None] = mapped_column(
-        sa.ForeignKey("payment_method.id", ondelete="SET NULL"))
+    payment_method_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("payment_method.id", ondelete="SET NULL"))
     parent_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("payment_transaction.id", ondelete="RESTRICT"))
     failure_code: Mapped[str | None] = mapped_column(sa.String(40))
     failure_message: Mapped[str | None] = mapped_column(sa.String(300))
@@ -120,8 +131,12 @@ class Transaction(UUIDPk, Timestamps, db.Model):
         sa.CheckConstraint(_in("status", TRANSACTION_STATUSES), name="status"),
         sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
         # Reconciliation: "pending, oldest first".
-        sa.Index("ix_transaction_pending", "created_at",
-                 postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'")),
+        sa.Index(
+            "ix_transaction_pending",
+            "created_at",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
         sa.Index("ix_transaction_subscription_status", "subscription_id", "status"),
         sa.Index("ix_transaction_created_at", "created_at"),
     )
@@ -136,14 +151,18 @@ class Invoice(UUIDPk, Timestamps, db.Model):
     status: Mapped[str] = mapped_column(sa.String(14), default="draft")
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     subscription_id: Mapped[uuid.UUID | None] = mapped_column(
-        sa.ForeignKey("subscription.id", ondelete="RESTRICT"), index=True)
+        sa.ForeignKey("subscription.id", ondelete="RESTRICT"), index=True
+    )
     transaction_id: Mapped[uuid.UUID | None] = mapped_column(
-        sa.ForeignKey("payment_transaction.id", ondelete="RESTRICT"), index=True)
+        sa.ForeignKey("payment_transaction.id", ondelete="RESTRICT"), index=True
+    )
     transaction: Mapped[Transaction | None] = relationship(lazy="raise_on_sql")
     original_invoice_id: Mapped[uuid.UUID | None] = mapped_column(
-        sa.ForeignKey("invoice.id", ondelete="RESTRICT"), index=True)  # credit notes: what they credit
-    checkout_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("checkout_attempt.id", ondelete="SET NULL"),
-                                                          index=True)
+        sa.ForeignKey("invoice.id", ondelete="RESTRICT"), index=True
+    )  # credit notes: what they credit
+    checkout_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("checkout_attempt.id", ondelete="SET NULL"), index=True
+    )
     payment_method: Mapped[str] = mapped_column(sa.String(20))  # card, bank_transfer
     payment_label: Mapped[str] = mapped_column(sa.String(80), default="")  # "Visa •••• 4242"
     currency: Mapped[str] = mapped_column(sa.String(3))
@@ -161,8 +180,9 @@ class Invoice(UUIDPk, Timestamps, db.Model):
     # Who it is billed to, as it was when issued (a later profile change does not rewrite invoices).
     bill_to: Mapped[dict] = mapped_column(JSONType, default=dict)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
-    lines: Mapped[list[InvoiceLine]] = relationship(back_populates="invoice", order_by="InvoiceLine.position",
-                                                    lazy="raise_on_sql", cascade="all, delete-orphan")
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.position", lazy="raise_on_sql", cascade="all, delete-orphan"
+    )
 
     __table_args__ = (
         sa.CheckConstraint(_in("kind", INVOICE_KINDS), name="kind"),
@@ -170,9 +190,14 @@ class Invoice(UUIDPk, Timestamps, db.Model):
         sa.CheckConstraint("status = 'draft' OR number IS NOT NULL", name="numbered_when_final"),
         sa.CheckConstraint("total = subtotal - discount + fee", name="total_adds_up"),
         # One invoice per subscription per period (a voided one may be replaced).
-        sa.Index("uq_invoice_subscription_period", "subscription_id", "period_start", unique=True,
-                 postgresql_where=sa.text("kind = 'invoice' AND status <> 'void'"),
-                 sqlite_where=sa.text("kind = 'invoice' AND status <> 'void'")),
+        sa.Index(
+            "uq_invoice_subscription_period",
+            "subscription_id",
+            "period_start",
+            unique=True,
+            postgresql_where=sa.text("kind = 'invoice' AND status <> 'void'"),
+            sqlite_where=sa.text("kind = 'invoice' AND status <> 'void'"),
+        ),
         sa.Index("ix_invoice_user_issued", "user_id", "issued_at"),
         # The admin list's default order: newest first, read off the index instead of sorting 200k rows.
         sa.Index("ix_invoice_issued_at", "issued_at"),
@@ -194,9 +219,7 @@ class InvoiceLine(UUIDPk, db.Model):
     # Signed: discount lines are negative, so the invoice total is the plain sum of its lines.
     amount: Mapped[int] = mapped_column(sa.BigInteger)
 
-    __table_args__ = (
-        sa.CheckConstraint("kind IN ('plan', 'discount', 'fee')", name="kind"),
-    )
+    __table_args__ = (sa.CheckConstraint("kind IN ('plan', 'discount', 'fee')", name="kind"),)
 
 
 class PaymentMethod(UUIDPk, db.Model):
@@ -217,8 +240,13 @@ class PaymentMethod(UUIDPk, db.Model):
 
     __table_args__ = (
         sa.CheckConstraint("length(last4) = 4", name="last4_length"),
-        sa.Index("uq_payment_method_one_default", "user_id", unique=True,
-                 postgresql_where=sa.text("is_default"), sqlite_where=sa.text("is_default")),
+        sa.Index(
+            "uq_payment_method_one_default",
+            "user_id",
+            unique=True,
+            postgresql_where=sa.text("is_default"),
+            sqlite_where=sa.text("is_default"),
+        ),
     )
 
     @property

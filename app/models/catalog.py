@@ -1,4 +1,5 @@
 """Catalog: products, their plans on five billing cycles, and the platform fee."""
+
 from __future__ import annotations
 
 import uuid
@@ -13,11 +14,21 @@ from app.models.base import JSONType, Timestamps, UTCDateTime, UUIDPk, utcnow
 from app.money import discounted, percent_of
 
 BILLING_CYCLES = ("weekly", "monthly", "quarterly", "half_yearly", "yearly")
-CYCLE_LABELS = {"weekly": "Weekly", "monthly": "Monthly", "quarterly": "Quarterly",
-                "half_yearly": "Half-yearly", "yearly": "Yearly"}
+CYCLE_LABELS = {
+    "weekly": "Weekly",
+    "monthly": "Monthly",
+    "quarterly": "Quarterly",
+    "half_yearly": "Half-yearly",
+    "yearly": "Yearly",
+}
 # Months per cycle, for monthly-normalized figures (weekly = 12/52 of a month).
-CYCLE_MONTHS = {"weekly": Decimal(12) / Decimal(52), "monthly": Decimal(1), "quarterly": Decimal(3),
-                "half_yearly": Decimal(6), "yearly": Decimal(12)}
+CYCLE_MONTHS = {
+    "weekly": Decimal(12) / Decimal(52),
+    "monthly": Decimal(1),
+    "quarterly": Decimal(3),
+    "half_yearly": Decimal(6),
+    "yearly": Decimal(12),
+}
 
 
 class Product(UUIDPk, Timestamps, db.Model):
@@ -32,8 +43,7 @@ class Product(UUIDPk, Timestamps, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True, index=True)
     # What the product needs at checkout: a small JSON-Schema subset (see app/catalog/schema.py).
     product_schema: Mapped[dict] = mapped_column(JSONType, default=dict)
-    plans: Mapped[list[Plan]] = relationship(back_populates="product", order_by="Plan.sort_order",
-                                             lazy="raise_on_sql")
+    plans: Mapped[list[Plan]] = relationship(back_populates="product", order_by="Plan.sort_order", lazy="raise_on_sql")
 
 
 class Plan(UUIDPk, Timestamps, db.Model):
@@ -110,8 +120,11 @@ def search_document(table=None):
     def weighted(text, weight: str):
         return sa.func.setweight(sa.func.to_tsvector(sa.text("'english'"), text), sa.text(f"'{weight}'"))
 
-    return (weighted(c.name, "A").op("||")(weighted(c.tagline.op("||")(sa.text("' '")).op("||")(c.category), "B"))
-            .op("||")(weighted(c.description, "C")))
+    return (
+        weighted(c.name, "A")
+        .op("||")(weighted(c.tagline.op("||")(sa.text("' '")).op("||")(c.category), "B"))
+        .op("||")(weighted(c.description, "C"))
+    )
 
 
 # Full-text search is Postgres-only; SQLite (the embedded default) searches with a plain match.

@@ -1,4 +1,5 @@
 """Checkout plumbing: the signed-in cart, idempotent checkout attempts, received webhook events."""
+
 from __future__ import annotations
 
 import uuid
@@ -50,7 +51,8 @@ class CheckoutAttempt(UUIDPk, db.Model):
     snapshot: Mapped[dict] = mapped_column(JSONType, default=dict)
     result: Mapped[dict] = mapped_column(JSONType, default=dict)
     transaction_id: Mapped[uuid.UUID | None] = mapped_column(
-        sa.ForeignKey("payment_transaction.id", ondelete="SET NULL"), index=True)
+        sa.ForeignKey("payment_transaction.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -72,6 +74,10 @@ class WebhookEvent(db.Model):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        sa.Index("ix_webhook_event_waiting", "received_at",
-                 postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'")),
+        sa.Index(
+            "ix_webhook_event_waiting",
+            "received_at",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
     )

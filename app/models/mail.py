@@ -1,4 +1,5 @@
 """Records of email delivery."""
+
 from __future__ import annotations
 
 from datetime import datetime

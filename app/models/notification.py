@@ -1,4 +1,5 @@
 """In-app notifications and the announcements broadcast to many users."""
+
 from __future__ import annotations
 
 import uuid
@@ -44,8 +45,7 @@ class Notification(UUIDPk, db.Model):
     is_read: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set on notifications fanned out from a broadcast; at most one per user and announcement.
-    announcement_id: Mapped[uuid.UUID | None] = mapped_column(
-        sa.ForeignKey("announcement.id", ondelete="CASCADE"))
+    announcement_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("announcement.id", ondelete="CASCADE"))
 
     __table_args__ = (
         # "Unread of a user, newest first" and "all of a user, newest first".
@@ -53,6 +53,10 @@ class Notification(UUIDPk, db.Model):
         # A re-run broadcast batch inserts nothing twice (INSERT … ON CONFLICT DO NOTHING).
         sa.UniqueConstraint("announcement_id", "user_id", name="uq_notification_announcement_user"),
         # The retention sweep: read rows by age, across all users.
-        sa.Index("ix_notification_read_created", "created_at",
-                 postgresql_where=sa.text("is_read"), sqlite_where=sa.text("is_read")),
+        sa.Index(
+            "ix_notification_read_created",
+            "created_at",
+            postgresql_where=sa.text("is_read"),
+            sqlite_where=sa.text("is_read"),
+        ),
     )

@@ -1,4 +1,5 @@
 """One-time codes (email verification, login by code, phone verification, proving an address)."""
+
 from __future__ import annotations
 
 import uuid
@@ -39,8 +40,14 @@ class UserOTP(UUIDPk, db.Model):
         sa.Index("ix_user_otp_user_purpose_created", "user_id", "purpose", "created_at"),
         sa.Index("ix_user_otp_status_created", "status", "created_at"),
         # The same, for codes that prove an address before it has an account.
-        sa.Index("ix_user_otp_target_purpose_created", "target", "purpose", "created_at",
-                 postgresql_where=sa.text("user_id IS NULL"), sqlite_where=sa.text("user_id IS NULL")),
+        sa.Index(
+            "ix_user_otp_target_purpose_created",
+            "target",
+            "purpose",
+            "created_at",
+            postgresql_where=sa.text("user_id IS NULL"),
+            sqlite_where=sa.text("user_id IS NULL"),
+        ),
         sa.CheckConstraint("status IN ('active', 'used', 'void', 'expired')", name="status"),
         sa.CheckConstraint("user_id IS NOT NULL OR target IS NOT NULL", name="owner"),
     )

@@ -5,6 +5,7 @@ job has finished (`finished_at`) or was parked in RQ's failed registry after its
 last retry (`failed_at`). Rows in flight longer than OUTBOX_VISIBILITY_SECONDS are
 looked up in RQ and handed over again if Redis lost them.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

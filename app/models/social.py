@@ -1,4 +1,5 @@
 """Social sign-in: which provider account (Google, Facebook …) belongs to which user."""
+
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,5 @@
 """Identity: users, roles and permissions, server-side sessions."""
+
 from __future__ import annotations
 
 import uuid
@@ -33,8 +34,9 @@ class Role(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(40), unique=True)  # customer, support, admin, …
     description: Mapped[str] = mapped_column(sa.String(200), default="")
-    permissions: Mapped[list[Permission]] = relationship(secondary=role_permission, lazy="select",
-                                                         order_by=Permission.name)
+    permissions: Mapped[list[Permission]] = relationship(
+        secondary=role_permission, lazy="select", order_by=Permission.name
+    )
 
     @property
     def permission_names(self) -> frozenset[str]:
@@ -47,9 +49,13 @@ class User(UUIDPk, Timestamps, UserMixin, db.Model):
         sa.Index("ix_users_created_at", "created_at"),  # admin lists order users newest first
         # A verified number belongs to one account and signs it in; unverified ones may collide
         # (typed at signup, never proven), so they can't be used to find out who has a number.
-        sa.Index("uq_users_verified_phone", "phone", unique=True,
-                 postgresql_where=sa.text("phone_verified_at IS NOT NULL"),
-                 sqlite_where=sa.text("phone_verified_at IS NOT NULL")),
+        sa.Index(
+            "uq_users_verified_phone",
+            "phone",
+            unique=True,
+            postgresql_where=sa.text("phone_verified_at IS NOT NULL"),
+            sqlite_where=sa.text("phone_verified_at IS NOT NULL"),
+        ),
         sa.Index("ix_users_phone", "phone"),
     )
 
@@ -113,6 +119,11 @@ class UserSession(UUIDPk, db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
-        sa.Index("ix_user_session_live", "user_id", "created_at",
-                 postgresql_where=sa.text("revoked_at IS NULL"), sqlite_where=sa.text("revoked_at IS NULL")),
+        sa.Index(
+            "ix_user_session_live",
+            "user_id",
+            "created_at",
+            postgresql_where=sa.text("revoked_at IS NULL"),
+            sqlite_where=sa.text("revoked_at IS NULL"),
+        ),
     )

@@ -6,6 +6,7 @@ inserts its notifications with ON CONFLICT DO NOTHING on (announcement_id,
 user_id) and queues emails only for the rows it inserted, so a re-run batch
 (a retry, a redelivery) adds nothing twice.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -17,12 +18,12 @@ from sqlalchemy.orm import lazyload, load_only
 from app import audit, outbox
 from app.errors import NotFound, ValidationError
 from app.extensions import db
+from app.links import absolute
 from app.mail.services import queue_email
 from app.models.billing import Subscription
 from app.models.catalog import Product
 from app.models.notification import Announcement, Notification
 from app.models.user import User
-from app.links import absolute
 from app.notifications.services import safe_link
 
 BATCH_SIZE = 500
@@ -32,25 +33,48 @@ KIND = "announcement"
 BATCH_JOB = "jobs.notifications.deliver_announcement"
 
 
-def broadcast(title: str, body: str, link: str | None = None, *, product_id: uuid.UUID | None = None,
-              actor_id: uuid.UUID | None = None, email: bool = True) -> Announcement:
+def broadcast(
+    title: str,
+    body: str,
+    link: str | None = None,
+    *,
+    product_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    email: bool = True,
+) -> Announcement:
     """Announce to every active user, or to one product's live subscribers. Commits."""
     title, body, link = clean_message(title, body, link)
     if product_id is not None and db.session.get(Product, product_id) is None:
         raise NotFound("There is no such product.")
-    announcement = Announcement(title=title, body=body, link=link, audience="product" if product_id else "all",
-                                product_id=product_id, created_by_id=actor_id, email=email)
+    announcement = Announcement(
+        title=title,
+        body=body,
+        link=link,
+        audience="product" if product_id else "all",
+        product_id=product_id,
+        created_by_id=actor_id,
+        email=email,
+    )
     db.session.add(announcement)
     db.session.flush()
     recipients = [str(user_id) for user_id in db.session.scalars(recipients_query(product_id))]
-    batches = [recipients[i:i + BATCH_SIZE] for i in range(0, len(recipients), BATCH_SIZE)]
+    batches = [recipients[i : i + BATCH_SIZE] for i in range(0, len(recipients), BATCH_SIZE)]
     for batch in batches:
         outbox.enqueue(BATCH_JOB, str(announcement.id), batch, queue="low")
     announcement.recipient_count = len(recipients)
     announcement.batch_count = len(batches)
-    audit.record("notifications.broadcast", actor_id=actor_id, target=announcement,
-                 after={"title": title, "audience": announcement.audience, "product_id": str(product_id or ""),
-                        "recipients": len(recipients), "email": email})
+    audit.record(
+        "notifications.broadcast",
+        actor_id=actor_id,
+        target=announcement,
+        after={
+            "title": title,
+            "audience": announcement.audience,
+            "product_id": str(product_id or ""),
+            "recipients": len(recipients),
+            "email": email,
+        },
+    )
     db.session.commit()
     return announcement
 
@@ -59,10 +83,13 @@ def recipients_query(product_id: uuid.UUID | None = None) -> sa.Select:
     """Ids of active users; with a product, only those with a live subscription to it."""
     query = sa.select(User.id).where(User.is_active.is_(True)).order_by(User.id)
     if product_id is not None:
-        query = query.where(sa.exists().where(
-            Subscription.user_id == User.id, Subscription.product_id == product_id,
-            Subscription.status.in_(LIVE_STATUSES),
-        ))
+        query = query.where(
+            sa.exists().where(
+                Subscription.user_id == User.id,
+                Subscription.product_id == product_id,
+                Subscription.status.in_(LIVE_STATUSES),
+            )
+        )
     return query
 
 
@@ -72,23 +99,38 @@ def deliver_batch(announcement_id: uuid.UUID, user_ids: list[uuid.UUID]) -> int:
     if announcement is None:  # deleted since: nothing to deliver
         return 0
     users = db.session.scalars(
-        sa.select(User).where(User.id.in_(user_ids), User.is_active.is_(True))
+        sa.select(User)
+        .where(User.id.in_(user_ids), User.is_active.is_(True))
         # Only what the notification and the email need (the role is never read here).
         .options(load_only(User.id, User.email, User.username, User.first_name), lazyload(User.role))
     ).all()
     if not users:
         return 0
-    rows = [{"id": uuid.uuid4(), "user_id": u.id, "kind": KIND, "title": announcement.title,
-             "body": announcement.body, "link": announcement.link, "is_read": False,
-             "created_at": announcement.created_at, "announcement_id": announcement.id} for u in users]
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "user_id": u.id,
+            "kind": KIND,
+            "title": announcement.title,
+            "body": announcement.body,
+            "link": announcement.link,
+            "is_read": False,
+            "created_at": announcement.created_at,
+            "announcement_id": announcement.id,
+        }
+        for u in users
+    ]
     insert = _insert_ignoring_duplicates().returning(Notification.user_id)
     created = set(db.session.scalars(insert, rows).all())
     if announcement.email:
         link = absolute(announcement.link)
         for u in users:
             if u.id in created:
-                queue_email(u.email, KIND, {"name": u.display_name, "title": announcement.title,
-                                            "body": announcement.body, "link": link})
+                queue_email(
+                    u.email,
+                    KIND,
+                    {"name": u.display_name, "title": announcement.title, "body": announcement.body, "link": link},
+                )
     db.session.commit()
     return len(created)
 
@@ -113,6 +155,5 @@ def clean_message(title: str, body: str, link: str | None) -> tuple[str, str, st
     if any(ord(c) < 32 and c not in "\n\r\t" for c in body):
         raise ValidationError("The text contains characters that can't be sent.", field="body")
     if link is not None and (len(link) > 500 or safe_link(link) is None):
-        raise ValidationError("The link must be a path on this site (/products/) or an http(s) address.",
-                              field="link")
+        raise ValidationError("The link must be a path on this site (/products/) or an http(s) address.", field="link")
     return title, body.replace("\r\n", "\n"), link

@@ -4,6 +4,7 @@ Every mutation works twice: by HTMX in place (the item or the list is swapped
 and the response fires `notifications-changed` so the badge refreshes) and as
 a plain form (POST, then a 303 back to the page).
 """
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,7 @@ def badge():
     if not current_user.is_authenticated:
         # 286 tells htmx to stop polling; the empty body removes the bell.
         return "", 286
-    body = render_template("components/_notification_badge.html",
-                           unread=services.unread_count(current_user.id))
+    body = render_template("components/_notification_badge.html", unread=services.unread_count(current_user.id))
     return body, 200, {"Cache-Control": "no-store"}
 
 
@@ -85,8 +85,9 @@ def mark_read(notification_id: uuid.UUID):
     notification = services.mark_read(current_user.id, notification_id)
     if is_htmx():
         unread = services.unread_count(current_user.id)
-        return (render_template("notifications/_item.html", n=notification, page_number=_page())
-                + render_template("notifications/_summary.html", unread=unread, page_number=_page(), oob=True))
+        return render_template("notifications/_item.html", n=notification, page_number=_page()) + render_template(
+            "notifications/_summary.html", unread=unread, page_number=_page(), oob=True
+        )
     if request.form.get("return_to") == "detail":
         return redirect(url_for(".detail", notification_id=notification.id), 303)
     return redirect(url_for(".index", page=_page(), _anchor=f"n-{notification.id}"), 303)
@@ -98,6 +99,10 @@ def mark_all_read():
     changed = services.mark_all_read(current_user.id)
     if is_htmx():
         return render_page("notifications/index.html", block="center", page=services.page_for(current_user.id, _page()))
-    flash(f"Marked {changed} notification{'s' if changed != 1 else ''} as read." if changed
-          else "You were already all caught up.", "success")
+    flash(
+        f"Marked {changed} notification{'s' if changed != 1 else ''} as read."
+        if changed
+        else "You were already all caught up.",
+        "success",
+    )
     return redirect(url_for(".index", page=_page()), 303)

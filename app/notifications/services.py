@@ -3,6 +3,7 @@
 Everything a user does with their notifications goes through here, always
 scoped by the owner's id: another user's notification is simply not found.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -27,8 +28,16 @@ PURGE_CHUNK = 5000
 CHANGED_EVENT = "notifications-changed"
 
 
-def notify(user_id: uuid.UUID, kind: str, title: str, body: str = "", link: str | None = None, *,
-           email: bool = False, email_context: dict | None = None) -> Notification:
+def notify(
+    user_id: uuid.UUID,
+    kind: str,
+    title: str,
+    body: str = "",
+    link: str | None = None,
+    *,
+    email: bool = False,
+    email_context: dict | None = None,
+) -> Notification:
     """Create a notification for `user_id` (caller commits). With email=True, the
     `kind` email template is queued through the outbox with `email_context`
     (plus `name`, `title`, `body`, `link`) as its whole payload."""
@@ -36,8 +45,13 @@ def notify(user_id: uuid.UUID, kind: str, title: str, body: str = "", link: str 
     db.session.add(notification)
     if email:
         user = db.session.get(User, user_id)
-        context = {"name": user.display_name, "title": title, "body": body, "link": absolute(link),
-                   **(email_context or {})}
+        context = {
+            "name": user.display_name,
+            "title": title,
+            "body": body,
+            "link": absolute(link),
+            **(email_context or {}),
+        }
         queue_email(user.email, kind, context)
     mark_changed()
     return notification
@@ -88,15 +102,18 @@ class Page:
 def page_for(user_id: uuid.UUID, page: int = 1, per_page: int = PER_PAGE) -> Page:
     """The user's notifications, newest first; a page past the end shows the last one."""
     total, unread = db.session.execute(
-        sa.select(sa.func.count(), sa.func.count().filter(Notification.is_read == sa.false()))
-        .where(Notification.user_id == user_id)
+        sa.select(sa.func.count(), sa.func.count().filter(Notification.is_read == sa.false())).where(
+            Notification.user_id == user_id
+        )
     ).one()
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     items = db.session.scalars(
-        sa.select(Notification).where(Notification.user_id == user_id)
+        sa.select(Notification)
+        .where(Notification.user_id == user_id)
         .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     ).all()
     return Page(list(items), page, pages, total, unread)
 
@@ -123,7 +140,9 @@ def mark_read(user_id: uuid.UUID, notification_id: uuid.UUID) -> Notification:
 def mark_all_read(user_id: uuid.UUID) -> int:
     """Mark every unread notification of the user read; returns how many changed."""
     changed = db.session.execute(
-        sa.update(Notification).where(unread_filter(user_id)).values(is_read=True)
+        sa.update(Notification)
+        .where(unread_filter(user_id))
+        .values(is_read=True)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()
@@ -139,8 +158,12 @@ def purge_read(*, now: datetime | None = None, days: int | None = None, chunk: i
     cutoff = (now or utcnow()) - timedelta(days=days)
     deleted = 0
     while True:
-        ids = sa.select(Notification.id).where(Notification.is_read == sa.true(), Notification.created_at < cutoff) \
-            .limit(chunk).scalar_subquery()
+        ids = (
+            sa.select(Notification.id)
+            .where(Notification.is_read == sa.true(), Notification.created_at < cutoff)
+            .limit(chunk)
+            .scalar_subquery()
+        )
         count = db.session.execute(
             sa.delete(Notification).where(Notification.id.in_(ids)).execution_options(synchronize_session=False)
         ).rowcount

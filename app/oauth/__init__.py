@@ -1,4 +1,5 @@
 """Social sign-in (Google by OpenID Connect, Facebook by OAuth 2) under /auth/oauth."""
+
 from flask import Blueprint
 
 bp = Blueprint("oauth", __name__, url_prefix="/auth/oauth")

@@ -4,6 +4,7 @@ The provider gave no email, or one it hasn't verified. The person names an addre
 and proves it with a code (app/oauth/services.py); until then nothing is created or
 linked. The wait lasts PENDING_TTL from the provider's answer.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -30,8 +31,13 @@ class Pending:
 
 
 def keep(profile: SocialProfile, next_url: str, *, reason: str) -> None:
-    session[KEY] = {"profile": asdict(profile), "next": next_url, "reason": reason, "email": None,
-                    "since": utcnow().timestamp()}
+    session[KEY] = {
+        "profile": asdict(profile),
+        "next": next_url,
+        "reason": reason,
+        "email": None,
+        "since": utcnow().timestamp(),
+    }
 
 
 def current() -> Pending | None:
@@ -46,13 +52,20 @@ def current() -> Pending | None:
         drop()
         return None
     profile = SocialProfile(
-        provider=found["provider"], subject=str(found["subject"]), email=found.get("email") or None,
-        email_verified=False, name=str(found.get("name") or ""),
-        first_name=str(found.get("first_name") or ""), last_name=str(found.get("last_name") or ""),
+        provider=found["provider"],
+        subject=str(found["subject"]),
+        email=found.get("email") or None,
+        email_verified=False,
+        name=str(found.get("name") or ""),
+        first_name=str(found.get("first_name") or ""),
+        last_name=str(found.get("last_name") or ""),
     )
-    return Pending(profile=profile, next_url=safe_next(data.get("next") or "") or url_for("main.home"),
-                   reason=data.get("reason") if data.get("reason") in REASONS else "missing",
-                   email=data.get("email") or None)
+    return Pending(
+        profile=profile,
+        next_url=safe_next(data.get("next") or "") or url_for("main.home"),
+        reason=data.get("reason") if data.get("reason") in REASONS else "missing",
+        email=data.get("email") or None,
+    )
 
 
 def code_sent_to(email: str) -> None:

@@ -4,6 +4,7 @@ Google is OpenID Connect (discovery, nonce, PKCE, a signed ID token); Facebook i
 plain OAuth 2 with a Graph API call for the profile. Authlib's Flask client does
 the protocol work; clients are cached per app and rebuilt when settings change.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -64,8 +65,11 @@ class Google(Provider):
             "client_id": config["GOOGLE_CLIENT_ID"],
             "client_secret": config["GOOGLE_CLIENT_SECRET"],
             "server_metadata_url": config["GOOGLE_DISCOVERY_URL"],
-            "client_kwargs": {"scope": "openid email profile", "code_challenge_method": "S256",
-                              "default_timeout": config["OAUTH_TIMEOUT"]},
+            "client_kwargs": {
+                "scope": "openid email profile",
+                "code_challenge_method": "S256",
+                "default_timeout": config["OAUTH_TIMEOUT"],
+            },
         }
 
     def profile(self, client, token: dict) -> SocialProfile:
@@ -78,9 +82,12 @@ class Google(Provider):
                 claims = {**extra, **claims}
         email = _read_email(claims.get("email"))
         return SocialProfile(
-            provider=self.name, subject=str(claims["sub"]), **email,
+            provider=self.name,
+            subject=str(claims["sub"]),
+            **email,
             email_verified=bool(email["email"]) and claims.get("email_verified") in (True, "true"),
-            name=claims.get("name") or "", first_name=claims.get("given_name") or "",
+            name=claims.get("name") or "",
+            first_name=claims.get("given_name") or "",
             last_name=claims.get("family_name") or "",
         )
 
@@ -94,8 +101,11 @@ class Facebook(Provider):
             "authorize_url": config["FACEBOOK_AUTHORIZE_URL"].format(version=version),
             "access_token_url": config["FACEBOOK_TOKEN_URL"].format(version=version),
             "api_base_url": config["FACEBOOK_API_BASE_URL"].format(version=version),
-            "client_kwargs": {"scope": "email public_profile", "token_endpoint_auth_method": "client_secret_post",
-                              "default_timeout": config["OAUTH_TIMEOUT"]},
+            "client_kwargs": {
+                "scope": "email public_profile",
+                "token_endpoint_auth_method": "client_secret_post",
+                "default_timeout": config["OAUTH_TIMEOUT"],
+            },
         }
 
     def profile(self, client, token: dict) -> SocialProfile:
@@ -108,8 +118,15 @@ class Facebook(Provider):
         first, _, last = name.partition(" ")
         email = _read_email(data.get("email"))
         # Graph returns `email` only for a confirmed primary address, so it counts as verified.
-        return SocialProfile(provider=self.name, subject=str(data["id"]), **email, email_verified=bool(email["email"]),
-                             name=name, first_name=first, last_name=last.strip())
+        return SocialProfile(
+            provider=self.name,
+            subject=str(data["id"]),
+            **email,
+            email_verified=bool(email["email"]),
+            name=name,
+            first_name=first,
+            last_name=last.strip(),
+        )
 
 
 PROVIDERS: dict[str, Provider] = {p.name: p for p in (Google("google", "Google"), Facebook("facebook", "Facebook"))}

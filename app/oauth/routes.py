@@ -1,4 +1,5 @@
 """Start and finish a social sign-in; when the provider gave no usable email, prove one by a code."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
@@ -99,7 +100,8 @@ def email_resend():
     try:
         services.send_link_code(waiting.email, resend=True)
     except RateLimited as exc:
-        return render_limited("oauth/code.html", exc, form=CodeForm(formdata=None), email=mask_email(waiting.email),
-                              **_context(waiting))
+        return render_limited(
+            "oauth/code.html", exc, form=CodeForm(formdata=None), email=mask_email(waiting.email), **_context(waiting)
+        )
     flash(f"We sent a new code to {mask_email(waiting.email)}.", "success")
     return see_other("oauth.email_code")

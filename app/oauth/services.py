@@ -10,6 +10,7 @@ the answer is the same whether or not the address is registered.
 
 Signing in, audit names, usernames and emails are identity's (app/auth/).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -25,7 +26,8 @@ from joserfc.errors import JoseError
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
-from app.auth import services as identity, throttle, usernames
+from app.auth import services as identity
+from app.auth import throttle, usernames
 from app.auth.otp import queue_code, verify_otp
 from app.auth.sessions import end_other_sessions
 from app.auth.views import safe_next
@@ -72,8 +74,9 @@ def authorization_url(provider_name: str, next_url: str | None) -> str:
         client.save_authorize_data(redirect_uri=redirect_uri, **data)
     except (requests.RequestException, redis.RedisError, ValueError) as exc:
         log.warning("oauth start failed for %s: %s", provider.name, exc)
-        raise SignInProblem(f"We couldn't reach {provider.label} just now. Please try again in a moment.",
-                            status=502, provider=provider) from exc
+        raise SignInProblem(
+            f"We couldn't reach {provider.label} just now. Please try again in a moment.", status=502, provider=provider
+        ) from exc
     session[NEXT_KEY] = safe_next(next_url or "")
     return data["url"]
 
@@ -95,10 +98,15 @@ def _fetch_profile(provider: Provider) -> SocialProfile:
     if error:
         failed(provider, error)
         if error == "access_denied":
-            raise SignInProblem(f"You cancelled signing in with {provider.label}, so nothing changed. "
-                                "You can try again or use another way to sign in.", status=403, provider=provider)
-        raise SignInProblem(f"{provider.label} couldn't complete the sign-in. Please try again.",
-                            status=502, provider=provider)
+            raise SignInProblem(
+                f"You cancelled signing in with {provider.label}, so nothing changed. "
+                "You can try again or use another way to sign in.",
+                status=403,
+                provider=provider,
+            )
+        raise SignInProblem(
+            f"{provider.label} couldn't complete the sign-in. Please try again.", status=502, provider=provider
+        )
     client = client_for(provider)
     try:
         # Only the browser that started this sign-in may use its state (a stranger's request
@@ -109,20 +117,25 @@ def _fetch_profile(provider: Provider) -> SocialProfile:
         return provider.profile(client, token)
     except MismatchingStateError as exc:
         failed(provider, "bad_state")
-        raise SignInProblem("This sign-in link has expired or was started in another browser. "
-                            "Please start again.", status=400, provider=provider) from exc
+        raise SignInProblem(
+            "This sign-in link has expired or was started in another browser. Please start again.",
+            status=400,
+            provider=provider,
+        ) from exc
     except (OAuthError, JoseError, requests.RequestException, redis.RedisError, KeyError, ValueError) as exc:
         # Token exchange refused, ID token invalid, provider unreachable or a malformed answer.
         log.warning("oauth callback failed for %s: %r", provider.name, exc)
         failed(provider, type(exc).__name__)
-        raise SignInProblem(f"We couldn't confirm your {provider.label} sign-in. Please try again.",
-                            status=502, provider=provider) from exc
+        raise SignInProblem(
+            f"We couldn't confirm your {provider.label} sign-in. Please try again.", status=502, provider=provider
+        ) from exc
 
 
 def failed(provider: Provider, reason: str, user: User | None = None) -> None:
     """Audit a sign-in that didn't happen, as identity does (`auth.login_failed`), and commit."""
-    audit.record("auth.login_failed", target=user, target_type="users",
-                 after={"method": provider.name, "reason": reason[:60]})
+    audit.record(
+        "auth.login_failed", target=user, target_type="users", after={"method": provider.name, "reason": reason[:60]}
+    )
     db.session.commit()
 
 
@@ -139,8 +152,11 @@ def _resolve(profile: SocialProfile, next_url: str) -> User | None:
 
 
 def _known(profile: SocialProfile) -> SocialAccount | None:
-    return db.session.scalar(sa.select(SocialAccount).where(
-        SocialAccount.provider == profile.provider, SocialAccount.subject == profile.subject))
+    return db.session.scalar(
+        sa.select(SocialAccount).where(
+            SocialAccount.provider == profile.provider, SocialAccount.subject == profile.subject
+        )
+    )
 
 
 def _refresh(known: SocialAccount, profile: SocialProfile) -> User:
@@ -178,8 +194,12 @@ def _link(user: User, profile: SocialProfile) -> User:
         user.password_hash = None
         end_other_sessions(user)
         audit.record("user.email_verified", actor_id=user.id, target=user, after={"method": profile.provider})
-    audit.record("user.social_linked", actor_id=user.id, target=user, after={
-        "provider": profile.provider, "email_verified_now": was_unverified, "password_cleared": cleared})
+    audit.record(
+        "user.social_linked",
+        actor_id=user.id,
+        target=user,
+        after={"provider": profile.provider, "email_verified_now": was_unverified, "password_cleared": cleared},
+    )
     db.session.flush()
     return user
 
@@ -188,8 +208,12 @@ def create_account(profile: SocialProfile, email: str) -> User:
     """A new customer for `profile` with a proven `email` (no password: they sign in through the provider)."""
     stem = usernames.stem_from(profile.name, email.partition("@")[0])
     user = User(
-        email=email, username=usernames.free_username(stem), password_hash=None,
-        first_name=profile.first_name[:80], last_name=profile.last_name[:80], role=role_named(DEFAULT_ROLE),
+        email=email,
+        username=usernames.free_username(stem),
+        password_hash=None,
+        first_name=profile.first_name[:80],
+        last_name=profile.last_name[:80],
+        role=role_named(DEFAULT_ROLE),
         email_verified_at=utcnow(),
     )
     db.session.add(user)
@@ -205,13 +229,17 @@ def sign_in(user: User, provider: Provider) -> None:
     if not user.is_active:
         db.session.rollback()  # nothing is linked or created for a deactivated account
         failed(provider, "inactive", user)
-        raise SignInProblem("This account has been deactivated. Contact support if you think this is a mistake.",
-                            status=403, provider=provider)
+        raise SignInProblem(
+            "This account has been deactivated. Contact support if you think this is a mistake.",
+            status=403,
+            provider=provider,
+        )
     identity.login(user, method=provider.name)
     usernames.remember_taken(user.username)
 
 
 # --- No usable email from the provider: prove one with a code --------------------------
+
 
 def waiting() -> pending.Pending:
     found = pending.current()

@@ -5,194 +5,275 @@ Revises: 6c3e4f1b889d
 Create Date: 2026-11-22 02:03:44.093137
 
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '6c034921e868'
-down_revision = '6c3e4f1b889d'
+revision = "6c034921e868"
+down_revision = "6c3e4f1b889d"
 branch_labels = None
 depends_on = None
 
 # Default roles and permissions, as they were when this migration was written.
 PERMISSIONS = [
-    ('admin.access', 'Open the admin area'),
-    ('users.view', 'See users, their sessions, subscriptions and invoices'),
-    ('users.manage', 'Deactivate, reactivate, resend verification, send reset links'),
-    ('roles.manage', "Create and edit roles; change a user's role"),
-    ('catalog.manage', 'Create, edit and retire products and plans'),
-    ('subscriptions.view', 'See subscriptions'),
-    ('subscriptions.manage', 'Cancel subscriptions, extend trials'),
-    ('billing.view', 'See invoices and transactions'),
-    ('billing.manage', 'Mark invoices paid, void invoices, export'),
-    ('billing.refund', 'Refund payments (credit notes)'),
-    ('fee.manage', 'Change the platform fee'),
-    ('notifications.broadcast', 'Send announcements'),
-    ('jobs.manage', 'See queues, retry or delete failed jobs'),
-    ('audit.view', 'Read the audit log'),
+    ("admin.access", "Open the admin area"),
+    ("users.view", "See users, their sessions, subscriptions and invoices"),
+    ("users.manage", "Deactivate, reactivate, resend verification, send reset links"),
+    ("roles.manage", "Create and edit roles; change a user's role"),
+    ("catalog.manage", "Create, edit and retire products and plans"),
+    ("subscriptions.view", "See subscriptions"),
+    ("subscriptions.manage", "Cancel subscriptions, extend trials"),
+    ("billing.view", "See invoices and transactions"),
+    ("billing.manage", "Mark invoices paid, void invoices, export"),
+    ("billing.refund", "Refund payments (credit notes)"),
+    ("fee.manage", "Change the platform fee"),
+    ("notifications.broadcast", "Send announcements"),
+    ("jobs.manage", "See queues, retry or delete failed jobs"),
+    ("audit.view", "Read the audit log"),
 ]
 ROLES = [
-    ('customer', 'Buys and uses products', []),
-    ('support', 'Helps customers; read-only on money and roles', ['admin.access', 'users.view', 'subscriptions.view', 'billing.view', 'audit.view']),
-    ('admin', 'Runs the platform', ['admin.access', 'audit.view', 'billing.manage', 'billing.refund', 'billing.view', 'catalog.manage', 'fee.manage', 'jobs.manage', 'notifications.broadcast', 'roles.manage', 'subscriptions.manage', 'subscriptions.view', 'users.manage', 'users.view']),
+    ("customer", "Buys and uses products", []),
+    (
+        "support",
+        "Helps customers; read-only on money and roles",
+        ["admin.access", "users.view", "subscriptions.view", "billing.view", "audit.view"],
+    ),
+    (
+        "admin",
+        "Runs the platform",
+        [
+            "admin.access",
+            "audit.view",
+            "billing.manage",
+            "billing.refund",
+            "billing.view",
+            "catalog.manage",
+            "fee.manage",
+            "jobs.manage",
+            "notifications.broadcast",
+            "roles.manage",
+            "subscriptions.manage",
+            "subscriptions.view",
+            "users.manage",
+            "users.view",
+        ],
+    ),
 ]
 
 
 def seed_roles():
     conn = op.get_bind()
-    permission = sa.table("permission", sa.column("id", sa.Integer), sa.column("name", sa.String),
-                          sa.column("description", sa.String))
-    role = sa.table("role", sa.column("id", sa.Integer), sa.column("name", sa.String),
-                    sa.column("description", sa.String))
-    role_permission = sa.table("role_permission", sa.column("role_id", sa.Integer),
-                               sa.column("permission_id", sa.Integer))
+    permission = sa.table(
+        "permission", sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("description", sa.String)
+    )
+    role = sa.table(
+        "role", sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("description", sa.String)
+    )
+    role_permission = sa.table(
+        "role_permission", sa.column("role_id", sa.Integer), sa.column("permission_id", sa.Integer)
+    )
     op.bulk_insert(permission, [{"name": n, "description": d} for n, d in PERMISSIONS])
     op.bulk_insert(role, [{"name": n, "description": d} for n, d, _ in ROLES])
     perm_ids = dict(conn.execute(sa.select(permission.c.name, permission.c.id)).all())
     role_ids = dict(conn.execute(sa.select(role.c.name, role.c.id)).all())
-    op.bulk_insert(role_permission, [{"role_id": role_ids[n], "permission_id": perm_ids[p]}
-                                     for n, _, ps in ROLES for p in ps])
+    op.bulk_insert(
+        role_permission, [{"role_id": role_ids[n], "permission_id": perm_ids[p]} for n, _, ps in ROLES for p in ps]
+    )
 
 
 def upgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    op.create_table('permission',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=64), nullable=False),
-    sa.Column('description', sa.String(length=200), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_permission')),
-    sa.UniqueConstraint('name', name=op.f('uq_permission_name'))
+    op.create_table(
+        "permission",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_permission")),
+        sa.UniqueConstraint("name", name=op.f("uq_permission_name")),
     )
-    op.create_table('product',
-    sa.Column('slug', sa.String(length=80), nullable=False),
-    sa.Column('name', sa.String(length=120), nullable=False),
-    sa.Column('tagline', sa.String(length=200), nullable=False),
-    sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('category', sa.String(length=60), nullable=False),
-    sa.Column('icon', sa.String(length=40), nullable=False),
-    sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('product_schema', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_product')),
-    sa.UniqueConstraint('slug', name=op.f('uq_product_slug'))
+    op.create_table(
+        "product",
+        sa.Column("slug", sa.String(length=80), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("tagline", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("category", sa.String(length=60), nullable=False),
+        sa.Column("icon", sa.String(length=40), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column(
+            "product_schema",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_product")),
+        sa.UniqueConstraint("slug", name=op.f("uq_product_slug")),
     )
-    op.create_index(op.f('ix_product_category'), 'product', ['category'], unique=False)
-    op.create_index(op.f('ix_product_is_active'), 'product', ['is_active'], unique=False)
-    op.create_table('role',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sa.String(length=40), nullable=False),
-    sa.Column('description', sa.String(length=200), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_role')),
-    sa.UniqueConstraint('name', name=op.f('uq_role_name'))
+    op.create_index(op.f("ix_product_category"), "product", ["category"], unique=False)
+    op.create_index(op.f("ix_product_is_active"), "product", ["is_active"], unique=False)
+    op.create_table(
+        "role",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("description", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_role")),
+        sa.UniqueConstraint("name", name=op.f("uq_role_name")),
     )
-    op.create_table('plan',
-    sa.Column('product_id', sa.Uuid(), nullable=False),
-    sa.Column('name', sa.String(length=80), nullable=False),
-    sa.Column('billing_cycle', sa.String(length=20), nullable=False),
-    sa.Column('price', sa.BigInteger(), nullable=False),
-    sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('discount_percent', sa.Numeric(precision=5, scale=2), nullable=False),
-    sa.Column('trial_days', sa.Integer(), nullable=False),
-    sa.Column('features', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
-    sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('sort_order', sa.Integer(), nullable=False),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("billing_cycle IN ('weekly', 'monthly', 'quarterly', 'half_yearly', 'yearly')", name=op.f('ck_plan_billing_cycle')),
-    sa.CheckConstraint('discount_percent >= 0 AND discount_percent <= 100', name=op.f('ck_plan_discount_range')),
-    sa.CheckConstraint('price >= 0', name=op.f('ck_plan_price_not_negative')),
-    sa.CheckConstraint('trial_days >= 0', name=op.f('ck_plan_trial_days_not_negative')),
-    sa.ForeignKeyConstraint(['product_id'], ['product.id'], name=op.f('fk_plan_product_id_product'), ondelete='RESTRICT'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_plan'))
+    op.create_table(
+        "plan",
+        sa.Column("product_id", sa.Uuid(), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("billing_cycle", sa.String(length=20), nullable=False),
+        sa.Column("price", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("discount_percent", sa.Numeric(precision=5, scale=2), nullable=False),
+        sa.Column("trial_days", sa.Integer(), nullable=False),
+        sa.Column(
+            "features", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False
+        ),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("sort_order", sa.Integer(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "billing_cycle IN ('weekly', 'monthly', 'quarterly', 'half_yearly', 'yearly')",
+            name=op.f("ck_plan_billing_cycle"),
+        ),
+        sa.CheckConstraint("discount_percent >= 0 AND discount_percent <= 100", name=op.f("ck_plan_discount_range")),
+        sa.CheckConstraint("price >= 0", name=op.f("ck_plan_price_not_negative")),
+        sa.CheckConstraint("trial_days >= 0", name=op.f("ck_plan_trial_days_not_negative")),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["product.id"], name=op.f("fk_plan_product_id_product"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_plan")),
     )
-    op.create_index('ix_plan_product_cycle', 'plan', ['product_id', 'billing_cycle'], unique=False)
-    op.create_index(op.f('ix_plan_product_id'), 'plan', ['product_id'], unique=False)
-    op.create_table('role_permission',
-    sa.Column('role_id', sa.Integer(), nullable=False),
-    sa.Column('permission_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['permission_id'], ['permission.id'], name=op.f('fk_role_permission_permission_id_permission'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['role_id'], ['role.id'], name=op.f('fk_role_permission_role_id_role'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('role_id', 'permission_id', name=op.f('pk_role_permission'))
+    op.create_index("ix_plan_product_cycle", "plan", ["product_id", "billing_cycle"], unique=False)
+    op.create_index(op.f("ix_plan_product_id"), "plan", ["product_id"], unique=False)
+    op.create_table(
+        "role_permission",
+        sa.Column("role_id", sa.Integer(), nullable=False),
+        sa.Column("permission_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["permission_id"],
+            ["permission.id"],
+            name=op.f("fk_role_permission_permission_id_permission"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["role_id"], ["role.id"], name=op.f("fk_role_permission_role_id_role"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("role_id", "permission_id", name=op.f("pk_role_permission")),
     )
-    op.create_table('users',
-    sa.Column('email', sa.String(length=254), nullable=False),
-    sa.Column('username', sa.String(length=30), nullable=False),
-    sa.Column('phone', sa.String(length=16), nullable=True),
-    sa.Column('password_hash', sa.String(length=255), nullable=True),
-    sa.Column('first_name', sa.String(length=80), nullable=False),
-    sa.Column('last_name', sa.String(length=80), nullable=False),
-    sa.Column('gender', sa.String(length=20), nullable=True),
-    sa.Column('date_of_birth', sa.Date(), nullable=True),
-    sa.Column('address', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
-    sa.Column('role_id', sa.Integer(), nullable=False),
-    sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('email_verified_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('phone_verified_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('password_changed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['role_id'], ['role.id'], name=op.f('fk_users_role_id_role')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('email', name=op.f('uq_users_email')),
-    sa.UniqueConstraint('phone', name=op.f('uq_users_phone')),
-    sa.UniqueConstraint('username', name=op.f('uq_users_username'))
+    op.create_table(
+        "users",
+        sa.Column("email", sa.String(length=254), nullable=False),
+        sa.Column("username", sa.String(length=30), nullable=False),
+        sa.Column("phone", sa.String(length=16), nullable=True),
+        sa.Column("password_hash", sa.String(length=255), nullable=True),
+        sa.Column("first_name", sa.String(length=80), nullable=False),
+        sa.Column("last_name", sa.String(length=80), nullable=False),
+        sa.Column("gender", sa.String(length=20), nullable=True),
+        sa.Column("date_of_birth", sa.Date(), nullable=True),
+        sa.Column(
+            "address", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=True
+        ),
+        sa.Column("role_id", sa.Integer(), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("email_verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("phone_verified_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["role_id"], ["role.id"], name=op.f("fk_users_role_id_role")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+        sa.UniqueConstraint("email", name=op.f("uq_users_email")),
+        sa.UniqueConstraint("phone", name=op.f("uq_users_phone")),
+        sa.UniqueConstraint("username", name=op.f("uq_users_username")),
     )
-    op.create_index(op.f('ix_users_role_id'), 'users', ['role_id'], unique=False)
-    op.create_table('notification',
-    sa.Column('user_id', sa.Uuid(), nullable=False),
-    sa.Column('kind', sa.String(length=40), nullable=False),
-    sa.Column('title', sa.String(length=200), nullable=False),
-    sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('link', sa.String(length=500), nullable=True),
-    sa.Column('is_read', sa.Boolean(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notification_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_notification'))
+    op.create_index(op.f("ix_users_role_id"), "users", ["role_id"], unique=False)
+    op.create_table(
+        "notification",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("link", sa.String(length=500), nullable=True),
+        sa.Column("is_read", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_notification_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification")),
     )
-    op.create_index('ix_notification_user_read_created', 'notification', ['user_id', 'is_read', sa.literal_column('created_at DESC')], unique=False)
-    op.create_table('platform_fee',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('percent', sa.Numeric(precision=5, scale=2), nullable=False),
-    sa.Column('updated_by_id', sa.Uuid(), nullable=True),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint('id = 1', name=op.f('ck_platform_fee_singleton')),
-    sa.CheckConstraint('percent >= 0 AND percent <= 100', name=op.f('ck_platform_fee_percent_range')),
-    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_platform_fee_updated_by_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_platform_fee'))
+    op.create_index(
+        "ix_notification_user_read_created",
+        "notification",
+        ["user_id", "is_read", sa.literal_column("created_at DESC")],
+        unique=False,
     )
-    op.create_table('platform_fee_change',
-    sa.Column('old_percent', sa.Numeric(precision=5, scale=2), nullable=False),
-    sa.Column('new_percent', sa.Numeric(precision=5, scale=2), nullable=False),
-    sa.Column('reason', sa.String(length=500), nullable=False),
-    sa.Column('changed_by_id', sa.Uuid(), nullable=True),
-    sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.ForeignKeyConstraint(['changed_by_id'], ['users.id'], name=op.f('fk_platform_fee_change_changed_by_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_platform_fee_change'))
+    op.create_table(
+        "platform_fee",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("percent", sa.Numeric(precision=5, scale=2), nullable=False),
+        sa.Column("updated_by_id", sa.Uuid(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("id = 1", name=op.f("ck_platform_fee_singleton")),
+        sa.CheckConstraint("percent >= 0 AND percent <= 100", name=op.f("ck_platform_fee_percent_range")),
+        sa.ForeignKeyConstraint(
+            ["updated_by_id"], ["users.id"], name=op.f("fk_platform_fee_updated_by_id_users"), ondelete="SET NULL"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_platform_fee")),
     )
-    op.create_index(op.f('ix_platform_fee_change_changed_at'), 'platform_fee_change', ['changed_at'], unique=False)
-    op.create_table('user_session',
-    sa.Column('user_id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('ip', sa.String(length=45), nullable=True),
-    sa.Column('user_agent', sa.String(length=400), nullable=False),
-    sa.Column('device', sa.String(length=120), nullable=False),
-    sa.Column('remember', sa.Boolean(), nullable=False),
-    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_session_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_session'))
+    op.create_table(
+        "platform_fee_change",
+        sa.Column("old_percent", sa.Numeric(precision=5, scale=2), nullable=False),
+        sa.Column("new_percent", sa.Numeric(precision=5, scale=2), nullable=False),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("changed_by_id", sa.Uuid(), nullable=True),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["changed_by_id"],
+            ["users.id"],
+            name=op.f("fk_platform_fee_change_changed_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_platform_fee_change")),
     )
-    op.create_index('ix_user_session_live', 'user_session', ['user_id', 'created_at'], unique=False, postgresql_where=sa.text('revoked_at IS NULL'), sqlite_where=sa.text('revoked_at IS NULL'))
-    op.create_index(op.f('ix_user_session_user_id'), 'user_session', ['user_id'], unique=False)
+    op.create_index(op.f("ix_platform_fee_change_changed_at"), "platform_fee_change", ["changed_at"], unique=False)
+    op.create_table(
+        "user_session",
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ip", sa.String(length=45), nullable=True),
+        sa.Column("user_agent", sa.String(length=400), nullable=False),
+        sa.Column("device", sa.String(length=120), nullable=False),
+        sa.Column("remember", sa.Boolean(), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_user_session_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_session")),
+    )
+    op.create_index(
+        "ix_user_session_live",
+        "user_session",
+        ["user_id", "created_at"],
+        unique=False,
+        postgresql_where=sa.text("revoked_at IS NULL"),
+        sqlite_where=sa.text("revoked_at IS NULL"),
+    )
+    op.create_index(op.f("ix_user_session_user_id"), "user_session", ["user_id"], unique=False)
     # ### end Alembic commands ###
 
     seed_roles()
@@ -200,23 +281,28 @@ def upgrade():
 
 def downgrade():
     # ### commands auto generated by Alembic - please adjust! ###
-    op.drop_index(op.f('ix_user_session_user_id'), table_name='user_session')
-    op.drop_index('ix_user_session_live', table_name='user_session', postgresql_where=sa.text('revoked_at IS NULL'), sqlite_where=sa.text('revoked_at IS NULL'))
-    op.drop_table('user_session')
-    op.drop_index(op.f('ix_platform_fee_change_changed_at'), table_name='platform_fee_change')
-    op.drop_table('platform_fee_change')
-    op.drop_table('platform_fee')
-    op.drop_index('ix_notification_user_read_created', table_name='notification')
-    op.drop_table('notification')
-    op.drop_index(op.f('ix_users_role_id'), table_name='users')
-    op.drop_table('users')
-    op.drop_table('role_permission')
-    op.drop_index(op.f('ix_plan_product_id'), table_name='plan')
-    op.drop_index('ix_plan_product_cycle', table_name='plan')
-    op.drop_table('plan')
-    op.drop_table('role')
-    op.drop_index(op.f('ix_product_is_active'), table_name='product')
-    op.drop_index(op.f('ix_product_category'), table_name='product')
-    op.drop_table('product')
-    op.drop_table('permission')
+    op.drop_index(op.f("ix_user_session_user_id"), table_name="user_session")
+    op.drop_index(
+        "ix_user_session_live",
+        table_name="user_session",
+        postgresql_where=sa.text("revoked_at IS NULL"),
+        sqlite_where=sa.text("revoked_at IS NULL"),
+    )
+    op.drop_table("user_session")
+    op.drop_index(op.f("ix_platform_fee_change_changed_at"), table_name="platform_fee_change")
+    op.drop_table("platform_fee_change")
+    op.drop_table("platform_fee")
+    op.drop_index("ix_notification_user_read_created", table_name="notification")
+    op.drop_table("notification")
+    op.drop_index(op.f("ix_users_role_id"), table_name="users")
+    op.drop_table("users")
+    op.drop_table("role_permission")
+    op.drop_index(op.f("ix_plan_product_id"), table_name="plan")
+    op.drop_index("ix_plan_product_cycle", table_name="plan")
+    op.drop_table("plan")
+    op.drop_table("role")
+    op.drop_index(op.f("ix_product_is_active"), table_name="product")
+    op.drop_index(op.f("ix_product_category"), table_name="product")
+    op.drop_table("product")
+    op.drop_table("permission")
     # ### end Alembic commands ###

@@ -10,6 +10,7 @@ the app now looks them up by (app/auth/emails.py): NFC, lower case, IDNA domain.
 whose normal form another row already has, or that has none (a non-ASCII local part), is left
 as it is: it still signs in as typed.
 """
+
 import unicodedata
 
 import sqlalchemy as sa
@@ -17,8 +18,8 @@ from alembic import op
 from email_validator import EmailNotValidError, validate_email
 
 # revision identifiers, used by Alembic.
-revision = 'a5e1c7d3f9b2'
-down_revision = '8c11036201c4'
+revision = "a5e1c7d3f9b2"
+down_revision = "8c11036201c4"
 branch_labels = None
 depends_on = None
 
@@ -50,19 +51,26 @@ def _normalize_emails() -> None:
 
 
 def upgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_users_phone', type_='unique')
-        batch_op.create_index('ix_users_phone', ['phone'], unique=False)
-        batch_op.create_index('uq_users_verified_phone', ['phone'], unique=True,
-                              postgresql_where=sa.text(VERIFIED), sqlite_where=sa.text(VERIFIED))
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_users_phone", type_="unique")
+        batch_op.create_index("ix_users_phone", ["phone"], unique=False)
+        batch_op.create_index(
+            "uq_users_verified_phone",
+            ["phone"],
+            unique=True,
+            postgresql_where=sa.text(VERIFIED),
+            sqlite_where=sa.text(VERIFIED),
+        )
     _normalize_emails()
 
 
 def downgrade():
     # The old constraint allows each number once: unverified copies of a shared number are cleared.
-    op.execute("UPDATE users SET phone = NULL WHERE phone IS NOT NULL AND phone_verified_at IS NULL AND "
-               "phone IN (SELECT phone FROM users GROUP BY phone HAVING count(*) > 1)")
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_index('uq_users_verified_phone')
-        batch_op.drop_index('ix_users_phone')
-        batch_op.create_unique_constraint('uq_users_phone', ['phone'])
+    op.execute(
+        "UPDATE users SET phone = NULL WHERE phone IS NOT NULL AND phone_verified_at IS NULL AND "
+        "phone IN (SELECT phone FROM users GROUP BY phone HAVING count(*) > 1)"
+    )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_index("uq_users_verified_phone")
+        batch_op.drop_index("ix_users_phone")
+        batch_op.create_unique_constraint("uq_users_phone", ["phone"])

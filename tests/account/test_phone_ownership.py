@@ -1,4 +1,5 @@
 """A phone number identifies an account only once verified; verifying it takes it from whoever else holds it, with a notice."""
+
 import threading
 
 import pytest
@@ -15,8 +16,18 @@ from tests.support.oidc import signed_in_as
 from tests.support.users import DEFAULT_PASSWORD, make_user, sign_in
 
 NUMBER, TYPED = "+14155550100", "+1 415 555 0100"
-PROFILE = {"first_name": "", "last_name": "", "gender": "", "date_of_birth": "", "line1": "", "line2": "",
-           "city": "", "region": "", "postal_code": "", "country": ""}
+PROFILE = {
+    "first_name": "",
+    "last_name": "",
+    "gender": "",
+    "date_of_birth": "",
+    "line1": "",
+    "line2": "",
+    "city": "",
+    "region": "",
+    "postal_code": "",
+    "country": "",
+}
 
 
 def _login(identifier, app):
@@ -66,8 +77,15 @@ def test_a_verified_number_signs_in(app):
 def test_signup_keeps_a_number_someone_else_holds_unverified_and_it_signs_in_nobody(app, client):
     with app.app_context():
         holder = make_user(username="grace", phone=NUMBER, phone_verified_at=utcnow()).id
-    response = client.post("/auth/signup", data={"username": "mallory", "email": "mallory@example.com",
-                                                 "password": "analytical engine 1843", "phone": TYPED})
+    response = client.post(
+        "/auth/signup",
+        data={
+            "username": "mallory",
+            "email": "mallory@example.com",
+            "password": "analytical engine 1843",
+            "phone": TYPED,
+        },
+    )
     assert response.status_code == 303
     with app.app_context():
         mallory = db.session.scalar(sa.select(User).where(User.username == "mallory"))
@@ -103,7 +121,9 @@ def test_every_unverified_copy_of_the_number_is_released_too_each_with_a_notice(
     assert ada.post("/account/phone/verify", data={"code": _ask_for_code(ada, app)}).status_code == 303
     assert [_user(app, s).phone for s in squatters] == [None, None]
     assert sorted(m["to"] for m in queued_emails(app, "phone_released")) == [
-        "squatter0@example.test", "squatter1@example.test"]
+        "squatter0@example.test",
+        "squatter1@example.test",
+    ]
     with app.app_context():
         bodies = db.session.scalars(sa.select(Notification.body).where(Notification.kind == "phone_released")).all()
         assert len(bodies) == 2 and all("you hadn't verified it" in b for b in bodies)

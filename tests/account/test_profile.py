@@ -1,4 +1,5 @@
 """Profile: names, gender, date of birth, address; a new phone is confirmed by a texted code."""
+
 from datetime import date
 
 import sqlalchemy as sa
@@ -9,9 +10,19 @@ from app.models.user import User
 from tests.auth.conftest import code_in, delivered, last_code, queued_jobs, wrong
 from tests.support.users import make_user
 
-PROFILE = {"first_name": "Ada", "last_name": "King", "gender": "female", "date_of_birth": "1985-12-10",
-           "line1": "12 St James's Square", "line2": "", "city": "London", "region": "", "postal_code": "SW1Y 4JH",
-           "country": "United Kingdom", "phone": ""}
+PROFILE = {
+    "first_name": "Ada",
+    "last_name": "King",
+    "gender": "female",
+    "date_of_birth": "1985-12-10",
+    "line1": "12 St James's Square",
+    "line2": "",
+    "city": "London",
+    "region": "",
+    "postal_code": "SW1Y 4JH",
+    "country": "United Kingdom",
+    "phone": "",
+}
 
 
 def _ada(app) -> User:
@@ -34,8 +45,14 @@ def test_saving_the_profile_stores_names_gender_birthday_and_address(app, signed
     ada = _ada(app)
     assert (ada.first_name, ada.last_name, ada.gender) == ("Ada", "King", "female")
     assert ada.date_of_birth == date(1985, 12, 10)
-    assert ada.address == {"line1": "12 St James's Square", "line2": "", "city": "London", "region": "",
-                           "postal_code": "SW1Y 4JH", "country": "United Kingdom"}
+    assert ada.address == {
+        "line1": "12 St James's Square",
+        "line2": "",
+        "city": "London",
+        "region": "",
+        "postal_code": "SW1Y 4JH",
+        "country": "United Kingdom",
+    }
     with app.app_context():
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "user.profile_updated"))
         assert set(event.after["fields"]) == {"last_name", "gender", "date_of_birth", "address"}

@@ -1,4 +1,5 @@
 """The sessions page: list, end one, end all others (HTMX and plain forms); at most five."""
+
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -6,8 +7,7 @@ from app.models.audit import AuditEvent
 from app.models.user import User, UserSession
 from tests.support.users import DEFAULT_PASSWORD, make_user, sign_in
 
-CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-          "Chrome/120.0 Safari/537.36")
+CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 
 
 def _login(app, username="ada", agent=CHROME, ip="127.0.0.1"):
@@ -19,8 +19,9 @@ def _login(app, username="ada", agent=CHROME, ip="127.0.0.1"):
 
 def _live(app):
     with app.app_context():
-        return db.session.scalars(sa.select(UserSession).where(UserSession.revoked_at.is_(None))
-                                  .order_by(UserSession.created_at)).all()
+        return db.session.scalars(
+            sa.select(UserSession).where(UserSession.revoked_at.is_(None)).order_by(UserSession.created_at)
+        ).all()
 
 
 def _signed_in(client) -> bool:
@@ -29,8 +30,12 @@ def _signed_in(client) -> bool:
 
 def test_sessions_show_device_ip_and_last_seen(app, user):
     laptop = _login(app, ip="203.0.113.7")
-    _login(app, agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
-                      "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1", ip="198.51.100.4")
+    _login(
+        app,
+        agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+        ip="198.51.100.4",
+    )
     page = laptop.get("/account/sessions").text
     assert "Chrome on Windows" in page and "Mobile Safari on iOS" in page
     assert "203.0.113.7" in page and "198.51.100.4" in page
@@ -80,8 +85,9 @@ def test_end_all_other_sessions_keeps_this_one(app, user):
     assert response.status_code == 303
     assert _signed_in(clients[0]) and not any(_signed_in(c) for c in clients[1:])
     with app.app_context():
-        assert db.session.scalar(sa.select(AuditEvent.after).where(AuditEvent.action == "session.ended_others")) \
-            == {"sessions_ended": 2}
+        assert db.session.scalar(sa.select(AuditEvent.after).where(AuditEvent.action == "session.ended_others")) == {
+            "sessions_ended": 2
+        }
 
 
 def test_a_sixth_login_ends_the_oldest_session(app, user):
@@ -92,8 +98,9 @@ def test_a_sixth_login_ends_the_oldest_session(app, user):
 
 def test_changing_the_password_ends_the_other_sessions(app, user):
     laptop, phone = _login(app), _login(app)
-    response = laptop.post("/account/password", data={"current_password": DEFAULT_PASSWORD,
-                                                      "password": "a fresh long passphrase"})
+    response = laptop.post(
+        "/account/password", data={"current_password": DEFAULT_PASSWORD, "password": "a fresh long passphrase"}
+    )
     assert response.status_code == 303
     assert _signed_in(laptop) and not _signed_in(phone)
     with app.app_context():
@@ -103,8 +110,9 @@ def test_changing_the_password_ends_the_other_sessions(app, user):
 
 def test_a_wrong_current_password_changes_nothing(app, user):
     laptop, phone = _login(app), _login(app)
-    response = laptop.post("/account/password", data={"current_password": "not it at all",
-                                                      "password": "a fresh long passphrase"})
+    response = laptop.post(
+        "/account/password", data={"current_password": "not it at all", "password": "a fresh long passphrase"}
+    )
     assert response.status_code == 401 and 'id="current_password-error"' in response.text
     assert _signed_in(phone)
 

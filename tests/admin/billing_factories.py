@@ -1,4 +1,5 @@
 """Invoices, transactions and subscriptions for the admin billing pages, made through the billing services."""
+
 from __future__ import annotations
 
 import uuid
@@ -19,22 +20,40 @@ def catalog() -> tuple[Product, Plan]:
     return product, make_plan(product, name="Team", cycle="monthly", price=4900, trial_days=14)
 
 
-def make_invoices(user, plan: Plan, count: int = 1, *, status: str = "open", now=None,
-                  subscription_id=None) -> list[Invoice]:
+def make_invoices(
+    user, plan: Plan, count: int = 1, *, status: str = "open", now=None, subscription_id=None
+) -> list[Invoice]:
     """`count` finalized bank-transfer invoices for `plan` (10 % fee), numbered by the real counter;
     status "paid" records the bank transfer that paid each one."""
     product = db.session.get(Product, plan.product_id)
     now = now or utcnow()
     line = price_line(plan, product, 1, Decimal("10"))
-    drafts = [invoice_service.draft_invoice(user=user, line=line, subscription_id=subscription_id,
-                                            method="bank_transfer", label="Bank transfer",
-                                            period=(now, now + timedelta(days=30))) for _ in range(count)]
+    drafts = [
+        invoice_service.draft_invoice(
+            user=user,
+            line=line,
+            subscription_id=subscription_id,
+            method="bank_transfer",
+            label="Bank transfer",
+            period=(now, now + timedelta(days=30)),
+        )
+        for _ in range(count)
+    ]
     invoice_service.finalize(drafts, now=now, due_at=now + timedelta(days=14))
     if status == "paid":
         for invoice in drafts:
-            tx = Transaction(id=uuid.uuid4(), user_id=user.id, kind="charge", purpose="bank_transfer",
-                             status="succeeded", amount=invoice.total, currency=invoice.currency,
-                             gateway="bank_transfer", idempotency_key=f"test:{invoice.id}", settled_at=now)
+            tx = Transaction(
+                id=uuid.uuid4(),
+                user_id=user.id,
+                kind="charge",
+                purpose="bank_transfer",
+                status="succeeded",
+                amount=invoice.total,
+                currency=invoice.currency,
+                gateway="bank_transfer",
+                idempotency_key=f"test:{invoice.id}",
+                settled_at=now,
+            )
             db.session.add(tx)
             db.session.flush()
             invoice_service.mark_paid(invoice, now=now, transaction_id=tx.id)

@@ -48,9 +48,17 @@ def admin_post_urls(app) -> list[str]:
 __all__ = ["admin_get_urls", "admin_post_urls", "db"]
 
 # Products and plans (app/admin/products.py, plans.py); tests that need real rows swap these for real ids.
-SAMPLE_ARGS.update({"<uuid:product_id>": "00000000-0000-0000-0000-000000000002",
-                    "<uuid:plan_id>": "00000000-0000-0000-0000-000000000003"})
+SAMPLE_ARGS.update(
+    {
+        "<uuid:product_id>": "00000000-0000-0000-0000-000000000002",
+        "<uuid:plan_id>": "00000000-0000-0000-0000-000000000003",
+    }
+)
 
 # Subscriptions and invoices (app/admin/subscriptions.py, invoices.py); tests needing real rows swap them too.
-SAMPLE_ARGS.update({"<uuid:subscription_id>": "00000000-0000-0000-0000-000000000004",
-                    "<uuid:invoice_id>": "00000000-0000-0000-0000-000000000005"})
+SAMPLE_ARGS.update(
+    {
+        "<uuid:subscription_id>": "00000000-0000-0000-0000-000000000004",
+        "<uuid:invoice_id>": "00000000-0000-0000-0000-000000000005",
+    }
+)

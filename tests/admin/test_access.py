@@ -1,11 +1,12 @@
 """Every admin page checks a permission: customers never see the admin area exists."""
+
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Plan
-from tests.admin.conftest import SAMPLE_ARGS, admin_get_urls, admin_post_urls
 from tests.admin.billing_factories import make_invoices, make_subscription
+from tests.admin.conftest import SAMPLE_ARGS, admin_get_urls, admin_post_urls
 from tests.support.catalog import make_product
 from tests.support.users import make_user
 
@@ -26,14 +27,17 @@ def test_a_signed_out_visitor_is_sent_to_login_or_gets_404(app, client):
             assert response.status_code == 404, url
 
 
-@pytest.mark.parametrize("url,status", [
-    ("/admin/", 200),
-    ("/admin/audit", 200),
-    ("/admin/roles", 403),
-    ("/admin/roles/new", 403),
-    ("/admin/fee", 403),
-    ("/admin/jobs", 403),
-])
+@pytest.mark.parametrize(
+    "url,status",
+    [
+        ("/admin/", 200),
+        ("/admin/audit", 200),
+        ("/admin/roles", 403),
+        ("/admin/roles/new", 403),
+        ("/admin/fee", 403),
+        ("/admin/jobs", 403),
+    ],
+)
 def test_support_sees_the_dashboard_and_audit_but_not_roles_fee_or_jobs(support_client, url, status):
     assert support_client.get(url).status_code == status
 
@@ -54,10 +58,13 @@ def test_an_admin_opens_every_admin_page(app, admin_client):
         customer = make_user(username="payer")
         subscription = make_subscription(customer.id, plan)
         invoice = make_invoices(customer, plan, subscription_id=subscription.id)[0]
-        real = {SAMPLE_ARGS["<uuid:user_id>"]: str(admin_client.user_id),
-                SAMPLE_ARGS["<uuid:product_id>"]: str(product.id), SAMPLE_ARGS["<uuid:plan_id>"]: str(plan.id),
-                SAMPLE_ARGS["<uuid:subscription_id>"]: str(subscription.id),
-                SAMPLE_ARGS["<uuid:invoice_id>"]: str(invoice.id)}
+        real = {
+            SAMPLE_ARGS["<uuid:user_id>"]: str(admin_client.user_id),
+            SAMPLE_ARGS["<uuid:product_id>"]: str(product.id),
+            SAMPLE_ARGS["<uuid:plan_id>"]: str(plan.id),
+            SAMPLE_ARGS["<uuid:subscription_id>"]: str(subscription.id),
+            SAMPLE_ARGS["<uuid:invoice_id>"]: str(invoice.id),
+        }
     for url in admin_get_urls(app):
         if "nojob" in url:
             continue

@@ -1,5 +1,6 @@
 """Admin subscriptions, invoices and transactions: filters, actions and their audit, permissions, bad input,
 CSV exports, query counts, and the dashboard's revenue chart."""
+
 import csv
 import io
 import re
@@ -35,14 +36,26 @@ def billing(app):
         bob = make_user(username="bob", email="bob@example.test")
         active = make_subscription(ada.id, team)
         now = utcnow()
-        trial = make_subscription(ada.id, growth, status="trial", period_end=now + timedelta(days=30),
-                                  trial_end=now + timedelta(days=30))
+        trial = make_subscription(
+            ada.id, growth, status="trial", period_end=now + timedelta(days=30), trial_end=now + timedelta(days=30)
+        )
         open_inv = make_invoices(ada, team, status="open", subscription_id=active.id)[0]
         paid_inv = make_invoices(ada, team, status="paid")[0]
         bob_inv = make_invoices(bob, team, status="paid")[0]
-        return {"crm": crm.id, "analytics": analytics.id, "ada": ada.id, "bob": bob.id, "active": active.id,
-                "trial": trial.id, "open": open_inv.id, "paid": paid_inv.id, "bob_paid": bob_inv.id,
-                "open_number": open_inv.number, "paid_number": paid_inv.number, "bob_number": bob_inv.number}
+        return {
+            "crm": crm.id,
+            "analytics": analytics.id,
+            "ada": ada.id,
+            "bob": bob.id,
+            "active": active.id,
+            "trial": trial.id,
+            "open": open_inv.id,
+            "paid": paid_inv.id,
+            "bob_paid": bob_inv.id,
+            "open_number": open_inv.number,
+            "paid_number": paid_inv.number,
+            "bob_number": bob_inv.number,
+        }
 
 
 def _text(response) -> str:
@@ -71,6 +84,7 @@ def _get(app, model, id_):
 
 
 # --- Subscriptions ---------------------------------------------------------------------------------------------
+
 
 def test_the_subscription_list_filters_by_status_product_and_customer(admin_client, billing):
     everything = admin_client.get("/admin/subscriptions")
@@ -114,13 +128,16 @@ def test_an_admin_cancels_a_subscription_now_and_it_is_audited(app, admin_client
 
 
 def test_an_admin_cancels_at_period_end_and_access_continues(app, admin_client, billing):
-    response = admin_client.post(f"/admin/subscriptions/{billing['active']}/cancel", data={"when": "period_end"},
-                                 follow_redirects=True)
+    response = admin_client.post(
+        f"/admin/subscriptions/{billing['active']}/cancel", data={"when": "period_end"}, follow_redirects=True
+    )
     assert "will be cancelled on" in _text(response)
     sub = _get(app, Subscription, billing["active"])
     assert sub.status == "active" and sub.cancel_at_period_end
-    assert admin_client.post(f"/admin/subscriptions/{billing['active']}/cancel",
-                             data={"when": "period_end"}).status_code == 409
+    assert (
+        admin_client.post(f"/admin/subscriptions/{billing['active']}/cancel", data={"when": "period_end"}).status_code
+        == 409
+    )
 
 
 @pytest.mark.parametrize("when", ["", "later", "\x00", "now; DROP TABLE"])
@@ -131,8 +148,9 @@ def test_cancel_needs_now_or_period_end(app, admin_client, billing, when):
 
 def test_extending_a_trial_moves_its_end_and_period_and_is_audited(app, admin_client, billing):
     before = _get(app, Subscription, billing["trial"])
-    response = admin_client.post(f"/admin/subscriptions/{billing['trial']}/extend-trial", data={"days": "10"},
-                                 follow_redirects=True)
+    response = admin_client.post(
+        f"/admin/subscriptions/{billing['trial']}/extend-trial", data={"days": "10"}, follow_redirects=True
+    )
     assert "The trial now runs until" in _text(response)
     after = _get(app, Subscription, billing["trial"])
     assert after.trial_end - before.trial_end == timedelta(days=10)
@@ -166,9 +184,15 @@ def test_unknown_subscription_ids_are_404(admin_client, billing):
 
 # --- Permission boundaries -------------------------------------------------------------------------------------
 
+
 def test_support_sees_subscriptions_invoices_and_transactions_but_cannot_act(app, support_client, billing):
-    for url in ("/admin/subscriptions", f"/admin/subscriptions/{billing['active']}", "/admin/invoices",
-                f"/admin/invoices/{billing['paid']}", "/admin/transactions"):
+    for url in (
+        "/admin/subscriptions",
+        f"/admin/subscriptions/{billing['active']}",
+        "/admin/invoices",
+        f"/admin/invoices/{billing['paid']}",
+        "/admin/transactions",
+    ):
         response = support_client.get(url)
         assert response.status_code == 200, url
         html = response.get_data(as_text=True)
@@ -187,18 +211,26 @@ def test_support_sees_subscriptions_invoices_and_transactions_but_cannot_act(app
     assert _get(app, Subscription, billing["active"]).status == "active"
     assert _get(app, Invoice, billing["open"]).status == "open"
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice)
-                                 .where(Invoice.kind == "credit_note")) == 0
+        assert (
+            db.session.scalar(sa.select(sa.func.count()).select_from(Invoice).where(Invoice.kind == "credit_note")) == 0
+        )
 
 
 def test_a_customer_gets_404_on_the_billing_admin_pages(customer_client, billing):
-    for url in ("/admin/subscriptions", "/admin/invoices", "/admin/transactions", "/admin/invoices.csv",
-                f"/admin/invoices/{billing['paid']}", f"/admin/invoices/{billing['paid']}.pdf"):
+    for url in (
+        "/admin/subscriptions",
+        "/admin/invoices",
+        "/admin/transactions",
+        "/admin/invoices.csv",
+        f"/admin/invoices/{billing['paid']}",
+        f"/admin/invoices/{billing['paid']}.pdf",
+    ):
         assert customer_client.get(url).status_code == 404, url
     assert customer_client.post(f"/admin/invoices/{billing['paid']}/refund", data={"reason": "x"}).status_code == 404
 
 
 # --- Invoices --------------------------------------------------------------------------------------------------
+
 
 def test_the_invoice_list_filters_by_status_customer_number_and_date(admin_client, billing):
     paid = _results(admin_client, "/admin/invoices?status=paid")
@@ -212,10 +244,15 @@ def test_the_invoice_list_filters_by_status_customer_number_and_date(admin_clien
     assert "No invoices match" in _results(admin_client, f"/admin/invoices?from={later}")
 
 
-@pytest.mark.parametrize("name,value,message", [
-    ("from", "2026-02-30", "Use a date like"), ("to", "yesterday", "Use a date like"), ("from", "\x00", "Use a date"),
-    ("from", "2026-01-01T00:00", "Use a date like"),
-])
+@pytest.mark.parametrize(
+    "name,value,message",
+    [
+        ("from", "2026-02-30", "Use a date like"),
+        ("to", "yesterday", "Use a date like"),
+        ("from", "\x00", "Use a date"),
+        ("from", "2026-01-01T00:00", "Use a date like"),
+    ],
+)
 def test_a_malformed_date_filter_is_a_400_with_the_message_beside_it(admin_client, billing, name, value, message):
     response = admin_client.get("/admin/invoices", query_string={name: value})
     assert response.status_code == 400 and message in _text(response)
@@ -317,6 +354,7 @@ def test_an_admin_downloads_any_customers_invoice_pdf(admin_client, billing):
 
 # --- Transactions ----------------------------------------------------------------------------------------------
 
+
 def test_the_transaction_list_filters_and_links_to_invoices(app, admin_client, billing):
     with app.app_context():
         refund_invoice(billing["paid"], None, "Goodwill")
@@ -328,6 +366,7 @@ def test_the_transaction_list_filters_and_links_to_invoices(app, admin_client, b
 
 
 # --- CSV exports -----------------------------------------------------------------------------------------------
+
 
 def _csv(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
@@ -355,8 +394,9 @@ def test_the_csv_export_streams_in_chunks(app, admin_client, billing, live_serve
         plan = db.session.scalar(sa.select(Subscription.plan_id).where(Subscription.id == billing["active"]))
         make_invoices(user, db.session.get(Plan, plan), 2500)
     cookie = admin_client.get_cookie(app.config["SESSION_COOKIE_NAME"])
-    request = urllib.request.Request(live_server.url("/admin/invoices.csv"),
-                                     headers={"Cookie": f"{cookie.key}={cookie.value}"})
+    request = urllib.request.Request(
+        live_server.url("/admin/invoices.csv"), headers={"Cookie": f"{cookie.key}={cookie.value}"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         # Sent as it is written (chunked, no length known up front): the rows never sit in memory together.
         assert response.status == 200 and response.headers.get("Content-Length") is None
@@ -368,6 +408,7 @@ def test_the_csv_export_streams_in_chunks(app, admin_client, billing, live_serve
 
 
 # --- Query counts ----------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", ["/admin/invoices", "/admin/transactions", "/admin/subscriptions"])
 def test_list_pages_issue_the_same_number_of_queries_for_10_and_200_rows(app, admin_client, count_queries, path):
@@ -396,6 +437,7 @@ def test_list_pages_issue_the_same_number_of_queries_for_10_and_200_rows(app, ad
 
 
 # --- Dashboard -------------------------------------------------------------------------------------------------
+
 
 def test_the_dashboard_charts_net_revenue_per_month(app, admin_client, billing):
     with app.app_context():

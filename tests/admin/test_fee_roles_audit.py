@@ -21,15 +21,18 @@ def test_admin_changes_the_fee_with_a_reason_and_sees_it_in_history(app, admin_c
         assert event.actor_id == admin_client.user_id and event.after["percent"] == "2.50"
 
 
-@pytest.mark.parametrize("percent,reason,message", [
-    ("", "why", "Enter a percentage"),
-    ("abc", "why", "Enter a percentage"),
-    ("101", "why", "between 0 and 100"),
-    ("-3", "why", "between 0 and 100"),
-    ("1.234", "why", "two decimal places"),
-    ("2", "", "Say why"),
-    ("2", "x" * 501, "under 500"),
-])
+@pytest.mark.parametrize(
+    "percent,reason,message",
+    [
+        ("", "why", "Enter a percentage"),
+        ("abc", "why", "Enter a percentage"),
+        ("101", "why", "between 0 and 100"),
+        ("-3", "why", "between 0 and 100"),
+        ("1.234", "why", "two decimal places"),
+        ("2", "", "Say why"),
+        ("2", "x" * 501, "under 500"),
+    ],
+)
 def test_a_bad_fee_is_explained_next_to_the_field_and_changes_nothing(app, admin_client, percent, reason, message):
     response = admin_client.post("/admin/fee", data={"percent": percent, "reason": reason})
     assert response.status_code == 400
@@ -39,29 +42,42 @@ def test_a_bad_fee_is_explained_next_to_the_field_and_changes_nothing(app, admin
 
 
 def test_admin_creates_and_edits_a_role(app, admin_client):
-    response = admin_client.post("/admin/roles/new", data={"name": "billing-clerk", "description": "Invoices",
-                                                           "permissions": ["admin.access", "billing.view"]})
+    response = admin_client.post(
+        "/admin/roles/new",
+        data={"name": "billing-clerk", "description": "Invoices", "permissions": ["admin.access", "billing.view"]},
+    )
     assert response.status_code == 303
     with app.app_context():
         role = db.session.scalar(sa.select(Role).where(Role.name == "billing-clerk"))
         assert role.permission_names == {"admin.access", "billing.view"}
         role_id = role.id
-    response = admin_client.post(f"/admin/roles/{role_id}", data={"name": "billing-clerk", "description": "More",
-                                                                   "permissions": ["admin.access"]})
+    response = admin_client.post(
+        f"/admin/roles/{role_id}",
+        data={"name": "billing-clerk", "description": "More", "permissions": ["admin.access"]},
+    )
     assert response.status_code == 303
     with app.app_context():
         assert db.session.get(Role, role_id).permission_names == {"admin.access"}
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action.in_(["role.created", "role.updated"]))) == 2
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action.in_(["role.created", "role.updated"]))
+            )
+            == 2
+        )
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"name": ""}, "lower-case letters"),
-    ({"name": "Bad Name!"}, "lower-case letters"),
-    ({"name": "support"}, "exists"),
-    ({"name": "ok", "permissions": ["billing.everything"]}, "Unknown permission"),
-    ({"name": "ok", "description": "d" * 201}, "under 200"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"name": ""}, "lower-case letters"),
+        ({"name": "Bad Name!"}, "lower-case letters"),
+        ({"name": "support"}, "exists"),
+        ({"name": "ok", "permissions": ["billing.everything"]}, "Unknown permission"),
+        ({"name": "ok", "description": "d" * 201}, "under 200"),
+    ],
+)
 def test_bad_role_input_is_refused(app, admin_client, data, message):
     response = admin_client.post("/admin/roles/new", data=data)
     assert response.status_code == 400
@@ -71,7 +87,9 @@ def test_bad_role_input_is_refused(app, admin_client, data, message):
 def test_the_admin_role_keeps_every_permission(app, admin_client):
     with app.app_context():
         admin_role = db.session.scalar(sa.select(Role).where(Role.name == "admin"))
-    response = admin_client.post(f"/admin/roles/{admin_role.id}", data={"name": "admin", "permissions": ["admin.access"]})
+    response = admin_client.post(
+        f"/admin/roles/{admin_role.id}", data={"name": "admin", "permissions": ["admin.access"]}
+    )
     assert response.status_code == 400
     assert "always has every permission" in response.get_data(as_text=True)
 
@@ -92,7 +110,10 @@ def test_the_last_admin_cannot_be_demoted_or_deactivated(app, admin_client):
             auth_services.deactivate(db.session.get(User, deputy_id), actor_id=deputy_id)
         db.session.rollback()
     assert admin_client.post(f"/admin/users/{deputy_id}/role", data={"role_id": customer_role_id}).status_code == 303
-    assert admin_client.post(f"/admin/users/{admin_client.user_id}/role", data={"role_id": customer_role_id}).status_code == 409
+    assert (
+        admin_client.post(f"/admin/users/{admin_client.user_id}/role", data={"role_id": customer_role_id}).status_code
+        == 409
+    )
     with app.app_context():
         assert db.session.get(User, admin_client.user_id).role.name == "admin"
         assert db.session.get(User, other_id).is_active is False
@@ -117,8 +138,21 @@ def test_audit_log_filters_by_action_and_exports_csv(app, admin_client):
     assert all(not cell.startswith("=") for row in rows for cell in row)  # no formula injection
 
 
-@pytest.mark.parametrize("query", ["page=-1", "page=abc", "sort=evil", "dir=sideways", "from=2026-13-45",
-                                   "per_page=100000", "q=" + "x" * 5000, "q=%27%20OR%201=1%20--", "action=%00", "q=%00"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=-1",
+        "page=abc",
+        "sort=evil",
+        "dir=sideways",
+        "from=2026-13-45",
+        "per_page=100000",
+        "q=" + "x" * 5000,
+        "q=%27%20OR%201=1%20--",
+        "action=%00",
+        "q=%00",
+    ],
+)
 def test_nonsense_list_parameters_never_500(admin_client, query):
     assert admin_client.get(f"/admin/audit?{query}").status_code == 200
 

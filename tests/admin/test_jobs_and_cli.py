@@ -32,7 +32,8 @@ def test_a_failed_job_shows_its_traceback_and_can_be_retried_or_deleted(app, adm
 
 
 def test_the_jobs_page_counts_outbox_rows_waiting_in_flight_and_failed_after_their_last_retry(
-        app, admin_client, run_jobs):
+    app, admin_client, run_jobs
+):
     _fail_a_job(app, run_jobs)
     with app.app_context():
         enqueue("jobs.maintenance.ping")  # handed to the queue, not run yet
@@ -41,8 +42,10 @@ def test_the_jobs_page_counts_outbox_rows_waiting_in_flight_and_failed_after_the
         db.session.info.pop("outbox_pending")  # committed, never handed over (the process died)
         db.session.commit()
     page = admin_client.get("/admin/jobs").get_data(as_text=True)
-    assert ("Outbox: 1 row waiting for the relay" in page and "; 1 handed to a queue and not finished yet; "
-            "1 failed after its last retry" in page)
+    assert (
+        "Outbox: 1 row waiting for the relay" in page
+        and "; 1 handed to a queue and not finished yet; 1 failed after its last retry" in page
+    )
 
 
 def test_flask_jobs_retry_failed_requeues_them(app, runner, run_jobs):

@@ -1,4 +1,5 @@
 """Products and plans in the admin: create, edit, retire (never delete what has subscriptions), the schema editor."""
+
 from decimal import Decimal
 
 import pytest
@@ -19,10 +20,27 @@ SCHEMA_JSON = """{
   },
   "required": ["company_name", "seats"]
 }"""
-PRODUCT_FORM = {"slug": "quasar-notes", "name": "Quasar Notes", "tagline": "Notes for teams", "category": "Productivity",
-                "description": "Shared notebooks.", "icon": "", "product_schema": SCHEMA_JSON, "is_active": "on"}
-PLAN_FORM = {"name": "Team", "billing_cycle": "monthly", "price": "49.99", "currency": "USD", "discount_percent": "12.5",
-             "trial_days": "14", "features": "Seats: up to 10\n\n  Email support  \n", "sort_order": "", "is_active": "on"}
+PRODUCT_FORM = {
+    "slug": "quasar-notes",
+    "name": "Quasar Notes",
+    "tagline": "Notes for teams",
+    "category": "Productivity",
+    "description": "Shared notebooks.",
+    "icon": "",
+    "product_schema": SCHEMA_JSON,
+    "is_active": "on",
+}
+PLAN_FORM = {
+    "name": "Team",
+    "billing_cycle": "monthly",
+    "price": "49.99",
+    "currency": "USD",
+    "discount_percent": "12.5",
+    "trial_days": "14",
+    "features": "Seats: up to 10\n\n  Email support  \n",
+    "sort_order": "",
+    "is_active": "on",
+}
 
 
 def count(model, *where) -> int:
@@ -30,8 +48,11 @@ def count(model, *where) -> int:
 
 
 def actions(target_id) -> list[str]:
-    return list(db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(target_id))
-                                   .order_by(AuditEvent.created_at)))
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent.action).where(AuditEvent.target_id == str(target_id)).order_by(AuditEvent.created_at)
+        )
+    )
 
 
 def product_named(slug: str) -> Product:
@@ -52,7 +73,9 @@ def shop(app):
     """A product with a monthly and a yearly plan; ids only, so tests read fresh rows."""
     with app.app_context():
         product = make_product("pipewise-crm", name="Pipewise CRM", cycles=("monthly", "yearly"))
-        plans = dict(db.session.execute(sa.select(Plan.billing_cycle, Plan.id).where(Plan.product_id == product.id)).all())
+        plans = dict(
+            db.session.execute(sa.select(Plan.billing_cycle, Plan.id).where(Plan.product_id == product.id)).all()
+        )
     return product.id, plans["monthly"], plans["yearly"]
 
 
@@ -89,7 +112,10 @@ def test_editing_a_product_records_before_and_after(app, admin_client, shop):
         assert product_named("pipewise-crm").name == "Pipewise CRM Pro"
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "product.updated"))
         assert event.before["name"] == "Pipewise CRM" and event.after["name"] == "Pipewise CRM Pro"
-        assert event.before["product_schema"] == {} and event.after["product_schema"]["required"] == ["company_name", "seats"]
+        assert event.before["product_schema"] == {} and event.after["product_schema"]["required"] == [
+            "company_name",
+            "seats",
+        ]
 
 
 def test_bad_product_fields_are_explained_next_to_each_field_and_nothing_is_saved(app, admin_client):
@@ -113,8 +139,10 @@ def test_a_taken_slug_is_refused(app, admin_client, shop):
 def test_saving_malformed_json_is_refused_with_its_line_and_column_and_changes_nothing(app, admin_client, shop):
     product_id, _, _ = shop
     broken = '{\n  "type": "object",\n  "properties": {"seats": {"type": "integer"},}\n}'
-    response = admin_client.post(f"/admin/products/{product_id}",
-                                 data={**PRODUCT_FORM, "slug": "pipewise-crm", "name": "Renamed", "product_schema": broken})
+    response = admin_client.post(
+        f"/admin/products/{product_id}",
+        data={**PRODUCT_FORM, "slug": "pipewise-crm", "name": "Renamed", "product_schema": broken},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Malformed JSON at line 3, column 47" in page and 'id="product_schema-error"' in page
@@ -125,24 +153,33 @@ def test_saving_malformed_json_is_refused_with_its_line_and_column_and_changes_n
 
 
 def test_saving_a_schema_check_schema_rejects_lists_every_problem(app, admin_client):
-    schema = '{"properties": {"seats": {"type": "integer", "minimum": 10, "maximum": 1}, "x": {"type": "float"}},' \
-             ' "required": ["nme"]}'
+    schema = (
+        '{"properties": {"seats": {"type": "integer", "minimum": 10, "maximum": 1}, "x": {"type": "float"}},'
+        ' "required": ["nme"]}'
+    )
     response = admin_client.post("/admin/products/new", data={**PRODUCT_FORM, "product_schema": schema})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
-    for message in ("properties.seats.minimum must not exceed maximum", "properties.x.type must be one of",
-                    "required names &#39;nme&#39;, which is not a property"):
+    for message in (
+        "properties.seats.minimum must not exceed maximum",
+        "properties.x.type must be one of",
+        "required names &#39;nme&#39;, which is not a property",
+    ):
         assert page.count(message) == 2, message  # under the field and in the preview panel
     with app.app_context():
         assert count(Product) == 0
 
 
-@pytest.mark.parametrize("pattern, reason", [
-    (r"(a)\\1", "invalid escape sequence"),   # a backreference
-    ("(?=a)b", "invalid perl operator"),       # a lookahead
-])
-def test_a_pattern_re2_cannot_run_is_refused_on_the_schema_field_and_nothing_is_saved(app, admin_client, pattern,
-                                                                                       reason):
+@pytest.mark.parametrize(
+    "pattern, reason",
+    [
+        (r"(a)\\1", "invalid escape sequence"),  # a backreference
+        ("(?=a)b", "invalid perl operator"),  # a lookahead
+    ],
+)
+def test_a_pattern_re2_cannot_run_is_refused_on_the_schema_field_and_nothing_is_saved(
+    app, admin_client, pattern, reason
+):
     schema = '{"properties": {"code": {"type": "string", "pattern": "%s"}}}' % pattern
     response = admin_client.post("/admin/products/new", data={**PRODUCT_FORM, "product_schema": schema})
     page = response.get_data(as_text=True)
@@ -158,31 +195,62 @@ def test_a_catastrophic_but_linear_time_pattern_is_accepted(app, admin_client):
     assert admin_client.post("/admin/products/new", data={**PRODUCT_FORM, "product_schema": schema}).status_code == 303
 
 
-@pytest.mark.parametrize("text,verdict,shown", [
-    (SCHEMA_JSON, "valid", ['id="answer-company_name"', ' required minlength="2" maxlength="100"', 'id="answer-seats"', 'value="5"',
-                            '<option value="eu"', "3 questions at checkout"]),
-    ('{"properties": {"sso": {"type": "boolean", "title": "Single sign-on"}}}', "valid",
-     ['type="checkbox"', "Single sign-on", "1 question at checkout"]),
-    ("", "empty", ["No questions"]),
-    ("{\n  \"properties\": {\n    \"seats\" {}\n  }\n}", "invalid", ["Malformed JSON at line 3, column 13: Expecting &#39;:&#39; delimiter"]),
-    ('{"properties": {"a": {"type": "string"}, "a": {"type": "integer"}}}', "invalid", ["The key &#34;a&#34; appears twice"]),
-    ('{"properties": {"a": {"type": "string", "pattern": "(["}}}', "invalid", ["not a valid regular expression"]),
-    ('{"properties": {"seats": {"type": "integer", "default": 0, "minimum": 1}}}', "invalid",
-     ["properties.seats.default: must be at least 1"]),
-    ('{"properties": {"a": {"type": ["string"]}}}', "invalid", ["properties.a.type must be one of"]),
-    ('{"properties": {"a": {"type": "string", "maxLength": "ten", "default": "x"}}}', "invalid",
-     ["properties.a.maxLength must be a whole number"]),
-    ('[1, 2]', "invalid", ["The schema must be a JSON object"]),
-    ('{"title": "\\u0000"}', "invalid", ["NUL characters"]),
-    ('{"a": NaN}', "invalid", ["NaN is not allowed"]),
-    ("[" * 5000 + "]" * 5000, "invalid", ["too deeply nested"]),
-    ('{"n": 1' + "0" * 5000 + "}", "invalid", ["number too large"]),
-    (" " * 20_001, "empty", ["No questions"]),
-    ('{"title": "' + "x" * 20_001 + '"}', "invalid", ["too long: at most 20,000 characters"]),
-])
+@pytest.mark.parametrize(
+    "text,verdict,shown",
+    [
+        (
+            SCHEMA_JSON,
+            "valid",
+            [
+                'id="answer-company_name"',
+                ' required minlength="2" maxlength="100"',
+                'id="answer-seats"',
+                'value="5"',
+                '<option value="eu"',
+                "3 questions at checkout",
+            ],
+        ),
+        (
+            '{"properties": {"sso": {"type": "boolean", "title": "Single sign-on"}}}',
+            "valid",
+            ['type="checkbox"', "Single sign-on", "1 question at checkout"],
+        ),
+        ("", "empty", ["No questions"]),
+        (
+            '{\n  "properties": {\n    "seats" {}\n  }\n}',
+            "invalid",
+            ["Malformed JSON at line 3, column 13: Expecting &#39;:&#39; delimiter"],
+        ),
+        (
+            '{"properties": {"a": {"type": "string"}, "a": {"type": "integer"}}}',
+            "invalid",
+            ["The key &#34;a&#34; appears twice"],
+        ),
+        ('{"properties": {"a": {"type": "string", "pattern": "(["}}}', "invalid", ["not a valid regular expression"]),
+        (
+            '{"properties": {"seats": {"type": "integer", "default": 0, "minimum": 1}}}',
+            "invalid",
+            ["properties.seats.default: must be at least 1"],
+        ),
+        ('{"properties": {"a": {"type": ["string"]}}}', "invalid", ["properties.a.type must be one of"]),
+        (
+            '{"properties": {"a": {"type": "string", "maxLength": "ten", "default": "x"}}}',
+            "invalid",
+            ["properties.a.maxLength must be a whole number"],
+        ),
+        ("[1, 2]", "invalid", ["The schema must be a JSON object"]),
+        ('{"title": "\\u0000"}', "invalid", ["NUL characters"]),
+        ('{"a": NaN}', "invalid", ["NaN is not allowed"]),
+        ("[" * 5000 + "]" * 5000, "invalid", ["too deeply nested"]),
+        ('{"n": 1' + "0" * 5000 + "}", "invalid", ["number too large"]),
+        (" " * 20_001, "empty", ["No questions"]),
+        ('{"title": "' + "x" * 20_001 + '"}', "invalid", ["too long: at most 20,000 characters"]),
+    ],
+)
 def test_the_schema_check_endpoint_answers_as_you_type(admin_client, text, verdict, shown):
-    response = admin_client.post("/admin/products/schema-preview", data={"product_schema": text},
-                                 headers={"HX-Request": "true"})
+    response = admin_client.post(
+        "/admin/products/schema-preview", data={"product_schema": text}, headers={"HX-Request": "true"}
+    )
     fragment = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "<html" not in fragment and f'data-schema-verdict="{verdict}"' in fragment
@@ -225,38 +293,45 @@ def test_admin_adds_two_plans_priced_in_major_units_and_the_catalog_shows_them(a
     assert "$43.74" in product_page and "Company name" in product_page
 
 
-@pytest.mark.parametrize("currency,price,stored", [("JPY", "500", 500), ("EUR", "0.5", 50), ("USD", "1000000", 100_000_000)])
+@pytest.mark.parametrize(
+    "currency,price,stored", [("JPY", "500", 500), ("EUR", "0.5", 50), ("USD", "1000000", 100_000_000)]
+)
 def test_prices_convert_to_minor_units_by_currency(app, admin_client, shop, currency, price, stored):
     product_id, _, _ = shop
-    response = admin_client.post(f"/admin/products/{product_id}/plans/new",
-                                 data={**PLAN_FORM, "currency": currency, "price": price})
+    response = admin_client.post(
+        f"/admin/products/{product_id}/plans/new", data={**PLAN_FORM, "currency": currency, "price": price}
+    )
     assert response.status_code == 303
     with app.app_context():
         assert db.session.scalar(sa.select(Plan.price).where(Plan.currency == currency, Plan.name == "Team")) == stored
 
 
-@pytest.mark.parametrize("changes,field,message", [
-    ({"price": "49.999"}, "price", "USD prices have at most 2 decimal places"),
-    ({"price": "5.5", "currency": "JPY"}, "price", "JPY prices have no decimals"),
-    ({"price": "-5"}, "price", "Enter the price as an amount"),
-    ({"price": "1,299.00"}, "price", "Enter the price as an amount"),
-    ({"price": "1e3"}, "price", "Enter the price as an amount"),
-    ({"price": "99999999999"}, "price", "must be at most 10,000,000,000.00"),
-    ({"price": ""}, "price", "Enter the price as an amount"),
-    ({"billing_cycle": "fortnightly"}, "billing_cycle", "Billing cycle must be one of"),
-    ({"currency": "dollars"}, "currency", "three-letter code"),
-    ({"discount_percent": "100.5"}, "discount_percent", "between 0 and 100"),
-    ({"discount_percent": "1.234"}, "discount_percent", "two decimal places"),
-    ({"trial_days": "400"}, "trial_days", "at most 365"),
-    ({"trial_days": "two weeks"}, "trial_days", "whole number"),
-    ({"features": "x" * 201}, "features", "at most 200 characters"),
-    ({"features": "\n".join(f"F{i}" for i in range(41))}, "features", "up to 40 lines"),
-    ({"name": ""}, "name", "Plan name is required"),
-    ({"name": "Team\u200b"}, "name", "invisible characters"),
-    ({"sort_order": "first"}, "sort_order", "whole number"),
-])
-def test_bad_plan_input_is_explained_next_to_the_field_and_nothing_is_saved(app, admin_client, shop, changes, field,
-                                                                             message):
+@pytest.mark.parametrize(
+    "changes,field,message",
+    [
+        ({"price": "49.999"}, "price", "USD prices have at most 2 decimal places"),
+        ({"price": "5.5", "currency": "JPY"}, "price", "JPY prices have no decimals"),
+        ({"price": "-5"}, "price", "Enter the price as an amount"),
+        ({"price": "1,299.00"}, "price", "Enter the price as an amount"),
+        ({"price": "1e3"}, "price", "Enter the price as an amount"),
+        ({"price": "99999999999"}, "price", "must be at most 10,000,000,000.00"),
+        ({"price": ""}, "price", "Enter the price as an amount"),
+        ({"billing_cycle": "fortnightly"}, "billing_cycle", "Billing cycle must be one of"),
+        ({"currency": "dollars"}, "currency", "three-letter code"),
+        ({"discount_percent": "100.5"}, "discount_percent", "between 0 and 100"),
+        ({"discount_percent": "1.234"}, "discount_percent", "two decimal places"),
+        ({"trial_days": "400"}, "trial_days", "at most 365"),
+        ({"trial_days": "two weeks"}, "trial_days", "whole number"),
+        ({"features": "x" * 201}, "features", "at most 200 characters"),
+        ({"features": "\n".join(f"F{i}" for i in range(41))}, "features", "up to 40 lines"),
+        ({"name": ""}, "name", "Plan name is required"),
+        ({"name": "Team\u200b"}, "name", "invisible characters"),
+        ({"sort_order": "first"}, "sort_order", "whole number"),
+    ],
+)
+def test_bad_plan_input_is_explained_next_to_the_field_and_nothing_is_saved(
+    app, admin_client, shop, changes, field, message
+):
     product_id, _, _ = shop
     response = admin_client.post(f"/admin/products/{product_id}/plans/new", data={**PLAN_FORM, **changes})
     page = response.get_data(as_text=True)
@@ -274,7 +349,9 @@ def test_editing_a_plan_records_before_and_after(app, admin_client, shop):
         plan = db.session.get(Plan, monthly_id)
         assert (plan.price, plan.discount_percent, plan.sort_order) == (1200, Decimal("10.00"), 3)
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "plan.updated"))
-        assert event.before["price"] == 1000 and event.after["price"] == 1200 and event.after["product"] == "pipewise-crm"
+        assert (
+            event.before["price"] == 1000 and event.after["price"] == 1200 and event.after["product"] == "pipewise-crm"
+        )
 
 
 def test_the_plan_form_shows_the_stored_price_in_major_units(admin_client, shop):
@@ -364,7 +441,9 @@ def test_a_plan_nobody_subscribed_to_is_deleted(app, admin_client, shop):
     assert admin_client.post(f"/admin/products/{product_id}/plans/{monthly_id}/delete").status_code == 303
     with app.app_context():
         assert db.session.get(Plan, monthly_id) is None and db.session.get(Plan, yearly_id) is not None
-        assert db.session.scalar(sa.select(AuditEvent.before).where(AuditEvent.action == "plan.deleted"))["price"] == 1000
+        assert (
+            db.session.scalar(sa.select(AuditEvent.before).where(AuditEvent.action == "plan.deleted"))["price"] == 1000
+        )
 
 
 def test_a_plan_is_reached_only_through_its_own_product(app, admin_client, shop):
@@ -378,8 +457,22 @@ def test_a_plan_is_reached_only_through_its_own_product(app, admin_client, shop)
         assert db.session.get(Plan, monthly_id).is_active
 
 
-BAD_VALUES = ["", " ", "x" * 10_000, "admin\u200b", "<script>alert(1)</script>", "' OR 1=1 --", "\x00", "ok\x00",
-              "-1", "1e309", "NaN", "９", "[]", "{}"]
+BAD_VALUES = [
+    "",
+    " ",
+    "x" * 10_000,
+    "admin\u200b",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "\x00",
+    "ok\x00",
+    "-1",
+    "1e309",
+    "NaN",
+    "９",
+    "[]",
+    "{}",
+]
 
 
 @pytest.mark.parametrize("value", BAD_VALUES)
@@ -423,8 +516,11 @@ def test_the_list_filters_sorts_and_searches_by_htmx(app, admin_client):
 
 def _list_queries(app, admin_client, count_queries) -> list[int]:
     counts = []
-    for url, headers in [("/admin/products", {}), ("/admin/products?sort=plans&dir=desc&page=2", {}),
-                         ("/admin/products?q=invoice&status=active", {"HX-Request": "true"})]:
+    for url, headers in [
+        ("/admin/products", {}),
+        ("/admin/products?sort=plans&dir=desc&page=2", {}),
+        ("/admin/products?q=invoice&status=active", {"HX-Request": "true"}),
+    ]:
         with count_queries() as q:
             response = admin_client.get(url, headers=headers)
         assert response.status_code == 200
@@ -445,24 +541,34 @@ def test_the_product_list_costs_the_same_few_queries_with_10_or_300_products(app
     assert large == small and max(large) <= 6, (small, large)
 
 
-@pytest.mark.parametrize("method,url", [
-    ("get", "/admin/products"), ("get", "/admin/products/new"), ("post", "/admin/products/new"),
-    ("post", "/admin/products/schema-preview"),
-])
+@pytest.mark.parametrize(
+    "method,url",
+    [
+        ("get", "/admin/products"),
+        ("get", "/admin/products/new"),
+        ("post", "/admin/products/new"),
+        ("post", "/admin/products/schema-preview"),
+    ],
+)
 def test_support_staff_may_not_manage_the_catalog(support_client, method, url):
     assert getattr(support_client, method)(url, data=PRODUCT_FORM if method == "post" else None).status_code == 403
 
 
-def test_support_cannot_retire_or_delete_and_a_customer_sees_no_admin_at_all(app, support_client, customer_client,
-                                                                              shop):
+def test_support_cannot_retire_or_delete_and_a_customer_sees_no_admin_at_all(
+    app, support_client, customer_client, shop
+):
     product_id, monthly_id, _ = shop
     for client, status in ((support_client, 403), (customer_client, 404)):
         assert client.get(f"/admin/products/{product_id}").status_code == status
         assert client.post(f"/admin/products/{product_id}/retire").status_code == status
         assert client.post(f"/admin/products/{product_id}/delete").status_code == status
         assert client.post(f"/admin/products/{product_id}/plans/{monthly_id}/delete").status_code == status
-        assert client.post(f"/admin/products/{product_id}/plans/{monthly_id}",
-                           data={**PLAN_FORM, "price": "0"}).status_code == status
+        assert (
+            client.post(
+                f"/admin/products/{product_id}/plans/{monthly_id}", data={**PLAN_FORM, "price": "0"}
+            ).status_code
+            == status
+        )
     with app.app_context():
         assert product_named("pipewise-crm").is_active and count(Plan) == 2
         assert db.session.get(Plan, monthly_id).price == 1000

@@ -35,11 +35,16 @@ def test_deactivating_a_user_ends_their_sessions_and_is_audited(app, admin_clien
     assert response.status_code == 303
     with app.app_context():
         assert db.session.get(User, victim_id).is_active is False
-        live = db.session.scalar(sa.select(sa.func.count()).select_from(UserSession).where(
-            UserSession.user_id == victim_id, UserSession.revoked_at.is_(None)))
+        live = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(UserSession)
+            .where(UserSession.user_id == victim_id, UserSession.revoked_at.is_(None))
+        )
         assert live == 0
-        assert db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(victim_id))) \
+        assert (
+            db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(victim_id)))
             == "user.deactivated"
+        )
     assert admin_client.post(f"/admin/users/{victim_id}/reactivate").status_code == 303
     with app.app_context():
         assert db.session.get(User, victim_id).is_active is True
@@ -76,13 +81,17 @@ def test_announcement_preview_then_send_reaches_everyone(app, admin_client, run_
     with app.app_context():
         make_user(username="reader1")
         make_user(username="reader2")
-    preview = admin_client.post("/admin/announcements", data={"audience": "all", "title": "New feature",
-                                                              "body": "Dark mode is here.", "action": "preview"})
+    preview = admin_client.post(
+        "/admin/announcements",
+        data={"audience": "all", "title": "New feature", "body": "Dark mode is here.", "action": "preview"},
+    )
     assert preview.status_code == 200 and "As an email" in preview.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
-    sent = admin_client.post("/admin/announcements", data={"audience": "all", "title": "New feature",
-                                                           "body": "Dark mode is here.", "action": "send"})
+    sent = admin_client.post(
+        "/admin/announcements",
+        data={"audience": "all", "title": "New feature", "body": "Dark mode is here.", "action": "send"},
+    )
     assert sent.status_code == 303
     run_jobs()
     with app.app_context():
@@ -91,15 +100,19 @@ def test_announcement_preview_then_send_reaches_everyone(app, admin_client, run_
 
 
 def test_bad_announcements_are_explained(app, admin_client):
-    for data, message in [({"title": "", "body": "x"}, "title"), ({"title": "T", "body": ""}, "text"),
-                          ({"title": "T", "body": "B", "audience": "not-a-product"}, "Choose everyone")]:
+    for data, message in [
+        ({"title": "", "body": "x"}, "title"),
+        ({"title": "T", "body": ""}, "text"),
+        ({"title": "T", "body": "B", "audience": "not-a-product"}, "Choose everyone"),
+    ]:
         response = admin_client.post("/admin/announcements", data={"action": "send", **data})
         assert response.status_code == 400
         assert message in response.get_data(as_text=True)
 
 
-def test_admin_sends_a_reset_link_and_resends_verification_without_seeing_passwords(app, admin_client, run_jobs,
-                                                                                    smtp_sink):
+def test_admin_sends_a_reset_link_and_resends_verification_without_seeing_passwords(
+    app, admin_client, run_jobs, smtp_sink
+):
     with app.app_context():
         verified_id = make_user(username="verified").id
         unverified_id = make_user(username="newbie", verified=False).id

@@ -1,4 +1,5 @@
 """Helpers for identity tests: what was queued, what people received, and apps with limits on."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,10 @@ def queued_jobs(app, func: str | None = None) -> list[dict]:
         query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
         if func is not None:
             query = query.where(OutboxMessage.func == func)
-        return [{"func": row.func, "queue": row.queue, "args": row.args, "kwargs": row.kwargs}
-                for row in db.session.scalars(query)]
+        return [
+            {"func": row.func, "queue": row.queue, "args": row.args, "kwargs": row.kwargs}
+            for row in db.session.scalars(query)
+        ]
 
 
 def queued_emails(app, kind: str | None = None) -> list[dict]:

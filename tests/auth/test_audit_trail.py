@@ -1,4 +1,5 @@
 """Every identity event leaves an audit row: who, what, when, IP and request id."""
+
 import sqlalchemy as sa
 
 from app.extensions import db
@@ -23,8 +24,17 @@ def test_signup_to_role_change_is_audited_with_ip_and_request_id(app, client, ru
     with app.app_context():
         events = db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.created_at)).all()
     actions = [e.action for e in events]
-    for action in ("user.signup", "user.email_verified", "auth.login", "auth.logout", "auth.login_failed",
-                   "password.changed", "password.reset_requested", "password.reset", "user.role_changed"):
+    for action in (
+        "user.signup",
+        "user.email_verified",
+        "auth.login",
+        "auth.logout",
+        "auth.login_failed",
+        "password.changed",
+        "password.reset_requested",
+        "password.reset",
+        "user.role_changed",
+    ):
         assert action in actions, action
     web = [e for e in events if e.action != "user.role_changed"]
     assert all(e.ip == "203.0.113.9" and e.request_id and e.created_at for e in web)

@@ -1,5 +1,6 @@
 """`flask seed-demo` (run by `make run`) gives a newcomer a customer and an admin to sign in as,
 in development only."""
+
 import re
 
 import sqlalchemy as sa

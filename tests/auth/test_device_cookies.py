@@ -1,4 +1,5 @@
 """Lockout abuse: strangers' wrong passwords lock strangers out, not the owner's browser (OWASP device cookies)."""
+
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
@@ -24,8 +25,9 @@ class Browser:
         self.headers = {"X-Forwarded-For": address}
 
     def login(self, identifier: str, password: str = "wrong password here"):
-        return self.client.post("/auth/login", data={"identifier": identifier, "password": password},
-                                headers=self.headers)
+        return self.client.post(
+            "/auth/login", data={"identifier": identifier, "password": password}, headers=self.headers
+        )
 
     def signed_in(self) -> bool:
         return 'action="/auth/logout"' in self.client.get("/", headers=self.headers).text
@@ -95,7 +97,9 @@ def test_signing_in_by_emailed_code_also_makes_the_browser_trusted(proxied_app):
     browser = Browser(proxied_app, "198.51.100.9")
     browser.client.post("/auth/login/code", data={"email": "ada@example.com"}, headers=browser.headers)
     code = last_code(proxied_app, "login_code")
-    assert browser.client.post("/auth/login/code/enter", data={"code": code}, headers=browser.headers).status_code == 303
+    assert (
+        browser.client.post("/auth/login/code/enter", data={"code": code}, headers=browser.headers).status_code == 303
+    )
     browser.sign_out()
     _strangers_lock_out_ada(proxied_app)
     assert browser.login("ada", DEFAULT_PASSWORD).status_code == 303

@@ -1,4 +1,5 @@
 """One spelling per address (NFC, lower case, IDNA domain) wherever it is typed; what SMTP can't deliver is refused on the field."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -66,8 +67,7 @@ def test_mail_requests_normalize_the_address_and_refuse_an_undeliverable_one(app
 
 
 def test_create_admin_refuses_an_undeliverable_address(app, runner):
-    result = runner.invoke(args=["create-admin", "--email", LOOKALIKE, "--username", "ops",
-                                 "--password", PASSWORD])
+    result = runner.invoke(args=["create-admin", "--email", LOOKALIKE, "--username", "ops", "--password", PASSWORD])
     assert result.exit_code != 0 and "email: We can't deliver to this address" in result.output
     assert _emails(app) == []
 

@@ -3,6 +3,7 @@ without get the same answer, cost the same work (the same SQL statements) and qu
 job; the job decides what to send. No job carries a code or a token.
 
 benchmarks/enumeration.py measures the timing this makes equal."""
+
 import json
 import re
 from dataclasses import dataclass
@@ -59,8 +60,13 @@ def both(app, count_queries, sam):
             queued = len(queued_jobs(app))
             with count_queries() as queries:
                 response = browser.post(path, data=data(email))
-            outcomes.append(Outcome(answer(response, email), statement_shapes(queries.statements),
-                                    [job_shape(j) for j in queued_jobs(app)[queued:]]))
+            outcomes.append(
+                Outcome(
+                    answer(response, email),
+                    statement_shapes(queries.statements),
+                    [job_shape(j) for j in queued_jobs(app)[queued:]],
+                )
+            )
         return outcomes[0], outcomes[1]
 
     return post
@@ -123,9 +129,22 @@ def test_no_job_and_no_send_record_carries_a_code_or_a_token(app, client, sam):
     app.test_client().post("/auth/password-reset", data={"email": TAKEN})
     phone = app.test_client()
     phone.post("/auth/login", data={"identifier": "sam", "password": DEFAULT_PASSWORD})
-    phone.post("/account/profile", data={"first_name": "Sam", "last_name": "", "gender": "", "date_of_birth": "",
-                                         "line1": "", "line2": "", "city": "", "region": "", "postal_code": "",
-                                         "country": "", "phone": "+44 7911 123456"})
+    phone.post(
+        "/account/profile",
+        data={
+            "first_name": "Sam",
+            "last_name": "",
+            "gender": "",
+            "date_of_birth": "",
+            "line1": "",
+            "line2": "",
+            "city": "",
+            "region": "",
+            "postal_code": "",
+            "country": "",
+            "phone": "+44 7911 123456",
+        },
+    )
 
     messages = {m.kind: m for m in delivered(app)}
     assert set(messages) == {"verification_code", "login_code", "password_reset", "sms"}

@@ -1,4 +1,5 @@
 """Login by email, username or phone + password, or by emailed code; logout."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -19,8 +20,9 @@ def ada(app):
 
 def _live_sessions(app, user_id):
     with app.app_context():
-        return db.session.scalars(sa.select(UserSession).where(
-            UserSession.user_id == user_id, UserSession.revoked_at.is_(None))).all()
+        return db.session.scalars(
+            sa.select(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        ).all()
 
 
 def _signed_in(client) -> bool:
@@ -32,8 +34,9 @@ def _audit(app, action):
         return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)).all()
 
 
-@pytest.mark.parametrize("identifier", ["ada@example.com", " ADA@Example.com ", "ada", "Ada", "+1 415 555 0100",
-                                        "(415) 555-0100"])
+@pytest.mark.parametrize(
+    "identifier", ["ada@example.com", " ADA@Example.com ", "ada", "Ada", "+1 415 555 0100", "(415) 555-0100"]
+)
 def test_login_by_email_username_or_phone(app, client, ada, identifier):
     response = client.post("/auth/login", data={"identifier": identifier, "password": DEFAULT_PASSWORD})
     assert response.status_code == 303

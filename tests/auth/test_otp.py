@@ -1,4 +1,5 @@
 """One-time codes: issue, verify, expiry, cooldown, caps, and races on Postgres."""
+
 import threading
 from datetime import timedelta
 
@@ -83,8 +84,9 @@ def test_a_new_code_voids_the_old_one_of_the_same_purpose_only(session, time_mac
     login = _issue(user, "login")
     time_machine.shift(timedelta(seconds=61))
     second = _issue(user)
-    statuses = dict(session.execute(sa.select(UserOTP.created_at, UserOTP.status)
-                                    .where(UserOTP.purpose == "verify_email")).all())
+    statuses = dict(
+        session.execute(sa.select(UserOTP.created_at, UserOTP.status).where(UserOTP.purpose == "verify_email")).all()
+    )
     assert sorted(statuses.values()) == ["active", "void"]
     assert verify_otp(user, "verify_email", second) is True
     assert verify_otp(user, "login", login) is True

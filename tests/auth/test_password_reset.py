@@ -1,4 +1,5 @@
 """Password reset: the same answer for every address; a signed one-hour, one-use link."""
+
 import re
 from datetime import timedelta
 
@@ -31,13 +32,16 @@ def test_the_request_answers_the_same_whether_or_not_the_address_exists(app, cli
     known = client.post("/auth/password-reset", data={"email": "ada@example.com"})
     unknown = client.post("/auth/password-reset", data={"email": "nobody@example.com"})
     assert known.status_code == unknown.status_code == 200
+
     def same(text, email):  # without the nonce and the CSRF token (timestamped: it changes each second)
         text = re.sub(r'"X-CSRFToken": "[^"]*"', "", re.sub(r'nonce="[^"]+"', "", text))
         return text.replace(email, "X")
 
     assert same(known.text, "ada@example.com") == same(unknown.text, "nobody@example.com")
-    assert queued_jobs(app) == [{"func": "jobs.auth.send_password_reset", "queue": "high", "args": [email],
-                                 "kwargs": {}} for email in ("ada@example.com", "nobody@example.com")]
+    assert queued_jobs(app) == [
+        {"func": "jobs.auth.send_password_reset", "queue": "high", "args": [email], "kwargs": {}}
+        for email in ("ada@example.com", "nobody@example.com")
+    ]
     [message] = delivered(app)  # only the address with an account gets a link
     assert (message.kind, message.to) == ("password_reset", "ada@example.com")
     assert "Hi ada," in message.text and "expires in 60 minutes" in message.text
@@ -54,8 +58,12 @@ def test_the_link_sets_a_new_password_ends_sessions_and_sends_the_notice(app, cl
     assert response.status_code == 303 and response.headers["Location"].endswith("/auth/login")
     assert _password_ok(app, ada, NEW) and not _password_ok(app, ada, DEFAULT_PASSWORD)
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)
-                                 .where(UserSession.revoked_at.is_(None))) == 0
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).select_from(UserSession).where(UserSession.revoked_at.is_(None))
+            )
+            == 0
+        )
         assert db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.action == "password.reset"))
     assert 'action="/auth/logout"' not in other_browser.get("/").text
     [notice] = queued_emails(app, "password_changed")

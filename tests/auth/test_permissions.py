@@ -1,4 +1,5 @@
 """permission_required: anonymous → login, no admin access → 404, missing permission → 403."""
+
 import pytest
 
 from app.auth.permissions import permission_required

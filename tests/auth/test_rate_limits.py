@@ -1,4 +1,5 @@
 """Rate limits per IP (Flask-Limiter on Redis) and per account (our counters), and Redis being down."""
+
 import pytest
 
 from tests.auth.conftest import delivered
@@ -75,10 +76,13 @@ def test_signup_is_limited_to_20_a_minute_per_ip(limited_app):
     assert client.post("/auth/signup", data={}).status_code == 429
 
 
-@pytest.mark.parametrize("path, ok, per_account, message", [
-    ("/auth/password-reset", 200, 5, "Too many reset requests"),
-    ("/auth/login/code", 303, 3, "Too many code requests"),
-])
+@pytest.mark.parametrize(
+    "path, ok, per_account, message",
+    [
+        ("/auth/password-reset", 200, 5, "Too many reset requests"),
+        ("/auth/login/code", 303, 3, "Too many code requests"),
+    ],
+)
 def test_requests_for_mail_are_limited_per_account_and_per_ip(limited_app, ada, path, ok, per_account, message):
     client = limited_app.test_client()
     for _ in range(per_account):

@@ -1,4 +1,5 @@
 """Names that could pass for the site or its staff are reserved: the live check, signup and social sign-up refuse them."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -20,9 +21,25 @@ def _usernames(app) -> set[str]:
         return set(db.session.scalars(sa.select(User.username)))
 
 
-@pytest.mark.parametrize("name", ["admin", "Root", "support", "billing", "security", "postmaster", "abuse",
-                                  "multiproduct", "ad.min", "admin_2", "support_team", "billing.official",
-                                  "the_admin", "multi_product"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "admin",
+        "Root",
+        "support",
+        "billing",
+        "security",
+        "postmaster",
+        "abuse",
+        "multiproduct",
+        "ad.min",
+        "admin_2",
+        "support_team",
+        "billing.official",
+        "the_admin",
+        "multi_product",
+    ],
+)
 def test_the_live_check_says_a_reserved_name_is_reserved_and_suggests_nothing_reserved(client, name):
     response = _check(client, name)
     assert response.status_code == 200 and "is-reserved" in response.text
@@ -54,16 +71,26 @@ def test_the_site_name_is_reserved_whatever_it_is(make_app):
 
 
 def test_signup_with_a_reserved_name_is_refused_on_the_field_and_creates_nothing(app, client):
-    response = client.post("/auth/signup", data={"username": "Admin", "email": "eve@example.com",
-                                                 "password": "analytical engine 1843"})
+    response = client.post(
+        "/auth/signup", data={"username": "Admin", "email": "eve@example.com", "password": "analytical engine 1843"}
+    )
     assert response.status_code == 400
     assert "“admin” is reserved. Choose another username." in response.text
     assert _usernames(app) == set()
 
 
 def test_an_operator_may_still_create_an_admin_named_admin(app, runner):
-    result = runner.invoke(args=["create-admin", "--email", "ops@example.com", "--username", "admin",
-                                 "--password", "analytical engine 1843"])
+    result = runner.invoke(
+        args=[
+            "create-admin",
+            "--email",
+            "ops@example.com",
+            "--username",
+            "admin",
+            "--password",
+            "analytical engine 1843",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert _usernames(app) == {"admin"}
 

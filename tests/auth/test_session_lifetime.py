@@ -3,6 +3,7 @@
 Checked on every request against the server-side session row, so an old cookie, replayed, signs
 no one in; the browser is sent to the login page with the reason.
 """
+
 from datetime import timedelta
 
 import pytest
@@ -134,8 +135,9 @@ def test_an_expired_htmx_request_sends_the_whole_tab_to_login(app, user):
 def test_an_expired_form_post_changes_nothing_and_returns_to_its_page_after_login(app, user):
     client = _login(app, remember=False)
     _age(app, last_seen=timedelta(hours=3))
-    response = client.post("/account/profile", data={"first_name": "Eve"},
-                           headers={"Referer": "http://localhost/account/profile"})
+    response = client.post(
+        "/account/profile", data={"first_name": "Eve"}, headers={"Referer": "http://localhost/account/profile"}
+    )
     assert response.status_code == 303 and response.headers["Location"] == "/auth/login?next=/account/profile"
     with app.app_context():
         from app.models.user import User

@@ -1,4 +1,5 @@
 """Signup → verification code on the high queue → verify → signed in, welcomed."""
+
 import re
 from datetime import timedelta
 

@@ -1,4 +1,5 @@
 """The navbar's user menu, and the slot for the social-login buttons."""
+
 import pytest
 from jinja2 import ChoiceLoader, DictLoader
 
@@ -32,8 +33,9 @@ def test_the_admin_link_shows_for_those_with_admin_access(app, role, shown):
 def test_login_and_signup_include_the_social_buttons_when_they_exist(make_app):
     app = make_app()
     assert "social-slot" not in app.test_client().get("/auth/login").text
-    app.jinja_loader = ChoiceLoader([DictLoader({"auth/_social_buttons.html": '<div class="social-slot"></div>'}),
-                                     app.jinja_loader])
+    app.jinja_loader = ChoiceLoader(
+        [DictLoader({"auth/_social_buttons.html": '<div class="social-slot"></div>'}), app.jinja_loader]
+    )
     app.jinja_env.cache = {}
     client = app.test_client()
     assert "social-slot" in client.get("/auth/login").text

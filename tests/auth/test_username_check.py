@@ -1,4 +1,5 @@
 """The live username check: validation first, Redis cache, stampede guard, suggestions."""
+
 import threading
 
 import pytest
@@ -37,7 +38,7 @@ def test_a_taken_name_is_cached_for_an_hour_with_five_available_suggestions(app,
     shown = [c for c in candidate_names("ada") if f">{c}<" in response.text]
     assert len(shown) == 5 and "ada_official" not in shown
     assert shown == [c for c in candidate_names("ada") if c != "ada_official"][:5]
-    assert 'hx-get' not in response.text  # a partial, not a page
+    assert "hx-get" not in response.text  # a partial, not a page
 
 
 def test_suggestions_are_deterministic():
@@ -48,10 +49,18 @@ def test_suggestions_are_deterministic():
     assert all(3 <= len(c) <= 30 for c in candidate_names(long))
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("ab", "at least 3"), ("a" * 31, "at most 30"), ("admin\u200b", "lowercase letters"),
-    ("<script>", "lowercase letters"), ("' OR 1=1 --", "lowercase letters"), ("ad min", "lowercase letters"), ("ad\x00min", "lowercase letters"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("ab", "at least 3"),
+        ("a" * 31, "at most 30"),
+        ("admin\u200b", "lowercase letters"),
+        ("<script>", "lowercase letters"),
+        ("' OR 1=1 --", "lowercase letters"),
+        ("ad min", "lowercase letters"),
+        ("ad\x00min", "lowercase letters"),
+    ],
+)
 def test_invalid_names_are_refused_before_any_cache_or_database_work(app, client, count_queries, raw, message):
     redis = app.extensions["redis"]
     with count_queries() as counter:
@@ -63,8 +72,9 @@ def test_invalid_names_are_refused_before_any_cache_or_database_work(app, client
 
 def test_registering_a_name_updates_its_cache_entry(app, client):
     assert "is-available" in _check(client, "newbie").text
-    client.post("/auth/signup", data={"username": "newbie", "email": "n@example.com",
-                                      "password": "a long unusual passphrase"})
+    client.post(
+        "/auth/signup", data={"username": "newbie", "email": "n@example.com", "password": "a long unusual passphrase"}
+    )
     assert app.extensions["redis"].get("username:newbie") == b"taken"
     assert "is-taken" in _check(client, "newbie").text
 

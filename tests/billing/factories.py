@@ -1,4 +1,5 @@
 """Catalog rows and checkout helpers for billing tests (rows are created directly, as an admin page would)."""
+
 from __future__ import annotations
 
 import itertools
@@ -32,17 +33,41 @@ def make_product(name: str | None = None, *, schema: dict | None = None, active:
     n = next(_n)
     name = name or f"Product {n}"
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + f"-{n}"
-    product = Product(slug=slug, name=name, tagline=f"{name} for teams", category="Business", is_active=active,
-                      product_schema=schema or {})
+    product = Product(
+        slug=slug,
+        name=name,
+        tagline=f"{name} for teams",
+        category="Business",
+        is_active=active,
+        product_schema=schema or {},
+    )
     db.session.add(product)
     db.session.commit()
     return product
 
 
-def make_plan(product: Product, *, name: str = "Team", cycle: str = "monthly", price: int = 4900,
-              discount: str = "0", trial_days: int = 14, currency: str = "USD", active: bool = True) -> Plan:
-    plan = Plan(product_id=product.id, name=name, billing_cycle=cycle, price=price, currency=currency,
-                discount_percent=Decimal(discount), trial_days=trial_days, features=["Everything"], is_active=active)
+def make_plan(
+    product: Product,
+    *,
+    name: str = "Team",
+    cycle: str = "monthly",
+    price: int = 4900,
+    discount: str = "0",
+    trial_days: int = 14,
+    currency: str = "USD",
+    active: bool = True,
+) -> Plan:
+    plan = Plan(
+        product_id=product.id,
+        name=name,
+        billing_cycle=cycle,
+        price=price,
+        currency=currency,
+        discount_percent=Decimal(discount),
+        trial_days=trial_days,
+        features=["Everything"],
+        is_active=active,
+    )
     db.session.add(plan)
     db.session.commit()
     return plan
@@ -60,7 +85,8 @@ def catalog() -> dict:
     analytics = make_product("Insight Analytics")
     set_fee("10")
     return {
-        "crm": crm, "analytics": analytics,
+        "crm": crm,
+        "analytics": analytics,
         "crm_team": make_plan(crm, name="Team", cycle="monthly", price=4900),
         "crm_pro": make_plan(crm, name="Pro", cycle="monthly", price=9900),
         "analytics_yearly": make_plan(analytics, name="Growth", cycle="yearly", price=46800, discount="10"),
@@ -73,8 +99,14 @@ def ids(rows: dict) -> dict:
 
 
 def card(number: str = CARD_OK, **overrides) -> dict:
-    return {"payment_method": "card", "card_number": number, "card_expiry": "12/34", "card_cvc": "123",
-            "card_name": "Ada Lovelace", **overrides}
+    return {
+        "payment_method": "card",
+        "card_number": number,
+        "card_expiry": "12/34",
+        "card_cvc": "123",
+        "card_name": "Ada Lovelace",
+        **overrides,
+    }
 
 
 def hidden(html: str, name: str) -> str:
@@ -120,17 +152,37 @@ def save_card(user, number: str = CARD_OK) -> PaymentMethod:
     return method
 
 
-def make_subscription(user_id, plan: Plan, *, status: str = "active", period_start=None, period_end=None,
-                      trial_end=None, billing_method: str = "card", auto_renew: bool = True, **fields):
+def make_subscription(
+    user_id,
+    plan: Plan,
+    *,
+    status: str = "active",
+    period_start=None,
+    period_end=None,
+    trial_end=None,
+    billing_method: str = "card",
+    auto_renew: bool = True,
+    **fields,
+):
     from app.billing.periods import add_cycle
     from app.models.base import utcnow
     from app.models.billing import Subscription
 
     start = period_start or utcnow()
     end = period_end or add_cycle(start, plan.billing_cycle)
-    sub = Subscription(user_id=user_id, plan_id=plan.id, product_id=plan.product_id, status=status, started_at=start,
-                       current_period_start=start, current_period_end=end,
-                       trial_end=trial_end, billing_method=billing_method, auto_renew=auto_renew, **fields)
+    sub = Subscription(
+        user_id=user_id,
+        plan_id=plan.id,
+        product_id=plan.product_id,
+        status=status,
+        started_at=start,
+        current_period_start=start,
+        current_period_end=end,
+        trial_end=trial_end,
+        billing_method=billing_method,
+        auto_renew=auto_renew,
+        **fields,
+    )
     db.session.add(sub)
     db.session.commit()
     return sub
@@ -156,18 +208,33 @@ def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | Non
     method = method or save_card(user, card_number)
     now = utcnow()
     sub = make_subscription(user.id, plan, period_start=now - timedelta(days=30), period_end=now)
-    invoice = invoice_service.draft_invoice(user=user, line=price_line(plan, product, 1, Decimal("10")),
-                                            subscription_id=sub.id, method="card", label=method.label,
-                                            period=(now, add_cycle(now, plan.billing_cycle)))
+    invoice = invoice_service.draft_invoice(
+        user=user,
+        line=price_line(plan, product, 1, Decimal("10")),
+        subscription_id=sub.id,
+        method="card",
+        label=method.label,
+        period=(now, add_cycle(now, plan.billing_cycle)),
+    )
     invoice_service.finalize([invoice], now=now)
-    tx = Transaction(user_id=user.id, subscription_id=sub.id, kind="charge", purpose="renewal", status="pending",
-                     amount=invoice.total, currency=invoice.currency, gateway="sandbox",
-                     idempotency_key=key or f"renewal:{invoice.id}:0", payment_method_id=method.id)
+    tx = Transaction(
+        user_id=user.id,
+        subscription_id=sub.id,
+        kind="charge",
+        purpose="renewal",
+        status="pending",
+        amount=invoice.total,
+        currency=invoice.currency,
+        gateway="sandbox",
+        idempotency_key=key or f"renewal:{invoice.id}:0",
+        payment_method_id=method.id,
+    )
     db.session.add(tx)
     db.session.flush()
     invoice.transaction_id = tx.id
     db.session.commit()
     gateway = get_gateway()
-    result = gateway.charge(amount=invoice.total, currency="USD", token=method.token,
-                            idempotency_key=tx.idempotency_key, off_session=True)
+    result = gateway.charge(
+        amount=invoice.total, currency="USD", token=method.token, idempotency_key=tx.idempotency_key, off_session=True
+    )
     return sub, invoice, tx, gateway.record(result.reference)

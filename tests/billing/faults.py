@@ -2,6 +2,7 @@
 
 Import the fixtures where they are used: `from tests.billing.faults import behind_proxy, proxy, …`.
 """
+
 import pytest
 
 from app.billing.gateway.sandbox import SandboxGateway

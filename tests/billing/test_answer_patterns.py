@@ -1,4 +1,5 @@
 """An admin's `pattern` is matched in linear time (RE2), and every text answer has a bounded length."""
+
 import contextlib
 import signal
 
@@ -9,14 +10,18 @@ from app.models.billing import Subscription
 from tests.billing.factories import make_plan, make_product
 
 # Backtracking engines need about 2^n steps for n a's and a mismatch at the end (26 took 9.6 s).
-CATASTROPHIC = {"type": "object", "properties": {"code": {"type": "string", "title": "Code", "pattern": "(a+)+$"}},
-                "required": ["code"]}
+CATASTROPHIC = {
+    "type": "object",
+    "properties": {"code": {"type": "string", "title": "Code", "pattern": "(a+)+$"}},
+    "required": ["code"],
+}
 FREE_TEXT = {"type": "object", "properties": {"notes": {"type": "string", "title": "Notes"}}, "required": ["notes"]}
 
 
 @contextlib.contextmanager
 def must_finish_within(seconds: int):
     """Turn a runaway request into a failure instead of a hung run (Python's re checks signals as it backtracks)."""
+
     def give_up(signum, frame):
         raise TimeoutError(f"still running after {seconds} s")
 
@@ -56,7 +61,9 @@ def test_a_catastrophic_pattern_answers_a_40_character_answer_at_once(app, signe
 
 def test_the_form_leaves_the_pattern_to_the_server_and_caps_every_text_field(app, signed_in):
     """The browser's regex engine backtracks too, so the input carries no `pattern`; it carries the length cap."""
-    page = signed_in.post("/subscriptions/trial", data={"plan_id": _trial_plan(app, CATASTROPHIC)}).get_data(as_text=True)
+    page = signed_in.post("/subscriptions/trial", data={"plan_id": _trial_plan(app, CATASTROPHIC)}).get_data(
+        as_text=True
+    )
     assert 'id="answer-code"' in page and "pattern=" not in page and 'maxlength="1000"' in page
 
 

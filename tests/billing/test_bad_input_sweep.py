@@ -1,4 +1,5 @@
 """Every billing form and URL, swept with hostile values: always a 4xx or a normal page, never a 5xx."""
+
 import json
 import uuid
 
@@ -36,15 +37,30 @@ def test_hostile_values_never_cause_a_server_error(app, signed_in, setup, value)
         (f"/cart/{value or 'x'}/remove", {}),
         ("/checkout", {"idempotency_key": value, "review_fingerprint": setup["fingerprint"]}),
         ("/checkout", {"idempotency_key": setup["key"], "review_fingerprint": value}),
-        ("/checkout", {"idempotency_key": setup["key"], "review_fingerprint": setup["fingerprint"],
-                       "payment_method": value}),
-        ("/checkout", {"idempotency_key": str(uuid.uuid4()), "review_fingerprint": setup["fingerprint"],
-                       "card_number": value, "card_expiry": value, "card_cvc": value, "card_name": value}),
+        (
+            "/checkout",
+            {"idempotency_key": setup["key"], "review_fingerprint": setup["fingerprint"], "payment_method": value},
+        ),
+        (
+            "/checkout",
+            {
+                "idempotency_key": str(uuid.uuid4()),
+                "review_fingerprint": setup["fingerprint"],
+                "card_number": value,
+                "card_expiry": value,
+                "card_cvc": value,
+                "card_name": value,
+            },
+        ),
         ("/subscriptions/trial", {"plan_id": value}),
-        ("/subscriptions/trial", {"plan_id": setup["helpdesk"], "answers_submitted": "1", "company_name": value,
-                                  "seats": value}),
-        ("/subscriptions/trial", {"plan_id": setup["helpdesk"], "answers_submitted": "1", "company_name": value,
-                                  "seats": "5"}),
+        (
+            "/subscriptions/trial",
+            {"plan_id": setup["helpdesk"], "answers_submitted": "1", "company_name": value, "seats": value},
+        ),
+        (
+            "/subscriptions/trial",
+            {"plan_id": setup["helpdesk"], "answers_submitted": "1", "company_name": value, "seats": "5"},
+        ),
         (f"/subscriptions/{setup['sub']}/auto-renew", {"auto_renew": value}),
         (f"/subscriptions/{setup['sub']}/cancel", {"when": value}),
         (f"/subscriptions/{value or 'x'}/resume", {}),
@@ -53,10 +69,17 @@ def test_hostile_values_never_cause_a_server_error(app, signed_in, setup, value)
     for path, data in posts:
         response = signed_in.post(path, data=data)
         assert response.status_code < 500, (path, data, response.status_code)
-    for path in (f"/invoices/{value}", f"/invoices/{value}.pdf", f"/checkout/complete/{value}",
-                 f"/invoices/?page={value}"):
+    for path in (
+        f"/invoices/{value}",
+        f"/invoices/{value}.pdf",
+        f"/checkout/complete/{value}",
+        f"/invoices/?page={value}",
+    ):
         assert signed_in.get(path).status_code < 500, path
     body = json.dumps({"id": value or "evt", "type": value, "data": {"object": {"id": value, "failure_code": value}}})
-    response = signed_in.post("/payment/webhook", data=body.encode(),
-                              headers={signing.HEADER: signing.sign(body.encode(), ["whsec_test_current"])})
+    response = signed_in.post(
+        "/payment/webhook",
+        data=body.encode(),
+        headers={signing.HEADER: signing.sign(body.encode(), ["whsec_test_current"])},
+    )
     assert response.status_code < 500

@@ -20,8 +20,10 @@ def text(response) -> str:
 
 def _items(app, user_id):
     with app.app_context():
-        return {row.product_id: (row.plan_id, row.quantity) for row in
-                db.session.scalars(sa.select(CartItem).where(CartItem.user_id == user_id))}
+        return {
+            row.product_id: (row.plan_id, row.quantity)
+            for row in db.session.scalars(sa.select(CartItem).where(CartItem.user_id == user_id))
+        }
 
 
 def test_the_cart_holds_several_products_on_different_cycles(app, signed_in, user, shop):
@@ -31,9 +33,11 @@ def test_the_cart_holds_several_products_on_different_cycles(app, signed_in, use
     assert "Pipeline CRM" in page and "billed every month" in page
     assert "Insight Analytics" in page and "billed every year" in page and "Save 10%" in page
     assert "Due today" in page and "$517.22" in page
-    assert 'data-cart-count>2<' in page
-    assert _items(app, user.id) == {shop["crm"]: (shop["crm_team"], 1),
-                                    shop["analytics"]: (shop["analytics_yearly"], 1)}
+    assert "data-cart-count>2<" in page
+    assert _items(app, user.id) == {
+        shop["crm"]: (shop["crm_team"], 1),
+        shop["analytics"]: (shop["analytics_yearly"], 1),
+    }
 
 
 def test_another_plan_of_the_same_product_replaces_the_first_with_a_message(app, signed_in, user, shop):
@@ -46,8 +50,11 @@ def test_another_plan_of_the_same_product_replaces_the_first_with_a_message(app,
 
 def test_a_visitors_cart_lives_in_the_session_and_joins_the_account_at_login(app, client, user, shop):
     with app.app_context():  # the account already has a cart from another device
-        db.session.add(CartItem(user_id=user.id, product_id=shop["crm"], plan_id=shop["crm_team"], quantity=1,
-                                seen_unit_price=4900))
+        db.session.add(
+            CartItem(
+                user_id=user.id, product_id=shop["crm"], plan_id=shop["crm_team"], quantity=1, seen_unit_price=4900
+            )
+        )
         db.session.commit()
     add_to_cart(client, shop["crm_pro"], 3)
     add_to_cart(client, shop["analytics_yearly"])
@@ -89,22 +96,30 @@ def test_a_bad_quantity_is_explained_next_to_the_field_and_changes_nothing(app, 
         page = text(response)
         assert response.status_code == 400
         assert f'id="qty-{shop["crm"]}-error">Choose a quantity from 1 to 100.' in page
-        assert "<script>" not in page.replace('<script src=', '')
+        assert "<script>" not in page.replace("<script src=", "")
     assert add_to_cart(signed_in, shop["analytics_yearly"], quantity).status_code == 400
     assert _items(app, user.id) == {shop["crm"]: (shop["crm_team"], 2)}
 
 
-@pytest.mark.parametrize("plan_id,status,message", [
-    ("abc", 400, "doesn't exist"),
-    ("' OR 1=1 --", 400, "doesn't exist"),
-    ("", 400, "doesn't exist"),
-    ("0d7850af-7dac-4f83-8ea2-87d6d07a5c59", 404, "doesn't exist"),  # fixed: xdist workers must collect the same ids
-    ("retired", 409, "no longer sold"),
-    ("inactive_product", 409, "no longer sold"),
-    ("euro", 409, "Your cart is in USD"),
-])
-def test_a_tampered_or_unavailable_plan_is_refused_and_the_cart_is_unchanged(app, signed_in, user, shop, plan_id,
-                                                                            status, message):
+@pytest.mark.parametrize(
+    "plan_id,status,message",
+    [
+        ("abc", 400, "doesn't exist"),
+        ("' OR 1=1 --", 400, "doesn't exist"),
+        ("", 400, "doesn't exist"),
+        (
+            "0d7850af-7dac-4f83-8ea2-87d6d07a5c59",
+            404,
+            "doesn't exist",
+        ),  # fixed: xdist workers must collect the same ids
+        ("retired", 409, "no longer sold"),
+        ("inactive_product", 409, "no longer sold"),
+        ("euro", 409, "Your cart is in USD"),
+    ],
+)
+def test_a_tampered_or_unavailable_plan_is_refused_and_the_cart_is_unchanged(
+    app, signed_in, user, shop, plan_id, status, message
+):
     add_to_cart(signed_in, shop["crm_team"])
     with app.app_context():
         special = {

@@ -12,7 +12,7 @@ from app.models.catalog import Plan
 from app.models.checkout import CartItem, CheckoutAttempt
 from app.models.notification import Notification
 from app.models.outbox import OutboxMessage
-from tests.billing.factories import (CARD_DECLINED, CARD_NO_FUNDS, add_to_cart, card, pay, review)
+from tests.billing.factories import CARD_DECLINED, CARD_NO_FUNDS, add_to_cart, card, pay, review
 
 
 def _fill_cart(client, shop):
@@ -36,8 +36,7 @@ def test_review_lists_each_line_with_its_discount_the_fee_as_its_own_line_and_th
     assert len(key) >= 16 and len(fingerprint) == 64
 
 
-def test_paying_by_card_charges_once_and_issues_one_paid_invoice_per_subscription(app, signed_in, user, shop,
-                                                                                  gateway):
+def test_paying_by_card_charges_once_and_issues_one_paid_invoice_per_subscription(app, signed_in, user, shop, gateway):
     _fill_cart(signed_in, shop)
     response = pay(signed_in)
     assert response.status_code == 303
@@ -70,12 +69,16 @@ def test_paying_by_card_charges_once_and_issues_one_paid_invoice_per_subscriptio
         assert sorted(emails) == sorted(kinds)
 
 
-@pytest.mark.parametrize("number,reason", [
-    (CARD_DECLINED, "Your card was declined"),
-    (CARD_NO_FUNDS, "insufficient funds"),
-])
-def test_a_declined_card_is_explained_and_nothing_is_charged_or_invoiced(app, signed_in, user, shop, gateway,
-                                                                         number, reason):
+@pytest.mark.parametrize(
+    "number,reason",
+    [
+        (CARD_DECLINED, "Your card was declined"),
+        (CARD_NO_FUNDS, "insufficient funds"),
+    ],
+)
+def test_a_declined_card_is_explained_and_nothing_is_charged_or_invoiced(
+    app, signed_in, user, shop, gateway, number, reason
+):
     _fill_cart(signed_in, shop)
     response = pay(signed_in, card(number))
     html = response.get_data(as_text=True)
@@ -102,8 +105,9 @@ def test_after_a_decline_the_page_carries_a_fresh_key_and_another_card_goes_thro
         assert [i.status for i in _invoices(user.id)] == ["paid", "paid"]
 
 
-def test_paying_by_bank_transfer_opens_invoices_due_in_14_days_and_starts_the_subscriptions(app, signed_in, user,
-                                                                                           shop, gateway):
+def test_paying_by_bank_transfer_opens_invoices_due_in_14_days_and_starts_the_subscriptions(
+    app, signed_in, user, shop, gateway
+):
     _fill_cart(signed_in, shop)
     response = pay(signed_in, {"payment_method": "bank_transfer"})
     assert response.status_code == 303
@@ -191,24 +195,28 @@ def test_a_plan_retired_while_in_the_cart_blocks_checkout_with_a_message(app, si
         assert _invoices(user.id) == []
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("card_number", "4242 4242 4242 4241", "isn't valid"),
-    ("card_number", "4242", "12 to 19 digits"),
-    ("card_number", "", "Enter your card number"),
-    ("card_number", "４２４２４２４２４２４２４２４２", "12 to 19 digits"),
-    ("card_number", "' OR 1=1 --", "12 to 19 digits"),
-    ("card_expiry", "01/20", "expired"),
-    ("card_expiry", "13/30", "between 01 and 12"),
-    ("card_expiry", "2030-01", "MM/YY"),
-    ("card_cvc", "12", "3 digits"),
-    ("card_cvc", "abc", "3 digits"),
-    ("card_name", "", "name on the card"),
-    ("card_name", "<script>alert(1)</script>", "letters printed"),
-    ("card_name", "Ada\u200bLovelace", "letters printed"),
-    ("card_name", "A" * 101, "under 100"),
-])
-def test_bad_card_details_get_a_message_next_to_the_field_and_change_nothing(app, signed_in, user, shop, gateway,
-                                                                             field, value, message):
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("card_number", "4242 4242 4242 4241", "isn't valid"),
+        ("card_number", "4242", "12 to 19 digits"),
+        ("card_number", "", "Enter your card number"),
+        ("card_number", "４２４２４２４２４２４２４２４２", "12 to 19 digits"),
+        ("card_number", "' OR 1=1 --", "12 to 19 digits"),
+        ("card_expiry", "01/20", "expired"),
+        ("card_expiry", "13/30", "between 01 and 12"),
+        ("card_expiry", "2030-01", "MM/YY"),
+        ("card_cvc", "12", "3 digits"),
+        ("card_cvc", "abc", "3 digits"),
+        ("card_name", "", "name on the card"),
+        ("card_name", "<script>alert(1)</script>", "letters printed"),
+        ("card_name", "Ada\u200bLovelace", "letters printed"),
+        ("card_name", "A" * 101, "under 100"),
+    ],
+)
+def test_bad_card_details_get_a_message_next_to_the_field_and_change_nothing(
+    app, signed_in, user, shop, gateway, field, value, message
+):
     _fill_cart(signed_in, shop)
     response = pay(signed_in, card(**{field: value}))
     html = response.get_data(as_text=True)
@@ -222,13 +230,16 @@ def test_bad_card_details_get_a_message_next_to_the_field_and_change_nothing(app
         assert _invoices(user.id) == []
 
 
-@pytest.mark.parametrize("data,status", [
-    ({"idempotency_key": "short"}, 400),
-    ({"idempotency_key": "x" * 200}, 400),
-    ({"idempotency_key": "<script>alert(1)</script>xxxx"}, 400),
-    ({"payment_method": "bitcoin"}, 400),
-    ({"review_fingerprint": "tampered"}, 409),
-])
+@pytest.mark.parametrize(
+    "data,status",
+    [
+        ({"idempotency_key": "short"}, 400),
+        ({"idempotency_key": "x" * 200}, 400),
+        ({"idempotency_key": "<script>alert(1)</script>xxxx"}, 400),
+        ({"payment_method": "bitcoin"}, 400),
+        ({"review_fingerprint": "tampered"}, 409),
+    ],
+)
 def test_a_tampered_checkout_form_is_refused_without_charging(app, signed_in, user, shop, gateway, data, status):
     _fill_cart(signed_in, shop)
     _, key, fingerprint = review(signed_in)
@@ -260,8 +271,12 @@ def test_checkout_asks_each_product_for_its_required_details(app, signed_in, use
     missing = pay(signed_in, key=key, fingerprint=fingerprint)
     assert missing.status_code == 400 and "Company name is required" in missing.get_data(as_text=True)
     assert gateway.charges() == []
-    ok = pay(signed_in, {**card(), f"a-{slug}-company_name": "Acme", f"a-{slug}-seats": "12"}, key=key,
-             fingerprint=fingerprint)
+    ok = pay(
+        signed_in,
+        {**card(), f"a-{slug}-company_name": "Acme", f"a-{slug}-seats": "12"},
+        key=key,
+        fingerprint=fingerprint,
+    )
     assert ok.status_code == 303
     with app.app_context():
         assert db.session.scalar(sa.select(Subscription.answers)) == {"company_name": "Acme", "seats": 12}

@@ -1,4 +1,5 @@
 """Races on PostgreSQL: many submits with one idempotency key, many invoices finalized at once."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,7 +30,8 @@ def _run_together(count: int, work):
 
 
 def test_fifty_concurrent_submits_with_one_key_charge_once_and_invoice_each_subscription_once(
-        app, signed_in, user, shop, gateway):
+    app, signed_in, user, shop, gateway
+):
     add_to_cart(signed_in, shop["crm_team"])
     add_to_cart(signed_in, shop["analytics_yearly"])
     _, key, fingerprint = review(signed_in)
@@ -52,8 +54,9 @@ def test_fifty_concurrent_submits_with_one_key_charge_once_and_invoice_each_subs
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckoutAttempt)) == 1
         subs = db.session.scalars(sa.select(Subscription)).all()
         assert len(subs) == 2
-        per_sub = db.session.execute(sa.select(Invoice.subscription_id, sa.func.count())
-                                     .group_by(Invoice.subscription_id)).all()
+        per_sub = db.session.execute(
+            sa.select(Invoice.subscription_id, sa.func.count()).group_by(Invoice.subscription_id)
+        ).all()
         assert sorted(count for _, count in per_sub) == [1, 1]
         assert {row[0] for row in per_sub} == {s.id for s in subs}
 
@@ -82,13 +85,22 @@ def test_two_tabs_paying_the_same_cart_with_different_keys_at_once_charge_once(a
 
 def test_twenty_concurrent_finalizations_get_twenty_distinct_contiguous_numbers(app, user, shop):
     with app.app_context():
-        plan, product = db.session.execute(sa.select(Plan, Product).join(Product)
-                                           .where(Plan.id == shop["crm_team"])).one()
+        plan, product = db.session.execute(
+            sa.select(Plan, Product).join(Product).where(Plan.id == shop["crm_team"])
+        ).one()
         line = price_line(plan, product, 1, 0)
         now = utcnow()
-        drafts = [invoice_service.draft_invoice(user=db.session.merge(user), line=line, subscription_id=None,
-                                                method="card", label="Visa •••• 4242", period=(now, now))
-                  for _ in range(20)]
+        drafts = [
+            invoice_service.draft_invoice(
+                user=db.session.merge(user),
+                line=line,
+                subscription_id=None,
+                method="card",
+                label="Visa •••• 4242",
+                period=(now, now),
+            )
+            for _ in range(20)
+        ]
         db.session.commit()
         draft_ids = [d.id for d in drafts]
 
@@ -104,5 +116,4 @@ def test_twenty_concurrent_finalizations_get_twenty_distinct_contiguous_numbers(
     assert len(set(numbers)) == 20
     assert sorted(numbers) == [f"INV-{year}-{n:06d}" for n in range(1, 21)]
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice)
-                                 .where(Invoice.status == "open")) == 20
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice).where(Invoice.status == "open")) == 20

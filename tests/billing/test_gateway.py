@@ -13,18 +13,25 @@ def _token(gateway, number):
     return gateway.tokenize(details).token
 
 
-@pytest.mark.parametrize("number,on_session,off_session", [
-    (CARD_OK, "succeeded", "succeeded"),
-    (CARD_DECLINED, "card_declined", "card_declined"),
-    (CARD_NO_FUNDS, "insufficient_funds", "insufficient_funds"),
-    (CARD_RENEWAL_DECLINES, "succeeded", "card_declined"),
-    ("5555 5555 5555 4444", "succeeded", "succeeded"),
-])
+@pytest.mark.parametrize(
+    "number,on_session,off_session",
+    [
+        (CARD_OK, "succeeded", "succeeded"),
+        (CARD_DECLINED, "card_declined", "card_declined"),
+        (CARD_NO_FUNDS, "insufficient_funds", "insufficient_funds"),
+        (CARD_RENEWAL_DECLINES, "succeeded", "card_declined"),
+        ("5555 5555 5555 4444", "succeeded", "succeeded"),
+    ],
+)
 def test_sandbox_test_cards_behave_as_documented(app, gateway, number, on_session, off_session):
     with app.app_context():
         token = _token(gateway, number)
-        results = [gateway.charge(amount=1000, currency="USD", token=token, idempotency_key=f"k-{number}-{off}",
-                                  off_session=off) for off in (False, True)]
+        results = [
+            gateway.charge(
+                amount=1000, currency="USD", token=token, idempotency_key=f"k-{number}-{off}", off_session=off
+            )
+            for off in (False, True)
+        ]
     assert [r.failure_code or r.status for r in results] == [on_session, off_session]
     assert all(r.reference.startswith("ch_") for r in results)
 
@@ -48,18 +55,29 @@ def test_a_token_holds_no_card_number_and_details_never_print_it(app, gateway):
 
 def test_luhn_and_brands():
     assert luhn_ok("4242424242424242") and luhn_ok("4000000000000341") and not luhn_ok("4242424242424241")
-    assert [brand_of(n) for n in ("4242", "5555555555554444", "378282246310005", "6011111111111117", "9999")] == \
-        ["Visa", "Mastercard", "Amex", "Discover", "Card"]
+    assert [brand_of(n) for n in ("4242", "5555555555554444", "378282246310005", "6011111111111117", "9999")] == [
+        "Visa",
+        "Mastercard",
+        "Amex",
+        "Discover",
+        "Card",
+    ]
     assert read_card(card("3782 822463 10005", card_cvc="123"))[1] == {
-        "card_cvc": "The security code is the 4 digits on the front of your card"}
+        "card_cvc": "The security code is the 4 digits on the front of your card"
+    }
 
 
 def test_signatures_verify_with_any_configured_secret_within_the_window():
     body = b'{"id": "evt_1"}'
     header = signing.sign(body, ["new", "old"], timestamp=1000)
     assert signing.verify(header, body, ["old"], tolerance=300, now=1200) == 1000
-    for bad_header, secrets, now in ((header, ["other"], 1200), (header, ["old"], 1301),
-                                     ("t=1000", ["old"], 1000), ("v1=abc", ["old"], 1000), (header, [], 1000)):
+    for bad_header, secrets, now in (
+        (header, ["other"], 1200),
+        (header, ["old"], 1301),
+        ("t=1000", ["old"], 1000),
+        ("v1=abc", ["old"], 1000),
+        (header, [], 1000),
+    ):
         with pytest.raises(signing.SignatureError):
             signing.verify(bad_header, body, secrets, tolerance=300, now=now)
 

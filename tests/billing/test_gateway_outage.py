@@ -1,5 +1,6 @@
 """The payment service unreachable (the sandbox's store is down): nothing is lost, nothing is charged twice."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +13,7 @@ from app.models.checkout import CheckoutAttempt
 from tests.billing.factories import add_to_cart, card, make_subscription, review, save_card
 from tests.support.users import sign_in
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -26,7 +27,8 @@ def _count(model):
 
 
 def test_checkout_while_the_gateway_is_down_explains_it_delivers_nothing_and_the_same_form_works_later(
-        app, unreachable, user, shop, gateway):
+    app, unreachable, user, shop, gateway
+):
     down = unreachable.test_client()
     with unreachable.app_context():
         sign_in(down, user)
@@ -53,12 +55,14 @@ def test_checkout_while_the_gateway_is_down_explains_it_delivers_nothing_and_the
 
 
 def test_a_renewal_the_gateway_did_not_answer_stays_pending_then_reconciliation_settles_it(
-        app, unreachable, user, shop, time_machine, gateway):
+    app, unreachable, user, shop, time_machine, gateway
+):
     time_machine.move_to(T0, tick=False)
     with app.app_context():
         save_card(user)
-        sub_id = make_subscription(user.id, db.session.get(Plan, shop["crm_team"]),
-                                   period_start=T0 - timedelta(days=28), period_end=T0).id
+        sub_id = make_subscription(
+            user.id, db.session.get(Plan, shop["crm_team"]), period_start=T0 - timedelta(days=28), period_end=T0
+        ).id
     time_machine.move_to(T0 + timedelta(minutes=1), tick=False)
     with unreachable.app_context():
         assert lifecycle.run()["charges pending"] == 1

@@ -27,8 +27,9 @@ def _invoices(app):
 
 
 def _pdf_text(data: bytes) -> str:
-    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout \
-        .decode()
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
 
 
 def test_the_invoice_list_shows_every_invoice_newest_first(app, signed_in, shop):
@@ -58,8 +59,15 @@ def test_the_pdf_is_a_pdf_with_the_platform_name_number_lines_and_totals(app, si
     assert response.data.startswith(b"%PDF-")
     assert f'filename="{invoice.number}.pdf"' in response.headers["Content-Disposition"]
     text = _pdf_text(response.data)
-    for expected in (invoice.number, "MultiProduct", "Insight Analytics", "Platform fee (10%)", "$463.32",
-                     "Issued", "Due"):
+    for expected in (
+        invoice.number,
+        "MultiProduct",
+        "Insight Analytics",
+        "Platform fee (10%)",
+        "$463.32",
+        "Issued",
+        "Due",
+    ):
         assert expected in text, expected
 
 
@@ -119,8 +127,10 @@ def test_a_refund_issues_a_numbered_credit_note_and_refunds_at_the_gateway(app, 
         refund = db.session.get(Transaction, note.transaction_id)
         assert (refund.kind, refund.status, refund.amount) == ("refund", "pending", invoice.total)
         assert refund.gateway_reference.startswith("re_")
-        assert gateway.record(refund.gateway_reference)["charge"] == \
-            db.session.get(Transaction, invoice.transaction_id).gateway_reference
+        assert (
+            gateway.record(refund.gateway_reference)["charge"]
+            == db.session.get(Transaction, invoice.transaction_id).gateway_reference
+        )
         assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "invoice.refund")) is not None
         with pytest.raises(Conflict):
             refund_invoice(invoice.id, None, "again")

@@ -1,6 +1,7 @@
 """The lifecycle with frozen time: reminders, trial ends, renewals, retries, cancellations, grace, reconciliation."""
+
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from app.models.notification import Notification
 from app.models.outbox import OutboxMessage
 from tests.billing.factories import CARD_RENEWAL_DECLINES, make_subscription, pending_renewal, save_card
 
-T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -49,21 +50,33 @@ def _card(app, user, number=None):
 def _state(app, sub_id):
     with app.app_context():
         sub = db.session.get(Subscription, sub_id)
-        invoices = db.session.scalars(sa.select(Invoice).where(Invoice.subscription_id == sub_id)
-                                      .order_by(Invoice.issued_at)).all()
+        invoices = db.session.scalars(
+            sa.select(Invoice).where(Invoice.subscription_id == sub_id).order_by(Invoice.issued_at)
+        ).all()
         db.session.expunge_all()
         return sub, invoices
 
 
 def _emails(app) -> list[str]:
     with app.app_context():
-        return [m.args[0]["template"] for m in db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))
-                if m.func == "jobs.email.send_email"]
+        return [
+            m.args[0]["template"]
+            for m in db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id))
+            if m.func == "jobs.email.send_email"
+        ]
 
 
 def _trial(app, user, plan_id, days=14, **fields):
-    return _subscription(app, user, plan_id, status="trial", period_start=T0, period_end=T0 + timedelta(days=days),
-                         trial_end=T0 + timedelta(days=days), **fields)
+    return _subscription(
+        app,
+        user,
+        plan_id,
+        status="trial",
+        period_start=T0,
+        period_end=T0 + timedelta(days=days),
+        trial_end=T0 + timedelta(days=days),
+        **fields,
+    )
 
 
 def test_trial_ending_reminder_goes_out_three_days_before_and_only_once(app, user, shop, clock):
@@ -89,7 +102,7 @@ def test_trial_end_with_auto_renew_and_a_card_invoices_charges_and_activates(app
     sub, invoices = _state(app, sub_id)
     assert sub.status == "active"
     assert sub.current_period_start == T0 + timedelta(days=14)
-    assert sub.current_period_end == datetime(2026, 4, 16, 9, 0, tzinfo=timezone.utc)
+    assert sub.current_period_end == datetime(2026, 4, 16, 9, 0, tzinfo=UTC)
     assert [(i.status, i.total) for i in invoices] == [("paid", 5390)]
     assert [c["amount"] for c in gateway.charges()] == [5390]
     assert sorted(_emails(app)) == ["payment_receipt", "subscription_activated"]
@@ -118,26 +131,30 @@ def test_a_trial_cancelled_at_period_end_is_cancelled_when_it_ends(app, user, sh
     assert _state(app, sub_id)[0].status == "cancelled" and gateway.charges() == []
 
 
-def test_period_end_with_auto_renew_charges_the_next_invoice_and_starts_a_new_period(app, user, shop, clock,
-                                                                                    gateway):
+def test_period_end_with_auto_renew_charges_the_next_invoice_and_starts_a_new_period(app, user, shop, clock, gateway):
     _card(app, user)
-    sub_id = _subscription(app, user, shop["analytics_yearly"], period_start=T0 - timedelta(days=365),
-                           period_end=T0 + timedelta(hours=1))
+    sub_id = _subscription(
+        app, user, shop["analytics_yearly"], period_start=T0 - timedelta(days=365), period_end=T0 + timedelta(hours=1)
+    )
     assert run(app)["charges succeeded"] == 0
     clock(T0 + timedelta(hours=2))
     assert run(app)["charges succeeded"] == 1
     sub, invoices = _state(app, sub_id)
     assert sub.status == "active"
-    assert (sub.current_period_start, sub.current_period_end) == (T0 + timedelta(hours=1),
-                                                                 datetime(2027, 3, 2, 10, 0, tzinfo=timezone.utc))
-    assert [(i.status, i.subtotal, i.discount, i.fee, i.total) for i in invoices] == [("paid", 46800, 4680, 4212,
-                                                                                       46332)]
+    assert (sub.current_period_start, sub.current_period_end) == (
+        T0 + timedelta(hours=1),
+        datetime(2027, 3, 2, 10, 0, tzinfo=UTC),
+    )
+    assert [(i.status, i.subtotal, i.discount, i.fee, i.total) for i in invoices] == [
+        ("paid", 46800, 4680, 4212, 46332)
+    ]
     assert _emails(app) == ["payment_receipt"]
     assert run(app)["charges succeeded"] == 0 and len(gateway.charges()) == 1
 
 
-def test_a_failed_renewal_is_retried_after_1_3_and_5_days_then_expires_with_an_email_each_step(app, user, shop,
-                                                                                             clock, gateway):
+def test_a_failed_renewal_is_retried_after_1_3_and_5_days_then_expires_with_an_email_each_step(
+    app, user, shop, clock, gateway
+):
     _card(app, user, CARD_RENEWAL_DECLINES)
     start = T0 - timedelta(days=28)
     sub_id = _subscription(app, user, shop["crm_team"], period_start=start, period_end=T0)
@@ -178,14 +195,16 @@ def test_a_retry_succeeds_once_the_customer_adds_a_working_card(app, user, shop,
     assert _emails(app) == ["payment_failed", "payment_receipt", "subscription_activated"]
 
 
-@pytest.mark.parametrize("fields,status,label", [
-    ({"cancel_at_period_end": True}, "cancelled", "cancelled at period end"),
-    ({"auto_renew": False}, "expired", "expired"),
-])
+@pytest.mark.parametrize(
+    "fields,status,label",
+    [
+        ({"cancel_at_period_end": True}, "cancelled", "cancelled at period end"),
+        ({"auto_renew": False}, "expired", "expired"),
+    ],
+)
 def test_a_subscription_not_renewing_ends_at_its_period_end(app, user, shop, clock, gateway, fields, status, label):
     _card(app, user)
-    sub_id = _subscription(app, user, shop["crm_team"], period_start=T0 - timedelta(days=28), period_end=T0,
-                           **fields)
+    sub_id = _subscription(app, user, shop["crm_team"], period_start=T0 - timedelta(days=28), period_end=T0, **fields)
     clock(T0 + timedelta(minutes=1))
     assert run(app)[label] == 1
     sub, invoices = _state(app, sub_id)
@@ -193,8 +212,9 @@ def test_a_subscription_not_renewing_ends_at_its_period_end(app, user, shop, clo
 
 
 def test_a_bank_transfer_renewal_opens_an_invoice_with_a_grace_period_then_expires_unpaid(app, user, shop, clock):
-    sub_id = _subscription(app, user, shop["crm_team"], period_start=T0 - timedelta(days=28), period_end=T0,
-                           billing_method="bank_transfer")
+    sub_id = _subscription(
+        app, user, shop["crm_team"], period_start=T0 - timedelta(days=28), period_end=T0, billing_method="bank_transfer"
+    )
     clock(T0 + timedelta(minutes=1))
     assert run(app)["bank-transfer invoices issued"] == 1
     sub, invoices = _state(app, sub_id)
@@ -207,8 +227,9 @@ def test_a_bank_transfer_renewal_opens_an_invoice_with_a_grace_period_then_expir
 
 
 def test_a_bank_transfer_marked_paid_in_time_keeps_the_subscription(app, user, shop, clock):
-    sub_id = _subscription(app, user, shop["crm_team"], period_start=T0 - timedelta(days=28), period_end=T0,
-                           billing_method="bank_transfer")
+    sub_id = _subscription(
+        app, user, shop["crm_team"], period_start=T0 - timedelta(days=28), period_end=T0, billing_method="bank_transfer"
+    )
     clock(T0 + timedelta(minutes=1))
     run(app)
     with app.app_context():
@@ -236,8 +257,11 @@ def test_reconciliation_fails_a_payment_the_gateway_never_saw(app, user, shop, c
     with app.app_context():
         sub, invoice, tx, charge = pending_renewal(user, shop["crm_team"])
         sub_id, tx_id = sub.id, tx.id
-        db.session.execute(sa.update(Transaction).where(Transaction.id == tx_id)
-                           .values(idempotency_key="renewal:lost-before-the-gateway:0"))
+        db.session.execute(
+            sa.update(Transaction)
+            .where(Transaction.id == tx_id)
+            .values(idempotency_key="renewal:lost-before-the-gateway:0")
+        )
         db.session.commit()
     clock(T0 + timedelta(minutes=16))
     assert run(app)["pending payments settled (failed)"] == 1
@@ -274,8 +298,9 @@ def test_two_workers_running_at_once_renew_each_subscription_once(app, user, sho
     assert sum(r["charges succeeded"] for r in reports) == 24
     assert len(gateway.charges()) == 24
     with app.app_context():
-        per_sub = db.session.execute(sa.select(Invoice.subscription_id, sa.func.count())
-                                     .group_by(Invoice.subscription_id)).all()
+        per_sub = db.session.execute(
+            sa.select(Invoice.subscription_id, sa.func.count()).group_by(Invoice.subscription_id)
+        ).all()
         assert len(per_sub) == 24 and {count for _, count in per_sub} == {1}
         numbers = sorted(db.session.scalars(sa.select(Invoice.number)))
         assert numbers == [f"INV-2026-{n:06d}" for n in range(1, 25)]

@@ -6,9 +6,10 @@ transaction that would settle the payment fails for real. Then the database retu
 and the order is finished by whichever comes: reconciliation (`flask billing
 reconcile`), the sandbox's webhook, or the customer submitting the same form again.
 """
+
 import re
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -74,8 +75,19 @@ def _assert_completed_once(app, gateway, smtp_sink=None):
 
 
 def test_a_database_drop_right_after_the_charge_is_completed_once_by_flask_billing_reconcile(
-        app, behind_proxy, proxy, drop_database_after_charge, signed_in, user, shop, gateway, runner, run_jobs,
-        smtp_sink, time_machine):
+    app,
+    behind_proxy,
+    proxy,
+    drop_database_after_charge,
+    signed_in,
+    user,
+    shop,
+    gateway,
+    runner,
+    run_jobs,
+    smtp_sink,
+    time_machine,
+):
     customer, form = _customer(behind_proxy, signed_in, shop)
     response = _pay_and_lose_the_database(customer, form, proxy)
     page = response.get_data(as_text=True).replace("&#39;", "'")
@@ -88,7 +100,7 @@ def test_a_database_drop_right_after_the_charge_is_completed_once_by_flask_billi
         assert _count(Invoice) == 0
     assert len(gateway.charges()) == 1
 
-    time_machine.move_to(datetime.now(timezone.utc) + LATER)
+    time_machine.move_to(datetime.now(UTC) + LATER)
     result = runner.invoke(args=["billing", "reconcile"])
     assert result.exit_code == 0, result.output
     assert "checkouts completed: 1" in result.output
@@ -104,8 +116,20 @@ def test_a_database_drop_right_after_the_charge_is_completed_once_by_flask_billi
 
 
 def test_the_sandbox_webhook_settles_an_attempt_left_pending_by_a_database_drop(
-        app, behind_proxy, proxy, drop_database_after_charge, signed_in, user, shop, gateway, live_server,
-        run_jobs, smtp_sink, runner, time_machine):
+    app,
+    behind_proxy,
+    proxy,
+    drop_database_after_charge,
+    signed_in,
+    user,
+    shop,
+    gateway,
+    live_server,
+    run_jobs,
+    smtp_sink,
+    runner,
+    time_machine,
+):
     behind_proxy.config["PAYMENT_SANDBOX_WEBHOOKS"] = True  # the sandbox posts to the live server's webhook
     customer, form = _customer(behind_proxy, signed_in, shop)
     assert _pay_and_lose_the_database(customer, form, proxy).status_code == 202
@@ -114,19 +138,20 @@ def test_the_sandbox_webhook_settles_an_attempt_left_pending_by_a_database_drop(
         event = db.session.scalar(sa.select(WebhookEvent))
         assert event.type == "charge.succeeded" and event.status == "processed"
     _assert_completed_once(app, gateway, smtp_sink)
-    time_machine.move_to(datetime.now(timezone.utc) + LATER)
+    time_machine.move_to(datetime.now(UTC) + LATER)
     assert "nothing to do" in runner.invoke(args=["billing", "reconcile"]).output
     _assert_completed_once(app, gateway)
 
 
 def test_webhooks_and_reconciliation_racing_over_one_pending_attempt_complete_it_once(
-        app, behind_proxy, proxy, drop_database_after_charge, signed_in, user, shop, gateway, time_machine):
+    app, behind_proxy, proxy, drop_database_after_charge, signed_in, user, shop, gateway, time_machine
+):
     from app.billing import reconcile
 
     customer, form = _customer(behind_proxy, signed_in, shop)
     assert _pay_and_lose_the_database(customer, form, proxy).status_code == 202
     charge = gateway.charges()[0]
-    time_machine.move_to(datetime.now(timezone.utc) + LATER)
+    time_machine.move_to(datetime.now(UTC) + LATER)
     barrier = threading.Barrier(4)
     answers, reports = [], []
 
@@ -139,7 +164,7 @@ def test_webhooks_and_reconciliation_racing_over_one_pending_attempt_complete_it
         with app.app_context():
             report = lifecycle.Report()
             barrier.wait()
-            reconcile.run(datetime.now(timezone.utc), report)
+            reconcile.run(datetime.now(UTC), report)
             reports.append(report)
             db.session.remove()
 
@@ -155,8 +180,20 @@ def test_webhooks_and_reconciliation_racing_over_one_pending_attempt_complete_it
 
 @pytest.mark.parametrize("meanwhile", ["subscribed elsewhere", "plan deleted"])
 def test_an_order_that_can_no_longer_be_honoured_is_refunded_once_and_the_customer_told(
-        app, behind_proxy, proxy, drop_database_after_charge, signed_in, user, shop, gateway, runner, run_jobs,
-        smtp_sink, time_machine, meanwhile):
+    app,
+    behind_proxy,
+    proxy,
+    drop_database_after_charge,
+    signed_in,
+    user,
+    shop,
+    gateway,
+    runner,
+    run_jobs,
+    smtp_sink,
+    time_machine,
+    meanwhile,
+):
     customer, form = _customer(behind_proxy, signed_in, shop)
     assert _pay_and_lose_the_database(customer, form, proxy).status_code == 202
     with app.app_context():
@@ -167,14 +204,13 @@ def test_an_order_that_can_no_longer_be_honoured_is_refunded_once_and_the_custom
             db.session.commit()
         subscriptions_before = _count(Subscription)
     for minutes in (16, 32):  # the order is refunded; the next run settles the refund
-        time_machine.move_to(datetime.now(timezone.utc) + timedelta(minutes=minutes))
+        time_machine.move_to(datetime.now(UTC) + timedelta(minutes=minutes))
         result = runner.invoke(args=["billing", "reconcile"])
         assert result.exit_code == 0, result.output
         run_jobs()
     assert "settled (succeeded): 1" in result.output
     charge = gateway.charges()[0]
-    assert [(r["charge"], r["amount"], r["status"]) for r in gateway.refunds()] == [(charge["id"], 51722,
-                                                                                      "succeeded")]
+    assert [(r["charge"], r["amount"], r["status"]) for r in gateway.refunds()] == [(charge["id"], 51722, "succeeded")]
     with app.app_context():
         charge_tx = db.session.scalar(sa.select(Transaction).where(Transaction.kind == "charge"))
         refund_tx = db.session.scalar(sa.select(Transaction).where(Transaction.kind == "refund"))
@@ -192,13 +228,15 @@ def test_an_order_that_can_no_longer_be_honoured_is_refunded_once_and_the_custom
 
 
 def test_submitting_the_same_form_again_after_the_drop_finishes_the_order_at_once(
-        app, behind_proxy, proxy, drop_database_after_charge, signed_in, user, shop, gateway):
+    app, behind_proxy, proxy, drop_database_after_charge, signed_in, user, shop, gateway
+):
     customer, form = _customer(behind_proxy, signed_in, shop)
     first = customer.post("/checkout", data=form)
     assert first.status_code == 202
     while_down = customer.post("/checkout", data=form)  # the database still refuses: a page, never a 500
-    assert while_down.status_code == 503 and "can't reach our database" in while_down.get_data(as_text=True) \
-        .replace("&#39;", "'")
+    assert while_down.status_code == 503 and "can't reach our database" in while_down.get_data(as_text=True).replace(
+        "&#39;", "'"
+    )
     proxy.accept()
     again = customer.post("/checkout", data=form)
     assert again.status_code == 303 and re.search(r"/checkout/complete/", again.headers["Location"])
@@ -207,14 +245,15 @@ def test_submitting_the_same_form_again_after_the_drop_finishes_the_order_at_onc
 
 
 def test_a_database_drop_right_after_a_renewal_charge_is_settled_once_and_never_charged_again(
-        app, behind_proxy, proxy, drop_database_after_charge, user, shop, gateway, run_jobs, smtp_sink,
-        time_machine):
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    app, behind_proxy, proxy, drop_database_after_charge, user, shop, gateway, run_jobs, smtp_sink, time_machine
+):
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
     time_machine.move_to(start)
     with app.app_context():
         save_card(user)
-        sub_id = make_subscription(user.id, db.session.get(Plan, shop["crm_team"]),
-                                   period_start=start - timedelta(days=28), period_end=start).id
+        sub_id = make_subscription(
+            user.id, db.session.get(Plan, shop["crm_team"]), period_start=start - timedelta(days=28), period_end=start
+        ).id
     time_machine.move_to(start + timedelta(minutes=1))
     with behind_proxy.app_context():
         with pytest.raises(sa.exc.OperationalError):
@@ -240,13 +279,14 @@ def test_a_database_drop_right_after_a_renewal_charge_is_settled_once_and_never_
     assert [str(m["Subject"]) for m in smtp_sink.messages] == [f"Receipt for invoice {invoices[0].number}"]
 
 
-def test_flask_billing_reconcile_exits_non_zero_when_the_gateway_does_not_answer(app, make_app, user, shop,
-                                                                                  time_machine):
+def test_flask_billing_reconcile_exits_non_zero_when_the_gateway_does_not_answer(
+    app, make_app, user, shop, time_machine
+):
     from tests.billing.factories import pending_renewal
 
     with app.app_context():
         pending_renewal(user, shop["crm_team"])
-    time_machine.move_to(datetime.now(timezone.utc) + LATER)
+    time_machine.move_to(datetime.now(UTC) + LATER)
     unreachable = make_app(REDIS_URL="redis://127.0.0.1:1/0", FAKEREDIS_SERVER=None)
     result = unreachable.test_cli_runner().invoke(args=["billing", "reconcile"])
     assert result.exit_code == 1
@@ -255,8 +295,9 @@ def test_flask_billing_reconcile_exits_non_zero_when_the_gateway_does_not_answer
         assert db.session.scalar(sa.select(Transaction.status)) == "pending"
 
 
-def test_reconciliation_never_fails_a_checkout_payment_while_a_submit_holds_it(app, make_app, signed_in, user, shop,
-                                                                               gateway, runner, time_machine):
+def test_reconciliation_never_fails_a_checkout_payment_while_a_submit_holds_it(
+    app, make_app, signed_in, user, shop, gateway, runner, time_machine
+):
     from app.billing import locks
 
     add_to_cart(signed_in, shop["crm_team"])
@@ -266,7 +307,7 @@ def test_reconciliation_never_fails_a_checkout_payment_while_a_submit_holds_it(a
     customer = down.test_client()
     customer.set_cookie("session", signed_in.get_cookie("session").value)
     assert customer.post("/checkout", data=form).status_code == 502
-    time_machine.move_to(datetime.now(timezone.utc) + LATER)
+    time_machine.move_to(datetime.now(UTC) + LATER)
     with app.app_context(), locks.checkout_lock(user.id):  # a retried submit is about to charge it
         result = runner.invoke(args=["billing", "reconcile"])
         assert "pending payments still in flight: 1" in result.output

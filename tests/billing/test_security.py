@@ -1,4 +1,5 @@
 """CSRF on every billing form; the webhook is proven by its signature instead."""
+
 import json
 
 import pytest
@@ -18,9 +19,17 @@ def csrf_client(make_app):
     return client
 
 
-@pytest.mark.parametrize("path", ["/cart/add", "/checkout", "/subscriptions/trial", "/payment-method",
-                                  "/cart/00000000-0000-4000-8000-000000000000/remove",
-                                  "/subscriptions/00000000-0000-4000-8000-000000000000/cancel"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/cart/add",
+        "/checkout",
+        "/subscriptions/trial",
+        "/payment-method",
+        "/cart/00000000-0000-4000-8000-000000000000/remove",
+        "/subscriptions/00000000-0000-4000-8000-000000000000/cancel",
+    ],
+)
 def test_billing_forms_without_a_csrf_token_are_refused(csrf_client, path):
     response = csrf_client.post(path, data={"plan_id": "x"})
     assert response.status_code == 400
@@ -30,7 +39,8 @@ def test_billing_forms_without_a_csrf_token_are_refused(csrf_client, path):
 def test_the_webhook_needs_no_csrf_token_but_a_signature(csrf_client):
     body = json.dumps({"id": "evt_x", "type": "charge.dispute", "data": {"object": {"id": "ch_x"}}}).encode()
     unsigned = csrf_client.post("/payment/webhook", data=body)
-    signed = csrf_client.post("/payment/webhook", data=body,
-                              headers={signing.HEADER: signing.sign(body, ["whsec_test_current"])})
+    signed = csrf_client.post(
+        "/payment/webhook", data=body, headers={signing.HEADER: signing.sign(body, ["whsec_test_current"])}
+    )
     assert unsigned.status_code == 400 and "signature" in unsigned.json["error"]
     assert signed.status_code == 200 and signed.json["status"] == "ignored"

@@ -72,8 +72,11 @@ def test_cancel_at_period_end_keeps_access_until_then_and_can_be_undone(app, sig
     assert sub.status == "active" and sub.cancel_at_period_end
     assert f"will be cancelled on {sub.current_period_end:%d %b %Y}" in text(response)
     with app.app_context():
-        emails = [m.args[0] for m in db.session.scalars(sa.select(OutboxMessage))
-                  if m.args and m.args[0].get("template") == "subscription_cancelled"]
+        emails = [
+            m.args[0]
+            for m in db.session.scalars(sa.select(OutboxMessage))
+            if m.args and m.args[0].get("template") == "subscription_cancelled"
+        ]
         assert emails[0]["context"]["ends_on"] == f"{sub.current_period_end:%d %b %Y}"
     signed_in.post(f"/subscriptions/{sub_id}/resume")
     assert _sub(app, sub_id).cancel_at_period_end is False
@@ -89,12 +92,15 @@ def test_cancel_now_ends_it_at_once(app, signed_in, shop, bought):
     assert again.status_code == 409 and "already ended" in text(again)
 
 
-@pytest.mark.parametrize("path,data,status", [
-    ("cancel", {"when": "tomorrow"}, 400),
-    ("cancel", {}, 400),
-    ("auto-renew", {"auto_renew": "<script>"}, 400),
-    ("auto-renew", {}, 400),
-])
+@pytest.mark.parametrize(
+    "path,data,status",
+    [
+        ("cancel", {"when": "tomorrow"}, 400),
+        ("cancel", {}, 400),
+        ("auto-renew", {"auto_renew": "<script>"}, 400),
+        ("auto-renew", {}, 400),
+    ],
+)
 def test_bad_values_are_refused_and_change_nothing(app, signed_in, shop, bought, path, data, status):
     sub_id = bought[shop["crm_team"]]
     response = signed_in.post(f"/subscriptions/{sub_id}/{path}", data=data)
@@ -103,8 +109,9 @@ def test_bad_values_are_refused_and_change_nothing(app, signed_in, shop, bought,
     assert sub.status == "active" and sub.auto_renew and not sub.cancel_at_period_end
 
 
-@pytest.mark.parametrize("path,data", [("cancel", {"when": "now"}), ("auto-renew", {"auto_renew": "off"}),
-                                       ("resume", {})])
+@pytest.mark.parametrize(
+    "path,data", [("cancel", {"when": "now"}), ("auto-renew", {"auto_renew": "off"}), ("resume", {})]
+)
 def test_another_users_subscription_is_a_404(app, shop, bought, path, data):
     sub_id = bought[shop["crm_team"]]
     mallory = app.test_client()
@@ -129,8 +136,7 @@ def test_a_card_for_renewals_can_be_added_and_bad_details_are_explained(app, sig
 
 def test_an_ended_subscription_shows_when_it_ended(app, signed_in, user, shop):
     with app.app_context():
-        make_subscription(user.id, db.session.get(Plan, shop["crm_team"]), status="expired",
-                          ended_at=db.func.now())
+        make_subscription(user.id, db.session.get(Plan, shop["crm_team"]), status="expired", ended_at=db.func.now())
     page = text(signed_in.get("/subscriptions/"))
     assert "Expired on" in page and "Auto-renew" not in page
 

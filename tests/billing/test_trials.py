@@ -1,6 +1,6 @@
 import html
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from app.models.notification import Notification
 from tests.billing.factories import SCHEMA, make_plan, make_product, make_subscription
 from tests.support.users import sign_in
 
-T0 = datetime(2026, 5, 4, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -35,8 +35,7 @@ def _subs(app):
         return rows
 
 
-def test_starting_a_trial_activates_it_at_once_with_a_notification_and_an_email(app, at_t0, shop, smtp_sink,
-                                                                               run_jobs):
+def test_starting_a_trial_activates_it_at_once_with_a_notification_and_an_email(app, at_t0, shop, smtp_sink, run_jobs):
     signed_in = at_t0
     response = signed_in.post("/subscriptions/trial", data={"plan_id": str(shop["crm_team"])})
     assert response.status_code == 303 and response.headers["Location"].endswith("/subscriptions/")
@@ -84,24 +83,31 @@ def test_required_product_details_are_asked_first(app, signed_in):
     page = first.get_data(as_text=True)
     assert first.status_code == 200 and 'name="company_name"' in page and 'name="answers_submitted"' in page
     assert _subs(app) == []
-    bad = signed_in.post("/subscriptions/trial", data={"plan_id": str(plan_id), "answers_submitted": "1",
-                                                       "company_name": "A", "seats": "9999"})
+    bad = signed_in.post(
+        "/subscriptions/trial",
+        data={"plan_id": str(plan_id), "answers_submitted": "1", "company_name": "A", "seats": "9999"},
+    )
     assert bad.status_code == 400
     assert "at least 2 characters" in bad.get_data(as_text=True) and "at most 500" in bad.get_data(as_text=True)
     assert _subs(app) == []
-    ok = signed_in.post("/subscriptions/trial", data={"plan_id": str(plan_id), "answers_submitted": "1",
-                                                      "company_name": "Acme Ltd", "seats": "12"})
+    ok = signed_in.post(
+        "/subscriptions/trial",
+        data={"plan_id": str(plan_id), "answers_submitted": "1", "company_name": "Acme Ltd", "seats": "12"},
+    )
     assert ok.status_code == 303
     assert _subs(app)[0].answers == {"company_name": "Acme Ltd", "seats": 12}
 
 
-@pytest.mark.parametrize("plan,status,message", [
-    ("not-a-uuid", 400, "doesn't exist"),
-    ("' OR 1=1 --", 400, "doesn't exist"),
-    ("00000000-0000-4000-8000-000000000000", 404, "doesn't exist"),
-    ("retired", 409, "no longer offered"),
-    ("no_trial", 409, "has no free trial"),
-])
+@pytest.mark.parametrize(
+    "plan,status,message",
+    [
+        ("not-a-uuid", 400, "doesn't exist"),
+        ("' OR 1=1 --", 400, "doesn't exist"),
+        ("00000000-0000-4000-8000-000000000000", 404, "doesn't exist"),
+        ("retired", 409, "no longer offered"),
+        ("no_trial", 409, "has no free trial"),
+    ],
+)
 def test_a_bad_or_unavailable_plan_gets_a_clear_message_and_no_trial(app, signed_in, plan, status, message):
     with app.app_context():
         product = make_product("Wiki")

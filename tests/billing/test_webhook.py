@@ -22,8 +22,7 @@ def post_event(client, event: dict, *, secrets=(CURRENT,), timestamp: int | None
     body = json.dumps(event).encode()
     if header is None:
         header = signing.sign(body, list(secrets), timestamp)
-    return client.post("/payment/webhook", data=body, headers={signing.HEADER: header},
-                       content_type="application/json")
+    return client.post("/payment/webhook", data=body, headers={signing.HEADER: header}, content_type="application/json")
 
 
 def _pending(app, user, shop):
@@ -41,8 +40,11 @@ def test_a_signed_success_event_settles_the_pending_payment_it_names(app, client
     response = post_event(client, event_for("charge.succeeded", charge))
     assert response.status_code == 200 and response.json["status"] == "processed"
     with app.app_context():
-        tx, invoice, sub = db.session.get(Transaction, tx_id), db.session.get(Invoice, invoice_id), \
-            db.session.get(Subscription, sub_id)
+        tx, invoice, sub = (
+            db.session.get(Transaction, tx_id),
+            db.session.get(Invoice, invoice_id),
+            db.session.get(Subscription, sub_id),
+        )
         assert tx.status == "succeeded" and tx.gateway_reference == charge["id"]
         assert invoice.status == "paid"
         assert sub.current_period_start == invoice.period_start and sub.current_period_end == invoice.period_end
@@ -92,8 +94,11 @@ def test_unsigned_or_malformed_deliveries_are_400_never_500(client):
         client.post("/payment/webhook", data=b"{}", headers={signing.HEADER: "t=abc,v1="}),
         client.post("/payment/webhook", data=body, headers={signing.HEADER: signing.sign(body, [CURRENT])}),
         client.post("/payment/webhook", data=b"[]", headers={signing.HEADER: signing.sign(b"[]", [CURRENT])}),
-        client.post("/payment/webhook", data=b'{"id": 5, "type": "x", "data": {}}',
-                    headers={signing.HEADER: signing.sign(b'{"id": 5, "type": "x", "data": {}}', [CURRENT])}),
+        client.post(
+            "/payment/webhook",
+            data=b'{"id": 5, "type": "x", "data": {}}',
+            headers={signing.HEADER: signing.sign(b'{"id": 5, "type": "x", "data": {}}', [CURRENT])},
+        ),
     ]
     assert [r.status_code for r in cases] == [400] * 5
 
@@ -142,8 +147,9 @@ def test_an_event_that_arrives_before_its_transaction_is_kept_and_applied_later(
     response = post_event(client, event_for("charge.succeeded", charge))
     assert response.status_code == 200 and response.json["status"] == "pending"
     with app.app_context():
-        _, invoice, tx, _ = pending_renewal(user, shop["crm_team"], key="renewal:early:0",
-                                            method=db.session.get(PaymentMethod, method_id))
+        _, invoice, tx, _ = pending_renewal(
+            user, shop["crm_team"], key="renewal:early:0", method=db.session.get(PaymentMethod, method_id)
+        )
         report = Report()
         reconcile.run(utcnow(), report)
         assert report["webhook events applied late"] == 1
@@ -153,8 +159,9 @@ def test_an_event_that_arrives_before_its_transaction_is_kept_and_applied_later(
         assert len(gateway.charges()) == 1
 
 
-def test_the_sandbox_confirms_a_checkout_by_posting_a_signed_event_over_http(app, live_server, signed_in, user, shop,
-                                                                            run_jobs):
+def test_the_sandbox_confirms_a_checkout_by_posting_a_signed_event_over_http(
+    app, live_server, signed_in, user, shop, run_jobs
+):
     app.config["PAYMENT_SANDBOX_WEBHOOKS"] = True
     add_to_cart(signed_in, shop["crm_team"])
     assert pay(signed_in).status_code == 303

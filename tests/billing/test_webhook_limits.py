@@ -1,4 +1,5 @@
 """The webhook reads at most 256 KB and refuses an event nested deeper than any of ours, signed or not."""
+
 import json
 
 import sqlalchemy as sa
@@ -11,8 +12,12 @@ SECRET = "whsec_test_current"
 
 
 def _post_signed(client, body: bytes):
-    return client.post("/payment/webhook", data=body, content_type="application/json",
-                       headers={signing.HEADER: signing.sign(body, [SECRET])})
+    return client.post(
+        "/payment/webhook",
+        data=body,
+        content_type="application/json",
+        headers={signing.HEADER: signing.sign(body, [SECRET])},
+    )
 
 
 def _event(**object_fields) -> dict:

@@ -13,14 +13,31 @@ from tests.support.catalog import make_product
 @pytest.fixture
 def catalog(app):
     with app.app_context():
-        make_product("pipewise-crm", name="Pipewise CRM", category="CRM", tagline="The sales pipeline your team updates",
-                     description="Deals, forecasts and email sync.", tiers=(("Starter", 2900), ("Growth", 7900)))
-        make_product("lumen-analytics", name="Lumen Analytics", category="Analytics",
-                     tagline="Product analytics in seconds",
-                     description="Funnels and retention. Exports your sales pipeline to the warehouse.",
-                     tiers=(("Team", 4900),))
-        make_product("beacon-desk", name="Beacon Desk", category="Helpdesk", tagline="A calm shared inbox",
-                     description="Tickets and saved replies.", tiers=(("Essentials", 1500),), cycles=("monthly",))
+        make_product(
+            "pipewise-crm",
+            name="Pipewise CRM",
+            category="CRM",
+            tagline="The sales pipeline your team updates",
+            description="Deals, forecasts and email sync.",
+            tiers=(("Starter", 2900), ("Growth", 7900)),
+        )
+        make_product(
+            "lumen-analytics",
+            name="Lumen Analytics",
+            category="Analytics",
+            tagline="Product analytics in seconds",
+            description="Funnels and retention. Exports your sales pipeline to the warehouse.",
+            tiers=(("Team", 4900),),
+        )
+        make_product(
+            "beacon-desk",
+            name="Beacon Desk",
+            category="Helpdesk",
+            tagline="A calm shared inbox",
+            description="Tickets and saved replies.",
+            tiers=(("Essentials", 1500),),
+            cycles=("monthly",),
+        )
         make_product("old-thing", name="Old Thing", category="CRM", tagline="Retired", is_active=False)
 
 
@@ -33,7 +50,7 @@ def test_catalog_lists_active_products_as_cards_with_their_from_price(client, ca
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert names(html) == ["Beacon Desk", "Lumen Analytics", "Pipewise CRM"]
-    card = html[html.index("Pipewise CRM"):].split("</article>")[0]
+    card = html[html.index("Pipewise CRM") :].split("</article>")[0]
     assert "The sales pipeline your team updates" in card
     assert re.search(r"from</span>\s*<strong[^>]*>\$29\.00</strong>\s*<span[^>]*>/ month", card)
     assert "Save 17%" in card  # ten months' price for a year
@@ -56,7 +73,7 @@ def test_search_matches_an_unfinished_word_while_typing(client, catalog, q):
 
 @pytest.mark.postgres
 def test_search_understands_web_search_syntax(client, catalog):
-    assert names(client.get('/products/?q=pipeline -funnels').get_data(as_text=True)) == ["Pipewise CRM"]
+    assert names(client.get("/products/?q=pipeline -funnels").get_data(as_text=True)) == ["Pipewise CRM"]
     assert names(client.get('/products/?q="shared inbox"').get_data(as_text=True)) == ["Beacon Desk"]
     assert names(client.get("/products/?q=forecasting").get_data(as_text=True)) == ["Pipewise CRM"]  # stemmed
 
@@ -71,12 +88,18 @@ def test_category_and_cycle_filters_narrow_the_results(client, catalog):
 
 def test_sorting_by_price_name_and_newest(app, client, catalog):
     assert names(client.get("/products/?sort=price").get_data(as_text=True)) == [
-        "Beacon Desk", "Pipewise CRM", "Lumen Analytics"]
+        "Beacon Desk",
+        "Pipewise CRM",
+        "Lumen Analytics",
+    ]
     assert names(client.get("/products/?sort=price&cycle=yearly").get_data(as_text=True)) == [
-        "Pipewise CRM", "Lumen Analytics"]
+        "Pipewise CRM",
+        "Lumen Analytics",
+    ]
     with app.app_context():
-        db.session.execute(sa.update(Product).where(Product.slug == "lumen-analytics")
-                           .values(created_at=utcnow().replace(year=2030)))
+        db.session.execute(
+            sa.update(Product).where(Product.slug == "lumen-analytics").values(created_at=utcnow().replace(year=2030))
+        )
         db.session.commit()
     assert names(client.get("/products/?sort=newest").get_data(as_text=True))[0] == "Lumen Analytics"
     assert names(client.get("/products/?sort=name").get_data(as_text=True))[0] == "Beacon Desk"
@@ -85,8 +108,9 @@ def test_sorting_by_price_name_and_newest(app, client, catalog):
 def test_pages_of_twelve_keep_the_filters_in_their_links(app, client):
     with app.app_context():
         for i in range(30):
-            make_product(f"tool-{i:02d}", name=f"Tool {i:02d}", category="Ops", tiers=(("Basic", 1000 + i),),
-                         cycles=("monthly",))
+            make_product(
+                f"tool-{i:02d}", name=f"Tool {i:02d}", category="Ops", tiers=(("Basic", 1000 + i),), cycles=("monthly",)
+            )
     first = client.get("/products/?category=Ops").get_data(as_text=True)
     assert names(first) == [f"Tool {i:02d}" for i in range(12)]
     assert 'href="/products/?category=Ops&amp;page=2"' in first
@@ -108,8 +132,14 @@ def test_an_htmx_request_gets_only_the_results_fragment(client, catalog):
 def test_the_filter_form_updates_results_by_htmx_and_submits_by_get_without_javascript(client, catalog):
     html = client.get("/products/?q=crm&cycle=yearly").get_data(as_text=True)
     form = re.search(r"<form id=\"catalog-filters\"[^>]*>", html).group(0)
-    for attribute in ('action="/products/"', 'method="get"', 'hx-get="/products/"', 'hx-target="#results"',
-                      'hx-push-url="true"', "delay:350ms"):
+    for attribute in (
+        'action="/products/"',
+        'method="get"',
+        'hx-get="/products/"',
+        'hx-target="#results"',
+        'hx-push-url="true"',
+        "delay:350ms",
+    ):
         assert attribute in form
     assert 'name="q" value="crm"' in html
     assert re.search(r'name="cycle" value="yearly" checked', html)
@@ -150,7 +180,8 @@ def test_home_page_has_no_featured_section_before_there_are_products(client):
 
 def test_a_product_saved_through_the_service_is_findable_at_once(app, client):
     with app.app_context():
-        product = services.save_product(slug="new-tool", name="Quasar Notes", category="Productivity",
-                                        tagline="Notes that link themselves")
+        product = services.save_product(
+            slug="new-tool", name="Quasar Notes", category="Productivity", tagline="Notes that link themselves"
+        )
         services.create_plan(product, name="Solo", billing_cycle="monthly", price=500)
     assert names(client.get("/products/?q=quasar").get_data(as_text=True)) == ["Quasar Notes"]

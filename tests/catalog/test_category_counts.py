@@ -1,4 +1,5 @@
 """The category list counts what picking a category would show: the search and the cycle apply, the category does not."""
+
 import re
 
 import pytest
@@ -12,14 +13,30 @@ HX = {"HX-Request": "true"}
 
 def _fill(app) -> None:
     with app.app_context():
-        make_product("pipewise-crm", name="Pipewise CRM", category="CRM", tagline="The sales pipeline your team updates",
-                     cycles=("monthly", "yearly"))
-        make_product("contact-book", name="Contact Book", category="CRM", tagline="Every address in one place",
-                     cycles=("monthly",))
-        make_product("lumen-analytics", name="Lumen Analytics", category="Analytics", tagline="Product analytics",
-                     description="Exports your sales pipeline to the warehouse.")
-        make_product("beacon-desk", name="Beacon Desk", category="Helpdesk", tagline="A calm shared inbox",
-                     cycles=("monthly",))
+        make_product(
+            "pipewise-crm",
+            name="Pipewise CRM",
+            category="CRM",
+            tagline="The sales pipeline your team updates",
+            cycles=("monthly", "yearly"),
+        )
+        make_product(
+            "contact-book",
+            name="Contact Book",
+            category="CRM",
+            tagline="Every address in one place",
+            cycles=("monthly",),
+        )
+        make_product(
+            "lumen-analytics",
+            name="Lumen Analytics",
+            category="Analytics",
+            tagline="Product analytics",
+            description="Exports your sales pipeline to the warehouse.",
+        )
+        make_product(
+            "beacon-desk", name="Beacon Desk", category="Helpdesk", tagline="A calm shared inbox", cycles=("monthly",)
+        )
 
 
 @pytest.fixture(params=["suite database", "sqlite"])
@@ -57,8 +74,12 @@ def test_the_counts_follow_the_search_term_and_a_category_without_matches_shows_
 
 def test_the_chosen_category_does_not_narrow_the_counts_but_the_cycle_does(shop):
     client = shop.test_client()
-    assert counts(client.get("/products/?q=pipeline&category=CRM").text) == {"": 2, "CRM": 1, "Analytics": 1,
-                                                                               "Helpdesk": 0}
+    assert counts(client.get("/products/?q=pipeline&category=CRM").text) == {
+        "": 2,
+        "CRM": 1,
+        "Analytics": 1,
+        "Helpdesk": 0,
+    }
     assert counts(client.get("/products/?cycle=yearly").text) == {"": 2, "CRM": 1, "Analytics": 1, "Helpdesk": 0}
 
 

@@ -1,4 +1,5 @@
 """Deleting a product while somebody subscribes to it: one of the two wins, never both."""
+
 import threading
 
 import pytest
@@ -37,7 +38,9 @@ def test_a_subscription_racing_a_delete_leaves_either_the_product_with_it_or_nei
             with app.app_context():
                 start.wait()
                 try:
-                    db.session.add(Subscription(user_id=user_id, plan_id=plan_id, product_id=product_id, status="active"))
+                    db.session.add(
+                        Subscription(user_id=user_id, plan_id=plan_id, product_id=product_id, status="active")
+                    )
                     db.session.commit()
                     result["subscribe"] = "subscribed"
                 except sa.exc.IntegrityError:
@@ -51,8 +54,9 @@ def test_a_subscription_racing_a_delete_leaves_either_the_product_with_it_or_nei
             thread.join(timeout=20)
         with app.app_context():
             exists = db.session.get(Product, product_id) is not None
-            subscribed = db.session.scalar(sa.select(sa.func.count()).select_from(Subscription)
-                                           .where(Subscription.product_id == product_id))
+            subscribed = db.session.scalar(
+                sa.select(sa.func.count()).select_from(Subscription).where(Subscription.product_id == product_id)
+            )
         assert (result, exists, subscribed) in [
             ({"delete": "deleted", "subscribe": "no such plan"}, False, 0),
             ({"delete": "refused", "subscribe": "subscribed"}, True, 1),

@@ -11,8 +11,10 @@ from app.models.catalog import BILLING_CYCLES
 
 
 def _counts():
-    return {model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-            for model in (Product, Plan, PlatformFeeChange, AuditEvent)}
+    return {
+        model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+        for model in (Product, Plan, PlatformFeeChange, AuditEvent)
+    }
 
 
 def test_seed_demo_loads_a_realistic_catalog(app, runner):

@@ -1,4 +1,5 @@
 import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -13,12 +14,19 @@ from tests.support.users import make_user, sign_in
 @pytest.fixture
 def product(app):
     with app.app_context():
-        made = make_product("pipewise-crm", name="Pipewise CRM", category="CRM", tagline="Sales pipeline",
-                            description="First paragraph about deals.\n\nSecond paragraph about forecasts.",
-                            schema=SCHEMA, tiers=(("Starter", 2900), ("Growth", 7900)))
+        made = make_product(
+            "pipewise-crm",
+            name="Pipewise CRM",
+            category="CRM",
+            tagline="Sales pipeline",
+            description="First paragraph about deals.\n\nSecond paragraph about forecasts.",
+            schema=SCHEMA,
+            tiers=(("Starter", 2900), ("Growth", 7900)),
+        )
         db.session.execute(sa.update(Plan).where(Plan.name == "Growth").values(trial_days=0))
-        db.session.execute(sa.update(Plan).where(Plan.name == "Growth", Plan.billing_cycle == "yearly")
-                           .values(discount_percent=10))
+        db.session.execute(
+            sa.update(Plan).where(Plan.name == "Growth", Plan.billing_cycle == "yearly").values(discount_percent=10)
+        )
         db.session.commit()
         return made.slug
 
@@ -39,8 +47,13 @@ def test_product_page_shows_description_plans_side_by_side_and_trial(client, pro
     assert "Start 14-day free trial" in html
     # What checkout will ask for, from the product schema, in the order it was written.
     asked = html.split("At checkout we'll ask for")[1].split("</ul>")[0]
-    assert re.findall(r"<li>([^<]+?)(?: <span|</li>)", asked) == ["Company name", "Seats", "Data region",
-                                                                   "Single sign-on", "Vat id"]
+    assert re.findall(r"<li>([^<]+?)(?: <span|</li>)", asked) == [
+        "Company name",
+        "Seats",
+        "Data region",
+        "Single sign-on",
+        "Vat id",
+    ]
 
 
 def test_cycle_toggle_switches_prices_and_shows_the_saving_against_monthly(client, product):
@@ -50,8 +63,11 @@ def test_cycle_toggle_switches_prices_and_shows_the_saving_against_monthly(clien
     assert re.findall(r"Save (\d+)%", html) == ["17", "25"]  # (1 − 711 / (79 × 12)) = 25 %
     assert "$24.17 a month" in html  # 290 / 12, half up
     assert re.search(r'aria-current="true">\s*Yearly <span class="save-chip">−25%</span>', html)
-    toggle = re.search(r'<a href="/products/pipewise-crm\?cycle=quarterly"\s+hx-get="([^"]+)" hx-target="#pricing"'
-                       r' hx-swap="outerHTML"\s+hx-replace-url="true"', html)
+    toggle = re.search(
+        r'<a href="/products/pipewise-crm\?cycle=quarterly"\s+hx-get="([^"]+)" hx-target="#pricing"'
+        r' hx-swap="outerHTML"\s+hx-replace-url="true"',
+        html,
+    )
     assert toggle and toggle.group(1) == "/products/pipewise-crm?cycle=quarterly"
 
 
@@ -80,10 +96,15 @@ def test_signed_in_customers_post_the_plan_to_billing_with_a_csrf_token(make_app
         sign_in(client, make_user(username="grace"))
         starter = db.session.scalar(sa.select(Plan.id).where(Plan.name == "Starter", Plan.billing_cycle == "monthly"))
     html = client.get("/products/pipewise-crm").get_data(as_text=True)
-    forms = re.findall(r'<form method="post" action="([^"]+)">\s*<input type="hidden" name="csrf_token" value="([^"]+)">'
-                       r'\s*<input type="hidden" name="plan_id" value="([^"]+)">', html)
-    assert [(action, plan) for action, _, plan in forms][:2] == [("/subscriptions/trial", str(starter)),
-                                                                 ("/cart/add", str(starter))]
+    forms = re.findall(
+        r'<form method="post" action="([^"]+)">\s*<input type="hidden" name="csrf_token" value="([^"]+)">'
+        r'\s*<input type="hidden" name="plan_id" value="([^"]+)">',
+        html,
+    )
+    assert [(action, plan) for action, _, plan in forms][:2] == [
+        ("/subscriptions/trial", str(starter)),
+        ("/cart/add", str(starter)),
+    ]
     assert len(forms) == 3 and all(len(token) > 20 for _, token, _ in forms)
     assert "/auth/login" not in html.split('id="pricing"')[1]
 
@@ -95,8 +116,16 @@ def test_the_platform_fee_is_mentioned_once_it_is_set(app, client, product):
     assert "A platform fee of 2.5% is added at checkout" in client.get("/products/pipewise-crm").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", ["/products/nope", "/products/Pipewise-CRM", "/products/" + "a" * 5000,
-                                  "/products/%00", "/products/pipewise-crm%27%20OR%201=1%20--"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/products/nope",
+        "/products/Pipewise-CRM",
+        "/products/" + "a" * 5000,
+        "/products/%00",
+        "/products/pipewise-crm%27%20OR%201=1%20--",
+    ],
+)
 def test_unknown_slugs_are_404(client, product, path):
     page = client.get(path)
     assert page.status_code == 404 and "Page not found" in page.get_data(as_text=True)

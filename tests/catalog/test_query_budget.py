@@ -1,4 +1,5 @@
 """Speed does not depend on catalog size: each page costs the same few SQL statements at 10 and at 1,000 products."""
+
 import sqlalchemy as sa
 
 from app.catalog.demo import bulk_load_catalog

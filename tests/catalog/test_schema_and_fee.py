@@ -24,19 +24,25 @@ def test_a_well_formed_schema_has_no_problems():
     assert check_schema({}) == []
 
 
-@pytest.mark.parametrize("schema,message", [
-    ({"type": "array"}, 'type must be "object"'),
-    ({"properties": {"Seats": {"type": "integer"}}}, "lower-case letters"),
-    ({"properties": {"seats": {"type": "float"}}}, "type must be one of"),
-    ({"properties": {"seats": {"type": "integer", "minimum": 10, "maximum": 1}}}, "minimum must not exceed maximum"),
-    ({"properties": {"name": {"type": "string", "pattern": "(["}}}, "not a valid regular expression"),
-    ({"properties": {"name": {"type": "string", "minLength": "two"}}}, "minLength must be a whole number"),
-    ({"properties": {"name": {"type": "string"}}, "required": ["nme"]}, "'nme', which is not a property"),
-    ({"properties": {"sso": {"type": "boolean", "maximum": 3}}}, "'maximum' is not supported"),
-    ({"properties": {"seats": {"type": "integer", "minimum": 1, "default": 0}}}, "default: must be at least 1"),
-    ({"properties": {"r": {"type": "string", "enum": []}}}, "enum must be a list"),
-    ("not json", "must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    "schema,message",
+    [
+        ({"type": "array"}, 'type must be "object"'),
+        ({"properties": {"Seats": {"type": "integer"}}}, "lower-case letters"),
+        ({"properties": {"seats": {"type": "float"}}}, "type must be one of"),
+        (
+            {"properties": {"seats": {"type": "integer", "minimum": 10, "maximum": 1}}},
+            "minimum must not exceed maximum",
+        ),
+        ({"properties": {"name": {"type": "string", "pattern": "(["}}}, "not a valid regular expression"),
+        ({"properties": {"name": {"type": "string", "minLength": "two"}}}, "minLength must be a whole number"),
+        ({"properties": {"name": {"type": "string"}}, "required": ["nme"]}, "'nme', which is not a property"),
+        ({"properties": {"sso": {"type": "boolean", "maximum": 3}}}, "'maximum' is not supported"),
+        ({"properties": {"seats": {"type": "integer", "minimum": 1, "default": 0}}}, "default: must be at least 1"),
+        ({"properties": {"r": {"type": "string", "enum": []}}}, "enum must be a list"),
+        ("not json", "must be a JSON object"),
+    ],
+)
 def test_a_bad_schema_is_refused_with_a_message_saying_what_is_wrong(schema, message):
     problems = check_schema(schema)
     assert any(message in p for p in problems), problems
@@ -57,29 +63,35 @@ def test_answers_are_coerced_and_validated():
     assert answers == {"company_name": "Acme", "seats": 12, "sso": True}
 
 
-@pytest.mark.parametrize("data,field,message", [
-    ({"seats": "3"}, "company_name", "Company name is required"),
-    ({"company_name": "A", "seats": "3"}, "company_name", "at least 2 characters"),
-    ({"company_name": "Acme", "seats": "501"}, "seats", "at most 500"),
-    ({"company_name": "Acme", "seats": "1.5"}, "seats", "whole number"),
-    ({"company_name": "Acme", "seats": "9" * 40}, "seats", "whole number"),
-    ({"company_name": "Acme", "seats": "3", "region": "mars"}, "region", "choose one"),
-    ({"company_name": "Acme", "seats": "3", "vat_id": "nope"}, "vat_id", "expected format"),
-    ({"company_name": "x" * 101, "seats": "3"}, "company_name", "at most 100"),
-])
+@pytest.mark.parametrize(
+    "data,field,message",
+    [
+        ({"seats": "3"}, "company_name", "Company name is required"),
+        ({"company_name": "A", "seats": "3"}, "company_name", "at least 2 characters"),
+        ({"company_name": "Acme", "seats": "501"}, "seats", "at most 500"),
+        ({"company_name": "Acme", "seats": "1.5"}, "seats", "whole number"),
+        ({"company_name": "Acme", "seats": "9" * 40}, "seats", "whole number"),
+        ({"company_name": "Acme", "seats": "3", "region": "mars"}, "region", "choose one"),
+        ({"company_name": "Acme", "seats": "3", "vat_id": "nope"}, "vat_id", "expected format"),
+        ({"company_name": "x" * 101, "seats": "3"}, "company_name", "at most 100"),
+    ],
+)
 def test_bad_answers_get_a_message_per_field(data, field, message):
     _, errors = validate_answers(SCHEMA, data)
     assert message in errors[field]
 
 
-@pytest.mark.parametrize("amount,percent,fee", [
-    (999, "2.50", 25),   # 24.975 → 25
-    (1000, "2.50", 25),
-    (1, "50.00", 1),     # 0.5 → 1 (half up)
-    (3, "16.67", 1),     # 0.5001 → 1
-    (4900, "0", 0),
-    (123456789, "100", 123456789),
-])
+@pytest.mark.parametrize(
+    "amount,percent,fee",
+    [
+        (999, "2.50", 25),  # 24.975 → 25
+        (1000, "2.50", 25),
+        (1, "50.00", 1),  # 0.5 → 1 (half up)
+        (3, "16.67", 1),  # 0.5001 → 1
+        (4900, "0", 0),
+        (123456789, "100", 123456789),
+    ],
+)
 def test_fee_rounds_half_up_to_the_minor_unit(amount, percent, fee):
     assert fees.fee_for(amount, Decimal(percent)) == fee
     assert fees.price_with_fee(amount, Decimal(percent)) == amount + fee

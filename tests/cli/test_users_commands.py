@@ -1,4 +1,5 @@
 """Operator commands: create-admin, cleanup-otps, purge-sessions, users deactivate / set-role."""
+
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -21,16 +22,18 @@ def _user(app, email):
 
 
 def test_create_admin_with_flags(app, runner):
-    result = runner.invoke(args=["create-admin", "--email", "Boss@Example.com", "--username", "boss",
-                                 "--password", ADMIN_PASSWORD])
+    result = runner.invoke(
+        args=["create-admin", "--email", "Boss@Example.com", "--username", "boss", "--password", ADMIN_PASSWORD]
+    )
     assert result.exit_code == 0, result.output
     assert "created admin boss <boss@example.com>" in result.output
     with app.app_context():
         boss = db.session.scalar(sa.select(User).where(User.email == "boss@example.com"))
         assert boss.role.name == "admin" and boss.can("roles.manage") and boss.is_verified
         assert verify_password(boss.password_hash, ADMIN_PASSWORD)
-        assert db.session.scalar(sa.select(AuditEvent.after).where(AuditEvent.action == "user.role_changed")) \
-            == {"role": "admin"}
+        assert db.session.scalar(sa.select(AuditEvent.after).where(AuditEvent.action == "user.role_changed")) == {
+            "role": "admin"
+        }
 
 
 def test_create_admin_prompts_for_what_is_missing(app, runner):
@@ -41,8 +44,9 @@ def test_create_admin_prompts_for_what_is_missing(app, runner):
 
 
 def test_create_admin_applies_the_password_policy(app, runner):
-    result = runner.invoke(args=["create-admin", "--email", "boss@example.com", "--username", "boss",
-                                 "--password", "password123"])
+    result = runner.invoke(
+        args=["create-admin", "--email", "boss@example.com", "--username", "boss", "--password", "password123"]
+    )
     assert result.exit_code == 1 and "password: That password is on a list" in result.output
     assert _user(app, "boss@example.com") is None
 
@@ -50,8 +54,9 @@ def test_create_admin_applies_the_password_policy(app, runner):
 def test_create_admin_refuses_a_taken_email(app, runner):
     with app.app_context():
         make_user(username="boss", email="boss@example.com")
-    result = runner.invoke(args=["create-admin", "--email", "boss@example.com", "--username", "boss2",
-                                 "--password", ADMIN_PASSWORD])
+    result = runner.invoke(
+        args=["create-admin", "--email", "boss@example.com", "--username", "boss2", "--password", ADMIN_PASSWORD]
+    )
     assert result.exit_code == 1 and "already exists" in result.output
 
 

@@ -1,6 +1,7 @@
 """The operator's day in Chromium: an admin made with `flask create-admin` signs in, adds a product with a schema
 and two plans, finds it in the catalog, changes the platform fee, refunds a paid invoice and finds the credit note
 and the audit entries."""
+
 import re
 
 import pytest
@@ -28,8 +29,9 @@ def paid_invoice(app):
 
 
 def test_an_admin_runs_the_business_from_the_browser(app, live_server, page, screenshot, paid_invoice):
-    result = app.test_cli_runner().invoke(args=["create-admin", "--email", "owner@example.com",
-                                                "--username", "owner", "--password", PASSWORD])
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--email", "owner@example.com", "--username", "owner", "--password", PASSWORD]
+    )
     assert result.exit_code == 0, result.output
 
     page.goto(live_server.url("/auth/login"))

@@ -1,5 +1,6 @@
 """An admin types in a list's search box and clicks a row (or the sidebar) before the search has
 answered: the clicked page wins, and the late search answer can no longer pull the URL back to the list."""
+
 import re
 
 import pytest
@@ -11,13 +12,14 @@ from tests.support.users import DEFAULT_PASSWORD, make_user
 pytestmark = pytest.mark.e2e
 
 # What is clicked while the search is on its way: a row, or another page in the sidebar.
-TARGETS = {"row": ("ada", re.compile(r"/admin/users/[0-9a-f-]{36}$"), "ada"),
-           "sidebar link": ("Audit log", re.compile(r"/admin/audit$"), "Audit log")}
+TARGETS = {
+    "row": ("ada", re.compile(r"/admin/users/[0-9a-f-]{36}$"), "ada"),
+    "sidebar link": ("Audit log", re.compile(r"/admin/audit$"), "Audit log"),
+}
 
 
 @pytest.mark.parametrize("clicked", TARGETS)
-def test_a_link_clicked_while_the_search_is_in_flight_opens_its_page_and_stays_there(app, live_server, page,
-                                                                                    clicked):
+def test_a_link_clicked_while_the_search_is_in_flight_opens_its_page_and_stays_there(app, live_server, page, clicked):
     link, opened, heading = TARGETS[clicked]
     with app.app_context():
         make_user(username="root", role="admin")

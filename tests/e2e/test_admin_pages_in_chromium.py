@@ -1,4 +1,5 @@
 """Every admin page without arguments opens in Chromium with no CSP or script error."""
+
 import pytest
 from playwright.sync_api import expect
 
@@ -8,8 +9,7 @@ from tests.support.users import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
 
-PAGES = ["/admin/", "/admin/users", "/admin/roles", "/admin/fee", "/admin/announcements", "/admin/jobs",
-         "/admin/audit"]
+PAGES = ["/admin/", "/admin/users", "/admin/roles", "/admin/fee", "/admin/announcements", "/admin/jobs", "/admin/audit"]
 
 
 def test_admin_pages_render_cleanly_in_chromium(app, live_server, page, screenshot):

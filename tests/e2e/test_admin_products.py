@@ -1,4 +1,5 @@
 """An admin creates a product with a checkout schema (checked live as typed) and two plans, then finds it in the catalog."""
+
 import re
 
 import pytest
@@ -10,10 +11,14 @@ from tests.support.users import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
 
-SCHEMA_START = '{\n  "type": "object",\n  "properties": {\n    "company_name": {"type": "string", "title": "Company name"'
-SCHEMA_END = (', "minLength": 2},\n    "seats": {"type": "integer", "title": "Seats", "minimum": 1, "maximum": 500,'
-              ' "default": 5},\n    "region": {"type": "string", "title": "Data region", "enum": ["eu", "us"]}\n  },\n'
-              '  "required": ["company_name", "seats"]\n}')
+SCHEMA_START = (
+    '{\n  "type": "object",\n  "properties": {\n    "company_name": {"type": "string", "title": "Company name"'
+)
+SCHEMA_END = (
+    ', "minLength": 2},\n    "seats": {"type": "integer", "title": "Seats", "minimum": 1, "maximum": 500,'
+    ' "default": 5},\n    "region": {"type": "string", "title": "Data region", "enum": ["eu", "us"]}\n  },\n'
+    '  "required": ["company_name", "seats"]\n}'
+)
 
 
 @pytest.fixture

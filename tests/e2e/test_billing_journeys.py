@@ -1,4 +1,5 @@
 """Billing in Chromium: a trial, a two-product checkout with a double-clicked Pay, an invoice PDF, a decline."""
+
 import re
 import subprocess
 
@@ -80,7 +81,8 @@ def test_start_a_trial_and_see_it_under_my_subscriptions(app, live_server, page,
 
 
 def test_two_products_checkout_with_a_double_clicked_pay_then_the_invoice_and_its_pdf(
-        app, live_server, page, user, shop, gateway, screenshot, tmp_path):
+    app, live_server, page, user, shop, gateway, screenshot, tmp_path
+):
     browser_sign_in(app, page, live_server, user)
     add_to_cart(page, live_server, shop["crm_team"])
     add_to_cart(page, live_server, shop["analytics_yearly"])
@@ -129,8 +131,9 @@ def test_two_products_checkout_with_a_double_clicked_pay_then_the_invoice_and_it
     assert page.console_errors == []
 
 
-def test_a_declined_card_is_explained_and_nothing_is_charged_or_invoiced(app, live_server, page, user, shop, gateway,
-                                                                        screenshot):
+def test_a_declined_card_is_explained_and_nothing_is_charged_or_invoiced(
+    app, live_server, page, user, shop, gateway, screenshot
+):
     browser_sign_in(app, page, live_server, user)
     add_to_cart(page, live_server, shop["crm_team"])
     page.goto(live_server.url("/checkout"))
@@ -153,8 +156,12 @@ def test_a_declined_card_is_explained_and_nothing_is_charged_or_invoiced(app, li
 
 def test_empty_billing_pages_render_without_console_errors(app, live_server, page, user):
     browser_sign_in(app, page, live_server, user)
-    for path, heading in (("/cart", "Your cart is empty"), ("/subscriptions/", "No subscriptions yet"),
-                          ("/invoices/", "No invoices yet"), ("/payment-method", "Card for renewals")):
+    for path, heading in (
+        ("/cart", "Your cart is empty"),
+        ("/subscriptions/", "No subscriptions yet"),
+        ("/invoices/", "No invoices yet"),
+        ("/payment-method", "Card for renewals"),
+    ):
         response = page.goto(live_server.url(path))
         assert response.status == 200, path
         assert page.get_by_role("heading", name=heading).is_visible(), path

@@ -1,5 +1,6 @@
 """Pages reached by clicking boosted links (htmx swaps the body, keeps the head) look and work
 as they do when loaded directly."""
+
 import re
 
 import pytest

@@ -1,4 +1,5 @@
 """A visitor searches the demo catalog, filters it, compares a product's plans and comes back with Back."""
+
 import re
 
 import pytest
@@ -108,7 +109,7 @@ def test_catalog_works_without_javascript(live_server, browser, demo):
         expect(page.locator("#results .product-card")).to_have_count(1)
         page.get_by_role("link", name="Kindly Chat").click()
         expect(page).to_have_url(re.compile(r"/products/kindly-chat\?cycle=weekly$"))
-        page.locator(".cycle-toggle a[href$=\"cycle=yearly\"]").click()
+        page.locator('.cycle-toggle a[href$="cycle=yearly"]').click()
         expect(page).to_have_url(re.compile(r"cycle=yearly$"))
         expect(page.locator(".plan-meta").first).to_contain_text("Save")
     finally:

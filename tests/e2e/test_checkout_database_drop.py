@@ -1,5 +1,6 @@
 """In Chromium: the database drops the moment the card is charged; the customer is told, clicks Check again
 once it is back, and lands on the receipt. One charge, one paid invoice per subscription."""
+
 import re
 
 import pytest
@@ -23,7 +24,8 @@ def served_behind_proxy(behind_proxy):
 
 
 def test_a_payment_taken_as_the_database_drops_is_confirmed_and_completed_by_check_again(
-        app, behind_proxy, proxy, drop_database_after_charge, served_behind_proxy, page, user, screenshot):
+    app, behind_proxy, proxy, drop_database_after_charge, served_behind_proxy, page, user, screenshot
+):
     from app.billing.gateway.sandbox import SandboxGateway
 
     with app.app_context():

@@ -1,5 +1,6 @@
 """The CSP (no inline styles or scripts) holds in Chromium: the page fixture fails any browser
 test on a violation, and what people do to a page never makes htmx write an inline style."""
+
 import pytest
 
 from tests.support.browser import csp_violations, log_in

@@ -1,4 +1,5 @@
 """Branded emails as a mail client shows them: light, dark, and with <style> stripped."""
+
 import re
 
 import pytest

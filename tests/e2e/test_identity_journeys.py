@@ -1,5 +1,6 @@
 """Identity journeys in Chromium: sign up with the live username check, then log out, fail,
 log in by code, reset the password from the emailed link and log in with the new one."""
+
 import re
 
 import pytest
@@ -18,8 +19,9 @@ def _no_console_errors(page):
     assert [e for e in page.console_errors if not re.search(r"status of 4\d\d", e)] == []
 
 
-def test_sign_up_with_the_live_username_check_verify_and_get_welcomed(app, live_server, page, screenshot,
-                                                                      smtp_sink, run_jobs):
+def test_sign_up_with_the_live_username_check_verify_and_get_welcomed(
+    app, live_server, page, screenshot, smtp_sink, run_jobs
+):
     with app.app_context():
         make_user(username="ada", email="ada@example.com")
     page.goto(live_server.url("/auth/signup"))
@@ -58,8 +60,9 @@ def test_sign_up_with_the_live_username_check_verify_and_get_welcomed(app, live_
     _no_console_errors(page)
 
 
-def test_log_out_fail_log_in_by_code_reset_the_password_and_log_in_with_it(app, live_server, page, screenshot,
-                                                                          smtp_sink, run_jobs):
+def test_log_out_fail_log_in_by_code_reset_the_password_and_log_in_with_it(
+    app, live_server, page, screenshot, smtp_sink, run_jobs
+):
     with app.app_context():
         make_user(username="ada", email="ada@example.com", first_name="Ada", last_name="Lovelace")
     page.goto(live_server.url("/auth/login"))

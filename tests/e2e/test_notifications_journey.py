@@ -1,5 +1,6 @@
 """A signed-in user in Chromium: a notification arrives, the badge rises without a reload,
 the center marks one read and then all, and the badge goes away. Also without JavaScript."""
+
 from datetime import timedelta
 
 import pytest
@@ -21,8 +22,7 @@ def sign_in_browser(app, context, live_server, user) -> None:
     client = app.test_client()
     with app.app_context():
         sign_in(client, user)
-    context.add_cookies([{"name": "session", "value": client.get_cookie("session").value,
-                          "url": live_server.base}])
+    context.add_cookies([{"name": "session", "value": client.get_cookie("session").value, "url": live_server.base}])
 
 
 def seed_history(app, user) -> None:
@@ -34,8 +34,17 @@ def seed_history(app, user) -> None:
     ]
     with app.app_context():
         for kind, title, body, hours in history:
-            db.session.add(Notification(user_id=user.id, kind=kind, title=title, body=body, link="/",
-                                        is_read=True, created_at=now - timedelta(hours=hours)))
+            db.session.add(
+                Notification(
+                    user_id=user.id,
+                    kind=kind,
+                    title=title,
+                    body=body,
+                    link="/",
+                    is_read=True,
+                    created_at=now - timedelta(hours=hours),
+                )
+            )
         db.session.commit()
 
 
@@ -50,12 +59,26 @@ def test_a_new_notification_raises_the_badge_and_the_center_clears_it(app, live_
     page.evaluate("window.__sameDocument = true")
 
     with app.app_context():  # elsewhere in the app, services notify ada
-        notify(user.id, "announcement", "Scheduled maintenance on Sunday",
-               "We upgrade the database on Sunday at 02:00 UTC.\n\nExpect about 10 minutes of downtime.")
-        notify(user.id, "payment_failed", "Payment failed for Pipeline CRM",
-               "Your card was declined. We'll try again on 25 Nov 2026.", link="/")
-        notify(user.id, "payment_receipt", "Payment received: INV-2026-000123",
-               "We received $53.90 for Pipeline CRM · Team (monthly).", link="/")
+        notify(
+            user.id,
+            "announcement",
+            "Scheduled maintenance on Sunday",
+            "We upgrade the database on Sunday at 02:00 UTC.\n\nExpect about 10 minutes of downtime.",
+        )
+        notify(
+            user.id,
+            "payment_failed",
+            "Payment failed for Pipeline CRM",
+            "Your card was declined. We'll try again on 25 Nov 2026.",
+            link="/",
+        )
+        notify(
+            user.id,
+            "payment_receipt",
+            "Payment received: INV-2026-000123",
+            "We received $53.90 for Pipeline CRM · Team (monthly).",
+            link="/",
+        )
         db.session.commit()
 
     expect(page.locator(BADGE)).to_have_text("3")
@@ -93,8 +116,7 @@ def test_a_new_notification_raises_the_badge_and_the_center_clears_it(app, live_
 
 def test_clicking_a_notification_marks_it_read_and_opens_its_link(app, live_server, page, user):
     with app.app_context():
-        n = notify(user.id, "trial_ending", "Your trial ends in 3 days", "Choose a plan to keep your data.",
-                   link="/")
+        n = notify(user.id, "trial_ending", "Your trial ends in 3 days", "Choose a plan to keep your data.", link="/")
         db.session.commit()
         notification_id = n.id
     sign_in_browser(app, page.context, live_server, user)
@@ -112,9 +134,13 @@ def test_clicking_a_notification_marks_it_read_and_opens_its_link(app, live_serv
 
 def test_a_notification_without_a_link_opens_in_full(app, live_server, page, user, screenshot):
     with app.app_context():
-        n = notify(user.id, "announcement", "Scheduled maintenance on Sunday",
-                   "We upgrade the database on Sunday at 02:00 UTC.\n\nExpect about 10 minutes of downtime; "
-                   "your data and subscriptions are not affected.")
+        n = notify(
+            user.id,
+            "announcement",
+            "Scheduled maintenance on Sunday",
+            "We upgrade the database on Sunday at 02:00 UTC.\n\nExpect about 10 minutes of downtime; "
+            "your data and subscriptions are not affected.",
+        )
         db.session.commit()
         notification_id = n.id
     sign_in_browser(app, page.context, live_server, user)

@@ -3,6 +3,7 @@
 Every absolute link (the emailed reset link, the welcome notification, email footers,
 the sandbox's webhook) must lead back to the port actually served.
 """
+
 import re
 from urllib.parse import urlsplit
 
@@ -35,7 +36,8 @@ def _failed_jobs(app) -> list[str]:
 
 
 def test_on_a_random_port_the_reset_link_welcome_notification_and_sandbox_webhook_all_reach_the_served_app(
-        app, dev_live_server, page, smtp_sink, run_jobs):
+    app, dev_live_server, page, smtp_sink, run_jobs
+):
     server = dev_live_server
     assert app.config["BASE_URL"] is None and server.port != 5000
     app.config["PAYMENT_SANDBOX_WEBHOOKS"] = True

@@ -1,5 +1,6 @@
 """Journeys in Chromium from the real login and signup pages: sign in with the local OpenID
 provider; sign up with Facebook, which gives no email, by proving an address with the emailed code."""
+
 import re
 
 import pytest

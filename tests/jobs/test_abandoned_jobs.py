@@ -3,6 +3,7 @@
 Real processes: `flask scheduler`, a `flask worker` killed with SIGKILL (its work horse
 too) in the middle of a 500-user batch, and the replacement a supervisor would start.
 """
+
 import time
 
 import pytest
@@ -26,8 +27,11 @@ def notified(app) -> int:
 
 def batches_finished(app) -> int:
     with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
-                                 .where(OutboxMessage.func == BATCH_JOB, OutboxMessage.finished_at.is_not(None)))
+        return db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.func == BATCH_JOB, OutboxMessage.finished_at.is_not(None))
+        )
 
 
 def a_batch_started(redis_client) -> bool:
@@ -37,7 +41,8 @@ def a_batch_started(redis_client) -> bool:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_a_worker_killed_mid_broadcast_has_its_batch_redelivered_within_90s_and_nobody_notified_twice(
-        make_app, redis_server, app_processes):
+    make_app, redis_server, app_processes
+):
     app = make_app(REDIS_URL=redis_server.url())
     with app.app_context():
         bulk_users(RECIPIENTS)
@@ -58,11 +63,13 @@ def test_a_worker_killed_mid_broadcast_has_its_batch_redelivered_within_90s_and_
     print(f"every recipient notified {time.monotonic() - killed:.1f}s after the kill")
 
     with app.app_context():
-        doubled = db.session.execute(sa.select(Notification.user_id).group_by(Notification.user_id)
-                                     .having(sa.func.count() > 1)).all()
+        doubled = db.session.execute(
+            sa.select(Notification.user_id).group_by(Notification.user_id).having(sa.func.count() > 1)
+        ).all()
         assert doubled == []
-        emails = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
-                                   .where(OutboxMessage.func == "jobs.email.send_email"))
+        emails = db.session.scalar(
+            sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.func == "jobs.email.send_email")
+        )
         assert emails == RECIPIENTS  # one email queued per recipient: the killed attempt's rolled back
     wait_until(lambda: batches_finished(app) == 2, 10, message="both batch rows marked finished")
 

@@ -1,4 +1,5 @@
 """Identity jobs on the real worker: the SMS adapter and the periodic clean-ups."""
+
 from datetime import timedelta
 
 import sqlalchemy as sa

@@ -1,7 +1,8 @@
 """Delivery you can trust: SMTP outages are retried with exponential backoff, then parked
 for an admin; whatever happens, each email arrives exactly once, and sending reads nothing
 from the database but its own send record."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -21,12 +22,24 @@ def queue_receipt(app) -> str:
     """A payment-receipt notification with its email, committed; returns the RQ job id."""
     with app.app_context():
         user = make_user(username="ada", first_name="Ada")
-        notify(user.id, "payment_receipt", "Payment received", "Invoice INV-2026-000123 is paid.",
-               link="/invoices/3f2a", email=True, email_context={
-                   "invoice_number": "INV-2026-000123", "total": "$53.90", "paid_on": "22 Nov 2026",
-                   "invoice_url": "https://shop.example.com/invoices/3f2a",
-                   "lines": [{"description": "Pipeline CRM · Team (monthly)", "amount": "$49.00"},
-                             {"description": "Platform fee (10%)", "amount": "$4.90"}]})
+        notify(
+            user.id,
+            "payment_receipt",
+            "Payment received",
+            "Invoice INV-2026-000123 is paid.",
+            link="/invoices/3f2a",
+            email=True,
+            email_context={
+                "invoice_number": "INV-2026-000123",
+                "total": "$53.90",
+                "paid_on": "22 Nov 2026",
+                "invoice_url": "https://shop.example.com/invoices/3f2a",
+                "lines": [
+                    {"description": "Pipeline CRM · Team (monthly)", "amount": "$49.00"},
+                    {"description": "Platform fee (10%)", "amount": "$4.90"},
+                ],
+            },
+        )
         db.session.commit()
         return db.session.scalars(sa.select(OutboxMessage)).one().job_id
 
@@ -38,9 +51,9 @@ def sent_count(app) -> int:
 
 def fail_and_check_retry(app, run_jobs, job_id: str, interval: int) -> None:
     """Run the job (SMTP is down) and check its retry is due `interval` seconds after the failure."""
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     assert run_jobs() == 1
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     registry = ScheduledJobRegistry(queue=get_queue("default", app.extensions["redis"]))
     assert job_id in registry.get_job_ids(), "the failed job should wait for its retry"
     due = registry.get_scheduled_time(job_id)  # whole seconds
@@ -70,8 +83,7 @@ def test_an_email_sent_while_smtp_is_down_is_retried_and_arrives_exactly_once(ap
     assert len(smtp_sink.messages) == 1 and sent_count(app) == 1
 
 
-def test_after_three_failed_retries_the_job_waits_for_an_admin_and_a_requeue_delivers_once(
-        app, smtp_sink, run_jobs):
+def test_after_three_failed_retries_the_job_waits_for_an_admin_and_a_requeue_delivers_once(app, smtp_sink, run_jobs):
     smtp_sink.stop()
     job_id = queue_receipt(app)
     queue = get_queue("default", app.extensions["redis"])
@@ -109,8 +121,11 @@ def test_delivering_reads_nothing_but_its_own_send_record(app, smtp_sink, run_jo
     # Its send record, and the outbox row marked finished once the job has succeeded.
     assert queries.count <= 5, queries.statements
     for statement in queries.statements:
-        assert ("sent_email" in statement or "pg_advisory_xact_lock" in statement
-                or statement.startswith("UPDATE outbox_message SET finished_at")), statement
+        assert (
+            "sent_email" in statement
+            or "pg_advisory_xact_lock" in statement
+            or statement.startswith("UPDATE outbox_message SET finished_at")
+        ), statement
 
 
 @pytest.mark.parametrize("kind", ["announcement", "password_reset"])

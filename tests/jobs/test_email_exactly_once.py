@@ -4,6 +4,7 @@ The Message-ID is named after the outbox message and recorded ("sending") before
 call, so whatever a retry does, the recipient sees one message: it arrives once, or twice
 with one Message-ID (which mail clients fold into one).
 """
+
 import threading
 import time
 
@@ -21,8 +22,12 @@ from tests.support.faults import TcpProxy, proxy_in_front_of
 from tests.support.jobs import JobRunner
 from tests.support.users import make_user
 
-ANNOUNCEMENT = {"title": "Maintenance on Sunday", "name": "Ada", "body": "We upgrade the database.",
-                "link": "http://example.test/status"}
+ANNOUNCEMENT = {
+    "title": "Maintenance on Sunday",
+    "name": "Ada",
+    "body": "We upgrade the database.",
+    "link": "http://example.test/status",
+}
 
 
 def queue_announcement(app) -> str:
@@ -68,8 +73,12 @@ def test_the_database_dropping_after_the_smtp_server_accepted_delivers_the_code_
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     db_proxy = proxy_in_front_of(url, 5432)
     try:
-        flaky = make_app(SQLALCHEMY_DATABASE_URI=db_proxy.url_for(url), MAIL_SERVER="127.0.0.1",
-                         MAIL_PORT=smtp_sink.port, MAIL_TIMEOUT=3)
+        flaky = make_app(
+            SQLALCHEMY_DATABASE_URI=db_proxy.url_for(url),
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=smtp_sink.port,
+            MAIL_TIMEOUT=3,
+        )
         with app.app_context():
             make_user(username="ada", email="ada@example.com")
         browser = flaky.test_client()
@@ -97,7 +106,8 @@ def test_the_database_dropping_after_the_smtp_server_accepted_delivers_the_code_
 
 
 def test_a_connection_lost_after_the_server_kept_the_message_resends_it_with_the_same_message_id(
-        app, smtp_sink, smtp_proxy, run_jobs):
+    app, smtp_sink, smtp_proxy, run_jobs
+):
     smtp_sink.after_store = once(lambda message: smtp_proxy.cut())  # kept, but the 250 never reaches us
     job_id = queue_announcement(app)
 

@@ -1,4 +1,5 @@
 """The branded layout survives mail clients that strip <style>, and keeps its dark mode."""
+
 import re
 
 import pytest

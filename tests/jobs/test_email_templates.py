@@ -26,5 +26,9 @@ def test_a_missing_variable_is_an_error_not_a_blank(app, kind):
 
 def test_codes_and_resets_go_on_the_high_queue():
     # signup_attempt is what a signup for a taken address gets instead of its code.
-    assert {k for k, q in KINDS.items() if q == "high"} == {"verification_code", "login_code", "password_reset",
-                                                            "signup_attempt"}
+    assert {k for k, q in KINDS.items() if q == "high"} == {
+        "verification_code",
+        "login_code",
+        "password_reset",
+        "signup_attempt",
+    }

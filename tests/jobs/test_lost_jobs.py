@@ -3,6 +3,7 @@
 Real processes (`flask worker`, `flask scheduler`) on a private redis-server that the
 test flushes, sending to a real SMTP server.
 """
+
 import time
 
 import pytest
@@ -21,15 +22,17 @@ CONTEXT = {"title": "Maintenance on Sunday", "body": "Back in 10 minutes.", "lin
 def rows(app) -> list[OutboxMessage]:
     """The email rows (the scheduler adds its periodic jobs' own)."""
     with app.app_context():
-        found = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.func == "jobs.email.send_email")
-                                   .order_by(OutboxMessage.id)).all()
+        found = db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.func == "jobs.email.send_email").order_by(OutboxMessage.id)
+        ).all()
         db.session.expunge_all()
         return found
 
 
 @pytest.mark.slow
 def test_emails_handed_to_redis_then_flushed_before_the_worker_ran_still_arrive_once_each(
-        make_app, redis_server, smtp_sink, app_processes):
+    make_app, redis_server, smtp_sink, app_processes
+):
     app = make_app(REDIS_URL=redis_server.url(), MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_sink.port)
     with app.app_context():
         for address in ADDRESSES:

@@ -6,8 +6,12 @@ from app.models.mail import SentEmail
 from app.models.outbox import OutboxMessage
 from app.outbox import enqueue, relay_pending
 
-ANNOUNCEMENT = {"title": "Maintenance on Sunday", "name": "Ada", "body": "We upgrade the database.\n\nBack in 10 minutes.",
-                "link": "http://example.test/status"}
+ANNOUNCEMENT = {
+    "title": "Maintenance on Sunday",
+    "name": "Ada",
+    "body": "We upgrade the database.\n\nBack in 10 minutes.",
+    "link": "http://example.test/status",
+}
 
 
 def test_email_queued_in_a_committed_transaction_is_delivered_by_a_worker(app, session, smtp_sink, run_jobs):
@@ -59,9 +63,11 @@ def test_enqueue_accepts_only_known_queues_and_job_paths(app, session):
 
 
 def test_with_redis_down_a_request_still_succeeds_and_the_job_is_relayed_once_redis_is_back(
-        make_app, app, smtp_sink, run_jobs):
-    broken = make_app(REDIS_URL="redis://127.0.0.1:1/0", FAKEREDIS_SERVER=None,
-                      MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_sink.port)
+    make_app, app, smtp_sink, run_jobs
+):
+    broken = make_app(
+        REDIS_URL="redis://127.0.0.1:1/0", FAKEREDIS_SERVER=None, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_sink.port
+    )
 
     @broken.post("/_signup")
     def signup():

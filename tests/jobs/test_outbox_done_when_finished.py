@@ -3,6 +3,7 @@
 These run a real RQ worker (tests/support/jobs.py) on Redis; the fault tests with a
 flushed Redis server and real worker processes are in test_lost_jobs.py.
 """
+
 import sqlalchemy as sa
 from rq.job import Job
 
@@ -40,7 +41,8 @@ def test_a_row_handed_to_rq_is_in_flight_until_its_job_has_finished(app, smtp_si
 
 
 def test_a_failing_job_stays_in_flight_while_retried_and_is_marked_failed_after_its_last_retry(
-        app, smtp_sink, run_jobs):
+    app, smtp_sink, run_jobs
+):
     smtp_sink.stop()
     queue_one(app)
     for _ in app.config["JOB_RETRY_INTERVALS"]:
@@ -126,8 +128,13 @@ def test_rows_in_flight_are_not_looked_up_before_the_visibility_timeout(app, run
 def test_the_embedded_mode_runs_the_job_in_process_and_marks_its_row_finished(make_app):
     import fakeredis
 
-    embedded = make_app(REDIS_URL=None, JOBS_INLINE=True, FAKEREDIS_SERVER=fakeredis.FakeServer(),
-                        RATELIMIT_STORAGE_URI="memory://", DEV_MAIL_OUTBOX=True)
+    embedded = make_app(
+        REDIS_URL=None,
+        JOBS_INLINE=True,
+        FAKEREDIS_SERVER=fakeredis.FakeServer(),
+        RATELIMIT_STORAGE_URI="memory://",
+        DEV_MAIL_OUTBOX=True,
+    )
     queue_one(embedded)
     row = the_row(embedded)
     assert row.enqueued_at is not None and row.finished_at is not None

@@ -3,6 +3,7 @@
 Real `flask worker` and `flask scheduler` processes reach a private redis-server through
 a TCP proxy that refuses connections for 30 seconds (Redis itself keeps its data).
 """
+
 import time
 
 import pytest
@@ -20,11 +21,16 @@ OUTAGE = 30
 
 @pytest.mark.slow
 def test_a_job_that_failed_before_a_30_second_redis_outage_is_retried_within_its_interval_plus_a_minute(
-        make_app, redis_server, app_processes):
+    make_app, redis_server, app_processes
+):
     proxy = TcpProxy("127.0.0.1", redis_server.port).start()
     sink = SmtpSink()  # not started yet: the first attempt finds SMTP refusing
-    app = make_app(REDIS_URL=proxy.url_for(redis_server.url()), MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port,
-                   JOB_RETRY_INTERVALS=[RETRY_AFTER, 60, 240])  # the enqueuer decides a job's retries
+    app = make_app(
+        REDIS_URL=proxy.url_for(redis_server.url()),
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=sink.port,
+        JOB_RETRY_INTERVALS=[RETRY_AFTER, 60, 240],
+    )  # the enqueuer decides a job's retries
     env = process_env(app)
     worker = app_processes("worker", flask_command("worker"), env)
     scheduler = app_processes("scheduler", flask_command("scheduler"), env)

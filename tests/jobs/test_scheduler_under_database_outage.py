@@ -3,6 +3,7 @@
 A real `flask scheduler` process reaches Postgres through a TCP proxy that refuses
 connections for 20 seconds; the test itself talks to Postgres directly.
 """
+
 import time
 
 import pytest
@@ -22,8 +23,9 @@ def pending_left_behind(app) -> int:
         queue_email("ada@example.test", "announcement", {"title": "Hi", "name": "Ada", "body": "B", "link": ""})
         db.session.info.pop("outbox_pending")
         db.session.commit()
-        return db.session.scalars(sa.select(OutboxMessage.id)
-                                  .where(OutboxMessage.func == "jobs.email.send_email")).one()
+        return db.session.scalars(
+            sa.select(OutboxMessage.id).where(OutboxMessage.func == "jobs.email.send_email")
+        ).one()
 
 
 def handed_off(app, row_id: int) -> bool:
@@ -34,12 +36,14 @@ def handed_off(app, row_id: int) -> bool:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_the_scheduler_outlives_postgres_refusing_connections_and_relays_on_its_next_tick(
-        make_app, redis_server, app_processes):
+    make_app, redis_server, app_processes
+):
     proxy = proxy_in_front_of(SERVICES.database_url, 5432)
     try:
         app = make_app(REDIS_URL=redis_server.url())
-        env = process_env(app, TEST_DATABASE_URL=proxy.url_for(app.config["SQLALCHEMY_DATABASE_URI"]),
-                          OUTBOX_RELAY_SECONDS="1")
+        env = process_env(
+            app, TEST_DATABASE_URL=proxy.url_for(app.config["SQLALCHEMY_DATABASE_URI"]), OUTBOX_RELAY_SECONDS="1"
+        )
         scheduler = app_processes("scheduler", flask_command("scheduler"), env)
         wait_until(lambda: redis_server.client().exists(HEARTBEAT_KEY), 60, message="the scheduler's first tick")
 

@@ -1,5 +1,5 @@
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -115,8 +115,8 @@ def test_a_restarted_scheduler_keeps_the_schedule_and_runs_no_interval_job_again
 
 def test_a_cron_job_missed_while_no_scheduler_ran_runs_once_when_one_is_back(app, session):
     daily = [Periodic("jobs.maintenance.ping", cron="17 3 * * *")]
-    first_start = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
-    assert enqueue_due(daily, now=first_start) == ([], datetime(2026, 12, 2, 3, 17, tzinfo=timezone.utc))
+    first_start = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert enqueue_due(daily, now=first_start) == ([], datetime(2026, 12, 2, 3, 17, tzinfo=UTC))
 
     three_days_later = first_start + timedelta(days=3)  # three 03:17s passed with no scheduler running
     assert enqueue_due(daily, now=three_days_later)[0] == ["jobs.maintenance.ping"]
@@ -134,8 +134,10 @@ def test_a_scheduler_that_cannot_reach_the_database_still_releases_retries(make_
     smtp_sink.start()
     time.sleep(1.5)
 
-    no_database = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none",
-                           SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 1}})
+    no_database = make_app(
+        SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none",
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 1}},
+    )
     assert Scheduler(no_database, periodic=PERIODIC).run_once()["leader"] is True  # relay and schedule fail, logged
     assert run_jobs() == 1
     assert len(smtp_sink.wait_for(1)) == 1

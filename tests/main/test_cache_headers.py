@@ -1,4 +1,5 @@
 """Nothing a signed-in person sees may be kept by a cache or the back button; public pages stay cacheable."""
+
 import pytest
 
 from tests.support.routes import csrf_app, fill, rules, visitor_as, world  # noqa: F401 (fixtures)
@@ -15,8 +16,10 @@ def test_every_page_and_fragment_for_a_signed_in_person_is_no_store(csrf_app, wo
         for headers in ({}, HTMX):
             response = visitor.send("GET", url, headers=headers)
             if not response.cache_control.no_store or "Cookie" not in response.vary:
-                missing.append(f"{url} {headers} {response.status_code}: {response.headers.get('Cache-Control')!r} "
-                               f"Vary {response.headers.get('Vary')!r}")
+                missing.append(
+                    f"{url} {headers} {response.status_code}: {response.headers.get('Cache-Control')!r} "
+                    f"Vary {response.headers.get('Vary')!r}"
+                )
     assert not missing, "\n".join(missing)
 
 

@@ -32,15 +32,17 @@ def test_readyz_names_the_scheduler_soon_after_it_is_killed(app, client, app_pro
     wait_until(lambda: readyz(client) == (200, []), 60, interval=0.2, message="/readyz 200")
 
     scheduler.kill9()  # no clean-up: its heartbeat simply stops
-    assert wait_until(lambda: readyz(client) == (503, ["scheduler"]), 30, interval=0.5,
-                      message="/readyz to name the scheduler")
+    assert wait_until(
+        lambda: readyz(client) == (503, ["scheduler"]), 30, interval=0.5, message="/readyz to name the scheduler"
+    )
 
 
 def test_readyz_in_the_embedded_mode_needs_no_scheduler_or_worker(make_app):
     import fakeredis
 
-    embedded = make_app(REDIS_URL=None, JOBS_INLINE=True, FAKEREDIS_SERVER=fakeredis.FakeServer(),
-                        RATELIMIT_STORAGE_URI="memory://")
+    embedded = make_app(
+        REDIS_URL=None, JOBS_INLINE=True, FAKEREDIS_SERVER=fakeredis.FakeServer(), RATELIMIT_STORAGE_URI="memory://"
+    )
     assert readyz(embedded.test_client()) == (200, [])
 
 
@@ -52,8 +54,10 @@ def test_readyz_names_redis_when_it_is_down(make_app):
 
 
 def test_readyz_names_the_database_when_it_is_down(make_app):
-    app = make_app(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none",
-                   SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 1}})
+    app = make_app(
+        SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none",
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"connect_timeout": 1}},
+    )
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert "database" in response.json["down"]

@@ -76,9 +76,13 @@ def test_app_errors_map_to_their_status_and_message(make_app):
     from app.errors import Conflict, ExternalServiceError, NotFound, RateLimited, ValidationError
 
     app = make_app()
-    errors = {400: ValidationError("Amount must be positive"), 404: NotFound("No such invoice"),
-              409: Conflict("That username is taken"), 429: RateLimited(retry_after=17),
-              502: ExternalServiceError("The payment gateway timed out")}
+    errors = {
+        400: ValidationError("Amount must be positive"),
+        404: NotFound("No such invoice"),
+        409: Conflict("That username is taken"),
+        429: RateLimited(retry_after=17),
+        502: ExternalServiceError("The payment gateway timed out"),
+    }
 
     @app.get("/_raise/<int:status>")
     def raise_it(status):
@@ -120,7 +124,6 @@ def test_csrf_is_required_on_mutations(make_app):
     html = client.get("/").get_data(as_text=True)
     token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
     assert client.post("/_mutate", headers={"X-CSRFToken": token}).status_code == 200
-
 
 
 def test_the_navbar_shows_account_sections_only_to_signed_in_people(client, signed_in):

@@ -1,4 +1,5 @@
 """Boosted navigation swaps only the <body>: every page must load the same stylesheets and scripts."""
+
 import re
 
 import pytest
@@ -23,8 +24,13 @@ def _pages(app, client) -> dict[str, tuple]:
     return pages
 
 
-@pytest.mark.parametrize("who,some_pages", [("visitor", {"/auth/login", "/auth/signup", "/products/"}),
-                                            ("admin", {"/account/profile", "/admin/", "/products/"})])
+@pytest.mark.parametrize(
+    "who,some_pages",
+    [
+        ("visitor", {"/auth/login", "/auth/signup", "/products/"}),
+        ("admin", {"/account/profile", "/admin/", "/products/"}),
+    ],
+)
 def test_every_page_loads_the_same_stylesheets_and_scripts(app, who, some_pages):
     client = app.test_client()
     if who == "admin":

@@ -1,4 +1,5 @@
 """Notifications, users, products and subscriptions for the notification tests."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,12 +18,30 @@ from app.rbac import role_named
 HTMX = {"HX-Request": "true"}
 
 
-def add_notifications(user_id, count: int, *, read: bool = False, age: timedelta = timedelta(0),
-                      title: str = "Update {n}", link: str | None = None, kind: str = "announcement") -> list:
+def add_notifications(
+    user_id,
+    count: int,
+    *,
+    read: bool = False,
+    age: timedelta = timedelta(0),
+    title: str = "Update {n}",
+    link: str | None = None,
+    kind: str = "announcement",
+) -> list:
     """`count` notifications, the n-th one n minutes older than `age` (so n=0 is newest)."""
     now = utcnow() - age
-    rows = [Notification(user_id=user_id, kind=kind, title=title.format(n=n), body=f"Body {n}", link=link,
-                         is_read=read, created_at=now - timedelta(minutes=n)) for n in range(count)]
+    rows = [
+        Notification(
+            user_id=user_id,
+            kind=kind,
+            title=title.format(n=n),
+            body=f"Body {n}",
+            link=link,
+            is_read=read,
+            created_at=now - timedelta(minutes=n),
+        )
+        for n in range(count)
+    ]
     db.session.add_all(rows)
     db.session.commit()
     return [row.id for row in rows]
@@ -31,9 +50,21 @@ def add_notifications(user_id, count: int, *, read: bool = False, age: timedelta
 def bulk_users(count: int, *, prefix: str = "bulk", active: bool = True) -> list[uuid.UUID]:
     """Insert users in one statement (make_user hashes a password; thousands would take minutes)."""
     role_id = role_named("customer").id
-    rows = [{"id": uuid.uuid4(), "email": f"{prefix}{n}@example.test", "username": f"{prefix}{n}",
-             "first_name": "", "last_name": "", "role_id": role_id, "is_active": active,
-             "email_verified_at": utcnow(), "created_at": utcnow(), "updated_at": utcnow()} for n in range(count)]
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "email": f"{prefix}{n}@example.test",
+            "username": f"{prefix}{n}",
+            "first_name": "",
+            "last_name": "",
+            "role_id": role_id,
+            "is_active": active,
+            "email_verified_at": utcnow(),
+            "created_at": utcnow(),
+            "updated_at": utcnow(),
+        }
+        for n in range(count)
+    ]
     db.session.execute(sa.insert(User), rows)
     db.session.commit()
     return [row["id"] for row in rows]

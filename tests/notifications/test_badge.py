@@ -1,4 +1,5 @@
 """The navbar badge: the unread count, how it refreshes, and what it costs."""
+
 import re
 
 import pytest
@@ -93,9 +94,12 @@ def test_the_unread_count_is_answered_from_the_index(app, user):
         with db.engine.begin() as conn:
             conn.execute(sa.text("ANALYZE notification"))
             conn.execute(sa.text("SET LOCAL enable_seqscan = off"))  # the table is tiny; ask what it *can* use
-            plan = "\n".join(conn.execute(sa.text(
-                "EXPLAIN SELECT count(*) FROM notification WHERE user_id = :u AND is_read = false"), {"u": user.id}
-            ).scalars())
+            plan = "\n".join(
+                conn.execute(
+                    sa.text("EXPLAIN SELECT count(*) FROM notification WHERE user_id = :u AND is_read = false"),
+                    {"u": user.id},
+                ).scalars()
+            )
     assert "Index Only Scan using ix_notification_user_read_created" in plan, plan
 
 
@@ -138,9 +142,16 @@ def test_notify_with_email_queues_the_kind_with_an_absolute_link(app, session, u
     session.commit()
     [message] = session.scalars(sa.select(OutboxMessage)).all()
     assert message.func == "jobs.email.send_email" and message.queue == "default"
-    assert message.args[0] == {"to": "ada@example.test", "template": "announcement", "context": {
-        "name": "ada", "title": "Maintenance", "body": "Sunday, 10 minutes.",
-        "link": "https://shop.example.com/status"}}
+    assert message.args[0] == {
+        "to": "ada@example.test",
+        "template": "announcement",
+        "context": {
+            "name": "ada",
+            "title": "Maintenance",
+            "body": "Sunday, 10 minutes.",
+            "link": "https://shop.example.com/status",
+        },
+    }
 
 
 def test_signing_in_elsewhere_sees_the_same_count(app, user):

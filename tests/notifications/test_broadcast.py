@@ -1,4 +1,5 @@
 """Broadcast: an announcement fans out in jobs of ≤ 500 users, once per recipient, never twice."""
+
 import uuid
 
 import pytest
@@ -16,8 +17,9 @@ from tests.support.users import make_user
 
 
 def batch_jobs() -> list[OutboxMessage]:
-    return db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.func == BATCH_JOB)
-                              .order_by(OutboxMessage.id)).all()
+    return db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.func == BATCH_JOB).order_by(OutboxMessage.id)
+    ).all()
 
 
 def recipients() -> list[uuid.UUID]:
@@ -25,8 +27,7 @@ def recipients() -> list[uuid.UUID]:
 
 
 @pytest.mark.slow
-def test_broadcast_to_ten_thousand_users_reaches_each_active_one_exactly_once_in_jobs_of_500(
-        app, session, run_jobs):
+def test_broadcast_to_ten_thousand_users_reaches_each_active_one_exactly_once_in_jobs_of_500(app, session, run_jobs):
     active = bulk_users(10_000)
     bulk_users(40, prefix="gone", active=False)
 
@@ -42,7 +43,12 @@ def test_broadcast_to_ten_thousand_users_reaches_each_active_one_exactly_once_in
     assert len(got) == 10_000 and set(got) == set(active)  # each active user once; nobody inactive
     row = session.scalars(sa.select(Notification).limit(1)).one()
     assert (row.kind, row.title, row.body, row.link, row.is_read) == (
-        "announcement", "Scheduled maintenance", "Sunday, 02:00 UTC.", "/status", False)
+        "announcement",
+        "Scheduled maintenance",
+        "Sunday, 02:00 UTC.",
+        "/status",
+        False,
+    )
 
 
 def test_batches_split_the_remainder(app, session):
@@ -51,8 +57,7 @@ def test_batches_split_the_remainder(app, session):
     assert [len(job.args[1]) for job in batch_jobs()] == [500, 500, 203]
 
 
-def test_a_rerun_batch_creates_no_duplicate_notification_and_sends_no_second_email(
-        app, session, smtp_sink, run_jobs):
+def test_a_rerun_batch_creates_no_duplicate_notification_and_sends_no_second_email(app, session, smtp_sink, run_jobs):
     from app.outbox import get_queue
     from jobs.notifications import deliver_announcement
 
@@ -80,8 +85,10 @@ def test_a_rerun_batch_creates_no_duplicate_notification_and_sends_no_second_ema
 def test_a_product_broadcast_reaches_its_live_subscribers_only(app, session, run_jobs):
     _, plan = make_product()
     _, other_plan = make_product("insight", "Insight Analytics")
-    people = {name: make_user(username=name) for name in
-              ("trial", "active", "past_due", "expired", "cancelled", "twice", "other", "none", "inactive")}
+    people = {
+        name: make_user(username=name)
+        for name in ("trial", "active", "past_due", "expired", "cancelled", "twice", "other", "none", "inactive")
+    }
     for status in ("trial", "active", "past_due", "expired", "cancelled"):
         subscribe(people[status].id, plan, status)
     subscribe(people["twice"].id, plan, "cancelled")
@@ -104,7 +111,12 @@ def test_broadcast_records_the_announcement_and_an_audit_event(app, session):
 
     stored = session.get(Announcement, announcement.id)
     assert (stored.title, stored.audience, stored.product_id, stored.created_by_id, stored.recipient_count) == (
-        "Hello", "all", None, admin.id, 1)
+        "Hello",
+        "all",
+        None,
+        admin.id,
+        1,
+    )
     event = session.scalars(sa.select(AuditEvent)).one()
     assert (event.action, event.actor_id, event.target_id) == ("notifications.broadcast", admin.id, str(stored.id))
 
@@ -123,13 +135,23 @@ def test_a_deleted_announcement_delivers_nothing(app, session, run_jobs):
     assert run_jobs() == 1 and recipients() == []
 
 
-@pytest.mark.parametrize(("title", "body", "link", "field"), [
-    ("", "Body", None, "title"), ("   ", "Body", None, "title"), ("x" * 201, "Body", None, "title"),
-    ("Two\nlines", "Body", None, "title"), ("Nul\x00", "Body", None, "title"), ("Title", "", None, "body"),
-    ("Title", "x" * 5001, None, "body"), ("Title", "bad \x00 byte", None, "body"),
-    ("Title", "Body", "javascript:alert(1)", "link"), ("Title", "Body", "//evil.example", "link"),
-    ("Title", "Body", "ftp://files.example", "link"), ("Title", "Body", "/" + "x" * 500, "link"),
-])
+@pytest.mark.parametrize(
+    ("title", "body", "link", "field"),
+    [
+        ("", "Body", None, "title"),
+        ("   ", "Body", None, "title"),
+        ("x" * 201, "Body", None, "title"),
+        ("Two\nlines", "Body", None, "title"),
+        ("Nul\x00", "Body", None, "title"),
+        ("Title", "", None, "body"),
+        ("Title", "x" * 5001, None, "body"),
+        ("Title", "bad \x00 byte", None, "body"),
+        ("Title", "Body", "javascript:alert(1)", "link"),
+        ("Title", "Body", "//evil.example", "link"),
+        ("Title", "Body", "ftp://files.example", "link"),
+        ("Title", "Body", "/" + "x" * 500, "link"),
+    ],
+)
 def test_bad_broadcast_input_is_refused_and_changes_nothing(app, session, title, body, link, field):
     make_user(username="ada")
     with pytest.raises(ValidationError) as caught:

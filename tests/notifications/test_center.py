@@ -1,6 +1,7 @@
 """The notification center: listing, pagination, opening and marking read, by HTMX and by plain forms."""
+
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -31,8 +32,8 @@ def test_center_lists_own_notifications_newest_first_with_unread_marked(app, sig
 
     assert titles(html) == ["Unread 0", "Unread 1", "Read 0", "Read 1"]
     assert html.count('class="notification is-unread"') == 2
-    assert html.count("<span class=\"sr-only\">Unread: </span>") == 2
-    assert "You have <strong class=\"unread-total\">2</strong> unread notifications." in html
+    assert html.count('<span class="sr-only">Unread: </span>') == 2
+    assert 'You have <strong class="unread-total">2</strong> unread notifications.' in html
     assert "Grace" not in html
     assert "Body 0" in html and "just now" in html and "1 hour ago" in html
 
@@ -89,7 +90,7 @@ def test_marking_one_read_by_htmx_swaps_the_item_and_fires_notifications_changed
     assert "Mark as read" not in html.split("</li>")[0]
     # The page head is refreshed out of band: one unread left.
     assert 'id="notification-summary" hx-swap-oob="true"' in html
-    assert "<strong class=\"unread-total\">1</strong> unread notification." in html
+    assert '<strong class="unread-total">1</strong> unread notification.' in html
 
 
 def test_marking_a_read_notification_again_changes_nothing_and_fires_nothing(app, signed_in, user):
@@ -166,8 +167,11 @@ def test_another_users_notification_is_not_found_to_read_open_or_mark(app, signe
     with app.app_context():
         [theirs] = add_notifications(make_user(username="grace").id, 1, title="Grace's invoice")
 
-    for method, path in (("get", f"/notifications/{theirs}"), ("post", f"/notifications/{theirs}/read"),
-                         ("post", f"/notifications/{theirs}/open")):
+    for method, path in (
+        ("get", f"/notifications/{theirs}"),
+        ("post", f"/notifications/{theirs}/read"),
+        ("post", f"/notifications/{theirs}/open"),
+    ):
         response = getattr(signed_in, method)(path, headers=headers)
         assert response.status_code == 404, path
         assert "Grace" not in response.get_data(as_text=True)
@@ -181,8 +185,9 @@ def test_malformed_ids_and_wrong_methods_are_client_errors(signed_in):
     assert signed_in.get("/notifications/read-all").status_code == 405
 
 
-@pytest.mark.parametrize("value", ["", "<script>alert(1)</script>", "' OR 1=1 --", "admin\u200b", "9" * 40,
-                                   "https://evil.example/", "-1"])
+@pytest.mark.parametrize(
+    "value", ["", "<script>alert(1)</script>", "' OR 1=1 --", "admin\u200b", "9" * 40, "https://evil.example/", "-1"]
+)
 def test_odd_form_values_never_fail_and_never_redirect_away(app, signed_in, user, value):
     with app.app_context():
         [n] = add_notifications(user.id, 1)
@@ -217,15 +222,23 @@ def test_titles_and_bodies_are_escaped(app, signed_in, user):
     assert "<script>alert" not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; admin\u200b" in html
 
 
-NOW = datetime(2026, 11, 22, 14, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 14, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("ago", "text"), [
-    (timedelta(seconds=20), "just now"), (timedelta(minutes=1), "1 minute ago"),
-    (timedelta(minutes=59, seconds=59), "59 minutes ago"), (timedelta(hours=1), "1 hour ago"),
-    (timedelta(hours=23), "23 hours ago"), (timedelta(days=1, hours=3), "yesterday"),
-    (timedelta(days=6), "6 days ago"), (timedelta(days=8), "14 Nov"), (timedelta(days=400), "18 Oct 2025"),
-    (timedelta(seconds=-30), "just now"),
-])
+@pytest.mark.parametrize(
+    ("ago", "text"),
+    [
+        (timedelta(seconds=20), "just now"),
+        (timedelta(minutes=1), "1 minute ago"),
+        (timedelta(minutes=59, seconds=59), "59 minutes ago"),
+        (timedelta(hours=1), "1 hour ago"),
+        (timedelta(hours=23), "23 hours ago"),
+        (timedelta(days=1, hours=3), "yesterday"),
+        (timedelta(days=6), "6 days ago"),
+        (timedelta(days=8), "14 Nov"),
+        (timedelta(days=400), "18 Oct 2025"),
+        (timedelta(seconds=-30), "just now"),
+    ],
+)
 def test_times_read_relative_to_now(ago, text):
     assert format_timeago(NOW - ago, now=NOW) == text

@@ -1,4 +1,5 @@
 """`flask notify broadcast|purge`, and the daily job that deletes old read notifications."""
+
 from datetime import timedelta
 
 import pytest
@@ -19,11 +20,25 @@ def test_broadcast_to_all_prints_what_it_did(app, runner, run_jobs):
     with app.app_context():
         make_user(username="ada")
         make_user(username="grace")
-    result = runner.invoke(args=["notify", "broadcast", "--all", "--title", "Maintenance on Sunday",
-                                 "--body", "Back in 10 minutes.", "--link", "/status", "--no-email"])
+    result = runner.invoke(
+        args=[
+            "notify",
+            "broadcast",
+            "--all",
+            "--title",
+            "Maintenance on Sunday",
+            "--body",
+            "Back in 10 minutes.",
+            "--link",
+            "/status",
+            "--no-email",
+        ]
+    )
     assert result.exit_code == 0, result.output
-    assert '"Maintenance on Sunday" to 2 recipient(s) (all active users), in 1 job(s) of up to 500; ' \
-           "email off." in result.output
+    assert (
+        '"Maintenance on Sunday" to 2 recipient(s) (all active users), in 1 job(s) of up to 500; '
+        "email off." in result.output
+    )
     run_jobs()
     with app.app_context():
         assert count_notifications(kind="announcement") == 2
@@ -36,8 +51,18 @@ def test_broadcast_to_a_product_reaches_its_subscribers(app, runner, run_jobs, s
         subscriber = make_user(username="ada")
         make_user(username="grace")
         subscribe(subscriber.id, plan, "trial")
-    result = runner.invoke(args=["notify", "broadcast", "--product", "Pipeline-CRM", "--title", "CRM 2.0",
-                                 "--body", "Pipelines got faster."])
+    result = runner.invoke(
+        args=[
+            "notify",
+            "broadcast",
+            "--product",
+            "Pipeline-CRM",
+            "--title",
+            "CRM 2.0",
+            "--body",
+            "Pipelines got faster.",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "to 1 recipient(s) (subscribers of Pipeline CRM)" in result.output and "email on" in result.output
     run_jobs()
@@ -45,15 +70,18 @@ def test_broadcast_to_a_product_reaches_its_subscribers(app, runner, run_jobs, s
     assert message["To"] == "ada@example.test" and message["Subject"] == "CRM 2.0"
 
 
-@pytest.mark.parametrize(("args", "code", "message"), [
-    (["--title", "T", "--body", "B"], 2, "Choose the audience"),
-    (["--all", "--product", "pipeline-crm", "--title", "T", "--body", "B"], 2, "Choose the audience"),
-    (["--product", "no-such-thing", "--title", "T", "--body", "B"], 2, "no product with the slug 'no-such-thing'"),
-    (["--all", "--body", "B"], 2, "Missing option '--title'"),
-    (["--all", "--title", "  ", "--body", "B"], 1, "Give the announcement a title."),
-    (["--all", "--title", "T" * 201, "--body", "B"], 1, "200 characters or fewer"),
-    (["--all", "--title", "T", "--body", "B", "--link", "javascript:alert(1)"], 1, "The link must be"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--title", "T", "--body", "B"], 2, "Choose the audience"),
+        (["--all", "--product", "pipeline-crm", "--title", "T", "--body", "B"], 2, "Choose the audience"),
+        (["--product", "no-such-thing", "--title", "T", "--body", "B"], 2, "no product with the slug 'no-such-thing'"),
+        (["--all", "--body", "B"], 2, "Missing option '--title'"),
+        (["--all", "--title", "  ", "--body", "B"], 1, "Give the announcement a title."),
+        (["--all", "--title", "T" * 201, "--body", "B"], 1, "200 characters or fewer"),
+        (["--all", "--title", "T", "--body", "B", "--link", "javascript:alert(1)"], 1, "The link must be"),
+    ],
+)
 def test_bad_broadcast_input_exits_non_zero_and_sends_nothing(app, runner, args, code, message):
     with app.app_context():
         make_product()

@@ -1,4 +1,5 @@
 """The social buttons partial (only configured providers, plain links that keep `next`), the problem page, rate limits."""
+
 from flask import render_template
 
 from tests.support.oidc import text
@@ -22,8 +23,9 @@ def test_only_configured_providers_get_a_button(app):
 
 
 def test_buttons_link_to_the_flow_with_next_and_are_not_boosted(app):
-    app.config.update(GOOGLE_CLIENT_ID="id", GOOGLE_CLIENT_SECRET="secret",
-                      FACEBOOK_CLIENT_ID="id", FACEBOOK_CLIENT_SECRET="secret")
+    app.config.update(
+        GOOGLE_CLIENT_ID="id", GOOGLE_CLIENT_SECRET="secret", FACEBOOK_CLIENT_ID="id", FACEBOOK_CLIENT_SECRET="secret"
+    )
     html = render_buttons(app)
     assert 'href="/auth/oauth/google?next=/invoices"' in html
     assert 'href="/auth/oauth/facebook?next=/invoices"' in html
@@ -47,15 +49,22 @@ def test_the_sign_in_endpoints_are_rate_limited_per_ip(make_app):
 
 
 def test_the_login_and_signup_pages_show_the_buttons_above_the_form(app, client):
-    app.config.update(GOOGLE_CLIENT_ID="id", GOOGLE_CLIENT_SECRET="secret",
-                      FACEBOOK_CLIENT_ID="id", FACEBOOK_CLIENT_SECRET="secret")
+    app.config.update(
+        GOOGLE_CLIENT_ID="id", GOOGLE_CLIENT_SECRET="secret", FACEBOOK_CLIENT_ID="id", FACEBOOK_CLIENT_SECRET="secret"
+    )
     login = client.get("/auth/login?next=/catalog").get_data(as_text=True)
     assert 'href="/auth/oauth/google?next=/catalog"' in login and 'href="/auth/oauth/facebook?next=/catalog"' in login
-    assert login.index("Continue with Google") < login.index("or log in with your password") < login.index(
-        'name="identifier"')
+    assert (
+        login.index("Continue with Google")
+        < login.index("or log in with your password")
+        < login.index('name="identifier"')
+    )
     signup = client.get("/auth/signup").get_data(as_text=True)
-    assert signup.index("Continue with Facebook") < signup.index("or sign up with your email") < signup.index(
-        'name="username"')
+    assert (
+        signup.index("Continue with Facebook")
+        < signup.index("or sign up with your email")
+        < signup.index('name="username"')
+    )
 
 
 def test_without_providers_the_login_page_has_no_buttons_and_no_divider_for_them(client):

@@ -1,5 +1,6 @@
 """The provider gave no usable email: the person names one and proves it with a code before
 anything is created or linked. Real HTTP against the local Facebook-style server and OpenID provider."""
+
 from datetime import timedelta
 
 import pytest
@@ -126,7 +127,9 @@ def test_the_answer_is_the_same_whether_or_not_the_address_has_an_account(app, c
     assert seen[0] == seen[1]
     assert "already" not in str(seen[0]) and "s•••@example.com" in seen[0][1][2]
     jobs = queued_jobs(app)
-    assert [(j["func"], j["queue"], j["kwargs"]) for j in jobs] == [("jobs.auth.send_code", "high", {"name": "Sam"})] * 2
+    assert [(j["func"], j["queue"], j["kwargs"]) for j in jobs] == [
+        ("jobs.auth.send_code", "high", {"name": "Sam"})
+    ] * 2
     assert [m.to for m in delivered(app, "verification_code")] == ["sam@example.com", "sal@example.com"]
 
 
@@ -164,8 +167,11 @@ def test_a_pending_sign_in_expires_after_30_minutes(app, waiting, time_machine):
     code = last_code(app, "verification_code")
     time_machine.shift(timedelta(minutes=30, seconds=1))
 
-    for response in (waiting.get("/auth/oauth/email/code"), waiting.post("/auth/oauth/email/code", data={"code": code}),
-                     waiting.get("/auth/oauth/email")):
+    for response in (
+        waiting.get("/auth/oauth/email/code"),
+        waiting.post("/auth/oauth/email/code", data={"code": code}),
+        waiting.get("/auth/oauth/email"),
+    ):
         assert response.status_code == 400 and "Your sign-in has expired. Please start again." in text(response)
     with app.app_context():
         assert users(db.session) == [] and social_accounts(app) == []
@@ -241,15 +247,18 @@ def test_a_deactivated_account_is_not_signed_in_even_with_the_right_code(app, wa
         assert db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)) == 0
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("", "Enter your email address."),
-    ("   ", "Enter your email address."),
-    ("not-an-email", "Enter a valid email address"),
-    ("a" * 250 + "@example.com", "too long"),
-    ("admin\u200b@example.com", "Enter a valid email address"),
-    ("<script>alert(1)</script>@example.com", "Enter a valid email address"),
-    ("' OR 1=1 --", "Enter a valid email address"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "Enter your email address."),
+        ("   ", "Enter your email address."),
+        ("not-an-email", "Enter a valid email address"),
+        ("a" * 250 + "@example.com", "too long"),
+        ("admin\u200b@example.com", "Enter a valid email address"),
+        ("<script>alert(1)</script>@example.com", "Enter a valid email address"),
+        ("' OR 1=1 --", "Enter a valid email address"),
+    ],
+)
 def test_a_bad_address_is_explained_next_to_the_field_and_sends_nothing(app, waiting, value, message):
     response = waiting.post("/auth/oauth/email", data={"email": value})
 
@@ -262,9 +271,16 @@ def test_a_bad_address_is_explained_next_to_the_field_and_sends_nothing(app, wai
         assert users(db.session) == []
 
 
-@pytest.mark.parametrize(("method", "path"), [("get", "/auth/oauth/email"), ("post", "/auth/oauth/email"),
-                                              ("get", "/auth/oauth/email/code"), ("post", "/auth/oauth/email/code"),
-                                              ("post", "/auth/oauth/email/resend")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/auth/oauth/email"),
+        ("post", "/auth/oauth/email"),
+        ("get", "/auth/oauth/email/code"),
+        ("post", "/auth/oauth/email/code"),
+        ("post", "/auth/oauth/email/resend"),
+    ],
+)
 def test_without_a_pending_sign_in_each_step_says_to_start_again(app, client, method, path):
     response = getattr(client, method)(path, data={"email": "a@b.com", "code": "123456"})
     assert response.status_code == 400 and "start again" in text(response)
@@ -282,8 +298,9 @@ def test_code_requests_for_one_address_are_limited(make_app, oidc_server):
     oidc_server.configure_facebook(limited_app)
     flow = SocialFlow(limited_app.test_client())
     start_waiting(flow)
-    statuses = [flow.client.post("/auth/oauth/email", data={"email": "linus@example.com"}).status_code
-                for _ in range(4)]
+    statuses = [
+        flow.client.post("/auth/oauth/email", data={"email": "linus@example.com"}).status_code for _ in range(4)
+    ]
     assert statuses == [303, 303, 303, 429]
 
 

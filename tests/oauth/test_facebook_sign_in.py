@@ -1,4 +1,5 @@
 """Facebook sign-in (OAuth 2 + Graph `me`) against the local Facebook-style server, real HTTP throughout."""
+
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
@@ -18,7 +19,11 @@ def test_first_facebook_sign_in_creates_an_account_from_the_graph_profile(app, c
     with app.app_context():
         (user,) = users(db.session)
         assert (user.email, user.username, user.first_name, user.last_name) == (
-            "grace@example.com", "grace_hopper", "Grace", "Hopper")
+            "grace@example.com",
+            "grace_hopper",
+            "Grace",
+            "Hopper",
+        )
         # Graph returns `email` only for a confirmed address.
         assert user.is_verified and user.password_hash is None
         account = db.session.scalar(sa.select(SocialAccount))

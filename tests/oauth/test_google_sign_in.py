@@ -1,4 +1,5 @@
 """Google sign-in (OpenID Connect) against the real local provider: the whole redirect dance."""
+
 import json
 import threading
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -24,7 +25,11 @@ def test_first_sign_in_creates_a_verified_customer_and_lands_signed_in(app, clie
     with app.app_context():
         (user,) = users(db.session)
         assert (user.email, user.username, user.first_name, user.last_name) == (
-            "ada@example.com", "ada_lovelace", "Ada", "Lovelace")
+            "ada@example.com",
+            "ada_lovelace",
+            "Ada",
+            "Lovelace",
+        )
         assert user.is_verified and user.password_hash is None and user.role.name == "customer"
         account = db.session.scalar(sa.select(SocialAccount))
         assert (account.provider, account.subject, account.user_id) == ("google", ADA.login, user.id)
@@ -47,12 +52,15 @@ def test_the_authorization_request_uses_state_nonce_and_pkce_s256(app, google, s
     assert query["nonce"][0] not in cookie
 
 
-@pytest.mark.parametrize(("asked", "landed"), [
-    ("/catalog?cycle=yearly", "/catalog?cycle=yearly"),
-    ("https://evil.example/steal", "/"),
-    ("//evil.example/steal", "/"),
-    ("/\\evil.example", "/"),
-])
+@pytest.mark.parametrize(
+    ("asked", "landed"),
+    [
+        ("/catalog?cycle=yearly", "/catalog?cycle=yearly"),
+        ("https://evil.example/steal", "/"),
+        ("//evil.example/steal", "/"),
+        ("/\\evil.example", "/"),
+    ],
+)
 def test_next_is_kept_only_when_it_is_a_path_on_this_site(app, google, social, asked, landed):
     response = social.sign_in("google", ADA, next=asked)
     assert response.status_code == 302 and response.headers["Location"] == landed
@@ -143,8 +151,9 @@ def test_usernames_are_derived_from_the_name_and_made_unique(app, google, social
     assert names["zoe@example.com"] == "zoe_angstrom"
     assert names["x9@example.com"] == "member"  # neither the name nor "x9" makes a valid username
     # The live username check knows at once that the new names are taken.
-    assert {app.extensions["redis"].get(f"username:{name}") for name in ("ada_lovelace2", "zoe_angstrom", "member")} \
-        == {b"taken"}
+    assert {
+        app.extensions["redis"].get(f"username:{name}") for name in ("ada_lovelace2", "zoe_angstrom", "member")
+    } == {b"taken"}
 
 
 def test_a_deactivated_account_is_refused_with_a_clear_message(app, client, google, social):
@@ -172,7 +181,10 @@ def test_denied_consent_shows_a_friendly_page_and_changes_nothing(app, google, s
     with app.app_context():
         assert users(db.session) == []
         failure = db.session.scalar(sa.select(AuditEvent))
-        assert failure.action == "auth.login_failed" and failure.after == {"method": "google", "reason": "access_denied"}
+        assert failure.action == "auth.login_failed" and failure.after == {
+            "method": "google",
+            "reason": "access_denied",
+        }
 
 
 def test_a_callback_with_a_wrong_state_is_refused_with_400(app, google, social):
@@ -245,15 +257,26 @@ def test_a_failed_token_exchange_is_a_502_not_a_500(app, google, social):
 def test_an_unreachable_provider_is_a_502_page(app, client):
     from tests.support.mail import free_port
 
-    app.config.update(GOOGLE_CLIENT_ID="id", GOOGLE_CLIENT_SECRET="secret",
-                      GOOGLE_DISCOVERY_URL=f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration")
+    app.config.update(
+        GOOGLE_CLIENT_ID="id",
+        GOOGLE_CLIENT_SECRET="secret",
+        GOOGLE_DISCOVERY_URL=f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration",
+    )
     response = client.get("/auth/oauth/google")
     assert response.status_code == 502
     assert "couldn't reach Google" in text(response)
 
 
-@pytest.mark.parametrize("path", ["/auth/oauth/google", "/auth/oauth/google/callback?code=x&state=y",
-                                  "/auth/oauth/facebook", "/auth/oauth/twitter", "/auth/oauth/twitter/callback"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/auth/oauth/google",
+        "/auth/oauth/google/callback?code=x&state=y",
+        "/auth/oauth/facebook",
+        "/auth/oauth/twitter",
+        "/auth/oauth/twitter/callback",
+    ],
+)
 def test_an_unknown_or_unconfigured_provider_is_404(app, client, path):
     app.config.update(GOOGLE_CLIENT_ID="only-an-id")  # no secret: not configured
     assert client.get(path).status_code == 404

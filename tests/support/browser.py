@@ -3,6 +3,7 @@
 Never `playwright install`: the browser is /usr/bin/chromium (CHROMIUM_PATH).
 A failing browser test leaves a screenshot in tests/artifacts/.
 """
+
 from __future__ import annotations
 
 import os
@@ -157,6 +158,7 @@ def page(browser, request):
 @pytest.fixture
 def screenshot(page):
     """screenshot("catalog") saves tests/artifacts/catalog.png (full page)."""
+
     def take(name: str, target=None):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"

@@ -1,4 +1,5 @@
 """App, client and runner fixtures on a migrated test database, emptied after every test."""
+
 from __future__ import annotations
 
 import contextvars
@@ -171,6 +172,7 @@ class QueryCounter:
 @pytest.fixture
 def count_queries(app):
     """`with count_queries() as q: ...; q.count` — SQL statements sent by any thread."""
+
     def factory():
         with app.app_context():
             engine = db.engine

@@ -5,6 +5,7 @@ front of Postgres (or anything) to cut, refuse or black-hole; the app's own proc
 Nothing here fakes a service: the app talks to the real one through a real socket,
 and the fault is what the operating system would do to that socket.
 """
+
 from __future__ import annotations
 
 import os
@@ -61,9 +62,24 @@ class RedisServer:
         if binary is None:
             pytest.fail("redis-server not found: the fault tests start their own (apt-get install redis-server)")
         self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--protected-mode", "no", "--loglevel", "warning"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "no",
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_until(lambda: _port_open(self.port), 10, message=f"redis-server on {self.port}")
         return self
 
@@ -225,8 +241,9 @@ class AppProcess:
 
     def start(self) -> AppProcess:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 — closed in stop()
-        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.argv, env=self.env, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return self
 
     @property
@@ -285,13 +302,15 @@ def _descendants(pid: int) -> list[int]:
 def process_env(app, **overrides: str) -> dict[str, str]:
     """The environment a subprocess needs to run against the same database, Redis and SMTP as `app`."""
     env = dict(os.environ)
-    env.update({
-        "APP_ENV": "test",
-        "FLASK_APP": "wsgi",
-        "TEST_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config.get("REDIS_URL") or "",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "APP_ENV": "test",
+            "FLASK_APP": "wsgi",
+            "TEST_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": app.config.get("REDIS_URL") or "",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     if app.config.get("MAIL_SERVER"):  # APP_ENV=test reads these (it ignores MAIL_SERVER)
         env.update({"TEST_MAIL_SERVER": str(app.config["MAIL_SERVER"]), "TEST_MAIL_PORT": str(app.config["MAIL_PORT"])})
     env.update(overrides)

@@ -1,4 +1,5 @@
 """Run queued jobs through a real RQ worker (SimpleWorker, burst mode) on the test Redis."""
+
 from __future__ import annotations
 
 import time
@@ -18,8 +19,9 @@ class JobRunner:
     def redis(self):
         return self.app.extensions["redis"]
 
-    def __call__(self, queues=QUEUES, *, include_scheduled: bool = False, timeout: float = 30,
-                 logging_level: str = "WARNING") -> int:
+    def __call__(
+        self, queues=QUEUES, *, include_scheduled: bool = False, timeout: float = 30, logging_level: str = "WARNING"
+    ) -> int:
         """Work until the queues are empty; optionally move scheduled retries forward first.
 
         `logging_level="INFO"` keeps RQ's own lines ("high: jobs.x(…) (outbox-1)", "Job OK").

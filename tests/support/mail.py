@@ -1,9 +1,10 @@
 """A real SMTP server (aiosmtpd) on a free port; tests read what arrived."""
+
 from __future__ import annotations
 
 import email
-import logging
 import email.policy
+import logging
 import socket
 import threading
 import time
@@ -23,7 +24,7 @@ def free_port() -> int:
 
 
 class _Collector:
-    def __init__(self, sink: "SmtpSink"):
+    def __init__(self, sink: SmtpSink):
         self.sink = sink
 
     async def handle_DATA(self, server, session, envelope):
@@ -85,7 +86,8 @@ def smtp_sink(app):
     """Points the app's mail settings at a fresh in-process SMTP server."""
     sink = SmtpSink()
     sink.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_USE_TLS=False, MAIL_USE_SSL=False,
-                      MAIL_TIMEOUT=3)
+    app.config.update(
+        MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_USE_TLS=False, MAIL_USE_SSL=False, MAIL_TIMEOUT=3
+    )
     yield sink
     sink.stop()

@@ -6,6 +6,7 @@ dialog, token endpoint and Graph `me` under /facebook/<version>/. `google` / `fa
 point the app at it. `social` walks the whole redirect dance: the Flask test client talks
 to the app, a `requests` session plays the browser at the provider. Nothing is mocked.
 """
+
 from __future__ import annotations
 
 import html
@@ -50,13 +51,18 @@ class OidcServer:
         self._log = tempfile.TemporaryFile()
         self._clients: dict[str, tuple[str, str]] = {}
 
-    def start(self) -> "OidcServer":
+    def start(self) -> OidcServer:
         ensure_node_modules()
         node = shutil.which("node") or pytest.fail("node is needed for the local OpenID provider (tests/oidc)")
-        env = {**os.environ, "PORT": str(self.port), "FACEBOOK_APP_ID": FACEBOOK_APP_ID,
-               "FACEBOOK_APP_SECRET": FACEBOOK_APP_SECRET}
-        self.process = subprocess.Popen([node, "server.mjs"], cwd=OIDC_DIR, env=env,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+        env = {
+            **os.environ,
+            "PORT": str(self.port),
+            "FACEBOOK_APP_ID": FACEBOOK_APP_ID,
+            "FACEBOOK_APP_SECRET": FACEBOOK_APP_SECRET,
+        }
+        self.process = subprocess.Popen(
+            [node, "server.mjs"], cwd=OIDC_DIR, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -86,9 +92,15 @@ class OidcServer:
     def register_client(self, redirect_uri: str) -> tuple[str, str]:
         """A client for `redirect_uri`, by OpenID dynamic client registration (one per URI)."""
         if redirect_uri not in self._clients:
-            response = requests.post(f"{self.base}/reg", timeout=5, json={
-                "redirect_uris": [redirect_uri], "client_name": "MultiProduct (tests)",
-                "token_endpoint_auth_method": "client_secret_basic"})
+            response = requests.post(
+                f"{self.base}/reg",
+                timeout=5,
+                json={
+                    "redirect_uris": [redirect_uri],
+                    "client_name": "MultiProduct (tests)",
+                    "token_endpoint_auth_method": "client_secret_basic",
+                },
+            )
             response.raise_for_status()
             data = response.json()
             self._clients[redirect_uri] = (data["client_id"], data["client_secret"])
@@ -96,12 +108,14 @@ class OidcServer:
 
     def configure_google(self, app, base_url: str = TEST_CLIENT_BASE) -> None:
         client_id, secret = self.register_client(f"{base_url}/auth/oauth/google/callback")
-        app.config.update(GOOGLE_CLIENT_ID=client_id, GOOGLE_CLIENT_SECRET=secret,
-                          GOOGLE_DISCOVERY_URL=self.discovery_url)
+        app.config.update(
+            GOOGLE_CLIENT_ID=client_id, GOOGLE_CLIENT_SECRET=secret, GOOGLE_DISCOVERY_URL=self.discovery_url
+        )
 
     def configure_facebook(self, app) -> None:
         app.config.update(
-            FACEBOOK_CLIENT_ID=FACEBOOK_APP_ID, FACEBOOK_CLIENT_SECRET=FACEBOOK_APP_SECRET,
+            FACEBOOK_CLIENT_ID=FACEBOOK_APP_ID,
+            FACEBOOK_CLIENT_SECRET=FACEBOOK_APP_SECRET,
             FACEBOOK_AUTHORIZE_URL=f"{self.base}/facebook/{{version}}/dialog/oauth",
             FACEBOOK_TOKEN_URL=f"{self.base}/facebook/{{version}}/oauth/access_token",
             FACEBOOK_API_BASE_URL=f"{self.base}/facebook/{{version}}/",
@@ -159,8 +173,7 @@ class SocialFlow:
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return response.headers["Location"]
 
-    def authorize(self, provider: str, account: Account, *, next: str | None = None,
-                  deny_on: str | None = None) -> str:
+    def authorize(self, provider: str, account: Account, *, next: str | None = None, deny_on: str | None = None) -> str:
         """Sign in at the provider (pressing Deny on the form with id `deny_on`); the callback URL it sends back."""
         response = self.browser.get(self.start(provider, next), allow_redirects=False, timeout=10)
         for _ in range(15):
@@ -173,15 +186,16 @@ class SocialFlow:
             assert response.status_code == 200, response.text[:500]
             parser = _Forms()
             parser.feed(response.text)
-            (form_id, form), = parser.forms.items()
+            ((form_id, form),) = parser.forms.items()
             data = dict(form["hidden"])
             if "login" in form["inputs"]:
                 data.update(account.form())
             choices = dict((value, name) for name, value in form["buttons"])
             choice = "deny" if form_id == deny_on else [v for v in choices if v != "deny"][0]
             data[choices[choice]] = choice
-            response = self.browser.post(urljoin(response.url, form["action"]), data=data,
-                                         allow_redirects=False, timeout=10)
+            response = self.browser.post(
+                urljoin(response.url, form["action"]), data=data, allow_redirects=False, timeout=10
+            )
         raise AssertionError("the provider never redirected back to the app")
 
     def sign_in(self, provider: str, account: Account, **kwargs):

@@ -3,6 +3,7 @@
 `world` makes one row of everything a route can name; `Visitor` is a browser (signed out, or
 signed in as someone) that sends the CSRF token its pages carry, as HTMX does.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,6 +26,7 @@ PLACEHOLDER = re.compile(r"<(?:(?P<converter>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w
 
 def fill(rule: str, args: dict[str, str]) -> str:
     """`rule` with each <converter:name> replaced by args["<converter:name>"] or args["name"] (else left as is)."""
+
     def value(match: re.Match) -> str:
         return args.get(match.group(0), args.get(match.group("name"), match.group(0)))
 
@@ -33,8 +35,11 @@ def fill(rule: str, args: dict[str, str]) -> str:
 
 def rules(app, method: str, prefix: str = "/", skip_endpoints: frozenset = frozenset({"static"})):
     """The app's rules answering `method` under `prefix`, in a stable order."""
-    found = [rule for rule in app.url_map.iter_rules()
-             if method in rule.methods and rule.rule.startswith(prefix) and rule.endpoint not in skip_endpoints]
+    found = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if method in rule.methods and rule.rule.startswith(prefix) and rule.endpoint not in skip_endpoints
+    ]
     return sorted(found, key=lambda rule: rule.rule)
 
 
@@ -72,11 +77,21 @@ def world(csrf_app) -> World:
         invoice = make_invoices(customer, plan, subscription_id=subscription.id)[0]
         notification = add_notifications(customer.id, 1)[0]
         other_device = sign_in(csrf_app.test_client(), customer)
-        args = {"user_id": target.id, "product_id": product.id, "plan_id": plan.id, "slug": product.slug,
-                "subscription_id": subscription.id, "invoice_id": invoice.id, "notification_id": notification,
-                "session_id": other_device.id, "role_id": role_named("support").id,
-                "token": make_reset_token(target), "attempt_id": uuid.uuid4(), "job_id": "nojob",
-                "provider": "google"}
+        args = {
+            "user_id": target.id,
+            "product_id": product.id,
+            "plan_id": plan.id,
+            "slug": product.slug,
+            "subscription_id": subscription.id,
+            "invoice_id": invoice.id,
+            "notification_id": notification,
+            "session_id": other_device.id,
+            "role_id": role_named("support").id,
+            "token": make_reset_token(target),
+            "attempt_id": uuid.uuid4(),
+            "job_id": "nojob",
+            "provider": "google",
+        }
         world = World({name: str(value) for name, value in args.items()}, customer.id, admin.id)
         db.session.remove()
     return world
@@ -116,6 +131,7 @@ class Visitor:
 @pytest.fixture
 def visitor_as(csrf_app, world):
     """`visitor_as("visitor" | "customer" | "admin")`: a Visitor on the CSRF-checking app."""
+
     def make(role: str) -> Visitor:
         return Visitor(csrf_app, {"visitor": None, "customer": world.customer_id, "admin": world.admin_id}[role])
 

@@ -1,4 +1,5 @@
 """Find the Postgres and Redis the suite runs against, or decide on the fallback."""
+
 from __future__ import annotations
 
 import os
@@ -61,8 +62,14 @@ class Services:
         redis_text = f"Redis {self.redis_url}" if self.redis_url else "fakeredis (FALLBACK)"
         line = f"services: database={db_text}; redis={redis_text}"
         if self.fallback_reasons:
-            line += "\n" + "!" * 70 + "\n!! FALLBACK: " + "; ".join(self.fallback_reasons) + \
-                "\n!! Row-lock and concurrency tests are skipped. CI never falls back.\n" + "!" * 70
+            line += (
+                "\n"
+                + "!" * 70
+                + "\n!! FALLBACK: "
+                + "; ".join(self.fallback_reasons)
+                + "\n!! Row-lock and concurrency tests are skipped. CI never falls back.\n"
+                + "!" * 70
+            )
         return line
 
 

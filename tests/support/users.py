@@ -1,4 +1,5 @@
 """Make users and sign them in, for tests of features behind login."""
+
 from __future__ import annotations
 
 import itertools
@@ -16,16 +17,28 @@ DEFAULT_PASSWORD = "correct horse battery staple"
 _HASH_CACHE: dict[str, str] = {}
 
 
-def make_user(*, username: str | None = None, email: str | None = None, password: str | None = DEFAULT_PASSWORD,
-              role: str = "customer", verified: bool = True, **fields) -> User:
+def make_user(
+    *,
+    username: str | None = None,
+    email: str | None = None,
+    password: str | None = DEFAULT_PASSWORD,
+    role: str = "customer",
+    verified: bool = True,
+    **fields,
+) -> User:
     """Create and commit a user (inside an app context)."""
     n = next(_counter)
     username = username or f"user{n}"
     if password is not None and password not in _HASH_CACHE:
         _HASH_CACHE[password] = hash_password(password)  # argon2 is slow on purpose; hash once per test run
-    user = User(username=username, email=email or f"{username}@example.test",
-                password_hash=_HASH_CACHE.get(password) if password else None,
-                role=role_named(role), email_verified_at=utcnow() if verified else None, **fields)
+    user = User(
+        username=username,
+        email=email or f"{username}@example.test",
+        password_hash=_HASH_CACHE.get(password) if password else None,
+        role=role_named(role),
+        email_verified_at=utcnow() if verified else None,
+        **fields,
+    )
     db.session.add(user)
     db.session.commit()
     return user

@@ -1,10 +1,10 @@
 """Payment gateways. `get_gateway()` returns the configured adapter (PAYMENT_GATEWAY)."""
+
 from __future__ import annotations
 
 from flask import current_app
 
-from app.billing.gateway.base import (CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway,
-                                      SavedCard)
+from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard
 
 __all__ = ["CardDetails", "GatewayResult", "GatewayUnavailable", "PaymentGateway", "SavedCard", "get_gateway"]
 

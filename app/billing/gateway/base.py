@@ -4,6 +4,7 @@ Every call that moves money carries our idempotency key, so a retried call (a
 crash, a timeout, a double submit) returns the first result instead of charging
 again, and `retrieve` can settle an attempt whose answer was lost.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -65,8 +66,16 @@ class PaymentGateway(ABC):
         """Exchange card details for a reusable token."""
 
     @abstractmethod
-    def charge(self, *, amount: int, currency: str, token: str, idempotency_key: str,
-               off_session: bool = False, description: str = "") -> GatewayResult:
+    def charge(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        token: str,
+        idempotency_key: str,
+        off_session: bool = False,
+        description: str = "",
+    ) -> GatewayResult:
         """Charge a saved card. off_session: the customer is not present (renewals)."""
 
     @abstractmethod

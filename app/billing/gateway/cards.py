@@ -1,4 +1,5 @@
 """Card input: Luhn, expiry (MM/YY, not past), CVC and name, with a message per field."""
+
 from __future__ import annotations
 
 import re

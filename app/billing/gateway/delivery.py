@@ -1,4 +1,5 @@
 """The sandbox's side of webhooks: sign an event and POST it to our endpoint, as a provider does."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ def deliver_event(event: dict) -> int:
     body = json.dumps(event, separators=(",", ":")).encode()
     header = signing.sign(body, webhook_secrets()[:1])
     try:
-        response = requests.post(webhook_url(), data=body, timeout=10,
-                                 headers={"Content-Type": "application/json", signing.HEADER: header})
+        response = requests.post(
+            webhook_url(), data=body, timeout=10, headers={"Content-Type": "application/json", signing.HEADER: header}
+        )
     except requests.RequestException as exc:
         raise ExternalServiceError(f"webhook delivery failed: {exc}") from exc
     if response.status_code >= 300:

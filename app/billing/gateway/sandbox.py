@@ -15,6 +15,7 @@ asynchronously with a signed event POSTed to our webhook (an outbox job queued i
 a transaction of its own, so the event may arrive before or after the caller
 commits, or after the caller's transaction was lost).
 """
+
 from __future__ import annotations
 
 import functools
@@ -29,10 +30,10 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app import links, outbox
-from app.extensions import db
-from app.models.outbox import OutboxMessage
 from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard
 from app.billing.gateway.cards import brand_of
+from app.extensions import db
+from app.models.outbox import OutboxMessage
 from app.redis_client import get_redis
 
 BEHAVIOURS = {
@@ -54,7 +55,7 @@ TOKEN_PREFIX = "pm_sandbox_"
 def _failure(token: str, off_session: bool) -> str | None:
     if not token.startswith(TOKEN_PREFIX):
         return "invalid_payment_method"
-    behaviour = token[len(TOKEN_PREFIX):].split("_", 1)[0]
+    behaviour = token[len(TOKEN_PREFIX) :].split("_", 1)[0]
     if behaviour == "declined" or (behaviour == "offsession" and off_session):
         return "card_declined"
     if behaviour == "insufficient":
@@ -66,12 +67,14 @@ def _failure(token: str, off_session: bool) -> str | None:
 
 def _provider_call(method):
     """The sandbox's store (Redis) being down is the provider being unreachable: the outcome is unknown."""
+
     @functools.wraps(method)
     def call(*args, **kwargs):
         try:
             return method(*args, **kwargs)
         except redis.RedisError as exc:
             raise GatewayUnavailable(f"the payment service did not answer ({exc})") from exc
+
     return call
 
 
@@ -83,27 +86,54 @@ class SandboxGateway(PaymentGateway):
 
     def tokenize(self, card: CardDetails) -> SavedCard:
         behaviour = BEHAVIOURS.get(card.number, "ok")
-        return SavedCard(token=f"{TOKEN_PREFIX}{behaviour}_{secrets.token_hex(8)}", brand=brand_of(card.number),
-                         last4=card.number[-4:], exp_month=card.exp_month, exp_year=card.exp_year)
+        return SavedCard(
+            token=f"{TOKEN_PREFIX}{behaviour}_{secrets.token_hex(8)}",
+            brand=brand_of(card.number),
+            last4=card.number[-4:],
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+        )
 
     @_provider_call
-    def charge(self, *, amount: int, currency: str, token: str, idempotency_key: str,
-               off_session: bool = False, description: str = "") -> GatewayResult:
+    def charge(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        token: str,
+        idempotency_key: str,
+        off_session: bool = False,
+        description: str = "",
+    ) -> GatewayResult:
         failure = _failure(token, off_session)
-        record = {"object": "charge", "amount": int(amount), "currency": currency,
-                  "status": "failed" if failure else "succeeded", "failure_code": failure,
-                  "failure_message": MESSAGES.get(failure), "idempotency_key": idempotency_key,
-                  "description": description[:200], "created": int(time.time())}
+        record = {
+            "object": "charge",
+            "amount": int(amount),
+            "currency": currency,
+            "status": "failed" if failure else "succeeded",
+            "failure_code": failure,
+            "failure_message": MESSAGES.get(failure),
+            "idempotency_key": idempotency_key,
+            "description": description[:200],
+            "created": int(time.time()),
+        }
         return self._create("ch", record, event_type=f"charge.{record['status']}")
 
     @_provider_call
     def refund(self, *, charge_reference: str, amount: int, currency: str, idempotency_key: str) -> GatewayResult:
         charge = self._load(charge_reference)
         ok = charge is not None and charge["status"] == "succeeded" and amount <= charge["amount"]
-        record = {"object": "refund", "charge": charge_reference, "amount": int(amount), "currency": currency,
-                  "status": "succeeded" if ok else "failed", "failure_code": None if ok else "charge_not_refundable",
-                  "failure_message": None if ok else "That charge can't be refunded.",
-                  "idempotency_key": idempotency_key, "created": int(time.time())}
+        record = {
+            "object": "refund",
+            "charge": charge_reference,
+            "amount": int(amount),
+            "currency": currency,
+            "status": "succeeded" if ok else "failed",
+            "failure_code": None if ok else "charge_not_refundable",
+            "failure_message": None if ok else "That charge can't be refunded.",
+            "idempotency_key": idempotency_key,
+            "created": int(time.time()),
+        }
         result = self._create("re", record, event_type=f"refund.{record['status']}")
         # Refunds settle later at real providers: the answer now is "pending", the webhook confirms.
         return GatewayResult("pending", result.reference, result.amount, result.currency) if ok else result
@@ -157,8 +187,13 @@ def _send_later(event: dict) -> None:
         return
     try:
         with Session(db.engine) as own:
-            message = OutboxMessage(func="jobs.billing.deliver_gateway_event", args=[event], kwargs={}, queue="high",
-                                    origin=links.served_origin())
+            message = OutboxMessage(
+                func="jobs.billing.deliver_gateway_event",
+                args=[event],
+                kwargs={},
+                queue="high",
+                origin=links.served_origin(),
+            )
             own.add(message)
             own.commit()
             message_id = message.id
@@ -169,11 +204,20 @@ def _send_later(event: dict) -> None:
 
 
 def _result(record: dict) -> GatewayResult:
-    return GatewayResult(status=record["status"], reference=record["id"], amount=record["amount"],
-                         currency=record["currency"], failure_code=record.get("failure_code"),
-                         message=record.get("failure_message"))
+    return GatewayResult(
+        status=record["status"],
+        reference=record["id"],
+        amount=record["amount"],
+        currency=record["currency"],
+        failure_code=record.get("failure_code"),
+        message=record.get("failure_message"),
+    )
 
 
 def event_for(event_type: str, record: dict, *, created: int | None = None) -> dict:
-    return {"id": f"evt_{secrets.token_hex(12)}", "type": event_type,
-            "created": int(time.time()) if created is None else created, "data": {"object": record}}
+    return {
+        "id": f"evt_{secrets.token_hex(12)}",
+        "type": event_type,
+        "created": int(time.time()) if created is None else created,
+        "data": {"object": record},
+    }

@@ -3,6 +3,7 @@
 v1 = HMAC-SHA256(secret, f"{t}.{raw body}"). Several v1 values may be sent while
 a secret is rotated; any configured secret matching any v1 is accepted.
 """
+
 from __future__ import annotations
 
 import hashlib

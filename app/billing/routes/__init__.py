@@ -1,4 +1,5 @@
 """Billing views, one module per page family. Views parse input and render; services do the work."""
+
 from __future__ import annotations
 
 from flask import redirect, request, url_for

@@ -1,4 +1,5 @@
 """The cart: add (from a product page), view, change a quantity, remove. Works for visitors too."""
+
 from __future__ import annotations
 
 from flask import flash, request

@@ -1,4 +1,5 @@
 """Checkout: the review page (with its idempotency key) and the submit."""
+
 from __future__ import annotations
 
 import secrets
@@ -23,10 +24,16 @@ def review(status: int = 200, *, key: str | None = None, outcome=None, form=None
         return back_to("billing.cart")
     form = form or {}
     return render_template(
-        "billing/checkout.html", view=view, idempotency_key=key or secrets.token_urlsafe(24),
-        review_fingerprint=view.quote.fingerprint(), outcome=outcome, form=form,
-        schema_fields={line.entry.product_id: fields(line.product.product_schema)
-                       for line in view.lines if line.product}, prefix_for=prefix_for,
+        "billing/checkout.html",
+        view=view,
+        idempotency_key=key or secrets.token_urlsafe(24),
+        review_fingerprint=view.quote.fingerprint(),
+        outcome=outcome,
+        form=form,
+        schema_fields={
+            line.entry.product_id: fields(line.product.product_schema) for line in view.lines if line.product
+        },
+        prefix_for=prefix_for,
         answer_values=_answer_values(view, form),
     ), status
 
@@ -39,7 +46,7 @@ def _answer_values(view, form) -> dict:
         if line.product is None:
             continue
         prefix = prefix_for(line.product)
-        posted = {name[len(prefix):]: form.get(name) for name in form.keys() if name.startswith(prefix)}
+        posted = {name[len(prefix) :]: form.get(name) for name in form.keys() if name.startswith(prefix)}
         values[line.entry.product_id] = posted or trials.get(line.entry.product_id) or {}
     return values
 
@@ -54,8 +61,9 @@ def checkout():
         cart_service.recount(current_user)
         return redirect(outcome.redirect, code=303)
     if outcome.without_database:
-        return render_without_database("billing/checkout_pending.html", outcome=outcome, form=request.form), \
-            outcome.status
+        return render_without_database(
+            "billing/checkout_pending.html", outcome=outcome, form=request.form
+        ), outcome.status
     key = None if outcome.new_key else request.form.get("idempotency_key")
     return review(outcome.status, key=key, outcome=outcome, form=request.form)
 
@@ -64,5 +72,9 @@ def checkout():
 @login_required
 def checkout_complete(attempt_id):
     attempt, invoices = checkout_service.completed(current_user, attempt_id)
-    return render_template("billing/checkout_complete.html", attempt=attempt, invoices=invoices,
-                           bank_details=current_app.config["BANK_TRANSFER_DETAILS"])
+    return render_template(
+        "billing/checkout_complete.html",
+        attempt=attempt,
+        invoices=invoices,
+        bank_details=current_app.config["BANK_TRANSFER_DETAILS"],
+    )

@@ -1,4 +1,5 @@
 """Invoices: the list, the printable page and the PDF. Another user's invoice is a 404."""
+
 from __future__ import annotations
 
 from flask import current_app, make_response, render_template, request
@@ -30,8 +31,12 @@ def invoices():
 @login_required
 def invoice(invoice_id):
     inv = service.get_for_user(current_user.id, invoice_id)
-    return render_template("billing/invoice.html", invoice=inv, original_number=_original_number(inv),
-                           bank_details=current_app.config["BANK_TRANSFER_DETAILS"])
+    return render_template(
+        "billing/invoice.html",
+        invoice=inv,
+        original_number=_original_number(inv),
+        bank_details=current_app.config["BANK_TRANSFER_DETAILS"],
+    )
 
 
 @bp.get("/invoices/<invoice_id>.pdf")

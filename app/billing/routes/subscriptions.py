@@ -1,13 +1,13 @@
 """My subscriptions: the list, trials, auto-renew, cancel and resume, the card for renewals."""
+
 from __future__ import annotations
 
 from flask import flash, render_template, request
 from flask_login import current_user, login_required
 
-from app.billing import bp
+from app.billing import bp, payment_methods
 from app.billing import cart as cart_service
 from app.billing import invoices as invoice_service
-from app.billing import payment_methods
 from app.billing import subscriptions as service
 from app.billing.routes import back_to, wants_fragment
 from app.templating import render_page
@@ -17,9 +17,12 @@ from app.templating import render_page
 @login_required
 def subscriptions():
     subs = service.for_user(current_user.id)
-    return render_page("billing/subscriptions.html", subscriptions=subs,
-                       invoices=invoice_service.by_subscription([s.id for s in subs]),
-                       card=payment_methods.default_for(current_user.id))
+    return render_page(
+        "billing/subscriptions.html",
+        subscriptions=subs,
+        invoices=invoice_service.by_subscription([s.id for s in subs]),
+        card=payment_methods.default_for(current_user.id),
+    )
 
 
 @bp.post("/subscriptions/trial")

@@ -1,12 +1,12 @@
 """POST /payment/webhook: the payment provider's signed events (no CSRF token: the signature is the proof)."""
+
 from __future__ import annotations
 
 import logging
 
 from flask import jsonify, request
 
-from app.billing import bp
-from app.billing import webhooks
+from app.billing import bp, webhooks
 from app.billing.gateway.signing import HEADER
 from app.extensions import csrf, db
 from app.http_guards import raw_body
