@@ -89,7 +89,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from app.errors import register_errorhandlers as register
+    from app.error_pages import register_errorhandlers as register
 
     register(app)
 

@@ -1,61 +1,65 @@
-"""The exception hierarchy and how each error is shown.
+"""The errors services raise, defined once.
 
-Services raise these; the handlers below turn them into a friendly page for a
-full request or a toast partial for an HTMX request. Nothing leaks a traceback.
+A service raises `ValidationError({field: message, ...})` for bad input and one of
+the domain errors below when the request cannot be done as asked. None of them
+knows HTTP: pages map them to a status and a form (`app/web.py`), error pages and
+toasts render them (`app/error_pages.py`), the CLI prints them, the API turns
+them into problem documents.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Mapping
 
-import sqlalchemy as sa
-from flask import Flask, g, render_template, request
-from flask_limiter.errors import RateLimitExceeded
-from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
-
-from app.extensions import db
-
-log = logging.getLogger(__name__)
+# The key of an error about the input as a whole rather than one of its fields.
+FORM = "__all__"
 
 
 class AppError(Exception):
-    status = 500
+    """A request the service could not carry out; `message` says why, for the person who asked."""
+
     title = "Something went wrong"
 
     def __init__(self, message: str | None = None, *, field: str | None = None):
         super().__init__(message or self.title)
         self.message = message or self.title
-        self.field = field
+        self.field = field  # the input the message is about, when there is one
 
 
 class ValidationError(AppError):
-    status = 400
+    """Bad input: `errors` maps each field in error (or FORM) to its message. Nothing was changed."""
+
     title = "Please check what you entered"
+
+    def __init__(self, errors: Mapping[str, str]):
+        if not errors:
+            raise ValueError("a ValidationError names at least one field")
+        self.errors: dict[str, str] = dict(errors)
+        field, message = next(iter(self.errors.items()))
+        super().__init__(message, field=None if field == FORM else field)
 
 
 class AuthenticationError(AppError):
-    status = 401
     title = "Please sign in"
 
 
 class PermissionDenied(AppError):
-    status = 403
     title = "You can't do that"
 
 
 class NotFound(AppError):
-    status = 404
     title = "Not found"
 
 
 class Conflict(AppError):
-    status = 409
     title = "That conflicts with the current state"
 
 
+class PaymentDeclined(AppError):
+    title = "The payment was declined"
+
+
 class RateLimited(AppError):
-    status = 429
     title = "Too many requests"
 
     def __init__(self, message: str | None = None, *, retry_after: int = 60, field: str | None = None):
@@ -64,100 +68,4 @@ class RateLimited(AppError):
 
 
 class ExternalServiceError(AppError):
-    status = 502
     title = "A service we depend on did not answer"
-
-
-TITLES = {
-    400: "Bad request",
-    401: "Please sign in",
-    403: "You can't do that",
-    404: "Page not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "That request is too large",
-    415: "That kind of data isn't accepted here",
-    429: "Slow down a little",
-    500: "Something went wrong on our side",
-    502: "A service we depend on did not answer",
-    503: "Temporarily unavailable",
-}
-
-
-def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def render_error(status: int, message: str, *, headers: dict | None = None, without_database: bool = False):
-    from app.templating import render_without_database
-
-    title = TITLES.get(status, "Error")
-    render = render_without_database if without_database else render_template
-    if is_htmx():
-        body = render("components/_toast.html", level="error", title=title, message=message)
-        # Errors land in the toast area, whatever the request was aiming at.
-        headers = {**(headers or {}), "HX-Retarget": "#toasts", "HX-Reswap": "beforeend"}
-    else:
-        body = render("errors/error.html", status=status, title=title, message=message)
-    response = (body, status, headers or {})
-    return response
-
-
-def register_errorhandlers(app: Flask) -> None:
-    @app.errorhandler(AppError)
-    def _app_error(exc: AppError):
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-        return render_error(exc.status, exc.message, headers=headers)
-
-    @app.errorhandler(CSRFError)
-    def _csrf_error(exc: CSRFError):
-        return render_error(400, "Your form expired or came from elsewhere. Reload the page and try again.")
-
-    @app.errorhandler(RateLimitExceeded)
-    def _rate_limited(exc: RateLimitExceeded):
-        retry_after = exc.retry_after if hasattr(exc, "retry_after") else None
-        headers = dict(exc.get_headers()) if hasattr(exc, "get_headers") else {}
-        if retry_after and "Retry-After" not in headers:
-            headers["Retry-After"] = str(retry_after)
-        return render_error(
-            429, "You've made a lot of requests in a short time. Wait a moment and try again.", headers=headers
-        )
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
-        status = exc.code or 500
-        message = {
-            404: "We couldn't find that page. It may have moved, or the link may be mistyped.",
-            405: "That action isn't available here.",
-            413: "That is more than this address accepts at once.",
-        }.get(status, exc.description or TITLES.get(status, "Error"))
-        return render_error(status, message, headers=dict(exc.get_headers()) if status == 405 else None)
-
-    @app.errorhandler(sa.exc.OperationalError)
-    @app.errorhandler(sa.exc.InterfaceError)
-    def _database_unavailable(exc: sa.exc.DBAPIError):
-        # Connection lost, refused or timed out: a 503 that renders without the database, never a 500.
-        log.error("database unavailable (request id %s): %s", g.get("request_id"), exc.__class__.__name__)
-        from app.extensions import db
-
-        try:
-            db.session.rollback()
-        except sa.exc.DBAPIError:
-            pass
-        return render_error(
-            503,
-            "We can't reach our database just now. Nothing you did was lost: try again in a moment.",
-            headers={"Retry-After": "30"},
-            without_database=True,
-        )
-
-    @app.errorhandler(Exception)
-    def _unhandled(exc: Exception):
-        if isinstance(exc, HTTPException):
-            return _http_error(exc)
-        log.exception("unhandled error (request id %s)", g.get("request_id"))
-        db.session.rollback()  # a failed statement would fail the error page's own queries (the navbar) too
-        return render_error(
-            500,
-            f"We've logged it and will look into it. Reference: {g.get('request_id', 'unknown')}.",
-        )

@@ -11,6 +11,7 @@ from jinja2 import nodes
 from jinja2_fragments.flask import render_block
 
 from app.money import minor_exponent
+from app.web import is_htmx
 
 # Main navigation: shown for the features that are installed.
 # (label, endpoint, shown only when signed in)
@@ -21,10 +22,6 @@ NAV = [
 ]
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "JPY": "¥"}
-
-
-def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def render_page(template: str, block: str | None = None, **context) -> str:

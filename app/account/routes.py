@@ -15,7 +15,8 @@ from app.auth.reset import change_password
 from app.auth.views import form_error, render_form, render_limited, see_other
 from app.errors import RateLimited, ValidationError
 from app.extensions import limiter
-from app.templating import is_htmx, render_page
+from app.templating import render_page
+from app.web import is_htmx
 
 PENDING_PHONE = "pending_phone"
 
@@ -46,7 +47,7 @@ def profile():
             try:
                 services.send_phone_code(user, phone)
             except RateLimited as exc:
-                form_error(form, ValidationError(exc.message, field="phone"))
+                form_error(form, ValidationError({"phone": exc.message}))
                 return render_form("account/profile.html", form, 429, user=user)
             session[PENDING_PHONE] = phone
             flash(f"Profile saved. We texted a code to {phone} to confirm the new number.", "success")

@@ -51,7 +51,7 @@ def invoices_list():
 def invoices_export():
     query, _, errors = invoices_query()
     if errors:
-        raise ValidationError(next(iter(errors.values())), field=next(iter(errors)))
+        raise ValidationError({next(iter(errors)): next(iter(errors.values()))})
     return stream_csv(
         "invoices.csv",
         [

@@ -22,7 +22,7 @@ def _permissions(names: list[str]) -> list[Permission]:
     found = db.session.scalars(sa.select(Permission).where(Permission.name.in_(wanted))).all()
     unknown = wanted - {p.name for p in found}
     if unknown:
-        raise ValidationError(f"Unknown permission: {', '.join(sorted(unknown))}", field="permissions")
+        raise ValidationError({"permissions": f"Unknown permission: {', '.join(sorted(unknown))}"})
     return sorted(found, key=lambda p: p.name)
 
 
@@ -32,24 +32,24 @@ def save_role(
     name = (name or "").strip().lower()
     description = (description or "").strip()
     if not ROLE_NAME_RE.match(name):
-        raise ValidationError("Use 2–40 lower-case letters, digits, '-' or '_', starting with a letter", field="name")
+        raise ValidationError({"name": "Use 2–40 lower-case letters, digits, '-' or '_', starting with a letter"})
     if len(description) > 200:
-        raise ValidationError("Keep the description under 200 characters", field="description")
+        raise ValidationError({"description": "Keep the description under 200 characters"})
     permissions = _permissions(permission_names)
     role = db.session.get(Role, role_id, with_for_update=True) if role_id else None
     if role_id and role is None:
         raise NotFound("No such role.")
     clash = db.session.scalar(sa.select(Role).where(Role.name == name, Role.id != (role_id or 0)))
     if clash:
-        raise ValidationError("A role with that name exists", field="name")
+        raise ValidationError({"name": "A role with that name exists"})
     if role is not None and role.name in ROLES and name != role.name:
-        raise ValidationError("Built-in roles keep their names", field="name")
+        raise ValidationError({"name": "Built-in roles keep their names"})
     if (
         role is not None
         and role.name == ADMIN_ROLE
         and {p.name for p in permissions} != {p.name for p in db.session.scalars(sa.select(Permission))}
     ):
-        raise ValidationError("The admin role always has every permission", field="permissions")
+        raise ValidationError({"permissions": "The admin role always has every permission"})
     before = {"name": role.name, "permissions": sorted(role.permission_names)} if role else None
     if role is None:
         role = Role(name=name, description=description, permissions=permissions)

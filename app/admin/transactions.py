@@ -57,7 +57,7 @@ def transactions_list():
 def transactions_export():
     query, _, errors = transactions_query()
     if errors:
-        raise ValidationError(next(iter(errors.values())), field=next(iter(errors)))
+        raise ValidationError({next(iter(errors)): next(iter(errors.values()))})
     return stream_csv(
         "transactions.csv",
         [

@@ -93,7 +93,7 @@ def users_change_role(user_id: uuid.UUID):
     role_id = int_id(request.form.get("role_id"))
     role = db.session.get(Role, role_id) if role_id else None
     if role is None:
-        raise ValidationError("Choose one of the roles.", field="role")
+        raise ValidationError({"role": "Choose one of the roles."})
     user = _locked_user(user_id)
     auth_services.change_role(user, role.name, actor_id=current_user.id)
     flash(f"{user.username} is now {role.name}.", "success")

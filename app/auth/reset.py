@@ -81,7 +81,7 @@ def set_password(user: User, password: str, *, action: str, keep_session: uuid.U
     """Store a new password, end the other sessions, email the notice, audit. Returns sessions ended."""
     problem = password_problem(password, username=user.username, email=user.email)
     if problem:
-        raise ValidationError(problem, field="password")
+        raise ValidationError({"password": problem})
     now = utcnow()
     user.password_hash = hash_password(password)
     user.password_changed_at = now
@@ -109,5 +109,5 @@ def change_password(user: User, current: str, new: str) -> int:
     if not verify_password(user.password_hash, current):
         audit.record("password.change_failed", actor_id=user.id, target=user)
         db.session.commit()
-        raise ValidationError("That isn't your current password.", field="current_password")
+        raise ValidationError({"current_password": "That isn't your current password."})
     return set_password(user, new, action="password.changed", keep_session=user.current_session_id)

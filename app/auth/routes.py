@@ -11,7 +11,7 @@ from app.auth.views import form_error, mask_email, render_form, render_limited, 
 from app.errors import AuthenticationError, RateLimited, ValidationError
 from app.extensions import db, limiter
 from app.models.user import User
-from app.templating import is_htmx
+from app.web import is_htmx
 
 # The address whose code the verification page checks (the account behind it is looked up there,
 # so the session is the same whether or not signup found an existing account).

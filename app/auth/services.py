@@ -88,13 +88,13 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
     """
     username, email = usernames.normalize_username(username), _normalized_email(email)
     if usernames.is_reserved(username):  # a property of the name alone: says nothing about who is registered
-        raise ValidationError(f"“{username}” is reserved. Choose another username.", field="username")
+        raise ValidationError({"username": f"“{username}” is reserved. Choose another username."})
     problem = password_problem(password, username=username, email=email)
     if problem:
-        raise ValidationError(problem, field="password")
+        raise ValidationError({"password": problem})
     password_hash = hash_password(password)  # before the lookups, so both paths take as long
     if usernames.is_taken(username):
-        raise ValidationError(f"“{username}” is taken. Try one of the suggestions.", field="username")
+        raise ValidationError({"username": f"“{username}” is taken. Try one of the suggestions."})
     user = _insert_unless_taken(
         username=username,
         email=email,
@@ -106,7 +106,7 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
     if user is None:
         holder = user_by_email(email)
         if holder is None:  # not the email: the username (or phone) was registered since the check above
-            raise ValidationError(f"“{username}” was just taken. Try one of the suggestions.", field="username")
+            raise ValidationError({"username": f"“{username}” was just taken. Try one of the suggestions."})
         audit.record("user.signup_duplicate", target_type="users", after={"email": email})
         try:
             queue_code(_verification_owner(holder), "verify_email", target=email)
@@ -124,7 +124,7 @@ def _normalized_email(raw: str) -> str:
     try:
         return normalize_email(raw)
     except InvalidEmail as exc:
-        raise ValidationError(str(exc), field="email") from None
+        raise ValidationError({"email": str(exc)}) from None
 
 
 def _insert_unless_taken(**values) -> User | None:
@@ -330,11 +330,11 @@ def create_verified_user(*, email: str, username: str, password: str, role: str)
         ("password", password_problem(password, username=username, email=email)),
     ):
         if problem:
-            raise ValidationError(problem, field=field)
+            raise ValidationError({field: problem})
     if user_by_email(email) is not None:
-        raise ValidationError("A user with that email already exists.", field="email")
+        raise ValidationError({"email": "A user with that email already exists."})
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
-        raise ValidationError("That username is taken.", field="username")
+        raise ValidationError({"username": "That username is taken."})
     now = utcnow()
     user = User(
         email=email,

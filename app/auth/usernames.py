@@ -40,7 +40,50 @@ SUFFIXES = ("_official", ".hq", "_dev", ".app", "_hq", "_io", ".team", "_online"
 # Signup, the availability check and the names made for social sign-ups refuse them; an operator's
 # `flask create-admin` may still use them: they are reserved for the staff.
 RESERVED = frozenset(
-    ["admin", "administrator", "root", "superuser", "sysadmin", "system", "staff", "moderator", "operator", "owner", "official", "support", "help", "helpdesk", "billing", "payments", "invoices", "security", "abuse", "postmaster", "hostmaster", "webmaster", "mail", "email", "noreply", "mailer", "daemon", "info", "contact", "sales", "team", "account", "accounts", "auth", "login", "signup", "api", "www", "static", "null", "anonymous", "everyone"]
+    [
+        "admin",
+        "administrator",
+        "root",
+        "superuser",
+        "sysadmin",
+        "system",
+        "staff",
+        "moderator",
+        "operator",
+        "owner",
+        "official",
+        "support",
+        "help",
+        "helpdesk",
+        "billing",
+        "payments",
+        "invoices",
+        "security",
+        "abuse",
+        "postmaster",
+        "hostmaster",
+        "webmaster",
+        "mail",
+        "email",
+        "noreply",
+        "mailer",
+        "daemon",
+        "info",
+        "contact",
+        "sales",
+        "team",
+        "account",
+        "accounts",
+        "auth",
+        "login",
+        "signup",
+        "api",
+        "www",
+        "static",
+        "null",
+        "anonymous",
+        "everyone",
+    ]
 )
 # Words that, added to a reserved one, still read as official: support_team, admin.hq, billing_official.
 DECORATIONS = frozenset({*(s.strip("._") for s in SUFFIXES), "the", "real", "main", "team", "staff", "desk"})

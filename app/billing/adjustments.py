@@ -126,7 +126,7 @@ def refund_invoice(invoice_id, actor_id: uuid.UUID | None, reason: str) -> Invoi
     """Refund a paid invoice in full: a credit note (own gapless CN number) and a refund at the gateway."""
     reason = " ".join(str(reason or "").split())
     if not reason or len(reason) > 500:
-        raise ValidationError("Say why (up to 500 characters).", field="reason")
+        raise ValidationError({"reason": "Say why (up to 500 characters)."})
     invoice = _lock_invoice(invoice_id)
     if invoice.kind != "invoice" or invoice.status != "paid":
         raise Conflict(f"{invoice.number} is {invoice.status}; only a paid invoice can be refunded.")

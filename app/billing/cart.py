@@ -66,15 +66,13 @@ def parse_uuid(raw, what: str = "plan") -> uuid.UUID:
     try:
         return uuid.UUID(str(raw or "").strip())
     except ValueError:
-        raise ValidationError(
-            f"That {what} doesn't exist. Pick it again from the catalog.", field=f"{what}_id"
-        ) from None
+        raise ValidationError({f"{what}_id": f"That {what} doesn't exist. Pick it again from the catalog."}) from None
 
 
 def parse_quantity(raw) -> int:
     text = str(1 if raw is None or raw == "" else raw).strip()
     if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= MAX_QUANTITY:
-        raise ValidationError(f"Choose a quantity from 1 to {MAX_QUANTITY}.", field="quantity")
+        raise ValidationError({"quantity": f"Choose a quantity from 1 to {MAX_QUANTITY}."})
     return int(text)
 
 

@@ -32,7 +32,7 @@ from app.billing.gateway import GatewayResult, GatewayUnavailable, get_gateway
 from app.billing.gateway.cards import read_card
 from app.billing.settlement import apply_outcome, lock_transaction
 from app.billing.sql import insert
-from app.errors import ExternalServiceError, NotFound, ValidationError
+from app.errors import FORM, ExternalServiceError, NotFound, ValidationError
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.billing import LIVE_STATUSES, Invoice, Subscription, Transaction
@@ -82,7 +82,7 @@ class Call:
 def read_key(raw) -> str:
     key = str(raw or "").strip()
     if not KEY_RE.match(key):
-        raise ValidationError("This checkout form is out of date. Review your order and pay again.")
+        raise ValidationError({FORM: "This checkout form is out of date. Review your order and pay again."})
     return key
 
 
@@ -100,7 +100,7 @@ def _submit(user: User, form) -> Outcome:
     key = read_key(form.get("idempotency_key"))
     method = str(form.get("payment_method") or "card")
     if method not in METHODS:
-        raise ValidationError("Choose card or bank transfer.", field="payment_method")
+        raise ValidationError({"payment_method": "Choose card or bank transfer."})
     posted = str(form.get("review_fingerprint") or "")
     existing = _by_key(key)
     if existing is not None:

@@ -36,7 +36,7 @@ def _locked(subscription_id) -> Subscription:
 def cancel(subscription_id, when: str, *, actor_id: uuid.UUID) -> tuple[Subscription, str]:
     """when = "now" (cancelled at once) or "period_end" (the customer keeps access until then)."""
     if when not in ("now", "period_end"):
-        raise ValidationError("Choose to cancel now or at the end of the period.", field="when")
+        raise ValidationError({"when": "Choose to cancel now or at the end of the period."})
     sub = _locked(subscription_id)
     if not sub.is_live:
         raise Conflict(f"This {sub.product.name} subscription is already {sub.status}.")
@@ -66,7 +66,7 @@ def cancel(subscription_id, when: str, *, actor_id: uuid.UUID) -> tuple[Subscrip
 def parse_days(raw) -> int:
     text = str(raw if raw is not None else "").strip()
     if not text.isdigit() or len(text) > 3 or not 1 <= int(text) <= MAX_TRIAL_EXTENSION_DAYS:
-        raise ValidationError(f"Enter a whole number of days from 1 to {MAX_TRIAL_EXTENSION_DAYS}.", field="days")
+        raise ValidationError({"days": f"Enter a whole number of days from 1 to {MAX_TRIAL_EXTENSION_DAYS}."})
     return int(text)
 
 

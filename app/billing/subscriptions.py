@@ -147,7 +147,7 @@ def set_auto_renew(user: User, subscription_id, value) -> Subscription:
     sub = _owned(user, subscription_id)
     _require_live(sub)
     if str(value).lower() not in {"on", "off", "true", "false", "1", "0"}:
-        raise ValidationError("Choose on or off.", field="auto_renew")
+        raise ValidationError({"auto_renew": "Choose on or off."})
     on = str(value).lower() in {"on", "true", "1"}
     if sub.auto_renew != on:
         audit.record(
@@ -165,7 +165,7 @@ def set_auto_renew(user: User, subscription_id, value) -> Subscription:
 def cancel(user: User, subscription_id, when: str) -> tuple[Subscription, str]:
     """when = "now" (cancelled at once) or "period_end" (keeps access until the period ends)."""
     if when not in ("now", "period_end"):
-        raise ValidationError("Choose to cancel now or at the end of the period.", field="when")
+        raise ValidationError({"when": "Choose to cancel now or at the end of the period."})
     sub = _owned(user, subscription_id)
     _require_live(sub)
     now = utcnow()

@@ -119,9 +119,7 @@ def _record(event: dict) -> WebhookEvent | None:
             note="",
             received_at=utcnow(),
             event_created_at=(
-                datetime.fromtimestamp(created, UTC)
-                if isinstance(created, int) and 0 < created < 2**33
-                else None
+                datetime.fromtimestamp(created, UTC) if isinstance(created, int) and 0 < created < 2**33 else None
             ),
         )
         .on_conflict_do_nothing(index_elements=["id"])

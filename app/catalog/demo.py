@@ -84,7 +84,32 @@ def _set_demo_fee() -> bool:
     return True
 
 
-WORDS = ["invoice", "pipeline", "dashboard", "inbox", "chat", "email", "campaign", "forecast", "report", "sync", "backup", "search", "calendar", "survey", "roadmap", "ticket", "vault", "audit", "workflow", "timeline", "analytics", "contacts", "billing", "metrics"]
+WORDS = [
+    "invoice",
+    "pipeline",
+    "dashboard",
+    "inbox",
+    "chat",
+    "email",
+    "campaign",
+    "forecast",
+    "report",
+    "sync",
+    "backup",
+    "search",
+    "calendar",
+    "survey",
+    "roadmap",
+    "ticket",
+    "vault",
+    "audit",
+    "workflow",
+    "timeline",
+    "analytics",
+    "contacts",
+    "billing",
+    "metrics",
+]
 CATEGORIES = ("CRM", "Analytics", "Helpdesk", "Marketing", "Productivity", "Security", "Finance", "Developer tools")
 
 

@@ -63,11 +63,11 @@ def parse_percent(raw) -> Decimal:
     try:
         value = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError):
-        raise ValidationError("Enter a percentage such as 2.5", field="percent") from None
+        raise ValidationError({"percent": "Enter a percentage such as 2.5"}) from None
     if not value.is_finite() or value < 0 or value > 100:
-        raise ValidationError("The fee must be between 0 and 100 percent", field="percent")
+        raise ValidationError({"percent": "The fee must be between 0 and 100 percent"})
     if value != value.quantize(Decimal("0.01")):
-        raise ValidationError("Use at most two decimal places", field="percent")
+        raise ValidationError({"percent": "Use at most two decimal places"})
     return value.quantize(Decimal("0.01"))
 
 
@@ -76,9 +76,9 @@ def set_fee(raw_percent, *, actor_id: uuid.UUID | None, reason: str) -> Platform
     percent = parse_percent(raw_percent)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError("Say why the fee changes", field="reason")
+        raise ValidationError({"reason": "Say why the fee changes"})
     if len(reason) > 500:
-        raise ValidationError("Keep the reason under 500 characters", field="reason")
+        raise ValidationError({"reason": "Keep the reason under 500 characters"})
     row = db.session.scalar(sa.select(PlatformFee).where(PlatformFee.id == 1).with_for_update())
     if row is None:
         row = PlatformFee(id=1, percent=Decimal("0"))

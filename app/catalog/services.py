@@ -36,9 +36,8 @@ class CatalogInvalid(ValidationError):
     """Several fields can be wrong at once: `errors` maps each field to its message."""
 
     def __init__(self, errors: dict[str, str], *, schema_problems: list[str] | None = None):
-        self.errors = errors
+        super().__init__(errors)
         self.schema_problems = schema_problems or []  # each of check_schema's messages, for a list under the editor
-        super().__init__("; ".join(errors.values()), field=next(iter(errors)))
 
 
 def unprintable(text: str, *, multiline: bool = False) -> bool:
@@ -211,13 +210,11 @@ def parse_discount(raw) -> Decimal:
     try:
         value = Decimal(str(raw if raw not in (None, "") else "0").strip())
     except (InvalidOperation, ValueError):
-        raise ValidationError(
-            "Enter the discount as a percentage such as 15 or 12.5", field="discount_percent"
-        ) from None
+        raise ValidationError({"discount_percent": "Enter the discount as a percentage such as 15 or 12.5"}) from None
     if not value.is_finite() or not 0 <= value <= 100:
-        raise ValidationError("The discount must be between 0 and 100 percent", field="discount_percent")
+        raise ValidationError({"discount_percent": "The discount must be between 0 and 100 percent"})
     if value != value.quantize(Decimal("0.01")):
-        raise ValidationError("Use at most two decimal places for the discount", field="discount_percent")
+        raise ValidationError({"discount_percent": "Use at most two decimal places for the discount"})
     return value.quantize(Decimal("0.01"))
 
 

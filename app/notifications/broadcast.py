@@ -143,17 +143,17 @@ def _insert_ignoring_duplicates():
 def clean_message(title: str, body: str, link: str | None) -> tuple[str, str, str | None]:
     title, body, link = (title or "").strip(), (body or "").strip(), (link or "").strip() or None
     if not title:
-        raise ValidationError("Give the announcement a title.", field="title")
+        raise ValidationError({"title": "Give the announcement a title."})
     if len(title) > 200:
-        raise ValidationError("Keep the title to 200 characters or fewer.", field="title")
+        raise ValidationError({"title": "Keep the title to 200 characters or fewer."})
     if any(ord(c) < 32 for c in title):
-        raise ValidationError("The title must be a single line of text.", field="title")
+        raise ValidationError({"title": "The title must be a single line of text."})
     if not body:
-        raise ValidationError("Write the announcement's text.", field="body")
+        raise ValidationError({"body": "Write the announcement's text."})
     if len(body) > 5000:
-        raise ValidationError("Keep the text to 5,000 characters or fewer.", field="body")
+        raise ValidationError({"body": "Keep the text to 5,000 characters or fewer."})
     if any(ord(c) < 32 and c not in "\n\r\t" for c in body):
-        raise ValidationError("The text contains characters that can't be sent.", field="body")
+        raise ValidationError({"body": "The text contains characters that can't be sent."})
     if link is not None and (len(link) > 500 or safe_link(link) is None):
-        raise ValidationError("The link must be a path on this site (/products/) or an http(s) address.", field="link")
+        raise ValidationError({"link": "The link must be a path on this site (/products/) or an http(s) address."})
     return title, body.replace("\r\n", "\n"), link

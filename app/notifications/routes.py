@@ -15,7 +15,8 @@ from flask_login import current_user, login_required
 
 from app.auth.sessions import passive
 from app.notifications import bp, services
-from app.templating import is_htmx, render_page
+from app.templating import render_page
+from app.web import is_htmx
 
 
 @bp.after_app_request

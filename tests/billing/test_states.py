@@ -2,6 +2,7 @@ import pytest
 
 from app.billing.states import ALLOWED, IllegalTransition, transition
 from app.models.billing import SUBSCRIPTION_STATUSES, Subscription
+from app.web import status_of
 
 LEGAL = [(a, b) for a, targets in ALLOWED.items() for b in sorted(targets)]
 ILLEGAL = [(a, b) for a in SUBSCRIPTION_STATUSES for b in SUBSCRIPTION_STATUSES if (a, b) not in LEGAL]
@@ -30,5 +31,5 @@ def test_an_illegal_transition_raises_and_changes_nothing(current, target):
     before = {c: getattr(sub, c) for c in ("status", "ended_at", "cancelled_at", "auto_renew", "next_retry_at")}
     with pytest.raises(IllegalTransition) as raised:
         transition(sub, target)
-    assert raised.value.status == 409 and "can't become" in raised.value.message
+    assert status_of(raised.value) == 409 and "can't become" in raised.value.message
     assert {c: getattr(sub, c) for c in before} == before

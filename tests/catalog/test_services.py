@@ -7,6 +7,7 @@ from app.catalog import services
 from app.catalog.schema import fields
 from app.catalog.services import CatalogInvalid
 from app.models import AuditEvent, Plan, Product
+from app.web import status_of
 from tests.catalog.test_schema_and_fee import SCHEMA
 
 
@@ -52,7 +53,7 @@ def test_saving_a_product_with_a_valid_schema_stores_and_audits_it(app, session)
 def test_a_product_with_a_bad_schema_is_refused_with_check_schemas_message(app, session, schema, message):
     with pytest.raises(CatalogInvalid) as refused:
         _product(product_schema=schema)
-    assert refused.value.status == 400
+    assert status_of(refused.value) == 400
     assert message in refused.value.errors["product_schema"]
     session.rollback()
     assert session.scalar(sa.select(sa.func.count()).select_from(Product)) == 0

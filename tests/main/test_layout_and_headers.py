@@ -77,7 +77,7 @@ def test_app_errors_map_to_their_status_and_message(make_app):
 
     app = make_app()
     errors = {
-        400: ValidationError("Amount must be positive"),
+        400: ValidationError({"amount": "Amount must be positive"}),
         404: NotFound("No such invoice"),
         409: Conflict("That username is taken"),
         429: RateLimited(retry_after=17),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import redirect, request, url_for
 
-from app.templating import is_htmx
+from app.web import is_htmx
 
 
 def back_to(endpoint: str, **values):

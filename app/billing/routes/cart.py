@@ -10,6 +10,7 @@ from app.billing import cart as cart_service
 from app.billing.routes import back_to, wants_fragment
 from app.errors import AppError
 from app.templating import render_page
+from app.web import status_of
 
 
 def _render(status: int = 200, **context):
@@ -33,10 +34,10 @@ def cart_update(product_id):
     try:
         message = cart_service.update_quantity(current_user, product_id, request.form.get("quantity"))
     except AppError as exc:
-        if exc.status >= 500:
+        if status_of(exc) >= 500:
             raise
         # Re-render the cart with the message beside that line's quantity.
-        return _render(exc.status, line_errors={product_id: exc.message})
+        return _render(status_of(exc), line_errors={product_id: exc.message})
     if wants_fragment():
         return _render(notice=message)
     flash(message, "success")
