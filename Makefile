@@ -29,8 +29,13 @@ $(OIDC_DIR)/node_modules/.package-lock.json: $(OIDC_DIR)/package.json $(OIDC_DIR
 	@command -v npm >/dev/null || { echo "Node.js and npm are required for the social-login tests (apt-get install nodejs npm)"; exit 1; }
 	cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
+# axe-core, injected into every page by the accessibility sweep (tests/e2e/test_accessibility_sweep.py).
+A11Y_DIR := tests/a11y
+$(A11Y_DIR)/node_modules/.package-lock.json: $(A11Y_DIR)/package.json $(A11Y_DIR)/package-lock.json
+	cd $(A11Y_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev $(OIDC_DIR)/node_modules/.package-lock.json
+install-dev: $(VENV)/.installed-dev $(OIDC_DIR)/node_modules/.package-lock.json $(A11Y_DIR)/node_modules/.package-lock.json
 
 run: install
 	@db="$${DATABASE_URL:-SQLite in instance/}"; \
@@ -71,4 +76,4 @@ bench: install-dev
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) instance/*.db tests/artifacts $(OIDC_DIR)/node_modules
+	rm -rf $(VENV) instance/*.db tests/artifacts $(OIDC_DIR)/node_modules $(A11Y_DIR)/node_modules

@@ -33,6 +33,7 @@ pytest_plugins = [
     "tests.support.users",
     "tests.support.oidc",
     "tests.support.faults",
+    "tests.support.routes",
 ]
 
 

@@ -44,10 +44,28 @@
     if (button) button.setAttribute("aria-busy", "true");
   });
 
-  document.addEventListener("DOMContentLoaded", function () { arm(document); reveal(document); });
+  // A table wider than the screen scrolls inside its own frame: that frame becomes a named,
+  // focusable region (keyboard users can scroll it) and shows a cue that there is more.
+  function scrollables(root) {
+    (root || document).querySelectorAll(".table-wrap").forEach(function (wrap) {
+      var scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      wrap.classList.toggle("scrolls", scrolls);
+      if (scrolls && !wrap.hasAttribute("tabindex")) {
+        var table = wrap.querySelector("table");
+        var caption = table && (table.getAttribute("aria-label") || (table.caption && table.caption.textContent));
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", (caption || "Table").trim() + " (scrolls sideways)");
+      }
+    });
+  }
+  window.addEventListener("resize", function () { scrollables(document); });
+
+  document.addEventListener("DOMContentLoaded", function () { arm(document); reveal(document); scrollables(document); });
   document.addEventListener("htmx:afterSettle", function (event) {
     arm(event.target.ownerDocument);
     reveal(event.target.ownerDocument);
+    scrollables(event.target.ownerDocument);
   });
   document.addEventListener("htmx:oobAfterSwap", function () { arm(document); });
 
