@@ -10,12 +10,50 @@
     setTimeout(function () { toast.remove(); }, 200);
   }
 
+  // Toasts leave by themselves after a while, except errors (they stay until dismissed); the
+  // clock stops while the pointer is over a toast or focus is in it, and Esc dismisses the newest.
   function arm(root) {
     (root || document).querySelectorAll("[data-autodismiss]").forEach(function (el) {
       if (el.dataset.armed) return;
       el.dataset.armed = "1";
-      setTimeout(function () { dismiss(el); }, parseInt(el.dataset.autodismiss, 10) || 6000);
+      if (el.classList.contains("toast-error")) return;
+      var left = parseInt(el.dataset.autodismiss, 10) || 6000;
+      var timer = null, started = 0;
+      function run() { started = Date.now(); timer = setTimeout(function () { dismiss(el); }, left); }
+      function pause() {
+        if (timer === null) return;
+        clearTimeout(timer); timer = null; left = Math.max(1500, left - (Date.now() - started));
+      }
+      function resume() { if (timer === null && !el.matches(":hover, :focus-within")) run(); }
+      el.addEventListener("mouseenter", pause);
+      el.addEventListener("focusin", pause);
+      el.addEventListener("mouseleave", resume);
+      el.addEventListener("focusout", function () { setTimeout(resume, 0); });
+      run();
     });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var toasts = document.querySelectorAll(".toasts .toast:not(.toast-leaving)");
+    if (toasts.length) dismiss(toasts[toasts.length - 1]);
+  });
+
+  // After an HTMX swap focus never falls to <body>: it goes to the first field in error, or, after a
+  // navigation (or when the focused element was swapped away), to the new content's heading.
+  function focusAfterSwap(event) {
+    var target = event.detail.target;
+    if (!target || !target.closest || !(event.detail.boosted || target.closest("main"))) return;
+    var invalid = target.querySelector('[aria-invalid="true"]');
+    if (invalid && document.activeElement !== invalid) { invalid.focus(); return; }
+    if (invalid) return;
+    var active = document.activeElement;
+    if (!event.detail.boosted && active && active !== document.body && document.contains(active)) return;
+    var heading = (event.detail.boosted ? document.querySelector("main h1") : target.querySelector("h1, h2, h3")) ||
+      (event.detail.boosted ? document.querySelector("main") : target);
+    if (!heading) return;
+    if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
+    heading.focus({ preventScroll: !event.detail.boosted });
   }
 
   document.addEventListener("click", function (event) {
@@ -66,6 +104,7 @@
     arm(event.target.ownerDocument);
     reveal(event.target.ownerDocument);
     scrollables(event.target.ownerDocument);
+    focusAfterSwap(event);
   });
   document.addEventListener("htmx:oobAfterSwap", function () { arm(document); });
 
