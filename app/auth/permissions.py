@@ -11,6 +11,7 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user
 
+from app import rbac
 from app.extensions import login_manager
 
 ADMIN_ACCESS = "admin.access"
@@ -22,9 +23,9 @@ def permission_required(permission: str):
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
-            if not current_user.can(ADMIN_ACCESS):
+            if not rbac.can(current_user, ADMIN_ACCESS):
                 abort(404)
-            if not current_user.can(permission):
+            if not rbac.can(current_user, permission):
                 abort(403)
             return view(*args, **kwargs)
 

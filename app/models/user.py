@@ -97,11 +97,6 @@ class User(UUIDPk, Timestamps, UserMixin, db.Model):
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
-    def can(self, permission: str) -> bool:
-        from app.rbac import permissions_of_role  # cached: no query on most requests
-
-        return permission in permissions_of_role(self.role_id)
-
 
 class UserSession(UUIDPk, db.Model):
     """One signed-in browser. Ending it (revoked_at) signs that browser out."""
