@@ -1,4 +1,4 @@
-"""flask create-admin · cleanup-otps · purge-sessions · users deactivate|set-role."""
+"""flask create-admin · cleanup-otps · purge-sessions · users deactivate|set-role · rbac sync."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from app import rbac
 from app.errors import AppError
 from app.models.user import User
 
@@ -94,6 +95,23 @@ def set_role_command(email: str, role: str) -> None:
     click.echo(f"{user.email} now has the role {role}")
 
 
+@click.group("rbac")
+def rbac_group() -> None:
+    """Roles and permissions."""
+
+
+@rbac_group.command("sync")
+@with_appcontext
+def rbac_sync_command() -> None:
+    """Make the database hold the roles and permissions declared in app/rbac.py (idempotent)."""
+    report = rbac.sync_now()
+    if not report.changed:
+        click.echo("roles and permissions already match app/rbac.py")
+    for what, names in report.summary().items():
+        if names:
+            click.echo(f"{what.replace('_', ' ')}: {', '.join(names)}")
+
+
 def register(app: Flask) -> None:
-    for command in (create_admin_command, cleanup_otps_command, purge_sessions_command, users_group):
+    for command in (create_admin_command, cleanup_otps_command, purge_sessions_command, users_group, rbac_group):
         app.cli.add_command(command)
