@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
+from datetime import UTC, date, datetime
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from app.account.services import Profile
 from app.auth.forms import check_new_password, phone_value
 
 GENDERS = {"": "Prefer not to say", "female": "Female", "male": "Male", "non_binary": "Non-binary", "other": "Other"}
@@ -71,16 +72,20 @@ class ProfileForm(FlaskForm):
             raise ValidationError("Choose one of the options.")
 
     def validate_date_of_birth(self, field):
-        if field.data and not (date(1900, 1, 1) <= field.data <= date.today()):
+        if field.data and not (date(1900, 1, 1) <= field.data <= datetime.now(UTC).date()):
             raise ValidationError("Enter a date between 1900 and today.")
 
     def validate_phone(self, field):
         phone_value(field)
 
-    def profile_data(self) -> dict:
-        data = {name: self[name].data for name in ("first_name", "last_name", "gender", "date_of_birth")}
-        data["address"] = {name: self[name].data or "" for name in ADDRESS_FIELDS}
-        return data
+    def profile(self) -> Profile:
+        return Profile(
+            first_name=self.first_name.data or "",
+            last_name=self.last_name.data or "",
+            gender=self.gender.data or None,
+            date_of_birth=self.date_of_birth.data,
+            address={name: self[name].data or "" for name in ADDRESS_FIELDS},
+        )
 
 
 class PasswordChangeForm(FlaskForm):

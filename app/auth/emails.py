@@ -59,3 +59,11 @@ def deliverable_email(raw) -> str | None:
         return normalize_email(raw) if raw else None
     except InvalidEmail:
         return None
+
+
+def mask_email(email: str | None) -> str:
+    """a•••@example.com: enough to recognise, not enough to harvest."""
+    if not email or "@" not in email:
+        return "your email address"
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}•••@{domain}"

@@ -20,7 +20,7 @@ from app.auth.emails import email_key
 from app.auth.passwords import hash_password, password_problem, verify_password
 from app.auth.services import user_by_email
 from app.auth.sessions import end_other_sessions
-from app.errors import ValidationError
+from app.errors import AuthenticationError, ValidationError
 from app.extensions import db
 from app.links import external_url
 from app.mail.services import queue_email
@@ -106,8 +106,9 @@ def reset_password(user: User, password: str, *, current_session: uuid.UUID | No
 
 
 def change_password(user: User, current: str, new: str) -> int:
+    """Replace the password after checking the current one (AuthenticationError on that field if wrong)."""
     if not verify_password(user.password_hash, current):
         audit.record("password.change_failed", actor_id=user.id, target=user)
         db.session.commit()
-        raise ValidationError({"current_password": "That isn't your current password."})
+        raise AuthenticationError("That isn't your current password.", field="current_password")
     return set_password(user, new, action="password.changed", keep_session=user.current_session_id)

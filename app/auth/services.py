@@ -5,6 +5,7 @@ Routes, CLI and other features call these; each commits its own work.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
@@ -108,10 +109,8 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
         if holder is None:  # not the email: the username (or phone) was registered since the check above
             raise ValidationError({"username": f"“{username}” was just taken. Try one of the suggestions."})
         audit.record("user.signup_duplicate", target_type="users", after={"email": email})
-        try:
+        with contextlib.suppress(RateLimited):  # asked moments ago: that message stands (nothing was written yet)
             queue_code(_verification_owner(holder), "verify_email", target=email)
-        except RateLimited:
-            pass  # asked moments ago: that message stands (nothing was written yet)
         db.session.commit()
         return None
     audit.record("user.signup", actor_id=user.id, target=user)
@@ -144,21 +143,22 @@ def resend_verification_code(address: str) -> None:
     The same work and answer whatever holds the address; RateLimited inside the cooldown.
     """
     address = email_key(address)
+    throttle.hit("code_request", address)
     queue_code(_verification_owner(user_by_email(address)), "verify_email", target=address)
     db.session.commit()
 
 
-def complete_email_verification(address: str, code: str) -> User | None:
+def complete_email_verification(address: str, code: str) -> User:
     """Check the code sent for `address`; on success mark the email verified, send the welcome and sign in.
 
     With no unverified account at the address, the code is checked against the
     address's own code row (which never signs anyone in), so a wrong code costs
-    the same either way. Returns the user signed in, or None.
+    the same either way. Returns the user signed in; AuthenticationError (on the code) otherwise.
     """
     address = email_key(address)
     user = _verification_owner(user_by_email(address))
     if not verify_otp(user, "verify_email", code, target=None if user else address) or user is None:
-        return None
+        raise AuthenticationError(BAD_CODE, field="code")
     first_time = user.email_verified_at is None
     user.email_verified_at = user.email_verified_at or utcnow()
     audit.record("user.email_verified", actor_id=user.id, target=user)
@@ -216,6 +216,33 @@ def authenticate(identifier: str, password: str, *, devices: Mapping[str, str] |
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def sign_in_with_password(
+    identifier: str, password: str, *, remember: bool = False, devices: Mapping[str, str] | None = None
+) -> User:
+    """`authenticate`, then start the session; an unverified account instead gets a fresh code (no session).
+
+    The caller tells the two apart by `user.is_verified`.
+    """
+    user = authenticate(identifier, password, devices=devices)
+    if user.is_verified:
+        login(user, remember=remember)
+    else:
+        remind_to_verify(user)
+    return user
+
+
+def remind_to_verify(user: User) -> None:
+    """Email a verification code to an unverified account that tried to sign in.
+
+    Inside the cooldown nothing is sent (nor is anything this request changed kept): the code
+    that went out moments ago still works.
+    """
+    try:
+        send_verification_code(user)
+    except RateLimited:
+        db.session.rollback()
 
 
 def login(user: User, *, remember: bool = False, method: str = "password") -> None:

@@ -22,6 +22,7 @@ from app.auth import devices
 from app.extensions import db, login_manager
 from app.models.base import utcnow
 from app.models.user import User, UserSession
+from app.web import safe_next
 
 MAX_SESSIONS = 5
 # last_seen_at is written at most this often, not on every request (the idle timeout is in hours).
@@ -204,8 +205,6 @@ def end_expired_session():
 
 
 def _local_path(url: str | None) -> str | None:
-    from app.auth.views import safe_next  # here: app.auth's routes import this module
-
     if not url:
         return None
     parts = urlsplit(url)

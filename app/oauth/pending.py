@@ -12,9 +12,9 @@ from datetime import timedelta
 
 from flask import session, url_for
 
-from app.auth.views import safe_next
 from app.models.base import utcnow
 from app.oauth.providers import PROVIDERS, SocialProfile
+from app.web import safe_next
 
 KEY = "oauth_pending"
 PENDING_TTL = timedelta(minutes=30)
