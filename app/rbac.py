@@ -159,6 +159,14 @@ def role_named(name: str) -> Role | None:
     return db.session.scalar(sa.select(Role).where(Role.name == name))
 
 
+def default_role() -> Role:
+    """The role new accounts get; its absence means the reference data was never synced."""
+    role = role_named(DEFAULT_ROLE)
+    if role is None:
+        raise LookupError(f"no role {DEFAULT_ROLE!r}: run `flask db upgrade` or `flask rbac sync`")
+    return role
+
+
 def can(user: User | AnonymousUserMixin | None, permission: str) -> bool:
     """Whether `user` holds `permission`; anyone not signed in holds none. Cached: no query on most requests."""
     if not isinstance(user, User):

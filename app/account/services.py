@@ -108,7 +108,7 @@ def _lock_number(phone: str) -> None:
 
 
 def _release_phone(holder: User, *, claimed_by: User) -> None:
-    number, was_verified = holder.phone, holder.phone_verified_at is not None
+    number, was_verified = holder.phone or "", holder.phone_verified_at is not None
     holder.phone, holder.phone_verified_at = None, None
     audit.record("user.phone_released", actor_id=claimed_by.id, target=holder, after={"was_verified": was_verified})
     consequence = "and no longer signs you in" if was_verified else "(you hadn't verified it)"

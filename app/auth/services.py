@@ -9,6 +9,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -27,7 +28,7 @@ from app.links import external_url, path_for
 from app.models.base import utcnow
 from app.models.user import Role, User
 from app.notifications.services import notify
-from app.rbac import DEFAULT_ROLE, role_named
+from app.rbac import default_role, role_named
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def find_user(identifier: str) -> User | None:
         return user_by_email(text)
     name = usernames.normalize_username(text)
     if usernames.username_problem(name) is None:
-        user = db.session.scalar(sa.select(User).where(User.username == name))
+        user: User | None = db.session.scalar(sa.select(User).where(User.username == name))
         if user is not None:
             return user
     if looks_like_phone(text):
@@ -101,7 +102,7 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
         email=email,
         phone=phone or None,
         password_hash=password_hash,
-        role_id=role_named(DEFAULT_ROLE).id,
+        role_id=default_role().id,
         password_changed_at=utcnow(),
     )
     if user is None:
@@ -126,14 +127,15 @@ def _normalized_email(raw: str) -> str:
         raise ValidationError({"email": str(exc)}) from None
 
 
-def _insert_unless_taken(**values) -> User | None:
+def _insert_unless_taken(**values: object) -> User | None:
     """INSERT … ON CONFLICT DO NOTHING: the new account, or None when its email, username or phone is taken.
 
     One statement either way, and no error (nor a line in the database's log) for a taken address.
     """
     dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(User.__table__)
-    user_id = db.session.scalar(insert.values(**values).on_conflict_do_nothing().returning(User.__table__.c.id))
+    table = cast(sa.Table, User.__table__)  # a mapped class's table (typed as a FromClause)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    user_id = db.session.scalar(insert.values(**values).on_conflict_do_nothing().returning(table.c.id))
     return db.session.get(User, user_id) if user_id is not None else None
 
 
@@ -202,7 +204,7 @@ def authenticate(identifier: str, password: str, *, devices: Mapping[str, str] |
     kind, key = ("device_failed", device) if device else ("login_failed", _account_key(user, identifier))
     throttle.check(kind, key)
     valid = verify_password(user.password_hash if user else None, password)
-    if not valid or not user.is_active:
+    if user is None or not valid or not user.is_active:
         audit.record(
             "auth.login_failed",
             target=user,
@@ -213,7 +215,7 @@ def authenticate(identifier: str, password: str, *, devices: Mapping[str, str] |
         throttle.hit(kind, key)
         raise AuthenticationError(BAD_CREDENTIALS, field="password")
     throttle.clear(kind, key)
-    if needs_rehash(user.password_hash):
+    if user.password_hash is not None and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
 
@@ -362,12 +364,15 @@ def create_verified_user(*, email: str, username: str, password: str, role: str)
         raise ValidationError({"email": "A user with that email already exists."})
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise ValidationError({"username": "That username is taken."})
+    chosen = role_named(role)
+    if chosen is None:
+        raise ValidationError({"role": f"There is no role named “{role}”."})
     now = utcnow()
     user = User(
         email=email,
         username=username,
         password_hash=hash_password(password),
-        role=role_named(role),
+        role=chosen,
         email_verified_at=now,
         password_changed_at=now,
     )

@@ -13,7 +13,6 @@ Signing in, audit names, usernames and emails are identity's (app/auth/).
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass
 
@@ -46,7 +45,7 @@ from app.models.social import SocialAccount
 from app.models.user import User
 from app.oauth import pending
 from app.oauth.providers import Provider, SocialProfile, client_for, get_provider
-from app.rbac import DEFAULT_ROLE, role_named
+from app.rbac import default_role
 from app.web import safe_next
 
 log = logging.getLogger(__name__)
@@ -107,7 +106,8 @@ def authorization_url(provider_name: str, next_url: str | None) -> str:
             f"We couldn't reach {provider.label} just now. Please try again in a moment.", provider=provider
         ) from exc
     session[NEXT_KEY] = safe_next(next_url or "")
-    return data["url"]
+    url: str = data["url"]
+    return url
 
 
 def complete_sign_in(provider_name: str, *, error: str | None = None) -> SignInResult:
@@ -196,7 +196,8 @@ def _refresh(known: SocialAccount, profile: SocialProfile) -> User:
 def settle(profile: SocialProfile, email: str) -> User:
     """The account for `profile` once `email` is proven (by the provider or by a code):
     the one this provider account already belongs to, else the one with that email, else a new one."""
-    for attempt in itertools.count():
+    attempt = 0
+    while True:
         try:
             known = _known(profile)
             if known is not None:
@@ -206,7 +207,8 @@ def settle(profile: SocialProfile, email: str) -> User:
         except IntegrityError:
             # A concurrent sign-in (double click, another tab) created the same row first: look again.
             db.session.rollback()
-            if attempt >= 2:
+            attempt += 1
+            if attempt > 2:
                 raise
 
 
@@ -241,7 +243,7 @@ def create_account(profile: SocialProfile, email: str) -> User:
         password_hash=None,
         first_name=profile.first_name[:80],
         last_name=profile.last_name[:80],
-        role=role_named(DEFAULT_ROLE),
+        role=default_role(),
         email_verified_at=utcnow(),
     )
     db.session.add(user)
