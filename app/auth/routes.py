@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.auth import bp, devices, services, throttle, usernames
 from app.auth.emails import mask_email
 from app.auth.forms import PASSWORD_HINT, CodeForm, EmailForm, LoginCodeForm, LoginForm, SignupForm
 from app.auth.pages import render_limited
+from app.auth.permissions import login_required
 from app.errors import AuthenticationError, RateLimited, ValidationError
 from app.extensions import limiter
 from app.web import is_htmx, render_form, safe_next, see_other, service_errors
@@ -63,14 +64,13 @@ def verify() -> ResponseReturnValue:
     if VERIFY_EMAIL not in session:
         return see_other("auth.login", message="Log in to finish verifying your email.", category="info")
     form = CodeForm()
-    context = {"email": mask_email(session[VERIFY_EMAIL])}
     if form.validate_on_submit():
         with service_errors(form, on_the_form=ON_THE_FIELD):
             user = services.complete_email_verification(session[VERIFY_EMAIL], form.code.data)
             return see_other(
                 "main.home", message=f"Welcome, {user.display_name}! Your email is verified and you're signed in."
             )
-    return render_form("auth/verify.html", form, **context)
+    return render_form("auth/verify.html", form, email=mask_email(session[VERIFY_EMAIL]))
 
 
 @bp.post("/verify/resend")

@@ -43,7 +43,7 @@ class Role(Model):
         return frozenset(p.name for p in self.permissions)
 
 
-class User(UUIDPk, Timestamps, UserMixin, Model):
+class User(UUIDPk, Timestamps, UserMixin, Model):  # type: ignore[misc]  # UserMixin is Any: Flask-Login ships no types
     __tablename__ = "users"
     __table_args__ = (
         sa.Index("ix_users_created_at", "created_at"),  # admin lists order users newest first

@@ -43,7 +43,9 @@ def keep(profile: SocialProfile, next_url: str, *, reason: str) -> None:
 def current() -> Pending | None:
     """The sign-in waiting in this browser, or None (none, malformed or expired)."""
     data = session.get(KEY)
-    found = data.get("profile") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    found = data.get("profile")
     if not isinstance(found, dict) or found.get("provider") not in PROVIDERS or not found.get("subject"):
         return None
     since = data.get("since")
@@ -63,7 +65,7 @@ def current() -> Pending | None:
     return Pending(
         profile=profile,
         next_url=safe_next(data.get("next") or "") or url_for("main.home"),
-        reason=data.get("reason") if data.get("reason") in REASONS else "missing",
+        reason=str(data["reason"]) if data.get("reason") in REASONS else "missing",
         email=data.get("email") or None,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
@@ -13,7 +15,7 @@ from app.auth.pages import render_limited
 from app.errors import AuthenticationError, RateLimited
 from app.extensions import limiter
 from app.oauth import bp, pending, services
-from app.oauth.providers import PROVIDERS
+from app.oauth.providers import PROVIDERS, Provider, SocialProfile
 from app.oauth.services import SignInExpired, SignInProblem
 from app.web import render_form, see_other, service_errors, status_of
 
@@ -52,7 +54,13 @@ def callback(provider: str) -> ResponseReturnValue:
     return _signed_in(result.user.display_name, result.next_url)
 
 
-def _context(waiting: pending.Pending) -> dict[str, object]:
+class _Context(TypedDict):
+    profile: SocialProfile
+    provider: Provider
+    reason: str
+
+
+def _context(waiting: pending.Pending) -> _Context:
     return {"profile": waiting.profile, "provider": PROVIDERS[waiting.profile.provider], "reason": waiting.reason}
 
 
@@ -83,7 +91,6 @@ def email_code() -> ResponseReturnValue:
     if waiting is None or not waiting.email:
         return _problem(SignInExpired())
     form = CodeForm()
-    context = {**_context(waiting), "email": mask_email(waiting.email)}
     if form.validate_on_submit():
         try:
             with service_errors(form, on_the_form=(AuthenticationError,)):
@@ -91,7 +98,7 @@ def email_code() -> ResponseReturnValue:
                 return _signed_in(result.user.display_name, result.next_url)
         except SignInProblem as exc:
             return _problem(exc)
-    return render_form("oauth/code.html", form, **context)
+    return render_form("oauth/code.html", form, email=mask_email(waiting.email), **_context(waiting))
 
 
 @bp.post("/email/resend")
