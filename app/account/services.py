@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from flask import url_for
 
 from app import audit
 from app.auth import throttle
@@ -16,6 +15,7 @@ from app.auth.otp import queue_code, verify_otp
 from app.auth.sessions import end_other_sessions, is_live
 from app.errors import AuthenticationError, NotFound, RateLimited
 from app.extensions import db
+from app.links import path_for
 from app.models.base import utcnow
 from app.models.user import User, UserSession
 from app.notifications.services import notify
@@ -118,7 +118,7 @@ def _release_phone(holder: User, *, claimed_by: User) -> None:
         "Your phone number was removed from your account",
         f"The number ending {number[-4:]} was just verified by another account, so it is no longer on yours "
         f"{consequence}. If the number is yours, verify it again from your profile.",
-        link=url_for("account.profile"),
+        link=path_for("account.profile"),
         email=True,
     )
 
