@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from flask import session, url_for
+from flask import session
 
 from app.models.base import utcnow
 from app.oauth.providers import PROVIDERS, SocialProfile
@@ -25,12 +25,12 @@ REASONS = ("missing", "unverified", "undeliverable")
 @dataclass(frozen=True)
 class Pending:
     profile: SocialProfile
-    next_url: str
+    next_url: str | None
     reason: str
     email: str | None  # the address the latest code went to
 
 
-def keep(profile: SocialProfile, next_url: str, *, reason: str) -> None:
+def keep(profile: SocialProfile, next_url: str | None, *, reason: str) -> None:
     session[KEY] = {
         "profile": asdict(profile),
         "next": next_url,
@@ -64,7 +64,7 @@ def current() -> Pending | None:
     )
     return Pending(
         profile=profile,
-        next_url=safe_next(data.get("next") or "") or url_for("main.home"),
+        next_url=safe_next(data.get("next") or ""),
         reason=str(data["reason"]) if data.get("reason") in REASONS else "missing",
         email=data.get("email") or None,
     )

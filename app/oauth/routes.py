@@ -28,9 +28,9 @@ def _problem(exc: SignInProblem) -> tuple[str, int]:
     return render_template("oauth/problem.html", message=exc.message, provider=provider, status=status), status
 
 
-def _signed_in(user_name: str, next_url: str) -> Response:
+def _signed_in(user_name: str, next_url: str | None) -> Response:
     flash(f"Signed in as {user_name}.", "success")
-    return redirect(next_url, 303 if request.method == "POST" else 302)
+    return redirect(next_url or url_for("main.home"), 303 if request.method == "POST" else 302)
 
 
 @bp.get("/<provider>")
@@ -46,7 +46,9 @@ def start(provider: str) -> ResponseReturnValue:
 @limiter.limit(LIMIT)
 def callback(provider: str) -> ResponseReturnValue:
     try:
-        result = services.complete_sign_in(provider, error=request.args.get("error"))
+        result = services.complete_sign_in(
+            provider, state=request.args.get("state", ""), error=request.args.get("error")
+        )
     except SignInProblem as exc:
         return _problem(exc)
     if result.user is None:

@@ -20,7 +20,7 @@ import redis
 import requests
 import sqlalchemy as sa
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
-from flask import request, session, url_for
+from flask import session
 from joserfc.errors import JoseError
 from sqlalchemy.exc import IntegrityError
 
@@ -82,13 +82,13 @@ class ProviderUnavailable(SignInProblem, ExternalServiceError):
 @dataclass(frozen=True)
 class SignInResult:
     user: User | None  # None: we still need a proven email (see app/oauth/pending.py)
-    next_url: str
+    next_url: str | None  # the path on this site the person set out for, if any
 
 
 @dataclass(frozen=True)
 class SignedIn:
     user: User
-    next_url: str
+    next_url: str | None
 
 
 def authorization_url(provider_name: str, next_url: str | None) -> str:
@@ -110,14 +110,15 @@ def authorization_url(provider_name: str, next_url: str | None) -> str:
     return url
 
 
-def complete_sign_in(provider_name: str, *, error: str | None = None) -> SignInResult:
+def complete_sign_in(provider_name: str, *, state: str, error: str | None = None) -> SignInResult:
     """Finish the round trip (state, code exchange, ID token) and sign the person in.
 
-    `error` is the provider's answer when the person didn't get through (e.g. "access_denied").
+    `state` and `error` are the provider's answer (the callback's query); `error` is set when
+    the person didn't get through (e.g. "access_denied").
     """
     provider = get_provider(provider_name)
-    next_url = session.pop(NEXT_KEY, None) or url_for("main.home")
-    profile = _fetch_profile(provider, error)
+    next_url: str | None = session.pop(NEXT_KEY, None) or None
+    profile = _fetch_profile(provider, state, error)
     user = _resolve(profile, next_url)
     if user is None:
         return SignInResult(None, next_url)
@@ -125,7 +126,7 @@ def complete_sign_in(provider_name: str, *, error: str | None = None) -> SignInR
     return SignInResult(user, next_url)
 
 
-def _fetch_profile(provider: Provider, error: str | None) -> SocialProfile:
+def _fetch_profile(provider: Provider, state: str, error: str | None) -> SocialProfile:
     if error:
         failed(provider, error)
         if error == "access_denied":
@@ -141,7 +142,7 @@ def _fetch_profile(provider: Provider, error: str | None) -> SocialProfile:
     try:
         # Only the browser that started this sign-in may use its state (a stranger's request
         # must not even use it up).
-        if client.framework.get_state_data(session, request.args.get("state", "")) is None:
+        if client.framework.get_state_data(session, state) is None:
             raise MismatchingStateError()
         token = client.authorize_access_token()
         return provider.profile(client, token)
@@ -167,7 +168,7 @@ def failed(provider: Provider, reason: str, user: User | None = None) -> None:
     db.session.commit()
 
 
-def _resolve(profile: SocialProfile, next_url: str) -> User | None:
+def _resolve(profile: SocialProfile, next_url: str | None) -> User | None:
     """The user for `profile`: known, or linked or created by a verified email. None when an email is needed."""
     known = _known(profile)
     if known is not None:
