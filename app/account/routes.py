@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import session
+from flask import request, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -126,7 +126,7 @@ def password() -> ResponseReturnValue:
     form = PasswordChangeForm(user=user)
     if form.validate_on_submit():
         with service_errors(form, on_the_form=(ValidationError, AuthenticationError)):
-            ended = reset.change_password(user, form.current_password.data, form.password.data)
+            ended = reset.change_password(user, form.current_password.data, form.password.data, ip=request.remote_addr)
             signed_out = f" {ended} other session(s) were signed out." if ended else ""
             return see_other("account.password", message=f"Password changed.{signed_out}")
     return render_form("account/password.html", form, password_hint=PASSWORD_HINT)

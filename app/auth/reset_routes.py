@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -38,7 +38,10 @@ def password_reset(token: str) -> ResponseReturnValue:
         same_browser = current_user.is_authenticated and current_user.id == user.id
         with service_errors(form, on_the_form=(ValidationError,)):
             reset.reset_password(
-                user, form.password.data, current_session=current_user.current_session_id if same_browser else None
+                user,
+                form.password.data,
+                current_session=current_user.current_session_id if same_browser else None,
+                ip=request.remote_addr,
             )
             return see_other(
                 "main.home" if same_browser else "auth.login",
