@@ -1,6 +1,9 @@
 """The signed-in user's own account: profile, phone, sessions, password (/account)."""
 
+from typing import cast
+
 from flask import Blueprint
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.extensions import login_manager
@@ -9,9 +12,9 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 @bp.before_request
-def _signed_in_only():
+def _signed_in_only() -> ResponseReturnValue | None:
     if not current_user.is_authenticated:
-        return login_manager.unauthorized()
+        return cast(ResponseReturnValue, login_manager.unauthorized())
     return None
 
 

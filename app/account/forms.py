@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, PasswordField, SelectField, StringField
+from wtforms import DateField, Field, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from app.account.services import Profile
 from app.auth.forms import check_new_password, phone_value
+from app.models.user import User
 
 GENDERS = {"": "Prefer not to say", "female": "Female", "male": "Male", "non_binary": "Non-binary", "other": "Other"}
 ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postal_code", "country")
 
 
-def _strip(value):
+def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
@@ -27,10 +30,10 @@ class PlainText:
     control characters) out of names and addresses, with a message that says what's allowed.
     """
 
-    def __init__(self, punctuation: str, digits: bool, allowed: str):
+    def __init__(self, punctuation: str, digits: bool, allowed: str) -> None:
         self.punctuation, self.digits, self.allowed = punctuation, digits, allowed
 
-    def __call__(self, form, field):
+    def __call__(self, form: FlaskForm, field: Field) -> None:
         for ch in field.data or "":
             category = unicodedata.category(ch)
             if category[0] in "LM" or ch == " " or ch in self.punctuation or (self.digits and category == "Nd"):
@@ -53,7 +56,7 @@ def _text(label: str, max_length: int, rule: PlainText) -> StringField:
     )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
     first_name = _text("First name", 80, NAME)
     last_name = _text("Last name", 80, NAME)
     gender = SelectField("Gender", choices=[SelectChoice(value, label) for value, label in GENDERS.items()], default="")
@@ -66,24 +69,28 @@ class ProfileForm(FlaskForm):
     country = _text("Country", 56, PLACE)
     phone = StringField("Phone", filters=[_strip], validators=[Optional()])
 
-    def validate_gender(self, field):
+    def validate_gender(self, field: Field) -> None:
         if field.data not in GENDERS:
             raise ValidationError("Choose one of the options.")
 
-    def validate_date_of_birth(self, field):
-        if field.data and not (date(1900, 1, 1) <= field.data <= date.today()):
+    def validate_date_of_birth(self, field: Field) -> None:
+        if field.data and not (date(1900, 1, 1) <= field.data <= datetime.now(UTC).date()):
             raise ValidationError("Enter a date between 1900 and today.")
 
-    def validate_phone(self, field):
+    def validate_phone(self, field: Field) -> None:
         phone_value(field)
 
-    def profile_data(self) -> dict:
-        data = {name: self[name].data for name in ("first_name", "last_name", "gender", "date_of_birth")}
-        data["address"] = {name: self[name].data or "" for name in ADDRESS_FIELDS}
-        return data
+    def profile(self) -> Profile:
+        return Profile(
+            first_name=self.first_name.data or "",
+            last_name=self.last_name.data or "",
+            gender=self.gender.data or None,
+            date_of_birth=self.date_of_birth.data,
+            address={name: self[name].data or "" for name in ADDRESS_FIELDS},
+        )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
     current_password = PasswordField(
         "Current password",
         validators=[
@@ -93,9 +100,9 @@ class PasswordChangeForm(FlaskForm):
     )
     password = PasswordField("New password", validators=[DataRequired("Choose a new password.")])
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
 
-    def validate_password(self, field):
+    def validate_password(self, field: Field) -> None:
         check_new_password(field, username=self.user.username, email=self.user.email)

@@ -2,29 +2,70 @@
 
 from __future__ import annotations
 
+import enum
 import uuid
+from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
-from flask import url_for
 
 from app import audit
+from app.auth import throttle
 from app.auth.otp import queue_code, verify_otp
 from app.auth.sessions import end_other_sessions, is_live
-from app.errors import NotFound
+from app.errors import AuthenticationError, NotFound, RateLimited
 from app.extensions import db
+from app.links import path_for
 from app.models.base import utcnow
 from app.models.user import User, UserSession
 from app.notifications.services import notify
 
+BAD_PHONE_CODE = "That code is wrong or has expired. Ask for a new one if you need to."
 
-def update_profile(user: User, data: dict) -> None:
-    """Save names, gender, date of birth and address (the phone has its own, verified, path)."""
+
+@dataclass(frozen=True)
+class Profile:
+    """What the profile page edits, besides the phone (which has its own, verified, path)."""
+
+    first_name: str = ""
+    last_name: str = ""
+    gender: str | None = None
+    date_of_birth: date | None = None
+    address: dict[str, str] | None = None  # line1, line2, city, region, postal_code, country
+
+
+class PhoneChange(enum.Enum):
+    KEPT = "kept"
+    REMOVED = "removed"
+    CODE_SENT = "code_sent"  # the new number is set once the code comes back
+
+
+def save_profile(user: User, profile: Profile, *, phone: str | None) -> PhoneChange:
+    """Save the profile, then act on the phone: remove it, or text a code to a new one.
+
+    The profile is saved even when the code can't go out yet (RateLimited, on the phone field).
+    """
+    update_profile(user, profile)
+    if not phone and user.phone:
+        remove_phone(user)
+        return PhoneChange.REMOVED
+    if phone and phone != user.phone:
+        try:
+            send_phone_code(user, phone)
+        except RateLimited as exc:
+            raise RateLimited(exc.message, retry_after=exc.retry_after, field="phone") from exc
+        return PhoneChange.CODE_SENT
+    return PhoneChange.KEPT
+
+
+def update_profile(user: User, profile: Profile) -> None:
+    """Save names, gender, date of birth and address."""
     new = {
-        "first_name": data["first_name"] or "",
-        "last_name": data["last_name"] or "",
-        "gender": data["gender"] or None,
-        "date_of_birth": data["date_of_birth"],
-        "address": data["address"] if any(data["address"].values()) else None,
+        "first_name": profile.first_name or "",
+        "last_name": profile.last_name or "",
+        "gender": profile.gender or None,
+        "date_of_birth": profile.date_of_birth,
+        "address": profile.address if profile.address and any(profile.address.values()) else None,
     }
     changed = [name for name, value in new.items() if getattr(user, name) != value]
     for name in changed:
@@ -40,11 +81,17 @@ def send_phone_code(user: User, phone: str) -> None:
     db.session.commit()
 
 
-def confirm_phone(user: User, phone: str, code: str) -> bool:
+def resend_phone_code(user: User, phone: str) -> None:
+    """Another code for `phone`, counted against the account's code requests (RateLimited past them)."""
+    throttle.hit("code_request", str(user.id))
+    send_phone_code(user, phone)
+
+
+def confirm_phone(user: User, phone: str, code: str) -> None:
     """Set the verified number. Whoever proves possession owns it: every other account holding the
-    number (verified or not) loses it and is told so, in the app and by email."""
+    number (verified or not) loses it and is told so, in the app and by email. A wrong code: AuthenticationError."""
     if not verify_otp(user, "verify_phone", code, target=phone):
-        return False
+        raise AuthenticationError(BAD_PHONE_CODE, field="code")
     _lock_number(phone)
     holders = db.session.scalars(sa.select(User).where(User.phone == phone, User.id != user.id).with_for_update())
     for holder in holders:
@@ -52,7 +99,6 @@ def confirm_phone(user: User, phone: str, code: str) -> bool:
     user.phone, user.phone_verified_at = phone, utcnow()
     audit.record("user.phone_verified", actor_id=user.id, target=user)
     db.session.commit()
-    return True
 
 
 def _lock_number(phone: str) -> None:
@@ -62,7 +108,7 @@ def _lock_number(phone: str) -> None:
 
 
 def _release_phone(holder: User, *, claimed_by: User) -> None:
-    number, was_verified = holder.phone, holder.phone_verified_at is not None
+    number, was_verified = holder.phone or "", holder.phone_verified_at is not None
     holder.phone, holder.phone_verified_at = None, None
     audit.record("user.phone_released", actor_id=claimed_by.id, target=holder, after={"was_verified": was_verified})
     consequence = "and no longer signs you in" if was_verified else "(you hadn't verified it)"
@@ -72,7 +118,7 @@ def _release_phone(holder: User, *, claimed_by: User) -> None:
         "Your phone number was removed from your account",
         f"The number ending {number[-4:]} was just verified by another account, so it is no longer on yours "
         f"{consequence}. If the number is yours, verify it again from your profile.",
-        link=url_for("account.profile"),
+        link=path_for("account.profile"),
         email=True,
     )
 

@@ -2,6 +2,7 @@
 
 from flask_login import current_user
 
+from app import rbac
 from app.admin import bp
 
 SECTIONS = [
@@ -22,12 +23,12 @@ SECTIONS = [
 @bp.app_context_processor
 def _admin_nav():
     def admin_sections(endpoints):
-        if not (current_user and current_user.is_authenticated and current_user.can("admin.access")):
+        if not rbac.can(current_user, "admin.access"):
             return []
         return [
             (label, endpoint)
             for label, endpoint, permission in SECTIONS
-            if endpoint in endpoints and current_user.can(permission)
+            if endpoint in endpoints and rbac.can(current_user, permission)
         ]
 
     return {"admin_sections": admin_sections}

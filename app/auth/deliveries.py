@@ -49,7 +49,7 @@ def send_code(otp_id: uuid.UUID, *, key: str, name: str | None = None) -> bool:
     user = db.session.get(User, otp.user_id) if otp.user_id is not None else None
     if user is not None:
         return _email_code(otp, user.email, user.display_name, key)
-    if otp.purpose == "link_email":
+    if otp.purpose == "link_email" and otp.target:
         return _email_code(otp, otp.target, name or "there", key)
     holder = user_by_email(otp.target) if otp.target else None
     if otp.purpose == "verify_email" and holder is not None:
@@ -100,6 +100,8 @@ def _email_code(otp: UserOTP, to: str, name: str, key: str) -> bool:
 
 def _text_code(otp: UserOTP) -> bool:
     site = current_app.config["SITE_NAME"]
+    if not otp.target:  # a phone code always has its number; nothing to send to otherwise
+        return False
     get_adapter().send(
         otp.target, f"{site}: your verification code is {code_for(otp)}. It expires in {CODE_MINUTES} minutes."
     )

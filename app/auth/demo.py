@@ -9,7 +9,6 @@ from flask import current_app
 
 from app.auth.services import create_verified_user, user_by_email
 from app.links import external_url
-from app.seeds import demo_seeder
 
 # (role, email, username, password)
 DEMO_USERS = (
@@ -18,7 +17,6 @@ DEMO_USERS = (
 )
 
 
-@demo_seeder
 def seed_demo_users() -> str:
     """Add the demo customer and admin when missing; say how to sign in as each."""
     if current_app.config["APP_ENV"] != "development":

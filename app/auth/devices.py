@@ -17,6 +17,7 @@ import uuid
 
 from flask import after_this_request, current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response
 
 COOKIE = "device"
 PATH = "/auth"  # every sign-in (password, code, verification, social) happens under /auth
@@ -25,11 +26,11 @@ MAX_COOKIE = 1200
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="device-cookie")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="device-cookie")
 
 
 def _max_age() -> int:
-    return current_app.config["DEVICE_COOKIE_DAYS"] * 86400
+    return int(current_app.config["DEVICE_COOKIE_DAYS"]) * 86400
 
 
 def presented() -> dict[str, str]:
@@ -52,7 +53,7 @@ def trust_this_browser(user_id: uuid.UUID) -> None:
     value = _serializer().dumps([[str(user_id), secrets.token_urlsafe(16)], *others])
 
     @after_this_request
-    def set_cookie(response):
+    def set_cookie(response: Response) -> Response:
         response.set_cookie(
             COOKIE,
             value,

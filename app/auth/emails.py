@@ -27,7 +27,7 @@ class InvalidEmail(ValueError):
     """An address we can't store or deliver to; the message is for the form field."""
 
 
-def normalize_email(raw) -> str:
+def normalize_email(raw: object) -> str:
     """The address in its normal form, or InvalidEmail with a message for the field."""
     text = unicodedata.normalize("NFC", str(raw or "").strip())
     if len(text) > MAX_LENGTH:
@@ -36,7 +36,8 @@ def normalize_email(raw) -> str:
     if foreign and all(unicodedata.category(c)[0] in "LMN" for c in foreign):  # letters, not invisible tricks
         raise InvalidEmail(UNDELIVERABLE.format(chars="".join(dict.fromkeys(foreign))[:5]))
     try:
-        address = validate_email(text, check_deliverability=False, allow_smtputf8=False).ascii_email.lower()
+        ascii_email: str | None = validate_email(text, check_deliverability=False, allow_smtputf8=False).ascii_email
+        address = (ascii_email or text).lower()
     except EmailNotValidError:
         raise InvalidEmail(INVALID) from None
     if len(address) > MAX_LENGTH:  # punycode is longer than the Unicode it encodes
@@ -44,7 +45,7 @@ def normalize_email(raw) -> str:
     return address
 
 
-def email_key(raw) -> str:
+def email_key(raw: object) -> str:
     """What to look an address up (or count attempts) by: its normal form when it has one, else the text
     lower-cased, which matches only rows stored before addresses were normalized."""
     try:
@@ -53,9 +54,17 @@ def email_key(raw) -> str:
         return str(raw or "").strip().lower()[:MAX_LENGTH]
 
 
-def deliverable_email(raw) -> str | None:
+def deliverable_email(raw: object) -> str | None:
     """The normal form, or None for an address we could not send to (e.g. a social provider's)."""
     try:
         return normalize_email(raw) if raw else None
     except InvalidEmail:
         return None
+
+
+def mask_email(email: str | None) -> str:
+    """a•••@example.com: enough to recognise, not enough to harvest."""
+    if not email or "@" not in email:
+        return "your email address"
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}•••@{domain}"

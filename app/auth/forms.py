@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import unicodedata
+from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, Field, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.auth.emails import InvalidEmail, normalize_email
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 from app.auth.phones import normalize_phone
 from app.auth.usernames import normalize_username, username_problem
+from app.models.user import User
 
 CODE_LENGTH = 6
 
 
-def _strip(value):
+def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
 class EmailAddress:
     """An address we can deliver to, in its normal form (app/auth/emails.py)."""
 
-    def __call__(self, form, field):
+    def __call__(self, form: FlaskForm, field: Field) -> None:
         try:
             field.data = normalize_email(field.data)
         except InvalidEmail as exc:
@@ -33,13 +35,13 @@ class EmailAddress:
 class Printable:
     """No control or invisible characters (NUL can't even be stored in Postgres text)."""
 
-    def __call__(self, form, field):
+    def __call__(self, form: FlaskForm, field: Field) -> None:
         if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Cn") for ch in field.data or ""):
             raise ValidationError("Remove the invisible or control characters from this field.")
 
 
 class Code:
-    def __call__(self, form, field):
+    def __call__(self, form: FlaskForm, field: Field) -> None:
         field.data = "".join((field.data or "").split())
         if len(field.data) != CODE_LENGTH or not field.data.isascii() or not field.data.isdigit():
             raise ValidationError(f"Enter the {CODE_LENGTH}-digit code from the message.")
@@ -55,13 +57,13 @@ def new_password_field(label: str = "Password") -> PasswordField:
     return PasswordField(label, validators=[DataRequired("Choose a password.")])
 
 
-def check_new_password(field, *, username: str | None, email: str | None) -> None:
+def check_new_password(field: Field, *, username: str | None, email: str | None) -> None:
     problem = password_problem(field.data or "", username=username, email=email)
     if problem:
         raise ValidationError(problem)
 
 
-def phone_value(field) -> None:
+def phone_value(field: Field) -> None:
     """Normalize a phone field to E.164 in place (empty stays None)."""
     if not field.data:
         field.data = None
@@ -72,29 +74,29 @@ def phone_value(field) -> None:
         raise ValidationError(str(exc)) from None
 
 
-class SignupForm(FlaskForm):
+class SignupForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
     username = StringField("Username", filters=[normalize_username], validators=[DataRequired("Choose a username.")])
     email = email_field()
     password = new_password_field()
     phone = StringField("Phone (optional)", filters=[_strip], validators=[Optional()])
 
-    def validate_username(self, field):
+    def validate_username(self, field: Field) -> None:
         problem = username_problem(field.data or "")
         if problem:
             raise ValidationError(problem)
 
-    def validate_password(self, field):
+    def validate_password(self, field: Field) -> None:
         check_new_password(field, username=self.username.data, email=self.email.data)
 
-    def validate_phone(self, field):
+    def validate_phone(self, field: Field) -> None:
         phone_value(field)
 
 
-class CodeForm(FlaskForm):
+class CodeForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
     code = StringField("Code", validators=[DataRequired(f"Enter the {CODE_LENGTH}-digit code."), Code()])
 
 
-class LoginForm(FlaskForm):
+class LoginForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
     identifier = StringField(
         "Email, username or phone",
         filters=[_strip],
@@ -111,7 +113,7 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me signed in on this device")
 
 
-class EmailForm(FlaskForm):
+class EmailForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
     email = email_field()
 
 
@@ -119,14 +121,14 @@ class LoginCodeForm(CodeForm):
     remember = BooleanField("Keep me signed in on this device")
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
     password = new_password_field("New password")
 
-    def __init__(self, *args, user=None, **kwargs):
+    def __init__(self, *args: Any, user: User | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
 
-    def validate_password(self, field):
+    def validate_password(self, field: Field) -> None:
         check_new_password(
             field, username=self.user.username if self.user else None, email=self.user.email if self.user else None
         )

@@ -24,6 +24,7 @@ import hmac
 import math
 import uuid
 from datetime import timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -42,14 +43,14 @@ HOURLY_CAP = 5
 WINDOW = timedelta(hours=1)
 
 
-def _digest(otp_id, code: str) -> str:
+def _digest(otp_id: uuid.UUID, code: str) -> str:
     # Keyed with SECRET_KEY and salted with the row id: a database dump alone
     # does not reveal a code (a million candidates are nothing for plain SHA-256).
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, f"{otp_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _owned_by(user: User | None, purpose: str, target: str | None):
+def _owned_by(user: User | None, purpose: str, target: str | None) -> sa.ColumnElement[bool]:
     """The codes of `user` for `purpose`; without a user, the codes that prove `target`."""
     owner = (
         UserOTP.user_id == user.id if user is not None else sa.and_(UserOTP.user_id.is_(None), UserOTP.target == target)
@@ -173,14 +174,12 @@ def verify_otp(user: User | None, purpose: str, code: str, *, target: str | None
 
 
 def has_active_code(user: User | None, purpose: str, *, target: str | None = None) -> bool:
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(UserOTP)
-            .where(_owned_by(user, purpose, target), UserOTP.status == "active", UserOTP.expires_at > utcnow())
-        )
-        > 0
+    count = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(UserOTP)
+        .where(_owned_by(user, purpose, target), UserOTP.status == "active", UserOTP.expires_at > utcnow())
     )
+    return bool(count)
 
 
 def cleanup_otps() -> int:
@@ -196,4 +195,4 @@ def cleanup_otps() -> int:
         )
     )
     db.session.commit()
-    return result.rowcount
+    return cast("sa.CursorResult[Any]", result).rowcount

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import uuid
 
-from flask import current_app, request
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app import audit, outbox
@@ -20,7 +20,7 @@ from app.auth.emails import email_key
 from app.auth.passwords import hash_password, password_problem, verify_password
 from app.auth.services import user_by_email
 from app.auth.sessions import end_other_sessions
-from app.errors import ValidationError
+from app.errors import AuthenticationError, ValidationError
 from app.extensions import db
 from app.links import external_url
 from app.mail.services import queue_email
@@ -77,8 +77,10 @@ def request_password_reset(email: str) -> None:
     db.session.commit()
 
 
-def set_password(user: User, password: str, *, action: str, keep_session: uuid.UUID | None = None) -> int:
-    """Store a new password, end the other sessions, email the notice, audit. Returns sessions ended."""
+def set_password(
+    user: User, password: str, *, action: str, keep_session: uuid.UUID | None = None, ip: str | None = None
+) -> int:
+    """Store a new password, end the other sessions, email the notice (naming `ip`), audit. Returns sessions ended."""
     problem = password_problem(password, username=user.username, email=user.email)
     if problem:
         raise ValidationError({"password": problem})
@@ -93,7 +95,7 @@ def set_password(user: User, password: str, *, action: str, keep_session: uuid.U
         {
             "name": user.display_name,
             "when": now.strftime("%d %b %Y, %H:%M UTC"),
-            "ip": request.remote_addr or "unknown",
+            "ip": ip or "unknown",
             "reset_url": external_url("auth.password_reset_request"),
         },
     )
@@ -101,13 +103,16 @@ def set_password(user: User, password: str, *, action: str, keep_session: uuid.U
     return ended
 
 
-def reset_password(user: User, password: str, *, current_session: uuid.UUID | None = None) -> int:
-    return set_password(user, password, action="password.reset", keep_session=current_session)
+def reset_password(
+    user: User, password: str, *, current_session: uuid.UUID | None = None, ip: str | None = None
+) -> int:
+    return set_password(user, password, action="password.reset", keep_session=current_session, ip=ip)
 
 
-def change_password(user: User, current: str, new: str) -> int:
+def change_password(user: User, current: str, new: str, *, ip: str | None = None) -> int:
+    """Replace the password after checking the current one (AuthenticationError on that field if wrong)."""
     if not verify_password(user.password_hash, current):
         audit.record("password.change_failed", actor_id=user.id, target=user)
         db.session.commit()
-        raise ValidationError({"current_password": "That isn't your current password."})
-    return set_password(user, new, action="password.changed", keep_session=user.current_session_id)
+        raise AuthenticationError("That isn't your current password.", field="current_password")
+    return set_password(user, new, action="password.changed", keep_session=user.current_session_id, ip=ip)

@@ -5,9 +5,11 @@ Routes, CLI and other features call these; each commits its own work.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -26,7 +28,7 @@ from app.links import external_url, path_for
 from app.models.base import utcnow
 from app.models.user import Role, User
 from app.notifications.services import notify
-from app.rbac import DEFAULT_ROLE, role_named
+from app.rbac import default_role, role_named
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ def find_user(identifier: str) -> User | None:
         return user_by_email(text)
     name = usernames.normalize_username(text)
     if usernames.username_problem(name) is None:
-        user = db.session.scalar(sa.select(User).where(User.username == name))
+        user: User | None = db.session.scalar(sa.select(User).where(User.username == name))
         if user is not None:
             return user
     if looks_like_phone(text):
@@ -100,7 +102,7 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
         email=email,
         phone=phone or None,
         password_hash=password_hash,
-        role_id=role_named(DEFAULT_ROLE).id,
+        role_id=default_role().id,
         password_changed_at=utcnow(),
     )
     if user is None:
@@ -108,10 +110,8 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
         if holder is None:  # not the email: the username (or phone) was registered since the check above
             raise ValidationError({"username": f"“{username}” was just taken. Try one of the suggestions."})
         audit.record("user.signup_duplicate", target_type="users", after={"email": email})
-        try:
+        with contextlib.suppress(RateLimited):  # asked moments ago: that message stands (nothing was written yet)
             queue_code(_verification_owner(holder), "verify_email", target=email)
-        except RateLimited:
-            pass  # asked moments ago: that message stands (nothing was written yet)
         db.session.commit()
         return None
     audit.record("user.signup", actor_id=user.id, target=user)
@@ -127,14 +127,15 @@ def _normalized_email(raw: str) -> str:
         raise ValidationError({"email": str(exc)}) from None
 
 
-def _insert_unless_taken(**values) -> User | None:
+def _insert_unless_taken(**values: object) -> User | None:
     """INSERT … ON CONFLICT DO NOTHING: the new account, or None when its email, username or phone is taken.
 
     One statement either way, and no error (nor a line in the database's log) for a taken address.
     """
     dialect = db.session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(User.__table__)
-    user_id = db.session.scalar(insert.values(**values).on_conflict_do_nothing().returning(User.__table__.c.id))
+    table = cast(sa.Table, User.__table__)  # a mapped class's table (typed as a FromClause)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    user_id = db.session.scalar(insert.values(**values).on_conflict_do_nothing().returning(table.c.id))
     return db.session.get(User, user_id) if user_id is not None else None
 
 
@@ -144,21 +145,22 @@ def resend_verification_code(address: str) -> None:
     The same work and answer whatever holds the address; RateLimited inside the cooldown.
     """
     address = email_key(address)
+    throttle.hit("code_request", address)
     queue_code(_verification_owner(user_by_email(address)), "verify_email", target=address)
     db.session.commit()
 
 
-def complete_email_verification(address: str, code: str) -> User | None:
+def complete_email_verification(address: str, code: str) -> User:
     """Check the code sent for `address`; on success mark the email verified, send the welcome and sign in.
 
     With no unverified account at the address, the code is checked against the
     address's own code row (which never signs anyone in), so a wrong code costs
-    the same either way. Returns the user signed in, or None.
+    the same either way. Returns the user signed in; AuthenticationError (on the code) otherwise.
     """
     address = email_key(address)
     user = _verification_owner(user_by_email(address))
     if not verify_otp(user, "verify_email", code, target=None if user else address) or user is None:
-        return None
+        raise AuthenticationError(BAD_CODE, field="code")
     first_time = user.email_verified_at is None
     user.email_verified_at = user.email_verified_at or utcnow()
     audit.record("user.email_verified", actor_id=user.id, target=user)
@@ -172,7 +174,7 @@ def complete_email_verification(address: str, code: str) -> User | None:
 
 def send_welcome(user: User) -> None:
     """The welcome, in-app and by email (caller commits)."""
-    endpoint = "catalog.index" if "catalog.index" in current_app.view_functions else "main.home"
+    endpoint = "catalog.index"
     site = current_app.config["SITE_NAME"]
     # In-app links are paths (they follow whatever origin the person is on); the email needs the origin.
     notify(
@@ -202,7 +204,7 @@ def authenticate(identifier: str, password: str, *, devices: Mapping[str, str] |
     kind, key = ("device_failed", device) if device else ("login_failed", _account_key(user, identifier))
     throttle.check(kind, key)
     valid = verify_password(user.password_hash if user else None, password)
-    if not valid or not user.is_active:
+    if user is None or not valid or not user.is_active:
         audit.record(
             "auth.login_failed",
             target=user,
@@ -213,9 +215,36 @@ def authenticate(identifier: str, password: str, *, devices: Mapping[str, str] |
         throttle.hit(kind, key)
         raise AuthenticationError(BAD_CREDENTIALS, field="password")
     throttle.clear(kind, key)
-    if needs_rehash(user.password_hash):
+    if user.password_hash is not None and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def sign_in_with_password(
+    identifier: str, password: str, *, remember: bool = False, devices: Mapping[str, str] | None = None
+) -> User:
+    """`authenticate`, then start the session; an unverified account instead gets a fresh code (no session).
+
+    The caller tells the two apart by `user.is_verified`.
+    """
+    user = authenticate(identifier, password, devices=devices)
+    if user.is_verified:
+        login(user, remember=remember)
+    else:
+        remind_to_verify(user)
+    return user
+
+
+def remind_to_verify(user: User) -> None:
+    """Email a verification code to an unverified account that tried to sign in.
+
+    Inside the cooldown nothing is sent (nor is anything this request changed kept): the code
+    that went out moments ago still works.
+    """
+    try:
+        send_verification_code(user)
+    except RateLimited:
+        db.session.rollback()
 
 
 def login(user: User, *, remember: bool = False, method: str = "password") -> None:
@@ -335,12 +364,15 @@ def create_verified_user(*, email: str, username: str, password: str, role: str)
         raise ValidationError({"email": "A user with that email already exists."})
     if db.session.scalar(sa.select(User.id).where(User.username == username)) is not None:
         raise ValidationError({"username": "That username is taken."})
+    chosen = role_named(role)
+    if chosen is None:
+        raise ValidationError({"role": f"There is no role named “{role}”."})
     now = utcnow()
     user = User(
         email=email,
         username=username,
         password_hash=hash_password(password),
-        role=role_named(role),
+        role=chosen,
         email_verified_at=now,
         password_changed_at=now,
     )

@@ -10,11 +10,14 @@ remembered, the row is ended and the browser sent to the login page.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from user_agents import parse as parse_user_agent
 
@@ -22,6 +25,9 @@ from app.auth import devices
 from app.extensions import db, login_manager
 from app.models.base import utcnow
 from app.models.user import User, UserSession
+from app.web import is_htmx, safe_next
+
+V = TypeVar("V", bound=Callable[..., Any])
 
 MAX_SESSIONS = 5
 # last_seen_at is written at most this often, not on every request (the idle timeout is in hours).
@@ -72,12 +78,12 @@ def start_session(user: User, *, remember: bool = False) -> UserSession:
     return record
 
 
-def is_live(now):
+def is_live(now: datetime) -> sa.ColumnElement[bool]:
     """SQL: the session still signs someone in (not ended, within its lifetime and idle timeout)."""
     return sa.and_(UserSession.revoked_at.is_(None), _within_lifetime(now))
 
 
-def _within_lifetime(now):
+def _within_lifetime(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(
         sa.and_(UserSession.remember.is_(True), UserSession.created_at >= now - lifetime(remember=True)),
         sa.and_(
@@ -97,7 +103,7 @@ def idle_timeout() -> timedelta:
     return timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"])
 
 
-def expiry_message(record: UserSession, now) -> str | None:
+def expiry_message(record: UserSession, now: datetime) -> str | None:
     """Why `record` no longer signs anyone in (a sentence for the login page), or None while it does."""
     if now - record.created_at > lifetime(remember=record.remember):
         return f"For your security, a sign-in lasts {_span(lifetime(remember=record.remember))}. Please sign in again."
@@ -169,9 +175,9 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
-def passive(view):
+def passive(view: V) -> V:
     """Mark a view the page calls on its own (the badge's poll): it does not keep a session alive."""
-    view.passive_request = True
+    view.passive_request = True  # type: ignore[attr-defined]  # a mark on the function object, read by _is_passive
     return view
 
 
@@ -180,7 +186,7 @@ def _is_passive() -> bool:
     return getattr(view, "passive_request", False)
 
 
-def end_expired_session():
+def end_expired_session() -> ResponseReturnValue | None:
     """Load the session row before the view runs, so an expired one signs out here, with a message."""
     if request.endpoint == "static":
         return None
@@ -190,7 +196,7 @@ def end_expired_session():
         return None
     _sign_out_browser()
     flash(message, "info")
-    htmx = request.headers.get("HX-Request") == "true"
+    htmx = is_htmx()
     # Back to the page the person was on after signing in: not a fragment's or a form's own URL.
     if htmx:
         target = request.headers.get("HX-Current-URL")
@@ -204,8 +210,6 @@ def end_expired_session():
 
 
 def _local_path(url: str | None) -> str | None:
-    from app.auth.views import safe_next  # here: app.auth's routes import this module
-
     if not url:
         return None
     parts = urlsplit(url)
@@ -229,4 +233,4 @@ def purge_sessions() -> int:
         sa.delete(UserSession).where(sa.or_(UserSession.revoked_at.is_not(None), UserSession.last_seen_at < idle_since))
     )
     db.session.commit()
-    return result.rowcount
+    return cast("sa.CursorResult[Any]", result).rowcount

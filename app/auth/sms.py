@@ -45,7 +45,8 @@ class OutboxSms:
 
 
 def get_adapter() -> SmsAdapter:
-    return import_string(current_app.config["SMS_ADAPTER"].replace(":", "."))()
+    adapter: SmsAdapter = import_string(current_app.config["SMS_ADAPTER"].replace(":", "."))()
+    return adapter
 
 
 def queue_sms(to: str, body: str) -> None:

@@ -16,6 +16,7 @@ import math
 
 import redis
 from flask import current_app
+from werkzeug.wrappers import Response
 
 from app.errors import RateLimited
 from app.extensions import limiter
@@ -45,8 +46,8 @@ ACCOUNT_LIMITS = {
 }
 
 
-def _failed(response) -> bool:
-    return response.status_code == 401
+def _failed(response: Response) -> bool:
+    return bool(response.status_code == 401)
 
 
 # Shared by every form that checks a secret (password or code): 10 failures a minute per IP.

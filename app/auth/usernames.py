@@ -230,7 +230,7 @@ def suggestions(name: str) -> list[str]:
     candidates = candidate_names(name)
     client = get_redis()
     try:
-        cached = dict(zip(candidates, client.mget([_key(c) for c in candidates])))
+        cached = dict(zip(candidates, client.mget([_key(c) for c in candidates]), strict=True))
     except redis.RedisError:
         cached = {c: None for c in candidates}
     unknown = [c for c, v in cached.items() if v is None]

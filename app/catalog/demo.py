@@ -13,7 +13,6 @@ from app.catalog.demo_data import PRODUCTS
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.catalog import BILLING_CYCLES, Plan, PlatformFee, PlatformFeeChange, Product
-from app.seeds import demo_seeder
 
 DEMO_FEE = "2.50"
 # Longer commitments cost less per month; paying weekly costs a little more.
@@ -33,7 +32,6 @@ def cycle_price(monthly_minor: int, cycle: str, yearly_months: str = "10") -> in
     return int(units) * 100
 
 
-@demo_seeder
 def seed_demo_catalog() -> str:
     """Add the demo products that are missing (a product already there is left as it is)."""
     existing = set(db.session.scalars(sa.select(Product.slug)))

@@ -15,7 +15,6 @@ from app.extensions import db
 from app.models.catalog import PlatformFee, PlatformFeeChange
 from app.money import percent_of
 from app.redis_client import get_redis
-from app.seeds import seeder
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +22,6 @@ CACHE_KEY = "platform_fee:percent"
 CACHE_SECONDS = 3600
 
 
-@seeder
 def seed_fee_row() -> None:
     if db.session.get(PlatformFee, 1) is None:
         db.session.add(PlatformFee(id=1, percent=Decimal("0")))

@@ -8,14 +8,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import UTCDateTime, UUIDPk, utcnow
 
 OTP_PURPOSES = ("verify_email", "verify_phone", "login", "link_email")
 OTP_STATUSES = ("active", "used", "void", "expired")
 
 
-class UserOTP(UUIDPk, db.Model):
+class UserOTP(UUIDPk, Model):
     """One issued code. Only an HMAC of the code is stored, never the code.
 
     A code without a user proves an email address (`target`) before any account

@@ -8,12 +8,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import UTCDateTime, UUIDPk, utcnow
 from app.models.user import User
 
 
-class SocialAccount(UUIDPk, db.Model):
+class SocialAccount(UUIDPk, Model):
     """One provider identity. Keyed on provider + subject: emails change, subjects don't."""
 
     __tablename__ = "social_account"

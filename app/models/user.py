@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model, db
 from app.models.base import JSONType, Timestamps, UTCDateTime, UUIDPk, utcnow
 
 role_permission = sa.Table(
@@ -20,7 +20,7 @@ role_permission = sa.Table(
 )
 
 
-class Permission(db.Model):
+class Permission(Model):
     __tablename__ = "permission"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -28,7 +28,7 @@ class Permission(db.Model):
     description: Mapped[str] = mapped_column(sa.String(200), default="")
 
 
-class Role(db.Model):
+class Role(Model):
     __tablename__ = "role"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,7 +43,7 @@ class Role(db.Model):
         return frozenset(p.name for p in self.permissions)
 
 
-class User(UUIDPk, Timestamps, UserMixin, db.Model):
+class User(UUIDPk, Timestamps, UserMixin, Model):  # type: ignore[misc]  # UserMixin is Any: Flask-Login ships no types
     __tablename__ = "users"
     __table_args__ = (
         sa.Index("ix_users_created_at", "created_at"),  # admin lists order users newest first
@@ -67,7 +67,7 @@ class User(UUIDPk, Timestamps, UserMixin, db.Model):
     last_name: Mapped[str] = mapped_column(sa.String(80), default="")
     gender: Mapped[str | None] = mapped_column(sa.String(20))
     date_of_birth: Mapped[date | None] = mapped_column(sa.Date)
-    address: Mapped[dict | None] = mapped_column(JSONType)  # line1, line2, city, region, postal_code, country
+    address: Mapped[dict[str, str] | None] = mapped_column(JSONType)  # line1, line2, city, region, postal_code, country
     role_id: Mapped[int] = mapped_column(sa.ForeignKey("role.id"), index=True)
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -77,8 +77,15 @@ class User(UUIDPk, Timestamps, UserMixin, db.Model):
     # Changes with every password change; reset tokens carry it, so old links die.
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    # The server-side session this request was authenticated by (set by the loader).
-    current_session_id = None  # uuid.UUID | None; not a column
+    @property
+    def current_session_id(self) -> uuid.UUID | None:
+        """The server-side session this request was authenticated by (set by the loader); not a column."""
+        value: uuid.UUID | None = self.__dict__.get("_current_session_id")
+        return value
+
+    @current_session_id.setter
+    def current_session_id(self, value: uuid.UUID | None) -> None:
+        self.__dict__["_current_session_id"] = value
 
     def get_id(self) -> str:
         # Flask-Login stores the *session* id, not the user id: ending the
@@ -97,13 +104,8 @@ class User(UUIDPk, Timestamps, UserMixin, db.Model):
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
 
-    def can(self, permission: str) -> bool:
-        from app.rbac import permissions_of_role  # cached: no query on most requests
 
-        return permission in permissions_of_role(self.role_id)
-
-
-class UserSession(UUIDPk, db.Model):
+class UserSession(UUIDPk, Model):
     """One signed-in browser. Ending it (revoked_at) signs that browser out."""
 
     __tablename__ = "user_session"

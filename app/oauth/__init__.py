@@ -2,14 +2,14 @@
 
 from flask import Blueprint
 
+from app.oauth.providers import Provider, configured_providers
+
 bp = Blueprint("oauth", __name__, url_prefix="/auth/oauth")
 
 
 @bp.app_template_global("social_providers")
-def social_providers():
+def social_providers() -> list[Provider]:
     """The configured providers, for templates/auth/_social_buttons.html."""
-    from app.oauth.providers import configured_providers
-
     return configured_providers()
 
 

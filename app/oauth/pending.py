@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from flask import session, url_for
+from flask import session
 
-from app.auth.views import safe_next
 from app.models.base import utcnow
 from app.oauth.providers import PROVIDERS, SocialProfile
+from app.web import safe_next
 
 KEY = "oauth_pending"
 PENDING_TTL = timedelta(minutes=30)
@@ -25,12 +25,12 @@ REASONS = ("missing", "unverified", "undeliverable")
 @dataclass(frozen=True)
 class Pending:
     profile: SocialProfile
-    next_url: str
+    next_url: str | None
     reason: str
     email: str | None  # the address the latest code went to
 
 
-def keep(profile: SocialProfile, next_url: str, *, reason: str) -> None:
+def keep(profile: SocialProfile, next_url: str | None, *, reason: str) -> None:
     session[KEY] = {
         "profile": asdict(profile),
         "next": next_url,
@@ -43,7 +43,9 @@ def keep(profile: SocialProfile, next_url: str, *, reason: str) -> None:
 def current() -> Pending | None:
     """The sign-in waiting in this browser, or None (none, malformed or expired)."""
     data = session.get(KEY)
-    found = data.get("profile") if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    found = data.get("profile")
     if not isinstance(found, dict) or found.get("provider") not in PROVIDERS or not found.get("subject"):
         return None
     since = data.get("since")
@@ -62,8 +64,8 @@ def current() -> Pending | None:
     )
     return Pending(
         profile=profile,
-        next_url=safe_next(data.get("next") or "") or url_for("main.home"),
-        reason=data.get("reason") if data.get("reason") in REASONS else "missing",
+        next_url=safe_next(data.get("next") or ""),
+        reason=str(data["reason"]) if data.get("reason") in REASONS else "missing",
         email=data.get("email") or None,
     )
 

@@ -12,9 +12,10 @@ import hmac
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, current_app
+from flask import Config, Flask, current_app
 
 from app.auth.emails import deliverable_email
 from app.errors import NotFound
@@ -36,9 +37,10 @@ class SocialProfile:
     email_undeliverable: bool = False  # it gave one, but not one we can send to
 
 
-def _read_email(raw) -> dict:
+def _read_email(raw: object) -> tuple[str | None, bool]:
+    """The address we can send to, and whether the provider gave one we can't."""
     email = deliverable_email(raw)
-    return {"email": email, "email_undeliverable": bool(raw) and email is None}
+    return email, bool(raw) and email is None
 
 
 @dataclass(frozen=True)
@@ -46,21 +48,21 @@ class Provider(ABC):
     name: str
     label: str
 
-    def is_configured(self, config) -> bool:
+    def is_configured(self, config: Config) -> bool:
         prefix = self.name.upper()
         return bool(config.get(f"{prefix}_CLIENT_ID") and config.get(f"{prefix}_CLIENT_SECRET"))
 
     @abstractmethod
-    def settings(self, config) -> dict:
+    def settings(self, config: Config) -> dict[str, Any]:
         """Keyword arguments for Authlib's `OAuth.register`."""
 
     @abstractmethod
-    def profile(self, client, token: dict) -> SocialProfile:
+    def profile(self, client: Any, token: dict[str, Any]) -> SocialProfile:
         """Read who signed in from the token response (and the provider's API)."""
 
 
 class Google(Provider):
-    def settings(self, config) -> dict:
+    def settings(self, config: Config) -> dict[str, Any]:
         return {
             "client_id": config["GOOGLE_CLIENT_ID"],
             "client_secret": config["GOOGLE_CLIENT_SECRET"],
@@ -72,7 +74,7 @@ class Google(Provider):
             },
         }
 
-    def profile(self, client, token: dict) -> SocialProfile:
+    def profile(self, client: Any, token: dict[str, Any]) -> SocialProfile:
         # Authlib has already checked the ID token: signature (JWKS), issuer, audience, expiry, nonce.
         claims = dict(token["userinfo"])
         if not claims.get("email"):
@@ -80,12 +82,13 @@ class Google(Provider):
             extra = client.userinfo(token=token)
             if extra.get("sub") == claims["sub"]:
                 claims = {**extra, **claims}
-        email = _read_email(claims.get("email"))
+        email, undeliverable = _read_email(claims.get("email"))
         return SocialProfile(
             provider=self.name,
             subject=str(claims["sub"]),
-            **email,
-            email_verified=bool(email["email"]) and claims.get("email_verified") in (True, "true"),
+            email=email,
+            email_undeliverable=undeliverable,
+            email_verified=bool(email) and claims.get("email_verified") in (True, "true"),
             name=claims.get("name") or "",
             first_name=claims.get("given_name") or "",
             last_name=claims.get("family_name") or "",
@@ -93,7 +96,7 @@ class Google(Provider):
 
 
 class Facebook(Provider):
-    def settings(self, config) -> dict:
+    def settings(self, config: Config) -> dict[str, Any]:
         version = config["FACEBOOK_GRAPH_VERSION"]
         return {
             "client_id": config["FACEBOOK_CLIENT_ID"],
@@ -108,7 +111,7 @@ class Facebook(Provider):
             },
         }
 
-    def profile(self, client, token: dict) -> SocialProfile:
+    def profile(self, client: Any, token: dict[str, Any]) -> SocialProfile:
         # appsecret_proof: Graph calls signed with the app secret, so a leaked token alone is not enough.
         proof = hmac.new(client.client_secret.encode(), token["access_token"].encode(), hashlib.sha256).hexdigest()
         response = client.get("me", params={"fields": "id,name,email", "appsecret_proof": proof}, token=token)
@@ -116,13 +119,14 @@ class Facebook(Provider):
         data = response.json()
         name = (data.get("name") or "").strip()
         first, _, last = name.partition(" ")
-        email = _read_email(data.get("email"))
+        email, undeliverable = _read_email(data.get("email"))
         # Graph returns `email` only for a confirmed primary address, so it counts as verified.
         return SocialProfile(
             provider=self.name,
             subject=str(data["id"]),
-            **email,
-            email_verified=bool(email["email"]),
+            email=email,
+            email_undeliverable=undeliverable,
+            email_verified=bool(email),
             name=name,
             first_name=first,
             last_name=last.strip(),
@@ -150,19 +154,20 @@ class _StateStore:
 
     prefix = "oauth:"
 
-    def get(self, key):
+    def get(self, key: str) -> Any:
         return get_redis().get(self.prefix + key)
 
-    def set(self, key, value, expires_in=None):
+    def set(self, key: str, value: str | bytes, expires_in: int | None = None) -> None:
         get_redis().set(self.prefix + key, value, ex=expires_in)
 
-    def delete(self, key):
+    def delete(self, key: str) -> None:
         get_redis().delete(self.prefix + key)
 
 
-def client_for(provider: Provider):
-    """The Authlib client for `provider`, built once per app and settings (discovery is cached on it)."""
-    app = current_app._get_current_object()
+def client_for(provider: Provider) -> Any:
+    """The Authlib client for `provider` (untyped: Authlib ships no types), built once per app and settings."""
+    # The app itself, not the proxy: Authlib keeps it on the registry.
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as Flask
     settings = provider.settings(app.config)
     fingerprint = json.dumps(settings, sort_keys=True, default=str)
     clients = app.extensions.setdefault("oauth_clients", {})

@@ -13,7 +13,6 @@ Signing in, audit names, usernames and emails are identity's (app/auth/).
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ import redis
 import requests
 import sqlalchemy as sa
 from authlib.integrations.base_client.errors import MismatchingStateError, OAuthError
-from flask import request, session, url_for
+from flask import session
 from joserfc.errors import JoseError
 from sqlalchemy.exc import IntegrityError
 
@@ -30,8 +29,15 @@ from app.auth import services as identity
 from app.auth import throttle, usernames
 from app.auth.otp import queue_code, verify_otp
 from app.auth.sessions import end_other_sessions
-from app.auth.views import safe_next
-from app.errors import AppError, AuthenticationError, RateLimited
+from app.errors import (
+    FORM,
+    AppError,
+    AuthenticationError,
+    ExternalServiceError,
+    PermissionDenied,
+    RateLimited,
+    ValidationError,
+)
 from app.extensions import db
 from app.links import external_url
 from app.models.base import utcnow
@@ -39,7 +45,8 @@ from app.models.social import SocialAccount
 from app.models.user import User
 from app.oauth import pending
 from app.oauth.providers import Provider, SocialProfile, client_for, get_provider
-from app.rbac import DEFAULT_ROLE, role_named
+from app.rbac import default_role
+from app.web import safe_next
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +56,39 @@ EXPIRED = "Your sign-in has expired. Please start again."
 
 
 class SignInProblem(AppError):
-    """The round trip with the provider did not end in a usable identity."""
+    """The round trip with the provider did not end in a usable identity (the subclasses say how)."""
 
-    def __init__(self, message: str, *, status: int = 400, provider: Provider | None = None):
+    def __init__(self, message: str, *, provider: Provider | None = None) -> None:
         super().__init__(message)
-        self.status = status
         self.provider = provider
 
 
-@dataclass
+class SignInExpired(SignInProblem, ValidationError):
+    """The sign-in can't be finished as it stands (expired, or started in another browser): start again."""
+
+    def __init__(self, message: str = EXPIRED, *, provider: Provider | None = None) -> None:
+        ValidationError.__init__(self, {FORM: message})
+        self.provider = provider
+
+
+class SignInRefused(SignInProblem, PermissionDenied):
+    """The person cancelled at the provider, or the account is deactivated."""
+
+
+class ProviderUnavailable(SignInProblem, ExternalServiceError):
+    """The provider couldn't be reached, refused the exchange or answered something we can't use."""
+
+
+@dataclass(frozen=True)
 class SignInResult:
     user: User | None  # None: we still need a proven email (see app/oauth/pending.py)
-    next_url: str
+    next_url: str | None  # the path on this site the person set out for, if any
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    next_url: str | None
 
 
 def authorization_url(provider_name: str, next_url: str | None) -> str:
@@ -74,18 +102,23 @@ def authorization_url(provider_name: str, next_url: str | None) -> str:
         client.save_authorize_data(redirect_uri=redirect_uri, **data)
     except (requests.RequestException, redis.RedisError, ValueError) as exc:
         log.warning("oauth start failed for %s: %s", provider.name, exc)
-        raise SignInProblem(
-            f"We couldn't reach {provider.label} just now. Please try again in a moment.", status=502, provider=provider
+        raise ProviderUnavailable(
+            f"We couldn't reach {provider.label} just now. Please try again in a moment.", provider=provider
         ) from exc
     session[NEXT_KEY] = safe_next(next_url or "")
-    return data["url"]
+    url: str = data["url"]
+    return url
 
 
-def complete_sign_in(provider_name: str) -> SignInResult:
-    """Finish the round trip (state, code exchange, ID token) and sign the person in."""
+def complete_sign_in(provider_name: str, *, state: str, error: str | None = None) -> SignInResult:
+    """Finish the round trip (state, code exchange, ID token) and sign the person in.
+
+    `state` and `error` are the provider's answer (the callback's query); `error` is set when
+    the person didn't get through (e.g. "access_denied").
+    """
     provider = get_provider(provider_name)
-    next_url = session.pop(NEXT_KEY, None) or url_for("main.home")
-    profile = _fetch_profile(provider)
+    next_url: str | None = session.pop(NEXT_KEY, None) or None
+    profile = _fetch_profile(provider, state, error)
     user = _resolve(profile, next_url)
     if user is None:
         return SignInResult(None, next_url)
@@ -93,41 +126,37 @@ def complete_sign_in(provider_name: str) -> SignInResult:
     return SignInResult(user, next_url)
 
 
-def _fetch_profile(provider: Provider) -> SocialProfile:
-    error = request.args.get("error")
+def _fetch_profile(provider: Provider, state: str, error: str | None) -> SocialProfile:
     if error:
         failed(provider, error)
         if error == "access_denied":
-            raise SignInProblem(
+            raise SignInRefused(
                 f"You cancelled signing in with {provider.label}, so nothing changed. "
                 "You can try again or use another way to sign in.",
-                status=403,
                 provider=provider,
             )
-        raise SignInProblem(
-            f"{provider.label} couldn't complete the sign-in. Please try again.", status=502, provider=provider
+        raise ProviderUnavailable(
+            f"{provider.label} couldn't complete the sign-in. Please try again.", provider=provider
         )
     client = client_for(provider)
     try:
         # Only the browser that started this sign-in may use its state (a stranger's request
         # must not even use it up).
-        if client.framework.get_state_data(session, request.args.get("state", "")) is None:
+        if client.framework.get_state_data(session, state) is None:
             raise MismatchingStateError()
         token = client.authorize_access_token()
         return provider.profile(client, token)
     except MismatchingStateError as exc:
         failed(provider, "bad_state")
-        raise SignInProblem(
-            "This sign-in link has expired or was started in another browser. Please start again.",
-            status=400,
-            provider=provider,
+        raise SignInExpired(
+            "This sign-in link has expired or was started in another browser. Please start again.", provider=provider
         ) from exc
     except (OAuthError, JoseError, requests.RequestException, redis.RedisError, KeyError, ValueError) as exc:
         # Token exchange refused, ID token invalid, provider unreachable or a malformed answer.
         log.warning("oauth callback failed for %s: %r", provider.name, exc)
         failed(provider, type(exc).__name__)
-        raise SignInProblem(
-            f"We couldn't confirm your {provider.label} sign-in. Please try again.", status=502, provider=provider
+        raise ProviderUnavailable(
+            f"We couldn't confirm your {provider.label} sign-in. Please try again.", provider=provider
         ) from exc
 
 
@@ -139,7 +168,7 @@ def failed(provider: Provider, reason: str, user: User | None = None) -> None:
     db.session.commit()
 
 
-def _resolve(profile: SocialProfile, next_url: str) -> User | None:
+def _resolve(profile: SocialProfile, next_url: str | None) -> User | None:
     """The user for `profile`: known, or linked or created by a verified email. None when an email is needed."""
     known = _known(profile)
     if known is not None:
@@ -168,7 +197,8 @@ def _refresh(known: SocialAccount, profile: SocialProfile) -> User:
 def settle(profile: SocialProfile, email: str) -> User:
     """The account for `profile` once `email` is proven (by the provider or by a code):
     the one this provider account already belongs to, else the one with that email, else a new one."""
-    for attempt in itertools.count():
+    attempt = 0
+    while True:
         try:
             known = _known(profile)
             if known is not None:
@@ -178,7 +208,8 @@ def settle(profile: SocialProfile, email: str) -> User:
         except IntegrityError:
             # A concurrent sign-in (double click, another tab) created the same row first: look again.
             db.session.rollback()
-            if attempt >= 2:
+            attempt += 1
+            if attempt > 2:
                 raise
 
 
@@ -213,7 +244,7 @@ def create_account(profile: SocialProfile, email: str) -> User:
         password_hash=None,
         first_name=profile.first_name[:80],
         last_name=profile.last_name[:80],
-        role=role_named(DEFAULT_ROLE),
+        role=default_role(),
         email_verified_at=utcnow(),
     )
     db.session.add(user)
@@ -229,10 +260,8 @@ def sign_in(user: User, provider: Provider) -> None:
     if not user.is_active:
         db.session.rollback()  # nothing is linked or created for a deactivated account
         failed(provider, "inactive", user)
-        raise SignInProblem(
-            "This account has been deactivated. Contact support if you think this is a mistake.",
-            status=403,
-            provider=provider,
+        raise SignInRefused(
+            "This account has been deactivated. Contact support if you think this is a mistake.", provider=provider
         )
     identity.login(user, method=provider.name)
     usernames.remember_taken(user.username)
@@ -244,7 +273,7 @@ def sign_in(user: User, provider: Provider) -> None:
 def waiting() -> pending.Pending:
     found = pending.current()
     if found is None:
-        raise SignInProblem(EXPIRED)
+        raise SignInExpired()
     return found
 
 
@@ -269,11 +298,11 @@ def send_link_code(email: str, *, resend: bool = False) -> None:
     pending.code_sent_to(email)
 
 
-def finish_with_code(code: str) -> SignInResult:
+def finish_with_code(code: str) -> SignedIn:
     """The right code proves the address: link or create the account, and sign in."""
     found = waiting()
     if not found.email:
-        raise SignInProblem(EXPIRED)
+        raise SignInExpired()
     provider = get_provider(found.profile.provider)
     if not verify_otp(None, CODE_PURPOSE, code, target=found.email):
         failed(provider, "code")
@@ -281,4 +310,4 @@ def finish_with_code(code: str) -> SignInResult:
     pending.drop()
     user = settle(found.profile, found.email)
     sign_in(user, provider)
-    return SignInResult(user, found.next_url)
+    return SignedIn(user, found.next_url)

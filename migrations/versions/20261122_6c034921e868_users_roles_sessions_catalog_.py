@@ -10,77 +10,19 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from app import rbac
+
 # revision identifiers, used by Alembic.
 revision = "6c034921e868"
 down_revision = "6c3e4f1b889d"
 branch_labels = None
 depends_on = None
 
-# Default roles and permissions, as they were when this migration was written.
-PERMISSIONS = [
-    ("admin.access", "Open the admin area"),
-    ("users.view", "See users, their sessions, subscriptions and invoices"),
-    ("users.manage", "Deactivate, reactivate, resend verification, send reset links"),
-    ("roles.manage", "Create and edit roles; change a user's role"),
-    ("catalog.manage", "Create, edit and retire products and plans"),
-    ("subscriptions.view", "See subscriptions"),
-    ("subscriptions.manage", "Cancel subscriptions, extend trials"),
-    ("billing.view", "See invoices and transactions"),
-    ("billing.manage", "Mark invoices paid, void invoices, export"),
-    ("billing.refund", "Refund payments (credit notes)"),
-    ("fee.manage", "Change the platform fee"),
-    ("notifications.broadcast", "Send announcements"),
-    ("jobs.manage", "See queues, retry or delete failed jobs"),
-    ("audit.view", "Read the audit log"),
-]
-ROLES = [
-    ("customer", "Buys and uses products", []),
-    (
-        "support",
-        "Helps customers; read-only on money and roles",
-        ["admin.access", "users.view", "subscriptions.view", "billing.view", "audit.view"],
-    ),
-    (
-        "admin",
-        "Runs the platform",
-        [
-            "admin.access",
-            "audit.view",
-            "billing.manage",
-            "billing.refund",
-            "billing.view",
-            "catalog.manage",
-            "fee.manage",
-            "jobs.manage",
-            "notifications.broadcast",
-            "roles.manage",
-            "subscriptions.manage",
-            "subscriptions.view",
-            "users.manage",
-            "users.view",
-        ],
-    ),
-]
-
 
 def seed_roles():
-    conn = op.get_bind()
-    permission = sa.table(
-        "permission", sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("description", sa.String)
-    )
-    role = sa.table(
-        "role", sa.column("id", sa.Integer), sa.column("name", sa.String), sa.column("description", sa.String)
-    )
-    role_permission = sa.table(
-        "role_permission", sa.column("role_id", sa.Integer), sa.column("permission_id", sa.Integer)
-    )
-    op.bulk_insert(permission, [{"name": n, "description": d} for n, d in PERMISSIONS])
-    op.bulk_insert(role, [{"name": n, "description": d} for n, d, _ in ROLES])
-    perm_ids = dict(conn.execute(sa.select(permission.c.name, permission.c.id)).all())
-    role_ids = dict(conn.execute(sa.select(role.c.name, role.c.id)).all())
-    op.bulk_insert(
-        role_permission, [{"role_id": role_ids[n], "permission_id": perm_ids[p]} for n, _, ps in ROLES for p in ps]
-    )
+    # The roles and permissions are declared once, in app/rbac.py; `sync` writes them (and
+    # `flask rbac sync` brings an existing database up to date after the declaration changes).
+    rbac.sync(op.get_bind())
 
 
 def upgrade():

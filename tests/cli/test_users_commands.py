@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from app import rbac
 from app.auth.otp import code_for, issue_otp, verify_otp
 from app.auth.passwords import verify_password
 from app.extensions import db
@@ -29,7 +30,7 @@ def test_create_admin_with_flags(app, runner):
     assert "created admin boss <boss@example.com>" in result.output
     with app.app_context():
         boss = db.session.scalar(sa.select(User).where(User.email == "boss@example.com"))
-        assert boss.role.name == "admin" and boss.can("roles.manage") and boss.is_verified
+        assert boss.role.name == "admin" and rbac.can(boss, "roles.manage") and boss.is_verified
         assert verify_password(boss.password_hash, ADMIN_PASSWORD)
         assert db.session.scalar(sa.select(AuditEvent.after).where(AuditEvent.action == "user.role_changed")) == {
             "role": "admin"
