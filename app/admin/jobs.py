@@ -1,7 +1,7 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.admin import bp, queues
+from app.admin import bp, queues, services
 from app.auth.permissions import permission_required
 from app.outbox import QUEUES
 
@@ -30,7 +30,7 @@ def jobs_detail(job_id: str):
 @bp.post("/jobs/<job_id>/retry")
 @permission_required("jobs.manage")
 def jobs_retry(job_id: str):
-    queues.retry_failed(job_id, actor_id=current_user.id)
+    services.retry_failed_job(job_id, actor_id=current_user.id)
     flash("The job is queued again.", "success")
     return redirect(url_for("admin.jobs"), 303)
 
@@ -38,6 +38,6 @@ def jobs_retry(job_id: str):
 @bp.post("/jobs/<job_id>/delete")
 @permission_required("jobs.manage")
 def jobs_delete(job_id: str):
-    queues.delete_failed(job_id, actor_id=current_user.id)
+    services.delete_failed_job(job_id, actor_id=current_user.id)
     flash("The failed job was deleted.", "success")
     return redirect(url_for("admin.jobs"), 303)
