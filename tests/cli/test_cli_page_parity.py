@@ -85,6 +85,7 @@ def test_changing_a_role_on_the_page_and_with_flask_users_set_role_audits_the_sa
     assert admin_client.post(f"/admin/users/{on_page}/role", data={"role_id": support_id}).status_code == 303
     assert runner.invoke(args=["users", "set-role", "clihelper@example.test", "support"]).exit_code == 0
     page, command = _page_and_command_rows(app, admin_client, "user.role_changed")
+    assert (page.target_id, command.target_id) == (str(on_page), str(by_command))
     assert page.before == command.before == {"role": "customer"}
     assert page.after == command.after == {"role": "support"}
 
