@@ -1,33 +1,19 @@
 """Admin transactions: every charge and refund attempt, filtered, with its invoices; CSV export."""
 
-import sqlalchemy as sa
+from flask.typing import ResponseReturnValue
 
-from app.admin import bp
+from app.admin import bp, queries
 from app.admin.billing_lists import TRANSACTION_SORTS, count_without_user_join, transactions_query
 from app.admin.listing import paginate, stream_csv
 from app.auth.permissions import permission_required
 from app.errors import ValidationError
-from app.extensions import db
-from app.models.billing import TRANSACTION_KINDS, TRANSACTION_STATUSES, Invoice, Transaction
+from app.models.billing import TRANSACTION_KINDS, TRANSACTION_STATUSES, Transaction
 from app.templating import render_page
-
-
-def _invoices_for(transaction_ids: list) -> dict:
-    """The invoices each transaction paid (or credit notes it refunded): one query for the page."""
-    grouped: dict = {}
-    if transaction_ids:
-        for tid, iid, number in db.session.execute(
-            sa.select(Invoice.transaction_id, Invoice.id, Invoice.number)
-            .where(Invoice.transaction_id.in_(transaction_ids))
-            .order_by(Invoice.number)
-        ):
-            grouped.setdefault(tid, []).append((iid, number))
-    return grouped
 
 
 @bp.get("/transactions")
 @permission_required("billing.view")
-def transactions_list():
+def transactions_list() -> ResponseReturnValue:
     query, args, errors = transactions_query()
     listing = paginate(
         query,
@@ -39,7 +25,7 @@ def transactions_list():
         tiebreak=Transaction.id,
         count_query=count_without_user_join(query, Transaction),
     )
-    invoices = _invoices_for([row[0].id for row in listing.rows])
+    invoices = queries.invoices_paid_by([row[0].id for row in listing.rows])
     return render_page(
         "admin/transactions.html",
         block="results",
@@ -54,7 +40,7 @@ def transactions_list():
 
 @bp.get("/transactions.csv")
 @permission_required("billing.manage")
-def transactions_export():
+def transactions_export() -> ResponseReturnValue:
     query, _, errors = transactions_query()
     if errors:
         raise ValidationError({next(iter(errors)): next(iter(errors.values()))})

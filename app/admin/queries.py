@@ -1,0 +1,262 @@
+"""What the admin pages read: one function per page section, read-only (the services write)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from app.admin.listing import like_pattern, people_pattern
+from app.errors import NotFound
+from app.extensions import db
+from app.models.audit import AuditEvent
+from app.models.billing import Invoice, Subscription, Transaction
+from app.models.catalog import BILLING_CYCLES, Plan, PlatformFee, PlatformFeeChange, Product
+from app.models.notification import Announcement
+from app.models.user import Permission, Role, User, UserSession
+
+# Users -------------------------------------------------------------------------------------------
+
+USER_STATUSES = ("active", "inactive", "unverified")
+
+
+def roles() -> Sequence[Role]:
+    return db.session.scalars(sa.select(Role).order_by(Role.name)).all()
+
+
+def users(*, q: str = "", role: str = "", status: str = "") -> sa.Select[tuple[User]]:
+    """Users matching a search (email, username or phone), a role name and a status."""
+    query = sa.select(User).join(Role)
+    if q:
+        pattern = people_pattern(q)
+        query = query.where(
+            sa.or_(User.email.like(pattern), User.username.like(pattern), User.phone.like(like_pattern(q)))
+        )
+    if role:
+        query = query.where(Role.name == role)
+    if status == "active":
+        query = query.where(User.is_active.is_(True))
+    elif status == "inactive":
+        query = query.where(User.is_active.is_(False))
+    elif status == "unverified":
+        query = query.where(User.email_verified_at.is_(None))
+    return query
+
+
+@dataclass
+class UserDetail:
+    user: User
+    sessions: Sequence[UserSession]
+    subscriptions: Sequence[Subscription]
+    trail: Sequence[AuditEvent]
+    roles: Sequence[Role]
+
+
+def user_detail(user_id: uuid.UUID) -> UserDetail:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    sessions = db.session.scalars(
+        sa.select(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .order_by(UserSession.last_seen_at.desc())
+    ).all()
+    subscriptions = db.session.scalars(
+        sa.select(Subscription)
+        .where(Subscription.user_id == user.id)
+        .options(joinedload(Subscription.plan), joinedload(Subscription.product))
+        .order_by(Subscription.created_at.desc())
+        .limit(50)
+    ).all()
+    trail = db.session.scalars(
+        sa.select(AuditEvent)
+        .where(sa.or_(AuditEvent.actor_id == user.id, AuditEvent.target_id == str(user.id)))
+        .order_by(AuditEvent.created_at.desc())
+        .limit(30)
+    ).all()
+    return UserDetail(user=user, sessions=sessions, subscriptions=subscriptions, trail=trail, roles=roles())
+
+
+# Roles -------------------------------------------------------------------------------------------
+
+
+def roles_by_id() -> Sequence[Role]:
+    return db.session.scalars(sa.select(Role).order_by(Role.id)).all()
+
+
+def members_per_role() -> dict[int, int]:
+    rows = db.session.execute(sa.select(User.role_id, sa.func.count()).group_by(User.role_id)).all()
+    return {role_id: count for role_id, count in rows}
+
+
+def role(role_id: int) -> Role:
+    found = db.session.get(Role, role_id)
+    if found is None:
+        raise NotFound("No such role.")
+    return found
+
+
+def permissions() -> Sequence[Permission]:
+    return db.session.scalars(sa.select(Permission).order_by(Permission.name)).all()
+
+
+# Platform fee ------------------------------------------------------------------------------------
+
+
+@dataclass
+class FeePage:
+    current: PlatformFee | None
+    updated_by: User | None
+    history: Sequence[tuple[PlatformFeeChange, str | None]]
+
+
+def fee_page() -> FeePage:
+    current = db.session.get(PlatformFee, 1)
+    history = db.session.execute(
+        sa.select(PlatformFeeChange, User.username)
+        .outerjoin(User, User.id == PlatformFeeChange.changed_by_id)
+        .order_by(PlatformFeeChange.changed_at.desc())
+        .limit(50)
+    ).all()
+    updated_by = db.session.get(User, current.updated_by_id) if current and current.updated_by_id else None
+    return FeePage(current=current, updated_by=updated_by, history=[(c, name) for c, name in history])
+
+
+# Products, plans, announcements ------------------------------------------------------------------
+
+
+def product_choices() -> list[tuple[str, str]]:
+    """(id, name) of every product, by name: the audience and filter choices."""
+    rows = db.session.execute(sa.select(Product.id, Product.name).order_by(Product.name)).all()
+    return [(str(pid), name) for pid, name in rows]
+
+
+def recent_announcements(limit: int = 20) -> Sequence[Announcement]:
+    return db.session.scalars(sa.select(Announcement).order_by(Announcement.created_at.desc()).limit(limit)).all()
+
+
+def product(product_id: uuid.UUID) -> Product:
+    found = db.session.get(Product, product_id)
+    if found is None:
+        raise NotFound("No such product.")
+    return found
+
+
+def plan(product_id: uuid.UUID, plan_id: uuid.UUID) -> Plan:
+    found = db.session.get(Plan, plan_id)
+    if found is None or found.product_id != product_id:
+        raise NotFound("No such plan.")
+    return found
+
+
+def categories() -> Sequence[str]:
+    return db.session.scalars(sa.select(Product.category).distinct().order_by(Product.category)).all()
+
+
+def plans_of(product_id: uuid.UUID) -> Sequence[Plan]:
+    cycle_order = sa.case({c: n for n, c in enumerate(BILLING_CYCLES)}, value=Plan.billing_cycle)
+    return db.session.scalars(
+        sa.select(Plan).where(Plan.product_id == product_id).order_by(Plan.sort_order, Plan.name, cycle_order)
+    ).all()
+
+
+# Subscriptions and invoices ----------------------------------------------------------------------
+
+
+@dataclass
+class SubscriptionDetail:
+    sub: Subscription
+    user: User
+    product: Product
+    plan: Plan
+    invoices: Sequence[Invoice]
+
+
+def subscription_detail(subscription_id: uuid.UUID) -> SubscriptionDetail:
+    row = db.session.execute(
+        sa.select(Subscription, User, Product, Plan)
+        .join(User, User.id == Subscription.user_id)
+        .join(Product, Product.id == Subscription.product_id)
+        .join(Plan, Plan.id == Subscription.plan_id)
+        .where(Subscription.id == subscription_id)
+    ).first()
+    if row is None:
+        raise NotFound("No such subscription.")
+    invoices = db.session.scalars(
+        sa.select(Invoice)
+        .where(Invoice.subscription_id == subscription_id)
+        .order_by(Invoice.issued_at.desc().nulls_last())
+        .limit(50)
+    ).all()
+    sub, user, product_row, plan_row = row
+    return SubscriptionDetail(sub=sub, user=user, product=product_row, plan=plan_row, invoices=invoices)
+
+
+def invoice(invoice_id: uuid.UUID) -> Invoice:
+    found = db.session.scalar(sa.select(Invoice).options(selectinload(Invoice.lines)).where(Invoice.id == invoice_id))
+    if found is None:
+        raise NotFound("No such invoice.")
+    return found
+
+
+@dataclass
+class InvoiceDetail:
+    invoice: Invoice
+    customer: User | None
+    original: Invoice | None
+    credit_notes: list[Invoice] = field(default_factory=list)
+    transactions: Sequence[Transaction] = ()
+
+
+def invoice_detail(invoice_id: uuid.UUID) -> InvoiceDetail:
+    """The invoice with its lines, its customer, what it credits or is credited by, and its payments."""
+    found = invoice(invoice_id)
+    related = db.session.scalars(
+        sa.select(Invoice)
+        .where(sa.or_(Invoice.original_invoice_id == found.id, Invoice.id == found.original_invoice_id))
+        .order_by(Invoice.issued_at)
+    ).all()
+    transactions: Sequence[Transaction] = ()
+    if found.transaction_id:
+        transactions = db.session.scalars(
+            sa.select(Transaction)
+            .where(sa.or_(Transaction.id == found.transaction_id, Transaction.parent_id == found.transaction_id))
+            .order_by(Transaction.created_at)
+        ).all()
+    return InvoiceDetail(
+        invoice=found,
+        customer=db.session.get(User, found.user_id),
+        original=next((i for i in related if i.id == found.original_invoice_id), None),
+        credit_notes=[i for i in related if i.original_invoice_id == found.id],
+        transactions=transactions,
+    )
+
+
+def original_number(found: Invoice) -> str | None:
+    """The number of the invoice a credit note credits."""
+    if not found.original_invoice_id:
+        return None
+    return db.session.scalar(sa.select(Invoice.number).where(Invoice.id == found.original_invoice_id))
+
+
+def invoices_paid_by(transaction_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[uuid.UUID, str | None]]]:
+    """The invoices each transaction paid (or credit notes it refunded): one query for the page."""
+    grouped: dict[uuid.UUID, list[tuple[uuid.UUID, str | None]]] = {}
+    if transaction_ids:
+        for tid, iid, number in db.session.execute(
+            sa.select(Invoice.transaction_id, Invoice.id, Invoice.number)
+            .where(Invoice.transaction_id.in_(transaction_ids))
+            .order_by(Invoice.number)
+        ):
+            grouped.setdefault(tid, []).append((iid, number))
+    return grouped
+
+
+# Audit -------------------------------------------------------------------------------------------
+
+
+def audit_actions() -> Sequence[str]:
+    return db.session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
