@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import defer, joinedload, selectinload
 
 from app.admin.listing import like_pattern, people_pattern
 from app.errors import NotFound
@@ -161,6 +162,42 @@ def plans_of(product_id: uuid.UUID) -> Sequence[Plan]:
     return db.session.scalars(
         sa.select(Plan).where(Plan.product_id == product_id).order_by(Plan.sort_order, Plan.name, cycle_order)
     ).all()
+
+
+PRODUCT_STATUSES = ("active", "retired")
+
+
+def _per_product(*conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+    return sa.select(sa.func.count()).where(*conditions).correlate(Product).scalar_subquery()
+
+
+# Counted in the page query itself, so a page of 25 products costs one statement, not 26.
+PLANS = _per_product(Plan.product_id == Product.id).label("plans")
+LIVE_PLANS = _per_product(Plan.product_id == Product.id, Plan.is_active.is_(True)).label("live_plans")
+SUBSCRIPTIONS = _per_product(Subscription.product_id == Product.id).label("subscriptions")
+PRODUCT_SORTS: dict[str, sa.ColumnElement[Any]] = {
+    "name": sa.func.lower(Product.name),
+    "category": sa.func.lower(Product.category),
+    "plans": PLANS,
+    "subscriptions": SUBSCRIPTIONS,
+    "updated_at": Product.updated_at,
+}
+
+
+def products(*, q: str = "", category: str = "", status: str = "") -> sa.Select[tuple[Product, int, int, int]]:
+    """Products with their plan, live-plan and subscription counts, matching a search, a category, a status."""
+    query = sa.select(Product, PLANS, LIVE_PLANS, SUBSCRIPTIONS).options(
+        defer(Product.description, raiseload=True), defer(Product.product_schema, raiseload=True)
+    )
+    if q:
+        pattern = like_pattern(q.lower())
+        columns = (Product.name, Product.slug, Product.tagline)
+        query = query.where(sa.or_(*(sa.func.lower(column).like(pattern, escape="\\") for column in columns)))
+    if category:
+        query = query.where(Product.category == category)
+    if status:
+        query = query.where(Product.is_active.is_(status == "active"))
+    return query
 
 
 # Subscriptions and invoices ----------------------------------------------------------------------
