@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp, queries, services
 from app.admin.forms import EVERYONE, AnnouncementForm
+from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.web import render_form, see_other, service_errors
 
@@ -39,7 +39,7 @@ def announcements_send() -> ResponseReturnValue:
             if form.previewing:
                 services.check_announcement(form.message())
                 return _page(form, preview=True)
-            announcement = services.announce(form.message(), product_id=form.product_id(), actor_id=current_user.id)
+            announcement = services.announce(form.message(), product_id=form.product_id(), actor_id=staff_id())
             return see_other(
                 "admin.announcements",
                 message=f"Announcement queued for {announcement.recipient_count} recipient(s).",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from app.admin import bp, queries, services
 from app.admin.forms import FeeForm
+from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.web import render_form, see_other, service_errors
 
@@ -27,6 +27,6 @@ def fee_update() -> ResponseReturnValue:
     form = FeeForm()
     if form.validate_on_submit():
         with service_errors(form):
-            change = services.set_fee(actor_id=current_user.id, **form.command())
+            change = services.set_fee(actor_id=staff_id(), **form.command())
             return see_other("admin.fee", message=f"The platform fee is now {change.new_percent}%.")
     return _page(form)

@@ -8,16 +8,41 @@ service the form feeds, so the page, the CLI and any future API refuse the same 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Iterator
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.admin.listing import MAX_Q
+from app.admin.queries import BillingFilters
 from app.admin.services import Message, PlanValues, ProductValues
 from app.http_guards import int_id
+
+if TYPE_CHECKING:
+    # flask-wtf and wtforms ship no type information: the part of their base classes these forms use.
+    class Form:
+        errors: dict[str, Any]
+
+        def __init__(self, formdata: Any = ..., **kwargs: Any) -> None: ...
+        def __getitem__(self, name: str) -> Any: ...
+        def __iter__(self) -> Iterator[Any]: ...
+
+    class FlaskForm(Form):
+        def validate_on_submit(self) -> bool: ...
+        def is_submitted(self) -> bool: ...
+
+    class SelectMultipleField:
+        data: Any
+        choices: Any
+
+        def __init__(self, label: str | None = None, **kwargs: Any) -> None: ...
+else:
+    from flask_wtf import FlaskForm
+    from wtforms import Form, SelectMultipleField
 
 EVERYONE = "all"
 
@@ -89,7 +114,7 @@ class AnnouncementForm(FlaskForm):
 
     @property
     def previewing(self) -> bool:
-        return self.action.data == "preview"
+        return bool(self.action.data == "preview")
 
     def message(self) -> Message:
         return Message(title=_text(self.title.data), body=_text(self.body.data), link=self.link.data or None)
@@ -123,7 +148,7 @@ class ProductForm(FlaskForm):
 
     @property
     def previewing(self) -> bool:
-        return self.intent.data == "preview"
+        return bool(self.intent.data == "preview")
 
     def values(self) -> ProductValues:
         return ProductValues(
@@ -163,3 +188,64 @@ class PlanForm(FlaskForm):
             sort_order=_text(self.sort_order.data),
             is_active=bool(self.is_active.data),
         )
+
+
+def _search(value: Any) -> str:
+    # Postgres refuses NUL in text: searching for one would be a 500.
+    return str(value or "").replace("\x00", "").strip()[:MAX_Q]
+
+
+class ListFilterForm(Form):
+    """A list's filters, from the query string (no CSRF: a GET changes nothing).
+
+    A choice the list does not offer is ignored (the list shows everything); a malformed date is
+    reported beside its field, and the list answers 400 with that filter left out.
+    """
+
+    q = SearchField("Search", filters=[_search])
+    status = SelectField("Status", choices=[], validate_choice=False)
+    kind = SelectField("Kind", choices=[], validate_choice=False)
+    product = SelectField("Product", choices=[], validate_choice=False)
+    start = StringField("From", name="from")
+    end = StringField("to", name="to")
+
+    def offer(self, name: str, choices: list[tuple[str, str]]) -> None:
+        """Let `name` choose among `choices` (value, label); the first is the "any" choice, value ""."""
+        self[name].choices = [SelectChoice(value, label) for value, label in choices]
+
+    def _choice(self, name: str) -> str:
+        field = self[name]
+        value = str(field.data or "")
+        return value if value and value in {c.value for c in field.choices} else ""
+
+    def _date(self, field: StringField) -> date | None:
+        raw = str(field.data or "").strip()
+        if not raw:
+            return None
+        try:
+            if len(raw) != 10:
+                raise ValueError(raw)
+            return date.fromisoformat(raw)
+        except ValueError:
+            field.errors, field.data = ["Use a date like 2026-03-31."], ""  # left out, as the list leaves it out
+            return None
+
+    def filters(self) -> BillingFilters:
+        start, end = self._date(self.start), self._date(self.end)
+        if start and end and start > end:
+            self.end.errors = ["The end date is before the start date."]
+            start = end = None
+        product = self._choice("product")
+        return BillingFilters(
+            q=self.q.data or "",
+            status=self._choice("status"),
+            kind=self._choice("kind"),
+            start=start,
+            end=end,
+            product_id=uuid.UUID(product) if product else None,
+        )
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """The message of each filter left out, by its name in the query string."""
+        return {f.name: " ".join(f.errors) for f in (self.start, self.end) if f.errors}

@@ -1,92 +1,65 @@
 """Admin invoices: the filtered list and its CSV, one invoice (lines, payments, credit notes), its PDF,
 and the money actions (mark paid, void, refund), which the billing services lock, audit and commit."""
 
+from __future__ import annotations
+
 import uuid
 
 from flask import make_response
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from app.admin import bp, queries
-from app.admin.billing_lists import INVOICE_SORTS, count_without_user_join, invoices_query
+from app.admin.billing_lists import MoneyList
 from app.admin.forms import RefundForm
-from app.admin.listing import paginate, stream_csv
+from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.billing import adjustments
 from app.billing.pdf import render_invoice_pdf
 from app.errors import NotFound, ValidationError
 from app.models.billing import INVOICE_KINDS, INVOICE_STATUSES, Invoice
-from app.templating import render_page
 from app.web import render_form, see_other, service_errors
+
+INVOICES = MoneyList(
+    endpoint="admin.invoices_list",
+    template="admin/invoices.html",
+    model=Invoice,
+    query=queries.invoices,
+    sorts=queries.INVOICE_SORTS,
+    default_sort="issued_at",
+    statuses=INVOICE_STATUSES,
+    kinds=INVOICE_KINDS,
+    any_kind="Invoices and credit notes",
+    kind_label=lambda kind: kind.replace("_", " ").capitalize() + "s",
+    csv_name="invoices.csv",
+    csv_columns={
+        "number": lambda r: r[0].number,
+        "kind": lambda r: r[0].kind,
+        "status": lambda r: r[0].status,
+        "customer": lambda r: r[1].username,
+        "email": lambda r: r[1].email,
+        "issued_at": lambda r: r[0].issued_at,
+        "due_at": lambda r: r[0].due_at,
+        "paid_at": lambda r: r[0].paid_at,
+        "payment_method": lambda r: r[0].payment_method,
+        "currency": lambda r: r[0].currency,
+        "subtotal": lambda r: r[0].subtotal,
+        "discount": lambda r: r[0].discount,
+        "fee": lambda r: r[0].fee,
+        "total": lambda r: r[0].total,
+    },
+)
 
 
 @bp.get("/invoices")
 @permission_required("billing.view")
 def invoices_list() -> ResponseReturnValue:
-    query, args, errors = invoices_query()
-    listing = paginate(
-        query,
-        endpoint="admin.invoices_list",
-        sorts=INVOICE_SORTS,
-        default_sort="issued_at",
-        args=args,
-        scalars=False,
-        tiebreak=Invoice.id,
-        count_query=count_without_user_join(query, Invoice),
-    )
-    return render_page(
-        "admin/invoices.html",
-        block="results",
-        listing=listing,
-        args=args,
-        errors=errors,
-        statuses=INVOICE_STATUSES,
-        kinds=INVOICE_KINDS,
-    ), 400 if errors else 200
+    return INVOICES.show()
 
 
 @bp.get("/invoices.csv")
 @permission_required("billing.manage")
 def invoices_export() -> ResponseReturnValue:
-    query, _, errors = invoices_query()
-    if errors:
-        raise ValidationError({next(iter(errors)): next(iter(errors.values()))})
-    return stream_csv(
-        "invoices.csv",
-        [
-            "number",
-            "kind",
-            "status",
-            "customer",
-            "email",
-            "issued_at",
-            "due_at",
-            "paid_at",
-            "payment_method",
-            "currency",
-            "subtotal",
-            "discount",
-            "fee",
-            "total",
-        ],
-        query.order_by(Invoice.issued_at.desc(), Invoice.id),
-        lambda r: (
-            r[0].number,
-            r[0].kind,
-            r[0].status,
-            r[1].username,
-            r[1].email,
-            r[0].issued_at,
-            r[0].due_at,
-            r[0].paid_at,
-            r[0].payment_method,
-            r[0].currency,
-            r[0].subtotal,
-            r[0].discount,
-            r[0].fee,
-            r[0].total,
-        ),
-    )
+    return INVOICES.export()
 
 
 def _detail(invoice_id: uuid.UUID, form: RefundForm | None = None) -> ResponseReturnValue:
@@ -119,14 +92,14 @@ def _back(invoice_id: uuid.UUID, message: str) -> ResponseReturnValue:
 @bp.post("/invoices/<uuid:invoice_id>/mark-paid")
 @permission_required("billing.manage")
 def invoices_mark_paid(invoice_id: uuid.UUID) -> ResponseReturnValue:
-    invoice = adjustments.mark_invoice_paid(invoice_id, current_user.id)
+    invoice = adjustments.mark_invoice_paid(invoice_id, staff_id())
     return _back(invoice_id, f"{invoice.number} is marked paid.")
 
 
 @bp.post("/invoices/<uuid:invoice_id>/void")
 @permission_required("billing.manage")
 def invoices_void(invoice_id: uuid.UUID) -> ResponseReturnValue:
-    invoice = adjustments.void_invoice(invoice_id, current_user.id)
+    invoice = adjustments.void_invoice(invoice_id, staff_id())
     return _back(invoice_id, f"{invoice.number} is void. Its number stays taken.")
 
 
@@ -136,6 +109,6 @@ def invoices_refund(invoice_id: uuid.UUID) -> ResponseReturnValue:
     form = RefundForm()
     if form.validate_on_submit():
         with service_errors(form, on_the_form=(ValidationError,)):
-            note = adjustments.refund_invoice(invoice_id, current_user.id, **form.command())
+            note = adjustments.refund_invoice(invoice_id, staff_id(), **form.command())
             return _back(invoice_id, f"Refunded: credit note {note.number} issued.")
     return _detail(invoice_id, form)

@@ -1,8 +1,12 @@
 """The admin sidebar: each entry shows when its page exists and the user may open it."""
 
-from flask_login import current_user
+from __future__ import annotations
+
+from collections.abc import Callable, Container
+from typing import Any
 
 from app.admin import bp
+from app.admin.staff import staff_can
 
 SECTIONS = [
     ("Dashboard", "admin.dashboard", "admin.access"),
@@ -20,14 +24,14 @@ SECTIONS = [
 
 
 @bp.app_context_processor
-def _admin_nav():
-    def admin_sections(endpoints):
-        if not (current_user and current_user.is_authenticated and current_user.can("admin.access")):
+def _admin_nav() -> dict[str, Callable[..., Any]]:
+    def admin_sections(endpoints: Container[str]) -> list[tuple[str, str]]:
+        if not staff_can("admin.access"):
             return []
         return [
             (label, endpoint)
             for label, endpoint, permission in SECTIONS
-            if endpoint in endpoints and current_user.can(permission)
+            if endpoint in endpoints and staff_can(permission)
         ]
 
     return {"admin_sections": admin_sections}

@@ -6,12 +6,12 @@ import uuid
 
 from flask import request
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp, queries, services
 from app.admin.forms import PlanForm
 from app.admin.products import PERMISSION
+from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.catalog import services as catalog
 from app.models.catalog import BILLING_CYCLES, CYCLE_LABELS, Plan, Product
@@ -90,7 +90,7 @@ def plans_save(product_id: uuid.UUID, plan_id: uuid.UUID | None) -> ResponseRetu
     form = _form(plan, subscribers)
     if form.validate_on_submit():
         with service_errors(form):
-            saved = services.save_plan(product_id, plan_id, form.values(), actor_id=current_user.id)
+            saved = services.save_plan(product_id, plan_id, form.values(), actor_id=staff_id())
             return see_other(
                 "admin.products_edit",
                 message=f"The {CYCLE_LABELS[saved.billing_cycle].lower()} plan “{saved.name}” is saved.",
@@ -106,7 +106,7 @@ def plans_save(product_id: uuid.UUID, plan_id: uuid.UUID | None) -> ResponseRetu
 )
 @permission_required(PERMISSION)
 def plans_set_active(product_id: uuid.UUID, plan_id: uuid.UUID, active: bool) -> ResponseReturnValue:
-    plan, changed = services.set_plan_active(product_id, plan_id, active, actor_id=current_user.id)
+    plan, changed = services.set_plan_active(product_id, plan_id, active, actor_id=staff_id())
     message = None
     if changed:
         message = (
@@ -120,7 +120,7 @@ def plans_set_active(product_id: uuid.UUID, plan_id: uuid.UUID, active: bool) ->
 @bp.post("/products/<uuid:product_id>/plans/<uuid:plan_id>/delete")
 @permission_required(PERMISSION)
 def plans_delete(product_id: uuid.UUID, plan_id: uuid.UUID) -> ResponseReturnValue:
-    name = services.delete_plan(product_id, plan_id, actor_id=current_user.id)
+    name = services.delete_plan(product_id, plan_id, actor_id=staff_id())
     return see_other(
         "admin.products_edit", message=f"The plan “{name}” is deleted.", product_id=product_id, _anchor="plans"
     )

@@ -7,16 +7,16 @@ from typing import Any
 
 from flask import request
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from app.admin import bp, queries, services
 from app.admin.forms import ProductForm
 from app.admin.listing import arg_choice, arg_q, paginate
+from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.catalog import services as catalog
 from app.catalog.schema import fields as schema_fields
 from app.catalog.schema import read_schema, schema_text
-from app.models.catalog import Product
+from app.models.catalog import Plan, Product
 from app.templating import render_page
 from app.web import render_form, see_other, service_errors
 
@@ -66,7 +66,9 @@ def _form(product: Product | None) -> ProductForm:
 def _editor(
     product: Product | None, form: ProductForm, schema_problems: list[str] | None = None
 ) -> ResponseReturnValue:
-    plans, per_plan, subscriptions = [], {}, 0
+    plans: list[Plan] = []
+    per_plan: dict[uuid.UUID, int] = {}
+    subscriptions = 0
     if product is not None:
         plans = list(queries.plans_of(product.id))
         subscriptions, per_plan = catalog.subscription_counts(product.id)
@@ -107,7 +109,7 @@ def products_save(product_id: uuid.UUID | None) -> ResponseReturnValue:
     if form.validate_on_submit() and not form.previewing:
         with service_errors(form):
             try:
-                saved = services.save_product(product_id, form.values(), actor_id=current_user.id)
+                saved = services.save_product(product_id, form.values(), actor_id=staff_id())
             except catalog.CatalogInvalid as exc:
                 schema_problems = exc.schema_problems
                 raise
@@ -131,7 +133,7 @@ def products_schema_preview() -> ResponseReturnValue:
 @bp.post("/products/<uuid:product_id>/restore", endpoint="products_restore", defaults={"active": True})
 @permission_required(PERMISSION)
 def products_set_active(product_id: uuid.UUID, active: bool) -> ResponseReturnValue:
-    product, changed = services.set_product_active(product_id, active, actor_id=current_user.id)
+    product, changed = services.set_product_active(product_id, active, actor_id=staff_id())
     message = None
     if changed:
         message = (
@@ -145,5 +147,5 @@ def products_set_active(product_id: uuid.UUID, active: bool) -> ResponseReturnVa
 @bp.post("/products/<uuid:product_id>/delete")
 @permission_required(PERMISSION)
 def products_delete(product_id: uuid.UUID) -> ResponseReturnValue:
-    name = services.delete_product(product_id, actor_id=current_user.id)
+    name = services.delete_product(product_id, actor_id=staff_id())
     return see_other("admin.products_list", message=f"“{name}” and its plans are deleted.")

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import defer, joinedload, selectinload
+from sqlalchemy.sql import visitors
 
 from app.admin.listing import like_pattern, people_pattern
 from app.errors import NotFound
@@ -19,6 +21,9 @@ from app.models.catalog import BILLING_CYCLES, Plan, PlatformFee, PlatformFeeCha
 from app.models.notification import Announcement
 from app.models.user import Permission, Role, User, UserSession
 
+if TYPE_CHECKING:
+    from app.admin.listing import Rows
+
 # Users -------------------------------------------------------------------------------------------
 
 USER_STATUSES = ("active", "inactive", "unverified")
@@ -28,7 +33,7 @@ def roles() -> Sequence[Role]:
     return db.session.scalars(sa.select(Role).order_by(Role.name)).all()
 
 
-def users(*, q: str = "", role: str = "", status: str = "") -> sa.Select[tuple[User]]:
+def users(*, q: str = "", role: str = "", status: str = "") -> sa.Select[User]:
     """Users matching a search (email, username or phone), a role name and a status."""
     query = sa.select(User).join(Role)
     if q:
@@ -175,7 +180,7 @@ def _per_product(*conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
 PLANS = _per_product(Plan.product_id == Product.id).label("plans")
 LIVE_PLANS = _per_product(Plan.product_id == Product.id, Plan.is_active.is_(True)).label("live_plans")
 SUBSCRIPTIONS = _per_product(Subscription.product_id == Product.id).label("subscriptions")
-PRODUCT_SORTS: dict[str, sa.ColumnElement[Any]] = {
+PRODUCT_SORTS: dict[str, Any] = {
     "name": sa.func.lower(Product.name),
     "category": sa.func.lower(Product.category),
     "plans": PLANS,
@@ -184,7 +189,7 @@ PRODUCT_SORTS: dict[str, sa.ColumnElement[Any]] = {
 }
 
 
-def products(*, q: str = "", category: str = "", status: str = "") -> sa.Select[tuple[Product, int, int, int]]:
+def products(*, q: str = "", category: str = "", status: str = "") -> sa.Select[Product, int, int, int]:
     """Products with their plan, live-plan and subscription counts, matching a search, a category, a status."""
     query = sa.select(Product, PLANS, LIVE_PLANS, SUBSCRIPTIONS).options(
         defer(Product.description, raiseload=True), defer(Product.product_schema, raiseload=True)
@@ -233,7 +238,9 @@ def subscription_detail(subscription_id: uuid.UUID) -> SubscriptionDetail:
 
 
 def invoice(invoice_id: uuid.UUID) -> Invoice:
-    found = db.session.scalar(sa.select(Invoice).options(selectinload(Invoice.lines)).where(Invoice.id == invoice_id))
+    found: Invoice | None = db.session.scalar(
+        sa.select(Invoice).options(selectinload(Invoice.lines)).where(Invoice.id == invoice_id)
+    )
     if found is None:
         raise NotFound("No such invoice.")
     return found
@@ -288,11 +295,144 @@ def invoices_paid_by(transaction_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[t
             .where(Invoice.transaction_id.in_(transaction_ids))
             .order_by(Invoice.number)
         ):
-            grouped.setdefault(tid, []).append((iid, number))
+            if tid is not None:
+                grouped.setdefault(tid, []).append((iid, number))
     return grouped
 
 
+# Subscription, invoice and transaction lists ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BillingFilters:
+    """A money list's filters, already checked: a search, a status, a kind, issued/created dates (inclusive)."""
+
+    q: str = ""
+    status: str = ""
+    kind: str = ""
+    start: date | None = None
+    end: date | None = None
+    product_id: uuid.UUID | None = None
+
+    def args(self) -> dict[str, str]:
+        """The filters as query-string arguments (for sort, page and CSV links)."""
+        values = {
+            "q": self.q,
+            "status": self.status,
+            "kind": self.kind,
+            "from": self.start.isoformat() if self.start else "",
+            "to": self.end.isoformat() if self.end else "",
+            "product": str(self.product_id) if self.product_id else "",
+        }
+        return {name: value for name, value in values.items() if value}
+
+
+SUBSCRIPTION_SORTS: dict[str, Any] = {
+    "started_at": Subscription.started_at,
+    "status": Subscription.status,
+    "period_end": Subscription.current_period_end,
+    "user": User.username,
+    "product": Product.name,
+}
+INVOICE_SORTS: dict[str, Any] = {
+    "issued_at": Invoice.issued_at,
+    "number": Invoice.number,
+    "total": Invoice.total,
+    "status": Invoice.status,
+    "due_at": Invoice.due_at,
+    "user": User.username,
+}
+TRANSACTION_SORTS: dict[str, Any] = {
+    "created_at": Transaction.created_at,
+    "amount": Transaction.amount,
+    "status": Transaction.status,
+    "user": User.username,
+}
+
+
+def _user_search(query: Rows, q: str, *more: Any) -> Rows:
+    if not q:
+        return query
+    pattern = people_pattern(q)
+    return query.where(sa.or_(User.email.like(pattern), User.username.like(pattern), *(c.like(pattern) for c in more)))
+
+
+def _status_kind_dates(query: Rows, model: Any, filters: BillingFilters, column: Any) -> Rows:
+    if filters.status:
+        query = query.where(model.status == filters.status)
+    if filters.kind:
+        query = query.where(model.kind == filters.kind)
+    if filters.start:
+        query = query.where(column >= datetime.combine(filters.start, time.min, UTC))
+    if filters.end:
+        query = query.where(column < datetime.combine(filters.end + timedelta(days=1), time.min, UTC))
+    return query
+
+
+def subscriptions(filters: BillingFilters) -> Rows:
+    """(subscription, user, product, plan) rows for a search by customer, a status and a product."""
+    query = (
+        sa.select(Subscription, User, Product, Plan)
+        .join(User, User.id == Subscription.user_id)
+        .join(Product, Product.id == Subscription.product_id)
+        .join(Plan, Plan.id == Subscription.plan_id)
+    )
+    query = _user_search(query, filters.q)
+    if filters.status:
+        query = query.where(Subscription.status == filters.status)
+    if filters.product_id:
+        query = query.where(Subscription.product_id == filters.product_id)
+    return query
+
+
+def invoices(filters: BillingFilters) -> Rows:
+    """(invoice, user) rows for a search by customer or number, a status, a kind and the issue dates."""
+    query = _user_search(
+        sa.select(Invoice, User).join(User, User.id == Invoice.user_id), filters.q, sa.func.lower(Invoice.number)
+    )
+    return _status_kind_dates(query, Invoice, filters, Invoice.issued_at)
+
+
+def transactions(filters: BillingFilters) -> Rows:
+    """(transaction, user) rows for a search by customer, a status, a kind and the dates."""
+    query = _user_search(sa.select(Transaction, User).join(User, User.id == Transaction.user_id), filters.q)
+    return _status_kind_dates(query, Transaction, filters, Transaction.created_at)
+
+
+def count_without_user_join(query: Rows, model: Any) -> Rows | None:
+    """COUNT over `model` alone when no filter needs the users table (most list views).
+
+    The joined count touches a user row for every invoice; with 200,000 invoices that was most
+    of the page's time. None: the filters need the join, count the full query.
+    """
+    where = query.whereclause
+    if where is not None and any(
+        isinstance(element, sa.Column) and element.table is User.__table__ for element in visitors.iterate(where)
+    ):
+        return None
+    count = sa.select(sa.func.count()).select_from(model)
+    return count.where(where) if where is not None else count
+
+
 # Audit -------------------------------------------------------------------------------------------
+
+
+AUDIT_SORTS: dict[str, Any] = {"created_at": AuditEvent.created_at, "action": AuditEvent.action}
+
+
+def audit_events(*, actor: str = "", action: str = "", start: date | None = None, end: date | None = None) -> Rows:
+    """(event, actor's username, actor's email) rows, by actor (email or username), action and dates."""
+    query = sa.select(AuditEvent, User.username, User.email).outerjoin(User, User.id == AuditEvent.actor_id)
+    if actor:
+        pattern = people_pattern(actor)
+        query = query.where(sa.or_(User.email.like(pattern), User.username.like(pattern)))
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if start:
+        query = query.where(AuditEvent.created_at >= datetime.combine(start, time.min, UTC))
+    if end:
+        query = query.where(AuditEvent.created_at < datetime.combine(end + timedelta(days=1), time.min, UTC))
+    return query
 
 
 def audit_actions() -> Sequence[str]:

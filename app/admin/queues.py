@@ -37,7 +37,7 @@ def queue_states() -> list[QueueState]:
                     name=name,
                     queued=len(queue),
                     started=StartedJobRegistry(queue=queue).count,
-                    scheduled=ScheduledJobRegistry(queue=queue).count,
+                    scheduled=ScheduledJobRegistry(queue=queue).count,  # type: ignore[no-untyped-call]  # rq leaves this __init__ unannotated
                     failed=FailedJobRegistry(queue=queue).count,
                     finished=FinishedJobRegistry(queue=queue).count,
                 )
@@ -79,10 +79,10 @@ def get_failed_job(job_id: str) -> Job:
     return failed_job(job_id)[0]
 
 
-def outbox_backlog() -> dict:
+def outbox_backlog() -> dict[str, int]:
     """Rows waiting for the relay, rows whose job is on its way, rows parked after their last retry."""
 
-    def rows(condition):
+    def rows(condition: sa.ColumnElement[bool] | sa.TextClause) -> sa.ColumnElement[int]:
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
     pending = OutboxMessage.enqueued_at.is_(None)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import render_template, request
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp, queries, services
 from app.admin.forms import RoleForm
+from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.models.user import Role
 from app.rbac import ROLES
@@ -61,6 +61,6 @@ def roles_save(role_id: int | None) -> ResponseReturnValue:
     form = _form(role)
     if form.validate_on_submit():
         with service_errors(form):
-            saved = services.save_role(role_id, actor_id=current_user.id, **form.command())
+            saved = services.save_role(role_id, actor_id=staff_id(), **form.command())
             return see_other("admin.roles_list", message=f"Role “{saved.name}” saved.")
     return _page(role, form)

@@ -2,13 +2,13 @@
 
 import uuid
 
+from flask import request
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from app.admin import bp, queries
-from app.admin.billing_lists import SUBSCRIPTION_SORTS, subscriptions_query
-from app.admin.forms import CancelForm, TrialExtensionForm
+from app.admin.forms import CancelForm, ListFilterForm, TrialExtensionForm
 from app.admin.listing import paginate
+from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.billing import staff_actions
 from app.errors import ValidationError
@@ -20,24 +20,20 @@ from app.web import render_form, see_other, service_errors
 @bp.get("/subscriptions")
 @permission_required("subscriptions.view")
 def subscriptions_list() -> ResponseReturnValue:
-    query, args, _ = subscriptions_query()
+    form = ListFilterForm(request.args)
+    form.offer("status", [("", "Any status"), *((s, s.replace("_", " ").capitalize()) for s in SUBSCRIPTION_STATUSES)])
+    form.offer("product", [("", "Any product"), *queries.product_choices()])
+    filters = form.filters()
     listing = paginate(
-        query,
+        queries.subscriptions(filters),
         endpoint="admin.subscriptions_list",
-        sorts=SUBSCRIPTION_SORTS,
+        sorts=queries.SUBSCRIPTION_SORTS,
         default_sort="started_at",
-        args=args,
+        args=filters.args(),
         scalars=False,
         tiebreak=Subscription.id,
     )
-    return render_page(
-        "admin/subscriptions.html",
-        block="results",
-        listing=listing,
-        args=args,
-        statuses=SUBSCRIPTION_STATUSES,
-        products=queries.product_choices(),
-    )
+    return render_page("admin/subscriptions.html", block="results", listing=listing, filters=form)
 
 
 def _detail(subscription_id: uuid.UUID, form: TrialExtensionForm | None = None) -> ResponseReturnValue:
@@ -59,7 +55,7 @@ def subscriptions_detail(subscription_id: uuid.UUID) -> ResponseReturnValue:
 @permission_required("subscriptions.manage")
 def subscriptions_cancel(subscription_id: uuid.UUID) -> ResponseReturnValue:
     form = CancelForm()
-    _, message = staff_actions.cancel(subscription_id, form.when.data or "", actor_id=current_user.id)
+    _, message = staff_actions.cancel(subscription_id, form.when.data or "", actor_id=staff_id())
     return see_other("admin.subscriptions_detail", message=message, subscription_id=subscription_id)
 
 
@@ -69,6 +65,6 @@ def subscriptions_extend_trial(subscription_id: uuid.UUID) -> ResponseReturnValu
     form = TrialExtensionForm()
     if form.validate_on_submit():
         with service_errors(form, on_the_form=(ValidationError,)):
-            _, message = staff_actions.extend_trial(subscription_id, form.days.data, actor_id=current_user.id)
+            _, message = staff_actions.extend_trial(subscription_id, form.days.data, actor_id=staff_id())
             return see_other("admin.subscriptions_detail", message=message, subscription_id=subscription_id)
     return _detail(subscription_id, form)

@@ -6,12 +6,12 @@ import uuid
 
 from flask import render_template
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp, queries, services
 from app.admin.forms import UserRoleForm
 from app.admin.listing import arg_choice, arg_q, paginate
+from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.errors import ValidationError
 from app.models.user import User
@@ -60,28 +60,28 @@ def users_change_role(user_id: uuid.UUID) -> ResponseReturnValue:
     form = UserRoleForm()
     if not form.validate_on_submit():
         raise ValidationError({"role_id": "Choose one of the roles."})
-    user, role = services.change_user_role(user_id, actor_id=current_user.id, **form.command())
+    user, role = services.change_user_role(user_id, actor_id=staff_id(), **form.command())
     return _back(user_id, f"{user.username} is now {role.name}.")
 
 
 @bp.post("/users/<uuid:user_id>/deactivate")
 @permission_required("users.manage")
 def users_deactivate(user_id: uuid.UUID) -> ResponseReturnValue:
-    user = services.set_user_active(user_id, False, actor_id=current_user.id)
+    user = services.set_user_active(user_id, False, actor_id=staff_id())
     return _back(user_id, f"{user.username} is deactivated and signed out everywhere.")
 
 
 @bp.post("/users/<uuid:user_id>/reactivate")
 @permission_required("users.manage")
 def users_reactivate(user_id: uuid.UUID) -> ResponseReturnValue:
-    user = services.set_user_active(user_id, True, actor_id=current_user.id)
+    user = services.set_user_active(user_id, True, actor_id=staff_id())
     return _back(user_id, f"{user.username} can sign in again.")
 
 
 @bp.post("/users/<uuid:user_id>/resend-verification")
 @permission_required("users.manage")
 def users_resend_verification(user_id: uuid.UUID) -> ResponseReturnValue:
-    user = services.resend_verification(user_id, actor_id=current_user.id)
+    user = services.resend_verification(user_id, actor_id=staff_id())
     return _back(user_id, f"A new verification code is on its way to {user.email}.")
 
 
@@ -89,5 +89,5 @@ def users_resend_verification(user_id: uuid.UUID) -> ResponseReturnValue:
 @permission_required("users.manage")
 def users_send_reset(user_id: uuid.UUID) -> ResponseReturnValue:
     """The admin never sees or sets a password: the user gets a reset link."""
-    user = services.send_password_reset(user_id, actor_id=current_user.id)
+    user = services.send_password_reset(user_id, actor_id=staff_id())
     return _back(user_id, f"A password-reset link is on its way to {user.email}.")

@@ -180,7 +180,7 @@ def test_saving_a_schema_check_schema_rejects_lists_every_problem(app, admin_cli
 def test_a_pattern_re2_cannot_run_is_refused_on_the_schema_field_and_nothing_is_saved(
     app, admin_client, pattern, reason
 ):
-    schema = '{"properties": {"code": {"type": "string", "pattern": "%s"}}}' % pattern
+    schema = '{"properties": {"code": {"type": "string", "pattern": "' + pattern + '"}}}'
     response = admin_client.post("/admin/products/new", data={**PRODUCT_FORM, "product_schema": schema})
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and 'id="product_schema-error"' in page
