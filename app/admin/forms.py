@@ -206,6 +206,9 @@ class ListFilterForm(Form):
     status = SelectField("Status", choices=[], validate_choice=False)
     kind = SelectField("Kind", choices=[], validate_choice=False)
     product = SelectField("Product", choices=[], validate_choice=False)
+    role = SelectField("Role", choices=[], validate_choice=False)
+    category = SelectField("Category", choices=[], validate_choice=False)
+    action = SelectField("Action", choices=[], validate_choice=False)
     start = StringField("From", name="from")
     end = StringField("to", name="to")
 
@@ -213,7 +216,8 @@ class ListFilterForm(Form):
         """Let `name` choose among `choices` (value, label); the first is the "any" choice, value ""."""
         self[name].choices = [SelectChoice(value, label) for value, label in choices]
 
-    def _choice(self, name: str) -> str:
+    def choice(self, name: str) -> str:
+        """The value chosen for `name`, or "" when it is not one of the choices offered."""
         field = self[name]
         value = str(field.data or "")
         return value if value and value in {c.value for c in field.choices} else ""
@@ -235,11 +239,11 @@ class ListFilterForm(Form):
         if start and end and start > end:
             self.end.errors = ["The end date is before the start date."]
             start = end = None
-        product = self._choice("product")
+        product = self.choice("product")
         return BillingFilters(
             q=self.q.data or "",
-            status=self._choice("status"),
-            kind=self._choice("kind"),
+            status=self.choice("status"),
+            kind=self.choice("kind"),
             start=start,
             end=end,
             product_id=uuid.UUID(product) if product else None,

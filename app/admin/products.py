@@ -9,8 +9,8 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from app.admin import bp, queries, services
-from app.admin.forms import ProductForm
-from app.admin.listing import arg_choice, arg_q, paginate
+from app.admin.forms import ListFilterForm, ProductForm
+from app.admin.listing import paginate
 from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.catalog import services as catalog
@@ -26,12 +26,10 @@ PERMISSION = "catalog.manage"
 @bp.get("/products")
 @permission_required(PERMISSION)
 def products_list() -> ResponseReturnValue:
-    categories = queries.categories()
-    args = {
-        "q": arg_q(),
-        "category": arg_choice("category", categories),
-        "status": arg_choice("status", queries.PRODUCT_STATUSES),
-    }
+    form = ListFilterForm(request.args)
+    form.offer("category", [("", "All categories"), *((c, c) for c in queries.categories())])
+    form.offer("status", [("", "Active and retired"), *((s, s.capitalize()) for s in queries.PRODUCT_STATUSES)])
+    args = {"q": form.q.data, "category": form.choice("category"), "status": form.choice("status")}
     listing = paginate(
         queries.products(**args),
         endpoint="admin.products_list",
@@ -42,7 +40,7 @@ def products_list() -> ResponseReturnValue:
         scalars=False,
         tiebreak=Product.id,
     )
-    return render_page("admin/products.html", block="results", listing=listing, categories=categories, args=args)
+    return render_page("admin/products.html", block="results", listing=listing, filters=form, args=args)
 
 
 def schema_preview(text: str) -> dict[str, Any]:

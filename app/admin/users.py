@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from flask import render_template
+from flask import render_template, request
 from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp, queries, services
-from app.admin.forms import UserRoleForm
-from app.admin.listing import arg_choice, arg_q, paginate
+from app.admin.forms import ListFilterForm, UserRoleForm
+from app.admin.listing import paginate
 from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.errors import ValidationError
@@ -29,16 +29,14 @@ SORTS = {
 @bp.get("/users")
 @permission_required("users.view")
 def users_list() -> ResponseReturnValue:
-    roles = queries.roles()
-    args = {
-        "q": arg_q(),
-        "role": arg_choice("role", [r.name for r in roles]),
-        "status": arg_choice("status", queries.USER_STATUSES),
-    }
+    form = ListFilterForm(request.args)
+    form.offer("role", [("", "Any role"), *((r.name, r.name) for r in queries.roles())])
+    form.offer("status", [("", "Any status"), *((s, s.capitalize()) for s in queries.USER_STATUSES)])
+    args = {"q": form.q.data, "role": form.choice("role"), "status": form.choice("status")}
     listing = paginate(
         queries.users(**args), endpoint="admin.users_list", sorts=SORTS, default_sort="created_at", args=args
     )
-    return render_page("admin/users.html", block="results", listing=listing, roles=roles, args=args)
+    return render_page("admin/users.html", block="results", listing=listing, filters=form)
 
 
 @bp.get("/users/<uuid:user_id>")
