@@ -9,8 +9,8 @@ from flask import make_response
 from flask.typing import ResponseReturnValue
 
 from app.admin import bp, queries
-from app.admin.billing_lists import MoneyList
 from app.admin.forms import RefundForm
+from app.admin.money_lists import MoneyList
 from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.billing import adjustments

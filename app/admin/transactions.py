@@ -7,8 +7,8 @@ from typing import Any
 from flask.typing import ResponseReturnValue
 
 from app.admin import bp, queries
-from app.admin.billing_lists import MoneyList
 from app.admin.listing import Listing
+from app.admin.money_lists import MoneyList
 from app.auth.permissions import permission_required
 from app.models.billing import TRANSACTION_KINDS, TRANSACTION_STATUSES, Transaction
 
