@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from rq.exceptions import NoSuchJobError
+from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from app import audit
@@ -252,30 +253,23 @@ def delete_plan(product_id: uuid.UUID, plan_id: uuid.UUID, *, actor_id: uuid.UUI
 # Failed jobs -------------------------------------------------------------------------------------
 
 
+def _job_state(job: Job) -> dict[str, str | None]:
+    return {"func": job.func_name, "queue": job.origin}
+
+
 def retry_failed_job(job_id: str, *, actor_id: uuid.UUID | None) -> None:
     """Queue a failed job again (audited as job.retried)."""
     job, registry = failed_job(job_id)
     registry.requeue(job)
-    audit.record(
-        "job.retried",
-        actor_id=actor_id,
-        target_type="job",
-        target_id=job_id[:64],
-        after={"func": job.func_name, "queue": job.origin},
-    )
+    audit.record("job.retried", actor_id=actor_id, target_type="job", target_id=job_id[:64], after=_job_state(job))
     db.session.commit()
 
 
 def delete_failed_job(job_id: str, *, actor_id: uuid.UUID | None) -> None:
+    """Delete a failed job and its data (audited as job.deleted)."""
     job, registry = failed_job(job_id)
     registry.remove(job, delete_job=True)
-    audit.record(
-        "job.deleted",
-        actor_id=actor_id,
-        target_type="job",
-        target_id=job_id[:64],
-        before={"func": job.func_name, "queue": job.origin},
-    )
+    audit.record("job.deleted", actor_id=actor_id, target_type="job", target_id=job_id[:64], before=_job_state(job))
     db.session.commit()
 
 
