@@ -1,57 +1,47 @@
-import uuid
+"""Announcements: write one, preview it as a notification and an email, send it; the ones sent."""
 
-import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from __future__ import annotations
 
-from app.admin import bp
+from flask.typing import ResponseReturnValue
+from wtforms.fields.choices import SelectChoice
+
+from app.admin import bp, queries, services
+from app.admin.forms import EVERYONE, AnnouncementForm
+from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
-from app.errors import NotFound, ValidationError
-from app.extensions import db
-from app.models.catalog import Product
-from app.models.notification import Announcement
-from app.notifications import broadcast as broadcasting
+from app.web import render_form, see_other, service_errors
 
 
-def _page(form: dict, errors: dict | None = None, preview: bool = False, status: int = 200):
-    products = db.session.execute(sa.select(Product.id, Product.name).order_by(Product.name)).all()
-    recent = db.session.scalars(sa.select(Announcement).order_by(Announcement.created_at.desc()).limit(20)).all()
-    return render_template(
-        "admin/announcements.html", form=form, errors=errors or {}, preview=preview, products=products, recent=recent
-    ), status
+def _form() -> AnnouncementForm:
+    form = AnnouncementForm()
+    form.audience.choices = [SelectChoice(EVERYONE, "Everyone")] + [
+        SelectChoice(pid, f"Subscribers of {name}") for pid, name in queries.product_choices()
+    ]
+    return form
 
 
-def _form() -> dict:
-    return {key: (request.form.get(key) or "").strip() for key in ("title", "body", "link", "audience")}
+def _page(form: AnnouncementForm, preview: bool = False) -> ResponseReturnValue:
+    return render_form("admin/announcements.html", form, preview=preview, recent=queries.recent_announcements())
 
 
 @bp.get("/announcements")
 @permission_required("notifications.broadcast")
-def announcements():
-    return _page({"audience": "all"})
+def announcements() -> ResponseReturnValue:
+    return _page(_form())
 
 
 @bp.post("/announcements")
 @permission_required("notifications.broadcast")
-def announcements_send():
+def announcements_send() -> ResponseReturnValue:
     form = _form()
-    product_id = None
-    if form["audience"] not in ("", "all"):
-        try:
-            product_id = uuid.UUID(form["audience"])
-        except ValueError:
-            product_id = None
-        if product_id is None or db.session.get(Product, product_id) is None:
-            return _page(form, {"audience": "Choose everyone or one of the products"}, status=400)
-    try:
-        if request.form.get("action") == "preview":
-            broadcasting.clean_message(form["title"], form["body"], form["link"] or None)
-            return _page(form, preview=True)
-        announcement = broadcasting.broadcast(
-            form["title"], form["body"], form["link"] or None, product_id=product_id, actor_id=current_user.id
-        )
-    except (ValidationError, NotFound) as exc:
-        db.session.rollback()
-        return _page(form, {getattr(exc, "field", None) or "body": exc.message}, status=400)
-    flash(f"Announcement queued for {announcement.recipient_count} recipient(s).", "success")
-    return redirect(url_for("admin.announcements"), 303)
+    if form.validate_on_submit():
+        with service_errors(form):
+            if form.previewing:
+                services.check_announcement(form.message())
+                return _page(form, preview=True)
+            announcement = services.announce(form.message(), product_id=form.product_id(), actor_id=staff_id())
+            return see_other(
+                "admin.announcements",
+                message=f"Announcement queued for {announcement.recipient_count} recipient(s).",
+            )
+    return _page(form)

@@ -1,6 +1,12 @@
+"""The dashboard: the business in figures, revenue per month, the queues."""
+
+from __future__ import annotations
+
 from datetime import date
 
 from flask import render_template
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
 
 from app.admin import bp, queues, stats
 from app.admin.charts import Bar, bar_chart
@@ -9,7 +15,7 @@ from app.errors import ExternalServiceError
 from app.templating import format_money
 
 
-def revenue_charts(revenue: dict[str, list[tuple[str, int]]]) -> list[tuple[str, object, int]]:
+def revenue_charts(revenue: dict[str, list[tuple[str, int]]]) -> list[tuple[str, Markup, int]]:
     """(currency, SVG chart, 12-month total) for each currency with revenue in the last 12 months."""
     charts = []
     for currency, months in revenue.items():
@@ -26,7 +32,7 @@ def revenue_charts(revenue: dict[str, list[tuple[str, int]]]) -> list[tuple[str,
 
 @bp.get("/")
 @permission_required("admin.access")
-def dashboard():
+def dashboard() -> ResponseReturnValue:
     try:
         queue_states = queues.queue_states()
     except ExternalServiceError:

@@ -1,176 +1,114 @@
 """Admin invoices: the filtered list and its CSV, one invoice (lines, payments, credit notes), its PDF,
 and the money actions (mark paid, void, refund), which the billing services lock, audit and commit."""
 
+from __future__ import annotations
+
 import uuid
 
-import sqlalchemy as sa
-from flask import flash, make_response, redirect, render_template, request, url_for
-from flask_login import current_user
-from sqlalchemy.orm import selectinload
+from flask import make_response
+from flask.typing import ResponseReturnValue
 
-from app.admin import bp
-from app.admin.billing_lists import INVOICE_SORTS, count_without_user_join, invoices_query
-from app.admin.listing import paginate, stream_csv
+from app.admin import bp, queries
+from app.admin.forms import RefundForm
+from app.admin.money_lists import MoneyList
+from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.billing import adjustments
 from app.billing.pdf import render_invoice_pdf
 from app.errors import NotFound, ValidationError
-from app.extensions import db
-from app.models.billing import INVOICE_KINDS, INVOICE_STATUSES, Invoice, Transaction
-from app.models.user import User
-from app.templating import render_page
+from app.models.billing import INVOICE_KINDS, INVOICE_STATUSES, Invoice
+from app.web import render_form, see_other, service_errors
+
+INVOICES = MoneyList(
+    endpoint="admin.invoices_list",
+    template="admin/invoices.html",
+    model=Invoice,
+    query=queries.invoices,
+    sorts=queries.INVOICE_SORTS,
+    default_sort="issued_at",
+    statuses=INVOICE_STATUSES,
+    kinds=INVOICE_KINDS,
+    any_kind="Invoices and credit notes",
+    kind_label=lambda kind: kind.replace("_", " ").capitalize() + "s",
+    csv_name="invoices.csv",
+    csv_columns={
+        "number": lambda r: r[0].number,
+        "kind": lambda r: r[0].kind,
+        "status": lambda r: r[0].status,
+        "customer": lambda r: r[1].username,
+        "email": lambda r: r[1].email,
+        "issued_at": lambda r: r[0].issued_at,
+        "due_at": lambda r: r[0].due_at,
+        "paid_at": lambda r: r[0].paid_at,
+        "payment_method": lambda r: r[0].payment_method,
+        "currency": lambda r: r[0].currency,
+        "subtotal": lambda r: r[0].subtotal,
+        "discount": lambda r: r[0].discount,
+        "fee": lambda r: r[0].fee,
+        "total": lambda r: r[0].total,
+    },
+)
 
 
 @bp.get("/invoices")
 @permission_required("billing.view")
-def invoices_list():
-    query, args, errors = invoices_query()
-    listing = paginate(
-        query,
-        endpoint="admin.invoices_list",
-        sorts=INVOICE_SORTS,
-        default_sort="issued_at",
-        args=args,
-        scalars=False,
-        tiebreak=Invoice.id,
-        count_query=count_without_user_join(query, Invoice),
-    )
-    return render_page(
-        "admin/invoices.html",
-        block="results",
-        listing=listing,
-        args=args,
-        errors=errors,
-        statuses=INVOICE_STATUSES,
-        kinds=INVOICE_KINDS,
-    ), 400 if errors else 200
+def invoices_list() -> ResponseReturnValue:
+    return INVOICES.show()
 
 
 @bp.get("/invoices.csv")
 @permission_required("billing.manage")
-def invoices_export():
-    query, _, errors = invoices_query()
-    if errors:
-        raise ValidationError({next(iter(errors)): next(iter(errors.values()))})
-    return stream_csv(
-        "invoices.csv",
-        [
-            "number",
-            "kind",
-            "status",
-            "customer",
-            "email",
-            "issued_at",
-            "due_at",
-            "paid_at",
-            "payment_method",
-            "currency",
-            "subtotal",
-            "discount",
-            "fee",
-            "total",
-        ],
-        query.order_by(Invoice.issued_at.desc(), Invoice.id),
-        lambda r: (
-            r[0].number,
-            r[0].kind,
-            r[0].status,
-            r[1].username,
-            r[1].email,
-            r[0].issued_at,
-            r[0].due_at,
-            r[0].paid_at,
-            r[0].payment_method,
-            r[0].currency,
-            r[0].subtotal,
-            r[0].discount,
-            r[0].fee,
-            r[0].total,
-        ),
-    )
+def invoices_export() -> ResponseReturnValue:
+    return INVOICES.export()
 
 
-def _invoice(invoice_id: uuid.UUID) -> Invoice:
-    invoice = db.session.scalar(sa.select(Invoice).options(selectinload(Invoice.lines)).where(Invoice.id == invoice_id))
-    if invoice is None:
-        raise NotFound("No such invoice.")
-    return invoice
-
-
-def _detail(invoice_id: uuid.UUID, errors: dict | None = None, status: int = 200):
-    invoice = _invoice(invoice_id)
-    customer = db.session.get(User, invoice.user_id)
-    related = db.session.scalars(
-        sa.select(Invoice)
-        .where(sa.or_(Invoice.original_invoice_id == invoice.id, Invoice.id == invoice.original_invoice_id))
-        .order_by(Invoice.issued_at)
-    ).all()
-    credit_notes = [i for i in related if i.original_invoice_id == invoice.id]
-    original = next((i for i in related if i.id == invoice.original_invoice_id), None)
-    transactions = []
-    if invoice.transaction_id:
-        transactions = db.session.scalars(
-            sa.select(Transaction)
-            .where(sa.or_(Transaction.id == invoice.transaction_id, Transaction.parent_id == invoice.transaction_id))
-            .order_by(Transaction.created_at)
-        ).all()
-    return render_template(
-        "admin/invoice_detail.html",
-        invoice=invoice,
-        customer=customer,
-        credit_notes=credit_notes,
-        original=original,
-        transactions=transactions,
-        errors=errors or {},
-        form=request.form,
-    ), status
+def _detail(invoice_id: uuid.UUID, form: RefundForm | None = None) -> ResponseReturnValue:
+    return render_form("admin/invoice_detail.html", form or RefundForm(), detail=queries.invoice_detail(invoice_id))
 
 
 @bp.get("/invoices/<uuid:invoice_id>")
 @permission_required("billing.view")
-def invoices_detail(invoice_id: uuid.UUID):
+def invoices_detail(invoice_id: uuid.UUID) -> ResponseReturnValue:
     return _detail(invoice_id)
 
 
 @bp.get("/invoices/<uuid:invoice_id>.pdf")
 @permission_required("billing.view")
-def invoices_pdf(invoice_id: uuid.UUID):
-    invoice = _invoice(invoice_id)
+def invoices_pdf(invoice_id: uuid.UUID) -> ResponseReturnValue:
+    invoice = queries.invoice(invoice_id)
     if invoice.status == "draft":
         raise NotFound("A draft has no PDF until it is finalized.")
-    original = db.session.get(Invoice, invoice.original_invoice_id) if invoice.original_invoice_id else None
-    response = make_response(render_invoice_pdf(invoice, original.number if original else None))
+    response = make_response(render_invoice_pdf(invoice, queries.original_number(invoice)))
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
-def _back(invoice_id: uuid.UUID, message: str):
-    flash(message, "success")
-    return redirect(url_for("admin.invoices_detail", invoice_id=invoice_id), 303)
+def _back(invoice_id: uuid.UUID, message: str) -> ResponseReturnValue:
+    return see_other("admin.invoices_detail", message=message, invoice_id=invoice_id)
 
 
 @bp.post("/invoices/<uuid:invoice_id>/mark-paid")
 @permission_required("billing.manage")
-def invoices_mark_paid(invoice_id: uuid.UUID):
-    invoice = adjustments.mark_invoice_paid(invoice_id, current_user.id)
+def invoices_mark_paid(invoice_id: uuid.UUID) -> ResponseReturnValue:
+    invoice = adjustments.mark_invoice_paid(invoice_id, staff_id())
     return _back(invoice_id, f"{invoice.number} is marked paid.")
 
 
 @bp.post("/invoices/<uuid:invoice_id>/void")
 @permission_required("billing.manage")
-def invoices_void(invoice_id: uuid.UUID):
-    invoice = adjustments.void_invoice(invoice_id, current_user.id)
+def invoices_void(invoice_id: uuid.UUID) -> ResponseReturnValue:
+    invoice = adjustments.void_invoice(invoice_id, staff_id())
     return _back(invoice_id, f"{invoice.number} is void. Its number stays taken.")
 
 
 @bp.post("/invoices/<uuid:invoice_id>/refund")
 @permission_required("billing.refund")
-def invoices_refund(invoice_id: uuid.UUID):
-    try:
-        note = adjustments.refund_invoice(invoice_id, current_user.id, request.form.get("reason", "")[:2000])
-    except ValidationError as exc:
-        db.session.rollback()
-        return _detail(invoice_id, {exc.field or "reason": exc.message}, 400)
-    return _back(invoice_id, f"Refunded: credit note {note.number} issued.")
+def invoices_refund(invoice_id: uuid.UUID) -> ResponseReturnValue:
+    form = RefundForm()
+    if form.validate_on_submit():
+        with service_errors(form, on_the_form=(ValidationError,)):
+            note = adjustments.refund_invoice(invoice_id, staff_id(), **form.command())
+            return _back(invoice_id, f"Refunded: credit note {note.number} issued.")
+    return _detail(invoice_id, form)

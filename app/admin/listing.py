@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import Response, request, stream_with_context, url_for
 
 from app.auth.emails import email_key
 from app.extensions import db
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    # A select of rows of any shape (SQLAlchemy 2.1 types a select by the columns it returns).
+    Rows: TypeAlias = sa.Select[*tuple[Any, ...]]
 
 PER_PAGE_CHOICES = (25, 50, 100)
 MAX_Q = 200
@@ -56,20 +63,20 @@ def people_pattern(q: str) -> str:
 
 @dataclass
 class Listing:
-    rows: list
+    rows: list[Any]
     total: int
     page: int
     per_page: int
     sort: str
     direction: str
     endpoint: str
-    args: dict = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page))
 
-    def url(self, **changes) -> str:
+    def url(self, **changes: Any) -> str:
         args = {**self.args, "sort": self.sort, "dir": self.direction, "page": self.page, **changes}
         return url_for(self.endpoint, **{k: v for k, v in args.items() if v not in (None, "")})
 
@@ -89,16 +96,16 @@ class Listing:
 
 
 def paginate(
-    query: sa.Select,
+    query: Rows,
     *,
     endpoint: str,
-    sorts: dict[str, sa.ColumnElement],
+    sorts: Mapping[str, Any],
     default_sort: str,
     default_direction: str = "desc",
-    args: dict | None = None,
+    args: Mapping[str, Any] | None = None,
     scalars: bool = True,
-    count_query: sa.Select | None = None,
-    tiebreak: sa.ColumnElement | None = None,
+    count_query: Rows | None = None,
+    tiebreak: Any = None,
 ) -> Listing:
     """Run `query` for the requested page: one COUNT and one page query, whatever the table size.
 
@@ -111,7 +118,7 @@ def paginate(
         per_page = PER_PAGE_CHOICES[0]
     if count_query is None:
         count_query = sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
-    total = db.session.scalar(count_query)
+    total: int = db.session.scalar(count_query) or 0
     page = min(arg_int("page", 1), max(1, -(-total // per_page)))
     column = sorts[sort]
     ordered = query.order_by(column.asc() if direction == "asc" else column.desc())
@@ -134,7 +141,7 @@ def paginate(
     )
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -145,11 +152,11 @@ def _cell(value) -> str:
 
 
 def stream_csv(
-    filename: str, header: list[str], query: sa.Select, row: Callable[[sa.Row], Iterable] = tuple
+    filename: str, header: list[str], query: Rows, row: Callable[[Any], Iterable[object]] = tuple
 ) -> Response:
     """Stream `query` as CSV in chunks (server-side cursor): 100,000 rows never sit in memory."""
 
-    def generate():
+    def generate() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)

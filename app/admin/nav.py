@@ -1,9 +1,12 @@
-"""The admin sidebar: each entry shows when its page exists and the user may open it."""
+"""The admin sidebar: each page the signed-in staff member may open (every entry is a page of this blueprint)."""
 
-from flask_login import current_user
+from __future__ import annotations
 
-from app import rbac
+from collections.abc import Callable
+from typing import Any
+
 from app.admin import bp
+from app.admin.staff import staff_can
 
 SECTIONS = [
     ("Dashboard", "admin.dashboard", "admin.access"),
@@ -21,14 +24,10 @@ SECTIONS = [
 
 
 @bp.app_context_processor
-def _admin_nav():
-    def admin_sections(endpoints):
-        if not rbac.can(current_user, "admin.access"):
+def _admin_nav() -> dict[str, Callable[..., Any]]:
+    def admin_sections() -> list[tuple[str, str]]:
+        if not staff_can("admin.access"):
             return []
-        return [
-            (label, endpoint)
-            for label, endpoint, permission in SECTIONS
-            if endpoint in endpoints and rbac.can(current_user, permission)
-        ]
+        return [(label, endpoint) for label, endpoint, permission in SECTIONS if staff_can(permission)]
 
     return {"admin_sections": admin_sections}

@@ -1,4 +1,4 @@
-"""What the job queues hold, and retrying or deleting failed jobs."""
+"""What the job queues hold (read-only; retrying and deleting are in app/admin/services.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry, FinishedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
-from app import audit
 from app.errors import ExternalServiceError, NotFound
 from app.extensions import db
 from app.models.base import UTCDateTime, utcnow
@@ -38,7 +37,7 @@ def queue_states() -> list[QueueState]:
                     name=name,
                     queued=len(queue),
                     started=StartedJobRegistry(queue=queue).count,
-                    scheduled=ScheduledJobRegistry(queue=queue).count,
+                    scheduled=ScheduledJobRegistry(queue=queue).count,  # type: ignore[no-untyped-call]  # rq leaves this __init__ unannotated
                     failed=FailedJobRegistry(queue=queue).count,
                     finished=FinishedJobRegistry(queue=queue).count,
                 )
@@ -64,7 +63,8 @@ def error_summary(job: Job) -> str:
     return lines[-1] if lines else "No error recorded"
 
 
-def _failed_job(job_id: str) -> tuple[Job, FailedJobRegistry]:
+def failed_job(job_id: str) -> tuple[Job, FailedJobRegistry]:
+    """The failed job and the registry that holds it; NotFound once it is gone."""
     for name in QUEUES:
         registry = FailedJobRegistry(queue=get_queue(name))
         if job_id in registry:
@@ -76,52 +76,13 @@ def _failed_job(job_id: str) -> tuple[Job, FailedJobRegistry]:
 
 
 def get_failed_job(job_id: str) -> Job:
-    return _failed_job(job_id)[0]
+    return failed_job(job_id)[0]
 
 
-def retry_failed(job_id: str, *, actor_id=None) -> None:
-    job, registry = _failed_job(job_id)
-    registry.requeue(job)
-    audit.record(
-        "job.retried",
-        actor_id=actor_id,
-        target_type="job",
-        target_id=job_id[:64],
-        after={"func": job.func_name, "queue": job.origin},
-    )
-    db.session.commit()
-
-
-def delete_failed(job_id: str, *, actor_id=None) -> None:
-    job, registry = _failed_job(job_id)
-    registry.remove(job, delete_job=True)
-    audit.record(
-        "job.deleted",
-        actor_id=actor_id,
-        target_type="job",
-        target_id=job_id[:64],
-        before={"func": job.func_name, "queue": job.origin},
-    )
-    db.session.commit()
-
-
-def retry_all_failed(queue_name: str | None = None) -> int:
-    count = 0
-    for name in QUEUES if queue_name is None else (queue_name,):
-        registry = FailedJobRegistry(queue=get_queue(name))
-        for job_id in registry.get_job_ids():
-            try:
-                registry.requeue(job_id)
-                count += 1
-            except NoSuchJobError:
-                registry.remove(job_id)
-    return count
-
-
-def outbox_backlog() -> dict:
+def outbox_backlog() -> dict[str, int]:
     """Rows waiting for the relay, rows whose job is on its way, rows parked after their last retry."""
 
-    def rows(condition):
+    def rows(condition: sa.ColumnElement[bool] | sa.TextClause) -> sa.ColumnElement[int]:
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
     pending = OutboxMessage.enqueued_at.is_(None)

@@ -1,69 +1,66 @@
-import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
+"""Roles: the list with member counts, and the form that creates or edits one."""
 
-from app.admin import bp, services
+from __future__ import annotations
+
+from flask import render_template, request
+from flask.typing import ResponseReturnValue
+from wtforms.fields.choices import SelectChoice
+
+from app.admin import bp, queries, services
+from app.admin.forms import RoleForm
+from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
-from app.errors import ValidationError
-from app.extensions import db
-from app.models.user import Permission, Role, User
+from app.models.user import Role
 from app.rbac import ROLES
+from app.web import render_form, see_other, service_errors
 
 
 @bp.get("/roles")
 @permission_required("roles.manage")
-def roles_list():
-    counts = dict(db.session.execute(sa.select(User.role_id, sa.func.count()).group_by(User.role_id)).all())
-    roles = db.session.scalars(sa.select(Role).order_by(Role.id)).all()
-    return render_template("admin/roles.html", roles=roles, counts=counts, builtin=ROLES)
-
-
-def _form(role: Role | None, errors: dict | None = None, form: dict | None = None, status: int = 200):
-    permissions = db.session.scalars(sa.select(Permission).order_by(Permission.name)).all()
-    chosen = set(form["permissions"]) if form else (role.permission_names if role else set())
+def roles_list() -> ResponseReturnValue:
     return render_template(
-        "admin/role_form.html",
-        role=role,
-        permissions=permissions,
-        chosen=chosen,
-        errors=errors or {},
-        form=form or {},
-        builtin=ROLES,
-    ), status
+        "admin/roles.html", roles=queries.roles_by_id(), counts=queries.members_per_role(), builtin=ROLES
+    )
+
+
+def _form(role: Role | None) -> RoleForm:
+    """The form as posted, or (on GET) filled in from the role."""
+    if request.method == "POST" or role is None:
+        form = RoleForm()
+    else:
+        form = RoleForm(
+            data={"name": role.name, "description": role.description, "permissions": sorted(role.permission_names)}
+        )
+    form.permissions.choices = [SelectChoice(p.name, p.name) for p in queries.permissions()]
+    return form
+
+
+def _page(role: Role | None, form: RoleForm) -> ResponseReturnValue:
+    details = {p.name: p.description for p in queries.permissions()}
+    return render_form("admin/role_form.html", form, role=role, builtin=ROLES, details=details)
 
 
 @bp.get("/roles/new")
 @permission_required("roles.manage")
-def roles_new():
-    return _form(None)
+def roles_new() -> ResponseReturnValue:
+    return _page(None, _form(None))
 
 
 @bp.get("/roles/<int:role_id>")
 @permission_required("roles.manage")
-def roles_edit(role_id: int):
-    return _form(db.get_or_404(Role, role_id))
+def roles_edit(role_id: int) -> ResponseReturnValue:
+    role = queries.role(role_id)
+    return _page(role, _form(role))
 
 
 @bp.post("/roles/new", defaults={"role_id": None})
 @bp.post("/roles/<int:role_id>")
 @permission_required("roles.manage")
-def roles_save(role_id: int | None):
-    role = db.get_or_404(Role, role_id) if role_id else None
-    form = {
-        "name": request.form.get("name", ""),
-        "description": request.form.get("description", ""),
-        "permissions": request.form.getlist("permissions"),
-    }
-    try:
-        saved = services.save_role(
-            role_id,
-            name=form["name"],
-            description=form["description"],
-            permission_names=form["permissions"],
-            actor_id=current_user.id,
-        )
-    except ValidationError as exc:
-        db.session.rollback()
-        return _form(role, {exc.field or "name": exc.message}, form, 400)
-    flash(f"Role “{saved.name}” saved.", "success")
-    return redirect(url_for("admin.roles_list"), 303)
+def roles_save(role_id: int | None) -> ResponseReturnValue:
+    role = queries.role(role_id) if role_id else None
+    form = _form(role)
+    if form.validate_on_submit():
+        with service_errors(form):
+            saved = services.save_role(role_id, actor_id=staff_id(), **form.command())
+            return see_other("admin.roles_list", message=f"Role “{saved.name}” saved.")
+    return _page(role, form)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -16,7 +18,7 @@ from app.models.user import User
 PAYING = ("active", "past_due")
 
 
-def user_figures() -> dict:
+def user_figures() -> dict[str, Any]:
     week_ago = utcnow() - timedelta(days=7)
     total, new = db.session.execute(
         sa.select(sa.func.count(), sa.func.count().filter(User.created_at >= week_ago)).select_from(User)
@@ -24,7 +26,7 @@ def user_figures() -> dict:
     return {"users_total": total, "users_new_this_week": new}
 
 
-def subscription_figures() -> dict:
+def subscription_figures() -> dict[str, Any]:
     now = utcnow()
     row = db.session.execute(
         sa.select(
@@ -76,18 +78,18 @@ def mrr_by_currency() -> dict[str, int]:
     return {currency: int(total or 0) for currency, total in rows}
 
 
-def all_figures() -> dict:
+def all_figures() -> dict[str, Any]:
     return {**user_figures(), **subscription_figures(), "mrr": mrr_by_currency()}
 
 
-def _month_key(column):
+def _month_key(column: Any) -> sa.ColumnElement[str]:
     """'YYYY-MM' of a UTC timestamp, in SQL."""
     if db.session.get_bind().dialect.name == "postgresql":
         return sa.func.to_char(sa.func.date_trunc("month", sa.func.timezone("UTC", column)), "YYYY-MM")
     return sa.func.strftime("%Y-%m", column)
 
 
-def _months_back(now, count: int) -> list[str]:
+def _months_back(now: datetime, count: int) -> list[str]:
     year, month = now.year, now.month
     keys = []
     for _ in range(count):
@@ -129,7 +131,7 @@ DASHBOARD_CACHE_KEY = "admin:dashboard:figures"
 DASHBOARD_CACHE_SECONDS = 60
 
 
-def dashboard_figures() -> tuple[dict, dict[str, list[tuple[str, int]]]]:
+def dashboard_figures() -> tuple[dict[str, Any], dict[str, list[tuple[str, int]]]]:
     """The dashboard's figures and 12-month revenue, cached in Redis for a minute.
 
     The aggregates scan the users, subscriptions and a year of invoices; a dashboard left open by
@@ -152,12 +154,10 @@ def dashboard_figures() -> tuple[dict, dict[str, list[tuple[str, int]]]]:
             figures["trial_conversion_percent"] = Decimal(figures["trial_conversion_percent"])
         return figures, {c: [tuple(m) for m in months] for c, months in data["revenue"].items()}
     figures, revenue = all_figures(), revenue_by_month(12)
-    try:
+    with contextlib.suppress(redis.RedisError):
         get_redis().set(
             DASHBOARD_CACHE_KEY,
             json.dumps({"figures": figures, "revenue": revenue}, default=str),
             ex=DASHBOARD_CACHE_SECONDS,
         )
-    except redis.RedisError:
-        pass
     return figures, revenue

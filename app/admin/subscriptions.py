@@ -2,97 +2,69 @@
 
 import uuid
 
-import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import request
+from flask.typing import ResponseReturnValue
 
-from app.admin import bp
-from app.admin.billing_lists import SUBSCRIPTION_SORTS, product_choices, subscriptions_query
+from app.admin import bp, queries
+from app.admin.forms import CancelForm, ListFilterForm, TrialExtensionForm
 from app.admin.listing import paginate
+from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.billing import staff_actions
-from app.errors import NotFound, ValidationError
-from app.extensions import db
-from app.models.billing import SUBSCRIPTION_STATUSES, Invoice, Subscription
-from app.models.catalog import Plan, Product
-from app.models.user import User
+from app.errors import ValidationError
+from app.models.billing import SUBSCRIPTION_STATUSES, Subscription
 from app.templating import render_page
+from app.web import render_form, see_other, service_errors
 
 
 @bp.get("/subscriptions")
 @permission_required("subscriptions.view")
-def subscriptions_list():
-    query, args, _ = subscriptions_query()
+def subscriptions_list() -> ResponseReturnValue:
+    form = ListFilterForm(request.args)
+    form.offer("status", [("", "Any status"), *((s, s.replace("_", " ").capitalize()) for s in SUBSCRIPTION_STATUSES)])
+    form.offer("product", [("", "Any product"), *queries.product_choices()])
+    filters = form.filters()
     listing = paginate(
-        query,
+        queries.subscriptions(filters),
         endpoint="admin.subscriptions_list",
-        sorts=SUBSCRIPTION_SORTS,
+        sorts=queries.SUBSCRIPTION_SORTS,
         default_sort="started_at",
-        args=args,
+        args=filters.args(),
         scalars=False,
         tiebreak=Subscription.id,
     )
-    return render_page(
-        "admin/subscriptions.html",
-        block="results",
-        listing=listing,
-        args=args,
-        statuses=SUBSCRIPTION_STATUSES,
-        products=product_choices(),
-    )
+    return render_page("admin/subscriptions.html", block="results", listing=listing, filters=form)
 
 
-def _detail(subscription_id: uuid.UUID, errors: dict | None = None, status: int = 200):
-    row = db.session.execute(
-        sa.select(Subscription, User, Product, Plan)
-        .join(User, User.id == Subscription.user_id)
-        .join(Product, Product.id == Subscription.product_id)
-        .join(Plan, Plan.id == Subscription.plan_id)
-        .where(Subscription.id == subscription_id)
-    ).first()
-    if row is None:
-        raise NotFound("No such subscription.")
-    invoices = db.session.scalars(
-        sa.select(Invoice)
-        .where(Invoice.subscription_id == subscription_id)
-        .order_by(Invoice.issued_at.desc().nulls_last())
-        .limit(50)
-    ).all()
-    sub, user, product, plan = row
-    return render_template(
+def _detail(subscription_id: uuid.UUID, form: TrialExtensionForm | None = None) -> ResponseReturnValue:
+    return render_form(
         "admin/subscription_detail.html",
-        sub=sub,
-        user=user,
-        product=product,
-        plan=plan,
-        invoices=invoices,
-        errors=errors or {},
-        form=request.form,
+        form or TrialExtensionForm(formdata=None),
+        detail=queries.subscription_detail(subscription_id),
         max_days=staff_actions.MAX_TRIAL_EXTENSION_DAYS,
-    ), status
+    )
 
 
 @bp.get("/subscriptions/<uuid:subscription_id>")
 @permission_required("subscriptions.view")
-def subscriptions_detail(subscription_id: uuid.UUID):
+def subscriptions_detail(subscription_id: uuid.UUID) -> ResponseReturnValue:
     return _detail(subscription_id)
 
 
 @bp.post("/subscriptions/<uuid:subscription_id>/cancel")
 @permission_required("subscriptions.manage")
-def subscriptions_cancel(subscription_id: uuid.UUID):
-    _, message = staff_actions.cancel(subscription_id, request.form.get("when", ""), actor_id=current_user.id)
-    flash(message, "success")
-    return redirect(url_for("admin.subscriptions_detail", subscription_id=subscription_id), 303)
+def subscriptions_cancel(subscription_id: uuid.UUID) -> ResponseReturnValue:
+    form = CancelForm()
+    _, message = staff_actions.cancel(subscription_id, form.when.data or "", actor_id=staff_id())
+    return see_other("admin.subscriptions_detail", message=message, subscription_id=subscription_id)
 
 
 @bp.post("/subscriptions/<uuid:subscription_id>/extend-trial")
 @permission_required("subscriptions.manage")
-def subscriptions_extend_trial(subscription_id: uuid.UUID):
-    try:
-        _, message = staff_actions.extend_trial(subscription_id, request.form.get("days"), actor_id=current_user.id)
-    except ValidationError as exc:
-        db.session.rollback()
-        return _detail(subscription_id, {exc.field or "days": exc.message}, 400)
-    flash(message, "success")
-    return redirect(url_for("admin.subscriptions_detail", subscription_id=subscription_id), 303)
+def subscriptions_extend_trial(subscription_id: uuid.UUID) -> ResponseReturnValue:
+    form = TrialExtensionForm()
+    if form.validate_on_submit():
+        with service_errors(form, on_the_form=(ValidationError,)):
+            _, message = staff_actions.extend_trial(subscription_id, form.days.data, actor_id=staff_id())
+            return see_other("admin.subscriptions_detail", message=message, subscription_id=subscription_id)
+    return _detail(subscription_id, form)

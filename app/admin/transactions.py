@@ -1,94 +1,58 @@
 """Admin transactions: every charge and refund attempt, filtered, with its invoices; CSV export."""
 
-import sqlalchemy as sa
+from __future__ import annotations
 
-from app.admin import bp
-from app.admin.billing_lists import TRANSACTION_SORTS, count_without_user_join, transactions_query
-from app.admin.listing import paginate, stream_csv
+from typing import Any
+
+from flask.typing import ResponseReturnValue
+
+from app.admin import bp, queries
+from app.admin.listing import Listing
+from app.admin.money_lists import MoneyList
 from app.auth.permissions import permission_required
-from app.errors import ValidationError
-from app.extensions import db
-from app.models.billing import TRANSACTION_KINDS, TRANSACTION_STATUSES, Invoice, Transaction
-from app.templating import render_page
+from app.models.billing import TRANSACTION_KINDS, TRANSACTION_STATUSES, Transaction
+
+TRANSACTIONS = MoneyList(
+    endpoint="admin.transactions_list",
+    template="admin/transactions.html",
+    model=Transaction,
+    query=queries.transactions,
+    sorts=queries.TRANSACTION_SORTS,
+    default_sort="created_at",
+    statuses=TRANSACTION_STATUSES,
+    kinds=TRANSACTION_KINDS,
+    any_kind="Charges and refunds",
+    kind_label=lambda kind: kind.capitalize() + "s",
+    csv_name="transactions.csv",
+    csv_columns={
+        "created_at": lambda r: r[0].created_at,
+        "kind": lambda r: r[0].kind,
+        "purpose": lambda r: r[0].purpose,
+        "status": lambda r: r[0].status,
+        "customer": lambda r: r[1].username,
+        "email": lambda r: r[1].email,
+        "currency": lambda r: r[0].currency,
+        "amount": lambda r: r[0].amount,
+        "gateway": lambda r: r[0].gateway,
+        "gateway_reference": lambda r: r[0].gateway_reference,
+        "failure_code": lambda r: r[0].failure_code,
+        "settled_at": lambda r: r[0].settled_at,
+        "id": lambda r: r[0].id,
+    },
+)
 
 
-def _invoices_for(transaction_ids: list) -> dict:
-    """The invoices each transaction paid (or credit notes it refunded): one query for the page."""
-    grouped: dict = {}
-    if transaction_ids:
-        for tid, iid, number in db.session.execute(
-            sa.select(Invoice.transaction_id, Invoice.id, Invoice.number)
-            .where(Invoice.transaction_id.in_(transaction_ids))
-            .order_by(Invoice.number)
-        ):
-            grouped.setdefault(tid, []).append((iid, number))
-    return grouped
+def _invoices(listing: Listing) -> dict[str, Any]:
+    return {"invoices": queries.invoices_paid_by([row[0].id for row in listing.rows])}
 
 
 @bp.get("/transactions")
 @permission_required("billing.view")
-def transactions_list():
-    query, args, errors = transactions_query()
-    listing = paginate(
-        query,
-        endpoint="admin.transactions_list",
-        sorts=TRANSACTION_SORTS,
-        default_sort="created_at",
-        args=args,
-        scalars=False,
-        tiebreak=Transaction.id,
-        count_query=count_without_user_join(query, Transaction),
-    )
-    invoices = _invoices_for([row[0].id for row in listing.rows])
-    return render_page(
-        "admin/transactions.html",
-        block="results",
-        listing=listing,
-        args=args,
-        errors=errors,
-        invoices=invoices,
-        statuses=TRANSACTION_STATUSES,
-        kinds=TRANSACTION_KINDS,
-    ), 400 if errors else 200
+def transactions_list() -> ResponseReturnValue:
+    return TRANSACTIONS.show(_invoices)
 
 
 @bp.get("/transactions.csv")
 @permission_required("billing.manage")
-def transactions_export():
-    query, _, errors = transactions_query()
-    if errors:
-        raise ValidationError({next(iter(errors)): next(iter(errors.values()))})
-    return stream_csv(
-        "transactions.csv",
-        [
-            "created_at",
-            "kind",
-            "purpose",
-            "status",
-            "customer",
-            "email",
-            "currency",
-            "amount",
-            "gateway",
-            "gateway_reference",
-            "failure_code",
-            "settled_at",
-            "id",
-        ],
-        query.order_by(Transaction.created_at.desc(), Transaction.id),
-        lambda r: (
-            r[0].created_at,
-            r[0].kind,
-            r[0].purpose,
-            r[0].status,
-            r[1].username,
-            r[1].email,
-            r[0].currency,
-            r[0].amount,
-            r[0].gateway,
-            r[0].gateway_reference,
-            r[0].failure_code,
-            r[0].settled_at,
-            r[0].id,
-        ),
-    )
+def transactions_export() -> ResponseReturnValue:
+    return TRANSACTIONS.export()

@@ -1,4 +1,4 @@
-"""flask stats · flask jobs retry-failed."""
+"""flask stats · flask jobs retry-failed · flask fee set: the admin pages' actions, through the same services."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from app.errors import AppError
 from app.outbox import QUEUES
 
 
@@ -54,13 +55,33 @@ def jobs_group() -> None:
 @click.option("--queue", type=click.Choice(QUEUES), help="Only this queue.")
 @with_appcontext
 def retry_failed_command(queue: str | None) -> None:
-    """Queue every failed job again."""
-    from app.admin.queues import retry_all_failed
+    """Queue every failed job again (each audited as job.retried, as the admin page's retry is)."""
+    from app.admin.services import retry_failed_jobs
 
-    count = retry_all_failed(queue)
+    count = retry_failed_jobs(queue)
     click.echo(f"requeued {count} failed job(s){f' from {queue}' if queue else ''}")
 
 
+@click.group("fee")
+def fee_group() -> None:
+    """The platform fee."""
+
+
+@fee_group.command("set")
+@click.argument("percent")
+@click.option("--reason", required=True, help="Why the fee changes (kept in its history).")
+@with_appcontext
+def fee_set_command(percent: str, reason: str) -> None:
+    """Change the platform fee, as the admin fee page does (history, audit, cache cleared)."""
+    from app.admin.services import set_fee
+
+    try:
+        change = set_fee(percent, reason=reason, actor_id=None)
+    except AppError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"the platform fee is now {change.new_percent}% (was {change.old_percent}%)")
+
+
 def register(app: Flask) -> None:
-    app.cli.add_command(stats_command)
-    app.cli.add_command(jobs_group)
+    for command in (stats_command, jobs_group, fee_group):
+        app.cli.add_command(command)

@@ -18,7 +18,7 @@ def worker_command(queues: tuple[str, ...], burst: bool) -> None:
     """Run an RQ worker (queues in priority order; default: high default low)."""
     from app.workers import limit_idle_transactions, run_worker
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy's, not in Flask's types
     unknown = [q for q in queues if q not in QUEUES]
     if unknown:
         raise click.UsageError(f"unknown queue(s): {', '.join(unknown)}; choose from {', '.join(QUEUES)}")
@@ -42,7 +42,7 @@ def scheduler_command(loops: int | None) -> None:
     from app.scheduler import Scheduler
     from app.workers import limit_idle_transactions
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy's, not in Flask's types
     if app.config["JOBS_INLINE"]:
         raise click.ClickException("REDIS_URL is not set: the scheduler needs Redis.")
     limit_idle_transactions(app)

@@ -78,3 +78,9 @@ def test_the_sidebar_shows_only_what_the_user_may_open(support_client, admin_cli
     assert "Audit log" in support_page and "Platform fee" not in support_page and ">Roles<" not in support_page
     admin_page = admin_client.get("/admin/").get_data(as_text=True)
     assert "Platform fee" in admin_page and ">Roles<" in admin_page
+
+
+def test_every_sidebar_entry_is_an_admin_page(app):
+    from app.admin.nav import SECTIONS
+
+    assert {endpoint for _, endpoint, _ in SECTIONS} <= set(app.view_functions)

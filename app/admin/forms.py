@@ -1,0 +1,255 @@
+"""The admin pages' forms: they parse what staff typed; the services decide what is allowed.
+
+Most fields carry no validators of their own: the rule (and its message) lives once, in the
+service the form feeds, so the page, the CLI and any future API refuse the same input alike.
+`command()` is the form's data as the service takes it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from wtforms import BooleanField, SearchField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.admin.listing import MAX_Q
+from app.admin.queries import BillingFilters
+from app.admin.services import Message, PlanValues, ProductValues
+from app.http_guards import int_id
+
+if TYPE_CHECKING:
+    # flask-wtf and wtforms ship no type information: the part of their base classes these forms use.
+    class Form:
+        errors: dict[str, Any]
+
+        def __init__(self, formdata: Any = ..., **kwargs: Any) -> None: ...
+        def __getitem__(self, name: str) -> Any: ...
+        def __iter__(self) -> Iterator[Any]: ...
+
+    class FlaskForm(Form):
+        def validate_on_submit(self) -> bool: ...
+        def is_submitted(self) -> bool: ...
+
+    class SelectMultipleField:
+        data: Any
+        choices: Any
+
+        def __init__(self, label: str | None = None, **kwargs: Any) -> None: ...
+else:
+    from flask_wtf import FlaskForm
+    from wtforms import Form, SelectMultipleField
+
+EVERYONE = "all"
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+def _text(value: str | None) -> str:
+    return value or ""
+
+
+class FeeForm(FlaskForm):
+    percent = StringField("New fee (%)")
+    reason = StringField("Reason")
+
+    def command(self) -> dict[str, str]:
+        return {"percent": _text(self.percent.data), "reason": _text(self.reason.data)}
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of checkboxes; values the service does not know are its to refuse."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:
+        return None
+
+
+class RoleForm(FlaskForm):
+    name = StringField("Name")
+    description = StringField("Description")
+    permissions = CheckboxesField("Permissions", choices=[])
+
+    def command(self) -> dict[str, Any]:
+        return {
+            "name": _text(self.name.data),
+            "description": _text(self.description.data),
+            "permission_names": list(self.permissions.data or []),
+        }
+
+
+class UserRoleForm(FlaskForm):
+    role_id = SelectField("Role", choices=[], validate_choice=False)
+
+    def command(self) -> dict[str, int | None]:
+        return {"role_id": int_id(self.role_id.data)}
+
+
+class AnnouncementForm(FlaskForm):
+    audience = SelectField(
+        "Audience", choices=[SelectChoice(EVERYONE, "Everyone")], default=EVERYONE, validate_choice=False
+    )
+    title = StringField("Title", filters=[_strip])
+    body = TextAreaField("Message", filters=[_strip])
+    link = StringField("Link", filters=[_strip])
+    action = StringField()  # which button was pressed: "preview" or "send"
+
+    def validate_audience(self, field: SelectField) -> None:
+        if self.product_id() is None and (field.data or EVERYONE) != EVERYONE:
+            raise ValidationError("Choose everyone or one of the products")
+
+    def product_id(self) -> uuid.UUID | None:
+        try:
+            return uuid.UUID(str(self.audience.data or ""))
+        except ValueError:
+            return None
+
+    @property
+    def previewing(self) -> bool:
+        return bool(self.action.data == "preview")
+
+    def message(self) -> Message:
+        return Message(title=_text(self.title.data), body=_text(self.body.data), link=self.link.data or None)
+
+
+class TrialExtensionForm(FlaskForm):
+    days = StringField("Extend the trial by (days)", default="7")
+
+
+class CancelForm(FlaskForm):
+    when = StringField()
+
+
+class RefundForm(FlaskForm):
+    reason = StringField("Refund reason")
+
+    def command(self) -> dict[str, str]:
+        return {"reason": _text(self.reason.data)[:2000]}
+
+
+class ProductForm(FlaskForm):
+    name = StringField("Name")
+    slug = StringField("Slug")
+    tagline = StringField("Tagline")
+    category = StringField("Category")
+    icon = StringField("Icon")
+    description = TextAreaField("Description")
+    product_schema = TextAreaField("Checkout questions")
+    is_active = BooleanField("Active — listed in the catalog once it has an active plan", default=True)
+    intent = StringField()  # "preview": check the schema, save nothing
+
+    @property
+    def previewing(self) -> bool:
+        return bool(self.intent.data == "preview")
+
+    def values(self) -> ProductValues:
+        return ProductValues(
+            slug=_text(self.slug.data),
+            name=_text(self.name.data),
+            category=_text(self.category.data),
+            tagline=_text(self.tagline.data),
+            description=_text(self.description.data),
+            icon=_text(self.icon.data),
+            schema_json=_text(self.product_schema.data),
+            is_active=bool(self.is_active.data),
+        )
+
+
+class PlanForm(FlaskForm):
+    name = StringField("Name")
+    billing_cycle = SelectField("Billing cycle", choices=[], default="monthly", validate_choice=False)
+    price = StringField("Price per cycle")
+    currency = StringField("Currency", default="USD")
+    discount_percent = StringField("Discount (%)", default="0")
+    trial_days = StringField("Trial days", default="0")
+    features = TextAreaField("Features")
+    sort_order = StringField("Position")
+    is_active = BooleanField("Active — open to new subscriptions", default=True)
+
+    def values(self) -> PlanValues:
+        """The price as typed, features one per line."""
+        features = [line.strip() for line in _text(self.features.data).splitlines() if line.strip()]
+        return PlanValues(
+            name=_text(self.name.data),
+            billing_cycle=_text(self.billing_cycle.data),
+            amount=_text(self.price.data),
+            currency=_text(self.currency.data),
+            discount_percent=_text(self.discount_percent.data),
+            trial_days=_text(self.trial_days.data),
+            features=features,
+            sort_order=_text(self.sort_order.data),
+            is_active=bool(self.is_active.data),
+        )
+
+
+def _search(value: Any) -> str:
+    # Postgres refuses NUL in text: searching for one would be a 500.
+    return str(value or "").replace("\x00", "").strip()[:MAX_Q]
+
+
+class ListFilterForm(Form):
+    """A list's filters, from the query string (no CSRF: a GET changes nothing).
+
+    A choice the list does not offer is ignored (the list shows everything); a malformed date is
+    reported beside its field, and the list answers 400 with that filter left out.
+    """
+
+    q = SearchField("Search", filters=[_search])
+    status = SelectField("Status", choices=[], validate_choice=False)
+    kind = SelectField("Kind", choices=[], validate_choice=False)
+    product = SelectField("Product", choices=[], validate_choice=False)
+    role = SelectField("Role", choices=[], validate_choice=False)
+    category = SelectField("Category", choices=[], validate_choice=False)
+    action = SelectField("Action", choices=[], validate_choice=False)
+    start = StringField("From", name="from")
+    end = StringField("to", name="to")
+
+    def offer(self, name: str, choices: list[tuple[str, str]]) -> None:
+        """Let `name` choose among `choices` (value, label); the first is the "any" choice, value ""."""
+        self[name].choices = [SelectChoice(value, label) for value, label in choices]
+
+    def choice(self, name: str) -> str:
+        """The value chosen for `name`, or "" when it is not one of the choices offered."""
+        field = self[name]
+        value = str(field.data or "")
+        return value if value and value in {c.value for c in field.choices} else ""
+
+    def _date(self, field: StringField) -> date | None:
+        raw = str(field.data or "").strip()
+        if not raw:
+            return None
+        try:
+            if len(raw) != 10:
+                raise ValueError(raw)
+            return date.fromisoformat(raw)
+        except ValueError:
+            field.errors, field.data = ["Use a date like 2026-03-31."], ""  # left out, as the list leaves it out
+            return None
+
+    def filters(self) -> BillingFilters:
+        start, end = self._date(self.start), self._date(self.end)
+        if start and end and start > end:
+            self.end.errors = ["The end date is before the start date."]
+            start = end = None
+        product = self.choice("product")
+        return BillingFilters(
+            q=self.q.data or "",
+            status=self.choice("status"),
+            kind=self.choice("kind"),
+            start=start,
+            end=end,
+            product_id=uuid.UUID(product) if product else None,
+        )
+
+    @property
+    def problems(self) -> dict[str, str]:
+        """The message of each filter left out, by its name in the query string."""
+        return {f.name: " ".join(f.errors) for f in (self.start, self.end) if f.errors}
