@@ -13,8 +13,7 @@ from jinja2_fragments.flask import render_block
 from app.money import minor_exponent
 from app.web import is_htmx
 
-# Main navigation: shown for the features that are installed.
-# (label, endpoint, shown only when signed in)
+# Main navigation: (label, endpoint, shown only when signed in).
 NAV = [
     ("Products", "catalog.index", False),
     ("Subscriptions", "billing.subscriptions", True),
@@ -63,7 +62,6 @@ def render_without_database(template: str, **context) -> str:
     the signed-in user, which a failed transaction has expired) and the navbar leaves out the account menu."""
     base = {
         "site_name": current_app.config["SITE_NAME"],
-        "url_endpoints": current_app.view_functions.keys(),
         "database_down": True,
     }
     return current_app.jinja_env.get_template(template).render(**base, **context)
@@ -122,15 +120,13 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _site():
-        endpoints = app.view_functions.keys()
         return {
             "site_name": app.config["SITE_NAME"],
             "app_env": app.config["APP_ENV"],
-            "url_endpoints": endpoints,
             "nav_items": [
                 {"label": label, "url": url_for(endpoint)}
                 for label, endpoint, private in NAV
-                if endpoint in endpoints and (not private or current_user.is_authenticated)
+                if not private or current_user.is_authenticated
             ],
             "now_year": datetime.now(UTC).year,
         }

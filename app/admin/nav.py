@@ -1,4 +1,4 @@
-"""The admin sidebar: each entry shows when its page exists and the user may open it."""
+"""The admin sidebar: each entry shows when the user may open its page."""
 
 from flask_login import current_user
 
@@ -21,13 +21,9 @@ SECTIONS = [
 
 @bp.app_context_processor
 def _admin_nav():
-    def admin_sections(endpoints):
+    def admin_sections():
         if not (current_user and current_user.is_authenticated and current_user.can("admin.access")):
             return []
-        return [
-            (label, endpoint)
-            for label, endpoint, permission in SECTIONS
-            if endpoint in endpoints and current_user.can(permission)
-        ]
+        return [(label, endpoint) for label, endpoint, permission in SECTIONS if current_user.can(permission)]
 
     return {"admin_sections": admin_sections}

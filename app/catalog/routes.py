@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import zlib
 from pathlib import Path
-from urllib.parse import urlencode
 
 from flask import current_app, request, url_for
 
@@ -81,10 +80,7 @@ def monogram(name: str) -> tuple[str, int]:
 @bp.app_template_global()
 def sign_in_url(next_url: str) -> str:
     """The login page, coming back to `next_url` afterwards."""
-    if "auth.login" in current_app.view_functions:
-        return url_for("auth.login", next=next_url)
-    # The identity blueprint's path, for as long as it is not installed.
-    return "/auth/login?" + urlencode({"next": next_url}, safe="/?:@")
+    return url_for("auth.login", next=next_url)
 
 
 bp.add_app_template_global(pricing.saving_percent, "saving_percent")
