@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, Config, get_config, normalize_database_url
@@ -98,13 +98,6 @@ def register_template_helpers(app: Flask) -> None:
     from app import templating
 
     templating.init_app(app)
-
-    @app.after_request
-    def _vary_on_htmx(response):
-        # One URL, two renderings: caches must key on HX-Request.
-        if request.headers.get("HX-Request") or response.mimetype == "text/html":
-            response.vary.add("HX-Request")
-        return response
 
 
 def register_commands(app: Flask) -> None:

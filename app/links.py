@@ -62,10 +62,11 @@ def path_for(endpoint: str, **values) -> str:
 
 
 def external_url(endpoint: str, **values) -> str:
+    """The absolute URL of `endpoint`, on the origin `base_url()` gives (in a request or not)."""
     return base_url() + path_for(endpoint, **values)
 
 
-def absolute(link: str | None) -> str:
+def external_link(link: str | None) -> str:
     """A stored link for an email: local paths get the origin, full URLs stay as they are."""
     if not link:
         return ""

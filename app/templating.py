@@ -1,16 +1,16 @@
-"""Template helpers: HTMX-aware rendering, money, date and relative-time filters."""
+"""Template helpers: HTMX-aware rendering, the money filter (app.money), date and relative-time filters."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
 
 from flask import Flask, current_app, render_template, request, url_for
 from flask_login import current_user
 from jinja2 import nodes
 from jinja2_fragments.flask import render_block
+from werkzeug.wrappers import Response
 
-from app.money import minor_exponent
+from app.money import format_money
 from app.web import is_htmx
 
 # Main navigation: (label, endpoint, shown only when signed in).
@@ -19,8 +19,6 @@ NAV = [
     ("Subscriptions", "billing.subscriptions", True),
     ("Invoices", "billing.invoices", True),
 ]
-
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "JPY": "¥"}
 
 
 def render_page(template: str, block: str | None = None, **context) -> str:
@@ -67,18 +65,16 @@ def render_without_database(template: str, **context) -> str:
     return current_app.jinja_env.get_template(template).render(**base, **context)
 
 
-def format_money(minor: int | None, currency: str = "USD") -> str:
-    if minor is None:
-        return ""
-    currency = (currency or "USD").upper()
-    exponent = minor_exponent(currency)
-    amount = (Decimal(int(minor)) / (Decimal(10) ** exponent)).quantize(
-        Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP
-    )
-    sign = "-" if amount < 0 else ""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    number = f"{abs(amount):,.{exponent}f}"
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"
+# The request headers `render_page` (and any `is_htmx()` branch) renders differently for.
+HTMX_HEADERS = ("HX-Request", "HX-Boosted")
+
+
+def vary_on_htmx(response: Response) -> Response:
+    """One URL, several renderings (full page, boosted page, fragment): caches must key on the HTMX headers."""
+    if request.headers.get("HX-Request") or response.mimetype == "text/html":
+        for header in HTMX_HEADERS:
+            response.vary.add(header)
+    return response
 
 
 def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
@@ -117,6 +113,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["is_htmx"] = is_htmx
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    app.after_request(vary_on_htmx)
 
     @app.context_processor
     def _site():

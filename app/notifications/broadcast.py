@@ -18,7 +18,7 @@ from sqlalchemy.orm import lazyload, load_only
 from app import audit, outbox
 from app.errors import NotFound, ValidationError
 from app.extensions import db
-from app.links import absolute
+from app.links import external_link
 from app.mail.services import queue_email
 from app.models.billing import Subscription
 from app.models.catalog import Product
@@ -123,7 +123,7 @@ def deliver_batch(announcement_id: uuid.UUID, user_ids: list[uuid.UUID]) -> int:
     insert = _insert_ignoring_duplicates().returning(Notification.user_id)
     created = set(db.session.scalars(insert, rows).all())
     if announcement.email:
-        link = absolute(announcement.link)
+        link = external_link(announcement.link)
         for u in users:
             if u.id in created:
                 queue_email(

@@ -16,7 +16,7 @@ from flask import current_app, g, has_request_context
 
 from app.errors import NotFound
 from app.extensions import db
-from app.links import absolute
+from app.links import external_link
 from app.mail.services import queue_email
 from app.models.base import utcnow
 from app.models.notification import Notification
@@ -49,7 +49,7 @@ def notify(
             "name": user.display_name,
             "title": title,
             "body": body,
-            "link": absolute(link),
+            "link": external_link(link),
             **(email_context or {}),
         }
         queue_email(user.email, kind, context)
