@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 from flask import Flask, current_app, render_template, request, url_for
 from flask_login import current_user
@@ -21,31 +22,36 @@ NAV = [
 ]
 
 
-def render_page(template: str, block: str | None = None, **context) -> str:
+def render_page(template: str, block: str | None = None, **context: Any) -> str:
     """The full page, or just `block` of it for an HTMX request (not boosted)."""
     if block and is_htmx() and not request.headers.get("HX-Boosted"):
         return render_block(template, block, **{**page_imports(template), **context})
     return render_template(template, **context)
 
 
-def page_imports(template: str) -> dict:
+def page_imports(template: str) -> dict[str, Any]:
     """The macros `template` imports at its top, outside any block.
 
     A block rendered alone skips the page's top-level code, so without these a fragment
     calling `csrf()` fails with "'csrf' is undefined" — only on the HTMX path.
     """
     env = current_app.jinja_env
-    cache = current_app.extensions.setdefault("page_imports", {})
+    # template → [(imported template's name, the import)]
+    cache: dict[str, list[tuple[str, nodes.FromImport | nodes.Import]]] = current_app.extensions.setdefault(
+        "page_imports", {}
+    )
     if template not in cache or env.auto_reload:
+        if env.loader is None:
+            raise RuntimeError("the app's Jinja environment has no template loader")
         source = env.loader.get_source(env, template)[0]
         cache[template] = [
-            node
+            (node.template.value, node)
             for node in env.parse(source).body
             if isinstance(node, (nodes.FromImport, nodes.Import)) and isinstance(node.template, nodes.Const)
         ]
-    names = {}
-    for node in cache[template]:
-        module = env.get_template(node.template.value).module
+    names: dict[str, Any] = {}
+    for imported, node in cache[template]:
+        module = env.get_template(imported).module
         if isinstance(node, nodes.Import):
             names[node.target] = module
             continue
@@ -55,7 +61,7 @@ def page_imports(template: str) -> dict:
     return names
 
 
-def render_without_database(template: str, **context) -> str:
+def render_without_database(template: str, **context: Any) -> str:
     """A page that must render while the database is down. The context processors are skipped (they read
     the signed-in user, which a failed transaction has expired) and the navbar leaves out the account menu."""
     base = {
@@ -81,7 +87,7 @@ def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str
     return value.strftime(fmt) if value else ""
 
 
-def format_date(value, fmt: str = "%d %b %Y") -> str:
+def format_date(value: date | None, fmt: str = "%d %b %Y") -> str:
     return value.strftime(fmt) if value else ""
 
 
@@ -116,7 +122,7 @@ def init_app(app: Flask) -> None:
     app.after_request(vary_on_htmx)
 
     @app.context_processor
-    def _site():
+    def _site() -> dict[str, Any]:
         return {
             "site_name": app.config["SITE_NAME"],
             "app_env": app.config["APP_ENV"],
