@@ -11,7 +11,7 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import sqlalchemy as sa
 
@@ -251,20 +251,29 @@ def _amount(raw: object, currency: str, errors: dict[str, str]) -> int:
     return int(minor)
 
 
+class PlanTerms(TypedDict, total=False):
+    """What a plan is sold on, for create_plan and update_plan (each optional; the defaults are in _plan_values)."""
+
+    price: int | None  # minor units (4900 is $49.00)
+    amount: str | Decimal | None  # or the price as typed in the major unit ("49.00")
+    currency: str  # USD
+    discount_percent: Decimal | str | int  # 0
+    trial_days: int | str  # 0
+    features: Sequence[str]  # none
+    sort_order: int | str | None  # with its tier, else last
+
+
 def _plan_values(
     product: Product,
     errors: dict[str, str],
     *,
     name: str,
     billing_cycle: str,
-    price: int | str | None,
-    amount: str | Decimal | None,
-    currency: str,
-    discount_percent: Decimal | str | int,
-    trial_days: int | str,
-    features: Sequence[str],
-    sort_order: int | str | None,
+    terms: PlanTerms,
 ) -> dict[str, Any]:
+    price, amount, sort_order = terms.get("price"), terms.get("amount"), terms.get("sort_order")
+    currency, features = terms.get("currency", "USD"), terms.get("features", ())
+    trial_days, discount_percent = terms.get("trial_days", 0), terms.get("discount_percent", 0)
     name = str(name or "").strip()
     if not name or len(name) > 80:
         errors["name"] = "Plan name is required (at most 80 characters)"
@@ -340,30 +349,12 @@ def create_plan(
     actor_id: uuid.UUID | None = None,
     name: str,
     billing_cycle: str,
-    price: int | None = None,
-    amount: str | Decimal | None = None,
-    currency: str = "USD",
-    discount_percent: Decimal | str | int = 0,
-    trial_days: int | str = 0,
-    features: Sequence[str] = (),
     is_active: bool = True,
-    sort_order: int | str | None = None,
+    **terms: Unpack[PlanTerms],
 ) -> Plan:
     """Add a plan to `product`: `price` in minor units (4900 is $49.00), or `amount` as typed ("49.00")."""
     errors: dict[str, str] = {}
-    values = _plan_values(
-        product,
-        errors,
-        name=name,
-        billing_cycle=billing_cycle,
-        price=price,
-        amount=amount,
-        currency=currency,
-        discount_percent=discount_percent,
-        trial_days=trial_days,
-        features=features,
-        sort_order=sort_order,
-    )
+    values = _plan_values(product, errors, name=name, billing_cycle=billing_cycle, terms=terms)
     if errors:
         raise CatalogInvalid(errors)
     plan = Plan(product_id=product.id, is_active=bool(is_active), **values)
@@ -381,30 +372,14 @@ def update_plan(
     actor_id: uuid.UUID | None = None,
     name: str,
     billing_cycle: str,
-    price: int | None = None,
-    amount: str | Decimal | None = None,
-    currency: str = "USD",
-    discount_percent: Decimal | str | int = 0,
-    trial_days: int | str = 0,
-    features: Sequence[str] = (),
     is_active: bool = True,
-    sort_order: int | str | None = None,
+    **terms: Unpack[PlanTerms],
 ) -> Plan:
     """Change a plan. Its money terms stay as they are once anybody subscribed to it."""
     errors: dict[str, str] = {}
-    values = _plan_values(
-        product,
-        errors,
-        name=name,
-        billing_cycle=billing_cycle,
-        price=price,
-        amount=amount,
-        currency=currency,
-        discount_percent=discount_percent,
-        trial_days=trial_days,
-        features=features,
-        sort_order=plan.sort_order if sort_order in (None, "") else sort_order,
-    )
+    if terms.get("sort_order") in (None, ""):
+        terms["sort_order"] = plan.sort_order
+    values = _plan_values(product, errors, name=name, billing_cycle=billing_cycle, terms=terms)
     if subscription_counts(product.id)[1].get(plan.id):
         for key in TERMS:
             if key not in errors and values[key] != getattr(plan, key):
