@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import uuid
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.auth.sessions import passive
 from app.notifications import bp, services
+from app.notifications.forms import CenterForm
 from app.templating import render_page
 from app.web import is_htmx
 
@@ -45,7 +46,7 @@ def _unread_count_for_current_user() -> int:
 
 
 def _page() -> int:
-    return request.values.get("page", 1, type=int)
+    return CenterForm.read().page_number
 
 
 @bp.get("/")
@@ -90,7 +91,7 @@ def mark_read(notification_id: uuid.UUID) -> str | Response:
         return render_template("notifications/_item.html", n=notification, page_number=_page()) + render_template(
             "notifications/_summary.html", unread=unread, page_number=_page(), oob=True
         )
-    if request.form.get("return_to") == "detail":
+    if CenterForm.read().back_to_detail:
         return redirect(url_for(".detail", notification_id=notification.id), 303)
     return redirect(url_for(".index", page=_page(), _anchor=f"n-{notification.id}"), 303)
 
