@@ -70,7 +70,7 @@ class CatalogFilters:
         return {k: v for k, v in args.items() if v}
 
 
-def parse_filters(args: Mapping[str, str]) -> CatalogFilters:
+def parse_filters(args: Mapping[str, object]) -> CatalogFilters:
     notices: list[str] = []
     q, cut = clean_text(args.get("q"), MAX_QUERY)
     if cut:

@@ -6,12 +6,13 @@ import functools
 import zlib
 from pathlib import Path
 
-from flask import current_app, request, url_for
+from flask import current_app, url_for
 from flask.sansio.blueprints import BlueprintSetupState
 
 from app.catalog import bp, pricing, queries
 from app.catalog.fees import current_percent
-from app.catalog.filters import SORTS, parse_cycle, parse_filters
+from app.catalog.filters import SORTS, parse_cycle
+from app.catalog.forms import CatalogQueryForm
 from app.catalog.schema import fields as schema_fields
 from app.errors import NotFound
 from app.models.catalog import CYCLE_LABELS, Product
@@ -22,7 +23,7 @@ MONOGRAM_COLOURS = 6
 
 @bp.get("/")
 def index() -> str:
-    filters = parse_filters(request.args)
+    filters = CatalogQueryForm.read().filters()
     results = queries.search_products(filters)
     # Counted when the template asks: once per page, whether full or an HTMX fragment (which sends them out of band).
     return render_page(
@@ -42,7 +43,7 @@ def detail(slug: str) -> str:
         raise NotFound("We couldn't find that product. It may have been retired, or the link may be mistyped.")
     offered = pricing.offered_cycles(product.plans)
     cycle, notice = parse_cycle(
-        request.args.get("cycle"), offered, instead=f"{CYCLE_LABELS[fallback].lower()} prices are shown"
+        CatalogQueryForm.read().cycle.data, offered, instead=f"{CYCLE_LABELS[fallback].lower()} prices are shown"
     )
     comparison = pricing.compare(product.plans, cycle or fallback)
     return render_page(
