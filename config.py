@@ -49,7 +49,7 @@ class Config:
     SECRET_KEY = env("SECRET_KEY", "dev-secret-key-not-for-production")
 
     SQLALCHEMY_DATABASE_URI = env("DATABASE_URL")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
     REDIS_URL = env("REDIS_URL")
     # Jobs go to RQ on Redis; with no Redis they run in-process after the commit.
     JOBS_INLINE = REDIS_URL is None
@@ -179,7 +179,7 @@ class DevelopmentConfig(Config):
 class TestConfig(Config):
     APP_ENV = "test"
     TESTING = True
-    SECRET_KEY = "test-secret-key"
+    SECRET_KEY = "test-secret-key"  # noqa: S105  (the test configuration's, never a deployment's)
     SQLALCHEMY_DATABASE_URI = env("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/15")
     JOBS_INLINE = False
@@ -224,7 +224,8 @@ class ProductionConfig(Config):
         problems = [
             f"{name} is not set: production needs {purpose}." for name, purpose in cls.REQUIRED.items() if not env(name)
         ]
-        if env("SECRET_KEY") and len(env("SECRET_KEY")) < 32:
+        secret_key = env("SECRET_KEY")
+        if secret_key and len(secret_key) < 32:
             problems.append("SECRET_KEY must be at least 32 random characters in production.")
         base_url = env("BASE_URL")
         if base_url and not re.fullmatch(r"https?://[^/\s]+(/\S*)?", base_url):
@@ -243,7 +244,7 @@ CONFIGS = {
 
 
 def get_config(name: str | None = None) -> type[Config]:
-    name = (name or env("APP_ENV", "development")).strip().lower()
+    name = (name or env("APP_ENV") or "development").strip().lower()
     try:
         return CONFIGS[name]
     except KeyError:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import BASE_DIR, Config, get_config, normalize_database_url
@@ -12,7 +13,7 @@ from config import BASE_DIR, Config, get_config, normalize_database_url
 log = logging.getLogger(__name__)
 
 
-def create_app(config: type[Config] | str | None = None, overrides: dict | None = None) -> Flask:
+def create_app(config: type[Config] | str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     config_class = config if isinstance(config, type) else get_config(config)
     config_class.check()
     app = Flask(
@@ -30,7 +31,8 @@ def create_app(config: type[Config] | str | None = None, overrides: dict | None 
         app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+        # Flask's documented way to add WSGI middleware; its stubs declare wsgi_app a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     configure_logging(app)
     register_extensions(app)
@@ -98,13 +100,6 @@ def register_template_helpers(app: Flask) -> None:
     from app import templating
 
     templating.init_app(app)
-
-    @app.after_request
-    def _vary_on_htmx(response):
-        # One URL, two renderings: caches must key on HX-Request.
-        if request.headers.get("HX-Request") or response.mimetype == "text/html":
-            response.vary.add("HX-Request")
-        return response
 
 
 def register_commands(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import g, has_request_context, request
 from flask_login import current_user
@@ -15,15 +16,15 @@ def record(
     action: str,
     *,
     actor_id: uuid.UUID | None = None,
-    target=None,
+    target: Any = None,
     target_type: str | None = None,
     target_id: str | None = None,
-    before: dict | None = None,
-    after: dict | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add an audit event to the current transaction (the caller commits).
 
-    `target` may be a model instance (its table name and id are used).
+    `target` may be a model instance (its table name and id are used): any model, so typed Any.
     """
     if target is not None:
         target_type = target_type or target.__tablename__

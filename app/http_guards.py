@@ -8,9 +8,13 @@ lists and nulls is a 415, not a 500 deep inside WTForms. A view that reads its o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from flask import Flask, current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
+from werkzeug.wrappers import Response
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -20,6 +24,8 @@ INT4_MAX = 2**31 - 1
 # Retry-After tells a client when to come back; on anything but these it is noise (or a hint to attackers).
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 
+View = TypeVar("View", bound=Callable[..., Any])
+
 
 class IdConverter(IntegerConverter):
     """`<int:…>` in every route: 1 … 2³¹−1 (no leading zeros); any other number is a 404, as an unknown id is.
@@ -28,7 +34,7 @@ class IdConverter(IntegerConverter):
     with 405 when another method's rule has the same path.
     """
 
-    def __init__(self, map, fixed_digits: int = 0, min: int = 1, max: int = INT4_MAX, signed: bool = False):
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int = 1, max: int = INT4_MAX, signed: bool = False):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
         if not (fixed_digits or signed) and min in (0, 1):
             self.regex = ("0|" if min == 0 else "") + digits_up_to(max)
@@ -56,14 +62,14 @@ def int_id(text: str | None) -> int | None:
     return value if 1 <= value <= INT4_MAX else None
 
 
-def raw_body(max_length_setting: str):
+def raw_body(max_length_setting: str) -> Callable[[View], View]:
     """Mark a view that reads its own body (any content type), limited to `config[max_length_setting]` bytes.
 
     Put it below the route decorator, like `csrf.exempt`.
     """
 
-    def mark(view):
-        view.raw_body_limit_setting = max_length_setting
+    def mark(view: View) -> View:
+        view.raw_body_limit_setting = max_length_setting  # type: ignore[attr-defined]  # a mark on the function
         return view
 
     return mark
@@ -91,7 +97,7 @@ def check_body() -> None:
         raise UnsupportedMediaType("This form takes no files.")
 
 
-def drop_stray_retry_after(response):
+def drop_stray_retry_after(response: Response) -> Response:
     """Flask-Limiter adds Retry-After to every response of a limited route, 200s and 401s included."""
     if response.status_code not in RETRY_AFTER_STATUSES:
         response.headers.pop("Retry-After", None)

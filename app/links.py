@@ -15,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
+from typing import Any
 
 from flask import current_app, has_request_context, request
+from werkzeug.routing import MapAdapter
 
 from config import ConfigError
 
@@ -25,7 +27,7 @@ _job_origin: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_or
 
 def base_url() -> str:
     """The origin absolute links start with, without a trailing slash."""
-    configured = current_app.config.get("BASE_URL")
+    configured: str | None = current_app.config.get("BASE_URL")
     if configured:
         return configured.rstrip("/")
     if current_app.config.get("APP_ENV") == "production":
@@ -52,20 +54,20 @@ def job_origin(origin: str | None) -> Iterator[None]:
         _job_origin.reset(token)
 
 
-def path_for(endpoint: str, **values) -> str:
+def path_for(endpoint: str, **values: Any) -> str:
     """url_for's path, in a request or not (jobs, CLI)."""
-    app = current_app._get_current_object()
-    adapter = app.extensions.get("path_adapter")
+    adapter: MapAdapter | None = current_app.extensions.get("path_adapter")
     if adapter is None:
-        adapter = app.extensions["path_adapter"] = app.url_map.bind("localhost")
+        adapter = current_app.extensions["path_adapter"] = current_app.url_map.bind("localhost")
     return adapter.build(endpoint, values)
 
 
-def external_url(endpoint: str, **values) -> str:
+def external_url(endpoint: str, **values: Any) -> str:
+    """The absolute URL of `endpoint`, on the origin `base_url()` gives (in a request or not)."""
     return base_url() + path_for(endpoint, **values)
 
 
-def absolute(link: str | None) -> str:
+def external_link(link: str | None) -> str:
     """A stored link for an email: local paths get the origin, full URLs stay as they are."""
     if not link:
         return ""

@@ -29,11 +29,11 @@ JOBS_REDELIVERED = Counter("jobs_redelivered_total", "Outbox jobs handed to RQ a
 
 def init_app(app: Flask) -> None:
     @app.before_request
-    def _start_timer():
+    def _start_timer() -> None:
         g._started = time.perf_counter()
 
     @app.after_request
-    def _record(response):
+    def _record(response: Response) -> Response:
         endpoint = request.endpoint or "unmatched"
         started = g.pop("_started", None)
         if started is not None:
@@ -45,6 +45,6 @@ def init_app(app: Flask) -> None:
 def render() -> Response:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # unannotated upstream
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

@@ -1,4 +1,4 @@
-"""Money: integer minor units, Decimal arithmetic, ROUND_HALF_UP once per line."""
+"""Money: integer minor units, Decimal arithmetic, ROUND_HALF_UP once per line, and how an amount reads."""
 
 from __future__ import annotations
 
@@ -34,3 +34,19 @@ def to_major(amount_minor: int, currency: str) -> Decimal:
     """4900 USD → Decimal('49.00'); 500 JPY → Decimal('500')."""
     exponent = minor_exponent(currency)
     return (Decimal(int(amount_minor)) / (Decimal(10) ** exponent)).quantize(Decimal(1).scaleb(-exponent))
+
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "JPY": "¥"}
+
+
+def format_money(amount_minor: int | None, currency: str = "USD") -> str:
+    """4900 USD → "$49.00"; -500 JPY → "-¥500"; 100 CHF → "1.00 CHF". None → "" (the `money` filter)."""
+    if amount_minor is None:
+        return ""
+    currency = (currency or "USD").upper()
+    exponent = minor_exponent(currency)
+    amount = to_major(amount_minor, currency)
+    sign = "-" if amount < 0 else ""
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    number = f"{abs(amount):,.{exponent}f}"
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"

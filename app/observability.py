@@ -7,9 +7,12 @@ import logging
 import re
 import sys
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, TextIO
 
 from flask import Flask, g, has_request_context, request
+from werkzeug.wrappers import Response
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -50,7 +53,7 @@ _SIGNED_TOKEN = re.compile(r"\b[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9
 _CODE_IN_TEXT = re.compile(r"(\bcode\b(?:\s+is)?\s*[:=]?\s*)\d{6}\b", re.IGNORECASE)
 
 
-def _named(match: re.Match) -> str:
+def _named(match: re.Match[str]) -> str:
     name = match.group("name")
     if name.lower() in _NOT_SECRET_CODES:
         return match.group(0)
@@ -97,17 +100,25 @@ def install_redaction() -> None:
     place every record passes. Idempotent (one process may build several apps).
     """
     previous = logging.getLogRecordFactory()
-    if getattr(previous, "redacts", False):
-        return
-    scrub = RedactSecrets()
+    if not isinstance(previous, _RedactingRecordFactory):
+        logging.setLogRecordFactory(_RedactingRecordFactory(previous))
 
-    def factory(*args, **kwargs) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        scrub.filter(record)
+
+class _RedactingRecordFactory:
+    """The record factory that was installed, then the scrub."""
+
+    def __init__(self, previous: Callable[..., logging.LogRecord]):
+        self.previous = previous
+        self.scrub = RedactSecrets()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.previous(*args, **kwargs)
+        self.scrub.filter(record)
         return record
 
-    factory.redacts = True
-    logging.setLogRecordFactory(factory)
+
+class _AppLogHandler(logging.StreamHandler[TextIO]):
+    """Our handler on the root logger, told apart from handlers others added (a new app replaces it)."""
 
 
 class RequestIdFilter(logging.Filter):
@@ -132,7 +143,7 @@ class JsonFormatter(logging.Formatter):
 
 def configure_logging(app: Flask) -> None:
     install_redaction()
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _AppLogHandler(sys.stderr)
     handler.addFilter(RedactSecrets())  # records made before the factory was installed
     handler.addFilter(RequestIdFilter())
     if app.config.get("LOG_JSON"):
@@ -140,20 +151,19 @@ def configure_logging(app: Flask) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "_multiproduct", False)]:
+    for old in [h for h in root.handlers if isinstance(h, _AppLogHandler)]:
         root.removeHandler(old)
-    handler._multiproduct = True
     root.addHandler(handler)
     root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     @app.before_request
-    def _request_id():
+    def _request_id() -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
 
     @app.after_request
-    def _echo_request_id(response):
+    def _echo_request_id(response: Response) -> Response:
         if "request_id" in g:
             response.headers["X-Request-ID"] = g.request_id
         return response

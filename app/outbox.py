@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from types import TracebackType
+from typing import Any, cast
 
 import redis
 import sqlalchemy as sa
@@ -29,6 +31,7 @@ from flask import Flask, current_app
 from rq import Callback, Queue, Retry, get_current_job
 from rq.exceptions import DuplicateJobError
 from rq.job import Job, JobStatus
+from sqlalchemy.orm import Session, SessionTransaction
 from werkzeug.utils import import_string
 
 from app import links, metrics
@@ -55,10 +58,10 @@ _IN_RQ = {
 }
 _GAVE_UP = {JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 _inline_job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("inline_job_id", default=None)
-_table = OutboxMessage.__table__
+_table = cast(sa.Table, OutboxMessage.__table__)  # a declarative model's table is a Table
 
 
-def enqueue(func: str, *args, queue: str = "default", **kwargs) -> OutboxMessage:
+def enqueue(func: str, *args: Any, queue: str = "default", **kwargs: Any) -> OutboxMessage:
     """Schedule `func` (a dotted path under `jobs.`) to run after the commit.
 
     Pass ids and plain JSON values only: the job loads what it needs.
@@ -84,7 +87,7 @@ def relay_pending(ids: Iterable[int] | None = None, app: Flask | None = None) ->
     With `ids` (after a commit) only those rows; without (the scheduler, `flask outbox
     relay`) every pending row, then every row in flight past the visibility timeout.
     """
-    app = app or current_app._get_current_object()
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's app, typed Flask
     with app.app_context():
         query = sa.select(_table).where(_table.c.enqueued_at.is_(None)).order_by(_table.c.id).limit(RELAY_BATCH)
         if ids is not None:
@@ -98,7 +101,7 @@ def relay_pending(ids: Iterable[int] | None = None, app: Flask | None = None) ->
         return handed
 
 
-def _hand_over(app: Flask, query) -> int:
+def _hand_over(app: Flask, query: sa.Select[Any]) -> int:
     handed = 0
     with db.engine.begin() as conn:
         for row in conn.execute(query).mappings():
@@ -141,7 +144,7 @@ def _redeliver_lost(app: Flask) -> int:
         except redis.RedisError as exc:
             log.warning("outbox relay: Redis unavailable, cannot check %d job(s) in flight (%s)", len(rows), exc)
             return 0
-        for row, status in zip(rows, statuses):
+        for row, status in zip(rows, statuses, strict=True):
             where = _table.c.id == row["id"]
             if status == JobStatus.FINISHED:  # the worker could not record it (database down)
                 conn.execute(_table.update().where(where).values(finished_at=utcnow()))
@@ -172,7 +175,7 @@ def _rq_statuses(app: Flask, outbox_ids: list[int]) -> list[JobStatus | None]:
     return [JobStatus(value.decode()) if value else None for value in raw]
 
 
-def _push_to_rq(app: Flask, row) -> None:
+def _push_to_rq(app: Flask, row: sa.RowMapping) -> None:
     job_id = f"outbox-{row['id']}"
     queue = get_queue(row["queue"], app.extensions["redis"])
     try:
@@ -195,7 +198,7 @@ def _push_to_rq(app: Flask, row) -> None:
     metrics.JOBS_ENQUEUED.labels(queue=row["queue"]).inc()
 
 
-def _mark(outbox_id: int | None, **values) -> None:
+def _mark(outbox_id: int | None, **values: Any) -> None:
     """Record a job's outcome on its row, in a transaction of its own (the job's may have failed)."""
     if outbox_id is None:
         return
@@ -207,23 +210,29 @@ def _mark(outbox_id: int | None, **values) -> None:
         log.warning("outbox: could not record the outcome of outbox-%s (%s)", outbox_id, exc)
 
 
-def _error(exc_type, exc_value) -> str:
+def _error(exc_type: type[BaseException] | None, exc_value: BaseException | None) -> str:
     return f"{getattr(exc_type, '__name__', exc_type)}: {exc_value}"[:500]
 
 
-def on_job_success(job: Job, connection, result) -> None:
+def on_job_success(job: Job, connection: redis.Redis, result: Any) -> None:
     """RQ success callback (in the worker): the row is done."""
     _mark(job.meta.get("outbox_id"), finished_at=utcnow(), failed_at=None)
 
 
-def on_job_failure(job: Job, connection, exc_type, exc_value, traceback) -> None:
+def on_job_failure(
+    job: Job,
+    connection: redis.Redis,
+    exc_type: type[BaseException],
+    exc_value: BaseException,
+    traceback: TracebackType | None,
+) -> None:
     """RQ failure callback: after the last retry RQ parks the job as failed, and so is the row."""
     if job.retries_left:
         return  # RQ retries it later: still in flight
     _mark(job.meta.get("outbox_id"), failed_at=utcnow(), last_error=_error(exc_type, exc_value))
 
 
-def _run_pending_inline(app: Flask, query) -> int:
+def _run_pending_inline(app: Flask, query: sa.Select[Any]) -> int:
     with db.engine.begin() as conn:
         rows = [dict(row) for row in conn.execute(query).mappings()]
         if rows:
@@ -237,7 +246,7 @@ def _run_pending_inline(app: Flask, query) -> int:
     return len(rows)
 
 
-def _run_inline(app: Flask, row) -> None:
+def _run_inline(app: Flask, row: Mapping[str, Any]) -> None:
     """Embedded mode: run the job now, in a fresh app context (its own session)."""
     token = _inline_job_id.set(f"outbox-{row['id']}")
     with app.app_context(), links.job_origin(row["origin"]):
@@ -266,17 +275,17 @@ def job_exists(job_id: str) -> bool:
     return Job.exists(job_id, connection=get_redis())
 
 
-def _after_commit(sess) -> None:
+def _after_commit(sess: Session) -> None:
     ids = sess.info.pop(PENDING_KEY, None)
     if ids:
         sess.info.setdefault(COMMITTED_KEY, []).extend(ids)
 
 
-def _after_rollback(sess) -> None:
+def _after_rollback(sess: Session) -> None:
     sess.info.pop(PENDING_KEY, None)
 
 
-def _after_transaction_end(sess, transaction) -> None:
+def _after_transaction_end(sess: Session, transaction: SessionTransaction) -> None:
     # Relay once the outermost transaction has ended, so the rows are
     # visible to other connections and the session is usable again.
     if transaction.parent is None:

@@ -25,7 +25,8 @@ def next_run(job: Periodic, last: datetime | None, since: datetime) -> datetime:
     """When `job` is due: an interval job at once if it never ran; a cron job at its next time."""
     if job.interval:
         return last + timedelta(seconds=job.interval) if last else since
-    return croniter(job.cron, last or since).get_next(datetime)
+    due: datetime = croniter(job.cron, last or since).get_next(datetime)
+    return due
 
 
 def enqueue_due(periodic: list[Periodic], now: datetime | None = None) -> tuple[list[str], datetime | None]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 import redis
 from flask import Flask, current_app
@@ -71,11 +72,11 @@ class CircuitBreaker:
 class GuardedConnection(redis.Connection):
     """A connection that consults its pool's breaker before talking and reports how it went."""
 
-    def __init__(self, *args, breaker: CircuitBreaker, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, breaker: CircuitBreaker, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
         self.breaker = breaker
 
-    def connect_check_health(self, *args, **kwargs):
+    def connect_check_health(self, *args: Any, **kwargs: Any) -> None:
         if self._sock:
             return
         self.breaker.allow(self)
@@ -85,11 +86,11 @@ class GuardedConnection(redis.Connection):
             self.breaker.failed(exc)  # refused or not accepted in time: the server is down
             raise
 
-    def send_packed_command(self, command, check_health=True):
+    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
         self.breaker.allow(self)
-        super().send_packed_command(command, check_health=check_health)
+        super().send_packed_command(command, check_health=check_health)  # type: ignore[no-untyped-call]  # unannotated upstream
 
-    def read_response(self, *args, **kwargs):
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
         try:
             response = super().read_response(*args, **kwargs)
         except redis.TimeoutError as exc:
@@ -132,7 +133,8 @@ def init_app(app: Flask) -> None:
 
 
 def get_redis() -> redis.Redis:
-    return current_app.extensions["redis"]
+    client: redis.Redis = current_app.extensions["redis"]
+    return client
 
 
 def redis_alive(client: redis.Redis | None = None) -> bool:

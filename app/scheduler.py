@@ -16,12 +16,14 @@ tick; /readyz reports the scheduler down when it is missing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from flask import Flask
@@ -91,10 +93,10 @@ class Scheduler:
             Part("retries", self._release_retries, tick),
             Part("abandoned jobs", self._hand_back_abandoned, relay_every),
         ]
-        self._last: dict = {}
+        self._last: dict[str, Any] = {}
         self._stop = False
 
-    def stop(self, *_):
+    def stop(self, *_: object) -> None:
         self._stop = True
 
     def is_leader(self) -> bool:
@@ -108,8 +110,8 @@ class Scheduler:
             log.warning("scheduler: Redis unavailable (%s)", exc)
         return False
 
-    def run_once(self) -> dict:
-        done = {"leader": False, "relayed": 0, "enqueued": []}
+    def run_once(self) -> dict[str, Any]:
+        done: dict[str, Any] = {"leader": False, "relayed": 0, "enqueued": []}
         if not self.is_leader():
             return done
         done["leader"] = True
@@ -142,10 +144,11 @@ class Scheduler:
 
     def _release_retries(self) -> None:
         if self.retries.acquired_locks != set(QUEUES):
-            self.retries.acquire_locks()
+            self.retries.acquire_locks()  # type: ignore[no-untyped-call]  # unannotated in rq
         else:
-            self.retries.heartbeat()  # keeps our locks; one lost to an expiry is taken again
-        self.retries.enqueue_scheduled_jobs()
+            # Keeps our locks; one lost to an expiry is taken again.
+            self.retries.heartbeat()  # type: ignore[no-untyped-call]  # unannotated in rq
+        self.retries.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]  # unannotated in rq
 
     def _hand_back_abandoned(self) -> None:
         for name in QUEUES:
@@ -156,10 +159,8 @@ class Scheduler:
                 registry.cleanup()  # retried with backoff like a failed attempt, or parked after the last
 
     def _beat(self) -> None:
-        try:
+        with contextlib.suppress(redis.RedisError):  # Redis is down: /readyz says so
             self.redis.set(HEARTBEAT_KEY, self.name, ex=HEARTBEAT_TTL)
-        except redis.RedisError:
-            pass  # Redis is down: /readyz says so
 
     def run(self, max_loops: int | None = None) -> None:
         signal.signal(signal.SIGTERM, self.stop)
@@ -182,6 +183,6 @@ class Scheduler:
         try:
             if self.redis.get(LEADER_KEY) == self.name.encode():
                 self.redis.delete(LEADER_KEY, HEARTBEAT_KEY)
-            self.retries.release_locks()
+            self.retries.release_locks()  # type: ignore[no-untyped-call]  # unannotated in rq
         except redis.RedisError:
             pass

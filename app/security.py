@@ -5,19 +5,21 @@ from __future__ import annotations
 import secrets
 
 from flask import Flask, g, request, session
+from werkzeug.wrappers import Response
 
 
 def csp_nonce() -> str:
     if "csp_nonce" not in g:
         g.csp_nonce = secrets.token_urlsafe(16)
-    return g.csp_nonce
+    nonce: str = g.csp_nonce
+    return nonce
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
     @app.after_request
-    def _headers(response):
+    def _headers(response: Response) -> Response:
         nonce = csp_nonce()
         response.headers.setdefault(
             "Content-Security-Policy",

@@ -1,54 +1,57 @@
-"""Template helpers: HTMX-aware rendering, money, date and relative-time filters."""
+"""Template helpers: HTMX-aware rendering, the money filter (app.money), date and relative-time filters."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import UTC, date, datetime
+from typing import Any
 
 from flask import Flask, current_app, render_template, request, url_for
 from flask_login import current_user
 from jinja2 import nodes
 from jinja2_fragments.flask import render_block
+from werkzeug.wrappers import Response
 
-from app.money import minor_exponent
+from app.money import format_money
 from app.web import is_htmx
 
-# Main navigation: shown for the features that are installed.
-# (label, endpoint, shown only when signed in)
+# Main navigation: (label, endpoint, shown only when signed in).
 NAV = [
     ("Products", "catalog.index", False),
     ("Subscriptions", "billing.subscriptions", True),
     ("Invoices", "billing.invoices", True),
 ]
 
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "INR": "₹", "JPY": "¥"}
 
-
-def render_page(template: str, block: str | None = None, **context) -> str:
+def render_page(template: str, block: str | None = None, **context: Any) -> str:
     """The full page, or just `block` of it for an HTMX request (not boosted)."""
     if block and is_htmx() and not request.headers.get("HX-Boosted"):
         return render_block(template, block, **{**page_imports(template), **context})
     return render_template(template, **context)
 
 
-def page_imports(template: str) -> dict:
+def page_imports(template: str) -> dict[str, Any]:
     """The macros `template` imports at its top, outside any block.
 
     A block rendered alone skips the page's top-level code, so without these a fragment
     calling `csrf()` fails with "'csrf' is undefined" — only on the HTMX path.
     """
     env = current_app.jinja_env
-    cache = current_app.extensions.setdefault("page_imports", {})
+    # template → [(imported template's name, the import)]
+    cache: dict[str, list[tuple[str, nodes.FromImport | nodes.Import]]] = current_app.extensions.setdefault(
+        "page_imports", {}
+    )
     if template not in cache or env.auto_reload:
+        if env.loader is None:
+            raise RuntimeError("the app's Jinja environment has no template loader")
         source = env.loader.get_source(env, template)[0]
         cache[template] = [
-            node
+            (node.template.value, node)
             for node in env.parse(source).body
             if isinstance(node, (nodes.FromImport, nodes.Import)) and isinstance(node.template, nodes.Const)
         ]
-    names = {}
-    for node in cache[template]:
-        module = env.get_template(node.template.value).module
+    names: dict[str, Any] = {}
+    for imported, node in cache[template]:
+        module = env.get_template(imported).module
         if isinstance(node, nodes.Import):
             names[node.target] = module
             continue
@@ -58,36 +61,33 @@ def page_imports(template: str) -> dict:
     return names
 
 
-def render_without_database(template: str, **context) -> str:
+def render_without_database(template: str, **context: Any) -> str:
     """A page that must render while the database is down. The context processors are skipped (they read
     the signed-in user, which a failed transaction has expired) and the navbar leaves out the account menu."""
     base = {
         "site_name": current_app.config["SITE_NAME"],
-        "url_endpoints": current_app.view_functions.keys(),
         "database_down": True,
     }
     return current_app.jinja_env.get_template(template).render(**base, **context)
 
 
-def format_money(minor: int | None, currency: str = "USD") -> str:
-    if minor is None:
-        return ""
-    currency = (currency or "USD").upper()
-    exponent = minor_exponent(currency)
-    amount = (Decimal(int(minor)) / (Decimal(10) ** exponent)).quantize(
-        Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP
-    )
-    sign = "-" if amount < 0 else ""
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    number = f"{abs(amount):,.{exponent}f}"
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"
+# The request headers `render_page` (and any `is_htmx()` branch) renders differently for.
+HTMX_HEADERS = ("HX-Request", "HX-Boosted")
+
+
+def vary_on_htmx(response: Response) -> Response:
+    """One URL, several renderings (full page, boosted page, fragment): caches must key on the HTMX headers."""
+    if request.headers.get("HX-Request") or response.mimetype == "text/html":
+        for header in HTMX_HEADERS:
+            response.vary.add(header)
+    return response
 
 
 def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
     return value.strftime(fmt) if value else ""
 
 
-def format_date(value, fmt: str = "%d %b %Y") -> str:
+def format_date(value: date | None, fmt: str = "%d %b %Y") -> str:
     return value.strftime(fmt) if value else ""
 
 
@@ -119,18 +119,17 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["is_htmx"] = is_htmx
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+    app.after_request(vary_on_htmx)
 
     @app.context_processor
-    def _site():
-        endpoints = app.view_functions.keys()
+    def _site() -> dict[str, Any]:
         return {
             "site_name": app.config["SITE_NAME"],
             "app_env": app.config["APP_ENV"],
-            "url_endpoints": endpoints,
             "nav_items": [
                 {"label": label, "url": url_for(endpoint)}
                 for label, endpoint, private in NAV
-                if endpoint in endpoints and (not private or current_user.is_authenticated)
+                if not private or current_user.is_authenticated
             ],
             "now_year": datetime.now(UTC).year,
         }

@@ -11,12 +11,15 @@ import os
 import time
 import weakref
 from dataclasses import dataclass
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any
 
 import redis
 import sqlalchemy as sa
 from flask import Flask
 from rq import Queue, SimpleWorker, Worker
 from rq.exceptions import StopRequested
+from rq.job import Job
 
 from app import links, metrics
 from app.extensions import db
@@ -26,26 +29,36 @@ from config import ConfigError
 log = logging.getLogger(__name__)
 
 
-def _count_failure(job, exc_type, exc_value, tb) -> bool:
+def _count_failure(job: Job, exc_type: type[BaseException], exc_value: BaseException, tb: TracebackType | None) -> bool:
     metrics.JOBS_FAILED.labels(queue=job.origin).inc()
     log.error("job %s (%s) failed: %s", job.id, job.func_name, exc_value)
     return True  # let RQ go on with its own handling (retry or failed registry)
 
 
-class AppContextMixin:
+# To mypy the mixin is the Worker it is mixed into (so `super().perform_job` has a type).
+if TYPE_CHECKING:
+    _MixinBase = Worker
+else:
+    _MixinBase = object
+
+
+class AppContextMixin(_MixinBase):
     """Run every job inside a fresh app context, with its own DB session."""
 
     flask_app: Flask
+    _parent_pid: int  # the process that built the worker; a job run elsewhere is in a forked work horse
     performed: int = 0  # jobs this worker object ran (in this process)
+    stop_signalled = False
 
-    def perform_job(self, job, queue, *args, **kwargs):
+    def perform_job(self, job: Job, queue: Queue, *args: Any, **kwargs: Any) -> bool:
         self.performed += 1
         with self.flask_app.app_context(), links.job_origin(job.meta.get("origin")):
             if os.getpid() != self._parent_pid:
                 # A forked work horse must not share the parent's pooled connections.
                 db.engine.dispose(close=False)
             try:
-                return super().perform_job(job, queue, *args, **kwargs)
+                ran: bool = super().perform_job(job, queue, *args, **kwargs)
+                return ran
             finally:
                 db.session.remove()
 
@@ -53,17 +66,16 @@ class AppContextMixin:
 class AppWorker(AppContextMixin, Worker):
     # Redis back after an outage: dequeue again within seconds, not after RQ's 60-second backoff.
     max_connection_wait_time = 5.0
-    stop_signalled = False
 
-    def request_stop(self, signum, frame):
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stop_signalled = True
-        super().request_stop(signum, frame)
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]  # unannotated in rq
 
-    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
         # How long the job's entry in the started registry lives without a heartbeat.
         # RQ's is the heartbeat interval + 60 s; a worker killed with -9 would hold its
         # job that long before the scheduler may call it abandoned.
-        return self.flask_app.config["JOB_ABANDONED_SECONDS"]
+        return int(self.flask_app.config["JOB_ABANDONED_SECONDS"])
 
 
 class AppSimpleWorker(AppContextMixin, SimpleWorker):
@@ -79,18 +91,19 @@ def worker_connection(app: Flask) -> redis.Redis:
     dequeue, which the app's short-timeout client must keep."""
     url = app.config.get("REDIS_URL")
     if not url:
-        return app.extensions["redis"]  # fakeredis: nothing blocks
+        client: redis.Redis = app.extensions["redis"]  # fakeredis: nothing blocks
+        return client
     return redis.Redis.from_url(url, socket_connect_timeout=2, health_check_interval=30)
 
 
 def build_worker(
     app: Flask, queues: tuple[str, ...] = QUEUES, *, simple: bool = False, connection: redis.Redis | None = None
-) -> Worker:
+) -> AppContextMixin:
     if app.config["JOB_ABANDONED_SECONDS"] < 2 * app.config["JOB_HEARTBEAT_SECONDS"]:
         # Otherwise one late heartbeat hands a running job to a second worker.
         raise ConfigError("JOB_ABANDONED_SECONDS must be at least twice JOB_HEARTBEAT_SECONDS.")
     connection = connection or worker_connection(app)
-    cls = AppSimpleWorker if simple else AppWorker
+    cls: type[AppContextMixin] = AppSimpleWorker if simple else AppWorker
     worker = cls(
         [Queue(q, connection=connection) for q in queues],
         connection=connection,
@@ -104,7 +117,7 @@ def build_worker(
 
 
 RESTART_PAUSE_MAX = 5.0
-_idle_limited: weakref.WeakSet = weakref.WeakSet()
+_idle_limited: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
 
 
 def limit_idle_transactions(app: Flask) -> None:
@@ -123,7 +136,7 @@ def limit_idle_transactions(app: Flask) -> None:
     _idle_limited.add(engine)
 
     @sa.event.listens_for(engine, "connect")
-    def _set_timeout(dbapi_connection, _record):
+    def _set_timeout(dbapi_connection: Any, _record: Any) -> None:
         with dbapi_connection.cursor() as cursor:
             cursor.execute(
                 "SELECT set_config('idle_in_transaction_session_timeout', %s, false)", (f"{int(seconds * 1000)}ms",)

@@ -1,8 +1,10 @@
+from typing import Any
+
 from app.mail.services import deliver
 from app.outbox import current_job_id
 
 
-def send_email(message: dict, idempotency_key: str | None = None) -> bool:
+def send_email(message: dict[str, Any], idempotency_key: str | None = None) -> bool:
     """Deliver one email. The key defaults to the RQ job id (outbox-<id>), so a
     re-delivered or retried job never sends twice."""
     key = idempotency_key or current_job_id()

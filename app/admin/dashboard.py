@@ -12,7 +12,7 @@ from app.admin import bp, queues, stats
 from app.admin.charts import Bar, bar_chart
 from app.auth.permissions import permission_required
 from app.errors import ExternalServiceError
-from app.templating import format_money
+from app.money import format_money
 
 
 def revenue_charts(revenue: dict[str, list[tuple[str, int]]]) -> list[tuple[str, Markup, int]]:

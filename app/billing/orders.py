@@ -31,7 +31,7 @@ from app.models.billing import LIVE_STATUSES, Invoice, Subscription, Transaction
 from app.models.catalog import Plan, Product
 from app.models.checkout import CartItem, CheckoutAttempt
 from app.models.user import User
-from app.templating import format_money
+from app.money import format_money
 
 # An attempt still waiting for its outcome.
 OPEN = ("charging", "unreached")

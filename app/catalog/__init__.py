@@ -4,7 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("catalog", __name__, url_prefix="/products")
 
-from app.catalog import (
-    demo,  # noqa: E402,F401  (registers the demo-catalog seeder)
-    routes,  # noqa: E402,F401
-)
+# After `bp`, which they register on: the pages, and the demo-catalog seeder.
+from app.catalog import demo, routes  # noqa: E402, F401

@@ -1,12 +1,15 @@
 """The demo catalog: ten products in six categories, each with two or three tiers.
 
 Tiers give a monthly base price (minor units); the five cycles are priced from it
-(see app/catalog/demo.py), a year costing `yearly_months` months (10 unless said). Features written "Key: value" line up as comparison rows.
+(see app/catalog/demo.py), a year costing `yearly_months` months (10 unless said).
+Features written "Key: value" line up as comparison rows.
 """
+
+from typing import Any
 
 REGIONS = ["EU", "US", "APAC"]
 
-PRODUCTS = [
+PRODUCTS: list[dict[str, Any]] = [
     {
         "slug": "pipewise-crm",
         "name": "Pipewise CRM",

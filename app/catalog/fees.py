@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -31,20 +32,19 @@ def seed_fee_row() -> None:
 def current_percent() -> Decimal:
     """The fee percentage; from the cache, else the database (also when Redis is down)."""
     client = get_redis()
+    cache_up = True
     try:
         cached = client.get(CACHE_KEY)
         if cached is not None:
-            return Decimal(cached.decode())
+            return Decimal(cached.decode() if isinstance(cached, bytes) else cached)
     except redis.RedisError as exc:
         log.warning("platform fee cache unavailable, reading the database (%s)", exc)
-        client = None
+        cache_up = False
     percent = db.session.scalar(sa.select(PlatformFee.percent).where(PlatformFee.id == 1))
     percent = Decimal(percent) if percent is not None else Decimal("0")
-    if client is not None:
-        try:
+    if cache_up:
+        with contextlib.suppress(redis.RedisError):
             client.set(CACHE_KEY, str(percent), ex=CACHE_SECONDS)
-        except redis.RedisError:
-            pass
     return percent
 
 
@@ -57,7 +57,7 @@ def price_with_fee(amount_minor: int, percent: Decimal | None = None) -> int:
     return int(amount_minor) + fee_for(amount_minor, percent)
 
 
-def parse_percent(raw) -> Decimal:
+def parse_percent(raw: object) -> Decimal:
     try:
         value = Decimal(str(raw).strip())
     except (InvalidOperation, ValueError):
@@ -69,7 +69,7 @@ def parse_percent(raw) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
-def set_fee(raw_percent, *, actor_id: uuid.UUID | None, reason: str) -> PlatformFeeChange:
+def set_fee(raw_percent: Decimal | str, *, actor_id: uuid.UUID | None, reason: str) -> PlatformFeeChange:
     """Change the fee (row locked), keep the history, audit it, then clear the cache."""
     percent = parse_percent(raw_percent)
     reason = (reason or "").strip()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from app.models.catalog import BILLING_CYCLES, CYCLE_LABELS
 
@@ -16,14 +17,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _PAGE = re.compile(r"^\s*\+?(\d{1,9})\s*$")
 
 
-def clean_text(raw, limit: int) -> tuple[str, bool]:
+def clean_text(raw: object, limit: int) -> tuple[str, bool]:
     """Strip control characters (Postgres refuses NUL) and extra spaces; cut to `limit`. (text, was cut)."""
     text = " ".join(_CONTROL.sub(" ", str(raw or "")).split())
     return text[:limit].rstrip(), len(text) > limit
 
 
 def parse_cycle(
-    raw, offered=BILLING_CYCLES, *, instead: str = "prices for every cycle are shown"
+    raw: object, offered: Collection[str] = BILLING_CYCLES, *, instead: str = "prices for every cycle are shown"
 ) -> tuple[str, str | None]:
     """A billing cycle on offer, or "" and a notice saying the value was ignored and what is shown `instead`."""
     value, _ = clean_text(raw, 40)
@@ -56,7 +57,7 @@ class CatalogFilters:
     def narrowed(self) -> bool:
         return bool(self.q or self.category or self.cycle)
 
-    def args(self, **changes) -> dict:
+    def args(self, **changes: Any) -> dict[str, str | int]:
         """Query-string arguments for a link (defaults left out, so URLs stay short and shareable)."""
         target = replace(self, **changes)
         args = {
@@ -69,7 +70,7 @@ class CatalogFilters:
         return {k: v for k, v in args.items() if v}
 
 
-def parse_filters(args: Mapping) -> CatalogFilters:
+def parse_filters(args: Mapping[str, object]) -> CatalogFilters:
     notices: list[str] = []
     q, cut = clean_text(args.get("q"), MAX_QUERY)
     if cut:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from typing import Any
 
 import re2
 
@@ -24,11 +25,11 @@ def _options() -> re2.Options:
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(pattern: str):
+def _compiled(pattern: str) -> Any:
     return re2.compile(pattern, options=_options())
 
 
-def pattern_problem(pattern) -> str | None:
+def pattern_problem(pattern: object) -> str | None:
     """Why `pattern` can't be a field's pattern; None when RE2 compiles it."""
     if not isinstance(pattern, str) or len(pattern) > MAX_PATTERN:
         return f"must be a regular expression of at most {MAX_PATTERN} characters"

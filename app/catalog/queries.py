@@ -11,8 +11,9 @@ import math
 import re
 import uuid
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import defer, selectinload
@@ -23,9 +24,11 @@ from app.models.catalog import Plan, Product, search_document
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 MAX_TERMS = 8
+NO_FILTERS = CatalogFilters()
+_Query = TypeVar("_Query", bound="sa.Select[*tuple[Any, ...]]")
 
 
-def final_price_sql():
+def final_price_sql() -> sa.ColumnElement[Any]:
     """Plan.final_price in SQL: price − round_half_up(price × discount / 100), in integer arithmetic.
 
     The discount goes to whole hundredths first so SQLite's floats cannot tip a half.
@@ -34,18 +37,18 @@ def final_price_sql():
     return Plan.price - (Plan.price * hundredths + 5000) // 10000
 
 
-def _has_active_plan(cycle: str | None = None):
+def _has_active_plan(cycle: str | None = None) -> sa.Exists:
     query = sa.select(Plan.id).where(Plan.product_id == Product.id, Plan.is_active.is_(True))
     if cycle:
         query = query.where(Plan.billing_cycle == cycle)
     return query.exists()
 
 
-def _search(q: str):
+def _search(q: str) -> tuple[sa.ColumnElement[Any], sa.ColumnElement[Any]]:
     """(condition, rank) for a search: Postgres full text, or a plain case-insensitive match on SQLite."""
     if db.engine.dialect.name == "postgresql":
         document = search_document()
-        query = sa.func.websearch_to_tsquery(sa.text("'english'"), q)
+        query: sa.ColumnElement[Any] = sa.func.websearch_to_tsquery(sa.text("'english'"), q)
         prefix = _prefix_query(q)
         if prefix is not None:
             query = query.op("||")(prefix)
@@ -62,7 +65,7 @@ def _search(q: str):
     return condition, rank
 
 
-def _prefix_query(q: str):
+def _prefix_query(q: str) -> sa.ColumnElement[Any] | None:
     """While typing, the last word is usually unfinished ("analy"): match it as a prefix too.
 
     Stemmed ("pipelines" → pipelin:*) or as typed ("analy" → analy:*, which stemming would turn
@@ -72,7 +75,9 @@ def _prefix_query(q: str):
     if not words or re.search(r'["-]|\bor\b', q, re.IGNORECASE):
         return None
     last = words[-1] + ":*"
-    prefix = sa.func.to_tsquery(sa.text("'english'"), last).op("||")(sa.func.to_tsquery(sa.text("'simple'"), last))
+    prefix: sa.ColumnElement[Any] = sa.func.to_tsquery(sa.text("'english'"), last).op("||")(
+        sa.func.to_tsquery(sa.text("'simple'"), last)
+    )
     if len(words) > 1:
         prefix = sa.func.websearch_to_tsquery(sa.text("'english'"), " ".join(words[:-1])).op("&&")(prefix)
     return prefix
@@ -113,7 +118,7 @@ def search_products(filters: CatalogFilters) -> CatalogPage:
     conditions = [Product.is_active.is_(True), _has_active_plan(filters.cycle)]
     if filters.category:
         conditions.append(Product.category == filters.category)
-    rank = None
+    rank: sa.ColumnElement[Any] | None = None
     if filters.q:
         condition, rank = _search(filters.q)
         conditions.append(condition)
@@ -125,13 +130,13 @@ def search_products(filters: CatalogFilters) -> CatalogPage:
         rank,
     )
 
-    def fetch(page: int) -> list:
+    def fetch(page: int) -> Sequence[sa.Row[Product, int]]:
         return db.session.execute(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
 
     # The total rides along with the page (a window count), so the usual page costs one statement.
     rows, page, notices = fetch(filters.page), filters.page, list(filters.notices)
     if not rows and page > 1:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(Product).where(*conditions))
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(Product).where(*conditions)) or 0
         page = max(1, math.ceil(total / PER_PAGE))
         if total:
             notices.append(f"There are only {page} page{'s' if page != 1 else ''} of results; here is the last one.")
@@ -150,7 +155,7 @@ def search_products(filters: CatalogFilters) -> CatalogPage:
     )
 
 
-def _ordered(query, filters: CatalogFilters, rank):
+def _ordered(query: _Query, filters: CatalogFilters, rank: sa.ColumnElement[Any] | None) -> _Query:
     if filters.sort == "relevance" and rank is not None:
         return query.order_by(rank.desc(), Product.name, Product.id)
     if filters.sort == "newest":
@@ -185,7 +190,8 @@ def from_prices(product_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, tuple
     return prices
 
 
-class CategoryCount(NamedTuple):
+@dataclass(frozen=True)
+class CategoryCount:
     name: str
     count: int
 
@@ -195,12 +201,12 @@ class CategoryCount(NamedTuple):
         return f"category-count-{zlib.crc32(self.name.encode()):08x}"
 
 
-def category_counts(filters: CatalogFilters = CatalogFilters()) -> list[CategoryCount]:
+def category_counts(filters: CatalogFilters = NO_FILTERS) -> list[CategoryCount]:
     """Every category on sale, with how many of its products match the search and cycle: what picking it would show.
 
     The category itself is left out of the filter (the list is how you change it). One statement.
     """
-    matching = [_has_active_plan(filters.cycle)] if filters.cycle else []
+    matching: list[sa.ColumnElement[Any]] = [_has_active_plan(filters.cycle)] if filters.cycle else []
     if filters.q:
         matching.append(_search(filters.q)[0])
     query = sa.select(Product.category, sa.func.count()).where(Product.is_active.is_(True), _has_active_plan())
@@ -216,7 +222,7 @@ def category_counts(filters: CatalogFilters = CatalogFilters()) -> list[Category
     return [CategoryCount(category, int(n)) for category, n in rows]
 
 
-def featured_products(limit: int = 4) -> tuple[list[Product], dict]:
+def featured_products(limit: int = 4) -> tuple[list[Product], dict[uuid.UUID, dict[str, tuple[int, str]]]]:
     """The first product of each of the first `limit` categories: a varied shelf for the home page."""
     first_in_category = (
         sa.func.row_number().over(partition_by=Product.category, order_by=(Product.created_at, Product.name)).label("n")

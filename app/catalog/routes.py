@@ -5,24 +5,25 @@ from __future__ import annotations
 import functools
 import zlib
 from pathlib import Path
-from urllib.parse import urlencode
 
-from flask import current_app, request, url_for
+from flask import current_app, url_for
+from flask.sansio.blueprints import BlueprintSetupState
 
 from app.catalog import bp, pricing, queries
 from app.catalog.fees import current_percent
-from app.catalog.filters import SORTS, parse_cycle, parse_filters
+from app.catalog.filters import SORTS, parse_cycle
+from app.catalog.forms import CatalogQueryForm
 from app.catalog.schema import fields as schema_fields
 from app.errors import NotFound
-from app.models.catalog import CYCLE_LABELS
+from app.models.catalog import CYCLE_LABELS, Product
 from app.templating import render_page
 
 MONOGRAM_COLOURS = 6
 
 
 @bp.get("/")
-def index():
-    filters = parse_filters(request.args)
+def index() -> str:
+    filters = CatalogQueryForm.read().filters()
     results = queries.search_products(filters)
     # Counted when the template asks: once per page, whether full or an HTMX fragment (which sends them out of band).
     return render_page(
@@ -35,14 +36,14 @@ def index():
 
 
 @bp.get("/<slug>")
-def detail(slug: str):
+def detail(slug: str) -> str:
     product = queries.product_by_slug(slug)
-    if product is None or not product.plans:
+    fallback = pricing.default_cycle(product.plans) if product is not None else None
+    if product is None or fallback is None:  # no such product, or none of its plans on offer
         raise NotFound("We couldn't find that product. It may have been retired, or the link may be mistyped.")
     offered = pricing.offered_cycles(product.plans)
-    fallback = pricing.default_cycle(product.plans)
     cycle, notice = parse_cycle(
-        request.args.get("cycle"), offered, instead=f"{CYCLE_LABELS[fallback].lower()} prices are shown"
+        CatalogQueryForm.read().cycle.data, offered, instead=f"{CYCLE_LABELS[fallback].lower()} prices are shown"
     )
     comparison = pricing.compare(product.plans, cycle or fallback)
     return render_page(
@@ -57,9 +58,9 @@ def detail(slug: str):
 
 
 @bp.app_template_global()
-def product_icon(product) -> str | None:
+def product_icon(product: Product) -> str | None:
     """The product's SVG icon, if it names one we ship; else the template draws a monogram."""
-    icons = current_app.extensions.get("product_icons")
+    icons: frozenset[str] | None = current_app.extensions.get("product_icons")
     if icons is None:
         icons = current_app.extensions["product_icons"] = _shipped_icons()
     return url_for("static", filename=f"img/products/{product.icon}.svg") if product.icon in icons else None
@@ -81,14 +82,15 @@ def monogram(name: str) -> tuple[str, int]:
 @bp.app_template_global()
 def sign_in_url(next_url: str) -> str:
     """The login page, coming back to `next_url` afterwards."""
-    if "auth.login" in current_app.view_functions:
-        return url_for("auth.login", next=next_url)
-    # The identity blueprint's path, for as long as it is not installed.
-    return "/auth/login?" + urlencode({"next": next_url}, safe="/?:@")
+    return url_for("auth.login", next=next_url)
 
 
-bp.add_app_template_global(pricing.saving_percent, "saving_percent")
-bp.add_app_template_global(pricing.monthly_equivalent, "monthly_equivalent")
-bp.add_app_template_global(pricing.UNITS, "cycle_units")
-bp.add_app_template_global(CYCLE_LABELS, "cycle_labels")
-bp.add_app_template_global(SORTS, "sorts")
+@bp.record_once
+def _register_template_globals(state: BlueprintSetupState) -> None:
+    state.app.jinja_env.globals.update(
+        saving_percent=pricing.saving_percent,
+        monthly_equivalent=pricing.monthly_equivalent,
+        cycle_units=pricing.UNITS,
+        cycle_labels=CYCLE_LABELS,
+        sorts=SORTS,
+    )

@@ -20,10 +20,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 from app.catalog.patterns import matches, pattern_problem
+
+# A product schema as stored: parsed JSON, so its values are whatever JSON holds.
+Schema = dict[str, Any]
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_PROPERTIES = 20
@@ -64,7 +68,7 @@ class Field:
     pattern: str | None = None
     minimum: int | None = None
     maximum: int | None = None
-    enum: list = field(default_factory=list)
+    enum: list[str | int] = field(default_factory=list)
 
     @property
     def length_limit(self) -> int:
@@ -78,11 +82,15 @@ class Field:
         return {"string": "text", "integer": "number", "boolean": "checkbox"}[self.type]
 
 
-def _is_int(value) -> bool:
+def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_property(name: str, spec, problems: list[str]) -> None:
+def _is_short_text(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 100
+
+
+def _check_property(name: str, spec: Any, problems: list[str]) -> None:
     where = f"properties.{name}"
     known = len(problems)
     if not NAME_RE.match(name):
@@ -117,7 +125,7 @@ def _check_property(name: str, spec, problems: list[str]) -> None:
             problems.append(f"{where}.minimum must not exceed maximum")
     if "enum" in spec:
         enum = spec["enum"]
-        item_ok = (lambda v: isinstance(v, str) and 0 < len(v) <= 100) if kind == "string" else _is_int
+        item_ok: Callable[[object], bool] = _is_short_text if kind == "string" else _is_int
         if not isinstance(enum, list) or not enum or len(enum) > 50 or not all(item_ok(v) for v in enum):
             problems.append(f"{where}.enum must be a list of 1 to 50 {kind} values")
         elif len(set(enum)) != len(enum):
@@ -129,7 +137,7 @@ def _check_property(name: str, spec, problems: list[str]) -> None:
             problems.append(f"{where}.default: {default_errors}")
 
 
-def check_schema(schema) -> list[str]:
+def check_schema(schema: Any) -> list[str]:
     """Everything wrong with `schema`, as sentences an admin can act on. Empty list: valid."""
     if schema in (None, {}):
         return []
@@ -160,7 +168,7 @@ def check_schema(schema) -> list[str]:
     return problems
 
 
-def _field(name: str, spec: dict, *, required: bool) -> Field:
+def _field(name: str, spec: dict[str, Any], *, required: bool) -> Field:
     return Field(
         name=name,
         label=spec.get("title") or name.replace("_", " ").capitalize(),
@@ -177,7 +185,7 @@ def _field(name: str, spec: dict, *, required: bool) -> Field:
     )
 
 
-def fields(schema) -> list[Field]:
+def fields(schema: Schema | None) -> list[Field]:
     """Form fields, in the schema's order. The schema is assumed valid (checked when saved)."""
     if not schema:
         return []
@@ -187,18 +195,18 @@ def fields(schema) -> list[Field]:
     return [_field(name, properties[name], required=name in required) for name in names]
 
 
-def with_order(schema):
+def with_order(schema: Any) -> Any:
     """The schema with its properties' current order recorded in `order` (kept as is if already there)."""
     if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict) or "order" in schema:
         return schema
     return {**schema, "order": list(schema["properties"])}
 
 
-def has_required_fields(schema) -> bool:
+def has_required_fields(schema: Schema | None) -> bool:
     return any(f.required for f in fields(schema))
 
 
-def _validate_value(f: Field, value) -> str | None:
+def _validate_value(f: Field, value: Any) -> str | None:
     if f.type == "string":
         if not isinstance(value, str):
             return "must be text"
@@ -224,7 +232,7 @@ def _validate_value(f: Field, value) -> str | None:
     return None
 
 
-def _coerce(f: Field, raw):
+def _coerce(f: Field, raw: object) -> Any:
     """Form values arrive as strings; JSON callers may send typed values."""
     if f.type == "boolean":
         return raw if isinstance(raw, bool) else str(raw or "").strip().lower() in TRUE_VALUES
@@ -243,9 +251,9 @@ def _coerce(f: Field, raw):
     return text
 
 
-def validate_answers(schema, data: Mapping) -> tuple[dict, dict[str, str]]:
+def validate_answers(schema: Schema | None, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Check submitted answers. Returns (clean answers, {field name: message})."""
-    answers: dict = {}
+    answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for f in fields(schema):
         value = _coerce(f, data.get(f.name))
@@ -267,8 +275,8 @@ class _Refused(ValueError):
     pass
 
 
-def _no_duplicates(pairs):
-    seen: dict = {}
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
             raise _Refused(f'The key "{key}" appears twice in the same object')
@@ -276,11 +284,11 @@ def _no_duplicates(pairs):
     return seen
 
 
-def _no_constant(name):
+def _no_constant(name: str) -> NoReturn:
     raise _Refused(f"{name} is not allowed in JSON")
 
 
-def read_schema(text: str) -> tuple[dict | None, list[str]]:
+def read_schema(text: str) -> tuple[Schema | None, list[str]]:
     """The schema an admin typed as JSON, and everything wrong with it (empty text: no questions).
 
     Malformed JSON gives one message with its line and column; valid JSON gives check_schema's messages.
@@ -304,7 +312,7 @@ def read_schema(text: str) -> tuple[dict | None, list[str]]:
     return schema, check_schema(schema)
 
 
-def _has_nul(value) -> bool:
+def _has_nul(value: object) -> bool:
     """Postgres JSONB can't store \\u0000."""
     if isinstance(value, str):
         return "\x00" in value
@@ -315,11 +323,11 @@ def _has_nul(value) -> bool:
     return False
 
 
-def _ordered_keys(spec: dict, first: tuple) -> dict:
+def _ordered_keys(spec: dict[str, Any], first: tuple[str, ...]) -> dict[str, Any]:
     return {**{k: spec[k] for k in first if k in spec}, **{k: spec[k] for k in sorted(spec) if k not in first}}
 
 
-def schema_text(schema) -> str:
+def schema_text(schema: Schema | None) -> str:
     """A stored schema as the JSON an admin edits: properties in their checkout order, `order` left out."""
     if not schema:
         return ""

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any, TypedDict, Unpack
 
 import sqlalchemy as sa
 
@@ -49,7 +51,7 @@ def unprintable(text: str, *, multiline: bool = False) -> bool:
     return False
 
 
-def _text(value, name: str, errors: dict, *, required: bool = True) -> str:
+def _text(value: object, name: str, errors: dict[str, str], *, required: bool = True) -> str:
     text = str(value or "").strip()
     if required and not text:
         errors[name] = f"{name.capitalize()} is required"
@@ -64,13 +66,13 @@ def save_product(
     product: Product | None = None,
     *,
     actor_id: uuid.UUID | None = None,
-    slug,
-    name,
-    category,
-    tagline="",
-    description="",
-    icon="",
-    product_schema=None,
+    slug: str,
+    name: str,
+    category: str,
+    tagline: str = "",
+    description: str = "",
+    icon: str = "",
+    product_schema: dict[str, Any] | None = None,
     schema_json: str | None = None,
     is_active: bool = True,
 ) -> Product:
@@ -131,7 +133,7 @@ def save_product(
     return product
 
 
-def product_state(product: Product) -> dict:
+def product_state(product: Product) -> dict[str, Any]:
     return {
         "slug": product.slug,
         "name": product.name,
@@ -174,7 +176,7 @@ def subscription_counts(product_id: uuid.UUID) -> tuple[int, dict[uuid.UUID, int
     return sum(per_plan.values()), per_plan
 
 
-def _delete(statements: list, refusal: str) -> None:
+def _delete(statements: list[sa.Delete], refusal: str) -> None:
     """Run the deletes and commit; a subscription that slipped in meanwhile trips the foreign key: refused too."""
     try:
         for statement in statements:
@@ -203,10 +205,10 @@ def delete_product(product_id: uuid.UUID, *, actor_id: uuid.UUID | None = None) 
         [sa.delete(Plan).where(Plan.product_id == product.id), sa.delete(Product).where(Product.id == product.id)],
         refusal,
     )
-    return before["name"]
+    return str(before["name"])
 
 
-def parse_discount(raw) -> Decimal:
+def parse_discount(raw: object) -> Decimal:
     try:
         value = Decimal(str(raw if raw not in (None, "") else "0").strip())
     except (InvalidOperation, ValueError):
@@ -218,7 +220,7 @@ def parse_discount(raw) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
-def _whole(raw, name: str, label: str, errors: dict, *, maximum: int) -> int:
+def _whole(raw: object, name: str, label: str, errors: dict[str, str], *, maximum: int) -> int:
     text = str(raw).strip() if raw is not None else ""
     if isinstance(raw, bool) or not re.fullmatch(r"\d{1,13}", text):
         errors[name] = f"{label} must be a whole number, zero or more"
@@ -228,7 +230,7 @@ def _whole(raw, name: str, label: str, errors: dict, *, maximum: int) -> int:
     return int(text)
 
 
-def _amount(raw, currency: str, errors: dict) -> int:
+def _amount(raw: object, currency: str, errors: dict[str, str]) -> int:
     """A price typed in the currency's major unit ("49.00") as integer minor units (4900), exactly."""
     exponent = minor_exponent(currency)
     text = str(raw).strip() if raw is not None and not isinstance(raw, bool) else ""
@@ -249,20 +251,29 @@ def _amount(raw, currency: str, errors: dict) -> int:
     return int(minor)
 
 
+class PlanTerms(TypedDict, total=False):
+    """What a plan is sold on, for create_plan and update_plan (each optional; the defaults are in _plan_values)."""
+
+    price: int | None  # minor units (4900 is $49.00)
+    amount: str | Decimal | None  # or the price as typed in the major unit ("49.00")
+    currency: str  # USD
+    discount_percent: Decimal | str | int  # 0
+    trial_days: int | str  # 0
+    features: Sequence[str]  # none
+    sort_order: int | str | None  # with its tier, else last
+
+
 def _plan_values(
     product: Product,
-    errors: dict,
+    errors: dict[str, str],
     *,
-    name,
-    billing_cycle,
-    price,
-    amount,
-    currency,
-    discount_percent,
-    trial_days,
-    features,
-    sort_order,
-) -> dict:
+    name: str,
+    billing_cycle: str,
+    terms: PlanTerms,
+) -> dict[str, Any]:
+    price, amount, sort_order = terms.get("price"), terms.get("amount"), terms.get("sort_order")
+    currency, features = terms.get("currency", "USD"), terms.get("features", ())
+    trial_days, discount_percent = terms.get("trial_days", 0), terms.get("discount_percent", 0)
     name = str(name or "").strip()
     if not name or len(name) > 80:
         errors["name"] = "Plan name is required (at most 80 characters)"
@@ -318,7 +329,7 @@ def _next_position(product: Product, name: str) -> int:
     return same if same is not None else (last + 1 if last is not None else 0)
 
 
-def plan_state(plan: Plan) -> dict:
+def plan_state(plan: Plan) -> dict[str, Any]:
     return {
         "name": plan.name,
         "billing_cycle": plan.billing_cycle,
@@ -336,32 +347,14 @@ def create_plan(
     product: Product,
     *,
     actor_id: uuid.UUID | None = None,
-    name,
-    billing_cycle,
-    price=None,
-    amount=None,
-    currency="USD",
-    discount_percent=0,
-    trial_days=0,
-    features=(),
+    name: str,
+    billing_cycle: str,
     is_active: bool = True,
-    sort_order=None,
+    **terms: Unpack[PlanTerms],
 ) -> Plan:
     """Add a plan to `product`: `price` in minor units (4900 is $49.00), or `amount` as typed ("49.00")."""
     errors: dict[str, str] = {}
-    values = _plan_values(
-        product,
-        errors,
-        name=name,
-        billing_cycle=billing_cycle,
-        price=price,
-        amount=amount,
-        currency=currency,
-        discount_percent=discount_percent,
-        trial_days=trial_days,
-        features=features,
-        sort_order=sort_order,
-    )
+    values = _plan_values(product, errors, name=name, billing_cycle=billing_cycle, terms=terms)
     if errors:
         raise CatalogInvalid(errors)
     plan = Plan(product_id=product.id, is_active=bool(is_active), **values)
@@ -377,32 +370,16 @@ def update_plan(
     product: Product,
     *,
     actor_id: uuid.UUID | None = None,
-    name,
-    billing_cycle,
-    price=None,
-    amount=None,
-    currency="USD",
-    discount_percent=0,
-    trial_days=0,
-    features=(),
+    name: str,
+    billing_cycle: str,
     is_active: bool = True,
-    sort_order=None,
+    **terms: Unpack[PlanTerms],
 ) -> Plan:
     """Change a plan. Its money terms stay as they are once anybody subscribed to it."""
     errors: dict[str, str] = {}
-    values = _plan_values(
-        product,
-        errors,
-        name=name,
-        billing_cycle=billing_cycle,
-        price=price,
-        amount=amount,
-        currency=currency,
-        discount_percent=discount_percent,
-        trial_days=trial_days,
-        features=features,
-        sort_order=plan.sort_order if sort_order in (None, "") else sort_order,
-    )
+    if terms.get("sort_order") in (None, ""):
+        terms["sort_order"] = plan.sort_order
+    values = _plan_values(product, errors, name=name, billing_cycle=billing_cycle, terms=terms)
     if subscription_counts(product.id)[1].get(plan.id):
         for key in TERMS:
             if key not in errors and values[key] != getattr(plan, key):
@@ -437,4 +414,4 @@ def delete_plan(plan_id: uuid.UUID, *, actor_id: uuid.UUID | None = None) -> str
     before = plan_state(plan)
     audit.record("plan.deleted", actor_id=actor_id, target=plan, before=before)
     _delete([sa.delete(Plan).where(Plan.id == plan.id)], refusal)
-    return before["name"]
+    return str(before["name"])

@@ -18,7 +18,7 @@ from app.outbox import QUEUES
 def stats_command(as_json: bool) -> None:
     """The dashboard figures."""
     from app.admin import queues, stats
-    from app.templating import format_money
+    from app.money import format_money
 
     figures = stats.all_figures()
     try:

@@ -8,6 +8,8 @@ Every context also gets `site_name` and `base_url`.
 
 from __future__ import annotations
 
+from typing import Any
+
 HIGH = "high"
 DEFAULT = "default"
 
@@ -31,7 +33,7 @@ KINDS: dict[str, str] = {
 }
 
 _B = "https://shop.example.com"  # sample data: real links come from app/links.py
-SAMPLES: dict[str, dict] = {
+SAMPLES: dict[str, dict[str, Any]] = {
     "verification_code": {"name": "ada", "code": "482913", "expires_minutes": 10},
     "login_code": {"name": "ada", "code": "105733", "expires_minutes": 10},
     "password_reset": {"name": "ada", "reset_url": f"{_B}/auth/password-reset/eyJ1c2VyIjoi", "expires_minutes": 60},

@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, make_response, render_template
+from flask import Blueprint, make_response, render_template
+from werkzeug.wrappers import Response
 
-from app.extensions import db
-from app.models.mail import DevMail
+from app.mail import queries
 
 bp = Blueprint("dev_mail", __name__, url_prefix="/dev/mail")
 
 
 @bp.get("/")
-def index():
-    messages = db.session.scalars(sa.select(DevMail).order_by(DevMail.id.desc()).limit(100)).all()
+def index() -> str:
+    messages = queries.recent_dev_mail()
     return render_template("dev/mail_index.html", messages=messages)
 
 
 @bp.get("/<int:message_id>")
-def detail(message_id: int):
-    message = db.session.get(DevMail, message_id) or abort(404)
+def detail(message_id: int) -> str:
+    message = queries.dev_mail(message_id)
     return render_template("dev/mail_detail.html", message=message)
 
 
 @bp.get("/<int:message_id>/html")
-def html(message_id: int):
+def html(message_id: int) -> Response:
     """The HTML part alone, shown in a sandboxed iframe on the detail page."""
-    message = db.session.get(DevMail, message_id) or abort(404)
+    message = queries.dev_mail(message_id)
     response = make_response(message.html or "")
     # The message is untrusted markup: no scripts, framable only by us.
     response.headers["Content-Security-Policy"] = (

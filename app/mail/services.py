@@ -8,6 +8,7 @@ recording the send. Codes and reset links are never in a payload: their jobs
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
@@ -15,6 +16,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
+from typing import Any
 
 import css_inline
 import jinja2
@@ -39,15 +41,13 @@ _inliner = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=Fal
 
 
 def _strict_env() -> jinja2.Environment:
-    app = current_app._get_current_object()
-    env = app.extensions.get("email_jinja")
+    env: jinja2.Environment | None = current_app.extensions.get("email_jinja")
     if env is None:
-        env = app.jinja_env.overlay(undefined=jinja2.StrictUndefined)
-        app.extensions["email_jinja"] = env
+        env = current_app.extensions["email_jinja"] = current_app.jinja_env.overlay(undefined=jinja2.StrictUndefined)
     return env
 
 
-def render_email(template: str, context: dict) -> tuple[str, str, str]:
+def render_email(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """Return (subject, text, html) for templates/email/<template>.{txt,html}.
 
     StrictUndefined: a missing variable is an error, never a blank in a customer's inbox.
@@ -61,7 +61,7 @@ def render_email(template: str, context: dict) -> tuple[str, str, str]:
     return subject, text, html
 
 
-def queue_email(to: str, template: str, context: dict, *, queue: str | None = None) -> None:
+def queue_email(to: str, template: str, context: dict[str, Any], *, queue: str | None = None) -> None:
     """Send after the current transaction commits (through the outbox)."""
     render_email(template, context)  # fail now, in the caller, on a bad template or context
     outbox.enqueue(
@@ -71,7 +71,7 @@ def queue_email(to: str, template: str, context: dict, *, queue: str | None = No
     )
 
 
-def deliver(message: dict, idempotency_key: str) -> bool:
+def deliver(message: dict[str, Any], idempotency_key: str) -> bool:
     """Send one message once. Returns False when the key was already sent.
 
     The "sending" record, with the Message-ID, is committed before the SMTP call,
@@ -98,11 +98,15 @@ def deliver(message: dict, idempotency_key: str) -> bool:
     if _sent_already(record):
         db.session.rollback()
         return False
+    if record is None:  # _claim, or the delivery that beat it to the row, committed it
+        raise LookupError(f"email {key}: the sending record is missing")
     cfg = current_app.config
     if retry and _accepted_earlier(key):
         log.info("email %s: the server accepted it on an earlier attempt; recording it as sent", key)
     elif cfg.get("MAIL_SERVER"):
-        _smtp_send(build_message(message["to"], subject, text, html, key, record.message_id))
+        _smtp_send(
+            build_message(message["to"], subject, text, html, key, record.message_id or message_id_for(key, kind))
+        )
         _mark_accepted(key)
     if cfg.get("DEV_MAIL_OUTBOX"):
         db.session.add(
@@ -178,10 +182,8 @@ def _mark_accepted(key: str) -> None:
 
 
 def _forget_accepted(key: str) -> None:
-    try:
+    with contextlib.suppress(redis.RedisError):  # it expires by itself
         get_redis().delete(_accepted_key(key))
-    except redis.RedisError:
-        pass  # it expires by itself
 
 
 def build_message(to: str, subject: str, text: str, html: str, key: str, message_id: str) -> EmailMessage:
@@ -200,6 +202,7 @@ def build_message(to: str, subject: str, text: str, html: str, key: str, message
 def _smtp_send(msg: EmailMessage) -> None:
     cfg = current_app.config
     timeout = cfg["MAIL_TIMEOUT"]
+    smtp: smtplib.SMTP
     if cfg.get("MAIL_USE_SSL"):
         smtp = smtplib.SMTP_SSL(
             cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=timeout, context=ssl.create_default_context()

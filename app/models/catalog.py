@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import JSONType, Timestamps, UTCDateTime, UUIDPk, utcnow
 from app.money import discounted, percent_of
 
@@ -31,7 +32,7 @@ CYCLE_MONTHS = {
 }
 
 
-class Product(UUIDPk, Timestamps, db.Model):
+class Product(UUIDPk, Timestamps, Model):
     __tablename__ = "product"
 
     slug: Mapped[str] = mapped_column(sa.String(80), unique=True)
@@ -42,11 +43,11 @@ class Product(UUIDPk, Timestamps, db.Model):
     icon: Mapped[str] = mapped_column(sa.String(40), default="")
     is_active: Mapped[bool] = mapped_column(default=True, index=True)
     # What the product needs at checkout: a small JSON-Schema subset (see app/catalog/schema.py).
-    product_schema: Mapped[dict] = mapped_column(JSONType, default=dict)
+    product_schema: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     plans: Mapped[list[Plan]] = relationship(back_populates="product", order_by="Plan.sort_order", lazy="raise_on_sql")
 
 
-class Plan(UUIDPk, Timestamps, db.Model):
+class Plan(UUIDPk, Timestamps, Model):
     __tablename__ = "plan"
 
     product_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("product.id", ondelete="RESTRICT"), index=True)
@@ -57,7 +58,7 @@ class Plan(UUIDPk, Timestamps, db.Model):
     currency: Mapped[str] = mapped_column(sa.String(3), default="USD")
     discount_percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("0"))
     trial_days: Mapped[int] = mapped_column(default=0)
-    features: Mapped[list] = mapped_column(JSONType, default=list)
+    features: Mapped[list[str]] = mapped_column(JSONType, default=list)
     is_active: Mapped[bool] = mapped_column(default=True)
     sort_order: Mapped[int] = mapped_column(default=0)
 
@@ -81,7 +82,7 @@ class Plan(UUIDPk, Timestamps, db.Model):
         return discounted(self.price, self.discount_percent or 0)
 
 
-class PlatformFee(db.Model):
+class PlatformFee(Model):
     """The singleton platform-fee setting (id is always 1)."""
 
     __tablename__ = "platform_fee"
@@ -97,7 +98,7 @@ class PlatformFee(db.Model):
     )
 
 
-class PlatformFeeChange(UUIDPk, db.Model):
+class PlatformFeeChange(UUIDPk, Model):
     """History of the platform fee: every change, who made it and why."""
 
     __tablename__ = "platform_fee_change"
@@ -109,7 +110,7 @@ class PlatformFeeChange(UUIDPk, db.Model):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-def search_document(table=None):
+def search_document(table: sa.Table | None = None) -> sa.ColumnElement[Any]:
     """The weighted full-text document of a product: name (A) > tagline and category (B) > description (C).
 
     The GIN index and the search query use this one expression, so Postgres can match the two.
@@ -117,7 +118,7 @@ def search_document(table=None):
     c = (table if table is not None else Product.__table__).c
 
     # Literals as text (not bound parameters): an index expression must be constant.
-    def weighted(text, weight: str):
+    def weighted(text: sa.ColumnElement[Any], weight: str) -> sa.ColumnElement[Any]:
         return sa.func.setweight(sa.func.to_tsvector(sa.text("'english'"), text), sa.text(f"'{weight}'"))
 
     return (

@@ -7,13 +7,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import UTCDateTime, utcnow
 
 SEND_STATUSES = ("sending", "sent")
 
 
-class SentEmail(db.Model):
+class SentEmail(Model):
     """One row per message, keyed by its idempotency key (the outbox job id).
 
     "sending" is committed before the SMTP call, with the Message-ID the message
@@ -36,7 +36,7 @@ class SentEmail(db.Model):
     __table_args__ = (sa.CheckConstraint("status IN ('sending', 'sent')", name="status"),)
 
 
-class DevMail(db.Model):
+class DevMail(Model):
     """Development outbox: what would have gone out, readable at /dev/mail."""
 
     __tablename__ = "dev_mail"

@@ -8,12 +8,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import UTCDateTime, UUIDPk, utcnow
 from app.models.catalog import Product
 
 
-class Announcement(UUIDPk, db.Model):
+class Announcement(UUIDPk, Model):
     """One broadcast: what was said, to whom, by whom, and how many it reached."""
 
     __tablename__ = "announcement"
@@ -34,7 +34,7 @@ class Announcement(UUIDPk, db.Model):
     __table_args__ = (sa.CheckConstraint("audience IN ('all', 'product')", name="audience"),)
 
 
-class Notification(UUIDPk, db.Model):
+class Notification(UUIDPk, Model):
     __tablename__ = "notification"
 
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))

@@ -9,23 +9,24 @@ looked up in RQ and handed over again if Redis lost them.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import JSONType, UTCDateTime, utcnow
 
 IN_FLIGHT = "enqueued_at IS NOT NULL AND finished_at IS NULL AND failed_at IS NULL"
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     __tablename__ = "outbox_message"
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     func: Mapped[str] = mapped_column(sa.String(200))
-    args: Mapped[list] = mapped_column(JSONType, default=list)
-    kwargs: Mapped[dict] = mapped_column(JSONType, default=dict)
+    args: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    kwargs: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     queue: Mapped[str] = mapped_column(sa.String(20), default="default")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the row was last handed to RQ (or last found still queued there).
@@ -60,7 +61,7 @@ class OutboxMessage(db.Model):
         return f"outbox-{self.id}"
 
 
-class PeriodicJob(db.Model):
+class PeriodicJob(Model):
     """When each periodic job was last queued, so a restarted or new scheduler keeps the schedule."""
 
     __tablename__ = "periodic_job"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import lazyload, load_only
 from app import audit, outbox
 from app.errors import NotFound, ValidationError
 from app.extensions import db
-from app.links import absolute
+from app.links import external_link
 from app.mail.services import queue_email
 from app.models.billing import Subscription
 from app.models.catalog import Product
@@ -79,7 +79,7 @@ def broadcast(
     return announcement
 
 
-def recipients_query(product_id: uuid.UUID | None = None) -> sa.Select:
+def recipients_query(product_id: uuid.UUID | None = None) -> sa.Select[uuid.UUID]:
     """Ids of active users; with a product, only those with a live subscription to it."""
     query = sa.select(User.id).where(User.is_active.is_(True)).order_by(User.id)
     if product_id is not None:
@@ -123,7 +123,7 @@ def deliver_batch(announcement_id: uuid.UUID, user_ids: list[uuid.UUID]) -> int:
     insert = _insert_ignoring_duplicates().returning(Notification.user_id)
     created = set(db.session.scalars(insert, rows).all())
     if announcement.email:
-        link = absolute(announcement.link)
+        link = external_link(announcement.link)
         for u in users:
             if u.id in created:
                 queue_email(
@@ -135,9 +135,11 @@ def deliver_batch(announcement_id: uuid.UUID, user_ids: list[uuid.UUID]) -> int:
     return len(created)
 
 
-def _insert_ignoring_duplicates():
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(Notification).on_conflict_do_nothing(index_elements=["announcement_id", "user_id"])
+def _insert_ignoring_duplicates() -> sa.Insert:
+    keys = ["announcement_id", "user_id"]
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(Notification).on_conflict_do_nothing(index_elements=keys)
+    return sqlite.insert(Notification).on_conflict_do_nothing(index_elements=keys)
 
 
 def clean_message(title: str, body: str, link: str | None) -> tuple[str, str, str | None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -16,7 +17,7 @@ from flask import current_app, g, has_request_context
 
 from app.errors import NotFound
 from app.extensions import db
-from app.links import absolute
+from app.links import external_link
 from app.mail.services import queue_email
 from app.models.base import utcnow
 from app.models.notification import Notification
@@ -36,7 +37,7 @@ def notify(
     link: str | None = None,
     *,
     email: bool = False,
-    email_context: dict | None = None,
+    email_context: dict[str, Any] | None = None,
 ) -> Notification:
     """Create a notification for `user_id` (caller commits). With email=True, the
     `kind` email template is queued through the outbox with `email_context`
@@ -45,11 +46,13 @@ def notify(
     db.session.add(notification)
     if email:
         user = db.session.get(User, user_id)
+        if user is None:
+            raise NotFound("There is no such user to notify.")
         context = {
             "name": user.display_name,
             "title": title,
             "body": body,
-            "link": absolute(link),
+            "link": external_link(link),
             **(email_context or {}),
         }
         queue_email(user.email, kind, context)
@@ -73,13 +76,13 @@ def safe_link(link: str | None) -> str | None:
     return link if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-def unread_filter(user_id: uuid.UUID):
+def unread_filter(user_id: uuid.UUID) -> sa.ColumnElement[bool]:
     return sa.and_(Notification.user_id == user_id, Notification.is_read == sa.false())
 
 
 def unread_count(user_id: uuid.UUID) -> int:
     """One COUNT answered from the (user_id, is_read, created_at) index."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(unread_filter(user_id)))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(unread_filter(user_id))) or 0
 
 
 @dataclass(frozen=True)
@@ -139,12 +142,14 @@ def mark_read(user_id: uuid.UUID, notification_id: uuid.UUID) -> Notification:
 
 def mark_all_read(user_id: uuid.UUID) -> int:
     """Mark every unread notification of the user read; returns how many changed."""
-    changed = db.session.execute(
-        sa.update(Notification)
-        .where(unread_filter(user_id))
-        .values(is_read=True)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = _rowcount(
+        db.session.execute(
+            sa.update(Notification)
+            .where(unread_filter(user_id))
+            .values(is_read=True)
+            .execution_options(synchronize_session=False)
+        )
+    )
     db.session.commit()
     if changed:
         mark_changed()
@@ -164,10 +169,17 @@ def purge_read(*, now: datetime | None = None, days: int | None = None, chunk: i
             .limit(chunk)
             .scalar_subquery()
         )
-        count = db.session.execute(
-            sa.delete(Notification).where(Notification.id.in_(ids)).execution_options(synchronize_session=False)
-        ).rowcount
+        count = _rowcount(
+            db.session.execute(
+                sa.delete(Notification).where(Notification.id.in_(ids)).execution_options(synchronize_session=False)
+            )
+        )
         db.session.commit()
         deleted += count
         if count < chunk:
             return deleted
+
+
+def _rowcount(result: sa.Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (its result is a CursorResult; Session.execute is typed more broadly)."""
+    return cast(sa.CursorResult[Any], result).rowcount

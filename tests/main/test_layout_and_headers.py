@@ -1,5 +1,7 @@
 import re
 
+import pytest
+
 
 def test_home_page_renders_the_layout(client):
     response = client.get("/")
@@ -49,6 +51,19 @@ def test_production_adds_hsts_and_secure_cookies(make_app):
 def test_responses_that_differ_by_htmx_say_so_in_vary(client):
     assert "HX-Request" in client.get("/").headers["Vary"]
     assert "HX-Request" in client.get("/", headers={"HX-Request": "true"}).headers["Vary"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"HX-Request": "true"}, {"HX-Request": "true", "HX-Boosted": "true"}],
+    ids=["page", "fragment", "boosted"],
+)
+@pytest.mark.parametrize("url", ["/", "/products/", "/notifications/"])
+def test_vary_names_both_htmx_headers_and_keeps_cookie(signed_in, url, headers):
+    """A full page, a boosted page and a fragment share one URL: a cache must key on every header that picks one."""
+    response = signed_in.get(url, headers=headers)
+    assert response.status_code == 200
+    assert {"HX-Request", "HX-Boosted", "Cookie"} <= set(response.vary), response.headers.get("Vary")
 
 
 def test_request_id_is_echoed_or_generated(client):
