@@ -33,6 +33,8 @@ pytest_plugins = [
     "tests.support.users",
     "tests.support.oidc",
     "tests.support.faults",
+    "tests.support.routes",
+    "tests.billing.faults",
 ]
 
 

@@ -1,4 +1,5 @@
-"""The category list counts what picking a category would show: the search and the cycle apply, the category does not."""
+"""The category list counts what picking a category would show:
+the search and the cycle apply, the category does not."""
 
 import re
 
