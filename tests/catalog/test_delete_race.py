@@ -9,7 +9,7 @@ from app.catalog import services
 from app.errors import Conflict
 from app.extensions import db
 from app.models import Plan, Product, Subscription
-from tests.support.catalog import make_product
+from tests.factories import ProductFactory
 from tests.support.users import make_user
 
 
@@ -19,7 +19,7 @@ def test_a_subscription_racing_a_delete_leaves_either_the_product_with_it_or_nei
         user_id = make_user(username="racer").id
     for round_ in range(12):
         with app.app_context():
-            product = make_product(f"race-{round_}", cycles=("monthly",))
+            product = ProductFactory(slug=f"race-{round_}", plans__cycles=("monthly",))
             product_id = product.id
             plan_id = db.session.scalar(sa.select(Plan.id).where(Plan.product_id == product_id))
         result = _race_delete_against_subscribe(app, user_id, product_id, plan_id)
