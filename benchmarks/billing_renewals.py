@@ -141,7 +141,12 @@ def timed_run(app) -> dict:
         words = statement.split()
         verb = words[0].upper() if words else "?"
         table = next(
-            (w.strip('"') for w, prev in zip(words[1:], words) if prev.upper() in ("INTO", "FROM", "UPDATE")), "?"
+            (
+                w.strip('"')
+                for w, prev in zip(words[1:], words, strict=False)
+                if prev.upper() in ("INTO", "FROM", "UPDATE")
+            ),
+            "?",
         )
         statements[f"{verb} {table}"] += 1
 

@@ -14,6 +14,7 @@ DROP/CREATE DATABASE), BENCH_DATABASE (default `bench`), BENCH_REDIS_URL.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -338,14 +339,12 @@ def with_ratios(results: list[Result], baseline: str) -> list[Result]:
 def machine() -> dict:
     """What the numbers were measured on."""
     cpu = "unknown"
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu = next(
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
-    except (OSError, StopIteration):
-        pass
     memory = None
     try:
         kib = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
@@ -365,7 +364,7 @@ def machine() -> dict:
 
         with psycopg.connect(ADMIN_URL) as conn:
             info["postgres"] = conn.execute("SHOW server_version").fetchone()[0]
-    except Exception:  # the description is best effort
+    except Exception:  # noqa: S110 (the description is best effort; a missing version is not an error)
         pass
     if shutil.which("wrk"):
         info["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()

@@ -34,6 +34,7 @@ pytest_plugins = [
     "tests.support.oidc",
     "tests.support.faults",
     "tests.support.routes",
+    "tests.billing.faults",
 ]
 
 

@@ -14,7 +14,7 @@ import pytest
 from wtforms.fields.core import UnboundField
 
 from tests.support import hostile
-from tests.support.routes import arguments, csrf_app, fill, rules, visitor_as, world  # noqa: F401 (fixtures)
+from tests.support.routes import arguments, fill, rules
 
 ROOT = Path(__file__).resolve().parent.parent
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")

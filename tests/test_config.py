@@ -94,7 +94,7 @@ def test_production_served_by_gunicorn_answers_and_keeps_metrics_behind_a_token(
             env,
         )
         base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: _answers(f"{base}/healthz"), 60, message="gunicorn to serve")
+        wait_until(lambda base=base: _answers(f"{base}/healthz"), 60, message="gunicorn to serve")
         assert requests.get(f"{base}/metrics", timeout=10).status_code == 404
         if token:
             ok = requests.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10)

@@ -1,4 +1,5 @@
-"""Migration a5e1c7d3f9b2 on data written before it: emails get their normal form, shared unverified numbers are allowed."""
+"""Migration a5e1c7d3f9b2 on data written before it: emails get their normal form,
+shared unverified numbers are allowed."""
 
 import uuid
 

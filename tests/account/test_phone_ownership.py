@@ -1,4 +1,5 @@
-"""A phone number identifies an account only once verified; verifying it takes it from whoever else holds it, with a notice."""
+"""A phone number identifies an account only once verified;
+verifying it takes it from whoever else holds it, with a notice."""
 
 import threading
 
@@ -150,7 +151,9 @@ def test_two_accounts_verifying_one_number_at_once_end_with_one_owner(app):
         barrier.wait()
         statuses.append(client.post("/account/phone/verify", data={"code": code}).status_code)
 
-    threads = [threading.Thread(target=verify, args=(client, code)) for (client, _), code in zip(clients, codes)]
+    threads = [
+        threading.Thread(target=verify, args=(client, code)) for (client, _), code in zip(clients, codes, strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -5,9 +5,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Plan
-from tests.admin.billing_factories import make_invoices, make_subscription
 from tests.admin.conftest import SAMPLE_ARGS, admin_get_urls, admin_post_urls
-from tests.support.catalog import make_product
+from tests.factories import InvoiceFactory, ProductFactory, SubscriptionFactory
 from tests.support.users import make_user
 
 
@@ -53,11 +52,11 @@ def test_support_cannot_change_the_fee_or_roles(support_client, app):
 
 def test_an_admin_opens_every_admin_page(app, admin_client):
     with app.app_context():
-        product = make_product("sample-tool", cycles=("monthly",))
+        product = ProductFactory(slug="sample-tool", plans__cycles=("monthly",))
         plan = db.session.scalar(sa.select(Plan).where(Plan.product_id == product.id))
         customer = make_user(username="payer")
-        subscription = make_subscription(customer.id, plan)
-        invoice = make_invoices(customer, plan, subscription_id=subscription.id)[0]
+        subscription = SubscriptionFactory(user_id=customer.id, plan=plan)
+        invoice = InvoiceFactory(user=customer, plan=plan, subscription_id=subscription.id)
         real = {
             SAMPLE_ARGS["<uuid:user_id>"]: str(admin_client.user_id),
             SAMPLE_ARGS["<uuid:product_id>"]: str(product.id),

@@ -17,8 +17,7 @@ from app.models.base import utcnow
 from app.models.billing import Invoice, Subscription, Transaction
 from app.models.catalog import Plan
 from app.models.user import User
-from tests.admin.billing_factories import catalog, make_invoices, make_subscription
-from tests.billing.factories import make_plan, make_product
+from tests.factories import InvoiceFactory, PlanFactory, ProductFactory, SubscriptionFactory
 from tests.support.users import make_user
 
 BAD_VALUES = ["", "x" * 5000, "admin\u200b", "<script>alert(1)</script>", "' OR 1=1 --", "\x00", "-1", "2026-13-45"]
@@ -29,19 +28,24 @@ def billing(app):
     """Ada with an active CRM subscription, a trial of Analytics, one open and one paid invoice; Bob with one
     paid invoice. Returns plain ids."""
     with app.app_context():
-        crm, team = catalog()
-        analytics = make_product("Insight Analytics")
-        growth = make_plan(analytics, name="Growth", cycle="yearly", price=46800, trial_days=30)
+        crm = ProductFactory(name="Pipeline CRM")
+        team = PlanFactory(product=crm)  # Team, monthly, $49.00, 14-day trial
+        analytics = ProductFactory(name="Insight Analytics")
+        growth = PlanFactory(product=analytics, name="Growth", billing_cycle="yearly", price=46800, trial_days=30)
         ada = make_user(username="ada", email="ada@example.test")
         bob = make_user(username="bob", email="bob@example.test")
-        active = make_subscription(ada.id, team)
+        active = SubscriptionFactory(user_id=ada.id, plan=team)
         now = utcnow()
-        trial = make_subscription(
-            ada.id, growth, status="trial", period_end=now + timedelta(days=30), trial_end=now + timedelta(days=30)
+        trial = SubscriptionFactory(
+            user_id=ada.id,
+            plan=growth,
+            status="trial",
+            current_period_end=now + timedelta(days=30),
+            trial_end=now + timedelta(days=30),
         )
-        open_inv = make_invoices(ada, team, status="open", subscription_id=active.id)[0]
-        paid_inv = make_invoices(ada, team, status="paid")[0]
-        bob_inv = make_invoices(bob, team, status="paid")[0]
+        open_inv = InvoiceFactory(user=ada, plan=team, status="open", subscription_id=active.id)
+        paid_inv = InvoiceFactory(user=ada, plan=team, status="paid")
+        bob_inv = InvoiceFactory(user=bob, plan=team, status="paid")
         return {
             "crm": crm.id,
             "analytics": analytics.id,
@@ -392,7 +396,7 @@ def test_the_csv_export_streams_in_chunks(app, admin_client, billing, live_serve
     with app.app_context():
         user = make_user(username="bulk")
         plan = db.session.scalar(sa.select(Subscription.plan_id).where(Subscription.id == billing["active"]))
-        make_invoices(user, db.session.get(Plan, plan), 2500)
+        InvoiceFactory.create_batch(2500, user=user, plan=db.session.get(Plan, plan))
     cookie = admin_client.get_cookie(app.config["SESSION_COOKIE_NAME"])
     request = urllib.request.Request(
         live_server.url("/admin/invoices.csv"), headers={"Cookie": f"{cookie.key}={cookie.value}"}
@@ -413,7 +417,7 @@ def test_the_csv_export_streams_in_chunks(app, admin_client, billing, live_serve
 @pytest.mark.parametrize("path", ["/admin/invoices", "/admin/transactions", "/admin/subscriptions"])
 def test_list_pages_issue_the_same_number_of_queries_for_10_and_200_rows(app, admin_client, count_queries, path):
     with app.app_context():
-        plan_id = catalog()[1].id
+        plan_id = PlanFactory(product=ProductFactory(name="Pipeline CRM")).id
 
     def fill(count: int, prefix: str):
         """`count` customers, each with a subscription, an invoice and the transaction that paid it."""
@@ -421,8 +425,8 @@ def test_list_pages_issue_the_same_number_of_queries_for_10_and_200_rows(app, ad
             plan = db.session.get(Plan, plan_id)
             for n in range(count):
                 customer = make_user(username=f"{prefix}{n}")
-                make_subscription(customer.id, plan)
-                make_invoices(customer, plan, status="paid")
+                SubscriptionFactory(user_id=customer.id, plan=plan)
+                InvoiceFactory(user=customer, plan=plan, status="paid")
 
     def measure() -> int:
         with count_queries() as q:
@@ -445,9 +449,9 @@ def test_the_dashboard_charts_net_revenue_per_month(app, admin_client, billing):
         ada = db.session.get(User, billing["ada"])
         now = utcnow()
         two_months_ago = (now.replace(day=1) - timedelta(days=40)).replace(day=15)
-        make_invoices(ada, plan, 2, status="paid", now=two_months_ago)
-        make_invoices(ada, plan, 1, status="open", now=two_months_ago)  # unpaid: not revenue
-        make_invoices(ada, plan, 1, status="paid", now=now - timedelta(days=800))  # too old for the chart
+        InvoiceFactory.create_batch(2, user=ada, plan=plan, status="paid", now=two_months_ago)
+        InvoiceFactory(user=ada, plan=plan, status="open", now=two_months_ago)  # unpaid: not revenue
+        InvoiceFactory(user=ada, plan=plan, status="paid", now=now - timedelta(days=800))  # too old for the chart
         refund_invoice(billing["paid"], None, "Goodwill")
     page = admin_client.get("/admin/").get_data(as_text=True)
     assert "Revenue, last 12 months" in page and "<svg" in page

@@ -1,4 +1,5 @@
-"""One spelling per address (NFC, lower case, IDNA domain) wherever it is typed; what SMTP can't deliver is refused on the field."""
+"""One spelling per address (NFC, lower case, IDNA domain) wherever it is typed;
+what SMTP can't deliver is refused on the field."""
 
 import pytest
 import sqlalchemy as sa

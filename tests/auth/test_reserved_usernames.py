@@ -1,4 +1,5 @@
-"""Names that could pass for the site or its staff are reserved: the live check, signup and social sign-up refuse them."""
+"""Names that could pass for the site or its staff are reserved:
+the live check, signup and social sign-up refuse them."""
 
 import pytest
 import sqlalchemy as sa

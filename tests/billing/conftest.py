@@ -1,15 +1,15 @@
 import pytest
 
 from app.extensions import db
-from tests.billing import factories
+from tests.support import checkout
 
 
 @pytest.fixture
 def shop(app):
     """The demo catalog's ids: crm, analytics, crm_team, crm_pro, analytics_yearly."""
     with app.app_context():
-        rows = factories.catalog()
-        result = factories.ids(rows)
+        rows = checkout.catalog()
+        result = checkout.ids(rows)
         db.session.remove()
     return result
 

@@ -1,6 +1,6 @@
 """A database that drops right after the real sandbox has charged (fixtures for checkout and renewal faults).
 
-Import the fixtures where they are used: `from tests.billing.faults import behind_proxy, proxy, …`.
+A plugin of tests/conftest.py: tests ask for `proxy`, `behind_proxy`, `drop_database_after_charge` by name.
 """
 
 import pytest

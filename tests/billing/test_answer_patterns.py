@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.billing import Subscription
-from tests.billing.factories import make_plan, make_product
+from tests.factories import PlanFactory, ProductFactory
 
 # Backtracking engines need about 2^n steps for n a's and a mismatch at the end (26 took 9.6 s).
 CATASTROPHIC = {
@@ -36,7 +36,7 @@ def must_finish_within(seconds: int):
 
 def _trial_plan(app, schema) -> str:
     with app.app_context():
-        return str(make_plan(make_product("Codebook", schema=schema)).id)
+        return str(PlanFactory(product=ProductFactory(name="Codebook", product_schema=schema)).id)
 
 
 def _answer(client, plan_id, **answers):

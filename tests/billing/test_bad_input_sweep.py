@@ -7,8 +7,9 @@ import pytest
 
 from app.billing.gateway import signing
 from app.extensions import db
-from tests.billing.factories import SCHEMA, add_to_cart, make_plan, make_product, review
+from tests.factories import PlanFactory, ProductFactory
 from tests.support import hostile
+from tests.support.checkout import SCHEMA, add_to_cart, review
 
 VALUES = hostile.VALUES
 
@@ -16,7 +17,7 @@ VALUES = hostile.VALUES
 @pytest.fixture
 def setup(app, signed_in, shop):
     with app.app_context():
-        plan = make_plan(make_product("Helpdesk", schema=SCHEMA))
+        plan = PlanFactory(product=ProductFactory(name="Helpdesk", product_schema=SCHEMA))
         helpdesk = plan.id
         db.session.remove()
     add_to_cart(signed_in, shop["crm_team"])

@@ -9,7 +9,8 @@ from app.extensions import db
 from app.models.catalog import Plan, Product
 from app.models.checkout import CartItem
 from app.models.user import User
-from tests.billing.factories import add_to_cart, make_plan, make_product, make_subscription
+from tests.factories import PlanFactory, ProductFactory, SubscriptionFactory
+from tests.support.checkout import add_to_cart
 
 HX = {"HX-Request": "true"}
 
@@ -123,9 +124,9 @@ def test_a_tampered_or_unavailable_plan_is_refused_and_the_cart_is_unchanged(
     add_to_cart(signed_in, shop["crm_team"])
     with app.app_context():
         special = {
-            "retired": make_plan(make_product("Old tool"), active=False),
-            "inactive_product": make_plan(make_product("Gone", active=False)),
-            "euro": make_plan(make_product("Euro tool"), currency="EUR"),
+            "retired": PlanFactory(product=ProductFactory(name="Old tool"), is_active=False),
+            "inactive_product": PlanFactory(product=ProductFactory(name="Gone", is_active=False)),
+            "euro": PlanFactory(product=ProductFactory(name="Euro tool"), currency="EUR"),
         }
         plan_id = str(special[plan_id].id) if plan_id in special else plan_id
     response = signed_in.post("/cart/add", data={"plan_id": plan_id})
@@ -135,7 +136,7 @@ def test_a_tampered_or_unavailable_plan_is_refused_and_the_cart_is_unchanged(
 
 def test_a_product_already_subscribed_to_cannot_be_added(app, signed_in, user, shop):
     with app.app_context():
-        make_subscription(user.id, db.session.get(Plan, shop["crm_team"]))
+        SubscriptionFactory(user_id=user.id, plan_id=shop["crm_team"])
     response = add_to_cart(signed_in, shop["crm_pro"])
     assert response.status_code == 409 and "already subscribe to Pipeline CRM" in text(response)
 
@@ -165,8 +166,8 @@ def test_the_cart_page_itself_makes_no_query_for_an_empty_visitor_cart(app, clie
 
 def test_the_cart_works_for_products_nobody_subscribed_to(app, client):
     with app.app_context():
-        product = make_product("Fresh")
-        plan = make_plan(product)
+        product = ProductFactory(name="Fresh")
+        plan = PlanFactory(product=product)
         assert db.session.get(Product, product.id) is not None
         plan_id = plan.id
     assert add_to_cart(client, plan_id).status_code == 303

@@ -12,7 +12,8 @@ from app.models.catalog import Plan
 from app.models.checkout import CartItem, CheckoutAttempt
 from app.models.notification import Notification
 from app.models.outbox import OutboxMessage
-from tests.billing.factories import CARD_DECLINED, CARD_NO_FUNDS, add_to_cart, card, pay, review
+from tests.factories import PlanFactory, ProductFactory
+from tests.support.checkout import CARD_DECLINED, CARD_NO_FUNDS, add_to_cart, card, pay, review
 
 
 def _fill_cart(client, shop):
@@ -260,11 +261,11 @@ def test_checkout_sends_a_visitor_to_log_in_and_keeps_their_cart(client, shop):
 
 
 def test_checkout_asks_each_product_for_its_required_details(app, signed_in, user, gateway):
-    from tests.billing.factories import SCHEMA, make_plan, make_product
+    from tests.support.checkout import SCHEMA
 
     with app.app_context():
-        product = make_product("Helpdesk", schema=SCHEMA)
-        plan_id, slug = make_plan(product).id, product.slug
+        product = ProductFactory(name="Helpdesk", product_schema=SCHEMA)
+        plan_id, slug = PlanFactory(product=product).id, product.slug
     add_to_cart(signed_in, plan_id)
     html, key, fingerprint = review(signed_in)
     assert f'name="a-{slug}-company_name"' in html

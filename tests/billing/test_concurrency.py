@@ -13,7 +13,7 @@ from app.models.base import utcnow
 from app.models.billing import Invoice, Subscription, Transaction
 from app.models.catalog import Plan, Product
 from app.models.checkout import CheckoutAttempt
-from tests.billing.factories import add_to_cart, card, review
+from tests.support.checkout import add_to_cart, card, review
 
 pytestmark = pytest.mark.postgres
 

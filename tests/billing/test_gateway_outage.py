@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from app.billing import lifecycle
 from app.extensions import db
 from app.models.billing import Invoice, Subscription, Transaction
-from app.models.catalog import Plan
 from app.models.checkout import CheckoutAttempt
-from tests.billing.factories import add_to_cart, card, make_subscription, review, save_card
+from tests.factories import SubscriptionFactory
+from tests.support.checkout import add_to_cart, card, review, save_card
 from tests.support.users import sign_in
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -60,8 +60,11 @@ def test_a_renewal_the_gateway_did_not_answer_stays_pending_then_reconciliation_
     time_machine.move_to(T0, tick=False)
     with app.app_context():
         save_card(user)
-        sub_id = make_subscription(
-            user.id, db.session.get(Plan, shop["crm_team"]), period_start=T0 - timedelta(days=28), period_end=T0
+        sub_id = SubscriptionFactory(
+            user_id=user.id,
+            plan_id=shop["crm_team"],
+            current_period_start=T0 - timedelta(days=28),
+            current_period_end=T0,
         ).id
     time_machine.move_to(T0 + timedelta(minutes=1), tick=False)
     with unreachable.app_context():

@@ -9,7 +9,7 @@ from app.errors import Conflict, ValidationError
 from app.extensions import db
 from app.models.audit import AuditEvent
 from app.models.billing import Invoice, Subscription, Transaction
-from tests.billing.factories import add_to_cart, pay
+from tests.support.checkout import add_to_cart, pay
 from tests.support.users import make_user, sign_in
 
 

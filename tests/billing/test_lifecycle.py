@@ -10,10 +10,10 @@ from app.billing import lifecycle
 from app.billing.adjustments import mark_invoice_paid
 from app.extensions import db
 from app.models.billing import Invoice, Subscription, Transaction
-from app.models.catalog import Plan
 from app.models.notification import Notification
 from app.models.outbox import OutboxMessage
-from tests.billing.factories import CARD_RENEWAL_DECLINES, make_subscription, pending_renewal, save_card
+from tests.factories import PlanFactory, ProductFactory, SubscriptionFactory
+from tests.support.checkout import CARD_RENEWAL_DECLINES, pending_renewal, save_card
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -38,7 +38,7 @@ def run(app, **kwargs):
 
 def _subscription(app, user, plan_id, **fields):
     with app.app_context():
-        sub = make_subscription(user.id, db.session.get(Plan, plan_id), **fields)
+        sub = SubscriptionFactory(user_id=user.id, plan_id=plan_id, **fields)
         return sub.id
 
 
@@ -72,8 +72,8 @@ def _trial(app, user, plan_id, days=14, **fields):
         user,
         plan_id,
         status="trial",
-        period_start=T0,
-        period_end=T0 + timedelta(days=days),
+        current_period_start=T0,
+        current_period_end=T0 + timedelta(days=days),
         trial_end=T0 + timedelta(days=days),
         **fields,
     )
@@ -134,7 +134,11 @@ def test_a_trial_cancelled_at_period_end_is_cancelled_when_it_ends(app, user, sh
 def test_period_end_with_auto_renew_charges_the_next_invoice_and_starts_a_new_period(app, user, shop, clock, gateway):
     _card(app, user)
     sub_id = _subscription(
-        app, user, shop["analytics_yearly"], period_start=T0 - timedelta(days=365), period_end=T0 + timedelta(hours=1)
+        app,
+        user,
+        shop["analytics_yearly"],
+        current_period_start=T0 - timedelta(days=365),
+        current_period_end=T0 + timedelta(hours=1),
     )
     assert run(app)["charges succeeded"] == 0
     clock(T0 + timedelta(hours=2))
@@ -157,7 +161,7 @@ def test_a_failed_renewal_is_retried_after_1_3_and_5_days_then_expires_with_an_e
 ):
     _card(app, user, CARD_RENEWAL_DECLINES)
     start = T0 - timedelta(days=28)
-    sub_id = _subscription(app, user, shop["crm_team"], period_start=start, period_end=T0)
+    sub_id = _subscription(app, user, shop["crm_team"], current_period_start=start, current_period_end=T0)
     clock(T0 + timedelta(minutes=1))
     assert run(app)["charges failed"] == 1
     sub, invoices = _state(app, sub_id)
@@ -183,7 +187,9 @@ def test_a_failed_renewal_is_retried_after_1_3_and_5_days_then_expires_with_an_e
 
 def test_a_retry_succeeds_once_the_customer_adds_a_working_card(app, user, shop, clock):
     _card(app, user, CARD_RENEWAL_DECLINES)
-    sub_id = _subscription(app, user, shop["crm_team"], period_start=T0 - timedelta(days=28), period_end=T0)
+    sub_id = _subscription(
+        app, user, shop["crm_team"], current_period_start=T0 - timedelta(days=28), current_period_end=T0
+    )
     clock(T0 + timedelta(minutes=1))
     run(app)
     _card(app, user)  # the new default card
@@ -204,7 +210,9 @@ def test_a_retry_succeeds_once_the_customer_adds_a_working_card(app, user, shop,
 )
 def test_a_subscription_not_renewing_ends_at_its_period_end(app, user, shop, clock, gateway, fields, status, label):
     _card(app, user)
-    sub_id = _subscription(app, user, shop["crm_team"], period_start=T0 - timedelta(days=28), period_end=T0, **fields)
+    sub_id = _subscription(
+        app, user, shop["crm_team"], current_period_start=T0 - timedelta(days=28), current_period_end=T0, **fields
+    )
     clock(T0 + timedelta(minutes=1))
     assert run(app)[label] == 1
     sub, invoices = _state(app, sub_id)
@@ -213,7 +221,12 @@ def test_a_subscription_not_renewing_ends_at_its_period_end(app, user, shop, clo
 
 def test_a_bank_transfer_renewal_opens_an_invoice_with_a_grace_period_then_expires_unpaid(app, user, shop, clock):
     sub_id = _subscription(
-        app, user, shop["crm_team"], period_start=T0 - timedelta(days=28), period_end=T0, billing_method="bank_transfer"
+        app,
+        user,
+        shop["crm_team"],
+        current_period_start=T0 - timedelta(days=28),
+        current_period_end=T0,
+        billing_method="bank_transfer",
     )
     clock(T0 + timedelta(minutes=1))
     assert run(app)["bank-transfer invoices issued"] == 1
@@ -228,7 +241,12 @@ def test_a_bank_transfer_renewal_opens_an_invoice_with_a_grace_period_then_expir
 
 def test_a_bank_transfer_marked_paid_in_time_keeps_the_subscription(app, user, shop, clock):
     sub_id = _subscription(
-        app, user, shop["crm_team"], period_start=T0 - timedelta(days=28), period_end=T0, billing_method="bank_transfer"
+        app,
+        user,
+        shop["crm_team"],
+        current_period_start=T0 - timedelta(days=28),
+        current_period_end=T0,
+        billing_method="bank_transfer",
     )
     clock(T0 + timedelta(minutes=1))
     run(app)
@@ -273,14 +291,17 @@ def test_reconciliation_fails_a_payment_the_gateway_never_saw(app, user, shop, c
 @pytest.mark.postgres
 def test_two_workers_running_at_once_renew_each_subscription_once(app, user, shop, clock, gateway):
     from app.models.catalog import Product
-    from tests.billing.factories import make_plan, make_product
 
     _card(app, user)
     sub_ids = []
     with app.app_context():
         for n in range(24):  # one live subscription per product
-            plan = make_plan(make_product(f"Tool {n}"), price=1000 + n)
-            sub_ids.append(make_subscription(user.id, plan, period_start=T0 - timedelta(days=28), period_end=T0).id)
+            plan = PlanFactory(product=ProductFactory(name=f"Tool {n}"), price=1000 + n)
+            sub_ids.append(
+                SubscriptionFactory(
+                    user_id=user.id, plan=plan, current_period_start=T0 - timedelta(days=28), current_period_end=T0
+                ).id
+            )
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Product)) >= 24
     clock(T0 + timedelta(minutes=1))
     barrier = threading.Barrier(2)
@@ -309,7 +330,9 @@ def test_two_workers_running_at_once_renew_each_subscription_once(app, user, sho
 
 def test_flask_billing_run_prints_what_it_did_and_dry_run_changes_nothing(app, runner, user, shop, clock, gateway):
     _card(app, user)
-    sub_id = _subscription(app, user, shop["crm_team"], period_start=T0 - timedelta(days=28), period_end=T0)
+    sub_id = _subscription(
+        app, user, shop["crm_team"], current_period_start=T0 - timedelta(days=28), current_period_end=T0
+    )
     clock(T0 + timedelta(minutes=1))
     dry = runner.invoke(args=["billing", "run", "--dry-run"])
     assert dry.exit_code == 0, dry.output

@@ -21,9 +21,9 @@ from app.models.billing import Invoice, Subscription, Transaction
 from app.models.catalog import Plan
 from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
 from app.models.notification import Notification
-from tests.billing.factories import add_to_cart, card, make_subscription, review, save_card
-from tests.billing.faults import behind_proxy, drop_database_after_charge, proxy  # noqa: F401 (fixtures)
 from tests.billing.test_webhook import post_event
+from tests.factories import SubscriptionFactory
+from tests.support.checkout import add_to_cart, card, review, save_card
 
 pytestmark = pytest.mark.postgres
 
@@ -93,7 +93,7 @@ def test_a_database_drop_right_after_the_charge_is_completed_once_by_flask_billi
     page = response.get_data(as_text=True).replace("&#39;", "'")
     assert response.status_code == 202
     assert "We're confirming your payment" in page and "won't be charged twice" in page
-    assert 'name="idempotency_key" value="%s"' % form["idempotency_key"] in page
+    assert f'name="idempotency_key" value="{form["idempotency_key"]}"' in page
     with app.app_context():  # recorded before the call, so nothing is lost: charged, not yet settled
         assert db.session.scalar(sa.select(CheckoutAttempt.status)) == "charging"
         assert db.session.scalar(sa.select(Transaction.status)) == "pending"
@@ -198,7 +198,7 @@ def test_an_order_that_can_no_longer_be_honoured_is_refunded_once_and_the_custom
     assert _pay_and_lose_the_database(customer, form, proxy).status_code == 202
     with app.app_context():
         if meanwhile == "subscribed elsewhere":
-            make_subscription(user.id, db.session.get(Plan, shop["crm_pro"]))
+            SubscriptionFactory(user_id=user.id, plan_id=shop["crm_pro"])
         else:
             db.session.execute(sa.delete(Plan).where(Plan.id == shop["analytics_yearly"]))
             db.session.commit()
@@ -251,8 +251,11 @@ def test_a_database_drop_right_after_a_renewal_charge_is_settled_once_and_never_
     time_machine.move_to(start)
     with app.app_context():
         save_card(user)
-        sub_id = make_subscription(
-            user.id, db.session.get(Plan, shop["crm_team"]), period_start=start - timedelta(days=28), period_end=start
+        sub_id = SubscriptionFactory(
+            user_id=user.id,
+            plan_id=shop["crm_team"],
+            current_period_start=start - timedelta(days=28),
+            current_period_end=start,
         ).id
     time_machine.move_to(start + timedelta(minutes=1))
     with behind_proxy.app_context():
@@ -282,7 +285,7 @@ def test_a_database_drop_right_after_a_renewal_charge_is_settled_once_and_never_
 def test_flask_billing_reconcile_exits_non_zero_when_the_gateway_does_not_answer(
     app, make_app, user, shop, time_machine
 ):
-    from tests.billing.factories import pending_renewal
+    from tests.support.checkout import pending_renewal
 
     with app.app_context():
         pending_renewal(user, shop["crm_team"])

@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models.audit import AuditEvent
 from app.models.billing import PaymentMethod, Subscription
-from app.models.catalog import Plan
 from app.models.outbox import OutboxMessage
-from tests.billing.factories import add_to_cart, card, make_subscription, pay
+from tests.factories import SubscriptionFactory
+from tests.support.checkout import add_to_cart, card, pay
 from tests.support.users import make_user, sign_in
 
 HX = {"HX-Request": "true"}
@@ -136,7 +136,7 @@ def test_a_card_for_renewals_can_be_added_and_bad_details_are_explained(app, sig
 
 def test_an_ended_subscription_shows_when_it_ended(app, signed_in, user, shop):
     with app.app_context():
-        make_subscription(user.id, db.session.get(Plan, shop["crm_team"]), status="expired", ended_at=db.func.now())
+        SubscriptionFactory(user_id=user.id, plan_id=shop["crm_team"], status="expired", ended_at=db.func.now())
     page = text(signed_in.get("/subscriptions/"))
     assert "Expired on" in page and "Auto-renew" not in page
 

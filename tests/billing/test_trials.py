@@ -7,9 +7,9 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.billing import Subscription
-from app.models.catalog import Plan
 from app.models.notification import Notification
-from tests.billing.factories import SCHEMA, make_plan, make_product, make_subscription
+from tests.factories import PlanFactory, ProductFactory, SubscriptionFactory
+from tests.support.checkout import SCHEMA
 from tests.support.users import sign_in
 
 T0 = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
@@ -71,14 +71,14 @@ def test_a_second_trial_of_the_same_product_is_refused_with_the_reason(app, at_t
 
 def test_a_customer_of_the_product_gets_no_trial(app, signed_in, user, shop):
     with app.app_context():
-        make_subscription(user.id, db.session.get(Plan, shop["crm_team"]))
+        SubscriptionFactory(user_id=user.id, plan_id=shop["crm_team"])
     response = signed_in.post("/subscriptions/trial", data={"plan_id": str(shop["crm_pro"])})
     assert response.status_code == 409 and "already subscribe" in text(response)
 
 
 def test_required_product_details_are_asked_first(app, signed_in):
     with app.app_context():
-        plan_id = make_plan(make_product("Helpdesk", schema=SCHEMA)).id
+        plan_id = PlanFactory(product=ProductFactory(name="Helpdesk", product_schema=SCHEMA)).id
     first = signed_in.post("/subscriptions/trial", data={"plan_id": str(plan_id)})
     page = first.get_data(as_text=True)
     assert first.status_code == 200 and 'name="company_name"' in page and 'name="answers_submitted"' in page
@@ -110,8 +110,11 @@ def test_required_product_details_are_asked_first(app, signed_in):
 )
 def test_a_bad_or_unavailable_plan_gets_a_clear_message_and_no_trial(app, signed_in, plan, status, message):
     with app.app_context():
-        product = make_product("Wiki")
-        plans = {"retired": make_plan(product, active=False), "no_trial": make_plan(product, trial_days=0)}
+        product = ProductFactory(name="Wiki")
+        plans = {
+            "retired": PlanFactory(product=product, is_active=False),
+            "no_trial": PlanFactory(product=product, trial_days=0),
+        }
         plan_id = str(plans[plan].id) if plan in plans else plan
     response = signed_in.post("/subscriptions/trial", data={"plan_id": plan_id})
     assert response.status_code == status and message in text(response)

@@ -13,7 +13,7 @@ from app.models.base import utcnow
 from app.models.billing import Invoice, PaymentMethod, Subscription, Transaction
 from app.models.checkout import WebhookEvent
 from app.models.notification import Notification
-from tests.billing.factories import add_to_cart, pay, pending_renewal, save_card
+from tests.support.checkout import add_to_cart, pay, pending_renewal, save_card
 
 CURRENT, PREVIOUS = "whsec_test_current", "whsec_test_previous"
 

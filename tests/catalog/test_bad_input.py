@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support.catalog import make_product
+from tests.factories import ProductFactory
 
 NASTY = [
     "' OR 1=1 --",
@@ -36,7 +36,7 @@ NASTY = [
 @pytest.fixture
 def catalog(app):
     with app.app_context():
-        make_product("pipewise-crm", name="Pipewise CRM", tagline="Sales pipeline")
+        ProductFactory(slug="pipewise-crm", name="Pipewise CRM", tagline="Sales pipeline", plans=True)
 
 
 @pytest.mark.parametrize("name", ["q", "category", "cycle", "sort", "page"])

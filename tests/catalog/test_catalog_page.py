@@ -7,38 +7,40 @@ from app.catalog import services
 from app.extensions import db
 from app.models import Plan, Product
 from app.models.base import utcnow
-from tests.support.catalog import make_product
+from tests.factories import ProductFactory
 
 
 @pytest.fixture
 def catalog(app):
     with app.app_context():
-        make_product(
-            "pipewise-crm",
+        ProductFactory(
+            slug="pipewise-crm",
             name="Pipewise CRM",
             category="CRM",
             tagline="The sales pipeline your team updates",
             description="Deals, forecasts and email sync.",
-            tiers=(("Starter", 2900), ("Growth", 7900)),
+            plans__tiers=(("Starter", 2900), ("Growth", 7900)),
         )
-        make_product(
-            "lumen-analytics",
+        ProductFactory(
+            slug="lumen-analytics",
             name="Lumen Analytics",
             category="Analytics",
             tagline="Product analytics in seconds",
             description="Funnels and retention. Exports your sales pipeline to the warehouse.",
-            tiers=(("Team", 4900),),
+            plans__tiers=(("Team", 4900),),
         )
-        make_product(
-            "beacon-desk",
+        ProductFactory(
+            slug="beacon-desk",
             name="Beacon Desk",
             category="Helpdesk",
             tagline="A calm shared inbox",
             description="Tickets and saved replies.",
-            tiers=(("Essentials", 1500),),
-            cycles=("monthly",),
+            plans__tiers=(("Essentials", 1500),),
+            plans__cycles=("monthly",),
         )
-        make_product("old-thing", name="Old Thing", category="CRM", tagline="Retired", is_active=False)
+        ProductFactory(
+            slug="old-thing", name="Old Thing", category="CRM", tagline="Retired", is_active=False, plans=True
+        )
 
 
 def names(html: str) -> list[str]:
@@ -108,8 +110,12 @@ def test_sorting_by_price_name_and_newest(app, client, catalog):
 def test_pages_of_twelve_keep_the_filters_in_their_links(app, client):
     with app.app_context():
         for i in range(30):
-            make_product(
-                f"tool-{i:02d}", name=f"Tool {i:02d}", category="Ops", tiers=(("Basic", 1000 + i),), cycles=("monthly",)
+            ProductFactory(
+                slug=f"tool-{i:02d}",
+                name=f"Tool {i:02d}",
+                category="Ops",
+                plans__tiers=(("Basic", 1000 + i),),
+                plans__cycles=("monthly",),
             )
     first = client.get("/products/?category=Ops").get_data(as_text=True)
     assert names(first) == [f"Tool {i:02d}" for i in range(12)]

@@ -1,11 +1,12 @@
-"""The category list counts what picking a category would show: the search and the cycle apply, the category does not."""
+"""The category list counts what picking a category would show:
+the search and the cycle apply, the category does not."""
 
 import re
 
 import pytest
 
 from app.catalog.queries import CategoryCount
-from tests.support.catalog import make_product
+from tests.factories import ProductFactory
 from tests.support.db import empty_tables, reset_schema
 
 HX = {"HX-Request": "true"}
@@ -13,29 +14,34 @@ HX = {"HX-Request": "true"}
 
 def _fill(app) -> None:
     with app.app_context():
-        make_product(
-            "pipewise-crm",
+        ProductFactory(
+            slug="pipewise-crm",
             name="Pipewise CRM",
             category="CRM",
             tagline="The sales pipeline your team updates",
-            cycles=("monthly", "yearly"),
+            plans__cycles=("monthly", "yearly"),
         )
-        make_product(
-            "contact-book",
+        ProductFactory(
+            slug="contact-book",
             name="Contact Book",
             category="CRM",
             tagline="Every address in one place",
-            cycles=("monthly",),
+            plans__cycles=("monthly",),
         )
-        make_product(
-            "lumen-analytics",
+        ProductFactory(
+            slug="lumen-analytics",
             name="Lumen Analytics",
             category="Analytics",
             tagline="Product analytics",
             description="Exports your sales pipeline to the warehouse.",
+            plans=True,
         )
-        make_product(
-            "beacon-desk", name="Beacon Desk", category="Helpdesk", tagline="A calm shared inbox", cycles=("monthly",)
+        ProductFactory(
+            slug="beacon-desk",
+            name="Beacon Desk",
+            category="Helpdesk",
+            tagline="A calm shared inbox",
+            plans__cycles=("monthly",),
         )
 
 

@@ -9,7 +9,7 @@ from app.catalog import services
 from app.errors import Conflict
 from app.extensions import db
 from app.models import Plan, Product, Subscription
-from tests.support.catalog import make_product
+from tests.factories import ProductFactory
 from tests.support.users import make_user
 
 
@@ -19,39 +19,10 @@ def test_a_subscription_racing_a_delete_leaves_either_the_product_with_it_or_nei
         user_id = make_user(username="racer").id
     for round_ in range(12):
         with app.app_context():
-            product = make_product(f"race-{round_}", cycles=("monthly",))
+            product = ProductFactory(slug=f"race-{round_}", plans__cycles=("monthly",))
             product_id = product.id
             plan_id = db.session.scalar(sa.select(Plan.id).where(Plan.product_id == product_id))
-        start = threading.Barrier(2)
-        result = {}
-
-        def delete():
-            with app.app_context():
-                start.wait()
-                try:
-                    services.delete_product(product_id)
-                    result["delete"] = "deleted"
-                except Conflict:
-                    result["delete"] = "refused"
-
-        def subscribe():
-            with app.app_context():
-                start.wait()
-                try:
-                    db.session.add(
-                        Subscription(user_id=user_id, plan_id=plan_id, product_id=product_id, status="active")
-                    )
-                    db.session.commit()
-                    result["subscribe"] = "subscribed"
-                except sa.exc.IntegrityError:
-                    db.session.rollback()
-                    result["subscribe"] = "no such plan"
-
-        threads = [threading.Thread(target=delete), threading.Thread(target=subscribe)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=20)
+        result = _race_delete_against_subscribe(app, user_id, product_id, plan_id)
         with app.app_context():
             exists = db.session.get(Product, product_id) is not None
             subscribed = db.session.scalar(
@@ -61,3 +32,36 @@ def test_a_subscription_racing_a_delete_leaves_either_the_product_with_it_or_nei
             ({"delete": "deleted", "subscribe": "no such plan"}, False, 0),
             ({"delete": "refused", "subscribe": "subscribed"}, True, 1),
         ], result
+
+
+def _race_delete_against_subscribe(app, user_id, product_id, plan_id) -> dict[str, str]:
+    """Both threads pass the barrier together; each records how its side ended."""
+    start = threading.Barrier(2)
+    result: dict[str, str] = {}
+
+    def delete():
+        with app.app_context():
+            start.wait()
+            try:
+                services.delete_product(product_id)
+                result["delete"] = "deleted"
+            except Conflict:
+                result["delete"] = "refused"
+
+    def subscribe():
+        with app.app_context():
+            start.wait()
+            try:
+                db.session.add(Subscription(user_id=user_id, plan_id=plan_id, product_id=product_id, status="active"))
+                db.session.commit()
+                result["subscribe"] = "subscribed"
+            except sa.exc.IntegrityError:
+                db.session.rollback()
+                result["subscribe"] = "no such plan"
+
+    threads = [threading.Thread(target=delete), threading.Thread(target=subscribe)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    return result

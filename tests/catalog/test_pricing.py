@@ -7,7 +7,7 @@ from app.catalog.pricing import compare, monthly_equivalent, saving_percent, spl
 from app.catalog.queries import final_price_sql
 from app.extensions import db
 from app.models.catalog import Plan
-from tests.support.catalog import make_product
+from tests.factories import ProductFactory
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ def test_final_price_rounds_the_discount_half_up_to_the_minor_unit(price, discou
 
 
 def test_final_price_in_sql_matches_python_for_every_rounding_edge(app, session):
-    product = make_product("edges", tiers=(("Only", 100),), cycles=("monthly",))
+    product = ProductFactory(slug="edges", plans__tiers=(("Only", 100),), plans__cycles=("monthly",))
     cases = [
         (999, "33.33"),
         (999, "0"),
@@ -104,7 +104,7 @@ def test_features_written_key_colon_value_line_up_as_comparison_rows():
 
 
 def test_comparison_puts_tiers_side_by_side_with_their_saving_and_features(app, session):
-    product = make_product("compare", tiers=(("Basic", 1000), ("Pro", 3000)))
+    product = ProductFactory(slug="compare", plans__tiers=(("Basic", 1000), ("Pro", 3000)))
     product = session.scalar(
         sa.select(type(product))
         .where(type(product).slug == "compare")

@@ -7,21 +7,21 @@ from app.catalog import fees
 from app.extensions import db
 from app.models import Plan
 from tests.catalog.test_schema_and_fee import SCHEMA
-from tests.support.catalog import make_product
+from tests.factories import ProductFactory
 from tests.support.users import make_user, sign_in
 
 
 @pytest.fixture
 def product(app):
     with app.app_context():
-        made = make_product(
-            "pipewise-crm",
+        made = ProductFactory(
+            slug="pipewise-crm",
             name="Pipewise CRM",
             category="CRM",
             tagline="Sales pipeline",
             description="First paragraph about deals.\n\nSecond paragraph about forecasts.",
-            schema=SCHEMA,
-            tiers=(("Starter", 2900), ("Growth", 7900)),
+            product_schema=SCHEMA,
+            plans__tiers=(("Starter", 2900), ("Growth", 7900)),
         )
         db.session.execute(sa.update(Plan).where(Plan.name == "Growth").values(trial_days=0))
         db.session.execute(
@@ -150,7 +150,7 @@ def test_a_nonsense_cycle_is_ignored_with_a_message(client, product, cycle):
 
 def test_a_cycle_the_product_does_not_offer_falls_back_to_one_it_does(app, client):
     with app.app_context():
-        make_product("yearly-only", cycles=("quarterly", "yearly"))
+        ProductFactory(slug="yearly-only", plans__cycles=("quarterly", "yearly"))
     html = client.get("/products/yearly-only?cycle=weekly").get_data(as_text=True)
     assert "“weekly” is not a billing cycle on offer here, so quarterly prices are shown" in html
     assert re.findall(r'cycle=(\w+)"\s+hx-get', html) == ["quarterly", "yearly"]

@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.billing.factories import add_to_cart, catalog, ids, pay
 from tests.e2e.test_admin_products import SCHEMA_END, SCHEMA_START, add_plan
+from tests.support.checkout import add_to_cart, catalog, ids, pay
 from tests.support.users import make_user, sign_in
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,5 @@
-"""An admin creates a product with a checkout schema (checked live as typed) and two plans, then finds it in the catalog."""
+"""An admin creates a product with a checkout schema (checked live as typed) and two plans,
+then finds it in the catalog."""
 
 import re
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models.billing import Invoice, Subscription, Transaction
 from app.models.user import UserSession
-from tests.billing.factories import SCHEMA, catalog, ids
+from tests.support.checkout import SCHEMA, catalog, ids
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from app.catalog.demo import seed_demo_catalog
 from app.extensions import db
-from tests.support.catalog import make_product
+from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.e2e
 
@@ -118,8 +118,12 @@ def test_catalog_works_without_javascript(live_server, browser, demo):
 
 def test_typing_a_search_updates_the_category_counts_in_the_browser(app, live_server, page):
     with app.app_context():
-        make_product("pipewise-crm", name="Pipewise CRM", category="CRM", tagline="The sales pipeline")
-        make_product("beacon-desk", name="Beacon Desk", category="Helpdesk", tagline="A calm shared inbox")
+        ProductFactory(
+            slug="pipewise-crm", name="Pipewise CRM", category="CRM", tagline="The sales pipeline", plans=True
+        )
+        ProductFactory(
+            slug="beacon-desk", name="Beacon Desk", category="Helpdesk", tagline="A calm shared inbox", plans=True
+        )
     page.goto(live_server.url("/"))
     page.get_by_role("link", name="Products", exact=True).first.click()
     helpdesk = page.locator(".filter-option", has_text="Helpdesk").locator(".count")

@@ -8,10 +8,9 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.billing import Invoice, Subscription
-from tests.billing.factories import catalog, ids
-from tests.billing.faults import behind_proxy, drop_database_after_charge, proxy  # noqa: F401 (fixtures)
 from tests.e2e.test_billing_journeys import add_to_cart, browser_sign_in, fill_card
 from tests.support.browser import LiveServer
+from tests.support.checkout import catalog, ids
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 

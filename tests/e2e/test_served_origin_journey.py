@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models.billing import Invoice
 from app.models.checkout import WebhookEvent
 from app.outbox import QUEUES, get_queue
-from tests.billing.factories import CARD_OK, catalog
+from tests.support.checkout import CARD_OK, catalog
 
 pytestmark = pytest.mark.e2e
 

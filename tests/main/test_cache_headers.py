@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.support.routes import csrf_app, fill, rules, visitor_as, world  # noqa: F401 (fixtures)
+from tests.support.routes import fill, rules
 
 HTMX = {"HX-Request": "true"}
 

@@ -1,10 +1,10 @@
-def test_healthz_says_the_process_is_up(client):
-    assert client.get("/healthz").json == {"status": "ok"}
-
-
 import pytest
 
 from tests.support.faults import flask_command, process_env, wait_until
+
+
+def test_healthz_says_the_process_is_up(client):
+    assert client.get("/healthz").json == {"status": "ok"}
 
 
 def readyz(client):

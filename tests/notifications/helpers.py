@@ -1,4 +1,4 @@
-"""Notifications, users, products and subscriptions for the notification tests."""
+"""Notifications in bulk and counted, and users by the thousand, for the notification tests."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.billing import Subscription
-from app.models.catalog import Plan, Product
 from app.models.notification import Notification
 from app.models.user import User
 from app.rbac import role_named
+from tests.factories import NotificationFactory
 
 HTMX = {"HX-Request": "true"}
 
@@ -31,7 +30,7 @@ def add_notifications(
     """`count` notifications, the n-th one n minutes older than `age` (so n=0 is newest)."""
     now = utcnow() - age
     rows = [
-        Notification(
+        NotificationFactory.build(
             user_id=user_id,
             kind=kind,
             title=title.format(n=n),
@@ -42,7 +41,7 @@ def add_notifications(
         )
         for n in range(count)
     ]
-    db.session.add_all(rows)
+    db.session.add_all(rows)  # one commit for the lot (a page of 120 would otherwise be 120 commits)
     db.session.commit()
     return [row.id for row in rows]
 
@@ -68,21 +67,6 @@ def bulk_users(count: int, *, prefix: str = "bulk", active: bool = True) -> list
     db.session.execute(sa.insert(User), rows)
     db.session.commit()
     return [row["id"] for row in rows]
-
-
-def make_product(slug: str = "pipeline-crm", name: str = "Pipeline CRM") -> tuple[Product, Plan]:
-    product = Product(slug=slug, name=name, category="Sales")
-    plan = Plan(product=product, name="Team", billing_cycle="monthly", price=4900)
-    db.session.add_all([product, plan])
-    db.session.commit()
-    return product, plan
-
-
-def subscribe(user_id, plan: Plan, status: str = "active") -> Subscription:
-    sub = Subscription(user_id=user_id, plan_id=plan.id, product_id=plan.product_id, status=status)
-    db.session.add(sub)
-    db.session.commit()
-    return sub
 
 
 def count_notifications(**filters) -> int:

@@ -12,7 +12,8 @@ from app.models.mail import SentEmail
 from app.models.notification import Announcement, Notification
 from app.models.outbox import OutboxMessage
 from app.notifications.broadcast import BATCH_JOB, BATCH_SIZE, broadcast
-from tests.notifications.helpers import bulk_users, count_notifications, make_product, subscribe
+from tests.factories import PlanFactory, ProductFactory, SubscriptionFactory
+from tests.notifications.helpers import bulk_users, count_notifications
 from tests.support.users import make_user
 
 
@@ -83,18 +84,18 @@ def test_a_rerun_batch_creates_no_duplicate_notification_and_sends_no_second_ema
 
 
 def test_a_product_broadcast_reaches_its_live_subscribers_only(app, session, run_jobs):
-    _, plan = make_product()
-    _, other_plan = make_product("insight", "Insight Analytics")
+    plan = PlanFactory(product=ProductFactory(slug="pipeline-crm", name="Pipeline CRM"))
+    other_plan = PlanFactory(product=ProductFactory(slug="insight", name="Insight Analytics"))
     people = {
         name: make_user(username=name)
         for name in ("trial", "active", "past_due", "expired", "cancelled", "twice", "other", "none", "inactive")
     }
     for status in ("trial", "active", "past_due", "expired", "cancelled"):
-        subscribe(people[status].id, plan, status)
-    subscribe(people["twice"].id, plan, "cancelled")
-    subscribe(people["twice"].id, plan, "active")
-    subscribe(people["other"].id, other_plan, "active")
-    subscribe(people["inactive"].id, plan, "active")
+        SubscriptionFactory(user_id=people[status].id, plan=plan, status=status)
+    SubscriptionFactory(user_id=people["twice"].id, plan=plan, status="cancelled")
+    SubscriptionFactory(user_id=people["twice"].id, plan=plan, status="active")
+    SubscriptionFactory(user_id=people["other"].id, plan=other_plan, status="active")
+    SubscriptionFactory(user_id=people["inactive"].id, plan=plan, status="active")
     people["inactive"].is_active = False
     session.commit()
 
@@ -122,7 +123,7 @@ def test_broadcast_records_the_announcement_and_an_audit_event(app, session):
 
 
 def test_a_broadcast_to_nobody_is_recorded_with_no_jobs(app, session):
-    _, plan = make_product()
+    plan = PlanFactory(product=ProductFactory(slug="pipeline-crm", name="Pipeline CRM"))
     announcement = broadcast("Quiet", "Nobody subscribes yet.", product_id=plan.product_id)
     assert (announcement.recipient_count, announcement.batch_count) == (0, 0) and batch_jobs() == []
 

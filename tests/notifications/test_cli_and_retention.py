@@ -12,7 +12,8 @@ from app.models.notification import Announcement, Notification
 from app.notifications.services import purge_read
 from app.outbox import enqueue
 from app.workers import PERIODIC
-from tests.notifications.helpers import add_notifications, count_notifications, make_product, subscribe
+from tests.factories import PlanFactory, ProductFactory, SubscriptionFactory
+from tests.notifications.helpers import add_notifications, count_notifications
 from tests.support.users import make_user
 
 
@@ -47,10 +48,10 @@ def test_broadcast_to_all_prints_what_it_did(app, runner, run_jobs):
 
 def test_broadcast_to_a_product_reaches_its_subscribers(app, runner, run_jobs, smtp_sink):
     with app.app_context():
-        _, plan = make_product()
+        plan = PlanFactory(product=ProductFactory(slug="pipeline-crm", name="Pipeline CRM"))
         subscriber = make_user(username="ada")
         make_user(username="grace")
-        subscribe(subscriber.id, plan, "trial")
+        SubscriptionFactory(user_id=subscriber.id, plan=plan, status="trial")
     result = runner.invoke(
         args=[
             "notify",
@@ -84,7 +85,7 @@ def test_broadcast_to_a_product_reaches_its_subscribers(app, runner, run_jobs, s
 )
 def test_bad_broadcast_input_exits_non_zero_and_sends_nothing(app, runner, args, code, message):
     with app.app_context():
-        make_product()
+        PlanFactory(product=ProductFactory(slug="pipeline-crm", name="Pipeline CRM"))
         make_user(username="ada")
     result = runner.invoke(args=["notify", "broadcast", *args])
     assert result.exit_code == code and message in result.output, result.output

@@ -1,4 +1,5 @@
-"""The social buttons partial (only configured providers, plain links that keep `next`), the problem page, rate limits."""
+"""The social buttons partial (only configured providers, plain links that keep `next`),
+the problem page, rate limits."""
 
 from flask import render_template
 

@@ -294,7 +294,7 @@ def test_two_callbacks_for_one_new_identity_at_once_make_one_account(app, google
         barrier.wait()
         statuses.append(flow.client.get(f"{callback.path}?{callback.query}").status_code)
 
-    threads = [threading.Thread(target=finish, args=pair) for pair in zip(flows, callbacks)]
+    threads = [threading.Thread(target=finish, args=pair) for pair in zip(flows, callbacks, strict=True)]
     for thread in threads:
         thread.start()
     for thread in threads:

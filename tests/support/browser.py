@@ -6,6 +6,7 @@ A failing browser test leaves a screenshot in tests/artifacts/.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -146,10 +147,8 @@ def page(browser, request):
     if request.node.stash.get("failed", False):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid)[-120:]
-        try:
+        with contextlib.suppress(Exception):  # a screenshot is a courtesy: the failure is already reported
             page.screenshot(path=str(ARTIFACTS / f"FAILED-{name}.png"), full_page=True)
-        except Exception:
-            pass
     context.close()
     if violations:
         pytest.fail("Content Security Policy violations:\n" + "\n".join(violations), pytrace=False)

@@ -79,8 +79,8 @@ def empty_tables(app) -> None:
                 conn.execute(sa.text("SET LOCAL lock_timeout = '15s'"))
                 conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
             else:
-                for name in reversed(tables):
-                    conn.execute(sa.text(f'DELETE FROM "{name}"'))
+                for table in reversed(db.metadata.sorted_tables):
+                    conn.execute(table.delete())
         seed_reference_data()
         db.session.commit()
         db.session.remove()

@@ -8,6 +8,7 @@ and the fault is what the operating system would do to that socket.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -146,10 +147,8 @@ class TcpProxy:
         """Connections refused (the server is down): close the listener and every open connection."""
         listener, self._listener = self._listener, None
         if listener is not None:
-            try:
+            with contextlib.suppress(OSError):
                 listener.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             listener.close()
         self.cut()
 
@@ -158,10 +157,8 @@ class TcpProxy:
         with self._lock:
             conns, self._conns = list(self._conns), set()
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             conn.close()
 
     def blackhole(self) -> None:
@@ -206,10 +203,8 @@ class TcpProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
             with self._lock:
                 self._conns.discard(src)
                 self._conns.discard(dst)
@@ -257,10 +252,8 @@ class AppProcess:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGSTOP)
             for pid in [*_descendants(self.proc.pid), self.proc.pid]:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 

@@ -48,7 +48,8 @@ class OidcServer:
         self.base = f"http://127.0.0.1:{self.port}"
         self.discovery_url = f"{self.base}/.well-known/openid-configuration"
         self.process: subprocess.Popen | None = None
-        self._log = tempfile.TemporaryFile()
+        # Outlives the process: output() reads it after stop() for the failure message; gone at exit.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115
         self._clients: dict[str, tuple[str, str]] = {}
 
     def start(self) -> OidcServer:

@@ -16,8 +16,7 @@ from app.auth.reset import make_reset_token
 from app.extensions import db
 from app.models.user import User
 from app.rbac import role_named
-from tests.admin.billing_factories import make_invoices
-from tests.billing.factories import make_plan, make_product, make_subscription
+from tests.factories import InvoiceFactory, PlanFactory, ProductFactory, SubscriptionFactory
 from tests.notifications.helpers import add_notifications
 from tests.support.users import make_user, sign_in
 
@@ -71,10 +70,10 @@ def world(csrf_app) -> World:
         customer = make_user(username="buyer")
         admin = make_user(username="boss", role="admin")
         target = make_user(username="target")
-        product = make_product("Pipeline CRM")
-        plan = make_plan(product)
-        subscription = make_subscription(customer.id, plan)
-        invoice = make_invoices(customer, plan, subscription_id=subscription.id)[0]
+        product = ProductFactory(name="Pipeline CRM")
+        plan = PlanFactory(product=product)
+        subscription = SubscriptionFactory(user=customer, plan=plan)
+        invoice = InvoiceFactory(user=customer, plan=plan, subscription_id=subscription.id)
         notification = add_notifications(customer.id, 1)[0]
         other_device = sign_in(csrf_app.test_client(), customer)
         args = {

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
-from app.auth.passwords import hash_password
 from app.extensions import db
-from app.models.base import utcnow
 from app.models.user import User, UserSession
-from app.rbac import role_named
+from tests.factories import DEFAULT_PASSWORD, UserFactory
 
-_counter = itertools.count(1)
-DEFAULT_PASSWORD = "correct horse battery staple"
-_HASH_CACHE: dict[str, str] = {}
+__all__ = ["DEFAULT_PASSWORD", "make_user", "sign_in"]
 
 
 def make_user(
@@ -26,22 +20,9 @@ def make_user(
     verified: bool = True,
     **fields,
 ) -> User:
-    """Create and commit a user (inside an app context)."""
-    n = next(_counter)
-    username = username or f"user{n}"
-    if password is not None and password not in _HASH_CACHE:
-        _HASH_CACHE[password] = hash_password(password)  # argon2 is slow on purpose; hash once per test run
-    user = User(
-        username=username,
-        email=email or f"{username}@example.test",
-        password_hash=_HASH_CACHE.get(password) if password else None,
-        role=role_named(role),
-        email_verified_at=utcnow() if verified else None,
-        **fields,
-    )
-    db.session.add(user)
-    db.session.commit()
-    return user
+    """UserFactory under the name fifty-odd tests know (inside an app context; commits)."""
+    given = {name: value for name, value in (("username", username), ("email", email)) if value is not None}
+    return UserFactory(password=password, role=role, verified=verified, **given, **fields)
 
 
 def sign_in(client, user: User) -> UserSession:

@@ -1,8 +1,7 @@
-"""Catalog rows and checkout helpers for billing tests (rows are created directly, as an admin page would)."""
+"""Checkout as a customer does it (cart, review, card, pay) and the shop the billing tests buy from."""
 
 from __future__ import annotations
 
-import itertools
 import re
 from decimal import Decimal
 
@@ -11,9 +10,8 @@ import sqlalchemy as sa
 from app.catalog import fees
 from app.extensions import db
 from app.models.billing import PaymentMethod
-from app.models.catalog import Plan, PlatformFee, Product
-
-_n = itertools.count(1)
+from app.models.catalog import Plan, PlatformFee
+from tests.factories import PlanFactory, ProductFactory, SubscriptionFactory
 
 CARD_OK = "4242 4242 4242 4242"
 CARD_DECLINED = "4000 0000 0000 0002"
@@ -29,50 +27,6 @@ SCHEMA = {
 }
 
 
-def make_product(name: str | None = None, *, schema: dict | None = None, active: bool = True) -> Product:
-    n = next(_n)
-    name = name or f"Product {n}"
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + f"-{n}"
-    product = Product(
-        slug=slug,
-        name=name,
-        tagline=f"{name} for teams",
-        category="Business",
-        is_active=active,
-        product_schema=schema or {},
-    )
-    db.session.add(product)
-    db.session.commit()
-    return product
-
-
-def make_plan(
-    product: Product,
-    *,
-    name: str = "Team",
-    cycle: str = "monthly",
-    price: int = 4900,
-    discount: str = "0",
-    trial_days: int = 14,
-    currency: str = "USD",
-    active: bool = True,
-) -> Plan:
-    plan = Plan(
-        product_id=product.id,
-        name=name,
-        billing_cycle=cycle,
-        price=price,
-        currency=currency,
-        discount_percent=Decimal(discount),
-        trial_days=trial_days,
-        features=["Everything"],
-        is_active=active,
-    )
-    db.session.add(plan)
-    db.session.commit()
-    return plan
-
-
 def set_fee(percent: str) -> None:
     db.session.execute(sa.update(PlatformFee).where(PlatformFee.id == 1).values(percent=Decimal(percent)))
     db.session.commit()
@@ -81,15 +35,17 @@ def set_fee(percent: str) -> None:
 
 def catalog() -> dict:
     """Two products on different cycles: CRM monthly $49.00; Analytics yearly $468.00 with 10 % off. Fee 10 %."""
-    crm = make_product("Pipeline CRM")
-    analytics = make_product("Insight Analytics")
+    crm = ProductFactory(name="Pipeline CRM")
+    analytics = ProductFactory(name="Insight Analytics")
     set_fee("10")
     return {
         "crm": crm,
         "analytics": analytics,
-        "crm_team": make_plan(crm, name="Team", cycle="monthly", price=4900),
-        "crm_pro": make_plan(crm, name="Pro", cycle="monthly", price=9900),
-        "analytics_yearly": make_plan(analytics, name="Growth", cycle="yearly", price=46800, discount="10"),
+        "crm_team": PlanFactory(product=crm, name="Team", billing_cycle="monthly", price=4900),
+        "crm_pro": PlanFactory(product=crm, name="Pro", billing_cycle="monthly", price=9900),
+        "analytics_yearly": PlanFactory(
+            product=analytics, name="Growth", billing_cycle="yearly", price=46800, discount_percent=Decimal("10")
+        ),
     }
 
 
@@ -152,42 +108,6 @@ def save_card(user, number: str = CARD_OK) -> PaymentMethod:
     return method
 
 
-def make_subscription(
-    user_id,
-    plan: Plan,
-    *,
-    status: str = "active",
-    period_start=None,
-    period_end=None,
-    trial_end=None,
-    billing_method: str = "card",
-    auto_renew: bool = True,
-    **fields,
-):
-    from app.billing.periods import add_cycle
-    from app.models.base import utcnow
-    from app.models.billing import Subscription
-
-    start = period_start or utcnow()
-    end = period_end or add_cycle(start, plan.billing_cycle)
-    sub = Subscription(
-        user_id=user_id,
-        plan_id=plan.id,
-        product_id=plan.product_id,
-        status=status,
-        started_at=start,
-        current_period_start=start,
-        current_period_end=end,
-        trial_end=trial_end,
-        billing_method=billing_method,
-        auto_renew=auto_renew,
-        **fields,
-    )
-    db.session.add(sub)
-    db.session.commit()
-    return sub
-
-
 def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | None = None, method=None):
     """A renewal whose charge reached the gateway but whose answer never reached us.
 
@@ -207,7 +127,9 @@ def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | Non
     product = db.session.get(Product, plan.product_id)
     method = method or save_card(user, card_number)
     now = utcnow()
-    sub = make_subscription(user.id, plan, period_start=now - timedelta(days=30), period_end=now)
+    sub = SubscriptionFactory(
+        user_id=user.id, plan=plan, current_period_start=now - timedelta(days=30), current_period_end=now
+    )
     invoice = invoice_service.draft_invoice(
         user=user,
         line=price_line(plan, product, 1, Decimal("10")),
