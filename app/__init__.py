@@ -62,9 +62,9 @@ def register_extensions(app: Flask) -> None:
     redis_client.init_app(app)  # before the limiter: it shares the client's pool
     limiter.init_app(app)
     login_manager.init_app(app)
-    from app.auth import sessions
+    from app.auth import login_hooks
 
-    sessions.init_app(app)
+    login_hooks.init_app(app)
     security.init_app(app)
     metrics.init_app(app)
     outbox.init_app(app)

@@ -13,19 +13,16 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
-from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
-from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_user, logout_user
+from flask import current_app, g, request, session
+from flask_login import login_user, logout_user
 from user_agents import parse as parse_user_agent
 
 from app.auth import devices
-from app.extensions import db, login_manager
+from app.extensions import db
 from app.models.base import utcnow
 from app.models.user import User, UserSession
-from app.web import is_htmx, safe_next
 
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -123,7 +120,7 @@ def _span(delta: timedelta) -> str:
     return f"{minutes} {name}{'s' if minutes != 1 else ''}"
 
 
-def _sign_out_browser() -> None:
+def sign_out_browser() -> None:
     session.clear()
     logout_user()  # after clear(): it leaves the note that deletes the remember-me cookie
 
@@ -134,7 +131,7 @@ def end_session(user: User | None = None) -> None:
         db.session.execute(
             sa.update(UserSession).where(UserSession.id == user.current_session_id).values(revoked_at=utcnow())
         )
-    _sign_out_browser()
+    sign_out_browser()
 
 
 def end_other_sessions(user: User, *, keep: uuid.UUID | None = None) -> int:
@@ -184,46 +181,6 @@ def passive(view: V) -> V:
 def _is_passive() -> bool:
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
     return getattr(view, "passive_request", False)
-
-
-def end_expired_session() -> ResponseReturnValue | None:
-    """Load the session row before the view runs, so an expired one signs out here, with a message."""
-    if request.endpoint == "static":
-        return None
-    current_user._get_current_object()
-    message = g.pop("session_expired", None)
-    if message is None:
-        return None
-    _sign_out_browser()
-    flash(message, "info")
-    htmx = is_htmx()
-    # Back to the page the person was on after signing in: not a fragment's or a form's own URL.
-    if htmx:
-        target = request.headers.get("HX-Current-URL")
-    else:
-        target = request.full_path if request.method == "GET" else request.referrer
-    login = url_for("auth.login", next=_local_path(target))
-    if htmx:
-        # A fragment swap would put the login page inside the page; send the whole tab there.
-        return "", 401, {"HX-Redirect": login}
-    return redirect(login, 303)
-
-
-def _local_path(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = urlsplit(url)
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    return safe_next(path) if path != "/auth/login" else None
-
-
-def init_app(app: Flask) -> None:
-    login_manager.user_loader(load_user)
-    login_manager.session_protection = "basic"
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to see that page."
-    login_manager.login_message_category = "info"
-    app.before_request(end_expired_session)
 
 
 def purge_sessions() -> int:

@@ -14,7 +14,6 @@ from flask import session
 
 from app.models.base import utcnow
 from app.oauth.providers import PROVIDERS, SocialProfile
-from app.web import safe_next
 
 KEY = "oauth_pending"
 PENDING_TTL = timedelta(minutes=30)
@@ -64,7 +63,7 @@ def current() -> Pending | None:
     )
     return Pending(
         profile=profile,
-        next_url=safe_next(data.get("next") or ""),
+        next_url=str(data["next"]) if data.get("next") else None,
         reason=str(data["reason"]) if data.get("reason") in REASONS else "missing",
         email=data.get("email") or None,
     )

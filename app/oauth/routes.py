@@ -17,7 +17,7 @@ from app.extensions import limiter
 from app.oauth import bp, pending, services
 from app.oauth.providers import PROVIDERS, Provider, SocialProfile
 from app.oauth.services import SignInExpired, SignInProblem
-from app.web import render_form, see_other, service_errors, status_of
+from app.web import render_form, safe_next, see_other, service_errors, status_of
 
 LIMIT = "30/minute"
 
@@ -30,14 +30,14 @@ def _problem(exc: SignInProblem) -> tuple[str, int]:
 
 def _signed_in(user_name: str, next_url: str | None) -> Response:
     flash(f"Signed in as {user_name}.", "success")
-    return redirect(next_url or url_for("main.home"), 303 if request.method == "POST" else 302)
+    return redirect(safe_next(next_url or "") or url_for("main.home"), 303 if request.method == "POST" else 302)
 
 
 @bp.get("/<provider>")
 @limiter.limit(LIMIT)
 def start(provider: str) -> ResponseReturnValue:
     try:
-        return redirect(services.authorization_url(provider, request.args.get("next")))
+        return redirect(services.authorization_url(provider, safe_next()))
     except SignInProblem as exc:
         return _problem(exc)
 

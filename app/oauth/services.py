@@ -46,7 +46,6 @@ from app.models.user import User
 from app.oauth import pending
 from app.oauth.providers import Provider, SocialProfile, client_for, get_provider
 from app.rbac import default_role
-from app.web import safe_next
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ class SignedIn:
 
 
 def authorization_url(provider_name: str, next_url: str | None) -> str:
-    """Start the round trip: remember where to go afterwards, return the provider's URL."""
+    """Start the round trip: remember where to go afterwards (a path the page checked), return the provider's URL."""
     provider = get_provider(provider_name)
     client = client_for(provider)
     redirect_uri = external_url("oauth.callback", provider=provider.name)
@@ -105,7 +104,7 @@ def authorization_url(provider_name: str, next_url: str | None) -> str:
         raise ProviderUnavailable(
             f"We couldn't reach {provider.label} just now. Please try again in a moment.", provider=provider
         ) from exc
-    session[NEXT_KEY] = safe_next(next_url or "")
+    session[NEXT_KEY] = next_url
     url: str = data["url"]
     return url
 

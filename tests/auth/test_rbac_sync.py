@@ -1,6 +1,7 @@
 """Roles and permissions are declared once (app/rbac.py); the migration and `flask rbac sync` write them."""
 
 import sqlalchemy as sa
+from flask_login import AnonymousUserMixin
 
 from app import rbac
 from app.extensions import db
@@ -115,3 +116,11 @@ def test_a_permission_restored_by_sync_is_usable_at_once_despite_the_cache(app, 
 
     with app.app_context():
         assert rbac.can(db.session.merge(admin), "billing.refund")
+
+
+def test_only_a_signed_in_user_with_the_permission_can(app):
+    with app.app_context():
+        support, customer = make_user(role="support"), make_user(role="customer")
+        assert rbac.can(support, "billing.view") and not rbac.can(support, "billing.refund")
+        assert not rbac.can(customer, "admin.access")
+        assert not rbac.can(AnonymousUserMixin(), "admin.access") and not rbac.can(None, "admin.access")
