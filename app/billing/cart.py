@@ -25,6 +25,7 @@ from app.models.checkout import CartItem
 
 SESSION_KEY = "cart"
 COUNT_KEY = "cart_count"
+SEEN_KEY = "cart_seen"  # prices pointed out on a GET, recorded as seen by the next change to the cart
 MAX_LINES = 20
 MAX_QUANTITY = 100
 
@@ -125,7 +126,24 @@ def _delete(user, product_id: uuid.UUID) -> None:
         session[SESSION_KEY] = cart
 
 
+def _acknowledge(user) -> None:
+    """Record the prices the cart pointed out (kept in the session until now) as seen, with the next edit."""
+    seen = session.pop(SEEN_KEY, None) or {}
+    for entry in entries(user):
+        price = seen.get(str(entry.product_id))
+        if isinstance(price, int) and price != entry.seen_unit_price:
+            entry.seen_unit_price = price
+            _store(user, entry)
+
+
+def products(user) -> list[Product]:
+    """The products in the cart (for parsing the answers to their checkout questions)."""
+    ids = [e.product_id for e in entries(user)]
+    return list(db.session.scalars(sa.select(Product).where(Product.id.in_(ids)))) if ids else []
+
+
 def _commit(user) -> int:
+    _acknowledge(user)
     db.session.commit()
     count = len(entries(user)) if _signed_in(user) else len(session.get(SESSION_KEY) or {})
     session[COUNT_KEY] = count
@@ -209,6 +227,7 @@ def clear(user) -> None:
     if _signed_in(user):
         db.session.execute(sa.delete(CartItem).where(CartItem.user_id == user.id))
     session.pop(SESSION_KEY, None)
+    session.pop(SEEN_KEY, None)
     session[COUNT_KEY] = 0
 
 
@@ -218,10 +237,13 @@ def recount(user) -> None:
 
 
 def view(user, *, acknowledge: bool = True) -> CartView:
-    """Each line with today's price; price changes and retired plans are flagged.
+    """Each line with today's price; price changes and retired plans are flagged. Writes no row.
 
-    acknowledge: remember today's prices as seen, so a change is pointed out once and then shown as is.
+    acknowledge: remember (in the session) today's prices as seen, so a change is pointed out once and then
+    shown as is; the next change to the cart records them (`_acknowledge`).
     """
+    seen = session.get(SEEN_KEY) or {}
+    acknowledged = dict(seen)
     current = entries(user)
     plans = {}
     if current:
@@ -246,14 +268,12 @@ def view(user, *, acknowledge: bool = True) -> CartView:
         else:
             line.priced = price_line(plan, product, entry.quantity, fee_percent)
             line.trial_available = plan.trial_days > 0 and entry.product_id not in trials_used
-            if plan.final_price != entry.seen_unit_price:
+            if plan.final_price != entry.seen_unit_price and seen.get(str(entry.product_id)) != plan.final_price:
                 line.old_unit_price = entry.seen_unit_price
-                if acknowledge:
-                    entry.seen_unit_price = plan.final_price
-                    _store(user, entry)
+                acknowledged[str(entry.product_id)] = plan.final_price
         lines.append(line)
-    if acknowledge and any(line.old_unit_price is not None for line in lines):
-        db.session.commit()
+    if acknowledge and acknowledged != seen:
+        session[SEEN_KEY] = acknowledged
     quote = Quote(
         [line.priced for line in lines if line.priced],
         fee_percent,
