@@ -63,18 +63,19 @@ class CartView:
         return [line for line in self.lines if line.problem]
 
 
-def parse_uuid(raw, what: str = "plan") -> uuid.UUID:
-    try:
-        return uuid.UUID(str(raw or "").strip())
-    except ValueError:
-        raise ValidationError({f"{what}_id": f"That {what} doesn't exist. Pick it again from the catalog."}) from None
+QUANTITY_RANGE = f"Choose a quantity from 1 to {MAX_QUANTITY}."
 
 
-def parse_quantity(raw) -> int:
+def parse_quantity(raw: object) -> int:
     text = str(1 if raw is None or raw == "" else raw).strip()
     if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= MAX_QUANTITY:
-        raise ValidationError({"quantity": f"Choose a quantity from 1 to {MAX_QUANTITY}."})
+        raise ValidationError({"quantity": QUANTITY_RANGE})
     return int(text)
+
+
+def _check_quantity(quantity: int) -> None:
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise ValidationError({"quantity": QUANTITY_RANGE})
 
 
 def _signed_in(user) -> bool:
@@ -174,9 +175,9 @@ def _sellable_plan(plan_id: uuid.UUID) -> tuple[Plan, Product]:
     return plan, product
 
 
-def add(user, plan_id_raw, quantity_raw=None) -> str:
+def add(user, plan_id: uuid.UUID, quantity: int = 1) -> str:
     """Put a plan in the cart (replacing another plan of the same product). Returns the message to show."""
-    plan_id, quantity = parse_uuid(plan_id_raw), parse_quantity(quantity_raw)
+    _check_quantity(quantity)
     plan, product = _sellable_plan(plan_id)
     live = _live_subscription(user, product.id)
     if live is not None and live.status != "trial":
@@ -197,8 +198,8 @@ def add(user, plan_id_raw, quantity_raw=None) -> str:
     return f"Added {product.name} ({plan.name}) to your cart."
 
 
-def update_quantity(user, product_id_raw, quantity_raw) -> str:
-    product_id, quantity = parse_uuid(product_id_raw, "product"), parse_quantity(quantity_raw)
+def update_quantity(user, product_id: uuid.UUID, quantity: int) -> str:
+    _check_quantity(quantity)
     entry = {e.product_id: e for e in entries(user)}.get(product_id)
     if entry is None:
         raise NotFound("That product isn't in your cart any more.")
@@ -208,8 +209,7 @@ def update_quantity(user, product_id_raw, quantity_raw) -> str:
     return "Quantity updated."
 
 
-def remove(user, product_id_raw) -> str:
-    product_id = parse_uuid(product_id_raw, "product")
+def remove(user, product_id: uuid.UUID) -> str:
     _delete(user, product_id)
     _commit(user)
     return "Removed from your cart."

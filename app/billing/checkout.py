@@ -16,6 +16,7 @@ so even a gateway that ignores idempotency keys is never asked twice for one ord
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import uuid
@@ -375,10 +376,8 @@ def _bank_transfer(user: User, attempt: CheckoutAttempt, view: CartView, answers
 
 
 def _rollback_quietly() -> None:
-    try:
+    with contextlib.suppress(sa.exc.DBAPIError):
         db.session.rollback()
-    except sa.exc.DBAPIError:
-        pass
 
 
 def completed(user_id: uuid.UUID, attempt_id: uuid.UUID) -> tuple[CheckoutAttempt, list[Invoice]]:

@@ -107,7 +107,7 @@ def finalize(invoices: list[Invoice], *, now: datetime, due_at: datetime | None 
         drafts = [i for i in invoices if i.status == "draft" and i.kind == kind]
         if not drafts:
             continue
-        for invoice, number in zip(drafts, numbering.allocate(kind, now.year, len(drafts))):
+        for invoice, number in zip(drafts, numbering.allocate(kind, now.year, len(drafts)), strict=True):
             invoice.number = number
             invoice.status = "open"
             invoice.issued_at = now
@@ -176,6 +176,13 @@ def get_for_user(user_id: uuid.UUID, invoice_id) -> Invoice:
     if invoice is None:
         raise NotFound("We couldn't find that invoice.")
     return invoice
+
+
+def original_number(invoice: Invoice) -> str | None:
+    """The number of the invoice a credit note corrects."""
+    if invoice.original_invoice_id is None:
+        return None
+    return db.session.scalar(sa.select(Invoice.number).where(Invoice.id == invoice.original_invoice_id))
 
 
 def by_subscription(subscription_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Invoice]]:

@@ -93,6 +93,14 @@ def _depth(value) -> int:
 def receive(body: bytes, header: str) -> Received:
     """Verify and apply one delivery. Raises BadWebhook (→ 400) for anything unsigned or malformed."""
     try:
+        return _receive(body, header)
+    except BadWebhook:
+        db.session.rollback()
+        raise
+
+
+def _receive(body: bytes, header: str) -> Received:
+    try:
         signing.verify(header, body, webhook_secrets(), tolerance=current_app.config["PAYMENT_WEBHOOK_TOLERANCE"])
     except signing.SignatureError as exc:
         raise BadWebhook(str(exc)) from None

@@ -49,7 +49,7 @@ MESSAGES = {
 }
 log = logging.getLogger(__name__)
 PREFIX = "sandbox"
-TOKEN_PREFIX = "pm_sandbox_"
+TOKEN_PREFIX = "pm_sandbox_"  # noqa: S105 (a prefix of the tokens it makes, not a secret)
 
 
 def _failure(token: str, off_session: bool) -> str | None:
