@@ -1,5 +1,7 @@
 """Extension objects, created unbound; `create_app` binds them."""
 
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -24,6 +26,13 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# What a model subclasses. At run time Flask-SQLAlchemy's `db.Model` (bound to the app's engine); to mypy
+# the declarative base it is built on, since a base class must be a type it can see (`db.Model` is Any to it).
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -11,7 +11,7 @@ from app.catalog.schema import fields, validate_answers
 from app.models.catalog import Product
 
 if TYPE_CHECKING:
-    from app.billing.cart import CartView
+    from app.billing.services.cart import CartView
 
 # The checked answers of each cart product, by product id (values as the schema typed them).
 Answers = dict[uuid.UUID, dict[str, Any]]

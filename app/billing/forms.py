@@ -9,10 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, StringField
 from wtforms.validators import ValidationError
 
-from app.billing.cart import parse_quantity
-from app.billing.checkout import OUT_OF_DATE, CheckoutRequest, PaymentMethod, valid_key
 from app.billing.gateway.cards import CardEntry
-from app.billing.subscriptions import OFF, ON, CancelWhen
+from app.billing.services.cart import parse_quantity
+from app.billing.services.checkout import OUT_OF_DATE, CheckoutRequest, PaymentMethod, valid_key
+from app.billing.services.subscriptions import OFF, ON, CancelWhen
 from app.errors import ValidationError as AppValidationError
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from flask import current_app, request, url_for
 
-from app.catalog import bp, pricing, queries
+from app.catalog import bp, comparison, queries
 from app.catalog.fees import current_percent
 from app.catalog.filters import SORTS, parse_cycle, parse_filters
 from app.catalog.schema import fields as schema_fields
@@ -39,17 +39,17 @@ def detail(slug: str):
     product = queries.product_by_slug(slug)
     if product is None or not product.plans:
         raise NotFound("We couldn't find that product. It may have been retired, or the link may be mistyped.")
-    offered = pricing.offered_cycles(product.plans)
-    fallback = pricing.default_cycle(product.plans)
+    offered = comparison.offered_cycles(product.plans)
+    fallback = comparison.default_cycle(product.plans)
     cycle, notice = parse_cycle(
         request.args.get("cycle"), offered, instead=f"{CYCLE_LABELS[fallback].lower()} prices are shown"
     )
-    comparison = pricing.compare(product.plans, cycle or fallback)
+    side_by_side = comparison.compare(product.plans, cycle or fallback)
     return render_page(
         "catalog/detail.html",
         block="pricing",
         product=product,
-        comparison=comparison,
+        comparison=side_by_side,
         notice=notice,
         fee_percent=current_percent(),
         checkout_fields=schema_fields(product.product_schema),
@@ -87,8 +87,8 @@ def sign_in_url(next_url: str) -> str:
     return "/auth/login?" + urlencode({"next": next_url}, safe="/?:@")
 
 
-bp.add_app_template_global(pricing.saving_percent, "saving_percent")
-bp.add_app_template_global(pricing.monthly_equivalent, "monthly_equivalent")
-bp.add_app_template_global(pricing.UNITS, "cycle_units")
+bp.add_app_template_global(comparison.saving_percent, "saving_percent")
+bp.add_app_template_global(comparison.monthly_equivalent, "monthly_equivalent")
+bp.add_app_template_global(comparison.UNITS, "cycle_units")
 bp.add_app_template_global(CYCLE_LABELS, "cycle_labels")
 bp.add_app_template_global(SORTS, "sorts")

@@ -21,9 +21,12 @@ from app.models.billing import Invoice, Subscription, Transaction
 from app.models.catalog import Plan
 from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
 from app.models.notification import Notification
+from tests.billing import faults
 from tests.billing.factories import add_to_cart, card, make_subscription, review, save_card
-from tests.billing.faults import behind_proxy, drop_database_after_charge, proxy  # noqa: F401 (fixtures)
 from tests.billing.test_webhook import post_event
+
+# The fixtures: the app behind a TCP proxy that can drop the database connection.
+behind_proxy, drop_database_after_charge, proxy = faults.behind_proxy, faults.drop_database_after_charge, faults.proxy
 
 pytestmark = pytest.mark.postgres
 
@@ -93,7 +96,7 @@ def test_a_database_drop_right_after_the_charge_is_completed_once_by_flask_billi
     page = response.get_data(as_text=True).replace("&#39;", "'")
     assert response.status_code == 202
     assert "We're confirming your payment" in page and "won't be charged twice" in page
-    assert 'name="idempotency_key" value="%s"' % form["idempotency_key"] in page
+    assert f'name="idempotency_key" value="{form["idempotency_key"]}"' in page
     with app.app_context():  # recorded before the call, so nothing is lost: charged, not yet settled
         assert db.session.scalar(sa.select(CheckoutAttempt.status)) == "charging"
         assert db.session.scalar(sa.select(Transaction.status)) == "pending"

@@ -7,9 +7,9 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.billing import bp
-from app.billing import cart as cart_service
 from app.billing.forms import CartAddForm, QuantityForm, first_errors, parse_id, require_valid
 from app.billing.routes import back_to, wants_fragment
+from app.billing.services import cart as cart_service
 from app.errors import AppError
 from app.templating import render_page
 from app.web import status_of

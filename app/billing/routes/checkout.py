@@ -12,13 +12,13 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.billing import bp
-from app.billing import cart as cart_service
-from app.billing import checkout as checkout_service
-from app.billing import subscriptions as subscription_service
 from app.billing.answers import posted_answers, prefix_for
-from app.billing.cart import CartView
 from app.billing.forms import CheckoutForm
 from app.billing.routes import back_to
+from app.billing.services import cart as cart_service
+from app.billing.services import checkout as checkout_service
+from app.billing.services import subscriptions as subscription_service
+from app.billing.services.cart import CartView
 from app.catalog.schema import fields
 from app.errors import FORM, Conflict, PaymentDeclined, ValidationError
 from app.templating import render_without_database

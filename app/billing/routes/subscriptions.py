@@ -8,12 +8,13 @@ from flask import flash, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.billing import bp, payment_methods
-from app.billing import cart as cart_service
+from app.billing import bp
 from app.billing import invoices as invoice_service
-from app.billing import subscriptions as service
 from app.billing.forms import AutoRenewForm, CancelForm, CardForm, TrialForm, card_entry, parse_id, require_valid
 from app.billing.routes import back_to, wants_fragment
+from app.billing.services import cart as cart_service
+from app.billing.services import payment_methods
+from app.billing.services import subscriptions as service
 from app.errors import NotFound, ValidationError
 from app.models.billing import Subscription
 from app.templating import render_page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 
 from app import audit
@@ -13,7 +15,7 @@ from app.models.billing import PaymentMethod
 from app.models.user import User
 
 
-def default_for(user_id) -> PaymentMethod | None:
+def default_for(user_id: uuid.UUID) -> PaymentMethod | None:
     return db.session.scalar(
         sa.select(PaymentMethod).where(PaymentMethod.user_id == user_id, PaymentMethod.is_default.is_(True))
     )

@@ -1,7 +1,8 @@
 """The cart: plans of several products and cycles, one plan per product.
 
 Anonymous visitors keep it in the Flask session; signed-in users in `cart_item`.
-At login the session cart is merged into the user's (Flask-Login's user_logged_in).
+At login the session cart is merged into the user's (`merge_on_login`, connected to Flask-Login's
+user_logged_in when the billing blueprint is registered).
 `session["cart_count"]` feeds the navbar badge, so an empty cart costs no query.
 """
 
@@ -10,10 +11,11 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import sqlalchemy as sa
 from flask import session
-from flask_login import user_logged_in
+from flask_login import AnonymousUserMixin
 
 from app.billing.pricing import PricedLine, Quote, price_line
 from app.catalog.fees import current_percent
@@ -22,6 +24,10 @@ from app.extensions import db
 from app.models.billing import LIVE_STATUSES, Subscription
 from app.models.catalog import Plan, Product
 from app.models.checkout import CartItem
+from app.models.user import User
+
+# Whose cart: a signed-in user (rows in cart_item) or a visitor (the Flask session).
+Shopper: TypeAlias = User | AnonymousUserMixin
 
 SESSION_KEY = "cart"
 COUNT_KEY = "cart_count"
@@ -78,11 +84,11 @@ def _check_quantity(quantity: int) -> None:
         raise ValidationError({"quantity": QUANTITY_RANGE})
 
 
-def _signed_in(user) -> bool:
+def _signed_in(user: Shopper) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False))
 
 
-def entries(user) -> list[Entry]:
+def entries(user: Shopper) -> list[Entry]:
     if _signed_in(user):
         rows = db.session.scalars(
             sa.select(CartItem).where(CartItem.user_id == user.id).order_by(CartItem.added_at, CartItem.product_id)
@@ -97,7 +103,7 @@ def entries(user) -> list[Entry]:
     return result
 
 
-def _store(user, entry: Entry) -> None:
+def _store(user: Shopper, entry: Entry) -> None:
     if _signed_in(user):
         item = db.session.get(CartItem, (user.id, entry.product_id))
         if item is None:
@@ -118,7 +124,7 @@ def _store(user, entry: Entry) -> None:
         session[SESSION_KEY] = cart
 
 
-def _delete(user, product_id: uuid.UUID) -> None:
+def _delete(user: Shopper, product_id: uuid.UUID) -> None:
     if _signed_in(user):
         db.session.execute(sa.delete(CartItem).where(CartItem.user_id == user.id, CartItem.product_id == product_id))
     else:
@@ -127,7 +133,7 @@ def _delete(user, product_id: uuid.UUID) -> None:
         session[SESSION_KEY] = cart
 
 
-def _acknowledge(user) -> None:
+def _acknowledge(user: Shopper) -> None:
     """Record the prices the cart pointed out (kept in the session until now) as seen, with the next edit."""
     seen = session.pop(SEEN_KEY, None) or {}
     for entry in entries(user):
@@ -137,13 +143,13 @@ def _acknowledge(user) -> None:
             _store(user, entry)
 
 
-def products(user) -> list[Product]:
+def products(user: Shopper) -> list[Product]:
     """The products in the cart (for parsing the answers to their checkout questions)."""
     ids = [e.product_id for e in entries(user)]
     return list(db.session.scalars(sa.select(Product).where(Product.id.in_(ids)))) if ids else []
 
 
-def _commit(user) -> int:
+def _commit(user: Shopper) -> int:
     _acknowledge(user)
     db.session.commit()
     count = len(entries(user)) if _signed_in(user) else len(session.get(SESSION_KEY) or {})
@@ -151,7 +157,7 @@ def _commit(user) -> int:
     return count
 
 
-def _live_subscription(user, product_id: uuid.UUID) -> Subscription | None:
+def _live_subscription(user: Shopper, product_id: uuid.UUID) -> Subscription | None:
     if not _signed_in(user):
         return None
     return db.session.scalar(
@@ -175,7 +181,7 @@ def _sellable_plan(plan_id: uuid.UUID) -> tuple[Plan, Product]:
     return plan, product
 
 
-def add(user, plan_id: uuid.UUID, quantity: int = 1) -> str:
+def add(user: Shopper, plan_id: uuid.UUID, quantity: int = 1) -> str:
     """Put a plan in the cart (replacing another plan of the same product). Returns the message to show."""
     _check_quantity(quantity)
     plan, product = _sellable_plan(plan_id)
@@ -198,7 +204,7 @@ def add(user, plan_id: uuid.UUID, quantity: int = 1) -> str:
     return f"Added {product.name} ({plan.name}) to your cart."
 
 
-def update_quantity(user, product_id: uuid.UUID, quantity: int) -> str:
+def update_quantity(user: Shopper, product_id: uuid.UUID, quantity: int) -> str:
     _check_quantity(quantity)
     entry = {e.product_id: e for e in entries(user)}.get(product_id)
     if entry is None:
@@ -209,20 +215,20 @@ def update_quantity(user, product_id: uuid.UUID, quantity: int) -> str:
     return "Quantity updated."
 
 
-def remove(user, product_id: uuid.UUID) -> str:
+def remove(user: Shopper, product_id: uuid.UUID) -> str:
     _delete(user, product_id)
     _commit(user)
     return "Removed from your cart."
 
 
-def forget_product(user, product_id: uuid.UUID) -> None:
+def forget_product(user: Shopper, product_id: uuid.UUID) -> None:
     """Drop a product's line (its trial just started), quietly and at once."""
     if any(e.product_id == product_id for e in entries(user)):
         _delete(user, product_id)
         _commit(user)
 
 
-def clear(user) -> None:
+def clear(user: Shopper) -> None:
     """Empty the cart in the caller's transaction (checkout commits it)."""
     if _signed_in(user):
         db.session.execute(sa.delete(CartItem).where(CartItem.user_id == user.id))
@@ -231,12 +237,12 @@ def clear(user) -> None:
     session[COUNT_KEY] = 0
 
 
-def recount(user) -> None:
+def recount(user: Shopper) -> None:
     """Refresh the navbar's count after something else (a checkout) changed the cart."""
     session[COUNT_KEY] = len(entries(user))
 
 
-def view(user, *, acknowledge: bool = True) -> CartView:
+def view(user: Shopper, *, acknowledge: bool = True) -> CartView:
     """Each line with today's price; price changes and retired plans are flagged. Writes no row.
 
     acknowledge: remember (in the session) today's prices as seen, so a change is pointed out once and then
@@ -284,7 +290,7 @@ def view(user, *, acknowledge: bool = True) -> CartView:
     return CartView(lines, quote)
 
 
-def _history(user, product_ids: list[uuid.UUID]) -> tuple[set, set]:
+def _history(user: Shopper, product_ids: list[uuid.UUID]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
     """(products this user already had a trial of, products with a live paid subscription)."""
     if not _signed_in(user) or not product_ids:
         return set(), set()
@@ -302,8 +308,7 @@ def _history(user, product_ids: list[uuid.UUID]) -> tuple[set, set]:
     return trials, owned
 
 
-@user_logged_in.connect
-def merge_on_login(sender, user, **extra) -> None:
+def merge_on_login(sender: object, user: User, **extra: object) -> None:
     """The anonymous cart joins the account's cart; for a product in both, the newer choice wins."""
     anonymous = session.pop(SESSION_KEY, None) or {}
     if not anonymous:

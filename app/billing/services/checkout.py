@@ -28,13 +28,13 @@ from enum import StrEnum
 import sqlalchemy as sa
 from flask import current_app
 
-from app.billing import cart as cart_service
 from app.billing import locks, orders
 from app.billing.answers import Answers, collect_answers
-from app.billing.cart import CartView
 from app.billing.gateway import CardDetails, GatewayResult, GatewayUnavailable, get_gateway
 from app.billing.gateway.cards import CardEntry, check_card
 from app.billing.pricing import Quote
+from app.billing.services import cart as cart_service
+from app.billing.services.cart import CartView
 from app.billing.settlement import apply_outcome, lock_transaction
 from app.billing.sql import insert
 from app.errors import FORM, Conflict, ExternalServiceError, NotFound, PaymentDeclined, ValidationError
@@ -263,11 +263,26 @@ def _charge(call: Call) -> CheckoutResult:
     return _settle(call, result)
 
 
+def _locked(tx_id: uuid.UUID | None) -> Transaction:
+    """The attempt's transaction, row-locked (it was committed with the attempt, so it exists)."""
+    tx = lock_transaction(Transaction.id == tx_id) if tx_id is not None else None
+    if tx is None:
+        raise NotFound("We couldn't find that payment.")
+    return tx
+
+
+def _attempt(attempt_id: uuid.UUID) -> CheckoutAttempt:
+    attempt = db.session.get(CheckoutAttempt, attempt_id, populate_existing=True)
+    if attempt is None:
+        raise NotFound("We couldn't find that order.")
+    return attempt
+
+
 def _mark_unreached(call: Call) -> None:
     """The call got no answer: a retry may ask the gateway and, if it never saw the key, charge again."""
     try:
         attempt = db.session.get(CheckoutAttempt, call.attempt_id, with_for_update=True, populate_existing=True)
-        if attempt.status == "charging":
+        if attempt is not None and attempt.status == "charging":
             attempt.status = "unreached"
         db.session.commit()
     except sa.exc.DBAPIError:  # still "charging": only reconciliation will decide, never a second charge
@@ -278,11 +293,11 @@ def _mark_unreached(call: Call) -> None:
 def _settle(call: Call, result: GatewayResult) -> CheckoutResult:
     """Apply the gateway's answer in a transaction of its own; if it fails, the attempt stays open."""
     try:
-        tx = lock_transaction(Transaction.id == call.tx_id)
+        tx = _locked(call.tx_id)
         tx.gateway_reference = tx.gateway_reference or result.reference
         apply_outcome(tx, result.status, failure_code=result.failure_code, message=result.message, now=utcnow())
         db.session.commit()
-        return _outcome(db.session.get(CheckoutAttempt, call.attempt_id, populate_existing=True))
+        return _outcome(_attempt(call.attempt_id))
     except sa.exc.DBAPIError:
         log.exception(
             "checkout %s: charged %s but could not settle; it stays open for reconciliation",
@@ -326,9 +341,7 @@ def _resume(attempt_id: uuid.UUID, user_id: uuid.UUID) -> CheckoutResult:
     db.session.rollback()  # give this request's connection back while it waits for the lock
     try:
         with locks.checkout_lock(user_id):
-            attempt = db.session.get(CheckoutAttempt, attempt_id, populate_existing=True)
-            if attempt is None:
-                raise NotFound("We couldn't find that order.")
+            attempt = _attempt(attempt_id)
             if attempt.status not in orders.OPEN:
                 return _outcome(attempt)
             return _confirm(attempt)
@@ -340,7 +353,7 @@ def _resume(attempt_id: uuid.UUID, user_id: uuid.UUID) -> CheckoutResult:
 
 def _confirm(attempt: CheckoutAttempt) -> CheckoutResult:
     """No request is charging this attempt (we hold the lock): ask the gateway what became of it."""
-    tx = lock_transaction(Transaction.id == attempt.transaction_id)
+    tx = _locked(attempt.transaction_id)
     call = Call(
         attempt.id,
         tx.id,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -42,7 +43,7 @@ class TrialResult:
     subscription: Subscription | None = None
     message: str = ""
     schema_fields: list[Field] = field(default_factory=list)
-    answers: dict = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -68,7 +69,7 @@ def _refusal(user: User, plan: Plan, product: Product) -> str | None:
     ).all()
     trial = next((s for s in previous if s.trial_end is not None), None)
     if trial is not None:
-        ended = trial.ended_at or trial.trial_end
+        ended = trial.ended_at or trial.trial_end or trial.started_at  # trial_end is set: it was a trial
         when = "runs until" if trial.status == "trial" else ("ended on" if ended <= utcnow() else "ends on")
         return (
             f"You already had your free trial of {product.name}: it started on {format_date(trial.started_at)} "
@@ -88,7 +89,7 @@ def start_trial(user: User, plan_id: uuid.UUID, answers_posted: Mapping[str, str
         return TrialResult("refused", plan, product, message=refusal)
     schema = product.product_schema or {}
     schema_fields = fields(schema)
-    answers: dict = {}
+    answers: dict[str, Any] = {}
     if schema_fields:
         if has_required_fields(schema) and answers_posted is None:
             return TrialResult("needs_answers", plan, product, schema_fields=schema_fields)
