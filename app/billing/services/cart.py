@@ -169,13 +169,19 @@ def _live_subscription(user: Shopper, product_id: uuid.UUID) -> Subscription | N
     )
 
 
-def _sellable_plan(plan_id: uuid.UUID) -> tuple[Plan, Product]:
+def plan_and_product(plan_id: uuid.UUID) -> tuple[Plan, Product]:
+    """A plan and its product (sold or not); NotFound if there is no such plan."""
     row = db.session.execute(
         sa.select(Plan, Product).join(Product, Product.id == Plan.product_id).where(Plan.id == plan_id)
     ).first()
     if row is None:
         raise NotFound("That plan doesn't exist. Pick it again from the catalog.")
     plan, product = row
+    return plan, product
+
+
+def _sellable_plan(plan_id: uuid.UUID) -> tuple[Plan, Product]:
+    plan, product = plan_and_product(plan_id)
     if not plan.is_active or not product.is_active:
         raise Conflict(f"The {product.name} {plan.name} plan is no longer sold. Choose another plan.")
     return plan, product

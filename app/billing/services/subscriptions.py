@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from app import audit
 from app.billing import notices
 from app.billing.answers import check_answers
+from app.billing.services.cart import plan_and_product
 from app.billing.states import transition
 from app.catalog.schema import Field, fields, has_required_fields
 from app.errors import Conflict, NotFound
@@ -48,12 +49,7 @@ class TrialResult:
 
 
 def _plan_for_trial(plan_id: uuid.UUID) -> tuple[Plan, Product]:
-    row = db.session.execute(
-        sa.select(Plan, Product).join(Product, Product.id == Plan.product_id).where(Plan.id == plan_id)
-    ).first()
-    if row is None:
-        raise NotFound("That plan doesn't exist. Pick it again from the catalog.")
-    plan, product = row
+    plan, product = plan_and_product(plan_id)
     if not plan.is_active or not product.is_active:
         raise Conflict(f"The {product.name} {plan.name} plan is no longer offered.")
     if plan.trial_days <= 0:
