@@ -1,5 +1,6 @@
 """Billing jobs: the lifecycle run, reconciliation, refunds, and the sandbox's webhook deliveries."""
 
+from typing import Any
 from uuid import UUID
 
 from app.billing import lifecycle, reconcile, refunds
@@ -7,17 +8,17 @@ from app.billing.gateway.delivery import deliver_event
 from app.models.base import utcnow
 
 
-def run_lifecycle() -> dict:
+def run_lifecycle() -> dict[str, int]:
     return dict(lifecycle.run())
 
 
-def reconcile_payments() -> dict:
+def reconcile_payments() -> dict[str, int]:
     report = lifecycle.Report()
     reconcile.run(utcnow(), report)
     return dict(report)
 
 
-def deliver_gateway_event(event: dict) -> int:
+def deliver_gateway_event(event: dict[str, Any]) -> int:
     """POST one signed sandbox event to the webhook (retried by RQ when it does not answer 2xx)."""
     return deliver_event(event)
 

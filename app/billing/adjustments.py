@@ -21,7 +21,7 @@ from app.models.base import utcnow
 from app.models.billing import Invoice, InvoiceLine, Transaction
 
 
-def _lock_invoice(invoice_id) -> Invoice:
+def _lock_invoice(invoice_id: uuid.UUID | str) -> Invoice:
     try:
         invoice_id = uuid.UUID(str(invoice_id))
     except ValueError:
@@ -37,7 +37,7 @@ def _lock_invoice(invoice_id) -> Invoice:
     return invoice
 
 
-def mark_invoice_paid(invoice_id, actor_id: uuid.UUID | None) -> Invoice:
+def mark_invoice_paid(invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None) -> Invoice:
     """Record a payment received outside the gateway (a bank transfer)."""
     invoice = _lock_invoice(invoice_id)
     if invoice.kind != "invoice" or invoice.status not in ("open", "uncollectible"):
@@ -64,7 +64,12 @@ def mark_invoice_paid(invoice_id, actor_id: uuid.UUID | None) -> Invoice:
     notices.receipt(invoice, paid_on=now)
     if invoice.subscription_id:
         sub = lock_subscription(invoice.subscription_id)
-        if sub.current_period_start is not None and invoice.period_start >= sub.current_period_start:
+        if (
+            sub is not None
+            and sub.current_period_start is not None
+            and invoice.period_start is not None
+            and invoice.period_start >= sub.current_period_start
+        ):
             renewed(sub, invoice, now)
     audit.record(
         "invoice.mark_paid",
@@ -77,7 +82,7 @@ def mark_invoice_paid(invoice_id, actor_id: uuid.UUID | None) -> Invoice:
     return invoice
 
 
-def void_invoice(invoice_id, actor_id: uuid.UUID | None) -> Invoice:
+def void_invoice(invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None) -> Invoice:
     """Cancel an unpaid invoice. It keeps its number (numbers are never reused)."""
     invoice = _lock_invoice(invoice_id)
     if invoice.status not in ("open", "uncollectible"):
@@ -122,7 +127,7 @@ def _credit_note(invoice: Invoice, reason: str) -> Invoice:
     return note
 
 
-def refund_invoice(invoice_id, actor_id: uuid.UUID | None, reason: str) -> Invoice:
+def refund_invoice(invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None, reason: str) -> Invoice:
     """Refund a paid invoice in full: a credit note (own gapless CN number) and a refund at the gateway."""
     reason = " ".join(str(reason or "").split())
     if not reason or len(reason) > 500:
@@ -160,7 +165,7 @@ def refund_invoice(invoice_id, actor_id: uuid.UUID | None, reason: str) -> Invoi
     else:
         try:
             result = get_gateway().refund(
-                charge_reference=charge.gateway_reference,
+                charge_reference=charge.gateway_reference or "",
                 amount=invoice.total,
                 currency=invoice.currency,
                 idempotency_key=refund.idempotency_key,

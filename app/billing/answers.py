@@ -5,13 +5,21 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from app.catalog.schema import fields, validate_answers
+from app.models.catalog import Product
+
+if TYPE_CHECKING:
+    from app.billing.services.cart import CartView
+
+# The checked answers of each cart product, by product id (values as the schema typed them).
+Answers = dict[uuid.UUID, dict[str, Any]]
 
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
-def check_answers(schema, data: Mapping) -> tuple[dict, dict[str, str]]:
+def check_answers(schema: Any, data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """The schema's own checks, plus: no control characters (Postgres cannot store NUL in JSON)."""
     answers, errors = validate_answers(schema, data)
     labels = {f.name: f.label for f in fields(schema)}
@@ -22,23 +30,33 @@ def check_answers(schema, data: Mapping) -> tuple[dict, dict[str, str]]:
     return answers, errors
 
 
-def prefix_for(product) -> str:
+def prefix_for(product: Product) -> str:
     """Field-name prefix for a product's questions, so two products may ask the same thing."""
     return f"a-{product.slug}-"
 
 
-def _strip(form: Mapping, prefix: str) -> dict:
-    return {name[len(prefix) :]: form.get(name) for name in form.keys() if name.startswith(prefix)}
+def posted_answers(products: list[Product], form: Mapping[str, str]) -> dict[uuid.UUID, dict[str, str]]:
+    """The answers posted for each product's questions (fields named with its `prefix_for`), by product id."""
+    found = {}
+    for product in products:
+        prefix = prefix_for(product)
+        found[product.id] = {name[len(prefix) :]: form.get(name, "") for name in form if name.startswith(prefix)}
+    return found
 
 
-def collect_answers(view, form: Mapping) -> tuple[dict[uuid.UUID, dict], dict[uuid.UUID, dict[str, str]]]:
+def collect_answers(
+    view: CartView, posted: Mapping[uuid.UUID, Mapping[str, str]]
+) -> tuple[Answers, dict[uuid.UUID, dict[str, str]]]:
     """Validate every cart product's questions. Returns (answers by product, errors by product)."""
-    answers, errors = {}, {}
+    answers: Answers = {}
+    errors: dict[uuid.UUID, dict[str, str]] = {}
     for line in view.lines:
-        schema = line.product.product_schema if line.product else None
+        if line.product is None:
+            continue
+        schema = line.product.product_schema
         if not line.priced or not fields(schema):
             continue
-        clean, problems = check_answers(schema, _strip(form, prefix_for(line.product)))
+        clean, problems = check_answers(schema, posted.get(line.product.id, {}))
         answers[line.product.id] = clean
         if problems:
             errors[line.product.id] = problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -19,12 +20,12 @@ from app.models.user import User
 PAGE_SIZE = 20
 
 
-def percent_text(value) -> str:
+def percent_text(value: Decimal | int | str) -> str:
     text = f"{Decimal(value):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def bill_to(user: User) -> dict:
+def bill_to(user: User) -> dict[str, Any]:
     return {"name": user.full_name or user.display_name, "email": user.email, "address": user.address or {}}
 
 
@@ -74,7 +75,7 @@ def draft_invoice(
     label: str,
     period: tuple[datetime, datetime],
     checkout_id: uuid.UUID | None = None,
-    billed: dict | None = None,
+    billed: dict[str, Any] | None = None,
 ) -> Invoice:
     """billed: who pays as recorded when the order was placed (default: the user as they are now)."""
     invoice = Invoice(
@@ -107,7 +108,7 @@ def finalize(invoices: list[Invoice], *, now: datetime, due_at: datetime | None 
         drafts = [i for i in invoices if i.status == "draft" and i.kind == kind]
         if not drafts:
             continue
-        for invoice, number in zip(drafts, numbering.allocate(kind, now.year, len(drafts))):
+        for invoice, number in zip(drafts, numbering.allocate(kind, now.year, len(drafts)), strict=True):
             invoice.number = number
             invoice.status = "open"
             invoice.issued_at = now
@@ -134,7 +135,7 @@ def mark_paid(invoice: Invoice, *, now: datetime, transaction_id: uuid.UUID | No
     return True
 
 
-def lock_invoices(where) -> list[Invoice]:
+def lock_invoices(where: sa.ColumnElement[bool]) -> list[Invoice]:
     return list(
         db.session.scalars(
             sa.select(Invoice)
@@ -162,7 +163,7 @@ def for_user(user_id: uuid.UUID, page: int = 1) -> tuple[list[Invoice], bool]:
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
-def get_for_user(user_id: uuid.UUID, invoice_id) -> Invoice:
+def get_for_user(user_id: uuid.UUID, invoice_id: uuid.UUID | str) -> Invoice:
     """The invoice with its lines, if it belongs to `user_id`; otherwise NotFound (never 403: no probing)."""
     try:
         invoice_id = uuid.UUID(str(invoice_id))
@@ -178,6 +179,13 @@ def get_for_user(user_id: uuid.UUID, invoice_id) -> Invoice:
     return invoice
 
 
+def original_number(invoice: Invoice) -> str | None:
+    """The number of the invoice a credit note corrects."""
+    if invoice.original_invoice_id is None:
+        return None
+    return db.session.scalar(sa.select(Invoice.number).where(Invoice.id == invoice.original_invoice_id))
+
+
 def by_subscription(subscription_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Invoice]]:
     grouped: dict[uuid.UUID, list[Invoice]] = {sid: [] for sid in subscription_ids}
     if subscription_ids:
@@ -186,5 +194,6 @@ def by_subscription(subscription_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[I
             .where(Invoice.subscription_id.in_(subscription_ids), Invoice.status != "draft")
             .order_by(Invoice.issued_at.desc())
         ):
-            grouped[invoice.subscription_id].append(invoice)
+            if invoice.subscription_id is not None:  # always: the query selects by it
+                grouped[invoice.subscription_id].append(invoice)
     return grouped

@@ -26,16 +26,16 @@ from app.models.billing import Invoice, Subscription, Transaction
 REMIND_DAYS = 3
 
 
-class Report(Counter):
+class Report(Counter[str]):
     def lines(self) -> list[str]:
         return [f"{label}: {count}" for label, count in self.items() if count] or ["nothing to do"]
 
 
-def _no_pending_charge():
+def _no_pending_charge() -> sa.ColumnElement[bool]:
     return ~sa.exists().where(Transaction.subscription_id == Subscription.id, Transaction.status == "pending")
 
 
-def conditions(now: datetime) -> dict[str, list]:
+def conditions(now: datetime) -> dict[str, list[sa.ColumnElement[bool]]]:
     """Which subscriptions each step acts on."""
     S = Subscription
     overdue_transfer = sa.exists().where(
@@ -58,7 +58,7 @@ def conditions(now: datetime) -> dict[str, list]:
     }
 
 
-def locked_batches(where: list, size: int) -> Iterator[list[Subscription]]:
+def locked_batches(where: list[sa.ColumnElement[bool]], size: int) -> Iterator[list[Subscription]]:
     last_id = None
     while True:
         query = (
@@ -91,7 +91,7 @@ def _cancel_at_end(sub: Subscription, now: datetime, report: Report) -> None:
     report["cancelled at period end"] += 1
 
 
-def _charge_all(pairs, batch, report: Report) -> None:
+def _charge_all(pairs: list[tuple[Subscription, Invoice]], batch: renewals.Batch, report: Report) -> None:
     renewals.finalize_drafts(batch)
     charges = []
     for sub, invoice in pairs:
@@ -114,7 +114,7 @@ def _charge_all(pairs, batch, report: Report) -> None:
 def remind_trials(now: datetime, report: Report, size: int) -> None:
     for subs in locked_batches(conditions(now)["trial reminders"], size):
         for sub in subs:
-            days = max(1, math.ceil((sub.trial_end - now).total_seconds() / 86400))
+            days = max(1, math.ceil(((sub.trial_end or now) - now).total_seconds() / 86400))
             notices.trial_ending(sub, sub.product, sub.plan, days)
             sub.trial_reminded_at = now
             report["trial reminders sent"] += 1
@@ -185,8 +185,8 @@ def run(now: datetime | None = None, *, dry_run: bool = False, size: int | None 
     report = Report()
     if dry_run:
         for label, where in conditions(now).items():
-            report[f"would act on ({label})"] = db.session.scalar(
-                sa.select(sa.func.count()).select_from(Subscription).where(*where)
+            report[f"would act on ({label})"] = (
+                db.session.scalar(sa.select(sa.func.count()).select_from(Subscription).where(*where)) or 0
             )
         report["would reconcile (pending payments)"] = reconcile.count_due(now)
         db.session.rollback()

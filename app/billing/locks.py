@@ -29,7 +29,7 @@ class CheckoutBusy(Exception):
     """Another request of this customer held the lock for longer than WAIT."""
 
 
-def _key(user_id: uuid.UUID):
+def _key(user_id: uuid.UUID) -> sa.ColumnElement[int]:
     return sa.func.hashtext(f"checkout:{user_id}")
 
 

@@ -5,6 +5,7 @@ Each email gets exactly the variables app/mail/kinds.py SAMPLES lists for its ki
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from app.links import external_url, path_for
@@ -143,7 +144,7 @@ def cancelled(sub: Subscription, product: Product, ends_on: datetime, *, email: 
     )
 
 
-def order_refunded(user_id, *, total: str, reason: str) -> None:
+def order_refunded(user_id: uuid.UUID, *, total: str, reason: str) -> None:
     """A paid order could not be delivered (see app/billing/orders.py): the money goes back."""
     link, url = _subscriptions_links()
     notify(

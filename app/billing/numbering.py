@@ -16,11 +16,11 @@ from app.models.billing import InvoiceCounter
 SERIES = {"invoice": "INV", "credit_note": "CN"}
 
 
-def _insert_ignore(series: str, year: int):
+def _insert_ignore(series: str, year: int) -> sa.Executable:
     return insert(InvoiceCounter).values(series=series, year=year, last_number=0).on_conflict_do_nothing()
 
 
-def _lock(series: str, year: int):
+def _lock(series: str, year: int) -> int | None:
     query = (
         sa.select(InvoiceCounter.last_number)
         .where(InvoiceCounter.series == series, InvoiceCounter.year == year)
@@ -37,7 +37,7 @@ def allocate(kind: str, year: int, count: int = 1) -> list[str]:
         last = _lock(series, year)
         if last is None:
             db.session.execute(_insert_ignore(series, year))
-            last = _lock(series, year)
+            last = _lock(series, year) or 0  # the row exists now: ours or a concurrent allocation's
         db.session.execute(
             sa.update(InvoiceCounter)
             .where(InvoiceCounter.series == series, InvoiceCounter.year == year)

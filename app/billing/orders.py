@@ -15,18 +15,25 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from app import audit, outbox
 from app.billing import invoices as invoice_service
-from app.billing import notices, payment_methods
+from app.billing import notices
 from app.billing.gateway import SavedCard
 from app.billing.periods import add_cycle
 from app.billing.pricing import PricedLine
+from app.billing.services import payment_methods
 from app.billing.states import transition
+from app.errors import NotFound
 from app.extensions import db
 from app.links import path_for
+
+if TYPE_CHECKING:
+    from app.billing.answers import Answers
+    from app.billing.services.cart import CartView
 from app.models.billing import LIVE_STATUSES, Invoice, Subscription, Transaction
 from app.models.catalog import Plan, Product
 from app.models.checkout import CartItem, CheckoutAttempt
@@ -37,7 +44,9 @@ from app.money import format_money
 OPEN = ("charging", "unreached")
 
 
-def snapshot(user: User, view, answers: dict, *, card: SavedCard | None = None, holder_name: str = "") -> dict:
+def snapshot(
+    user: User, view: CartView, answers: Answers, *, card: SavedCard | None = None, holder_name: str = ""
+) -> dict[str, Any]:
     """What is being bought, at the reviewed prices, by whom: enough to fulfil or refund it later."""
     quote = view.quote
     return {
@@ -58,7 +67,7 @@ def snapshot(user: User, view, answers: dict, *, card: SavedCard | None = None, 
     }
 
 
-def _line_data(line: PricedLine, answers: dict | None) -> dict:
+def _line_data(line: PricedLine, answers: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "product_id": str(line.product_id),
         "product_name": line.product_name,
@@ -74,7 +83,7 @@ def _line_data(line: PricedLine, answers: dict | None) -> dict:
     }
 
 
-def priced_lines(attempt: CheckoutAttempt) -> list[tuple[PricedLine, dict | None]]:
+def priced_lines(attempt: CheckoutAttempt) -> list[tuple[PricedLine, dict[str, Any] | None]]:
     return [
         (
             PricedLine(
@@ -108,7 +117,7 @@ def lock_attempt_of(tx: Transaction) -> CheckoutAttempt | None:
 class Order:
     """An attempt's lines with what they need now: their plans and the customer's live subscriptions (locked)."""
 
-    lines: list[tuple[PricedLine, dict | None]]
+    lines: list[tuple[PricedLine, dict[str, Any] | None]]
     catalog: dict[uuid.UUID, tuple[Plan, Product]]
     live: dict[uuid.UUID, Subscription]
 
@@ -220,6 +229,8 @@ def complete(tx: Transaction, now: datetime) -> list[Invoice] | None:
     if attempt is None or attempt.status not in OPEN:
         return None
     user = db.session.get(User, attempt.user_id)
+    if user is None:  # an account is never deleted while it has an order (the foreign key)
+        raise NotFound("We couldn't find the account of this order.")
     order = load(attempt, user.id)
     if order.problem:
         _refund(attempt, tx, order.problem, now)
@@ -242,7 +253,7 @@ def complete(tx: Transaction, now: datetime) -> list[Invoice] | None:
     return invoices
 
 
-def close(attempt: CheckoutAttempt, status: str, result: dict, now: datetime) -> None:
+def close(attempt: CheckoutAttempt, status: str, result: dict[str, Any], now: datetime) -> None:
     """The attempt's outcome, replayed to any retry. The card token is dropped: only an open attempt needs it
     (to charge again after a call that got no answer); a card kept for renewals is a payment method."""
     attempt.status, attempt.result, attempt.completed_at = status, result, now

@@ -12,7 +12,7 @@ from app.models.billing import Invoice
 def render_invoice_pdf(invoice: Invoice, original_number: str | None = None) -> bytes:
     from weasyprint import HTML  # imported on use: it loads Pango
 
-    static = Path(current_app.static_folder)
+    static = Path(current_app.static_folder or "static")
     html = render_template(
         "billing/invoice_pdf.html",
         invoice=invoice,
@@ -21,4 +21,5 @@ def render_invoice_pdf(invoice: Invoice, original_number: str | None = None) -> 
         logo_src=(static / "img" / "logo-print.svg").as_uri(),
     )
     # Local files only: rendering never waits on the network.
-    return HTML(string=html, base_url=static.as_uri() + "/").write_pdf()
+    pdf: bytes = HTML(string=html, base_url=static.as_uri() + "/").write_pdf()
+    return pdf

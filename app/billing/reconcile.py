@@ -10,13 +10,14 @@ before their transaction existed are applied here as well.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from app import outbox
 from app.billing import locks, orders, webhooks
-from app.billing.gateway import GatewayUnavailable, get_gateway
+from app.billing.gateway import GatewayUnavailable, PaymentGateway, get_gateway
 from app.billing.settlement import apply_outcome
 from app.extensions import db
 from app.models.billing import Transaction
@@ -30,7 +31,7 @@ CHECKOUT_LABELS = {
 }
 
 
-def _due(now: datetime) -> list:
+def _due(now: datetime) -> list[sa.ColumnElement[bool]]:
     return [
         Transaction.status == "pending",
         Transaction.created_at <= now - AFTER,
@@ -39,10 +40,10 @@ def _due(now: datetime) -> list:
 
 
 def count_due(now: datetime) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Transaction).where(*_due(now)))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Transaction).where(*_due(now))) or 0
 
 
-def run(now: datetime, report, size: int = 200) -> None:
+def run(now: datetime, report: Counter[str], size: int = 200) -> None:
     gateway = get_gateway()
     last_id = None
     while True:
@@ -65,7 +66,7 @@ def run(now: datetime, report, size: int = 200) -> None:
     report["webhook events applied late"] += webhooks.apply_waiting(now, size)
 
 
-def settle(tx: Transaction, gateway, now: datetime) -> str:
+def settle(tx: Transaction, gateway: PaymentGateway, now: datetime) -> str:
     try:
         result = gateway.retrieve(tx.idempotency_key)
     except GatewayUnavailable:

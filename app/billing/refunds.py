@@ -24,7 +24,10 @@ def send_refund(refund_id: uuid.UUID) -> str:
     if refund is None or refund.kind != "refund" or refund.status != "pending" or refund.gateway_reference:
         db.session.rollback()
         return "nothing to do"
-    parent = db.session.get(Transaction, refund.parent_id)
+    parent = db.session.get(Transaction, refund.parent_id) if refund.parent_id else None
+    if parent is None or not parent.gateway_reference:  # a refund always names the charge it returns
+        db.session.rollback()
+        return "nothing to do"
     gateway = get_gateway()
     result = gateway.retrieve(refund.idempotency_key) or gateway.refund(
         charge_reference=parent.gateway_reference,

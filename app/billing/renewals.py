@@ -16,10 +16,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from app.billing import invoices as invoice_service
 from app.billing.gateway import GatewayResult, GatewayUnavailable, PaymentGateway, get_gateway
@@ -28,8 +30,11 @@ from app.billing.pricing import price_line
 from app.billing.settlement import apply_outcome, renewal_failed
 from app.catalog.fees import current_percent
 from app.extensions import db
+from app.models.base import UUIDPk
 from app.models.billing import Invoice, PaymentMethod, Subscription, Transaction
 from app.models.user import User
+
+M = TypeVar("M", bound=UUIDPk)
 
 
 @dataclass
@@ -39,7 +44,7 @@ class Batch:
     fee_percent: Decimal
     users: dict[uuid.UUID, User] = field(default_factory=dict)
     cards: dict[uuid.UUID, PaymentMethod] = field(default_factory=dict)
-    open_invoices: dict[tuple, Invoice] = field(default_factory=dict)
+    open_invoices: dict[tuple[Any, ...], Invoice] = field(default_factory=dict)
     drafts: list[Invoice] = field(default_factory=list)
 
 
@@ -67,7 +72,7 @@ def load_batch(subs: list[Subscription], now: datetime) -> Batch:
 
 
 def next_period(sub: Subscription) -> tuple[datetime, datetime]:
-    start = sub.current_period_end or sub.trial_end
+    start = sub.current_period_end or sub.trial_end or sub.started_at
     return start, add_cycle(start, sub.plan.billing_cycle)
 
 
@@ -192,7 +197,7 @@ def settle(answered: list[tuple[Charge, GatewayResult]], now: datetime) -> None:
         )
 
 
-def _locked(model, ids: list, *options) -> dict:
+def _locked(model: type[M], ids: list[uuid.UUID], *options: ORMOption) -> dict[uuid.UUID, M]:
     rows = db.session.scalars(
         sa.select(model)
         .options(*options)

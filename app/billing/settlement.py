@@ -32,7 +32,7 @@ MOVES = {
 RETRY_DAYS = (1, 3, 5)
 
 
-def lock_transaction(where) -> Transaction | None:
+def lock_transaction(where: sa.ColumnElement[bool]) -> Transaction | None:
     return db.session.scalar(
         sa.select(Transaction).where(where).with_for_update().execution_options(populate_existing=True)
     )
@@ -101,7 +101,9 @@ def _invoices_of(tx: Transaction, invoices: list[Invoice] | None) -> list[Invoic
     )
 
 
-def _charge_succeeded(tx: Transaction, now: datetime, invoices, subscription) -> None:
+def _charge_succeeded(
+    tx: Transaction, now: datetime, invoices: list[Invoice] | None, subscription: Subscription | None
+) -> None:
     if tx.purpose == "checkout" and invoices is None:
         # The order is fulfilled here, whoever learnt of the payment first (the submit, a webhook, reconciliation).
         invoices = orders.complete(tx, now)
@@ -110,8 +112,9 @@ def _charge_succeeded(tx: Transaction, now: datetime, invoices, subscription) ->
         if invoice_service.mark_paid(invoice, now=now):
             notices.receipt(invoice, paid_on=now)
     if tx.purpose == "renewal" and paid:
-        sub = subscription or lock_subscription(tx.subscription_id)
-        renewed(sub, paid[0], now)
+        sub = subscription or (lock_subscription(tx.subscription_id) if tx.subscription_id else None)
+        if sub is not None:  # a renewal's transaction names its subscription
+            renewed(sub, paid[0], now)
 
 
 def renewed(sub: Subscription, invoice: Invoice, now: datetime) -> None:
@@ -124,9 +127,15 @@ def renewed(sub: Subscription, invoice: Invoice, now: datetime) -> None:
         notices.activated(sub, sub.product, sub.plan)
 
 
-def _renewal_failed(tx: Transaction, now: datetime, invoices, subscription, reason: str) -> None:
+def _renewal_failed(
+    tx: Transaction,
+    now: datetime,
+    invoices: list[Invoice] | None,
+    subscription: Subscription | None,
+    reason: str,
+) -> None:
     invoice = _invoices_of(tx, invoices)
-    sub = subscription or lock_subscription(tx.subscription_id)
+    sub = subscription or (lock_subscription(tx.subscription_id) if tx.subscription_id else None)
     if not invoice or sub is None or sub.status in ("expired", "cancelled"):
         return
     renewal_failed(sub, invoice[0], now, reason)
@@ -162,5 +171,5 @@ def _refund_settled(tx: Transaction, status: str, now: datetime) -> None:
             Transaction.parent_id == parent.id, Transaction.kind == "refund", Transaction.status == "succeeded"
         )
     )
-    if refunded >= parent.amount:
+    if (refunded or 0) >= parent.amount:
         apply_outcome(parent, "refunded", now=now)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from app.extensions import db
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from app.extensions import Base, db
 
 
-def insert(table):
+def insert(table: sa.Table | type[Base]) -> postgresql.Insert | sqlite.Insert:
     """INSERT for the session's dialect, so `.on_conflict_do_nothing()` works on Postgres and SQLite."""
     if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table)
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -22,7 +22,7 @@ from app.templating import format_date
 MAX_TRIAL_EXTENSION_DAYS = 90
 
 
-def _locked(subscription_id) -> Subscription:
+def _locked(subscription_id: uuid.UUID | str) -> Subscription:
     try:
         sid = uuid.UUID(str(subscription_id))
     except ValueError:
@@ -33,7 +33,7 @@ def _locked(subscription_id) -> Subscription:
     return sub
 
 
-def cancel(subscription_id, when: str, *, actor_id: uuid.UUID) -> tuple[Subscription, str]:
+def cancel(subscription_id: uuid.UUID | str, when: str, *, actor_id: uuid.UUID) -> tuple[Subscription, str]:
     """when = "now" (cancelled at once) or "period_end" (the customer keeps access until then)."""
     if when not in ("now", "period_end"):
         raise ValidationError({"when": "Choose to cancel now or at the end of the period."})
@@ -63,14 +63,16 @@ def cancel(subscription_id, when: str, *, actor_id: uuid.UUID) -> tuple[Subscrip
     return sub, message
 
 
-def parse_days(raw) -> int:
+def parse_days(raw: object) -> int:
     text = str(raw if raw is not None else "").strip()
     if not text.isdigit() or len(text) > 3 or not 1 <= int(text) <= MAX_TRIAL_EXTENSION_DAYS:
         raise ValidationError({"days": f"Enter a whole number of days from 1 to {MAX_TRIAL_EXTENSION_DAYS}."})
     return int(text)
 
 
-def extend_trial(subscription_id, days_raw, *, actor_id: uuid.UUID) -> tuple[Subscription, str]:
+def extend_trial(
+    subscription_id: uuid.UUID | str, days_raw: object, *, actor_id: uuid.UUID
+) -> tuple[Subscription, str]:
     """Push a running trial's end (and its period end) back by N days; only a trial can be extended."""
     days = parse_days(days_raw)
     sub = _locked(subscription_id)

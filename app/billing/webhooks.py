@@ -14,6 +14,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -52,7 +53,7 @@ class Received:
     note: str = ""
 
 
-def _parse(body: bytes) -> dict:
+def _parse(body: bytes) -> dict[str, Any]:
     if b"\x00" in body or b"\\u0000" in body:
         raise BadWebhook("event contains NUL characters")
     try:
@@ -79,7 +80,7 @@ def _parse(body: bytes) -> dict:
     return event
 
 
-def _depth(value) -> int:
+def _depth(value: Any) -> int:
     """How deeply lists and objects nest in `value` (without recursion: it may be very deep)."""
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -92,6 +93,14 @@ def _depth(value) -> int:
 
 def receive(body: bytes, header: str) -> Received:
     """Verify and apply one delivery. Raises BadWebhook (→ 400) for anything unsigned or malformed."""
+    try:
+        return _receive(body, header)
+    except BadWebhook:
+        db.session.rollback()
+        raise
+
+
+def _receive(body: bytes, header: str) -> Received:
     try:
         signing.verify(header, body, webhook_secrets(), tolerance=current_app.config["PAYMENT_WEBHOOK_TOLERANCE"])
     except signing.SignatureError as exc:
@@ -106,7 +115,7 @@ def receive(body: bytes, header: str) -> Received:
     return result
 
 
-def _record(event: dict) -> WebhookEvent | None:
+def _record(event: dict[str, Any]) -> WebhookEvent | None:
     created = event.get("created")
     inserted = db.session.execute(
         insert(WebhookEvent)

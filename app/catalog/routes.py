@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import current_app, url_for
 from flask.sansio.blueprints import BlueprintSetupState
 
-from app.catalog import bp, pricing, queries
+from app.catalog import bp, comparison, queries
 from app.catalog.fees import current_percent
 from app.catalog.filters import SORTS, parse_cycle
 from app.catalog.forms import CatalogQueryForm
@@ -38,19 +38,19 @@ def index() -> str:
 @bp.get("/<slug>")
 def detail(slug: str) -> str:
     product = queries.product_by_slug(slug)
-    fallback = pricing.default_cycle(product.plans) if product is not None else None
+    fallback = comparison.default_cycle(product.plans) if product is not None else None
     if product is None or fallback is None:  # no such product, or none of its plans on offer
         raise NotFound("We couldn't find that product. It may have been retired, or the link may be mistyped.")
-    offered = pricing.offered_cycles(product.plans)
+    offered = comparison.offered_cycles(product.plans)
     cycle, notice = parse_cycle(
         CatalogQueryForm.read().cycle.data, offered, instead=f"{CYCLE_LABELS[fallback].lower()} prices are shown"
     )
-    comparison = pricing.compare(product.plans, cycle or fallback)
+    side_by_side = comparison.compare(product.plans, cycle or fallback)
     return render_page(
         "catalog/detail.html",
         block="pricing",
         product=product,
-        comparison=comparison,
+        comparison=side_by_side,
         notice=notice,
         fee_percent=current_percent(),
         checkout_fields=schema_fields(product.product_schema),
@@ -88,9 +88,9 @@ def sign_in_url(next_url: str) -> str:
 @bp.record_once
 def _register_template_globals(state: BlueprintSetupState) -> None:
     state.app.jinja_env.globals.update(
-        saving_percent=pricing.saving_percent,
-        monthly_equivalent=pricing.monthly_equivalent,
-        cycle_units=pricing.UNITS,
+        saving_percent=comparison.saving_percent,
+        monthly_equivalent=comparison.monthly_equivalent,
+        cycle_units=comparison.UNITS,
         cycle_labels=CYCLE_LABELS,
         sorts=SORTS,
     )

@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import JSONType, Timestamps, UTCDateTime, UUIDPk, utcnow
 from app.models.catalog import Plan, Product
 from app.models.user import User
@@ -31,7 +32,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-class Subscription(UUIDPk, Timestamps, db.Model):
+class Subscription(UUIDPk, Timestamps, Model):
     __tablename__ = "subscription"
 
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
@@ -58,7 +59,7 @@ class Subscription(UUIDPk, Timestamps, db.Model):
     retry_count: Mapped[int] = mapped_column(default=0, server_default="0")
     next_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Answers to the product's checkout schema (company name, seats …).
-    answers: Mapped[dict] = mapped_column(JSONType, default=dict)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
     __table_args__ = (
         sa.CheckConstraint(_in("status", SUBSCRIPTION_STATUSES), name="status"),
@@ -93,7 +94,7 @@ class Subscription(UUIDPk, Timestamps, db.Model):
         return self.status in LIVE_STATUSES
 
 
-class InvoiceCounter(db.Model):
+class InvoiceCounter(Model):
     """The last number issued per series and year. Locked FOR UPDATE to number an invoice: gapless."""
 
     __tablename__ = "invoice_counter"
@@ -103,7 +104,7 @@ class InvoiceCounter(db.Model):
     last_number: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
-class Transaction(UUIDPk, Timestamps, db.Model):
+class Transaction(UUIDPk, Timestamps, Model):
     """One attempt to move money: a checkout or renewal charge, or a refund."""
 
     __tablename__ = "payment_transaction"
@@ -142,7 +143,7 @@ class Transaction(UUIDPk, Timestamps, db.Model):
     )
 
 
-class Invoice(UUIDPk, Timestamps, db.Model):
+class Invoice(UUIDPk, Timestamps, Model):
     __tablename__ = "invoice"
 
     # Assigned when the invoice is finalized (draft → open), from InvoiceCounter.
@@ -178,7 +179,7 @@ class Invoice(UUIDPk, Timestamps, db.Model):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Who it is billed to, as it was when issued (a later profile change does not rewrite invoices).
-    bill_to: Mapped[dict] = mapped_column(JSONType, default=dict)
+    bill_to: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.position", lazy="raise_on_sql", cascade="all, delete-orphan"
@@ -205,7 +206,7 @@ class Invoice(UUIDPk, Timestamps, db.Model):
     )
 
 
-class InvoiceLine(UUIDPk, db.Model):
+class InvoiceLine(UUIDPk, Model):
     __tablename__ = "invoice_line"
 
     invoice_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("invoice.id", ondelete="CASCADE"), index=True)
@@ -222,7 +223,7 @@ class InvoiceLine(UUIDPk, db.Model):
     __table_args__ = (sa.CheckConstraint("kind IN ('plan', 'discount', 'fee')", name="kind"),)
 
 
-class PaymentMethod(UUIDPk, db.Model):
+class PaymentMethod(UUIDPk, Model):
     """A card on file: the gateway's token, brand, last 4 and expiry. Never the number."""
 
     __tablename__ = "payment_method"

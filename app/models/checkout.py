@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.extensions import db
+from app.extensions import Model
 from app.models.base import JSONType, UTCDateTime, UUIDPk, utcnow
 
 
-class CartItem(db.Model):
+class CartItem(Model):
     """A signed-in user's cart line: one plan per product (anonymous carts live in the session)."""
 
     __tablename__ = "cart_item"
@@ -28,7 +29,7 @@ class CartItem(db.Model):
     __table_args__ = (sa.CheckConstraint("quantity >= 1", name="quantity_positive"),)
 
 
-class CheckoutAttempt(UUIDPk, db.Model):
+class CheckoutAttempt(UUIDPk, Model):
     """One idempotency key: what was ordered, committed before the gateway is called; its outcome is replayed.
 
     status: processing (a bank transfer, never seen committed), charging (committed; the gateway may have
@@ -48,8 +49,8 @@ class CheckoutAttempt(UUIDPk, db.Model):
     currency: Mapped[str] = mapped_column(sa.String(3))
     # Everything needed to fulfil the order without the cart: lines with their prices, answers, who pays,
     # the card (see app/billing/orders.py). Reconciliation completes an order from this alone.
-    snapshot: Mapped[dict] = mapped_column(JSONType, default=dict)
-    result: Mapped[dict] = mapped_column(JSONType, default=dict)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     transaction_id: Mapped[uuid.UUID | None] = mapped_column(
         sa.ForeignKey("payment_transaction.id", ondelete="SET NULL"), index=True
     )
@@ -57,7 +58,7 @@ class CheckoutAttempt(UUIDPk, db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class WebhookEvent(db.Model):
+class WebhookEvent(Model):
     """Every payment event received, once (the provider's event id is the key)."""
 
     __tablename__ = "webhook_event"
@@ -65,7 +66,7 @@ class WebhookEvent(db.Model):
     id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     type: Mapped[str] = mapped_column(sa.String(60))
     gateway_reference: Mapped[str | None] = mapped_column(sa.String(100), index=True)
-    payload: Mapped[dict] = mapped_column(JSONType)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     # processed; pending (its transaction is not known yet: applied later); ignored (stale or unknown type)
     status: Mapped[str] = mapped_column(sa.String(12))
     note: Mapped[str] = mapped_column(sa.String(300), default="")

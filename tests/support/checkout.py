@@ -99,7 +99,7 @@ def save_card(user, number: str = CARD_OK) -> PaymentMethod:
     """A card on file, tokenized by the sandbox as checkout would."""
     from app.billing.gateway import get_gateway
     from app.billing.gateway.cards import read_card
-    from app.billing.payment_methods import save
+    from app.billing.services.payment_methods import save
 
     details, errors = read_card(card(number))
     assert not errors

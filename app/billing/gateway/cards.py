@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 from app.billing.gateway.base import CardDetails
@@ -85,14 +86,36 @@ def _name(raw: str) -> tuple[str | None, str | None]:
     return value, None
 
 
-def read_card(form: Mapping) -> tuple[CardDetails | None, dict[str, str]]:
+@dataclass(frozen=True)
+class CardEntry:
+    """The card fields as typed (nothing checked yet). Never stored, never logged."""
+
+    number: str = ""
+    expiry: str = ""
+    cvc: str = ""
+    name: str = ""
+
+    def __repr__(self) -> str:  # keep the number out of logs and tracebacks
+        return "CardEntry(…)"
+
+
+def check_card(entry: CardEntry) -> tuple[CardDetails | None, dict[str, str]]:
     """Parse and check the card fields. Returns (card, {}) or (None, {field: message})."""
-    errors: dict[str, str] = {}
-    number, errors["card_number"] = _number(str(form.get("card_number", "")))
-    expiry, errors["card_expiry"] = _expiry(str(form.get("card_expiry", "")), utcnow())
-    cvc, errors["card_cvc"] = _cvc(str(form.get("card_cvc", "")), brand_of(number) if number else None)
-    name, errors["card_name"] = _name(str(form.get("card_name", "")))
-    errors = {k: v for k, v in errors.items() if v}
-    if errors:
+    found: dict[str, str | None] = {}
+    number, found["card_number"] = _number(entry.number)
+    expiry, found["card_expiry"] = _expiry(entry.expiry, utcnow())
+    cvc, found["card_cvc"] = _cvc(entry.cvc, brand_of(number) if number else None)
+    name, found["card_name"] = _name(entry.name)
+    errors = {k: v for k, v in found.items() if v}
+    if errors or number is None or expiry is None or cvc is None or name is None:
         return None, errors
     return CardDetails(number=number, exp_month=expiry[0], exp_year=expiry[1], cvc=cvc, name=name), {}
+
+
+def entry_from(form: Mapping[str, object]) -> CardEntry:
+    return CardEntry(*(str(form.get(name, "") or "") for name in FIELDS))
+
+
+def read_card(form: Mapping[str, object]) -> tuple[CardDetails | None, dict[str, str]]:
+    """`check_card` of the card fields of a posted mapping."""
+    return check_card(entry_from(form))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import requests
 from flask import current_app
@@ -21,7 +22,7 @@ def webhook_url() -> str:
     return current_app.config.get("PAYMENT_WEBHOOK_URL") or external_url("billing.webhook")
 
 
-def deliver_event(event: dict) -> int:
+def deliver_event(event: dict[str, Any]) -> int:
     """POST one signed event. A non-2xx answer raises, so the job is retried with backoff."""
     body = json.dumps(event, separators=(",", ":")).encode()
     header = signing.sign(body, webhook_secrets()[:1])

@@ -23,6 +23,8 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import redis
 import sqlalchemy as sa
@@ -48,8 +50,10 @@ MESSAGES = {
     "invalid_payment_method": "That payment method can't be charged. Add a new card.",
 }
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 PREFIX = "sandbox"
-TOKEN_PREFIX = "pm_sandbox_"
+TOKEN_PREFIX = "pm_sandbox_"  # noqa: S105 (a prefix of the tokens it makes, not a secret)
 
 
 def _failure(token: str, off_session: bool) -> str | None:
@@ -65,11 +69,15 @@ def _failure(token: str, off_session: bool) -> str | None:
     return None
 
 
-def _provider_call(method):
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _provider_call(method: Callable[P, R]) -> Callable[P, R]:
     """The sandbox's store (Redis) being down is the provider being unreachable: the outcome is unknown."""
 
     @functools.wraps(method)
-    def call(*args, **kwargs):
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
         except redis.RedisError as exc:
@@ -81,7 +89,7 @@ def _provider_call(method):
 class SandboxGateway(PaymentGateway):
     name = "sandbox"
 
-    def __init__(self, redis_client=None):
+    def __init__(self, redis_client: redis.Redis | None = None) -> None:
         self.redis = redis_client or get_redis()
 
     def tokenize(self, card: CardDetails) -> SavedCard:
@@ -112,7 +120,7 @@ class SandboxGateway(PaymentGateway):
             "currency": currency,
             "status": "failed" if failure else "succeeded",
             "failure_code": failure,
-            "failure_message": MESSAGES.get(failure),
+            "failure_message": MESSAGES.get(failure) if failure else None,
             "idempotency_key": idempotency_key,
             "description": description[:200],
             "created": int(time.time()),
@@ -141,29 +149,29 @@ class SandboxGateway(PaymentGateway):
     @_provider_call
     def retrieve(self, idempotency_key: str) -> GatewayResult | None:
         reference = self.redis.get(f"{PREFIX}:key:{idempotency_key}")
-        record = self._load(reference.decode()) if reference else None
+        record = self._load(_text(reference)) if reference else None
         return _result(record) if record else None
 
-    def charges(self) -> list[dict]:
+    def charges(self) -> list[dict[str, Any]]:
         """Every charge the sandbox took (for tests and the benchmark)."""
         return self._listed("charges")
 
-    def refunds(self) -> list[dict]:
+    def refunds(self) -> list[dict[str, Any]]:
         """Every refund the sandbox made (for tests)."""
         return self._listed("refunds")
 
-    def _listed(self, name: str) -> list[dict]:
-        return [r for r in (self._load(ref.decode()) for ref in self.redis.lrange(f"{PREFIX}:{name}", 0, -1)) if r]
+    def _listed(self, name: str) -> list[dict[str, Any]]:
+        return [r for r in (self._load(_text(ref)) for ref in self.redis.lrange(f"{PREFIX}:{name}", 0, -1)) if r]
 
-    def record(self, reference: str) -> dict | None:
+    def record(self, reference: str) -> dict[str, Any] | None:
         """The sandbox's record of a charge or refund, as its events carry it."""
         return self._load(reference)
 
-    def _load(self, reference: str | None) -> dict | None:
+    def _load(self, reference: str | None) -> dict[str, Any] | None:
         raw = self.redis.get(f"{PREFIX}:obj:{reference}") if reference else None
         return json.loads(raw) if raw else None
 
-    def _create(self, kind: str, record: dict, *, event_type: str) -> GatewayResult:
+    def _create(self, kind: str, record: dict[str, Any], *, event_type: str) -> GatewayResult:
         reference = f"{kind}_{secrets.token_hex(12)}"
         record["id"] = reference
         key = f"{PREFIX}:key:{record['idempotency_key']}"
@@ -171,14 +179,17 @@ class SandboxGateway(PaymentGateway):
         self.redis.set(f"{PREFIX}:obj:{reference}", json.dumps(record))
         if not self.redis.set(key, reference, nx=True):
             self.redis.delete(f"{PREFIX}:obj:{reference}")
-            return _result(self._load(self.redis.get(key).decode()))
+            winner = self._load(_text(self.redis.get(key) or b""))
+            if winner is None:  # the winner writes its record before its key: never, unless the store lost it
+                raise GatewayUnavailable("the payment service lost the record of this payment")
+            return _result(winner)
         self.redis.rpush(f"{PREFIX}:{'charges' if kind == 'ch' else 'refunds'}", reference)
         if current_app.config.get("PAYMENT_SANDBOX_WEBHOOKS"):
             _send_later(event_for(event_type, record))
         return _result(record)
 
 
-def _send_later(event: dict) -> None:
+def _send_later(event: dict[str, Any]) -> None:
     """Queue the event's delivery in a transaction of its own: a provider sends its webhook whatever becomes
     of the caller's transaction (which may roll back, or lose its database, right after the charge)."""
     if db.engine.dialect.name == "sqlite":
@@ -203,7 +214,7 @@ def _send_later(event: dict) -> None:
     outbox.relay_pending([message_id])
 
 
-def _result(record: dict) -> GatewayResult:
+def _result(record: dict[str, Any]) -> GatewayResult:
     return GatewayResult(
         status=record["status"],
         reference=record["id"],
@@ -214,7 +225,7 @@ def _result(record: dict) -> GatewayResult:
     )
 
 
-def event_for(event_type: str, record: dict, *, created: int | None = None) -> dict:
+def event_for(event_type: str, record: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
     return {
         "id": f"evt_{secrets.token_hex(12)}",
         "type": event_type,

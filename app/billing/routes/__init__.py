@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import redirect, request, url_for
+from werkzeug.wrappers import Response
 
 from app.web import is_htmx
 
 
-def back_to(endpoint: str, **values):
+def back_to(endpoint: str, **values: Any) -> Response:
     """After a plain form POST: 303 to the page (HTMX requests get their fragment instead)."""
     return redirect(url_for(endpoint, **values), code=303)
 

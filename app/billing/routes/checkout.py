@@ -3,75 +3,122 @@
 from __future__ import annotations
 
 import secrets
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from flask import current_app, flash, redirect, render_template, request
+from flask import current_app, flash, render_template, request
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
 from app.billing import bp
-from app.billing import cart as cart_service
-from app.billing import checkout as checkout_service
-from app.billing import subscriptions as subscription_service
-from app.billing.answers import prefix_for
+from app.billing.answers import posted_answers, prefix_for
+from app.billing.forms import CheckoutForm
 from app.billing.routes import back_to
+from app.billing.services import cart as cart_service
+from app.billing.services import checkout as checkout_service
+from app.billing.services import subscriptions as subscription_service
+from app.billing.services.cart import CartView
 from app.catalog.schema import fields
+from app.errors import FORM, Conflict, PaymentDeclined, ValidationError
 from app.templating import render_without_database
+from app.web import see_other
+
+FIX_FIELDS = "Please correct the highlighted fields."
 
 
-def review(status: int = 200, *, key: str | None = None, outcome=None, form=None):
+@dataclass(frozen=True)
+class Notice:
+    """Why the review is shown again: the message at the top, and the fields (card, answers) in error."""
+
+    status: int
+    message: str
+    errors: dict[str, str] = field(default_factory=dict)
+    answer_errors: dict[uuid.UUID, dict[str, str]] = field(default_factory=dict)
+
+
+def review(
+    status: int = 200, *, key: str | None = None, notice: Notice | None = None, posted: Mapping[str, str] | None = None
+) -> Response | tuple[str, int]:
     view = cart_service.view(current_user)
     if not view.lines:
         flash("Your cart is empty.", "info")
         return back_to("billing.cart")
-    form = form or {}
+    posted = posted or {}
     return render_template(
         "billing/checkout.html",
         view=view,
         idempotency_key=key or secrets.token_urlsafe(24),
         review_fingerprint=view.quote.fingerprint(),
-        outcome=outcome,
-        form=form,
+        notice=notice,
+        form=posted,
         schema_fields={
             line.entry.product_id: fields(line.product.product_schema) for line in view.lines if line.product
         },
         prefix_for=prefix_for,
-        answer_values=_answer_values(view, form),
+        answer_values=_answer_values(view, posted),
     ), status
 
 
-def _answer_values(view, form) -> dict:
+def _answer_values(view: CartView, posted: Mapping[str, str]) -> dict[uuid.UUID, Mapping[str, object]]:
     """What to show in each product's questions: what was just posted, else the trial's answers."""
     trials = {s.product_id: s.answers for s in subscription_service.for_user(current_user.id) if s.status == "trial"}
-    values = {}
-    for line in view.lines:
-        if line.product is None:
-            continue
-        prefix = prefix_for(line.product)
-        posted = {name[len(prefix) :]: form.get(name) for name in form.keys() if name.startswith(prefix)}
-        values[line.entry.product_id] = posted or trials.get(line.entry.product_id) or {}
-    return values
+    products = [line.product for line in view.lines if line.product is not None]
+    answers = posted_answers(products, posted)
+    return {pid: answers[pid] or trials.get(pid) or {} for pid in answers}
+
+
+def _invalid(errors: Mapping[str, str]) -> Notice:
+    """A ValidationError's fields: the card's, and each product's answers (keyed by `answer_error_key`)."""
+    card: dict[str, str] = {}
+    answers: dict[uuid.UUID, dict[str, str]] = {}
+    for key, message in errors.items():
+        kind, _, rest = key.partition(":")
+        if kind == "answers":
+            product_id, _, name = rest.partition(":")
+            answers.setdefault(uuid.UUID(product_id), {})[name] = message
+        elif key != FORM:
+            card[key] = message
+    return Notice(400, errors.get(FORM) or FIX_FIELDS, card, answers)
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
 @login_required
-def checkout():
+def checkout() -> Response | tuple[str, int]:
     if request.method == "GET":
         return review()
-    outcome = checkout_service.submit(current_user, request.form)
-    if outcome.redirect:
-        cart_service.recount(current_user)
-        return redirect(outcome.redirect, code=303)
-    if outcome.without_database:
-        return render_without_database(
-            "billing/checkout_pending.html", outcome=outcome, form=request.form
-        ), outcome.status
-    key = None if outcome.new_key else request.form.get("idempotency_key")
-    return review(outcome.status, key=key, outcome=outcome, form=request.form)
+    form = CheckoutForm()
+    posted = request.form
+    if not form.validate():
+        first = next(iter(form.errors.values()))[0]
+        return review(400, notice=Notice(400, str(first)), posted=posted)
+    products = cart_service.products(current_user)
+    key = form.idempotency_key.data
+    try:
+        result = checkout_service.submit(form.command(current_user.id, posted_answers(products, posted)))
+    except checkout_service.NotRecorded as exc:
+        return render_without_database("billing/checkout_pending.html", pending=False, message=exc.message), 503
+    except ValidationError as exc:
+        return review(400, key=key, notice=_invalid(exc.errors), posted=posted)
+    except PaymentDeclined as exc:
+        return review(402, notice=Notice(402, exc.message, {exc.field or "card_number": exc.message}), posted=posted)
+    except checkout_service.ReviewAgain as exc:
+        return review(409, notice=Notice(409, exc.message), posted=posted)
+    except Conflict as exc:
+        return review(409, key=key, notice=Notice(409, exc.message), posted=posted)
+    if not result.confirmed:
+        pending = render_without_database(
+            "billing/checkout_pending.html", pending=True, message=checkout_service.CONFIRMING, form=posted
+        )
+        return pending, 202
+    cart_service.recount(current_user)
+    return see_other("billing.checkout_complete", attempt_id=result.attempt_id)
 
 
-@bp.get("/checkout/complete/<attempt_id>")
+@bp.get("/checkout/complete/<uuid:attempt_id>")
 @login_required
-def checkout_complete(attempt_id):
-    attempt, invoices = checkout_service.completed(current_user, attempt_id)
+def checkout_complete(attempt_id: uuid.UUID) -> str:
+    attempt, invoices = checkout_service.completed(current_user.id, attempt_id)
     return render_template(
         "billing/checkout_complete.html",
         attempt=attempt,

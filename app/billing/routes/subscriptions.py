@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import flash, render_template, request
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
-from app.billing import bp, payment_methods
-from app.billing import cart as cart_service
+from app.billing import bp
 from app.billing import invoices as invoice_service
-from app.billing import subscriptions as service
+from app.billing.forms import AutoRenewForm, CancelForm, CardForm, TrialForm, card_entry, parse_id, require_valid
 from app.billing.routes import back_to, wants_fragment
+from app.billing.services import cart as cart_service
+from app.billing.services import payment_methods
+from app.billing.services import subscriptions as service
+from app.errors import NotFound, ValidationError
+from app.models.billing import Subscription
 from app.templating import render_page
 
 
 @bp.get("/subscriptions/")
 @login_required
-def subscriptions():
+def subscriptions() -> str:
     subs = service.for_user(current_user.id)
     return render_page(
         "billing/subscriptions.html",
@@ -27,8 +34,12 @@ def subscriptions():
 
 @bp.post("/subscriptions/trial")
 @login_required
-def start_trial():
-    result = service.start_trial(current_user, request.form)
+def start_trial() -> Response | tuple[str, int]:
+    form = TrialForm()
+    require_valid(form)
+    # The product's questions are named by its schema; the service checks them.
+    answers = {k: v for k, v in request.form.items() if k not in form} if form.answers_submitted.data else None
+    result = service.start_trial(current_user, parse_id(form.plan_id.data), answers)
     if result.kind == "needs_answers":
         return render_template("billing/trial_answers.html", result=result), 400 if result.errors else 200
     if result.kind == "refused":
@@ -38,7 +49,7 @@ def start_trial():
     return back_to("billing.subscriptions")
 
 
-def _card_fragment(sub, message: str):
+def _card_fragment(sub: Subscription, message: str) -> Response | str:
     """HTMX: the subscription's card, re-rendered; plain forms: back to the list with a flash."""
     if wants_fragment():
         invoices = invoice_service.by_subscription([sub.id])
@@ -47,37 +58,53 @@ def _card_fragment(sub, message: str):
     return back_to("billing.subscriptions")
 
 
+def _subscription_id(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound("We couldn't find that subscription.") from None
+
+
 @bp.post("/subscriptions/<subscription_id>/auto-renew")
 @login_required
-def toggle_auto_renew(subscription_id):
-    sub = service.set_auto_renew(current_user, subscription_id, request.form.get("auto_renew", ""))
+def toggle_auto_renew(subscription_id: str) -> Response | str:
+    form = AutoRenewForm()
+    sid = _subscription_id(subscription_id)
+    require_valid(form)
+    sub = service.set_auto_renew(current_user, sid, form.value)
     state = "on" if sub.auto_renew else "off"
     return _card_fragment(sub, f"Auto-renew is {state} for {sub.product.name}.")
 
 
 @bp.post("/subscriptions/<subscription_id>/cancel")
 @login_required
-def cancel_subscription(subscription_id):
-    sub, message = service.cancel(current_user, subscription_id, request.form.get("when", ""))
+def cancel_subscription(subscription_id: str) -> Response | str:
+    form = CancelForm()
+    require_valid(form)
+    sub, message = service.cancel(current_user, _subscription_id(subscription_id), form.value)
     return _card_fragment(sub, message)
 
 
 @bp.post("/subscriptions/<subscription_id>/resume")
 @login_required
-def resume_subscription(subscription_id):
-    sub = service.resume(current_user, subscription_id)
+def resume_subscription(subscription_id: str) -> Response | str:
+    sub = service.resume(current_user, _subscription_id(subscription_id))
     return _card_fragment(sub, f"{sub.product.name} will renew as usual.")
 
 
 @bp.route("/payment-method", methods=["GET", "POST"])
 @login_required
-def payment_method():
-    errors, form = {}, {}
-    if request.method == "POST":
-        method, errors = payment_methods.replace_card(current_user, request.form)
-        if method is not None:
+def payment_method() -> Response | tuple[str, int]:
+    form = CardForm()
+    errors: dict[str, str] = {}
+    if request.method == "POST" and form.validate():
+        try:
+            method = payment_methods.replace_card(current_user, card_entry(form))
+        except ValidationError as exc:
+            errors = exc.errors
+        else:
             flash(f"{method.label} will be used for renewals.", "success")
             return back_to("billing.subscriptions")
-        form = request.form
     card = payment_methods.default_for(current_user.id)
-    return render_template("billing/payment_method.html", card=card, errors=errors, form=form), 400 if errors else 200
+    posted = request.form if request.method == "POST" else {}
+    return render_template("billing/payment_method.html", card=card, errors=errors, form=posted), 400 if errors else 200

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 
 from app import audit
 from app.billing.gateway import GatewayUnavailable, SavedCard, get_gateway
-from app.billing.gateway.cards import read_card
-from app.errors import ExternalServiceError
+from app.billing.gateway.cards import CardEntry, check_card
+from app.errors import ExternalServiceError, ValidationError
 from app.extensions import db
 from app.models.billing import PaymentMethod
 from app.models.user import User
 
 
-def default_for(user_id) -> PaymentMethod | None:
+def default_for(user_id: uuid.UUID) -> PaymentMethod | None:
     return db.session.scalar(
         sa.select(PaymentMethod).where(PaymentMethod.user_id == user_id, PaymentMethod.is_default.is_(True))
     )
@@ -42,11 +44,11 @@ def save(user: User, saved: SavedCard, *, holder_name: str, gateway: str) -> Pay
     return method
 
 
-def replace_card(user: User, form) -> tuple[PaymentMethod | None, dict[str, str]]:
-    """The "card for renewals" form: check the fields, tokenize, save. Returns (card, errors)."""
-    card, errors = read_card(form)
-    if errors:
-        return None, errors
+def replace_card(user: User, entry: CardEntry) -> PaymentMethod:
+    """The "card for renewals": check the fields, tokenize, save. Raises ValidationError, ExternalServiceError."""
+    card, errors = check_card(entry)
+    if card is None:
+        raise ValidationError(errors)
     gateway = get_gateway()
     try:
         saved = gateway.tokenize(card)
@@ -55,4 +57,4 @@ def replace_card(user: User, form) -> tuple[PaymentMethod | None, dict[str, str]
     method = save(user, saved, holder_name=card.name, gateway=gateway.name)
     audit.record("payment_method.saved", actor_id=user.id, target=method, after={"card": method.label})
     db.session.commit()
-    return method, {}
+    return method

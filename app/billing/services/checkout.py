@@ -16,23 +16,28 @@ so even a gateway that ignores idempotency keys is never asked twice for one ord
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 from flask import current_app
 
-from app.billing import cart as cart_service
 from app.billing import locks, orders
-from app.billing.answers import collect_answers
-from app.billing.gateway import GatewayResult, GatewayUnavailable, get_gateway
-from app.billing.gateway.cards import read_card
+from app.billing.answers import Answers, collect_answers
+from app.billing.gateway import CardDetails, GatewayResult, GatewayUnavailable, get_gateway
+from app.billing.gateway.cards import CardEntry, check_card
+from app.billing.pricing import Quote
+from app.billing.services import cart as cart_service
+from app.billing.services.cart import CartView
 from app.billing.settlement import apply_outcome, lock_transaction
 from app.billing.sql import insert
-from app.errors import FORM, ExternalServiceError, NotFound, ValidationError
+from app.errors import FORM, Conflict, ExternalServiceError, NotFound, PaymentDeclined, ValidationError
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.billing import LIVE_STATUSES, Invoice, Subscription, Transaction
@@ -42,7 +47,7 @@ from app.models.user import User
 log = logging.getLogger(__name__)
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,80}$")
-METHODS = ("card", "bank_transfer")
+OUT_OF_DATE = "This checkout form is out of date. Review your order and pay again."
 CONFIRMING = (
     "We're waiting for the payment service to confirm it, then we finish your order. You won't be "
     "charged twice for this order: check again in a moment, and your receipt will follow by email."
@@ -53,18 +58,43 @@ UNREACHED = (
 )
 
 
-@dataclass
-class Outcome:
-    """What the page shows: a redirect (done), the review again with a message and/or field errors, or a page
-    that renders without the database (which may be down): the payment is being confirmed, or nothing was recorded."""
+class PaymentMethod(StrEnum):
+    CARD = "card"
+    BANK_TRANSFER = "bank_transfer"
 
-    status: int
-    redirect: str | None = None
-    message: str | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-    answer_errors: dict[str, dict[str, str]] = field(default_factory=dict)
-    new_key: bool = False  # the review must carry a fresh key (this one is spent)
-    without_database: bool = False
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """A submitted review: pay for the cart as it was reviewed (`review_fingerprint`), once per key."""
+
+    user_id: uuid.UUID
+    idempotency_key: str
+    review_fingerprint: str
+    payment_method: PaymentMethod = PaymentMethod.CARD
+    card: CardEntry = field(default_factory=CardEntry)
+    # The answers to each cart product's checkout questions, by product id.
+    answers: Mapping[uuid.UUID, Mapping[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    """A placed order (`confirmed`), or one whose payment the gateway has yet to confirm."""
+
+    attempt_id: uuid.UUID
+    confirmed: bool = True
+
+
+class ReviewAgain(Conflict):
+    """The order can't be paid as reviewed (the cart changed, or this key is spent): review it with a new key."""
+
+
+class NotRecorded(ExternalServiceError):
+    """The database failed before the attempt was recorded, so nothing was charged."""
+
+
+def answer_error_key(product_id: uuid.UUID, name: str) -> str:
+    """The ValidationError key of an answer to one product's question."""
+    return f"answers:{product_id}:{name}"
 
 
 @dataclass(frozen=True)
@@ -79,58 +109,63 @@ class Call:
     key: str
 
 
-def read_key(raw) -> str:
-    key = str(raw or "").strip()
-    if not KEY_RE.match(key):
-        raise ValidationError({FORM: "This checkout form is out of date. Review your order and pay again."})
-    return key
+def valid_key(raw: str) -> bool:
+    return bool(KEY_RE.match(raw))
 
 
-def submit(user: User, form) -> Outcome:
+def submit(request: CheckoutRequest) -> CheckoutResult:
+    """Pay for the reviewed cart. Raises ValidationError, Conflict (ReviewAgain), PaymentDeclined,
+    ExternalServiceError (NotRecorded: nothing was recorded nor charged)."""
     try:
-        return _submit(user, form)
+        return _submit(request)
     except sa.exc.DBAPIError:
         # Before this request committed an attempt: it called no gateway.
         log.exception("checkout: database error before the attempt was recorded")
         _rollback_quietly()
-        return Outcome(503, message=NOT_RECORDED, without_database=True)
+        raise NotRecorded(NOT_RECORDED) from None
 
 
-def _submit(user: User, form) -> Outcome:
-    key = read_key(form.get("idempotency_key"))
-    method = str(form.get("payment_method") or "card")
-    if method not in METHODS:
-        raise ValidationError({"payment_method": "Choose card or bank transfer."})
-    posted = str(form.get("review_fingerprint") or "")
+def _submit(request: CheckoutRequest) -> CheckoutResult:
+    key = request.idempotency_key
+    if not valid_key(key):
+        raise ValidationError({FORM: OUT_OF_DATE})
+    posted = request.review_fingerprint
     existing = _by_key(key)
+    user = db.session.get(User, request.user_id)
+    if user is None:
+        raise NotFound("We couldn't find your account.")
     if existing is not None:
         return _replay(existing, user, posted)
     view = cart_service.view(user, acknowledge=False)
     quote = view.quote
     if not quote.lines or quote.problems:
-        return Outcome(409, message=" ".join(quote.problems) or "Your cart is empty.")
+        raise Conflict(" ".join(quote.problems) or "Your cart is empty.")
     if quote.fingerprint() != posted:
-        return Outcome(
-            409,
-            message="Your cart or its prices changed since you reviewed it. Check the new total below and pay again.",
-            new_key=True,
+        raise ReviewAgain(
+            "Your cart or its prices changed since you reviewed it. Check the new total below and pay again."
         )
-    card, errors = read_card(form) if method == "card" else (None, {})
-    answers, answer_errors = collect_answers(view, form)
-    if errors or answer_errors:
-        return Outcome(
-            400, message="Please correct the highlighted fields.", errors=errors, answer_errors=answer_errors
-        )
-    attempt = _claim(key, user, quote, method)
+    card, errors = check_card(request.card) if request.payment_method is PaymentMethod.CARD else (None, {})
+    answers, answer_errors = collect_answers(view, request.answers)
+    errors |= {answer_error_key(pid, name): msg for pid, found in answer_errors.items() for name, msg in found.items()}
+    if errors:
+        raise ValidationError(errors)
+    attempt = _claim(key, user, quote, request.payment_method)
     if attempt is None:
         db.session.rollback()  # the other submit committed: read its result
-        return _replay(_by_key(key), user, posted)
+        return _replay(_existing(key), user, posted)
     try:
         with locks.checkout_lock(user.id):
             return _place(user, attempt, view, answers, card)
     except locks.CheckoutBusy:
         db.session.rollback()
-        return Outcome(409, message="Another payment of yours is still being processed. Try again in a moment.")
+        raise Conflict("Another payment of yours is still being processed. Try again in a moment.") from None
+
+
+def _existing(key: str) -> CheckoutAttempt:
+    attempt = _by_key(key)
+    if attempt is None:  # the submit that held the key rolled back
+        raise Conflict("This payment is still being processed. Refresh in a moment.")
+    return attempt
 
 
 def _by_key(key: str) -> CheckoutAttempt | None:
@@ -139,7 +174,7 @@ def _by_key(key: str) -> CheckoutAttempt | None:
     )
 
 
-def _claim(key: str, user: User, quote, method: str) -> CheckoutAttempt | None:
+def _claim(key: str, user: User, quote: Quote, method: PaymentMethod) -> CheckoutAttempt | None:
     """Insert the attempt row; None if another submit holds (or held) the key."""
     attempt_id = uuid.uuid4()
     inserted = db.session.execute(
@@ -149,7 +184,7 @@ def _claim(key: str, user: User, quote, method: str) -> CheckoutAttempt | None:
             key=key,
             user_id=user.id,
             fingerprint=quote.fingerprint(),
-            payment_method=method,
+            payment_method=method.value,
             status="processing",
             amount=quote.total,
             currency=quote.currency,
@@ -163,14 +198,19 @@ def _claim(key: str, user: User, quote, method: str) -> CheckoutAttempt | None:
     return db.session.get(CheckoutAttempt, attempt_id) if inserted else None
 
 
-def _place(user: User, attempt: CheckoutAttempt, view, answers, card) -> Outcome:
+def _place(
+    user: User, attempt: CheckoutAttempt, view: CartView, answers: Answers, card: CardDetails | None
+) -> CheckoutResult:
     """Holding the customer's lock: nothing of theirs changes under us until this order is settled."""
     owned = [line.product_name for line in view.quote.lines if line.product_id in _owned_products(user.id)]
     if owned:
         db.session.rollback()
-        return Outcome(409, message=f"You already subscribe to {', '.join(owned)}. Remove it from your cart.")
+        raise Conflict(f"You already subscribe to {', '.join(owned)}. Remove it from your cart.")
     if attempt.payment_method == "bank_transfer":
         return _bank_transfer(user, attempt, view, answers)
+    if card is None:  # checked before the attempt was claimed; never charge without one
+        db.session.rollback()
+        raise ValidationError({"card_number": "Enter your card number"})
     gateway = get_gateway()
     try:
         saved = gateway.tokenize(card)
@@ -208,7 +248,7 @@ def _owned_products(user_id: uuid.UUID) -> set[uuid.UUID]:
     )
 
 
-def _charge(call: Call) -> Outcome:
+def _charge(call: Call) -> CheckoutResult:
     try:
         result = get_gateway().charge(
             amount=call.amount,
@@ -223,11 +263,26 @@ def _charge(call: Call) -> Outcome:
     return _settle(call, result)
 
 
+def _locked(tx_id: uuid.UUID | None) -> Transaction:
+    """The attempt's transaction, row-locked (it was committed with the attempt, so it exists)."""
+    tx = lock_transaction(Transaction.id == tx_id) if tx_id is not None else None
+    if tx is None:
+        raise NotFound("We couldn't find that payment.")
+    return tx
+
+
+def _attempt(attempt_id: uuid.UUID) -> CheckoutAttempt:
+    attempt = db.session.get(CheckoutAttempt, attempt_id, populate_existing=True)
+    if attempt is None:
+        raise NotFound("We couldn't find that order.")
+    return attempt
+
+
 def _mark_unreached(call: Call) -> None:
     """The call got no answer: a retry may ask the gateway and, if it never saw the key, charge again."""
     try:
         attempt = db.session.get(CheckoutAttempt, call.attempt_id, with_for_update=True, populate_existing=True)
-        if attempt.status == "charging":
+        if attempt is not None and attempt.status == "charging":
             attempt.status = "unreached"
         db.session.commit()
     except sa.exc.DBAPIError:  # still "charging": only reconciliation will decide, never a second charge
@@ -235,14 +290,14 @@ def _mark_unreached(call: Call) -> None:
         _rollback_quietly()
 
 
-def _settle(call: Call, result: GatewayResult) -> Outcome:
+def _settle(call: Call, result: GatewayResult) -> CheckoutResult:
     """Apply the gateway's answer in a transaction of its own; if it fails, the attempt stays open."""
     try:
-        tx = lock_transaction(Transaction.id == call.tx_id)
+        tx = _locked(call.tx_id)
         tx.gateway_reference = tx.gateway_reference or result.reference
         apply_outcome(tx, result.status, failure_code=result.failure_code, message=result.message, now=utcnow())
         db.session.commit()
-        return _outcome(db.session.get(CheckoutAttempt, call.attempt_id, populate_existing=True))
+        return _outcome(_attempt(call.attempt_id))
     except sa.exc.DBAPIError:
         log.exception(
             "checkout %s: charged %s but could not settle; it stays open for reconciliation",
@@ -250,57 +305,55 @@ def _settle(call: Call, result: GatewayResult) -> Outcome:
             result.reference,
         )
         _rollback_quietly()
-        return _confirming()
+        return _confirming(call.attempt_id)
 
 
-def _replay(attempt: CheckoutAttempt, user: User, fingerprint: str) -> Outcome:
+def _replay(attempt: CheckoutAttempt, user: User, fingerprint: str) -> CheckoutResult:
     if attempt.user_id != user.id or attempt.fingerprint != fingerprint:
-        return Outcome(
-            409,
-            message="This payment was already submitted for a different cart. "
-            "Review your order again and pay from the new page.",
-            new_key=True,
+        raise ReviewAgain(
+            "This payment was already submitted for a different cart. "
+            "Review your order again and pay from the new page."
         )
     if attempt.status in orders.OPEN:
         return _resume(attempt.id, user.id)
     return _outcome(attempt)
 
 
-def _outcome(attempt: CheckoutAttempt) -> Outcome:
+def _outcome(attempt: CheckoutAttempt) -> CheckoutResult:
+    """The result of a closed (or still open) attempt; a declined or refunded one raises."""
     if attempt.status == "succeeded":
-        return Outcome(303, redirect=attempt.result["redirect"])
+        return CheckoutResult(attempt.id)
     if attempt.status == "declined":
-        message = attempt.result.get("message") or "Your card was declined."
-        return Outcome(402, message=message, errors={"card_number": message}, new_key=True)
+        raise PaymentDeclined(attempt.result.get("message") or "Your card was declined.", field="card_number")
     if attempt.status == "refunded":
-        return Outcome(409, message=attempt.result.get("message"), new_key=True)
+        raise ReviewAgain(attempt.result.get("message"))
     if attempt.status in orders.OPEN:
-        return _confirming()
-    return Outcome(409, message="This payment is still being processed. Refresh in a moment.")
+        return _confirming(attempt.id)
+    raise Conflict("This payment is still being processed. Refresh in a moment.")
 
 
-def _confirming() -> Outcome:
-    return Outcome(202, message=CONFIRMING, without_database=True)
+def _confirming(attempt_id: uuid.UUID) -> CheckoutResult:
+    return CheckoutResult(attempt_id, confirmed=False)
 
 
-def _resume(attempt_id: uuid.UUID, user_id: uuid.UUID) -> Outcome:
+def _resume(attempt_id: uuid.UUID, user_id: uuid.UUID) -> CheckoutResult:
     """A retried submit of an open attempt: wait for its submit, then finish it from the gateway's answer."""
     db.session.rollback()  # give this request's connection back while it waits for the lock
     try:
         with locks.checkout_lock(user_id):
-            attempt = db.session.get(CheckoutAttempt, attempt_id, populate_existing=True)
+            attempt = _attempt(attempt_id)
             if attempt.status not in orders.OPEN:
                 return _outcome(attempt)
             return _confirm(attempt)
     except (locks.CheckoutBusy, sa.exc.DBAPIError):
         log.warning("checkout %s: could not confirm the payment now", attempt_id, exc_info=True)
         _rollback_quietly()
-        return _confirming()
+        return _confirming(attempt_id)
 
 
-def _confirm(attempt: CheckoutAttempt) -> Outcome:
+def _confirm(attempt: CheckoutAttempt) -> CheckoutResult:
     """No request is charging this attempt (we hold the lock): ask the gateway what became of it."""
-    tx = lock_transaction(Transaction.id == attempt.transaction_id)
+    tx = _locked(attempt.transaction_id)
     call = Call(
         attempt.id,
         tx.id,
@@ -313,18 +366,18 @@ def _confirm(attempt: CheckoutAttempt) -> Outcome:
         known = get_gateway().retrieve(tx.idempotency_key)
     except GatewayUnavailable:
         db.session.rollback()
-        return _confirming()
+        return _confirming(attempt.id)
     if known is None and attempt.status == "unreached":
         attempt.status = "charging"
         db.session.commit()  # recorded before the second call, as before the first
         return _charge(call)
     if known is None or known.status == "pending":
         db.session.rollback()  # the first call may still land: reconciliation decides after a while
-        return _confirming()
+        return _confirming(attempt.id)
     return _settle(call, known)
 
 
-def _bank_transfer(user: User, attempt: CheckoutAttempt, view, answers) -> Outcome:
+def _bank_transfer(user: User, attempt: CheckoutAttempt, view: CartView, answers: Answers) -> CheckoutResult:
     """No money moves now: the order is fulfilled in this one transaction, its invoices open and due later."""
     now = utcnow()
     attempt.snapshot = orders.snapshot(user, view, answers)
@@ -336,19 +389,14 @@ def _bank_transfer(user: User, attempt: CheckoutAttempt, view, answers) -> Outco
 
 
 def _rollback_quietly() -> None:
-    try:
+    with contextlib.suppress(sa.exc.DBAPIError):
         db.session.rollback()
-    except sa.exc.DBAPIError:
-        pass
 
 
-def completed(user: User, attempt_id) -> tuple[CheckoutAttempt, list[Invoice]]:
-    try:
-        attempt_id = uuid.UUID(str(attempt_id))
-    except ValueError:
-        raise NotFound("We couldn't find that order.") from None
+def completed(user_id: uuid.UUID, attempt_id: uuid.UUID) -> tuple[CheckoutAttempt, list[Invoice]]:
+    """A placed order of this user and its invoices. Raises NotFound (also for another user's order)."""
     attempt = db.session.get(CheckoutAttempt, attempt_id)
-    if attempt is None or attempt.user_id != user.id or attempt.status != "succeeded":
+    if attempt is None or attempt.user_id != user_id or attempt.status != "succeeded":
         raise NotFound("We couldn't find that order.")
     invoices = list(
         db.session.scalars(sa.select(Invoice).where(Invoice.checkout_id == attempt.id).order_by(Invoice.number))

@@ -1,7 +1,8 @@
 """The cart: plans of several products and cycles, one plan per product.
 
 Anonymous visitors keep it in the Flask session; signed-in users in `cart_item`.
-At login the session cart is merged into the user's (Flask-Login's user_logged_in).
+At login the session cart is merged into the user's (`merge_on_login`, connected to Flask-Login's
+user_logged_in when the billing blueprint is registered).
 `session["cart_count"]` feeds the navbar badge, so an empty cart costs no query.
 """
 
@@ -10,10 +11,11 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import sqlalchemy as sa
 from flask import session
-from flask_login import user_logged_in
+from flask_login import AnonymousUserMixin
 
 from app.billing.pricing import PricedLine, Quote, price_line
 from app.catalog.fees import current_percent
@@ -22,9 +24,14 @@ from app.extensions import db
 from app.models.billing import LIVE_STATUSES, Subscription
 from app.models.catalog import Plan, Product
 from app.models.checkout import CartItem
+from app.models.user import User
+
+# Whose cart: a signed-in user (rows in cart_item) or a visitor (the Flask session).
+Shopper: TypeAlias = User | AnonymousUserMixin
 
 SESSION_KEY = "cart"
 COUNT_KEY = "cart_count"
+SEEN_KEY = "cart_seen"  # prices pointed out on a GET, recorded as seen by the next change to the cart
 MAX_LINES = 20
 MAX_QUANTITY = 100
 
@@ -62,25 +69,26 @@ class CartView:
         return [line for line in self.lines if line.problem]
 
 
-def parse_uuid(raw, what: str = "plan") -> uuid.UUID:
-    try:
-        return uuid.UUID(str(raw or "").strip())
-    except ValueError:
-        raise ValidationError({f"{what}_id": f"That {what} doesn't exist. Pick it again from the catalog."}) from None
+QUANTITY_RANGE = f"Choose a quantity from 1 to {MAX_QUANTITY}."
 
 
-def parse_quantity(raw) -> int:
+def parse_quantity(raw: object) -> int:
     text = str(1 if raw is None or raw == "" else raw).strip()
     if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= MAX_QUANTITY:
-        raise ValidationError({"quantity": f"Choose a quantity from 1 to {MAX_QUANTITY}."})
+        raise ValidationError({"quantity": QUANTITY_RANGE})
     return int(text)
 
 
-def _signed_in(user) -> bool:
+def _check_quantity(quantity: int) -> None:
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise ValidationError({"quantity": QUANTITY_RANGE})
+
+
+def _signed_in(user: Shopper) -> bool:
     return bool(user is not None and getattr(user, "is_authenticated", False))
 
 
-def entries(user) -> list[Entry]:
+def entries(user: Shopper) -> list[Entry]:
     if _signed_in(user):
         rows = db.session.scalars(
             sa.select(CartItem).where(CartItem.user_id == user.id).order_by(CartItem.added_at, CartItem.product_id)
@@ -95,7 +103,7 @@ def entries(user) -> list[Entry]:
     return result
 
 
-def _store(user, entry: Entry) -> None:
+def _store(user: Shopper, entry: Entry) -> None:
     if _signed_in(user):
         item = db.session.get(CartItem, (user.id, entry.product_id))
         if item is None:
@@ -116,7 +124,7 @@ def _store(user, entry: Entry) -> None:
         session[SESSION_KEY] = cart
 
 
-def _delete(user, product_id: uuid.UUID) -> None:
+def _delete(user: Shopper, product_id: uuid.UUID) -> None:
     if _signed_in(user):
         db.session.execute(sa.delete(CartItem).where(CartItem.user_id == user.id, CartItem.product_id == product_id))
     else:
@@ -125,14 +133,31 @@ def _delete(user, product_id: uuid.UUID) -> None:
         session[SESSION_KEY] = cart
 
 
-def _commit(user) -> int:
+def _acknowledge(user: Shopper) -> None:
+    """Record the prices the cart pointed out (kept in the session until now) as seen, with the next edit."""
+    seen = session.pop(SEEN_KEY, None) or {}
+    for entry in entries(user):
+        price = seen.get(str(entry.product_id))
+        if isinstance(price, int) and price != entry.seen_unit_price:
+            entry.seen_unit_price = price
+            _store(user, entry)
+
+
+def products(user: Shopper) -> list[Product]:
+    """The products in the cart (for parsing the answers to their checkout questions)."""
+    ids = [e.product_id for e in entries(user)]
+    return list(db.session.scalars(sa.select(Product).where(Product.id.in_(ids)))) if ids else []
+
+
+def _commit(user: Shopper) -> int:
+    _acknowledge(user)
     db.session.commit()
     count = len(entries(user)) if _signed_in(user) else len(session.get(SESSION_KEY) or {})
     session[COUNT_KEY] = count
     return count
 
 
-def _live_subscription(user, product_id: uuid.UUID) -> Subscription | None:
+def _live_subscription(user: Shopper, product_id: uuid.UUID) -> Subscription | None:
     if not _signed_in(user):
         return None
     return db.session.scalar(
@@ -144,21 +169,27 @@ def _live_subscription(user, product_id: uuid.UUID) -> Subscription | None:
     )
 
 
-def _sellable_plan(plan_id: uuid.UUID) -> tuple[Plan, Product]:
+def plan_and_product(plan_id: uuid.UUID) -> tuple[Plan, Product]:
+    """A plan and its product (sold or not); NotFound if there is no such plan."""
     row = db.session.execute(
         sa.select(Plan, Product).join(Product, Product.id == Plan.product_id).where(Plan.id == plan_id)
     ).first()
     if row is None:
         raise NotFound("That plan doesn't exist. Pick it again from the catalog.")
     plan, product = row
+    return plan, product
+
+
+def _sellable_plan(plan_id: uuid.UUID) -> tuple[Plan, Product]:
+    plan, product = plan_and_product(plan_id)
     if not plan.is_active or not product.is_active:
         raise Conflict(f"The {product.name} {plan.name} plan is no longer sold. Choose another plan.")
     return plan, product
 
 
-def add(user, plan_id_raw, quantity_raw=None) -> str:
+def add(user: Shopper, plan_id: uuid.UUID, quantity: int = 1) -> str:
     """Put a plan in the cart (replacing another plan of the same product). Returns the message to show."""
-    plan_id, quantity = parse_uuid(plan_id_raw), parse_quantity(quantity_raw)
+    _check_quantity(quantity)
     plan, product = _sellable_plan(plan_id)
     live = _live_subscription(user, product.id)
     if live is not None and live.status != "trial":
@@ -179,8 +210,8 @@ def add(user, plan_id_raw, quantity_raw=None) -> str:
     return f"Added {product.name} ({plan.name}) to your cart."
 
 
-def update_quantity(user, product_id_raw, quantity_raw) -> str:
-    product_id, quantity = parse_uuid(product_id_raw, "product"), parse_quantity(quantity_raw)
+def update_quantity(user: Shopper, product_id: uuid.UUID, quantity: int) -> str:
+    _check_quantity(quantity)
     entry = {e.product_id: e for e in entries(user)}.get(product_id)
     if entry is None:
         raise NotFound("That product isn't in your cart any more.")
@@ -190,38 +221,41 @@ def update_quantity(user, product_id_raw, quantity_raw) -> str:
     return "Quantity updated."
 
 
-def remove(user, product_id_raw) -> str:
-    product_id = parse_uuid(product_id_raw, "product")
+def remove(user: Shopper, product_id: uuid.UUID) -> str:
     _delete(user, product_id)
     _commit(user)
     return "Removed from your cart."
 
 
-def forget_product(user, product_id: uuid.UUID) -> None:
+def forget_product(user: Shopper, product_id: uuid.UUID) -> None:
     """Drop a product's line (its trial just started), quietly and at once."""
     if any(e.product_id == product_id for e in entries(user)):
         _delete(user, product_id)
         _commit(user)
 
 
-def clear(user) -> None:
+def clear(user: Shopper) -> None:
     """Empty the cart in the caller's transaction (checkout commits it)."""
     if _signed_in(user):
         db.session.execute(sa.delete(CartItem).where(CartItem.user_id == user.id))
     session.pop(SESSION_KEY, None)
+    session.pop(SEEN_KEY, None)
     session[COUNT_KEY] = 0
 
 
-def recount(user) -> None:
+def recount(user: Shopper) -> None:
     """Refresh the navbar's count after something else (a checkout) changed the cart."""
     session[COUNT_KEY] = len(entries(user))
 
 
-def view(user, *, acknowledge: bool = True) -> CartView:
-    """Each line with today's price; price changes and retired plans are flagged.
+def view(user: Shopper, *, acknowledge: bool = True) -> CartView:
+    """Each line with today's price; price changes and retired plans are flagged. Writes no row.
 
-    acknowledge: remember today's prices as seen, so a change is pointed out once and then shown as is.
+    acknowledge: remember (in the session) today's prices as seen, so a change is pointed out once and then
+    shown as is; the next change to the cart records them (`_acknowledge`).
     """
+    seen = session.get(SEEN_KEY) or {}
+    acknowledged = dict(seen)
     current = entries(user)
     plans = {}
     if current:
@@ -246,14 +280,12 @@ def view(user, *, acknowledge: bool = True) -> CartView:
         else:
             line.priced = price_line(plan, product, entry.quantity, fee_percent)
             line.trial_available = plan.trial_days > 0 and entry.product_id not in trials_used
-            if plan.final_price != entry.seen_unit_price:
+            if plan.final_price != entry.seen_unit_price and seen.get(str(entry.product_id)) != plan.final_price:
                 line.old_unit_price = entry.seen_unit_price
-                if acknowledge:
-                    entry.seen_unit_price = plan.final_price
-                    _store(user, entry)
+                acknowledged[str(entry.product_id)] = plan.final_price
         lines.append(line)
-    if acknowledge and any(line.old_unit_price is not None for line in lines):
-        db.session.commit()
+    if acknowledge and acknowledged != seen:
+        session[SEEN_KEY] = acknowledged
     quote = Quote(
         [line.priced for line in lines if line.priced],
         fee_percent,
@@ -264,7 +296,7 @@ def view(user, *, acknowledge: bool = True) -> CartView:
     return CartView(lines, quote)
 
 
-def _history(user, product_ids: list[uuid.UUID]) -> tuple[set, set]:
+def _history(user: Shopper, product_ids: list[uuid.UUID]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
     """(products this user already had a trial of, products with a live paid subscription)."""
     if not _signed_in(user) or not product_ids:
         return set(), set()
@@ -282,8 +314,7 @@ def _history(user, product_ids: list[uuid.UUID]) -> tuple[set, set]:
     return trials, owned
 
 
-@user_logged_in.connect
-def merge_on_login(sender, user, **extra) -> None:
+def merge_on_login(sender: object, user: User, **extra: object) -> None:
     """The anonymous cart joins the account's cart; for a product in both, the newer choice wins."""
     anonymous = session.pop(SESSION_KEY, None) or {}
     if not anonymous:

@@ -59,7 +59,7 @@ class CycleChoice:
 @dataclass
 class FeatureRow:
     label: str
-    values: list  # per offer: True (included), False (not), or a text value
+    values: list[bool | str]  # per offer: True (included), False (not), or a text value
 
 
 @dataclass
@@ -117,7 +117,7 @@ def compare(plans: list[Plan], cycle: str) -> Comparison:
 
 
 def _feature_rows(offers: list[Offer]) -> list[FeatureRow]:
-    rows: dict[str, list] = {}
+    rows: dict[str, list[bool | str]] = {}
     for column, item in enumerate(offers):
         for text in item.plan.features or []:
             key, value = split_feature(text)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -13,16 +16,24 @@ from sqlalchemy.orm import selectinload
 from app import audit
 from app.billing import notices
 from app.billing.answers import check_answers
-from app.billing.cart import parse_uuid
+from app.billing.services.cart import plan_and_product
 from app.billing.states import transition
 from app.catalog.schema import Field, fields, has_required_fields
-from app.errors import Conflict, NotFound, ValidationError
+from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.billing import LIVE_STATUSES, Subscription
 from app.models.catalog import Plan, Product
 from app.models.user import User
 from app.templating import format_date
+
+ON = frozenset({"on", "true", "1"})
+OFF = frozenset({"off", "false", "0"})
+
+
+class CancelWhen(StrEnum):
+    NOW = "now"  # cancelled at once
+    PERIOD_END = "period_end"  # keeps access until the period ends
 
 
 @dataclass
@@ -33,17 +44,12 @@ class TrialResult:
     subscription: Subscription | None = None
     message: str = ""
     schema_fields: list[Field] = field(default_factory=list)
-    answers: dict = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def _plan_for_trial(plan_id_raw) -> tuple[Plan, Product]:
-    row = db.session.execute(
-        sa.select(Plan, Product).join(Product, Product.id == Plan.product_id).where(Plan.id == parse_uuid(plan_id_raw))
-    ).first()
-    if row is None:
-        raise NotFound("That plan doesn't exist. Pick it again from the catalog.")
-    plan, product = row
+def _plan_for_trial(plan_id: uuid.UUID) -> tuple[Plan, Product]:
+    plan, product = plan_and_product(plan_id)
     if not plan.is_active or not product.is_active:
         raise Conflict(f"The {product.name} {plan.name} plan is no longer offered.")
     if plan.trial_days <= 0:
@@ -59,7 +65,7 @@ def _refusal(user: User, plan: Plan, product: Product) -> str | None:
     ).all()
     trial = next((s for s in previous if s.trial_end is not None), None)
     if trial is not None:
-        ended = trial.ended_at or trial.trial_end
+        ended = trial.ended_at or trial.trial_end or trial.started_at  # trial_end is set: it was a trial
         when = "runs until" if trial.status == "trial" else ("ended on" if ended <= utcnow() else "ends on")
         return (
             f"You already had your free trial of {product.name}: it started on {format_date(trial.started_at)} "
@@ -70,21 +76,28 @@ def _refusal(user: User, plan: Plan, product: Product) -> str | None:
     return None
 
 
-def start_trial(user: User, form) -> TrialResult:
-    plan, product = _plan_for_trial(form.get("plan_id"))
+def start_trial(user: User, plan_id: uuid.UUID, answers_posted: Mapping[str, str] | None = None) -> TrialResult:
+    """Start a free trial of a plan. `answers_posted`: the answers to the product's questions, None when the
+    customer has not seen them yet. The result says whether it started, or needs (valid) answers, or is refused."""
+    plan, product = _plan_for_trial(plan_id)
     refusal = _refusal(user, plan, product)
     if refusal:
         return TrialResult("refused", plan, product, message=refusal)
     schema = product.product_schema or {}
     schema_fields = fields(schema)
-    answers: dict = {}
+    answers: dict[str, Any] = {}
     if schema_fields:
-        if has_required_fields(schema) and not form.get("answers_submitted"):
+        if has_required_fields(schema) and answers_posted is None:
             return TrialResult("needs_answers", plan, product, schema_fields=schema_fields)
-        answers, errors = check_answers(schema, form)
+        answers, errors = check_answers(schema, answers_posted or {})
         if errors:
             return TrialResult(
-                "needs_answers", plan, product, schema_fields=schema_fields, answers=dict(form), errors=errors
+                "needs_answers",
+                plan,
+                product,
+                schema_fields=schema_fields,
+                answers=dict(answers_posted or {}),
+                errors=errors,
             )
     now = utcnow()
     end = now + timedelta(days=plan.trial_days)
@@ -122,11 +135,7 @@ def start_trial(user: User, form) -> TrialResult:
     )
 
 
-def _owned(user: User, subscription_id) -> Subscription:
-    try:
-        sid = uuid.UUID(str(subscription_id))
-    except ValueError:
-        raise NotFound("We couldn't find that subscription.") from None
+def _owned(user: User, sid: uuid.UUID) -> Subscription:
     sub = db.session.scalar(
         sa.select(Subscription)
         .options(selectinload(Subscription.plan), selectinload(Subscription.product))
@@ -143,12 +152,9 @@ def _require_live(sub: Subscription) -> None:
         raise Conflict(f"Your {sub.product.name} subscription has already ended.")
 
 
-def set_auto_renew(user: User, subscription_id, value) -> Subscription:
+def set_auto_renew(user: User, subscription_id: uuid.UUID, on: bool) -> Subscription:
     sub = _owned(user, subscription_id)
     _require_live(sub)
-    if str(value).lower() not in {"on", "off", "true", "false", "1", "0"}:
-        raise ValidationError({"auto_renew": "Choose on or off."})
-    on = str(value).lower() in {"on", "true", "1"}
     if sub.auto_renew != on:
         audit.record(
             "subscription.auto_renew",
@@ -162,14 +168,11 @@ def set_auto_renew(user: User, subscription_id, value) -> Subscription:
     return sub
 
 
-def cancel(user: User, subscription_id, when: str) -> tuple[Subscription, str]:
-    """when = "now" (cancelled at once) or "period_end" (keeps access until the period ends)."""
-    if when not in ("now", "period_end"):
-        raise ValidationError({"when": "Choose to cancel now or at the end of the period."})
+def cancel(user: User, subscription_id: uuid.UUID, when: CancelWhen) -> tuple[Subscription, str]:
     sub = _owned(user, subscription_id)
     _require_live(sub)
     now = utcnow()
-    if when == "now" or sub.status == "past_due":
+    if when is CancelWhen.NOW or sub.status == "past_due":
         transition(sub, "cancelled", now=now)
         ends_on, message = now, f"{sub.product.name} is cancelled."
     else:
@@ -177,12 +180,12 @@ def cancel(user: User, subscription_id, when: str) -> tuple[Subscription, str]:
         ends_on = sub.current_period_end or now
         message = f"{sub.product.name} will be cancelled on {format_date(ends_on)}. You keep access until then."
     notices.cancelled(sub, sub.product, ends_on)
-    audit.record("subscription.cancel", actor_id=user.id, target=sub, after={"when": when})
+    audit.record("subscription.cancel", actor_id=user.id, target=sub, after={"when": when.value})
     db.session.commit()
     return sub, message
 
 
-def resume(user: User, subscription_id) -> Subscription:
+def resume(user: User, subscription_id: uuid.UUID) -> Subscription:
     """Undo a cancellation planned for the period end."""
     sub = _owned(user, subscription_id)
     _require_live(sub)

@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.catalog.pricing import compare, monthly_equivalent, saving_percent, split_feature
+from app.catalog.comparison import compare, monthly_equivalent, saving_percent, split_feature
 from app.catalog.queries import final_price_sql
 from app.extensions import db
 from app.models.catalog import Plan

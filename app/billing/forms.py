@@ -1,0 +1,151 @@
+"""Billing forms: parse what a customer posted into the typed requests the billing services take."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+
+from flask_wtf import FlaskForm
+from wtforms import Field, HiddenField, StringField
+from wtforms.validators import ValidationError
+
+from app.billing.gateway.cards import CardEntry
+from app.billing.services.cart import parse_quantity
+from app.billing.services.checkout import OUT_OF_DATE, CheckoutRequest, PaymentMethod, valid_key
+from app.billing.services.subscriptions import OFF, ON, CancelWhen
+from app.errors import ValidationError as AppValidationError
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+class CheckoutForm(FlaskForm):
+    """The review page's submit. The card is checked by the service, after a replayed key is recognised."""
+
+    idempotency_key = HiddenField(filters=[_text])
+    review_fingerprint = HiddenField(filters=[_text])
+    payment_method = StringField(filters=[lambda v: _text(v) or PaymentMethod.CARD.value])
+    card_number = StringField()
+    card_expiry = StringField()
+    card_cvc = StringField()
+    card_name = StringField()
+
+    def validate_idempotency_key(self, field: Field) -> None:
+        if not valid_key(field.data):
+            raise ValidationError(OUT_OF_DATE)
+
+    def validate_payment_method(self, field: Field) -> None:
+        if field.data not in {m.value for m in PaymentMethod}:
+            raise ValidationError("Choose card or bank transfer.")
+
+    def command(self, user_id: uuid.UUID, answers: Mapping[uuid.UUID, Mapping[str, str]]) -> CheckoutRequest:
+        method = PaymentMethod(self.payment_method.data)
+        card = card_entry(self) if method is PaymentMethod.CARD else CardEntry()
+        return CheckoutRequest(
+            user_id=user_id,
+            idempotency_key=self.idempotency_key.data,
+            review_fingerprint=self.review_fingerprint.data,
+            payment_method=method,
+            card=card,
+            answers=answers,
+        )
+
+
+def first_errors(form: FlaskForm) -> dict[str, str]:
+    """Each field's first error: what a service's ValidationError would have said."""
+    return {name: str(messages[0]) for name, messages in form.errors.items() if messages}
+
+
+def require_valid(form: FlaskForm) -> None:
+    """Validate `form`, or raise the ValidationError its errors make (shown as the error page or toast)."""
+    if not form.validate():
+        raise AppValidationError(first_errors(form))
+
+
+def parse_id(raw: object, what: str = "plan") -> uuid.UUID:
+    """An id from a path or a field; a malformed one is a ValidationError naming `{what}_id`."""
+    try:
+        return uuid.UUID(str(raw or "").strip())
+    except ValueError:
+        raise AppValidationError(
+            {f"{what}_id": f"That {what} doesn't exist. Pick it again from the catalog."}
+        ) from None
+
+
+class _Checked:
+    """A WTForms validator from a parse function that raises our ValidationError."""
+
+    def __init__(self, parse: Callable[[object], object]):
+        self.parse = parse
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        try:
+            self.parse(field.data)
+        except AppValidationError as exc:
+            raise ValidationError(exc.message) from None
+
+
+class CartAddForm(FlaskForm):
+    plan_id = StringField(validators=[_Checked(parse_id)])
+    quantity = StringField(validators=[_Checked(parse_quantity)])
+
+    def command(self) -> tuple[uuid.UUID, int]:
+        return parse_id(self.plan_id.data), parse_quantity(self.quantity.data)
+
+
+class QuantityForm(FlaskForm):
+    quantity = StringField(validators=[_Checked(parse_quantity)])
+
+    @property
+    def value(self) -> int:
+        return parse_quantity(self.quantity.data)
+
+
+class TrialForm(FlaskForm):
+    """Start a trial; the product's questions come with `answers_submitted` (their names are the schema's)."""
+
+    plan_id = StringField(validators=[_Checked(parse_id)])
+    answers_submitted = HiddenField()
+
+
+class AutoRenewForm(FlaskForm):
+    auto_renew = StringField()
+
+    def validate_auto_renew(self, field: Field) -> None:
+        if str(field.data or "").lower() not in ON | OFF:
+            raise ValidationError("Choose on or off.")
+
+    @property
+    def value(self) -> bool:
+        return str(self.auto_renew.data).lower() in ON
+
+
+class CancelForm(FlaskForm):
+    when = StringField()
+
+    def validate_when(self, field: Field) -> None:
+        if field.data not in {w.value for w in CancelWhen}:
+            raise ValidationError("Choose to cancel now or at the end of the period.")
+
+    @property
+    def value(self) -> CancelWhen:
+        return CancelWhen(self.when.data)
+
+
+class CardForm(FlaskForm):
+    """The card for renewals; checked by the service (`check_card`), which names the field in error."""
+
+    card_number = StringField()
+    card_expiry = StringField()
+    card_cvc = StringField()
+    card_name = StringField()
+
+
+def card_entry(form: CheckoutForm | CardForm) -> CardEntry:
+    return CardEntry(
+        number=str(form.card_number.data or ""),
+        expiry=str(form.card_expiry.data or ""),
+        cvc=str(form.card_cvc.data or ""),
+        name=str(form.card_name.data or ""),
+    )
