@@ -7,6 +7,7 @@ handled here too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import sqlalchemy as sa
@@ -20,6 +21,9 @@ from app.extensions import db
 from app.web import is_htmx, status_of
 
 log = logging.getLogger(__name__)
+
+# An error page: its body, status and headers.
+ErrorResponse = tuple[str, int, dict[str, str]]
 
 TITLES = {
     400: "Bad request",
@@ -37,7 +41,9 @@ TITLES = {
 }
 
 
-def render_error(status: int, message: str, *, headers: dict | None = None, without_database: bool = False):
+def render_error(
+    status: int, message: str, *, headers: dict[str, str] | None = None, without_database: bool = False
+) -> ErrorResponse:
     from app.templating import render_without_database
 
     title = TITLES.get(status, "Error")
@@ -54,16 +60,16 @@ def render_error(status: int, message: str, *, headers: dict | None = None, with
 
 def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(AppError)
-    def _app_error(exc: AppError):
+    def _app_error(exc: AppError) -> ErrorResponse:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return render_error(status_of(exc), exc.message, headers=headers)
 
     @app.errorhandler(CSRFError)
-    def _csrf_error(exc: CSRFError):
+    def _csrf_error(exc: CSRFError) -> ErrorResponse:
         return render_error(400, "Your form expired or came from elsewhere. Reload the page and try again.")
 
     @app.errorhandler(RateLimitExceeded)
-    def _rate_limited(exc: RateLimitExceeded):
+    def _rate_limited(exc: RateLimitExceeded) -> ErrorResponse:
         retry_after = exc.retry_after if hasattr(exc, "retry_after") else None
         headers = dict(exc.get_headers()) if hasattr(exc, "get_headers") else {}
         if retry_after and "Retry-After" not in headers:
@@ -73,7 +79,7 @@ def register_errorhandlers(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):
+    def _http_error(exc: HTTPException) -> ErrorResponse:
         status = exc.code or 500
         message = {
             404: "We couldn't find that page. It may have moved, or the link may be mistyped.",
@@ -84,13 +90,11 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)
-    def _database_unavailable(exc: sa.exc.DBAPIError):
+    def _database_unavailable(exc: sa.exc.DBAPIError) -> ErrorResponse:
         # Connection lost, refused or timed out: a 503 that renders without the database, never a 500.
         log.error("database unavailable (request id %s): %s", g.get("request_id"), exc.__class__.__name__)
-        try:
+        with contextlib.suppress(sa.exc.DBAPIError):
             db.session.rollback()
-        except sa.exc.DBAPIError:
-            pass
         return render_error(
             503,
             "We can't reach our database just now. Nothing you did was lost: try again in a moment.",
@@ -99,7 +103,7 @@ def register_errorhandlers(app: Flask) -> None:
         )
 
     @app.errorhandler(Exception)
-    def _unhandled(exc: Exception):
+    def _unhandled(exc: Exception) -> ErrorResponse:
         if isinstance(exc, HTTPException):
             return _http_error(exc)
         log.exception("unhandled error (request id %s)", g.get("request_id"))

@@ -7,17 +7,17 @@ from decimal import ROUND_HALF_UP, Decimal
 HUNDRED = Decimal(100)
 
 
-def to_decimal(value) -> Decimal:
+def to_decimal(value: Decimal | int | float | str) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def percent_of(amount_minor: int, percent) -> int:
+def percent_of(amount_minor: int, percent: Decimal | int | float | str) -> int:
     """`percent` % of an amount in minor units, rounded half up to a whole minor unit."""
     value = Decimal(int(amount_minor)) * to_decimal(percent) / HUNDRED
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def discounted(amount_minor: int, percent) -> int:
+def discounted(amount_minor: int, percent: Decimal | int | float | str) -> int:
     """The amount less `percent` %, as the discount line would show it (amount - rounded discount)."""
     return int(amount_minor) - percent_of(amount_minor, percent)
 

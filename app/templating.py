@@ -1,8 +1,8 @@
-"""Template helpers: HTMX-aware rendering, the money filter (app.money), date and relative-time filters."""
+"""Template helpers: HTMX-aware rendering; the money (app.money) and date (app.dates) filters registered."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app, render_template, request, url_for
@@ -11,6 +11,7 @@ from jinja2 import nodes
 from jinja2_fragments.flask import render_block
 from werkzeug.wrappers import Response
 
+from app.dates import format_date, format_datetime, format_timeago
 from app.money import format_money
 from app.web import is_htmx
 
@@ -81,34 +82,6 @@ def vary_on_htmx(response: Response) -> Response:
         for header in HTMX_HEADERS:
             response.vary.add(header)
     return response
-
-
-def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
-    return value.strftime(fmt) if value else ""
-
-
-def format_date(value: date | None, fmt: str = "%d %b %Y") -> str:
-    return value.strftime(fmt) if value else ""
-
-
-def format_timeago(value: datetime | None, now: datetime | None = None) -> str:
-    """Relative time: "just now", "5 minutes ago", "yesterday", "3 days ago", then the date."""
-    if not value:
-        return ""
-    now = now or datetime.now(UTC)
-    seconds = (now - value).total_seconds()
-    if seconds < 60:
-        return "just now"
-    for unit, size, limit in (("minute", 60, 60), ("hour", 3600, 24)):
-        n = int(seconds // size)
-        if n < limit:
-            return f"{n} {unit}{'s' if n != 1 else ''} ago"
-    days = int(seconds // 86400)
-    if days == 1:
-        return "yesterday"
-    if days < 7:
-        return f"{days} days ago"
-    return value.strftime("%-d %b" if value.year == now.year else "%-d %b %Y")
 
 
 def init_app(app: Flask) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
@@ -99,14 +100,16 @@ def service_errors(form: FlaskForm, *, on_the_form: tuple[type[AppError], ...] =
             form.retry_after = exc.retry_after
 
 
-def render_form(template: str, form: FlaskForm, status: int | None = None, **context) -> tuple[str, int, dict]:
+def render_form(
+    template: str, form: FlaskForm, status: int | None = None, **context: object
+) -> tuple[str, int, dict[str, str]]:
     """The page with its form: 200, the status of the error the service raised, or 400 for field errors."""
     status = status or getattr(form, "status", None) or (400 if form.errors else 200)
     headers = {"Retry-After": str(form.retry_after)} if getattr(form, "retry_after", None) else {}
     return render_template(template, form=form, **context), status, headers
 
 
-def see_other(endpoint: str, *, message: str | None = None, category: str = "success", **values) -> Response:
+def see_other(endpoint: str, *, message: str | None = None, category: str = "success", **values: Any) -> Response:
     """Redirect (303) to `endpoint` after a successful POST, with an optional flash message."""
     if message:
         flash(message, category)

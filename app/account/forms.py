@@ -56,7 +56,7 @@ def _text(label: str, max_length: int, rule: PlainText) -> StringField:
     )
 
 
-class ProfileForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
+class ProfileForm(FlaskForm):
     first_name = _text("First name", 80, NAME)
     last_name = _text("Last name", 80, NAME)
     gender = SelectField("Gender", choices=[SelectChoice(value, label) for value, label in GENDERS.items()], default="")
@@ -90,7 +90,7 @@ class ProfileForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types:
         )
 
 
-class PasswordChangeForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
+class PasswordChangeForm(FlaskForm):
     current_password = PasswordField(
         "Current password",
         validators=[

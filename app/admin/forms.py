@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from flask_wtf import FlaskForm
 from wtforms import BooleanField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
@@ -23,7 +24,7 @@ from app.admin.services import Message, PlanValues, ProductValues
 from app.http_guards import int_id
 
 if TYPE_CHECKING:
-    # flask-wtf and wtforms ship no type information: the part of their base classes these forms use.
+    # wtforms ships no type information: the part of its base classes these forms use (FlaskForm: typings/).
     class Form:
         errors: dict[str, Any]
 
@@ -31,17 +32,12 @@ if TYPE_CHECKING:
         def __getitem__(self, name: str) -> Any: ...
         def __iter__(self) -> Iterator[Any]: ...
 
-    class FlaskForm(Form):
-        def validate_on_submit(self) -> bool: ...
-        def is_submitted(self) -> bool: ...
-
     class SelectMultipleField:
         data: Any
         choices: Any
 
         def __init__(self, label: str | None = None, **kwargs: Any) -> None: ...
 else:
-    from flask_wtf import FlaskForm
     from wtforms import Form, SelectMultipleField
 
 EVERYONE = "all"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask_login import current_user  # type: ignore[import-untyped]  # flask-login ships no type information
+from flask_login import current_user
 
 from app import rbac
 

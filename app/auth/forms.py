@@ -74,7 +74,7 @@ def phone_value(field: Field) -> None:
         raise ValidationError(str(exc)) from None
 
 
-class SignupForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
+class SignupForm(FlaskForm):
     username = StringField("Username", filters=[normalize_username], validators=[DataRequired("Choose a username.")])
     email = email_field()
     password = new_password_field()
@@ -92,11 +92,11 @@ class SignupForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: 
         phone_value(field)
 
 
-class CodeForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
+class CodeForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired(f"Enter the {CODE_LENGTH}-digit code."), Code()])
 
 
-class LoginForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
+class LoginForm(FlaskForm):
     identifier = StringField(
         "Email, username or phone",
         filters=[_strip],
@@ -113,7 +113,7 @@ class LoginForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: F
     remember = BooleanField("Keep me signed in on this device")
 
 
-class EmailForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
+class EmailForm(FlaskForm):
     email = email_field()
 
 
@@ -121,7 +121,7 @@ class LoginCodeForm(CodeForm):
     remember = BooleanField("Keep me signed in on this device")
 
 
-class NewPasswordForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
+class NewPasswordForm(FlaskForm):
     password = new_password_field("New password")
 
     def __init__(self, *args: Any, user: User | None = None, **kwargs: Any) -> None:

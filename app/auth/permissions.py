@@ -26,7 +26,8 @@ View = Callable[P, ResponseReturnValue]
 
 def login_required(view: F) -> F:
     """Flask-Login's `login_required`, typed (Flask-Login ships no type information)."""
-    return cast(F, flask_login.login_required(view))
+    wrapped: F = flask_login.login_required(view)
+    return wrapped
 
 
 def permission_required(permission: str) -> Callable[[View[P]], View[P]]:

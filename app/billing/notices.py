@@ -8,12 +8,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from app.dates import format_date
 from app.links import external_url, path_for
 from app.models.billing import Invoice, Subscription
 from app.models.catalog import Plan, Product
 from app.money import format_money
 from app.notifications.services import notify
-from app.templating import format_date
 
 
 def _subscriptions_links() -> tuple[str, str]:

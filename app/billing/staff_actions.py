@@ -13,11 +13,11 @@ from app.billing import notices
 from app.billing.lifecycle import REMIND_DAYS
 from app.billing.settlement import lock_subscription
 from app.billing.states import transition
+from app.dates import format_date
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.billing import Subscription
-from app.templating import format_date
 
 MAX_TRIAL_EXTENSION_DAYS = 90
 

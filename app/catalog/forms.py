@@ -9,7 +9,7 @@ from wtforms import SearchField, StringField
 from app.catalog.filters import CatalogFilters, parse_filters
 
 
-class CatalogQueryForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
+class CatalogQueryForm(FlaskForm):
     """?q=&category=&cycle=&sort=&page= on the catalog, ?cycle= on a product page.
 
     Nothing here is refused: a value that makes no sense is dropped, or shortened with a

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField
 
 
-class CenterForm(FlaskForm):  # type: ignore[misc]  # flask_wtf ships no types: FlaskForm is Any to mypy
+class CenterForm(FlaskForm):
     """?page= on a link or the hidden fields of the center's buttons (GET and POST alike).
 
     It only says where the person is, so it carries no CSRF token of its own: CSRFProtect

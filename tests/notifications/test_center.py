@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models.notification import Notification
 from app.notifications.services import PER_PAGE
-from app.templating import format_timeago
+from app.dates import format_timeago
 from tests.notifications.helpers import HTMX, add_notifications, count_notifications
 from tests.support.users import make_user, sign_in
 

@@ -19,13 +19,13 @@ from app.billing.answers import check_answers
 from app.billing.services.cart import plan_and_product
 from app.billing.states import transition
 from app.catalog.schema import Field, fields, has_required_fields
+from app.dates import format_date
 from app.errors import Conflict, NotFound
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.billing import LIVE_STATUSES, Subscription
 from app.models.catalog import Plan, Product
 from app.models.user import User
-from app.templating import format_date
 
 ON = frozenset({"on", "true", "1"})
 OFF = frozenset({"off", "false", "0"})
