@@ -1,5 +1,6 @@
 # make run   — serve the app (embedded SQLite + in-process jobs unless DATABASE_URL/REDIS_URL are set)
 # make test  — run the whole suite against PostgreSQL and Redis
+# make lint  — ruff (lint + format), mypy and the import contracts; make test runs it first
 # make smoke — start `make run` on a fresh embedded database and walk through it over HTTP
 SHELL := /bin/bash
 PYTHON ?= python3.11
@@ -8,7 +9,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 HTMX_VERSION := 2.0.11
 
-.PHONY: run test install install-dev vendor migration db-upgrade seed worker scheduler smoke clean bench
+.PHONY: run test lint install install-dev vendor migration db-upgrade seed worker scheduler smoke clean bench
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -48,7 +49,14 @@ run: install
 	   PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile.dev; \
 	 else exec $(BIN)/flask run --host 127.0.0.1 --port $${PORT:-5000}; fi
 
-test: install-dev
+# Zero findings on the whole tree, or the suite does not start.
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
 	$(BIN)/python -m pytest -n auto --maxprocesses 4 $(PYTEST_ARGS)
 
 smoke: install

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.dates import format_timeago
 from app.extensions import db
 from app.models.notification import Notification
 from app.notifications.services import PER_PAGE
-from app.dates import format_timeago
 from tests.notifications.helpers import HTMX, add_notifications, count_notifications
 from tests.support.users import make_user, sign_in
 
