@@ -20,59 +20,40 @@ def _subscriptions_links() -> tuple[str, str]:
     return path_for("billing.subscriptions"), external_url("billing.subscriptions")
 
 
-def trial_started(sub: Subscription, product: Product, plan: Plan) -> None:
+def _plan_notice(
+    sub: Subscription, product: Product, plan: Plan, kind: str, title: str, body: str, **context: object
+) -> None:
+    """A notice (and its email) about one subscription's plan, linking to the subscriptions page."""
     link, url = _subscriptions_links()
-    notify(
-        sub.user_id,
+    email_context = {"product_name": product.name, "plan_name": plan.name, **context, "subscription_url": url}
+    notify(sub.user_id, kind, title, body, link, email=True, email_context=email_context)
+
+
+def trial_started(sub: Subscription, product: Product, plan: Plan) -> None:
+    trial_end = format_date(sub.trial_end)
+    _plan_notice(
+        sub,
+        product,
+        plan,
         "trial_started",
         f"Your {product.name} trial has started",
-        f"It runs until {format_date(sub.trial_end)}.",
-        link,
-        email=True,
-        email_context={
-            "product_name": product.name,
-            "plan_name": plan.name,
-            "trial_end": format_date(sub.trial_end),
-            "subscription_url": url,
-        },
+        f"It runs until {trial_end}.",
+        trial_end=trial_end,
     )
 
 
 def trial_ending(sub: Subscription, product: Product, plan: Plan, days_left: int) -> None:
-    link, url = _subscriptions_links()
-    notify(
-        sub.user_id,
-        "trial_ending",
-        f"Your {product.name} trial ends in {days_left} days",
-        f"It ends on {format_date(sub.trial_end)}.",
-        link,
-        email=True,
-        email_context={
-            "product_name": product.name,
-            "plan_name": plan.name,
-            "trial_end": format_date(sub.trial_end),
-            "days_left": days_left,
-            "subscription_url": url,
-        },
+    trial_end = format_date(sub.trial_end)
+    title = f"Your {product.name} trial ends in {days_left} days"
+    _plan_notice(
+        sub, product, plan, "trial_ending", title, f"It ends on {trial_end}.", trial_end=trial_end, days_left=days_left
     )
 
 
 def activated(sub: Subscription, product: Product, plan: Plan) -> None:
-    link, url = _subscriptions_links()
-    notify(
-        sub.user_id,
-        "subscription_activated",
-        f"{product.name} is active",
-        f"{plan.name} plan, renewing on {format_date(sub.current_period_end)}.",
-        link,
-        email=True,
-        email_context={
-            "product_name": product.name,
-            "plan_name": plan.name,
-            "period_end": format_date(sub.current_period_end),
-            "subscription_url": url,
-        },
-    )
+    period_end = format_date(sub.current_period_end)
+    body = f"{plan.name} plan, renewing on {period_end}."
+    _plan_notice(sub, product, plan, "subscription_activated", f"{product.name} is active", body, period_end=period_end)
 
 
 def receipt(invoice: Invoice, *, paid_on: datetime) -> None:
