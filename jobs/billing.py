@@ -3,8 +3,8 @@
 from typing import Any
 from uuid import UUID
 
-from app.billing import lifecycle, reconcile, refunds
 from app.billing.gateway.delivery import deliver_event
+from app.billing.services import lifecycle, reconcile, refunds
 from app.models.base import utcnow
 
 

@@ -13,8 +13,8 @@ from app.admin.forms import RefundForm
 from app.admin.money_lists import MoneyList
 from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
-from app.billing import adjustments
 from app.billing.pdf import render_invoice_pdf
+from app.billing.services import adjustments
 from app.errors import NotFound, ValidationError
 from app.models.billing import INVOICE_KINDS, INVOICE_STATUSES, Invoice
 from app.web import render_form, see_other, service_errors

@@ -10,7 +10,7 @@ from app.admin.forms import CancelForm, ListFilterForm, TrialExtensionForm
 from app.admin.listing import paginate
 from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
-from app.billing import staff_actions
+from app.billing.services import staff_actions
 from app.errors import ValidationError
 from app.models.billing import SUBSCRIPTION_STATUSES, Subscription
 from app.templating import render_page

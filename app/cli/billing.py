@@ -15,7 +15,7 @@ billing_group = AppGroup("billing", help="Subscriptions and payments.")
 @click.option("--batch-size", type=click.IntRange(1, 5000), default=None, help="Rows locked per batch.")
 def run_command(dry_run: bool, batch_size: int | None) -> None:
     """Run the lifecycle now: reminders, trial ends, renewals, retries, cancellations, reconciliation."""
-    from app.billing import lifecycle
+    from app.billing.services import lifecycle
 
     report = lifecycle.run(dry_run=dry_run, size=batch_size)
     click.echo("billing run" + (" (dry run: nothing changed)" if dry_run else "") + ":")
@@ -26,8 +26,8 @@ def run_command(dry_run: bool, batch_size: int | None) -> None:
 @billing_group.command("reconcile")
 def reconcile_command() -> None:
     """Settle payments left pending with the gateway's answer: complete or refund orders charged but unsettled."""
-    from app.billing import reconcile
-    from app.billing.lifecycle import Report
+    from app.billing.services import reconcile
+    from app.billing.services.lifecycle import Report
     from app.models.base import utcnow
 
     report = Report()

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.billing.adjustments import refund_invoice
+from app.billing.services.adjustments import refund_invoice
 from app.extensions import db
 from app.models.audit import AuditEvent
 from app.models.base import utcnow

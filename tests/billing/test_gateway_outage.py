@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.billing import lifecycle
+from app.billing.services import lifecycle
 from app.extensions import db
 from app.models.billing import Invoice, Subscription, Transaction
 from app.models.checkout import CheckoutAttempt

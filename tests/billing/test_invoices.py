@@ -4,7 +4,7 @@ import subprocess
 import pytest
 import sqlalchemy as sa
 
-from app.billing.adjustments import mark_invoice_paid, refund_invoice, void_invoice
+from app.billing.services.adjustments import mark_invoice_paid, refund_invoice, void_invoice
 from app.errors import Conflict, ValidationError
 from app.extensions import db
 from app.models.audit import AuditEvent

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.billing import lifecycle
-from app.billing.adjustments import mark_invoice_paid
+from app.billing.services import lifecycle
+from app.billing.services.adjustments import mark_invoice_paid
 from app.extensions import db
 from app.models.billing import Invoice, Subscription, Transaction
 from app.models.notification import Notification

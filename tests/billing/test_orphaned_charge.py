@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.billing import lifecycle
 from app.billing.gateway.sandbox import event_for
+from app.billing.services import lifecycle
 from app.extensions import db
 from app.models.billing import Invoice, Subscription, Transaction
 from app.models.catalog import Plan
@@ -146,7 +146,7 @@ def test_the_sandbox_webhook_settles_an_attempt_left_pending_by_a_database_drop(
 def test_webhooks_and_reconciliation_racing_over_one_pending_attempt_complete_it_once(
     app, behind_proxy, proxy, drop_database_after_charge, signed_in, user, shop, gateway, time_machine
 ):
-    from app.billing import reconcile
+    from app.billing.services import reconcile
 
     customer, form = _customer(behind_proxy, signed_in, shop)
     assert _pay_and_lose_the_database(customer, form, proxy).status_code == 202

@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from app.billing import reconcile
 from app.billing.gateway import signing
 from app.billing.gateway.sandbox import event_for
-from app.billing.lifecycle import Report
+from app.billing.services import reconcile
+from app.billing.services.lifecycle import Report
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.billing import Invoice, PaymentMethod, Subscription, Transaction

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from app import audit
 from app.billing import notices
-from app.billing.lifecycle import REMIND_DAYS
+from app.billing.services.lifecycle import REMIND_DAYS
 from app.billing.settlement import lock_subscription
 from app.billing.states import transition
 from app.dates import format_date

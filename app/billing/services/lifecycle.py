@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from app.billing import notices, reconcile, renewals
+from app.billing import notices, renewals
+from app.billing.services import reconcile
 from app.billing.states import transition
 from app.extensions import db
 from app.models.base import utcnow
