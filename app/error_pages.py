@@ -50,8 +50,9 @@ def render_error(
     render = render_without_database if without_database else render_template
     if is_htmx():
         body = render("components/_toast.html", level="error", title=title, message=message)
-        # Errors land in the toast area, whatever the request was aiming at.
-        headers = {**(headers or {}), "HX-Retarget": "#toasts", "HX-Reswap": "beforeend"}
+        # Errors land in the toast area, whatever the request was aiming at, and leave the address bar alone:
+        # a boosted form's POST URL pushed into history would be a 405 on reload.
+        headers = {**(headers or {}), "HX-Retarget": "#toasts", "HX-Reswap": "beforeend", "HX-Push-Url": "false"}
     else:
         body = render("errors/error.html", status=status, title=title, message=message)
     response = (body, status, headers or {})

@@ -20,6 +20,7 @@ from sqlalchemy.orm import defer, selectinload
 
 from app.catalog.filters import PER_PAGE, CatalogFilters
 from app.extensions import db
+from app.models.billing import LIVE_STATUSES, Subscription
 from app.models.catalog import Plan, Product, search_document
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
@@ -241,12 +242,49 @@ def featured_products(limit: int = 4) -> tuple[list[Product], dict[uuid.UUID, di
     return products, from_prices([p.id for p in products])
 
 
-def product_by_slug(slug: str) -> Product | None:
-    """An active product with its active plans (two statements), or None."""
+@dataclass(frozen=True)
+class CurrentPlan:
+    """What a signed-in visitor already has of a product: their live subscription, for the product page."""
+
+    subscription_id: uuid.UUID
+    plan_id: uuid.UUID
+    plan_name: str
+
+
+@dataclass(frozen=True)
+class ProductPage:
+    product: Product
+    current: CurrentPlan | None  # the visitor's live subscription (trial, active, past due), if any
+
+
+def product_by_slug(slug: str, visitor_id: uuid.UUID | None = None) -> ProductPage | None:
+    """An active product with its active plans and the visitor's live subscription to it (two statements), or None.
+
+    A customer has at most one live subscription to a product (uq_subscription_one_live), so the outer join
+    adds no rows.
+    """
     if not SLUG_RE.match(slug or ""):
         return None
-    return db.session.scalar(
-        sa.select(Product)
+    live = sa.and_(
+        Subscription.product_id == Product.id,
+        Subscription.user_id == visitor_id,
+        Subscription.status.in_(LIVE_STATUSES),
+    )
+    row = db.session.execute(
+        sa.select(Product, Subscription.id, Subscription.plan_id)
+        .outerjoin(Subscription, live if visitor_id is not None else sa.false())
         .where(Product.slug == slug, Product.is_active.is_(True))
         .options(selectinload(Product.plans.and_(Plan.is_active.is_(True))))
-    )
+    ).first()
+    if row is None:
+        return None
+    product, subscription_id, plan_id = row
+    if subscription_id is None:
+        return ProductPage(product, None)
+    # The plan may since have been taken off sale: then it is not in product.plans, and no column is marked.
+    name = next((p.name for p in product.plans if p.id == plan_id), None) or _plan_name(plan_id)
+    return ProductPage(product, CurrentPlan(subscription_id=subscription_id, plan_id=plan_id, plan_name=name))
+
+
+def _plan_name(plan_id: uuid.UUID) -> str:
+    return db.session.scalar(sa.select(Plan.name).where(Plan.id == plan_id)) or "a plan"

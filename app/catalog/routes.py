@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import current_app, url_for
 from flask.sansio.blueprints import BlueprintSetupState
+from flask_login import current_user
 
 from app.catalog import bp, comparison, queries
 from app.catalog.fees import current_percent
@@ -37,10 +38,12 @@ def index() -> str:
 
 @bp.get("/<slug>")
 def detail(slug: str) -> str:
-    product = queries.product_by_slug(slug)
-    fallback = comparison.default_cycle(product.plans) if product is not None else None
-    if product is None or fallback is None:  # no such product, or none of its plans on offer
+    visitor = current_user.id if current_user.is_authenticated else None
+    page = queries.product_by_slug(slug, visitor)
+    fallback = comparison.default_cycle(page.product.plans) if page is not None else None
+    if page is None or fallback is None:  # no such product, or none of its plans on offer
         raise NotFound("We couldn't find that product. It may have been retired, or the link may be mistyped.")
+    product = page.product
     offered = comparison.offered_cycles(product.plans)
     cycle, notice = parse_cycle(
         CatalogQueryForm.read().cycle.data, offered, instead=f"{CYCLE_LABELS[fallback].lower()} prices are shown"
@@ -54,6 +57,7 @@ def detail(slug: str) -> str:
         notice=notice,
         fee_percent=current_percent(),
         checkout_fields=schema_fields(product.product_schema),
+        current=page.current,
     )
 
 
