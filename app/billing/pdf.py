@@ -20,6 +20,9 @@ def render_invoice_pdf(invoice: Invoice, original_number: str | None = None) -> 
         bank_details=current_app.config["BANK_TRANSFER_DETAILS"],
         logo_src=(static / "img" / "logo-print.svg").as_uri(),
     )
-    # Local files only: rendering never waits on the network.
-    pdf: bytes = HTML(string=html, base_url=static.as_uri() + "/").write_pdf()
+    # Local files only: rendering never waits on the network. PDF/UA-1 makes the file tagged
+    # (structure tree, /MarkInfo), so a screen reader reads it in order; the language comes
+    # from the template's <html lang> and the title from its <title>.
+    document = HTML(string=html, base_url=static.as_uri() + "/")
+    pdf: bytes = document.write_pdf(pdf_variant="pdf/ua-1")
     return pdf
