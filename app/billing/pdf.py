@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import current_app, render_template
 
+from app.billing.invoices import issued_by
 from app.models.billing import Invoice
 
 
@@ -17,6 +18,7 @@ def render_invoice_pdf(invoice: Invoice, original_number: str | None = None) -> 
         "billing/invoice_pdf.html",
         invoice=invoice,
         original_number=original_number,
+        seller=issued_by(invoice),
         bank_details=current_app.config["BANK_TRANSFER_DETAILS"],
         logo_src=(static / "img" / "logo-print.svg").as_uri(),
     )
