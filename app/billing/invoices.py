@@ -26,7 +26,14 @@ def percent_text(value: Decimal | int | str) -> str:
 
 
 def bill_to(user: User) -> dict[str, Any]:
-    return {"name": user.full_name or user.display_name, "email": user.email, "address": user.address or {}}
+    """Who pays, copied onto the order and its invoices: a later profile change does not rewrite them."""
+    return {
+        "name": user.full_name or user.display_name,
+        "email": user.email,
+        "company": user.company or "",
+        "address": user.address or {},
+        "tax_id": user.tax_id or "",
+    }
 
 
 def build_lines(line: PricedLine) -> list[InvoiceLine]:
