@@ -46,6 +46,7 @@ NAME = PlainText(".'-", digits=False, allowed="letters, spaces, apostrophes, dot
 PLACE = PlainText(".'-()", digits=False, allowed="letters, spaces and . ' - ( )")
 ADDRESS_LINE = PlainText(".,'-#/&()", digits=True, allowed="letters, digits, spaces and . , ' - # / & ( )")
 POSTCODE = PlainText("-", digits=True, allowed="letters, digits, spaces and hyphens")
+TAX_ID = PlainText("-./", digits=True, allowed="letters, digits, spaces and . - /")
 
 
 def _text(label: str, max_length: int, rule: PlainText) -> StringField:
@@ -67,6 +68,8 @@ class ProfileForm(FlaskForm):
     region = _text("State / region", 80, PLACE)
     postal_code = _text("Postal code", 20, POSTCODE)
     country = _text("Country", 56, PLACE)
+    company = _text("Company", 120, ADDRESS_LINE)
+    tax_id = _text("Tax ID (VAT, EIN …)", 60, TAX_ID)
     phone = StringField("Phone", filters=[_strip], validators=[Optional()])
 
     def validate_gender(self, field: Field) -> None:
@@ -87,6 +90,8 @@ class ProfileForm(FlaskForm):
             gender=self.gender.data or None,
             date_of_birth=self.date_of_birth.data,
             address={name: self[name].data or "" for name in ADDRESS_FIELDS},
+            company=self.company.data or "",
+            tax_id=self.tax_id.data or "",
         )
 
 

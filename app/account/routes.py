@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import request, session
+from flask import flash, redirect, request, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -17,7 +17,7 @@ from app.errors import AuthenticationError, RateLimited, ValidationError
 from app.extensions import limiter
 from app.models.user import User
 from app.templating import render_page
-from app.web import is_htmx, render_form, see_other, service_errors
+from app.web import is_htmx, render_form, safe_next, see_other, service_errors
 
 PENDING_PHONE = "pending_phone"
 
@@ -40,6 +40,7 @@ def _profile_form(user: User) -> ProfileForm:
 def profile() -> ResponseReturnValue:
     user = _me()
     form = _profile_form(user)
+    back = safe_next()
     if form.validate_on_submit():
         phone = form.phone.data
         with service_errors(form, on_the_form=(RateLimited,)):
@@ -50,8 +51,11 @@ def profile() -> ResponseReturnValue:
                     "account.phone_verify",
                     message=f"Profile saved. We texted a code to {phone} to confirm the new number.",
                 )
+            if back:  # came from the checkout review to change the billing details: back there
+                flash("Profile saved.", "success")
+                return redirect(back, 303)
             return see_other("account.profile", message="Profile saved.")
-    return render_form("account/profile.html", form, user=user)
+    return render_form("account/profile.html", form, user=user, back=back)
 
 
 @bp.route("/phone/verify", methods=["GET", "POST"])

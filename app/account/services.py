@@ -32,6 +32,8 @@ class Profile:
     gender: str | None = None
     date_of_birth: date | None = None
     address: dict[str, str] | None = None  # line1, line2, city, region, postal_code, country
+    company: str = ""  # billing details, with the address: printed on invoices
+    tax_id: str = ""
 
 
 class PhoneChange(enum.Enum):
@@ -59,13 +61,17 @@ def save_profile(user: User, profile: Profile, *, phone: str | None) -> PhoneCha
 
 
 def update_profile(user: User, profile: Profile) -> None:
-    """Save names, gender, date of birth and address."""
+    """Save names, gender, date of birth, address and billing details (company, tax id).
+
+    Invoices already issued keep the details they were issued with (Invoice.bill_to)."""
     new = {
         "first_name": profile.first_name or "",
         "last_name": profile.last_name or "",
         "gender": profile.gender or None,
         "date_of_birth": profile.date_of_birth,
         "address": profile.address if profile.address and any(profile.address.values()) else None,
+        "company": profile.company.strip() or None,
+        "tax_id": profile.tax_id.strip() or None,
     }
     changed = [name for name, value in new.items() if getattr(user, name) != value]
     for name in changed:

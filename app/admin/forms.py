@@ -21,6 +21,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.admin.listing import MAX_Q
 from app.admin.queries import BillingFilters
 from app.admin.services import Message, PlanValues, ProductValues
+from app.billing.seller import SellerDetails
 from app.http_guards import int_id
 
 if TYPE_CHECKING:
@@ -57,6 +58,21 @@ class FeeForm(FlaskForm):
 
     def command(self) -> dict[str, str]:
         return {"percent": _text(self.percent.data), "reason": _text(self.reason.data)}
+
+
+class SellerForm(FlaskForm):
+    """The seller block of every invoice (the fee page's second form)."""
+
+    name = StringField("Legal name")
+    address = TextAreaField("Address")
+    tax_id = StringField("Tax ID (VAT, EIN …)")
+
+    def command(self) -> dict[str, SellerDetails]:
+        return {
+            "details": SellerDetails(
+                name=_text(self.name.data), address=_text(self.address.data), tax_id=_text(self.tax_id.data)
+            )
+        }
 
 
 class CheckboxesField(SelectMultipleField):

@@ -13,6 +13,8 @@ from sqlalchemy.orm import defer, joinedload, selectinload
 from sqlalchemy.sql import visitors
 
 from app.admin.listing import like_pattern, people_pattern
+from app.billing import seller
+from app.billing.seller import SellerDetails
 from app.errors import NotFound
 from app.extensions import db
 from app.models.audit import AuditEvent
@@ -117,6 +119,7 @@ class FeePage:
     current: PlatformFee | None
     updated_by: User | None
     history: Sequence[tuple[PlatformFeeChange, str | None]]
+    seller: SellerDetails
 
 
 def fee_page() -> FeePage:
@@ -128,7 +131,12 @@ def fee_page() -> FeePage:
         .limit(50)
     ).all()
     updated_by = db.session.get(User, current.updated_by_id) if current and current.updated_by_id else None
-    return FeePage(current=current, updated_by=updated_by, history=[(c, name) for c, name in history])
+    return FeePage(
+        current=current,
+        updated_by=updated_by,
+        history=[(c, name) for c, name in history],
+        seller=seller.current(),
+    )
 
 
 # Products, plans, announcements ------------------------------------------------------------------

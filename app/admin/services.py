@@ -21,6 +21,8 @@ from app import audit
 from app.admin.queues import failed_job
 from app.auth import services as auth_services
 from app.auth.reset import request_password_reset
+from app.billing import seller
+from app.billing.seller import SellerDetails
 from app.catalog import fees
 from app.catalog import services as catalog
 from app.errors import Conflict, NotFound, ValidationError
@@ -148,6 +150,11 @@ def send_password_reset(user_id: uuid.UUID, *, actor_id: uuid.UUID) -> User:
 
 def set_fee(percent: str | Decimal, *, reason: str, actor_id: uuid.UUID | None) -> PlatformFeeChange:
     return fees.set_fee(percent, actor_id=actor_id, reason=reason)
+
+
+def set_seller_details(details: SellerDetails, *, actor_id: uuid.UUID | None) -> SellerDetails:
+    """The name, address and tax id printed on invoices numbered from now on."""
+    return seller.set_details(details, actor_id=actor_id)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from app.billing import numbering
+from app.billing import numbering, seller
 from app.billing.pricing import PricedLine
 from app.errors import NotFound
 from app.extensions import db
@@ -26,7 +26,14 @@ def percent_text(value: Decimal | int | str) -> str:
 
 
 def bill_to(user: User) -> dict[str, Any]:
-    return {"name": user.full_name or user.display_name, "email": user.email, "address": user.address or {}}
+    """Who pays, copied onto the order and its invoices: a later profile change does not rewrite them."""
+    return {
+        "name": user.full_name or user.display_name,
+        "email": user.email,
+        "company": user.company or "",
+        "address": user.address or {},
+        "tax_id": user.tax_id or "",
+    }
 
 
 def build_lines(line: PricedLine) -> list[InvoiceLine]:
@@ -103,12 +110,15 @@ def draft_invoice(
 
 
 def finalize(invoices: list[Invoice], *, now: datetime, due_at: datetime | None = None) -> None:
-    """draft → open, each with the next gapless number of its series (the counter stays locked till commit)."""
+    """draft → open, each with the next gapless number of its series (the counter stays locked till commit)
+    and the seller details of now (a later change of the settings does not rewrite it)."""
     for kind in ("invoice", "credit_note"):
         drafts = [i for i in invoices if i.status == "draft" and i.kind == kind]
         if not drafts:
             continue
+        issuer = seller.current().as_dict()
         for invoice, number in zip(drafts, numbering.allocate(kind, now.year, len(drafts)), strict=True):
+            invoice.seller = invoice.seller or issuer
             invoice.number = number
             invoice.status = "open"
             invoice.issued_at = now
@@ -177,6 +187,11 @@ def get_for_user(user_id: uuid.UUID, invoice_id: uuid.UUID | str) -> Invoice:
     if invoice is None:
         raise NotFound("We couldn't find that invoice.")
     return invoice
+
+
+def issued_by(invoice: Invoice) -> seller.SellerDetails:
+    """The seller block: as copied when the invoice was numbered; a draft (or an older row) shows today's."""
+    return seller.SellerDetails.from_dict(invoice.seller) if invoice.seller else seller.current()
 
 
 def original_number(invoice: Invoice) -> str | None:

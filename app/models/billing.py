@@ -180,6 +180,8 @@ class Invoice(UUIDPk, Timestamps, Model):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Who it is billed to, as it was when issued (a later profile change does not rewrite invoices).
     bill_to: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Who issued it (name, address, tax_id), as the seller settings were when it was numbered.
+    seller: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.position", lazy="raise_on_sql", cascade="all, delete-orphan"
@@ -204,6 +206,21 @@ class Invoice(UUIDPk, Timestamps, Model):
         sa.Index("ix_invoice_issued_at", "issued_at"),
         sa.Index("ix_invoice_status_due", "status", "due_at"),
     )
+
+
+class SellerSettings(Model):
+    """The singleton seller-details setting printed on invoices (id is always 1; absent: config defaults)."""
+
+    __tablename__ = "seller_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    address: Mapped[str] = mapped_column(sa.String(1000), default="")
+    tax_id: Mapped[str] = mapped_column(sa.String(60), default="")
+    updated_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("id = 1", name="singleton"),)
 
 
 class InvoiceLine(UUIDPk, Model):

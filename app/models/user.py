@@ -68,6 +68,8 @@ class User(UUIDPk, Timestamps, UserMixin, Model):  # type: ignore[misc]  # UserM
     gender: Mapped[str | None] = mapped_column(sa.String(20))
     date_of_birth: Mapped[date | None] = mapped_column(sa.Date)
     address: Mapped[dict[str, str] | None] = mapped_column(JSONType)  # line1, line2, city, region, postal_code, country
+    company: Mapped[str | None] = mapped_column(sa.String(120))  # billing details, printed on invoices
+    tax_id: Mapped[str | None] = mapped_column(sa.String(60))
     role_id: Mapped[int] = mapped_column(sa.ForeignKey("role.id"), index=True)
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.billing import bp
+from app.billing import invoices as invoice_service
 from app.billing.answers import posted_answers, prefix_for
 from app.billing.forms import CheckoutForm
 from app.billing.routes import back_to
@@ -50,6 +51,7 @@ def review(
         view=view,
         idempotency_key=key or secrets.token_urlsafe(24),
         review_fingerprint=view.quote.fingerprint(),
+        billed_to=invoice_service.bill_to(current_user),
         notice=notice,
         form=posted,
         schema_fields={

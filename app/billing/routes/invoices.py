@@ -28,6 +28,7 @@ def invoice(invoice_id: str) -> str:
         "billing/invoice.html",
         invoice=inv,
         original_number=service.original_number(inv),
+        seller=service.issued_by(inv),
         bank_details=current_app.config["BANK_TRANSFER_DETAILS"],
     )
 
