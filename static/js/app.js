@@ -33,6 +33,31 @@
     });
   }
 
+  // A disclosure menu (<details data-menu>): Esc closes it and gives focus back to its summary, the
+  // arrow keys (and Home/End) move between its links and buttons, a click elsewhere closes it.
+  document.addEventListener("keydown", function (event) {
+    var menu = event.target.closest && event.target.closest("details[data-menu][open]");
+    if (!menu) return;
+    if (event.key === "Escape") {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+      event.stopPropagation();
+      return;
+    }
+    var keys = ["ArrowDown", "ArrowUp", "Home", "End"];
+    if (keys.indexOf(event.key) < 0) return;
+    var items = Array.prototype.slice.call(menu.querySelectorAll(".menu-panel a, .menu-panel button"));
+    var at = items.indexOf(document.activeElement);
+    var next = { ArrowDown: at + 1, ArrowUp: at < 0 ? items.length - 1 : at - 1, Home: 0, End: items.length - 1 }[event.key];
+    event.preventDefault();
+    items[(next + items.length) % items.length].focus();
+  }, true);
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     var toasts = document.querySelectorAll(".toasts .toast:not(.toast-leaving)");

@@ -42,7 +42,7 @@ def test_log_in_and_profile_reached_through_the_navbar_are_styled(app, live_serv
     page.get_by_text("Welcome back, ada.").wait_for()
     assert _style(page, ".user-menu-name", "textOverflow") == "ellipsis"
     page.locator(".user-menu summary").click()
-    page.get_by_role("menuitem", name="Profile").click()
+    page.locator(".user-menu").get_by_role("link", name="Profile").click()
     page.get_by_role("heading", name="Profile").wait_for()
     assert _still_the_first_document(page)
     assert _style(page, ".account", "maxWidth") == "880px"

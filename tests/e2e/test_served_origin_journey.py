@@ -65,7 +65,7 @@ def test_on_a_random_port_the_reset_link_welcome_notification_and_sandbox_webhoo
     assert page.url == server.url("/products/")
 
     page.locator(".user-menu summary").click()
-    page.get_by_role("menuitem", name="Log out").click()
+    page.locator(".user-menu").get_by_role("button", name="Log out").click()
     page.get_by_text("You're logged out.").wait_for()
     page.get_by_role("link", name="Log in").first.click()
     page.get_by_role("link", name="Forgot password?").click()

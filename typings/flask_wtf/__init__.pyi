@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 class FlaskForm:
+    Meta: Any  # flask_wtf.form.FlaskForm.Meta (wrap_formdata, csrf): app/error_pages.py hooks it
     errors: dict[str, Any]
     data: dict[str, Any]
     def __init__(self, *args: Any, **kwargs: Any) -> None: ...
