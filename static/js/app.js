@@ -99,7 +99,17 @@
   }
   window.addEventListener("resize", function () { scrollables(document); });
 
-  document.addEventListener("DOMContentLoaded", function () { arm(document); reveal(document); scrollables(document); });
+  // The one focus rule for a form that came back with errors, on a page load as after a swap
+  // (focusAfterSwap): focus goes to the first field in error; the error summary above it
+  // (components/_fields.html form_errors) links to every field in error.
+  function focusFirstInvalid() {
+    var invalid = document.querySelector('main [aria-invalid="true"]');
+    if (invalid && document.activeElement === document.body) invalid.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    arm(document); reveal(document); scrollables(document); focusFirstInvalid();
+  });
   document.addEventListener("htmx:afterSettle", function (event) {
     arm(event.target.ownerDocument);
     reveal(event.target.ownerDocument);
