@@ -145,6 +145,20 @@
     if (event.detail.xhr === navigation) navigation = null;
   });
 
+  // A check marked data-checking (the signup's username) says so in its polite status region while the
+  // request is in flight ("Checking…", announced); the answer then replaces it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var text = elt && elt.getAttribute && elt.getAttribute("data-checking");
+    var target = event.detail.target;
+    if (!text || !target) return;
+    var status = document.createElement("p");
+    status.className = "username-status is-checking";
+    status.innerHTML = '<span class="spinner" aria-hidden="true"></span> ';
+    status.appendChild(document.createTextNode(text));
+    target.replaceChildren(status);
+  });
+
   // A dropped connection gets a toast instead of silence.
   document.addEventListener("htmx:sendError", function () {
     var area = document.getElementById("toasts");
