@@ -124,7 +124,17 @@
   }
   window.addEventListener("resize", function () { scrollables(document); });
 
-  document.addEventListener("DOMContentLoaded", function () { arm(document); reveal(document); scrollables(document); });
+  // The one focus rule for a form that came back with errors, on a page load as after a swap
+  // (focusAfterSwap): focus goes to the first field in error; the error summary above it
+  // (components/_fields.html form_errors) links to every field in error.
+  function focusFirstInvalid() {
+    var invalid = document.querySelector('main [aria-invalid="true"]');
+    if (invalid && document.activeElement === document.body) invalid.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    arm(document); reveal(document); scrollables(document); focusFirstInvalid();
+  });
   document.addEventListener("htmx:afterSettle", function (event) {
     arm(event.target.ownerDocument);
     reveal(event.target.ownerDocument);
@@ -158,6 +168,20 @@
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     if (event.detail.xhr === navigation) navigation = null;
+  });
+
+  // A check marked data-checking (the signup's username) says so in its polite status region while the
+  // request is in flight ("Checking…", announced); the answer then replaces it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var text = elt && elt.getAttribute && elt.getAttribute("data-checking");
+    var target = event.detail.target;
+    if (!text || !target) return;
+    var status = document.createElement("p");
+    status.className = "username-status is-checking";
+    status.innerHTML = '<span class="spinner" aria-hidden="true"></span> ';
+    status.appendChild(document.createTextNode(text));
+    target.replaceChildren(status);
   });
 
   // A dropped connection gets a toast instead of silence.
