@@ -112,17 +112,36 @@ def expired(sub: Subscription, product: Product, reason: str) -> None:
     )
 
 
-def cancelled(sub: Subscription, product: Product, ends_on: datetime, *, email: bool = True) -> None:
+def _ending_notice(sub: Subscription, product: Product, kind: str, title: str, body: str, **context: str) -> None:
+    """A notice (and its email) about when a subscription stops or goes on, linking to the subscriptions page."""
     link, url = _subscriptions_links()
-    notify(
-        sub.user_id,
-        "subscription_cancelled",
-        f"{product.name} is cancelled",
-        f"Access ends on {format_date(ends_on)}.",
-        link,
-        email=email,
-        email_context={"product_name": product.name, "ends_on": format_date(ends_on), "subscriptions_url": url},
-    )
+    email_context = {"product_name": product.name, **context, "subscriptions_url": url}
+    notify(sub.user_id, kind, title, body, link, email=True, email_context=email_context)
+
+
+def cancelled(sub: Subscription, product: Product, ends_on: datetime) -> None:
+    """What a cancellation tells the customer: "will end on" when it waits for the period end, else "is cancelled"."""
+    date = format_date(ends_on)
+    if sub.is_live and sub.cancel_at_period_end:
+        body = "You keep access until then and won't be charged again."
+        _ending_notice(sub, product, "subscription_ending", f"{product.name} will end on {date}", body, ends_on=date)
+    else:
+        body = f"Access ended on {date}."
+        _ending_notice(sub, product, "subscription_cancelled", f"{product.name} is cancelled", body, ends_on=date)
+
+
+def ended(sub: Subscription, product: Product, ended_on: datetime) -> None:
+    """A cancellation planned for the period end has happened (the lifecycle run)."""
+    date = format_date(ended_on)
+    body = f"Your subscription ended on {date}. You won't be charged again."
+    _ending_notice(sub, product, "subscription_ended", f"{product.name} has ended", body, ended_on=date)
+
+
+def resumed(sub: Subscription, product: Product) -> None:
+    """A cancellation planned for the period end was undone: it renews as usual."""
+    date = format_date(sub.current_period_end)
+    title = f"{product.name} is resumed"
+    _ending_notice(sub, product, "subscription_resumed", title, f"It renews on {date}.", renews_on=date)
 
 
 def order_refunded(user_id: uuid.UUID, *, total: str, reason: str) -> None:

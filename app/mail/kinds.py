@@ -28,6 +28,9 @@ KINDS: dict[str, str] = {
     "order_refunded": DEFAULT,
     "subscription_expired": DEFAULT,
     "subscription_cancelled": DEFAULT,
+    "subscription_ending": DEFAULT,
+    "subscription_ended": DEFAULT,
+    "subscription_resumed": DEFAULT,
     "announcement": DEFAULT,
     "phone_released": DEFAULT,
 }
@@ -101,6 +104,24 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "name": "ada",
         "product_name": "Pipeline CRM",
         "ends_on": "22 Dec 2026",
+        "subscriptions_url": f"{_B}/subscriptions/",
+    },
+    "subscription_ending": {
+        "name": "ada",
+        "product_name": "Pipeline CRM",
+        "ends_on": "22 Dec 2026",
+        "subscriptions_url": f"{_B}/subscriptions/",
+    },
+    "subscription_ended": {
+        "name": "ada",
+        "product_name": "Pipeline CRM",
+        "ended_on": "22 Dec 2026",
+        "subscriptions_url": f"{_B}/subscriptions/",
+    },
+    "subscription_resumed": {
+        "name": "ada",
+        "product_name": "Pipeline CRM",
+        "renews_on": "22 Dec 2026",
         "subscriptions_url": f"{_B}/subscriptions/",
     },
     "announcement": {

@@ -70,12 +70,12 @@ def test_cancel_at_period_end_keeps_access_until_then_and_can_be_undone(app, sig
     response = signed_in.post(f"/subscriptions/{sub_id}/cancel", data={"when": "period_end"}, headers=HX)
     sub = _sub(app, sub_id)
     assert sub.status == "active" and sub.cancel_at_period_end
-    assert f"will be cancelled on {sub.current_period_end:%d %b %Y}" in text(response)
+    assert f"will end on {sub.current_period_end:%d %b %Y}" in text(response)
     with app.app_context():
         emails = [
             m.args[0]
             for m in db.session.scalars(sa.select(OutboxMessage))
-            if m.args and m.args[0].get("template") == "subscription_cancelled"
+            if m.args and m.args[0].get("template") == "subscription_ending"
         ]
         assert emails[0]["context"]["ends_on"] == f"{sub.current_period_end:%d %b %Y}"
     signed_in.post(f"/subscriptions/{sub_id}/resume")

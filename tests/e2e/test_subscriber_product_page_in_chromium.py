@@ -50,3 +50,28 @@ def test_a_subscriber_finds_their_plan_marked_and_manages_it_from_the_product_pa
     page.reload()  # a GET page: reloading never meets a 405
     expect(page.locator(f"#sub-{subscription}")).to_be_visible()
     assert page.console_errors == [], page.console_errors
+
+
+def test_a_subscriber_cancels_at_period_end_then_keeps_it_and_the_card_shows_one_state(
+    live_server, page, subscription, screenshot
+):
+    log_in(page, live_server, "sam", DEFAULT_PASSWORD)
+    page.get_by_role("link", name="Subscriptions", exact=True).first.click()
+    card = page.locator(f"#sub-{subscription}")
+    expect(card.get_by_role("switch", name="Auto-renew")).to_be_visible()
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    card.locator("summary", has_text="Cancel…").click()
+    card.get_by_role("button", name=re.compile("Cancel at period end")).click()
+    expect(card.get_by_role("status")).to_contain_text("Pipewise CRM will end on")
+    expect(card).to_contain_text("Ends on")
+    expect(card).to_contain_text("Auto-renew off")
+    expect(card.get_by_role("switch")).to_have_count(0)
+    screenshot("subscription-ending")
+
+    card.get_by_role("button", name="Keep my subscription").click()
+    expect(card.get_by_role("status")).to_contain_text("Pipewise CRM is resumed. It renews on")
+    expect(card.get_by_role("switch", name="Auto-renew")).to_have_attribute("aria-checked", "true")
+    expect(card).not_to_contain_text("Ends on")
+    assert "/resume" not in page.url and "/cancel" not in page.url
+    assert page.console_errors == [], page.console_errors

@@ -88,8 +88,8 @@ def cancel_subscription(subscription_id: str) -> Response | str:
 @bp.post("/subscriptions/<subscription_id>/resume")
 @login_required
 def resume_subscription(subscription_id: str) -> Response | str:
-    sub = service.resume(current_user, _subscription_id(subscription_id))
-    return _card_fragment(sub, f"{sub.product.name} will renew as usual.")
+    sub, message = service.resume(current_user, _subscription_id(subscription_id))
+    return _card_fragment(sub, message)
 
 
 @bp.route("/payment-method", methods=["GET", "POST"])

@@ -88,7 +88,7 @@ def _expire(sub: Subscription, now: datetime, reason: str, report: Report) -> No
 
 def _cancel_at_end(sub: Subscription, now: datetime, report: Report) -> None:
     transition(sub, "cancelled", now=now)
-    notices.cancelled(sub, sub.product, now, email=False)  # the email went out when it was requested
+    notices.ended(sub, sub.product, now)
     report["cancelled at period end"] += 1
 
 

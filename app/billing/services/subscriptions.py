@@ -178,22 +178,24 @@ def cancel(user: User, subscription_id: uuid.UUID, when: CancelWhen) -> tuple[Su
     else:
         sub.cancel_at_period_end = True
         ends_on = sub.current_period_end or now
-        message = f"{sub.product.name} will be cancelled on {format_date(ends_on)}. You keep access until then."
+        message = f"{sub.product.name} will end on {format_date(ends_on)}. You keep access until then."
     notices.cancelled(sub, sub.product, ends_on)
     audit.record("subscription.cancel", actor_id=user.id, target=sub, after={"when": when.value})
     db.session.commit()
     return sub, message
 
 
-def resume(user: User, subscription_id: uuid.UUID) -> Subscription:
-    """Undo a cancellation planned for the period end."""
+def resume(user: User, subscription_id: uuid.UUID) -> tuple[Subscription, str]:
+    """Undo a cancellation planned for the period end: it renews as usual (auto-renew on)."""
     sub = _owned(user, subscription_id)
     _require_live(sub)
     if sub.cancel_at_period_end:
         sub.cancel_at_period_end = False
+        sub.auto_renew = True
+        notices.resumed(sub, sub.product)
         audit.record("subscription.resume", actor_id=user.id, target=sub)
     db.session.commit()
-    return sub
+    return sub, f"{sub.product.name} is resumed. It renews on {format_date(sub.current_period_end)}."
 
 
 def for_user(user_id: uuid.UUID) -> list[Subscription]:
