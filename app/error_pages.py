@@ -117,7 +117,7 @@ def retry_target() -> str:
 
 def _take_retry_fields() -> None:
     """Before a GET of the page a retry waits for: hand its fields to this request's forms (once)."""
-    if request.method != "GET" or RETRY_KEY not in session:
+    if request.method != "GET" or request.endpoint == "static" or RETRY_KEY not in session:
         return
     waiting = session.get(RETRY_KEY) or {}
     if waiting.get("path") == request.path:

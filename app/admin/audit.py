@@ -8,6 +8,7 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from app.admin import bp, queries
+from app.admin.audit_sentences import sentence
 from app.admin.forms import ListFilterForm
 from app.admin.listing import arg_date, paginate, stream_csv
 from app.auth.permissions import permission_required
@@ -49,7 +50,14 @@ def audit_list() -> ResponseReturnValue:
         args=args,
         scalars=False,
     )
-    return render_page("admin/audit.html", block="results", listing=listing, filters=form, args=args)
+    targets = queries.audit_targets([row[0] for row in listing.rows])
+    sentences = {
+        row[0].id: sentence(row[0], row.username or row.email, targets.get((row[0].target_type, row[0].target_id)))
+        for row in listing.rows
+    }
+    return render_page(
+        "admin/audit.html", block="results", listing=listing, filters=form, args=args, sentences=sentences
+    )
 
 
 @bp.get("/audit.csv")

@@ -445,3 +445,57 @@ def audit_events(*, actor: str = "", action: str = "", start: date | None = None
 
 def audit_actions() -> Sequence[str]:
     return db.session.scalars(sa.select(AuditEvent.action).distinct().order_by(AuditEvent.action)).all()
+
+
+@dataclass(frozen=True)
+class AuditTarget:
+    """What an audit event's target is called now (a username, an invoice number …), and its amount."""
+
+    label: str
+    amount: int | None = None
+    currency: str = "USD"
+    product_id: uuid.UUID | None = None
+
+
+def _uuids(ids: set[str]) -> list[uuid.UUID]:
+    found = []
+    for value in ids:
+        try:
+            found.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return found
+
+
+def audit_targets(events: Sequence[AuditEvent]) -> dict[tuple[str, str], AuditTarget]:
+    """The targets of a page of audit events, looked up with one query per kind of target."""
+    wanted: dict[str, set[str]] = {}
+    for event in events:
+        if event.target_type and event.target_id:
+            wanted.setdefault(event.target_type, set()).add(event.target_id)
+    found: dict[tuple[str, str], AuditTarget] = {}
+    if ids := _uuids(wanted.get("users", set())):
+        for user in db.session.scalars(sa.select(User).where(User.id.in_(ids))):
+            found["users", str(user.id)] = AuditTarget(user.username)
+    if ids := _uuids(wanted.get("invoice", set())):
+        for inv in db.session.scalars(sa.select(Invoice).where(Invoice.id.in_(ids))):
+            found["invoice", str(inv.id)] = AuditTarget(inv.number or "draft invoice", inv.total, inv.currency)
+    if ids := _uuids(wanted.get("subscription", set())):
+        rows = db.session.execute(
+            sa.select(Subscription.id, Product.name, User.username)
+            .join(Product, Product.id == Subscription.product_id)
+            .join(User, User.id == Subscription.user_id)
+            .where(Subscription.id.in_(ids))
+        )
+        for sub_id, product_name, username in rows:
+            found["subscription", str(sub_id)] = AuditTarget(f"{username}'s {product_name} subscription")
+    if ids := _uuids(wanted.get("product", set())):
+        for product in db.session.scalars(sa.select(Product).where(Product.id.in_(ids))):
+            found["product", str(product.id)] = AuditTarget(product.name)
+    if ids := _uuids(wanted.get("plan", set())):
+        for plan in db.session.scalars(sa.select(Plan).where(Plan.id.in_(ids)).options(joinedload(Plan.product))):
+            found["plan", str(plan.id)] = AuditTarget(f"{plan.product.name} {plan.name}", product_id=plan.product_id)
+    if role_ids := [int(i) for i in wanted.get("role", set()) if i.isdigit()]:
+        for role in db.session.scalars(sa.select(Role).where(Role.id.in_(role_ids))):
+            found["role", str(role.id)] = AuditTarget(role.name)
+    return found

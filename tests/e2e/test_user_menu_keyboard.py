@@ -13,7 +13,7 @@ def _focused(page) -> str:
     return page.evaluate("document.activeElement.textContent.trim()")
 
 
-def test_the_account_menu_opens_moves_and_closes_with_the_keyboard(app, live_server, page):
+def test_the_account_menu_opens_moves_and_closes_with_the_keyboard(app, live_server, page, screenshot):
     with app.app_context():
         user = make_user(username="kay", email="kay@example.com", first_name="Kay", last_name="Board")
         browser_sign_in(app, page, live_server, user)
@@ -31,6 +31,7 @@ def test_the_account_menu_opens_moves_and_closes_with_the_keyboard(app, live_ser
     page.keyboard.press("Enter")
     assert menu.evaluate("el => el.open")
     assert menu.locator(".menu-who-email").is_visible()
+    screenshot("user-menu-open")
 
     page.keyboard.press("ArrowDown")
     assert _focused(page) == "Profile"
