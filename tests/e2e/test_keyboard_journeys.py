@@ -39,7 +39,7 @@ def retype(page, text: str) -> None:
     page.keyboard.type(text, delay=20)
 
 
-def test_sign_up_with_the_keyboard_through_a_refused_field_and_its_fix(live_server, page):
+def test_sign_up_with_the_keyboard_through_a_refused_field_and_its_fix(live_server, page, screenshot):
     page.goto(live_server.url("/auth/signup"))
     # Record every text the polite status region shows, to see the in-flight state however fast the answer.
     page.evaluate(
@@ -65,6 +65,7 @@ def test_sign_up_with_the_keyboard_through_a_refused_field_and_its_fix(live_serv
     first_invalid = page.locator('main [aria-invalid="true"]').first
     expect(first_invalid).to_be_focused()
     assert active(page).startswith("input#username")
+    screenshot("signup-keyboard-error-summary")
 
     # The summary is one Shift+Tab away; its link to the email field takes focus there.
     tab_to(page, '[data-error-summary] a[href="#email"]', back=True, limit=10)
