@@ -68,6 +68,8 @@
   // navigation (or when the focused element was swapped away), to the new content's heading.
   function focusAfterSwap(event) {
     var target = event.detail.target;
+    // An outerHTML swap leaves the old element detached: look at its replacement (same id) instead.
+    if (target && target.id && !document.contains(target)) target = document.getElementById(target.id) || target;
     if (!target || !target.closest || !(event.detail.boosted || target.closest("main"))) return;
     var invalid = target.querySelector('[aria-invalid="true"]');
     if (invalid && document.activeElement !== invalid) { invalid.focus(); return; }

@@ -191,3 +191,15 @@ def test_a_product_saved_through_the_service_is_findable_at_once(app, client):
         )
         services.create_plan(product, name="Solo", billing_cycle="monthly", price=500)
     assert names(client.get("/products/?q=quasar").get_data(as_text=True)) == ["Quasar Notes"]
+
+
+def test_a_filter_by_htmx_fills_the_live_region_that_announces_the_results_count(client, catalog):
+    page = client.get("/products/").get_data(as_text=True)
+    region = re.search(r'<p id="results-announcement"[^>]*>', page).group(0)
+    assert 'aria-live="polite"' in region and 'role="status"' in region
+    assert re.search(r'<section id="results"[^>]*>', page).group(0).count("aria-live") == 0  # not the whole grid
+    fragment = client.get("/products/?category=CRM", headers={"HX-Request": "true"}).get_data(as_text=True)
+    announced = re.search(r'<p id="results-announcement" hx-swap-oob="innerHTML">(.*?)</p>', fragment, re.S).group(1)
+    assert " ".join(announced.split()) == "1 product in CRM"
+    nothing = client.get("/products/?q=zzzzzz", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert '<p id="results-announcement" hx-swap-oob="innerHTML">No products match</p>' in nothing

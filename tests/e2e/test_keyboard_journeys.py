@@ -15,7 +15,8 @@ pytestmark = pytest.mark.e2e
 
 ACTIVE = (
     "() => { const e = document.activeElement; if (!e || e === document.body) return 'body';"
-    " return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ':' + (e.textContent || e.value || '').trim().slice(0, 60); }"
+    " return e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ':'"
+    " + (e.textContent || e.value || '').trim().slice(0, 60); }"
 )
 
 
@@ -38,12 +39,13 @@ def retype(page, text: str) -> None:
     page.keyboard.type(text, delay=20)
 
 
-def test_sign_up_with_the_keyboard_through_a_refused_field_and_its_fix(live_server, page):
+def test_sign_up_with_the_keyboard_through_a_refused_field_and_its_fix(live_server, page, screenshot):
     page.goto(live_server.url("/auth/signup"))
     # Record every text the polite status region shows, to see the in-flight state however fast the answer.
     page.evaluate(
         "() => { window.seen = []; const s = document.getElementById('username-status');"
-        " new MutationObserver(() => window.seen.push(s.textContent.trim())).observe(s, {childList: true, subtree: true}); }"
+        " new MutationObserver(() => window.seen.push(s.textContent.trim()))"
+        ".observe(s, {childList: true, subtree: true}); }"
     )
     tab_to(page, "#username")
     page.keyboard.type("ad", delay=30)
@@ -63,6 +65,7 @@ def test_sign_up_with_the_keyboard_through_a_refused_field_and_its_fix(live_serv
     first_invalid = page.locator('main [aria-invalid="true"]').first
     expect(first_invalid).to_be_focused()
     assert active(page).startswith("input#username")
+    screenshot("signup-keyboard-error-summary")
 
     # The summary is one Shift+Tab away; its link to the email field takes focus there.
     tab_to(page, '[data-error-summary] a[href="#email"]', back=True, limit=10)
@@ -113,17 +116,19 @@ def test_check_out_a_plan_and_cancel_it_at_period_end_with_the_keyboard(app, liv
     page.wait_for_url(re.compile(r"/checkout/complete/"))
     expect(page.get_by_role("heading", name="Payment received. Thank you!")).to_be_visible()
 
-    # To the subscriptions page by keyboard (the user menu's link, or the page's own).
-    page.goto(live_server.url("/subscriptions/"))
+    tab_to(page, 'main a.btn-primary[href$="/subscriptions/"]')
+    page.keyboard.press("Enter")  # a boosted link: focus goes to the new page's heading
+    page.wait_for_url(re.compile(r"/subscriptions/$"))
+    expect(page.locator("main h1")).to_be_focused()
     card = page.locator("article.sub-card", has_text="Pipeline CRM")
     page.once("dialog", lambda dialog: dialog.accept())
     tab_to(page, "article.sub-card details.cancel-menu > summary")
     page.keyboard.press("Enter")  # opens the cancel menu
     expect(card.locator("details.cancel-menu")).to_have_attribute("open", "")
-    tab_to(page, 'details.cancel-menu form:has(input[name=when][value=period_end]) button', limit=5)
+    tab_to(page, "details.cancel-menu form:has(input[name=when][value=period_end]) button", limit=5)
     page.keyboard.press("Space")
     # The card is swapped in place (HTMX); focus lands in it, not on <body>.
     expect(card).to_contain_text(re.compile(r"will end on|Ends on", re.I))
     page.wait_for_function("() => document.activeElement && document.activeElement !== document.body")
-    assert page.evaluate("() => !!document.activeElement.closest('article.sub-card, main')")
+    assert page.evaluate("() => !!document.activeElement.closest('article.sub-card')"), active(page)
     assert page.console_errors == []
