@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import unicodedata
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -72,23 +73,31 @@ def current() -> SellerDetails:
     return details
 
 
+def _problem(value: str, limit: int, *, missing: str | None = None, lines: bool = False) -> str | None:
+    """What is wrong with one field, or None. Control characters (NUL …) never reach the database."""
+    if any(unicodedata.category(ch)[0] == "C" for ch in (value.replace("\n", "") if lines else value)):
+        return "Invisible or control characters can't be used here"
+    if missing and not value:
+        return missing
+    if lines and value.count("\n") >= MAX_ADDRESS_LINES:
+        return f"Keep the address to {MAX_ADDRESS_LINES} lines"
+    if len(value) > limit:
+        return f"Use at most {limit} characters"
+    return None
+
+
 def clean(details: SellerDetails) -> SellerDetails:
     """Trimmed details, or a ValidationError naming each field that is wrong."""
     name = details.name.strip()
     lines = [line.strip() for line in details.address.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     address = "\n".join(line for line in lines if line)
     tax_id = details.tax_id.strip()
-    errors: dict[str, str] = {}
-    if not name:
-        errors["name"] = "Enter the name invoices are issued in"
-    elif len(name) > MAX_NAME:
-        errors["name"] = f"Keep the name under {MAX_NAME} characters"
-    if not address:
-        errors["address"] = "Enter the address printed on invoices"
-    elif len(address) > MAX_ADDRESS or address.count("\n") >= MAX_ADDRESS_LINES:
-        errors["address"] = f"Keep the address to {MAX_ADDRESS_LINES} lines and {MAX_ADDRESS} characters"
-    if len(tax_id) > MAX_TAX_ID:
-        errors["tax_id"] = f"Keep the tax id under {MAX_TAX_ID} characters"
+    problems = {
+        "name": _problem(name, MAX_NAME, missing="Enter the name invoices are issued in"),
+        "address": _problem(address, MAX_ADDRESS, missing="Enter the address printed on invoices", lines=True),
+        "tax_id": _problem(tax_id, MAX_TAX_ID),
+    }
+    errors = {key: message for key, message in problems.items() if message}
     if errors:
         raise ValidationError(errors)
     return SellerDetails(name, address, tax_id)

@@ -82,6 +82,23 @@ def fee_set_command(percent: str, reason: str) -> None:
     click.echo(f"the platform fee is now {change.new_percent}% (was {change.old_percent}%)")
 
 
+@fee_group.command("seller")
+@click.option("--name", required=True, help="The legal name invoices are issued in.")
+@click.option("--address", required=True, help='The address, lines separated by "\\n" or real newlines.')
+@click.option("--tax-id", default="", help="VAT or other tax id (optional).")
+@with_appcontext
+def fee_seller_command(name: str, address: str, tax_id: str) -> None:
+    """Set the seller details printed on invoices, as the fee page's second form does (audited, cache cleared)."""
+    from app.admin.services import set_seller_details
+    from app.billing.seller import SellerDetails
+
+    try:
+        saved = set_seller_details(SellerDetails(name, address.replace("\\n", "\n"), tax_id), actor_id=None)
+    except AppError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"invoices numbered from now on are issued by {saved.name}")
+
+
 def register(app: Flask) -> None:
     for command in (stats_command, jobs_group, fee_group):
         app.cli.add_command(command)

@@ -86,9 +86,16 @@ def test_bad_seller_details_are_explained_next_to_the_field_and_change_nothing(a
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Enter the name invoices are issued in" in page and "Enter the address printed on invoices" in page
-    assert "under 60 characters" in page
+    assert "Use at most 60 characters" in page
     with app.app_context():
         assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "seller.changed")) is None
+
+
+def test_control_characters_in_seller_details_are_refused_not_a_server_error(app):
+    admin = _client_as(app, "admin", "root")
+    response = admin.post("/admin/fee/seller", data={"name": "A\x00B", "address": "Street\x00", "tax_id": "\x07"})
+    assert response.status_code == 400
+    assert response.get_data(as_text=True).count("Invisible or control characters can") == 3
 
 
 def test_only_who_manages_the_fee_changes_the_seller_details(app):
