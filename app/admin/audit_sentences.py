@@ -60,6 +60,7 @@ SENTENCES: dict[str, str] = {
     "plan.restored": "{actor} restored the plan {target}",
     "plan.deleted": "{actor} deleted the plan {before_name}",
     "fee.changed": "{actor} changed the platform fee from {before_percent}% to {after_percent}%",
+    "seller.changed": "{actor} changed the seller details on invoices to {after_name}",
     "notifications.broadcast": "{actor} sent the announcement “{after_title}” to {after_recipients} people",
     # billing
     "subscription.trial_started": "{actor} started a trial of {after_plan}",

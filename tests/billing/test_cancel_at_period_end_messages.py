@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.billing import lifecycle
+from app.billing.services import lifecycle
 from app.dates import format_date
 from app.extensions import db
 from app.models.billing import Subscription

@@ -81,6 +81,8 @@ def test_sign_up_with_the_keyboard_through_a_refused_field_and_its_fix(live_serv
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/auth/verify$"))
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    # Focus moves once the swap settles: wait for it (a timeout fails the test), then say where it is.
+    page.wait_for_function("document.activeElement && document.activeElement !== document.body")
     assert active(page) != "body"
     # The refused submit is a 400 the browser logs; nothing else may be.
     assert [e for e in page.console_errors if "status of 400" not in e] == []
