@@ -111,3 +111,10 @@ class PasswordChangeForm(FlaskForm):
 
     def validate_password(self, field: Field) -> None:
         check_new_password(field, username=self.user.username, email=self.user.email)
+
+
+class ConfirmPasswordForm(FlaskForm):
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password."), Length(max=128, message="That password is too long.")],
+    )

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from app.account import bp, services
 from app.account.forms import ADDRESS_FIELDS, PasswordChangeForm, ProfileForm
-from app.auth import reset, throttle
+from app.auth import reset, stepup, throttle
 from app.auth.forms import PASSWORD_HINT, CodeForm
 from app.auth.pages import render_limited
 from app.errors import AuthenticationError, RateLimited, ValidationError
@@ -131,6 +131,7 @@ def password() -> ResponseReturnValue:
     if form.validate_on_submit():
         with service_errors(form, on_the_form=(ValidationError, AuthenticationError)):
             ended = reset.change_password(user, form.current_password.data, form.password.data, ip=request.remote_addr)
+            stepup.mark_recent()  # the current password was just typed
             signed_out = f" {ended} other session(s) were signed out." if ended else ""
             return see_other("account.password", message=f"Password changed.{signed_out}")
     return render_form("account/password.html", form, password_hint=PASSWORD_HINT)

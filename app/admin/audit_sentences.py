@@ -28,6 +28,8 @@ SENTENCES: dict[str, str] = {
     "auth.login": "{actor} signed in{after_method_via}",
     "auth.login_failed": "a sign-in as {after_identifier} failed ({after_reason})",
     "auth.logout": "{actor} signed out",
+    "auth.reauthenticated": "{actor} confirmed it was them{after_method_by} before a sensitive change",
+    "auth.reauth_failed": "{actor} failed to confirm it was them{after_method_by}",
     "password.reset_requested": "a password reset link was requested for {after_email}",
     "password.reset": "{actor} reset their password ({after_sessions_ended} other sessions ended)",
     "password.changed": "{actor} changed their password ({after_sessions_ended} other sessions ended)",

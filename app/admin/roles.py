@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from app.admin import bp, queries, services
 from app.admin.forms import RoleForm
 from app.admin.staff import staff_id
+from app.auth import stepup
 from app.auth.permissions import permission_required
 from app.models.user import Role
 from app.rbac import ROLES
@@ -42,12 +43,14 @@ def _page(role: Role | None, form: RoleForm) -> ResponseReturnValue:
 
 @bp.get("/roles/new")
 @permission_required("roles.manage")
+@stepup.required
 def roles_new() -> ResponseReturnValue:
     return _page(None, _form(None))
 
 
 @bp.get("/roles/<int:role_id>")
 @permission_required("roles.manage")
+@stepup.required
 def roles_edit(role_id: int) -> ResponseReturnValue:
     role = queries.role(role_id)
     return _page(role, _form(role))
@@ -56,6 +59,7 @@ def roles_edit(role_id: int) -> ResponseReturnValue:
 @bp.post("/roles/new", defaults={"role_id": None})
 @bp.post("/roles/<int:role_id>")
 @permission_required("roles.manage")
+@stepup.required
 def roles_save(role_id: int | None) -> ResponseReturnValue:
     role = queries.role(role_id) if role_id else None
     form = _form(role)

@@ -12,6 +12,7 @@ from app.admin import bp, queries, services
 from app.admin.forms import ListFilterForm, UserRoleForm
 from app.admin.listing import paginate
 from app.admin.staff import staff_id
+from app.auth import stepup
 from app.auth.permissions import permission_required
 from app.errors import ValidationError
 from app.models.user import User
@@ -54,6 +55,7 @@ def _back(user_id: uuid.UUID, message: str) -> ResponseReturnValue:
 
 @bp.post("/users/<uuid:user_id>/role")
 @permission_required("roles.manage")
+@stepup.required
 def users_change_role(user_id: uuid.UUID) -> ResponseReturnValue:
     form = UserRoleForm()
     if not form.validate_on_submit():

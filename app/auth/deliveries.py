@@ -29,7 +29,12 @@ from app.models.user import User
 log = logging.getLogger(__name__)
 
 CODE_MINUTES = int(CODE_TTL.total_seconds() // 60)
-_CODE_EMAILS = {"verify_email": "verification_code", "link_email": "verification_code", "login": "login_code"}
+_CODE_EMAILS = {
+    "verify_email": "verification_code",
+    "link_email": "verification_code",
+    "login": "login_code",
+    "reauth": "reauth_code",
+}
 
 
 def send_code(otp_id: uuid.UUID, *, key: str, name: str | None = None) -> bool:

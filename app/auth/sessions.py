@@ -19,7 +19,7 @@ from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
 from user_agents import parse as parse_user_agent
 
-from app.auth import devices
+from app.auth import devices, stepup
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.user import User, UserSession
@@ -69,6 +69,7 @@ def start_session(user: User, *, remember: bool = False) -> UserSession:
     carry = {k: session[k] for k in ("cart",) if k in session}
     session.clear()
     session.update(carry)
+    stepup.mark_recent()
     user.current_session_id = record.id
     login_user(user, remember=remember, duration=lifetime(remember=True))
     devices.trust_this_browser(user.id)

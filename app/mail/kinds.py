@@ -16,6 +16,7 @@ DEFAULT = "default"
 KINDS: dict[str, str] = {
     "verification_code": HIGH,
     "login_code": HIGH,
+    "reauth_code": HIGH,
     "password_reset": HIGH,
     "signup_attempt": HIGH,  # sent instead of a code when the address already has an account
     "password_changed": DEFAULT,
@@ -39,6 +40,7 @@ _B = "https://shop.example.com"  # sample data: real links come from app/links.p
 SAMPLES: dict[str, dict[str, Any]] = {
     "verification_code": {"name": "ada", "code": "482913", "expires_minutes": 10},
     "login_code": {"name": "ada", "code": "105733", "expires_minutes": 10},
+    "reauth_code": {"name": "ada", "code": "639201", "expires_minutes": 10},
     "password_reset": {"name": "ada", "reset_url": f"{_B}/auth/password-reset/eyJ1c2VyIjoi", "expires_minutes": 60},
     "signup_attempt": {"name": "ada", "login_url": f"{_B}/auth/login", "reset_url": f"{_B}/auth/password-reset"},
     "password_changed": {

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from app.auth import stepup
 from app.extensions import db
 from app.models.user import User, UserSession
 from tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -25,14 +28,20 @@ def make_user(
     return UserFactory(password=password, role=role, verified=verified, **given, **fields)
 
 
-def sign_in(client, user: User) -> UserSession:
-    """Give `client` a live server-side session for `user`, as a successful login would."""
+def sign_in(client, user: User, *, recent: bool = True) -> UserSession:
+    """Give `client` a live server-side session for `user`, as a successful login would.
+
+    `recent=False` is a session restored from the remember-me cookie: signed in, but not
+    authenticated in the last 10 minutes (step-up pages ask to confirm first).
+    """
     record = UserSession(user_id=user.id, device="Test client", ip="127.0.0.1")
     db.session.add(record)
     db.session.commit()
     with client.session_transaction() as flask_session:
         flask_session["_user_id"] = str(record.id)
         flask_session["_fresh"] = True
+        if recent:
+            flask_session[stepup.STAMP] = int(time.time())
     return record
 
 
