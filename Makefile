@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 HTMX_VERSION := 2.0.11
+SIMPLEWEBAUTHN_VERSION := 14.0.0
 
 .PHONY: run test lint install install-dev vendor migration db-upgrade seed worker scheduler smoke clean bench
 
@@ -66,6 +67,10 @@ vendor:
 	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null && tar xzf htmx.org-$(HTMX_VERSION).tgz && \
 	 cp package/dist/htmx.min.js $(CURDIR)/static/vendor/htmx-$(HTMX_VERSION).min.js && rm -rf $$tmp
 	@echo "static/vendor/htmx-$(HTMX_VERSION).min.js refreshed from the npm registry"
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent @simplewebauthn/browser@$(SIMPLEWEBAUTHN_VERSION) >/dev/null && \
+	 tar xzf simplewebauthn-browser-$(SIMPLEWEBAUTHN_VERSION).tgz && \
+	 cp package/dist/bundle/index.umd.min.js $(CURDIR)/static/vendor/simplewebauthn-browser-$(SIMPLEWEBAUTHN_VERSION).umd.min.js && rm -rf $$tmp
+	@echo "static/vendor/simplewebauthn-browser-$(SIMPLEWEBAUTHN_VERSION).umd.min.js refreshed from the npm registry"
 
 migration: install
 	@test -n "$(m)" || { echo 'usage: make migration m="what changed"'; exit 1; }

@@ -143,6 +143,11 @@ class Config:
     FACEBOOK_API_BASE_URL = env("FACEBOOK_API_BASE_URL", "https://graph.facebook.com/{version}/")
     OAUTH_TIMEOUT = env_int("OAUTH_TIMEOUT", 10)
 
+    # Passkeys (WebAuthn). Unset, both follow the origin links use (BASE_URL, else the served host);
+    # the relying-party id is that origin's host name.
+    WEBAUTHN_RP_ID = env("WEBAUTHN_RP_ID")
+    WEBAUTHN_ORIGIN = env("WEBAUTHN_ORIGIN")
+
     # Billing. The gateway adapter ("sandbox" is the built-in one) and its webhook.
     PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", "sandbox")
     # Comma-separated: the first signs (sandbox), any of them verifies (secret rotation).

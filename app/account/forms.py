@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, Field, PasswordField, SelectField, StringField
+from wtforms import DateField, Field, HiddenField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.account.services import Profile
-from app.auth.forms import check_new_password, phone_value
+from app.auth.forms import Printable, check_new_password, phone_value
 from app.models.user import User
 
 GENDERS = {"": "Prefer not to say", "female": "Female", "male": "Male", "non_binary": "Non-binary", "other": "Other"}
@@ -118,3 +118,23 @@ class ConfirmPasswordForm(FlaskForm):
         "Password",
         validators=[DataRequired("Enter your password."), Length(max=128, message="That password is too long.")],
     )
+
+
+def passkey_name_field(required: bool) -> StringField:
+    first = DataRequired("Give the passkey a name.") if required else Optional()
+    return StringField(
+        "Passkey name",
+        filters=[_strip],
+        validators=[first, Length(max=60, message="Use at most 60 characters."), Printable()],
+    )
+
+
+class PasskeyAddForm(FlaskForm):
+    """The browser's answer to the registration challenge (JSON, filled in by static/js/passkeys.js) and a name."""
+
+    name = passkey_name_field(required=False)
+    credential = HiddenField(validators=[DataRequired("Your browser sent no passkey. Try again.")])
+
+
+class PasskeyRenameForm(FlaskForm):
+    name = passkey_name_field(required=True)

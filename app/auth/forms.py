@@ -6,7 +6,7 @@ import unicodedata
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, Field, PasswordField, StringField
+from wtforms import BooleanField, EmailField, Field, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.auth.emails import InvalidEmail, normalize_email
@@ -110,6 +110,13 @@ class LoginForm(FlaskForm):
         "Password",
         validators=[DataRequired("Enter your password."), Length(max=MAX_LENGTH, message="That password is too long.")],
     )
+    remember = BooleanField("Keep me signed in on this device")
+
+
+class PasskeySignInForm(FlaskForm):
+    """What the login page's passkey button posts: the browser's signed answer (JSON) to our challenge."""
+
+    credential = HiddenField(validators=[DataRequired("Your browser sent no passkey. Try again.")])
     remember = BooleanField("Keep me signed in on this device")
 
 

@@ -23,7 +23,7 @@ VERIFY_EMAIL, CODE_EMAIL = "verify_email", "login_code_email"
 ON_THE_FIELD = (ValidationError, AuthenticationError)
 
 
-def _signed_in_redirect() -> Response:
+def signed_in_redirect() -> Response:
     return redirect(safe_next() or url_for("main.home"), 303)
 
 
@@ -31,7 +31,7 @@ def _signed_in_redirect() -> Response:
 @limiter.limit(throttle.SIGNUP_PER_IP, methods=["POST"])
 def signup() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        return _signed_in_redirect()
+        return signed_in_redirect()
     form = SignupForm()
     availability = None
     if request.method == "GET" and request.args.get("username"):
@@ -91,7 +91,7 @@ def verify_resend() -> ResponseReturnValue:
 @throttle.failed_login_limit
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        return _signed_in_redirect()
+        return signed_in_redirect()
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -107,7 +107,7 @@ def login() -> ResponseReturnValue:
                         category="info",
                     )
                 flash(f"Welcome back, {user.display_name}.", "success")
-                return _signed_in_redirect()
+                return signed_in_redirect()
         except RateLimited as exc:
             return render_limited("auth/login.html", form, exc)
     return render_form("auth/login.html", form)
@@ -117,7 +117,7 @@ def login() -> ResponseReturnValue:
 @throttle.code_request_limit
 def login_code() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        return _signed_in_redirect()
+        return signed_in_redirect()
     form = EmailForm()
     if form.validate_on_submit():
         try:
@@ -140,7 +140,7 @@ def login_code_enter() -> ResponseReturnValue:
         with service_errors(form, on_the_form=ON_THE_FIELD):
             user = services.login_with_code(email, form.code.data, remember=form.remember.data)
             flash(f"Welcome back, {user.display_name}.", "success")
-            return _signed_in_redirect()
+            return signed_in_redirect()
     return render_form("auth/login_code_enter.html", form, email=email)
 
 

@@ -34,6 +34,8 @@ KINDS: dict[str, str] = {
     "subscription_resumed": DEFAULT,
     "announcement": DEFAULT,
     "phone_released": DEFAULT,
+    "passkey_added": DEFAULT,
+    "passkey_removed": DEFAULT,
 }
 
 _B = "https://shop.example.com"  # sample data: real links come from app/links.py
@@ -139,6 +141,18 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "on yours and no longer signs you in. If the number is yours, verify it again "
         "from your profile.",
         "link": f"{_B}/account/profile",
+    },
+    "passkey_added": {
+        "name": "ada",
+        "passkey_name": "Chrome on Linux",
+        "when": "7 Dec 2026, 14:05 UTC",
+        "security_url": f"{_B}/account/security/passkeys",
+    },
+    "passkey_removed": {
+        "name": "ada",
+        "passkey_name": "Chrome on Linux",
+        "when": "7 Dec 2026, 14:05 UTC",
+        "security_url": f"{_B}/account/security/passkeys",
     },
 }
 

@@ -8,6 +8,7 @@ from app.models.mail import DevMail, SentEmail
 from app.models.notification import Announcement, Notification
 from app.models.otp import UserOTP
 from app.models.outbox import OutboxMessage, PeriodicJob
+from app.models.passkey import WebAuthnCredential
 from app.models.social import SocialAccount
 from app.models.user import Permission, Role, User, UserSession, role_permission
 
@@ -37,6 +38,7 @@ __all__ = [
     "User",
     "UserOTP",
     "UserSession",
+    "WebAuthnCredential",
     "WebhookEvent",
     "role_permission",
 ]
