@@ -84,10 +84,11 @@
 
   // The browser's autofill offers passkeys in the identifier field until one is chosen (or the
   // button starts a request of its own, which cancels this one): nothing to say when it ends so.
+  // After a refused passkey the page says why; it doesn't ask again by itself.
   function autofill(root) {
     within(root, "input[data-passkey-autofill]").forEach(function (input) {
       var form = document.querySelector('form[data-passkey-form="login"]');
-      if (!form || input.dataset.passkeyArmed) return;
+      if (!form || input.dataset.passkeyArmed || document.getElementById("passkey-error")) return;
       input.dataset.passkeyArmed = "1";
       lib().browserSupportsWebAuthnAutofill()
         .then(function (available) {
