@@ -14,6 +14,7 @@ import pytest
 
 from app.auth.reset import make_reset_token
 from app.extensions import db
+from app.models.passkey import WebAuthnCredential
 from app.models.user import User
 from app.rbac import role_named
 from tests.factories import InvoiceFactory, PlanFactory, ProductFactory, SubscriptionFactory
@@ -76,6 +77,11 @@ def world(csrf_app) -> World:
         invoice = InvoiceFactory(user=customer, plan=plan, subscription_id=subscription.id)
         notification = add_notifications(customer.id, 1)[0]
         other_device = sign_in(csrf_app.test_client(), customer)
+        passkey = WebAuthnCredential(
+            user_id=customer.id, credential_id=b"world-passkey", public_key=b"", name="Laptop", transports=[]
+        )
+        db.session.add(passkey)
+        db.session.commit()
         args = {
             "user_id": target.id,
             "product_id": product.id,
@@ -90,6 +96,7 @@ def world(csrf_app) -> World:
             "attempt_id": uuid.uuid4(),
             "job_id": "nojob",
             "provider": "google",
+            "passkey_id": passkey.id,
         }
         world = World({name: str(value) for name, value in args.items()}, customer.id, admin.id)
         db.session.remove()
