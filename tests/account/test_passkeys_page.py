@@ -42,7 +42,7 @@ def test_a_passkey_is_added_listed_audited_and_the_owner_emailed(app, signed_in,
     assert row.user_id == user.id and row.credential_id == authenticator.credential_id
     assert row.name == "Work laptop" and row.transports == ["internal"] and row.sign_count == 0
     page = signed_in.get("/account/security/passkeys")
-    assert "Work laptop" in page.text and "Never" in page.text
+    assert "Work laptop" in page.text and "Last used never" in page.text
     assert "passkey.added" in _actions(app)
     [email] = queued_emails(app, "passkey_added")
     assert email["to"] == user.email and email["context"]["passkey_name"] == "Work laptop"
