@@ -41,6 +41,12 @@ SENTENCES: dict[str, str] = {
     "user.phone_removed": "{actor} removed their phone number",
     "session.ended": "{actor} signed out a session on {after_device}",
     "session.ended_others": "{actor} signed out {after_sessions_ended} other sessions",
+    "passkey.added": "{actor} added the passkey {after_name}",
+    "passkey.add_failed": "{actor} tried to add a passkey that could not be verified",
+    "passkey.renamed": "{actor} renamed the passkey {before_name} to {after_name}",
+    "passkey.removed": "{actor} removed the passkey {before_name}",
+    "passkey.sign_count_regressed": "{actor}'s passkey answered with a sign count that went back "
+    "from {before_sign_count} to {after_sign_count} (refused: a cloned authenticator?)",
     # staff on people
     "user.role_changed": "{actor} changed {target}'s role from {before_role} to {after_role}",
     "user.deactivated": "{actor} deactivated {target} ({after_sessions_ended} sessions ended)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import flash
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
 from app.auth import bp, passkeys, throttle
 from app.auth.forms import LoginForm, PasskeySignInForm
@@ -30,6 +31,8 @@ def passkey_options() -> ResponseReturnValue:
 @limiter.limit(throttle.LOGIN_PER_IP)
 @throttle.failed_login_limit
 def passkey_sign_in() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return signed_in_redirect()
     form = PasskeySignInForm()
     if form.validate_on_submit():
         with service_errors(form, on_the_form=ON_THE_FIELD):

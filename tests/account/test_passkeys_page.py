@@ -196,3 +196,17 @@ def test_every_passkey_mutation_needs_the_csrf_token(make_app):
         assert response.status_code == 400 and "Your form expired" in response.text, url
     with csrf_app.app_context():
         assert db.session.scalar(sa.select(WebAuthnCredential.name)) == "Laptop"
+
+
+def test_the_summary_partial_counts_the_passkeys_and_links_to_the_page(app, signed_in, user):
+    from flask import render_template
+
+    with app.test_request_context():
+        none = render_template("account/_passkeys_summary.html", passkey_count=0)
+        two = render_template("account/_passkeys_summary.html", passkey_count=2)
+    assert "No passkeys yet." in none and "Add a passkey" in none
+    assert "2 passkeys can sign in to your account." in two and 'href="/account/security/passkeys"' in two
+
+
+def test_a_signed_in_person_posting_a_passkey_sign_in_is_sent_on(signed_in):
+    assert signed_in.post("/auth/passkey", data={"credential": "{}"}).status_code == 303
