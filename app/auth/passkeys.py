@@ -228,17 +228,18 @@ def own(user: User, passkey_id: int) -> WebAuthnCredential:
 
 def rename(user: User, passkey_id: int, name: str) -> WebAuthnCredential:
     credential = own(user, passkey_id)
-    before, credential.name = credential.name, name.strip()[:NAME_MAX]
-    if not credential.name:
+    name = name.strip()[:NAME_MAX]
+    if not name:
         raise ValidationError({"name": "Give the passkey a name."})
-    if credential.name != before:
+    if name != credential.name:
         audit.record(
             "passkey.renamed",
             actor_id=user.id,
             target=credential,
-            before={"name": before},
-            after={"name": credential.name},
+            before={"name": credential.name},
+            after={"name": name},
         )
+        credential.name = name
     db.session.commit()
     return credential
 

@@ -6,7 +6,8 @@
 // [data-passkey-start] starts that; on the login page the identifier field marked
 // data-passkey-autofill also offers the site's passkeys in the browser's autofill (conditional
 // mediation), where the browser supports it. Without JavaScript, or without WebAuthn, everything
-// marked data-passkey-show stays hidden. Re-binds after boosted navigation (htmx:load).
+// marked data-passkey-show stays hidden (and what is marked data-passkey-hide, saying so, stays
+// shown). Re-binds after boosted navigation (htmx:load).
 (function () {
   "use strict";
 
@@ -105,6 +106,7 @@
   function init(root) {
     if (!supported()) return;
     within(root, "[data-passkey-show]").forEach(function (el) { el.hidden = false; });
+    within(root, "[data-passkey-hide]").forEach(function (el) { el.hidden = true; });
     autofill(root);
   }
 

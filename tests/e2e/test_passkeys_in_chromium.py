@@ -90,6 +90,7 @@ def test_register_a_passkey_sign_out_and_sign_in_with_it_alone_then_rename_and_r
     _sign_in_with_password(page, base)
     _open_passkeys(page)
     assert page.get_by_text("You have no passkeys yet.").is_visible()
+    assert not page.get_by_text("Adding a passkey needs JavaScript").is_visible()
 
     page.get_by_label("Passkey name").fill("Test laptop")
     page.get_by_role("button", name="Add a passkey").click()
@@ -183,5 +184,8 @@ def test_without_webauthn_the_passkey_button_stays_hidden_and_password_sign_in_w
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
         page.get_by_role("button", name="Log in").click()
         page.get_by_text("Welcome back, Ada.").wait_for()
+        page.goto(_base(dev_live_server) + "/account/security/passkeys")
+        assert page.get_by_text("Adding a passkey needs JavaScript").is_visible()
+        assert not page.get_by_role("button", name="Add a passkey").is_visible()
     finally:
         context.close()
