@@ -118,6 +118,7 @@ def test_register_a_passkey_sign_out_and_sign_in_with_it_alone_then_rename_and_r
     _open_passkeys(page)
     page.get_by_text("Rename", exact=False).first.click()
     page.get_by_label("New name for Test laptop").fill("Work laptop")
+    screenshot("passkeys-rename")
     page.get_by_role("button", name="Save name").click()
     page.get_by_text("Passkey renamed to “Work laptop”.").wait_for()
     assert [c.name for c in _credentials(app)] == ["Work laptop"]
