@@ -6,6 +6,7 @@ party id is the served host name, and browsers refuse an IP address as one.
 """
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -190,3 +191,24 @@ def test_without_webauthn_the_passkey_button_stays_hidden_and_password_sign_in_w
         assert not page.get_by_role("button", name="Add a passkey").is_visible()
     finally:
         context.close()
+
+
+def test_adding_a_passkey_ten_minutes_after_signing_in_asks_to_confirm_first_and_comes_back(
+    app, dev_live_server, page, time_machine
+):
+    with app.app_context():
+        make_user(username="ada", email="ada@example.com", first_name="Ada")
+    virtual_authenticator(page)
+    _sign_in_with_password(page, _base(dev_live_server))
+    _open_passkeys(page)
+    time_machine.move_to(datetime.now(UTC) + timedelta(minutes=11))  # the server's clock: the sign-in is stale
+    page.get_by_role("button", name="Add a passkey").click()
+    page.get_by_role("heading", name="Confirm it’s you").wait_for()
+    assert page.url.endswith("/account/confirm?next=/account/security/passkeys")
+    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("heading", name="Passkeys", level=1).wait_for()
+    assert _credentials(app) == []
+    page.get_by_role("button", name="Add a passkey").click()
+    page.get_by_text("added.").wait_for()
+    assert len(_credentials(app)) == 1
