@@ -79,7 +79,7 @@ def zone_label(moment: datetime) -> str:
 
 
 def offset_label(zone: ZoneInfo, at: datetime | None = None) -> str:
-    """ "UTC+01:00": how far `zone` is from UTC at `at` (default now)."""
+    """How far `zone` is from UTC at `at` (default now): "UTC+01:00"."""
     offset = (at or datetime.now(UTC)).astimezone(zone).utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset else 0
     sign = "+" if minutes >= 0 else "−"
@@ -93,22 +93,34 @@ def iso_instant(value: datetime | str | None) -> str:
     return _instant(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _parsed(value: date | str) -> date | str:
+    """An ISO string as its date or datetime; any other string is a time already written out (an email
+    queued before its times travelled as instants), kept as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    except ValueError:
+        return value
+
+
 def format_datetime(value: datetime | str | None, fmt: str = "%d %b %Y, %H:%M", zone: ZoneInfo | None = None) -> str:
-    """ "07 Dec 2026, 14:05 CET": the time in `zone` (default: the zone shown now), the zone named."""
-    if not value:
-        return ""
-    moment = local(value, zone)
+    """The time in `zone` (default: the zone shown now), the zone named: "07 Dec 2026, 14:05 CET"."""
+    moment = _parsed(value) if value else None
+    if not isinstance(moment, datetime):
+        return moment if isinstance(moment, str) else ""
+    moment = local(moment, zone)
     return f"{moment.strftime(fmt)} {zone_label(moment)}"
 
 
 def format_date(value: date | str | None, fmt: str = "%d %b %Y", zone: ZoneInfo | None = None) -> str:
-    """ "07 Dec 2026": a date as it is; a date-time as the day it is in `zone` (default: the zone shown now)."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
-    day = local(value, zone).date() if isinstance(value, datetime) else value
-    return day.strftime(fmt)
+    """A date as it is; a date-time as the day it is in `zone` (default: the zone shown now): "07 Dec 2026"."""
+    day = _parsed(value) if value else None
+    if isinstance(day, datetime):
+        day = local(day, zone).date()
+    if isinstance(day, date):
+        return day.strftime(fmt)
+    return day or ""
 
 
 def format_timeago(value: datetime | None, now: datetime | None = None, zone: ZoneInfo | None = None) -> str:

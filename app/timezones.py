@@ -11,6 +11,7 @@ import uuid
 from contextlib import ExitStack
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from flask import Flask, g, request
 from flask_login import current_user
 
@@ -40,8 +41,7 @@ def zone_of(user_id: uuid.UUID | str | None) -> ZoneInfo | None:
     """A recipient's zone, from their profile (None: not set, or no such user)."""
     if not user_id:
         return None
-    user = db.session.get(User, uuid.UUID(str(user_id)))
-    return zone_named(user.timezone) if user is not None else None
+    return zone_named(db.session.scalar(sa.select(User.timezone).where(User.id == uuid.UUID(str(user_id)))))
 
 
 def _show_viewer_zone() -> None:
