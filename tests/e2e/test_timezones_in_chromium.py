@@ -29,9 +29,8 @@ def _wait_for_zone(app, username: str, expected: str, timeout: float = 10) -> No
 def _signed_in_at(app, username: str, zone: str) -> tuple[str, str]:
     """(UTC ISO instant, the same moment as a person in `zone` reads it) of the user's session."""
     with app.app_context():
-        created = db.session.scalar(
-            sa.select(UserSession.created_at).join(User, User.id == UserSession.user_id).where(User.username == username)
-        )
+        user_id = db.session.scalar(sa.select(User.id).where(User.username == username))
+        created = db.session.scalar(sa.select(UserSession.created_at).where(UserSession.user_id == user_id))
     local = created.astimezone(ZoneInfo(zone))
     return f"{created:%Y-%m-%dT%H:%M:%S}Z", f"{local:%d %b %Y, %H:%M} {local.tzname()}"
 
