@@ -65,6 +65,9 @@ def register_extensions(app: Flask) -> None:
     from app.auth import login_hooks
 
     login_hooks.init_app(app)
+    from app import timezones
+
+    timezones.init_app(app)  # after the session loader's hook: the viewer's zone is their profile's
     security.init_app(app)
     metrics.init_app(app)
     outbox.init_app(app)

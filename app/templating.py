@@ -9,9 +9,10 @@ from flask import Flask, current_app, render_template, request, url_for
 from flask_login import current_user
 from jinja2 import nodes
 from jinja2_fragments.flask import render_block
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from app.dates import format_date, format_datetime, format_timeago
+from app.dates import format_date, format_datetime, format_timeago, iso_instant
 from app.money import format_money
 from app.web import is_htmx
 
@@ -62,6 +63,19 @@ def page_imports(template: str) -> dict[str, Any]:
     return names
 
 
+def time_tag(value: datetime | None, shown: str = "datetime") -> Markup:
+    """`<time datetime="2026-12-07T13:05:00Z">07 Dec 2026, 14:05 CET</time>`: the UTC instant for machines,
+    the viewer's clock for people. `shown`: "datetime", "date", or "ago" (relative, the full time as its title)."""
+    if not value:
+        return Markup("")
+    if shown == "ago":
+        return Markup('<time datetime="{}" title="{}">{}</time>').format(
+            iso_instant(value), format_datetime(value), format_timeago(value)
+        )
+    text = format_date(value) if shown == "date" else format_datetime(value)
+    return Markup('<time datetime="{}">{}</time>').format(iso_instant(value), text)
+
+
 def render_without_database(template: str, **context: Any) -> str:
     """A page that must render while the database is down. The context processors are skipped (they read
     the signed-in user, which a failed transaction has expired) and the navbar leaves out the account menu."""
@@ -89,6 +103,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["timeago"] = format_timeago
+    app.jinja_env.filters["iso"] = iso_instant
+    app.jinja_env.filters["time_tag"] = time_tag
     app.jinja_env.globals["is_htmx"] = is_htmx
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

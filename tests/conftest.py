@@ -46,6 +46,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "postgres: needs PostgreSQL (row locks, concurrency)")
     config.addinivalue_line("markers", "e2e: drives Chromium against a live server")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
+    config.addinivalue_line("markers", "browser_context(**options): Playwright context options for the `page` fixture")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -11,8 +11,9 @@ from wtforms import DateField, Field, HiddenField, PasswordField, SelectField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.account.services import Profile
+from app.account.services import BAD_ZONE, Profile
 from app.auth.forms import Printable, check_new_password, phone_value
+from app.dates import offset_label, zone_named, zone_names
 from app.models.user import User
 
 GENDERS = {"": "Prefer not to say", "female": "Female", "male": "Male", "non_binary": "Non-binary", "other": "Other"}
@@ -49,6 +50,18 @@ POSTCODE = PlainText("-", digits=True, allowed="letters, digits, spaces and hyph
 TAX_ID = PlainText("-./", digits=True, allowed="letters, digits, spaces and . - /")
 
 
+def zone_choices() -> dict[str, list[tuple[str, str]]]:
+    """Every IANA zone, grouped by region, each labelled with its offset from UTC now."""
+    now = datetime.now(UTC)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in zone_names():
+        region = name.partition("/")[0] if "/" in name else "Other"
+        zone = zone_named(name)
+        offset = f" ({offset_label(zone, now)})" if zone else ""
+        groups.setdefault(region, []).append((name, name.replace("_", " ") + offset))
+    return dict(sorted(groups.items(), key=lambda item: (item[0] == "Other", item[0])))
+
+
 def _text(label: str, max_length: int, rule: PlainText) -> StringField:
     return StringField(
         label,
@@ -71,6 +84,15 @@ class ProfileForm(FlaskForm):
     company = _text("Company", 120, ADDRESS_LINE)
     tax_id = _text("Tax ID (VAT, EIN …)", 60, TAX_ID)
     phone = StringField("Phone", filters=[_strip], validators=[Optional()])
+    timezone = SelectField("Time zone", validate_choice=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = zone_choices()
+
+    def validate_timezone(self, field: Field) -> None:
+        if field.data and zone_named(field.data) is None:
+            raise ValidationError(BAD_ZONE)
 
     def validate_gender(self, field: Field) -> None:
         if field.data not in GENDERS:
@@ -92,7 +114,14 @@ class ProfileForm(FlaskForm):
             address={name: self[name].data or "" for name in ADDRESS_FIELDS},
             company=self.company.data or "",
             tax_id=self.tax_id.data or "",
+            timezone=self.timezone.data or None,
         )
+
+
+class DetectedTimezoneForm(FlaskForm):
+    """What static/js/timezone.js posts: the zone the browser reports."""
+
+    timezone = StringField("Time zone", filters=[_strip])
 
 
 class PasswordChangeForm(FlaskForm):

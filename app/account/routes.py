@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.account import bp, services
-from app.account.forms import ADDRESS_FIELDS, PasswordChangeForm, ProfileForm
+from app.account.forms import ADDRESS_FIELDS, DetectedTimezoneForm, PasswordChangeForm, ProfileForm
 from app.auth import reset, stepup, throttle
 from app.auth.forms import PASSWORD_HINT, CodeForm
 from app.auth.pages import render_limited
@@ -17,6 +17,7 @@ from app.errors import AuthenticationError, RateLimited, ValidationError
 from app.extensions import limiter
 from app.models.user import User
 from app.templating import render_page
+from app.timezones import browser_zone_name
 from app.web import is_htmx, render_form, safe_next, see_other, service_errors
 
 PENDING_PHONE = "pending_phone"
@@ -32,6 +33,7 @@ def _profile_form(user: User) -> ProfileForm:
     if not form.is_submitted():
         for name in ADDRESS_FIELDS:
             form[name].data = (user.address or {}).get(name, "")
+        form.timezone.data = user.timezone or browser_zone_name() or "UTC"
     return form
 
 
@@ -43,7 +45,7 @@ def profile() -> ResponseReturnValue:
     back = safe_next()
     if form.validate_on_submit():
         phone = form.phone.data
-        with service_errors(form, on_the_form=(RateLimited,)):
+        with service_errors(form, on_the_form=(ValidationError, RateLimited)):
             change = services.save_profile(user, form.profile(), phone=phone)
             if change is services.PhoneChange.CODE_SENT:
                 session[PENDING_PHONE] = phone
@@ -87,6 +89,16 @@ def phone_send() -> ResponseReturnValue:
         return render_limited("account/phone_verify.html", CodeForm(formdata=None), exc, phone=phone)
     session[PENDING_PHONE] = phone
     return see_other("account.phone_verify", message=f"We texted a code to {phone}.")
+
+
+@bp.post("/timezone")
+def timezone() -> ResponseReturnValue:
+    """The zone static/js/timezone.js read from the browser: stored if the profile has none yet.
+
+    204 whether stored or not (a chosen zone stays); a name that is no zone is a 400 saying so."""
+    form = DetectedTimezoneForm()
+    services.detect_timezone(_me(), form.timezone.data or "")
+    return "", 204
 
 
 def _sessions_page(message: str | None = None) -> ResponseReturnValue:

@@ -13,7 +13,8 @@ from app import audit
 from app.auth import throttle
 from app.auth.otp import queue_code, verify_otp
 from app.auth.sessions import end_other_sessions, is_live
-from app.errors import AuthenticationError, NotFound, RateLimited
+from app.dates import zone_named
+from app.errors import AuthenticationError, NotFound, RateLimited, ValidationError
 from app.extensions import db
 from app.links import path_for
 from app.models.base import utcnow
@@ -21,6 +22,7 @@ from app.models.user import User, UserSession
 from app.notifications.services import notify
 
 BAD_PHONE_CODE = "That code is wrong or has expired. Ask for a new one if you need to."
+BAD_ZONE = "Choose a time zone from the list, such as Europe/Berlin."
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,14 @@ class Profile:
     address: dict[str, str] | None = None  # line1, line2, city, region, postal_code, country
     company: str = ""  # billing details, with the address: printed on invoices
     tax_id: str = ""
+    timezone: str | None = None  # an IANA name; None keeps the one set (or none)
+
+
+def checked_zone(name: str) -> str:
+    """`name` if it is an IANA time zone name (ValidationError on the timezone field otherwise)."""
+    if zone_named(name) is None:
+        raise ValidationError({"timezone": BAD_ZONE})
+    return name
 
 
 class PhoneChange(enum.Enum):
@@ -61,9 +71,10 @@ def save_profile(user: User, profile: Profile, *, phone: str | None) -> PhoneCha
 
 
 def update_profile(user: User, profile: Profile) -> None:
-    """Save names, gender, date of birth, address and billing details (company, tax id).
+    """Save names, gender, date of birth, address, billing details (company, tax id) and the time zone.
 
     Invoices already issued keep the details they were issued with (Invoice.bill_to)."""
+    timezone = checked_zone(profile.timezone) if profile.timezone else user.timezone
     new = {
         "first_name": profile.first_name or "",
         "last_name": profile.last_name or "",
@@ -72,6 +83,7 @@ def update_profile(user: User, profile: Profile) -> None:
         "address": profile.address if profile.address and any(profile.address.values()) else None,
         "company": profile.company.strip() or None,
         "tax_id": profile.tax_id.strip() or None,
+        "timezone": timezone,
     }
     changed = [name for name, value in new.items() if getattr(user, name) != value]
     for name in changed:
@@ -79,6 +91,21 @@ def update_profile(user: User, profile: Profile) -> None:
     if changed:
         audit.record("user.profile_updated", actor_id=user.id, target=user, after={"fields": changed})
     db.session.commit()
+
+
+def detect_timezone(user: User, name: str) -> bool:
+    """Keep the zone the browser reported, if the profile has none yet; a chosen zone is never replaced.
+
+    One conditional UPDATE, so two tabs reporting at once store it once. True when it was stored."""
+    checked_zone(name)
+    stored = db.session.scalar(
+        sa.update(User).where(User.id == user.id, User.timezone.is_(None)).values(timezone=name).returning(User.id)
+    )
+    if stored is not None:
+        audit.record("user.timezone_detected", actor_id=user.id, target=user, after={"timezone": name})
+    db.session.commit()
+    db.session.refresh(user)
+    return stored is not None
 
 
 def send_phone_code(user: User, phone: str) -> None:

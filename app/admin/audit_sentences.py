@@ -36,6 +36,7 @@ SENTENCES: dict[str, str] = {
     "password.change_failed": "{actor} tried to change their password with a wrong current password",
     # the account
     "user.profile_updated": "{actor} updated their profile ({after_fields})",
+    "user.timezone_detected": "{actor}'s time zone was detected from their browser: {after_timezone}",
     "user.phone_verified": "{actor} verified their phone number",
     "user.phone_released": "{actor} took over a phone number {target} had",
     "user.phone_removed": "{actor} removed their phone number",

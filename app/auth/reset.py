@@ -20,6 +20,7 @@ from app.auth.emails import email_key
 from app.auth.passwords import hash_password, password_problem, verify_password
 from app.auth.services import user_by_email
 from app.auth.sessions import end_other_sessions
+from app.dates import iso_instant
 from app.errors import AuthenticationError, ValidationError
 from app.extensions import db
 from app.links import external_url
@@ -94,10 +95,11 @@ def set_password(
         "password_changed",
         {
             "name": user.display_name,
-            "when": now.strftime("%d %b %Y, %H:%M UTC"),
+            "when": iso_instant(now),  # shown on the recipient's clock (app/mail/services.py)
             "ip": ip or "unknown",
             "reset_url": external_url("auth.password_reset_request"),
         },
+        user_id=user.id,
     )
     db.session.commit()
     return ended

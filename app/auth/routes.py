@@ -14,6 +14,7 @@ from app.auth.pages import render_limited
 from app.auth.permissions import login_required
 from app.errors import AuthenticationError, RateLimited, ValidationError
 from app.extensions import limiter
+from app.timezones import browser_zone_name
 from app.web import is_htmx, render_form, safe_next, see_other, service_errors
 
 # The address whose code the verification page checks (the account behind it is looked up there,
@@ -40,7 +41,11 @@ def signup() -> ResponseReturnValue:
     if form.validate_on_submit():
         with service_errors(form, on_the_form=ON_THE_FIELD):
             services.register(
-                username=form.username.data, email=form.email.data, password=form.password.data, phone=form.phone.data
+                username=form.username.data,
+                email=form.email.data,
+                password=form.password.data,
+                phone=form.phone.data,
+                timezone=browser_zone_name(),
             )
             session[VERIFY_EMAIL] = form.email.data
             return see_other("auth.verify")

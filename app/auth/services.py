@@ -22,6 +22,7 @@ from app.auth.otp import queue_code, verify_otp
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.auth.phones import looks_like_phone, normalize_phone
 from app.auth.sessions import end_other_sessions, end_session, start_session
+from app.dates import zone_named
 from app.errors import AuthenticationError, Conflict, NotFound, RateLimited, ValidationError
 from app.extensions import db
 from app.links import external_url, path_for
@@ -75,8 +76,12 @@ def _verification_owner(user: User | None) -> User | None:
     return user if user is not None and user.is_active and user.email_verified_at is None else None
 
 
-def register(*, username: str, email: str, password: str, phone: str | None = None) -> User | None:
+def register(
+    *, username: str, email: str, password: str, phone: str | None = None, timezone: str | None = None
+) -> User | None:
     """Create an unverified customer and queue its verification code.
+
+    `timezone` is the zone the browser reported before signing up (the `tz` cookie), kept when it is one.
 
     Returns None, having created nothing, when the email already has an
     account. Both paths do the same work in the request — the password hash,
@@ -104,6 +109,7 @@ def register(*, username: str, email: str, password: str, phone: str | None = No
         password_hash=password_hash,
         role_id=default_role().id,
         password_changed_at=utcnow(),
+        timezone=timezone if zone_named(timezone) else None,
     )
     if user is None:
         holder = user_by_email(email)

@@ -1,6 +1,8 @@
 """What billing tells customers: an in-app notification plus the matching email.
 
-Each email gets exactly the variables app/mail/kinds.py SAMPLES lists for its kind.
+Each email gets exactly the variables app/mail/kinds.py SAMPLES lists for its kind. A notice's text
+says its dates on the customer's clock (their profile's zone), whoever's request made it; the email
+carries the instants (UTC, ISO) and its worker says them on that same clock.
 """
 
 from __future__ import annotations
@@ -8,12 +10,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from app.dates import format_date
+from app.dates import format_date, iso_instant
 from app.links import external_url, path_for
 from app.models.billing import Invoice, Subscription
 from app.models.catalog import Plan, Product
 from app.money import format_money
 from app.notifications.services import notify
+from app.timezones import zone_of
+
+
+def _day(user_id: uuid.UUID, moment: datetime | None) -> str:
+    """The date `moment` falls on where the customer lives."""
+    return format_date(moment, zone=zone_of(user_id))
 
 
 def _subscriptions_links() -> tuple[str, str]:
@@ -30,29 +38,28 @@ def _plan_notice(
 
 
 def trial_started(sub: Subscription, product: Product, plan: Plan) -> None:
-    trial_end = format_date(sub.trial_end)
     _plan_notice(
         sub,
         product,
         plan,
         "trial_started",
         f"Your {product.name} trial has started",
-        f"It runs until {trial_end}.",
-        trial_end=trial_end,
+        f"It runs until {_day(sub.user_id, sub.trial_end)}.",
+        trial_end=iso_instant(sub.trial_end),
     )
 
 
 def trial_ending(sub: Subscription, product: Product, plan: Plan, days_left: int) -> None:
-    trial_end = format_date(sub.trial_end)
     title = f"Your {product.name} trial ends in {days_left} days"
+    body = f"It ends on {_day(sub.user_id, sub.trial_end)}."
     _plan_notice(
-        sub, product, plan, "trial_ending", title, f"It ends on {trial_end}.", trial_end=trial_end, days_left=days_left
+        sub, product, plan, "trial_ending", title, body, trial_end=iso_instant(sub.trial_end), days_left=days_left
     )
 
 
 def activated(sub: Subscription, product: Product, plan: Plan) -> None:
-    period_end = format_date(sub.current_period_end)
-    body = f"{plan.name} plan, renewing on {period_end}."
+    body = f"{plan.name} plan, renewing on {_day(sub.user_id, sub.current_period_end)}."
+    period_end = iso_instant(sub.current_period_end)
     _plan_notice(sub, product, plan, "subscription_activated", f"{product.name} is active", body, period_end=period_end)
 
 
@@ -63,13 +70,13 @@ def receipt(invoice: Invoice, *, paid_on: datetime) -> None:
         invoice.user_id,
         "payment_receipt",
         f"Payment received for {invoice.number}",
-        f"{total} paid on {format_date(paid_on)}.",
+        f"{total} paid on {_day(invoice.user_id, paid_on)}.",
         link,
         email=True,
         email_context={
             "invoice_number": invoice.number,
             "total": total,
-            "paid_on": format_date(paid_on),
+            "paid_on": iso_instant(paid_on),
             "invoice_url": external_url("billing.invoice", invoice_id=invoice.id),
             "lines": [
                 {"description": line.description, "amount": format_money(line.amount, invoice.currency)}
@@ -86,14 +93,14 @@ def payment_failed(sub: Subscription, product: Product, invoice: Invoice, reason
         sub.user_id,
         "payment_failed",
         f"Payment for {product.name} failed",
-        f"{reason} We'll try again on {format_date(retry_on)}.",
+        f"{reason} We'll try again on {_day(sub.user_id, retry_on)}.",
         link,
         email=True,
         email_context={
             "product_name": product.name,
             "total": total,
             "reason": reason,
-            "retry_on": format_date(retry_on),
+            "retry_on": iso_instant(retry_on),
             "billing_url": url,
         },
     )
@@ -121,27 +128,27 @@ def _ending_notice(sub: Subscription, product: Product, kind: str, title: str, b
 
 def cancelled(sub: Subscription, product: Product, ends_on: datetime) -> None:
     """What a cancellation tells the customer: "will end on" when it waits for the period end, else "is cancelled"."""
-    date = format_date(ends_on)
+    date, instant = _day(sub.user_id, ends_on), iso_instant(ends_on)
     if sub.is_live and sub.cancel_at_period_end:
         body = "You keep access until then and won't be charged again."
-        _ending_notice(sub, product, "subscription_ending", f"{product.name} will end on {date}", body, ends_on=date)
+        _ending_notice(sub, product, "subscription_ending", f"{product.name} will end on {date}", body, ends_on=instant)
     else:
         body = f"Access ended on {date}."
-        _ending_notice(sub, product, "subscription_cancelled", f"{product.name} is cancelled", body, ends_on=date)
+        _ending_notice(sub, product, "subscription_cancelled", f"{product.name} is cancelled", body, ends_on=instant)
 
 
 def ended(sub: Subscription, product: Product, ended_on: datetime) -> None:
     """A cancellation planned for the period end has happened (the lifecycle run)."""
-    date = format_date(ended_on)
-    body = f"Your subscription ended on {date}. You won't be charged again."
-    _ending_notice(sub, product, "subscription_ended", f"{product.name} has ended", body, ended_on=date)
+    body = f"Your subscription ended on {_day(sub.user_id, ended_on)}. You won't be charged again."
+    title = f"{product.name} has ended"
+    _ending_notice(sub, product, "subscription_ended", title, body, ended_on=iso_instant(ended_on))
 
 
 def resumed(sub: Subscription, product: Product) -> None:
     """A cancellation planned for the period end was undone: it renews as usual."""
-    date = format_date(sub.current_period_end)
+    body = f"It renews on {_day(sub.user_id, sub.current_period_end)}."
     title = f"{product.name} is resumed"
-    _ending_notice(sub, product, "subscription_resumed", title, f"It renews on {date}.", renews_on=date)
+    _ending_notice(sub, product, "subscription_resumed", title, body, renews_on=iso_instant(sub.current_period_end))
 
 
 def order_refunded(user_id: uuid.UUID, *, total: str, reason: str) -> None:

@@ -3,7 +3,8 @@
 Templates live in templates/email/<kind>.{subject.txt,txt,html} and are rendered
 with StrictUndefined. `SAMPLES` is realistic data for each kind; a test renders
 every kind with it, so a template that needs more than its callers pass fails CI.
-Every context also gets `site_name` and `base_url`.
+Every context also gets `site_name` and `base_url`. Times travel as UTC ISO instants and
+the templates format them (`|date`, `|datetime`) on the recipient's clock.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "signup_attempt": {"name": "ada", "login_url": f"{_B}/auth/login", "reset_url": f"{_B}/auth/password-reset"},
     "password_changed": {
         "name": "ada",
-        "when": "22 Nov 2026, 14:05 UTC",
+        "when": "2026-11-22T14:05:00Z",
         "ip": "203.0.113.7",
         "reset_url": f"{_B}/auth/password-reset",
     },
@@ -56,14 +57,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "name": "ada",
         "product_name": "Pipeline CRM",
         "plan_name": "Team",
-        "trial_end": "6 Dec 2026",
+        "trial_end": "2026-12-06T10:00:00Z",
         "subscription_url": f"{_B}/subscriptions/",
     },
     "trial_ending": {
         "name": "ada",
         "product_name": "Pipeline CRM",
         "plan_name": "Team",
-        "trial_end": "6 Dec 2026",
+        "trial_end": "2026-12-06T10:00:00Z",
         "days_left": 3,
         "subscription_url": f"{_B}/subscriptions/",
     },
@@ -71,14 +72,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "name": "ada",
         "product_name": "Pipeline CRM",
         "plan_name": "Team",
-        "period_end": "22 Dec 2026",
+        "period_end": "2026-12-22T10:00:00Z",
         "subscription_url": f"{_B}/subscriptions/",
     },
     "payment_receipt": {
         "name": "ada",
         "invoice_number": "INV-2026-000123",
         "total": "$53.90",
-        "paid_on": "22 Nov 2026",
+        "paid_on": "2026-11-22T10:00:00Z",
         "invoice_url": f"{_B}/invoices/3f2a",
         "lines": [
             {"description": "Pipeline CRM · Team (monthly)", "amount": "$49.00"},
@@ -90,7 +91,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "product_name": "Pipeline CRM",
         "total": "$53.90",
         "reason": "Your card was declined.",
-        "retry_on": "25 Nov 2026",
+        "retry_on": "2026-11-25T10:00:00Z",
         "billing_url": f"{_B}/subscriptions/",
     },
     "order_refunded": {
@@ -107,25 +108,25 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "subscription_cancelled": {
         "name": "ada",
         "product_name": "Pipeline CRM",
-        "ends_on": "22 Dec 2026",
+        "ends_on": "2026-12-22T10:00:00Z",
         "subscriptions_url": f"{_B}/subscriptions/",
     },
     "subscription_ending": {
         "name": "ada",
         "product_name": "Pipeline CRM",
-        "ends_on": "22 Dec 2026",
+        "ends_on": "2026-12-22T10:00:00Z",
         "subscriptions_url": f"{_B}/subscriptions/",
     },
     "subscription_ended": {
         "name": "ada",
         "product_name": "Pipeline CRM",
-        "ended_on": "22 Dec 2026",
+        "ended_on": "2026-12-22T10:00:00Z",
         "subscriptions_url": f"{_B}/subscriptions/",
     },
     "subscription_resumed": {
         "name": "ada",
         "product_name": "Pipeline CRM",
-        "renews_on": "22 Dec 2026",
+        "renews_on": "2026-12-22T10:00:00Z",
         "subscriptions_url": f"{_B}/subscriptions/",
     },
     "announcement": {

@@ -1,9 +1,11 @@
 """Email: render from templates/email/, queue through the outbox, deliver over SMTP.
 
 The payload a `send_email` job carries is everything the message needs
-(recipient, names, amounts, links), so delivering makes no query beyond
-recording the send. Codes and reset links are never in a payload: their jobs
-(jobs/auth.py) make them in the worker and hand the message to `deliver`.
+(recipient, names, amounts, links, times as UTC ISO instants), so delivering
+makes no query beyond the recipient's time zone (times are shown on their
+clock, whoever's request queued the message) and recording the send. Codes
+and reset links are never in a payload: their jobs (jobs/auth.py) make them in
+the worker and hand the message to `deliver`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import re
 import secrets
 import smtplib
 import ssl
+import uuid
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import css_inline
 import jinja2
@@ -26,12 +30,14 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from app import links, outbox
+from app.dates import shown_in
 from app.extensions import db
 from app.mail.kinds import queue_for
 from app.models.base import utcnow
 from app.models.mail import DevMail, SentEmail
 from app.observability import redact
 from app.redis_client import get_redis
+from app.timezones import zone_of
 
 log = logging.getLogger(__name__)
 
@@ -47,28 +53,36 @@ def _strict_env() -> jinja2.Environment:
     return env
 
 
-def render_email(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
-    """Return (subject, text, html) for templates/email/<template>.{txt,html}.
+def render_email(template: str, context: dict[str, Any], zone: ZoneInfo | None = None) -> tuple[str, str, str]:
+    """Return (subject, text, html) for templates/email/<template>.{txt,html}, times on `zone`'s clock (None: UTC).
 
     StrictUndefined: a missing variable is an error, never a blank in a customer's inbox.
     """
     env = _strict_env()
     ctx = {"site_name": current_app.config["SITE_NAME"], "base_url": links.base_url(), **context}
-    subject_tpl = env.get_template(f"email/{template}.subject.txt")
-    subject = " ".join(subject_tpl.render(ctx).split())
-    text = env.get_template(f"email/{template}.txt").render(ctx)
-    html = _inliner.inline(env.get_template(f"email/{template}.html").render(ctx))
+    with shown_in(zone):
+        subject_tpl = env.get_template(f"email/{template}.subject.txt")
+        subject = " ".join(subject_tpl.render(ctx).split())
+        text = env.get_template(f"email/{template}.txt").render(ctx)
+        html = _inliner.inline(env.get_template(f"email/{template}.html").render(ctx))
     return subject, text, html
 
 
-def queue_email(to: str, template: str, context: dict[str, Any], *, queue: str | None = None) -> None:
-    """Send after the current transaction commits (through the outbox)."""
+def queue_email(
+    to: str,
+    template: str,
+    context: dict[str, Any],
+    *,
+    queue: str | None = None,
+    user_id: uuid.UUID | None = None,
+) -> None:
+    """Send after the current transaction commits (through the outbox). `user_id`, the recipient's
+    account when there is one: the message shows times in their zone."""
     render_email(template, context)  # fail now, in the caller, on a bad template or context
-    outbox.enqueue(
-        "jobs.email.send_email",
-        {"to": to, "template": template, "context": context},
-        queue=queue or queue_for(template),
-    )
+    message = {"to": to, "template": template, "context": context}
+    if user_id is not None:
+        message["user_id"] = str(user_id)
+    outbox.enqueue("jobs.email.send_email", message, queue=queue or queue_for(template))
 
 
 def deliver(message: dict[str, Any], idempotency_key: str) -> bool:
@@ -87,7 +101,7 @@ def deliver(message: dict[str, Any], idempotency_key: str) -> bool:
     if _sent_already(record):
         return False
     kind = message["template"]
-    subject, text, html = render_email(kind, message["context"])
+    subject, text, html = render_email(kind, message["context"], zone_of(message.get("user_id")))
     retry = record is not None or not _claim(key, message["to"], kind, subject)
     record = db.session.scalar(
         sa.select(SentEmail)

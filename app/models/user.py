@@ -70,6 +70,7 @@ class User(UUIDPk, Timestamps, UserMixin, Model):  # type: ignore[misc]  # UserM
     address: Mapped[dict[str, str] | None] = mapped_column(JSONType)  # line1, line2, city, region, postal_code, country
     company: Mapped[str | None] = mapped_column(sa.String(120))  # billing details, printed on invoices
     tax_id: Mapped[str | None] = mapped_column(sa.String(60))
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))  # IANA name; None: not chosen nor detected yet
     role_id: Mapped[int] = mapped_column(sa.ForeignKey("role.id"), index=True)
     role: Mapped[Role] = relationship(lazy="joined", innerjoin=True)
     is_active: Mapped[bool] = mapped_column(default=True)

@@ -130,6 +130,7 @@ def deliver_batch(announcement_id: uuid.UUID, user_ids: list[uuid.UUID]) -> int:
                     u.email,
                     KIND,
                     {"name": u.display_name, "title": announcement.title, "body": announcement.body, "link": link},
+                    user_id=u.id,
                 )
     db.session.commit()
     return len(created)

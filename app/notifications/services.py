@@ -55,7 +55,7 @@ def notify(
             "link": external_link(link),
             **(email_context or {}),
         }
-        queue_email(user.email, kind, context)
+        queue_email(user.email, kind, context, user_id=user.id)
     mark_changed()
     return notification
 

@@ -32,7 +32,7 @@ def queue_receipt(app) -> str:
             email_context={
                 "invoice_number": "INV-2026-000123",
                 "total": "$53.90",
-                "paid_on": "22 Nov 2026",
+                "paid_on": "2026-11-22T10:00:00Z",
                 "invoice_url": "https://shop.example.com/invoices/3f2a",
                 "lines": [
                     {"description": "Pipeline CRM · Team (monthly)", "amount": "$49.00"},
@@ -105,10 +105,13 @@ def test_after_three_failed_retries_the_job_waits_for_an_admin_and_a_requeue_del
     assert failed.get_job_ids() == []
 
 
-def test_delivering_reads_nothing_but_its_own_send_record(app, smtp_sink, run_jobs, count_queries):
+def test_delivering_reads_nothing_but_its_own_send_record_and_the_recipients_zone(
+    app, smtp_sink, run_jobs, count_queries
+):
     queue_receipt(app)
     with app.app_context():
-        # The payload carries everything: even with the user gone, the email goes out as queued.
+        # The payload carries everything but the recipient's time zone: even with the user gone,
+        # the email goes out as queued (its times in UTC).
         db.session.execute(sa.delete(User))
         db.session.commit()
 
@@ -119,10 +122,12 @@ def test_delivering_reads_nothing_but_its_own_send_record(app, smtp_sink, run_jo
     text = smtp_sink.text(message)
     assert "Hi ada," in text and "$53.90" in text and "https://shop.example.com/invoices/3f2a" in text
     # Its send record, and the outbox row marked finished once the job has succeeded.
-    assert queries.count <= 5, queries.statements
+    assert "22 Nov 2026" in text
+    assert queries.count <= 6, queries.statements
     for statement in queries.statements:
         assert (
             "sent_email" in statement
+            or " ".join(statement.split()).startswith("SELECT users.timezone FROM users WHERE users.id =")
             or "pg_advisory_xact_lock" in statement
             or statement.startswith("UPDATE outbox_message SET finished_at")
         ), statement

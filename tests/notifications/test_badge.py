@@ -151,6 +151,7 @@ def test_notify_with_email_queues_the_kind_with_an_absolute_link(app, session, u
             "body": "Sunday, 10 minutes.",
             "link": "https://shop.example.com/status",
         },
+        "user_id": str(user.id),  # the worker shows times on the recipient's clock
     }
 
 

@@ -132,8 +132,11 @@ def page(browser, request):
     """A fresh browser context and page; console errors and CSP violations are collected.
 
     Any CSP violation fails the test that caused it, whatever the test asserts.
+    `@pytest.mark.browser_context(timezone_id="America/New_York")` sets more context options.
     """
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+    marker = request.node.get_closest_marker("browser_context")
+    options = {"viewport": {"width": 1280, "height": 860}, "locale": "en-US", **(marker.kwargs if marker else {})}
+    context = browser.new_context(**options)
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.console_errors = []
