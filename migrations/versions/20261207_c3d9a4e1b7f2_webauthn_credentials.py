@@ -1,7 +1,7 @@
 """webauthn credentials: passkeys an account signs in with
 
 Revision ID: c3d9a4e1b7f2
-Revises: 7b4c2e9d1f60
+Revises: c3d9e1f4a7b2
 Create Date: 2026-12-07 14:05:00.000000
 
 """
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = "c3d9a4e1b7f2"
-down_revision = "7b4c2e9d1f60"
+down_revision = "c3d9e1f4a7b2"
 branch_labels = None
 depends_on = None
 
