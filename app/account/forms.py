@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.account.services import Profile
-from app.auth.forms import check_new_password, phone_value
+from app.auth.forms import Printable, check_new_password, email_field, phone_value
 from app.models.user import User
 
 GENDERS = {"": "Prefer not to say", "female": "Female", "male": "Male", "non_binary": "Non-binary", "other": "Other"}
@@ -117,4 +117,35 @@ class ConfirmPasswordForm(FlaskForm):
     password = PasswordField(
         "Password",
         validators=[DataRequired("Enter your password."), Length(max=128, message="That password is too long.")],
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    """A password for an account that has none (social or code sign-in only), after step-up."""
+
+    password = PasswordField("New password", validators=[DataRequired("Choose a password.")])
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_password(self, field: Field) -> None:
+        check_new_password(field, username=self.user.username, email=self.user.email)
+
+
+class EmailChangeForm(FlaskForm):
+    email = email_field("New email address")
+
+
+class DeleteAccountForm(FlaskForm):
+    """Typing the username confirms a deletion: the page names it, so a slip of the mouse deletes nothing."""
+
+    username = StringField(
+        "Username",
+        filters=[_strip],
+        validators=[
+            DataRequired("Type the username to confirm."),
+            Length(max=30, message="That is longer than any username."),
+            Printable(),
+        ],
     )
