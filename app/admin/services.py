@@ -118,6 +118,8 @@ def change_user_role(user_id: uuid.UUID, role_id: int | None, *, actor_id: uuid.
 def set_user_active(user_id: uuid.UUID, active: bool, *, actor_id: uuid.UUID) -> User:
     """Deactivate (signed out everywhere) or reactivate an account; nothing happens if it already is."""
     user = _user(user_id, lock=True)
+    if user.deleted_at is not None:
+        raise Conflict("This account was deleted: its personal data is gone and it can't be reactivated.")
     if active and not user.is_active:
         auth_services.reactivate(user, actor_id=actor_id)
     elif not active and user.is_active:
@@ -127,6 +129,8 @@ def set_user_active(user_id: uuid.UUID, active: bool, *, actor_id: uuid.UUID) ->
 
 def sign_out_everywhere(user_id: uuid.UUID, *, actor_id: uuid.UUID) -> tuple[User, int]:
     user = _user(user_id, lock=True)
+    if not user.is_active:
+        raise Conflict("This account is deactivated: it has no sessions to end.")
     return user, auth_services.sign_out_everywhere(user, actor_id=actor_id)
 
 

@@ -121,3 +121,16 @@ def test_the_admin_actions_need_their_csrf_token(make_app):
     assert client.post(f"/admin/users/{victim_id}/sign-out-everywhere").status_code == 400
     assert client.post(f"/admin/users/{victim_id}/delete", data={"username": "mallory"}).status_code == 400
     assert _live(csrf_app, victim_id) == 1
+
+
+def test_a_deleted_account_cannot_be_reactivated_or_deleted_again(app, admin_client):
+    user_id, _ = _victim(app)
+    admin_client.post(f"/admin/users/{user_id}/delete", data={"username": "mallory"})
+    page = admin_client.get(f"/admin/users/{user_id}")
+    assert page.status_code == 200 and "Deleted" in page.text
+    assert "Reactivate" not in page.text and "Delete this account" not in page.text
+    assert admin_client.post(f"/admin/users/{user_id}/reactivate").status_code == 409
+    with app.app_context():
+        username = db.session.get(User, user_id).username
+        assert db.session.get(User, user_id).is_active is False
+    assert admin_client.post(f"/admin/users/{user_id}/delete", data={"username": username}).status_code == 404
