@@ -187,6 +187,7 @@ class Periodic:
 PERIODIC: list[Periodic] = [
     Periodic("jobs.auth.cleanup_otps", queue="low", interval=3600),
     Periodic("jobs.auth.purge_sessions", queue="low", cron="17 3 * * *"),
+    Periodic("jobs.account.purge_account_data", queue="low", interval=3600),  # expired exports, held usernames
     Periodic("jobs.notifications.purge_read_notifications", queue="low", cron="47 3 * * *"),  # daily, off the hour
     # Renewals, trial ends and reminders, retries, cancellations, then reconciliation. Safe to overlap.
     Periodic("jobs.billing.run_lifecycle", queue="low", interval=600),

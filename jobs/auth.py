@@ -6,7 +6,7 @@ a job's arguments (which Redis keeps and the worker logs).
 
 import uuid
 
-from app.auth import deliveries
+from app.auth import alerts, deliveries
 from app.auth.otp import cleanup_otps as _cleanup_otps
 from app.auth.sessions import purge_sessions as _purge_sessions
 from app.auth.sms import get_adapter
@@ -43,3 +43,8 @@ def cleanup_otps() -> int:
 def purge_sessions() -> int:
     """Daily: delete ended and long-idle sessions."""
     return _purge_sessions()
+
+
+def send_sign_in_alert(session_id: str) -> bool:
+    """Email the account about a sign-in from a browser it hadn't used (app/auth/alerts.py)."""
+    return alerts.send_alert(uuid.UUID(session_id), key=_key())

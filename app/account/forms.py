@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.account.services import BAD_ZONE, Profile
-from app.auth.forms import Printable, check_new_password, phone_value
+from app.auth.forms import Printable, check_new_password, email_field, phone_value
 from app.dates import offset_label, zone_named, zone_names
 from app.models.user import User
 
@@ -167,3 +167,34 @@ class PasskeyAddForm(FlaskForm):
 
 class PasskeyRenameForm(FlaskForm):
     name = passkey_name_field(required=True)
+
+
+class SetPasswordForm(FlaskForm):
+    """A password for an account that has none (social or code sign-in only), after step-up."""
+
+    password = PasswordField("New password", validators=[DataRequired("Choose a password.")])
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def validate_password(self, field: Field) -> None:
+        check_new_password(field, username=self.user.username, email=self.user.email)
+
+
+class EmailChangeForm(FlaskForm):
+    email = email_field("New email address")
+
+
+class DeleteAccountForm(FlaskForm):
+    """Typing the username confirms a deletion: the page names it, so a slip of the mouse deletes nothing."""
+
+    username = StringField(
+        "Username",
+        filters=[_strip],
+        validators=[
+            DataRequired("Type the username to confirm."),
+            Length(max=30, message="That is longer than any username."),
+            Printable(),
+        ],
+    )

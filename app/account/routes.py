@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.account import bp, services
-from app.account.forms import ADDRESS_FIELDS, DetectedTimezoneForm, PasswordChangeForm, ProfileForm
+from app.account.forms import ADDRESS_FIELDS, DetectedTimezoneForm, PasswordChangeForm, ProfileForm, SetPasswordForm
 from app.auth import reset, stepup, throttle
 from app.auth.forms import PASSWORD_HINT, CodeForm
 from app.auth.pages import render_limited
@@ -139,6 +139,8 @@ def sessions_end_others() -> ResponseReturnValue:
 @throttle.failed_login_limit
 def password() -> ResponseReturnValue:
     user = _me()
+    if user.password_hash is None:  # social or code sign-in only: there is no current password to type
+        return see_other("account.password_set")
     form = PasswordChangeForm(user=user)
     if form.validate_on_submit():
         with service_errors(form, on_the_form=(ValidationError, AuthenticationError)):
@@ -147,3 +149,24 @@ def password() -> ResponseReturnValue:
             signed_out = f" {ended} other session(s) were signed out." if ended else ""
             return see_other("account.password", message=f"Password changed.{signed_out}")
     return render_form("account/password.html", form, password_hint=PASSWORD_HINT)
+
+
+@bp.route("/password/set", methods=["GET", "POST"])
+@stepup.required
+def password_set() -> ResponseReturnValue:
+    """A first password for an account that signs in without one; step-up (an emailed code) stands in for it."""
+    user = _me()
+    if user.password_hash is not None:
+        return see_other("account.password")
+    form = SetPasswordForm(user=user)
+    if form.validate_on_submit():
+        with service_errors(form):
+            reset.set_password(
+                user,
+                form.password.data,
+                action="password.set",
+                keep_session=user.current_session_id,
+                ip=request.remote_addr,
+            )
+            return see_other("account.password", message="Password set. You can now sign in with it too.")
+    return render_form("account/password_set.html", form, password_hint=PASSWORD_HINT)

@@ -34,6 +34,7 @@ SENTENCES: dict[str, str] = {
     "password.reset": "{actor} reset their password ({after_sessions_ended} other sessions ended)",
     "password.changed": "{actor} changed their password ({after_sessions_ended} other sessions ended)",
     "password.change_failed": "{actor} tried to change their password with a wrong current password",
+    "password.set": "{actor} set a first password ({after_sessions_ended} other sessions ended)",
     # the account
     "user.profile_updated": "{actor} updated their profile ({after_fields})",
     "user.timezone_detected": "{actor}'s time zone was detected from their browser: {after_timezone}",
@@ -48,10 +49,17 @@ SENTENCES: dict[str, str] = {
     "passkey.removed": "{actor} removed the passkey {before_name}",
     "passkey.sign_count_regressed": "{actor}'s passkey answered with a sign count that went back "
     "from {before_sign_count} to {after_sign_count} (refused: a cloned authenticator?)",
+    "user.email_change_requested": "{actor} asked to change their email address (a code went to the new one)",
+    "user.email_change_failed": "{actor} entered a wrong code to change their email address",
+    "user.email_changed": "{actor} changed their email address from {before_email} to {after_email}",
+    "user.export_requested": "{actor} asked for a copy of their data",
+    "user.export_ready": "a copy of {target}'s data was prepared and the link emailed",
+    "user.deleted": "{actor} deleted the account {target} ({after_subscriptions_cancelled} subscriptions cancelled)",
     # staff on people
     "user.role_changed": "{actor} changed {target}'s role from {before_role} to {after_role}",
     "user.deactivated": "{actor} deactivated {target} ({after_sessions_ended} sessions ended)",
     "user.reactivated": "{actor} reactivated {target}",
+    "user.signed_out_everywhere": "{actor} signed {target} out everywhere ({after_sessions_ended} sessions ended)",
     "user.verification_resent": "{actor} re-sent the verification email to {target}",
     "user.reset_link_sent": "{actor} sent a password reset link to {target}",
     "role.created": "{actor} created the role {target}",

@@ -18,6 +18,7 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from app import audit
+from app.account import erasure
 from app.admin.queues import failed_job
 from app.auth import services as auth_services
 from app.auth.reset import request_password_reset
@@ -117,11 +118,27 @@ def change_user_role(user_id: uuid.UUID, role_id: int | None, *, actor_id: uuid.
 def set_user_active(user_id: uuid.UUID, active: bool, *, actor_id: uuid.UUID) -> User:
     """Deactivate (signed out everywhere) or reactivate an account; nothing happens if it already is."""
     user = _user(user_id, lock=True)
+    if user.deleted_at is not None:
+        raise Conflict("This account was deleted: its personal data is gone and it can't be reactivated.")
     if active and not user.is_active:
         auth_services.reactivate(user, actor_id=actor_id)
     elif not active and user.is_active:
         auth_services.deactivate(user, actor_id=actor_id)
     return user
+
+
+def sign_out_everywhere(user_id: uuid.UUID, *, actor_id: uuid.UUID) -> tuple[User, int]:
+    user = _user(user_id, lock=True)
+    if not user.is_active:
+        raise Conflict("This account is deactivated: it has no sessions to end.")
+    return user, auth_services.sign_out_everywhere(user, actor_id=actor_id)
+
+
+def delete_user(user_id: uuid.UUID, typed_username: str | None, *, actor_id: uuid.UUID) -> str:
+    """Delete a customer's account from their admin page (the same erasure as /account/delete)."""
+    if user_id == actor_id:
+        raise Conflict("Delete your own account from your account pages.")
+    return erasure.delete_account(user_id, actor_id=actor_id, typed_username=typed_username)
 
 
 def resend_verification(user_id: uuid.UUID, *, actor_id: uuid.UUID) -> User:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask import render_template, request
+from flask import request
 from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
+from app.account.forms import DeleteAccountForm
 from app.admin import bp, queries, services
 from app.admin.forms import ListFilterForm, UserRoleForm
 from app.admin.listing import paginate
@@ -17,7 +18,7 @@ from app.auth.permissions import permission_required
 from app.errors import ValidationError
 from app.models.user import User
 from app.templating import render_page
-from app.web import see_other
+from app.web import render_form, see_other, service_errors
 
 SORTS = {
     "created_at": User.created_at,
@@ -40,13 +41,21 @@ def users_list() -> ResponseReturnValue:
     return render_page("admin/users.html", block="results", listing=listing, filters=form)
 
 
-@bp.get("/users/<uuid:user_id>")
-@permission_required("users.view")
-def users_detail(user_id: uuid.UUID) -> ResponseReturnValue:
+def _detail_page(user_id: uuid.UUID, delete_form: DeleteAccountForm | None = None) -> ResponseReturnValue:
     detail = queries.user_detail(user_id)
     form = UserRoleForm(data={"role_id": str(detail.user.role_id)})
     form.role_id.choices = [SelectChoice(str(r.id), r.name) for r in detail.roles]
-    return render_template("admin/user_detail.html", detail=detail, user=detail.user, form=form)
+    delete_form = delete_form or DeleteAccountForm(formdata=None)
+    status = getattr(delete_form, "status", None) or (400 if delete_form.errors else 200)
+    return render_form(
+        "admin/user_detail.html", form, status=status, detail=detail, user=detail.user, delete_form=delete_form
+    )
+
+
+@bp.get("/users/<uuid:user_id>")
+@permission_required("users.view")
+def users_detail(user_id: uuid.UUID) -> ResponseReturnValue:
+    return _detail_page(user_id)
 
 
 def _back(user_id: uuid.UUID, message: str) -> ResponseReturnValue:
@@ -76,6 +85,27 @@ def users_deactivate(user_id: uuid.UUID) -> ResponseReturnValue:
 def users_reactivate(user_id: uuid.UUID) -> ResponseReturnValue:
     user = services.set_user_active(user_id, True, actor_id=staff_id())
     return _back(user_id, f"{user.username} can sign in again.")
+
+
+@bp.post("/users/<uuid:user_id>/sign-out-everywhere")
+@permission_required("users.manage")
+def users_sign_out_everywhere(user_id: uuid.UUID) -> ResponseReturnValue:
+    user, ended = services.sign_out_everywhere(user_id, actor_id=staff_id())
+    return _back(
+        user_id, f"{user.username} is signed out everywhere ({ended} session{'s' if ended != 1 else ''} ended)."
+    )
+
+
+@bp.post("/users/<uuid:user_id>/delete")
+@permission_required("users.manage")
+@stepup.required
+def users_delete(user_id: uuid.UUID) -> ResponseReturnValue:
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        with service_errors(form):
+            username = services.delete_user(user_id, form.username.data, actor_id=staff_id())
+            return _back(user_id, f"The account {username} is deleted: personal data erased, subscriptions cancelled.")
+    return _detail_page(user_id, form)
 
 
 @bp.post("/users/<uuid:user_id>/resend-verification")

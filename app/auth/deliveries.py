@@ -15,7 +15,7 @@ import uuid
 
 from flask import current_app
 
-from app.auth.otp import CODE_TTL, code_for
+from app.auth.otp import CODE_TTL, code_for, ttl_for
 from app.auth.reset import TOKEN_MAX_AGE, make_reset_token
 from app.auth.services import user_by_email
 from app.auth.sms import get_adapter
@@ -34,6 +34,7 @@ _CODE_EMAILS = {
     "link_email": "verification_code",
     "login": "login_code",
     "reauth": "reauth_code",
+    "change_email": "email_change_code",
 }
 
 
@@ -52,6 +53,8 @@ def send_code(otp_id: uuid.UUID, *, key: str, name: str | None = None) -> bool:
     if otp.purpose == "verify_phone":
         return _text_code(otp)
     user = db.session.get(User, otp.user_id) if otp.user_id is not None else None
+    if user is not None and otp.purpose == "change_email":
+        return _email_change_code(otp, user, key)
     if user is not None:
         return _email_code(otp, user.email, user.display_name, key)
     if otp.purpose == "link_email" and otp.target:
@@ -92,12 +95,22 @@ def send_password_reset(address: str, *, key: str) -> bool:
     )
 
 
+def _email_change_code(otp: UserOTP, user: User, key: str) -> bool:
+    """The code that proves the new address of an email change goes there, unless an account has it:
+    the page answered "we sent a code" either way, and the owner of that address needn't hear of it."""
+    if not otp.target or user_by_email(otp.target) is not None:
+        log.info("code %s is for an address that has an account; nothing sent", otp.id)
+        return False
+    return _email_code(otp, otp.target, user.display_name, key)
+
+
 def _email_code(otp: UserOTP, to: str, name: str, key: str) -> bool:
+    minutes = int(ttl_for(otp.purpose).total_seconds() // 60)
     return deliver(
         {
             "to": to,
             "template": _CODE_EMAILS[otp.purpose],
-            "context": {"name": name[:60], "code": code_for(otp), "expires_minutes": CODE_MINUTES},
+            "context": {"name": name[:60], "code": code_for(otp), "expires_minutes": minutes},
         },
         key,
     )

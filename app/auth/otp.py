@@ -37,10 +37,17 @@ from app.models.otp import OTP_PURPOSES, UserOTP
 from app.models.user import User
 
 CODE_TTL = timedelta(minutes=10)
+# A code that waits in another inbox (the new address of an email change) lives longer.
+CODE_TTLS = {"change_email": timedelta(hours=1)}
 MAX_ATTEMPTS = 5
 COOLDOWN = timedelta(seconds=60)
 HOURLY_CAP = 5
 WINDOW = timedelta(hours=1)
+
+
+def ttl_for(purpose: str) -> timedelta:
+    """How long a code of `purpose` stays valid (10 minutes unless CODE_TTLS says otherwise)."""
+    return CODE_TTLS.get(purpose, CODE_TTL)
 
 
 def _digest(otp_id: uuid.UUID, code: str) -> str:
@@ -117,7 +124,7 @@ def issue_otp(user: User | None, purpose: str, *, target: str | None = None) -> 
         purpose=purpose,
         target=target,
         created_at=now,
-        expires_at=now + CODE_TTL,
+        expires_at=now + ttl_for(purpose),
     )
     otp.code_hash = _digest(otp.id, code_for(otp))
     db.session.add(otp)

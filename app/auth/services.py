@@ -308,7 +308,7 @@ def logout(user: User) -> None:
     db.session.commit()
 
 
-def _guard_last_admin(user: User) -> None:
+def guard_last_admin(user: User) -> None:
     """Refuse to take the admin role (or the account) from the last active admin.
 
     Every active admin row is locked first, so two concurrent demotions cannot both pass.
@@ -325,7 +325,7 @@ def change_role(user: User, role_name: str, *, actor_id: uuid.UUID | None = None
     if role is None:
         raise NotFound(f"There is no role named “{role_name}”.")
     if role.name != "admin":
-        _guard_last_admin(user)
+        guard_last_admin(user)
     before = user.role.name
     user.role = role
     audit.record(
@@ -338,10 +338,28 @@ def deactivate(user: User, *, actor_id: uuid.UUID | None = None) -> int:
     """Deactivate the account and end all its sessions. Returns how many sessions ended."""
     if actor_id is not None and actor_id == user.id:
         raise Conflict("You can't deactivate your own account.")
-    _guard_last_admin(user)
+    guard_last_admin(user)
     user.is_active = False
     ended = end_other_sessions(user)
     audit.record("user.deactivated", actor_id=actor_id, target=user, after={"sessions_ended": ended})
+    db.session.commit()
+    return ended
+
+
+def sign_out_everywhere(user: User, *, actor_id: uuid.UUID | None) -> int:
+    """Staff end every session of `user` (ASVS V7.4.5), remember-me included; the user is told in the
+    app and by email. Returns how many were live."""
+    ended = end_other_sessions(user)
+    audit.record("user.signed_out_everywhere", actor_id=actor_id, target=user, after={"sessions_ended": ended})
+    notify(
+        user.id,
+        "signed_out_everywhere",
+        "You were signed out everywhere",
+        "Our staff signed your account out on every device, to keep it safe. Sign in again to carry on; "
+        "if you didn't expect this, change your password after you sign in.",
+        link=path_for("auth.login"),
+        email=True,
+    )
     db.session.commit()
     return ended
 

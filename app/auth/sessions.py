@@ -19,7 +19,7 @@ from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
 from user_agents import parse as parse_user_agent
 
-from app.auth import devices, stepup
+from app.auth import alerts, devices, stepup
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.user import User, UserSession
@@ -64,6 +64,8 @@ def start_session(user: User, *, remember: bool = False) -> UserSession:
     ).all()
     for old in live:
         old.revoked_at = now
+    if user.last_login_at is not None and alerts.is_new_device(user):  # not the first sign-in after signing up
+        alerts.queue_alert(record)
     user.last_login_at = now
     # Rotate: nothing from the anonymous session survives but what we carry over.
     carry = {k: session[k] for k in ("cart",) if k in session}

@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 
 from app.extensions import db
-from app.models.user import User
+from app.models.base import utcnow
+from app.models.user import User, UsernameHold
 from app.redis_client import get_redis
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,9 @@ def _key(name: str) -> str:
 
 
 def _query_taken(names: list[str]) -> set[str]:
-    return set(db.session.scalars(sa.select(User.username).where(User.username.in_(names))))
+    """The names registered, or held after their account was deleted (app/account/erasure.py)."""
+    held = sa.select(UsernameHold.username).where(UsernameHold.username.in_(names), UsernameHold.held_until > utcnow())
+    return set(db.session.scalars(sa.select(User.username).where(User.username.in_(names)).union(held)))
 
 
 def _cache(client: redis.Redis, name: str, taken: bool) -> None:
@@ -221,7 +224,13 @@ def free_username(stem: str) -> str:
     Asks the database, not the cache: this name is about to be written. Numbers rather than
     `candidate_names`: a suggestion like `_official` is for a person to choose, not to be given.
     """
-    taken = set(db.session.scalars(sa.select(User.username).where(User.username.startswith(stem, autoescape=True))))
+    taken = set(
+        db.session.scalars(
+            sa.select(User.username)
+            .where(User.username.startswith(stem, autoescape=True))
+            .union(sa.select(UsernameHold.username).where(UsernameHold.username.startswith(stem, autoescape=True)))
+        )
+    )
     return next(c for c in (stem if n == 1 else f"{stem}{n}" for n in itertools.count(1)) if c not in taken)
 
 

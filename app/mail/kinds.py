@@ -37,6 +37,12 @@ KINDS: dict[str, str] = {
     "phone_released": DEFAULT,
     "passkey_added": DEFAULT,
     "passkey_removed": DEFAULT,
+    "email_change_code": HIGH,
+    "email_changed": HIGH,  # to the old address: it may be the owner's only warning
+    "new_sign_in": HIGH,
+    "signed_out_everywhere": DEFAULT,
+    "account_deleted": DEFAULT,
+    "export_ready": DEFAULT,
 }
 
 _B = "https://shop.example.com"  # sample data: real links come from app/links.py
@@ -154,6 +160,33 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "passkey_name": "Chrome on Linux",
         "when": "7 Dec 2026, 14:05 UTC",
         "security_url": f"{_B}/account/security/passkeys",
+    },
+    "email_change_code": {"name": "ada", "code": "204817", "expires_minutes": 60},
+    "email_changed": {
+        "name": "ada",
+        "when": "7 Dec 2026, 14:05 UTC",
+        "new_email": "ada@newmail.example",
+        "reset_url": f"{_B}/auth/password-reset/eyJ1c2VyIjoi",
+        "sessions_url": f"{_B}/account/sessions",
+    },
+    "new_sign_in": {
+        "name": "ada",
+        "device": "Chrome on Windows",
+        "place": "203.0.113.7",
+        "when": "7 Dec 2026, 14:05 UTC",
+        "security_url": f"{_B}/account/sessions",
+    },
+    "signed_out_everywhere": {
+        "name": "ada",
+        "title": "You were signed out everywhere",
+        "body": "Our staff signed your account out on every device. Sign in again to carry on.",
+        "link": f"{_B}/auth/login",
+    },
+    "account_deleted": {"name": "ada", "username": "ada", "hold_days": 30},
+    "export_ready": {
+        "name": "ada",
+        "download_url": f"{_B}/account/export/3f2a/download?token=abc",
+        "expires": "8 Dec 2026, 14:05 UTC",
     },
 }
 

@@ -4,19 +4,21 @@ from app.models.audit import AuditEvent
 from app.models.billing import Invoice, InvoiceCounter, InvoiceLine, PaymentMethod, Subscription, Transaction
 from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
 from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
+from app.models.export import DataExport
 from app.models.mail import DevMail, SentEmail
 from app.models.notification import Announcement, Notification
 from app.models.otp import UserOTP
 from app.models.outbox import OutboxMessage, PeriodicJob
 from app.models.passkey import WebAuthnCredential
 from app.models.social import SocialAccount
-from app.models.user import Permission, Role, User, UserSession, role_permission
+from app.models.user import Permission, Role, User, UsernameHold, UserSession, role_permission
 
 __all__ = [
     "Announcement",
     "AuditEvent",
     "CartItem",
     "CheckoutAttempt",
+    "DataExport",
     "DevMail",
     "Invoice",
     "InvoiceCounter",
@@ -37,6 +39,7 @@ __all__ = [
     "Transaction",
     "User",
     "UserOTP",
+    "UsernameHold",
     "UserSession",
     "WebAuthnCredential",
     "WebhookEvent",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import Model
 from app.models.base import UTCDateTime, UUIDPk, utcnow
 
-OTP_PURPOSES = ("verify_email", "verify_phone", "login", "link_email", "reauth")
+OTP_PURPOSES = ("verify_email", "verify_phone", "login", "link_email", "reauth", "change_email")
 OTP_STATUSES = ("active", "used", "void", "expired")
 
 

@@ -79,6 +79,8 @@ class User(UUIDPk, Timestamps, UserMixin, Model):  # type: ignore[misc]  # UserM
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Changes with every password change; reset tokens carry it, so old links die.
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the account was deleted: its personal data is erased, only the billing records remain.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def current_session_id(self) -> uuid.UUID | None:
@@ -132,3 +134,12 @@ class UserSession(UUIDPk, Model):
             sqlite_where=sa.text("revoked_at IS NULL"),
         ),
     )
+
+
+class UsernameHold(Model):
+    """A deleted account's username, kept from everyone until `held_until` (then purged)."""
+
+    __tablename__ = "username_hold"
+
+    username: Mapped[str] = mapped_column(sa.String(30), primary_key=True)
+    held_until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -27,7 +27,9 @@ WIDTHS = {"desktop": (1280, 860), "phone": (390, 844)}
 THEMES = ("light", "dark")
 SERIOUS = {"serious", "critical"}
 # Links the sweep does not follow: they sign out, download, or leave the HTML pages.
-SKIP = re.compile(r"^/(static|dev)/|/logout|\.(pdf|csv|svg|png)$|/export|/auth/(google|facebook)")
+SKIP = re.compile(
+    r"^/(static|dev)/|/logout|\.(pdf|csv|svg|png)$|(?<!^/account)/export|/download|/auth/(google|facebook)"
+)
 MAX_PAGES = 80
 AXE_RUN = """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => ({
   id: v.id, impact: v.impact, help: v.help,

@@ -26,10 +26,14 @@ def test_a_missing_variable_is_an_error_not_a_blank(app, kind):
 
 def test_codes_and_resets_go_on_the_high_queue():
     # signup_attempt is what a signup for a taken address gets instead of its code.
+    # The security notices (a changed address, a sign-in from a new device) can't wait either.
     assert {k for k, q in KINDS.items() if q == "high"} == {
         "verification_code",
         "login_code",
         "reauth_code",
         "password_reset",
         "signup_attempt",
+        "email_change_code",
+        "email_changed",
+        "new_sign_in",
     }
