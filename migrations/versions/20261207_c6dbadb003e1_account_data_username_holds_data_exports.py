@@ -1,7 +1,7 @@
 """account data (issue 14): users.deleted_at, usernames held after a deletion, data exports
 
 Revision ID: c6dbadb003e1
-Revises: 7b4c2e9d1f60
+Revises: c3d9a4e1b7f2
 Create Date: 2026-12-07 14:03:21.233892
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "c6dbadb003e1"
-down_revision = "7b4c2e9d1f60"
+down_revision = "c3d9a4e1b7f2"
 branch_labels = None
 depends_on = None
 
