@@ -19,7 +19,7 @@ from app.auth.emails import InvalidEmail, normalize_email
 from app.auth.otp import queue_code, verify_otp
 from app.auth.reset import make_reset_token
 from app.auth.services import user_by_email
-from app.dates import format_datetime
+from app.dates import iso_instant
 from app.errors import AuthenticationError, RateLimited, ValidationError
 from app.extensions import db
 from app.links import external_url
@@ -88,10 +88,11 @@ def send_changed_notice(user_id: uuid.UUID, old_address: str, *, key: str) -> bo
     return deliver(
         {
             "to": old_address,
+            "user_id": str(user.id),
             "template": "email_changed",
             "context": {
                 "name": user.display_name,
-                "when": format_datetime(utcnow()) + " UTC",
+                "when": iso_instant(utcnow()),
                 "new_email": user.email,
                 "reset_url": external_url("auth.password_reset", token=make_reset_token(user)),
                 "sessions_url": external_url("account.sessions"),

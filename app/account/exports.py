@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from app import audit, outbox
-from app.dates import format_datetime
+from app.dates import iso_instant
 from app.errors import NotFound
 from app.extensions import db
 from app.links import external_url
@@ -109,11 +109,12 @@ def prepare(export_id: uuid.UUID, *, key: str) -> bool:
     return deliver(
         {
             "to": user.email,
+            "user_id": str(user.id),
             "template": "export_ready",
             "context": {
                 "name": user.display_name,
                 "download_url": external_url("account.export_download", export_id=export.id, token=token_for(export)),
-                "expires": format_datetime(export.expires_at) + " UTC",
+                "expires": iso_instant(export.expires_at),
             },
         },
         key,

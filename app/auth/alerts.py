@@ -16,7 +16,7 @@ import uuid
 
 from app import outbox
 from app.auth import devices
-from app.dates import format_datetime
+from app.dates import iso_instant
 from app.extensions import db
 from app.links import external_url
 from app.mail.services import deliver
@@ -52,12 +52,13 @@ def send_alert(session_id: uuid.UUID, *, key: str) -> bool:
     return deliver(
         {
             "to": user.email,
+            "user_id": str(user.id),
             "template": "new_sign_in",
             "context": {
                 "name": user.display_name,
                 "device": record.device or "Unknown device",
                 "place": place_for(record.ip),
-                "when": format_datetime(record.created_at) + " UTC",
+                "when": iso_instant(record.created_at),
                 "security_url": external_url(SECURITY_PAGE),
             },
         },

@@ -47,6 +47,7 @@ from webauthn.helpers.structs import (
 
 from app import audit
 from app.auth.services import login
+from app.dates import iso_instant
 from app.errors import FORM, AuthenticationError, NotFound, ValidationError
 from app.extensions import db
 from app.links import base_url, external_url
@@ -262,9 +263,10 @@ def _tell(user: User, kind: str, name: str) -> None:
         {
             "name": user.display_name,
             "passkey_name": name,
-            "when": utcnow().strftime("%d %b %Y, %H:%M UTC"),
+            "when": iso_instant(utcnow()),
             "security_url": external_url("account.passkeys"),
         },
+        user_id=user.id,
     )
 
 
