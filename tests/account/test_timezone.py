@@ -12,7 +12,9 @@ from app.models.user import User, UserSession
 from tests.account.test_profile import PROFILE
 from tests.support.users import make_user, sign_in
 
-SIGNED_IN_AT = datetime(2026, 12, 7, 13, 5, tzinfo=UTC)
+# A fixed instant (December: New York on EST) ahead of the clock, so the session shown is still live
+# whenever the suite runs (a past one would be past the idle timeout and sign the client out).
+SIGNED_IN_AT = datetime(2036, 12, 7, 13, 5, tzinfo=UTC)
 
 
 def _zone(app, username="ada"):
@@ -142,20 +144,20 @@ def test_sessions_show_the_profiles_zone_named_with_the_utc_instant_for_machines
     signed_in.set_cookie("tz", "Asia/Tokyo")  # the profile's zone wins over the browser's
     _session_times(app)
     page = signed_in.get("/account/sessions").text
-    assert '<time datetime="2026-12-07T13:05:00Z">07 Dec 2026, 08:05 EST</time>' in page
+    assert '<time datetime="2036-12-07T13:05:00Z">07 Dec 2036, 08:05 EST</time>' in page
 
 
 def test_without_a_profile_zone_the_browsers_is_used(app, signed_in):
     signed_in.set_cookie("tz", "Asia/Tokyo")
     _session_times(app)
-    assert "07 Dec 2026, 22:05 JST" in signed_in.get("/account/sessions").text
+    assert "07 Dec 2036, 22:05 JST" in signed_in.get("/account/sessions").text
 
 
 def test_without_javascript_times_stay_utc_and_say_so(app, signed_in):
     _session_times(app)
-    assert "07 Dec 2026, 13:05 UTC" in signed_in.get("/account/sessions").text
+    assert "07 Dec 2036, 13:05 UTC" in signed_in.get("/account/sessions").text
     signed_in.set_cookie("tz", "Not/A_Zone")  # a forged cookie counts for nothing
-    assert "07 Dec 2026, 13:05 UTC" in signed_in.get("/account/sessions").text
+    assert "07 Dec 2036, 13:05 UTC" in signed_in.get("/account/sessions").text
 
 
 def test_signing_up_keeps_the_zone_the_browser_reported(app, client):
