@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.account import bp, services
-from app.account.forms import ADDRESS_FIELDS, PasswordChangeForm, ProfileForm
+from app.account.forms import PasswordChangeForm, ProfileForm
 from app.auth import reset, throttle
 from app.auth.forms import PASSWORD_HINT, CodeForm
 from app.auth.pages import render_limited
@@ -30,8 +30,7 @@ def _me() -> User:
 def _profile_form(user: User) -> ProfileForm:
     form = ProfileForm(obj=user)
     if not form.is_submitted():
-        for name in ADDRESS_FIELDS:
-            form[name].data = (user.address or {}).get(name, "")
+        form.fill_from(user)
     return form
 
 
