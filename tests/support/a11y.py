@@ -61,6 +61,7 @@ def everywhere(page, who: str, name: str, where: str) -> list[dict]:
         for theme in THEMES:
             page.emulate_media(color_scheme=theme)
             problems += check(page, f"{who} {where} {width_name} {theme}")
+            page.evaluate("window.scrollTo(0, 0)")  # a sticky header is drawn where the page is scrolled to
             page.screenshot(path=str(SHOTS / f"{who}-{name}-{width_name}-{theme}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 860})
     page.emulate_media(color_scheme="light")

@@ -61,6 +61,7 @@ def review(
         billing_complete=invoice_service.is_complete(billed_to),
         billing_form=billing or CheckoutBillingForm.read(current_user),
         notice=notice,
+        fix_fields=FIX_FIELDS,
         form=posted,
         schema_fields={
             line.entry.product_id: fields(line.product.product_schema) for line in view.lines if line.product
