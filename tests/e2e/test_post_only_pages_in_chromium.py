@@ -45,7 +45,12 @@ def shop(csrf_app):
         ada = make_user(username="ada", email="ada@example.test")
         ended = utcnow() - timedelta(days=3)
         SubscriptionFactory(
-            user_id=ada.id, plan=rows["analytics_yearly"], status="expired", trial_end=ended, ended_at=ended
+            user_id=ada.id,
+            plan=rows["analytics_yearly"],
+            status="expired",
+            started_at=ended - timedelta(days=14),
+            trial_end=ended,
+            ended_at=ended,
         )
         db.session.commit()
         return ids(rows) | {"ada": ada.id}
