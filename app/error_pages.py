@@ -21,6 +21,7 @@ from flask_wtf.csrf import CSRFError
 from flask_wtf.form import _Auto
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from app.errors import AppError, RateLimited
 from app.extensions import db
@@ -138,8 +139,25 @@ def _wrap_formdata(self: Any, form: Any, formdata: Any) -> Any:
 FlaskForm.Meta.wrap_formdata = _wrap_formdata  # the one hook a retry needs
 
 
+def _no_post_address_in_history(response: Response) -> Response:
+    """A boosted form answered in place (a refusal, a form shown again) at an address that has no GET page:
+    the address bar keeps the page the form was on, since a reload of the POST address would be a 405."""
+    rule = request.url_rule
+    answers_get = rule is not None and "GET" in (rule.methods or ())
+    if (
+        is_htmx()
+        and request.headers.get("HX-Boosted")
+        and request.method != "GET"
+        and not answers_get
+        and not response.headers.get("HX-Push-Url")
+    ):
+        response.headers["HX-Push-Url"] = "false"
+    return response
+
+
 def register_errorhandlers(app: Flask) -> None:
     app.before_request(_take_retry_fields)
+    app.after_request(_no_post_address_in_history)
 
     @app.errorhandler(AppError)
     def _app_error(exc: AppError) -> ErrorResponse:

@@ -25,10 +25,12 @@ NAV = [
 
 
 def render_page(template: str, block: str | None = None, **context: Any) -> str:
-    """The full page, or just `block` of it for an HTMX request (not boosted)."""
+    """The full page, or just `block` of it for an HTMX request (not boosted). The template sees which as
+    `fragment`: out-of-band swaps belong in a fragment only, since a boosted full page swaps into another
+    page, where their targets don't exist (htmx:oobErrorNoTarget)."""
     if block and is_htmx() and not request.headers.get("HX-Boosted"):
-        return render_block(template, block, **{**page_imports(template), **context})
-    return render_template(template, **context)
+        return render_block(template, block, **{**page_imports(template), **context, "fragment": True})
+    return render_template(template, **{**context, "fragment": False})
 
 
 def page_imports(template: str) -> dict[str, Any]:

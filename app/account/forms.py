@@ -11,7 +11,7 @@ from wtforms import DateField, Field, HiddenField, PasswordField, SelectField, S
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from app.account.services import BAD_ZONE, Profile
+from app.account.services import BAD_ZONE, BillingDetails, Profile
 from app.auth.forms import Printable, check_new_password, email_field, phone_value
 from app.dates import offset_label, zone_named, zone_names
 from app.models.user import User
@@ -70,19 +70,42 @@ def _text(label: str, max_length: int, rule: PlainText) -> StringField:
     )
 
 
-class ProfileForm(FlaskForm):
+class _AboutYou(FlaskForm):
+    """The profile's first fields (declared first: a form lists its fields in the order they were made)."""
+
     first_name = _text("First name", 80, NAME)
     last_name = _text("Last name", 80, NAME)
     gender = SelectField("Gender", choices=[SelectChoice(value, label) for value, label in GENDERS.items()], default="")
     date_of_birth = DateField("Date of birth", validators=[Optional()], format="%Y-%m-%d")
+
+
+class BillingDetailsForm(FlaskForm):
+    """Company, address and tax id, printed on invoices: one set of rules for the profile and the checkout."""
+
+    company = _text("Company", 120, ADDRESS_LINE)
     line1 = _text("Address line 1", 120, ADDRESS_LINE)
     line2 = _text("Address line 2", 120, ADDRESS_LINE)
     city = _text("City", 80, PLACE)
     region = _text("State / region", 80, PLACE)
     postal_code = _text("Postal code", 20, POSTCODE)
     country = _text("Country", 56, PLACE)
-    company = _text("Company", 120, ADDRESS_LINE)
     tax_id = _text("Tax ID (VAT, EIN …)", 60, TAX_ID)
+
+    def fill_from(self, user: User) -> None:
+        """Show the details `user` has (a page's first view, before anything is posted)."""
+        self.company.data, self.tax_id.data = user.company or "", user.tax_id or ""
+        for name in ADDRESS_FIELDS:
+            self[name].data = (user.address or {}).get(name, "")
+
+    def billing_details(self) -> BillingDetails:
+        return BillingDetails(
+            company=self.company.data or "",
+            address={name: self[name].data or "" for name in ADDRESS_FIELDS},
+            tax_id=self.tax_id.data or "",
+        )
+
+
+class ProfileForm(_AboutYou, BillingDetailsForm):
     phone = StringField("Phone", filters=[_strip], validators=[Optional()])
     timezone = SelectField("Time zone", validate_choice=False)
 
@@ -111,9 +134,7 @@ class ProfileForm(FlaskForm):
             last_name=self.last_name.data or "",
             gender=self.gender.data or None,
             date_of_birth=self.date_of_birth.data,
-            address={name: self[name].data or "" for name in ADDRESS_FIELDS},
-            company=self.company.data or "",
-            tax_id=self.tax_id.data or "",
+            billing=self.billing_details(),
             timezone=self.timezone.data or None,
         )
 

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.account import bp, services
-from app.account.forms import ADDRESS_FIELDS, DetectedTimezoneForm, PasswordChangeForm, ProfileForm, SetPasswordForm
+from app.account.forms import DetectedTimezoneForm, PasswordChangeForm, ProfileForm, SetPasswordForm
 from app.auth import reset, stepup, throttle
 from app.auth.forms import PASSWORD_HINT, CodeForm
 from app.auth.pages import render_limited
@@ -31,8 +31,7 @@ def _me() -> User:
 def _profile_form(user: User) -> ProfileForm:
     form = ProfileForm(obj=user)
     if not form.is_submitted():
-        for name in ADDRESS_FIELDS:
-            form[name].data = (user.address or {}).get(name, "")
+        form.fill_from(user)
         form.timezone.data = user.timezone or browser_zone_name() or "UTC"
     return form
 

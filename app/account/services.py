@@ -26,6 +26,23 @@ BAD_ZONE = "Choose a time zone from the list, such as Europe/Berlin."
 
 
 @dataclass(frozen=True)
+class BillingDetails:
+    """Who an invoice is made out to, besides the name: edited on the profile and at checkout."""
+
+    company: str = ""
+    address: dict[str, str] | None = None  # line1, line2, city, region, postal_code, country
+    tax_id: str = ""
+
+    def columns(self) -> dict[str, object]:
+        """The user's columns these details set (blank is None)."""
+        return {
+            "address": self.address if self.address and any(self.address.values()) else None,
+            "company": self.company.strip() or None,
+            "tax_id": self.tax_id.strip() or None,
+        }
+
+
+@dataclass(frozen=True)
 class Profile:
     """What the profile page edits, besides the phone (which has its own, verified, path)."""
 
@@ -33,9 +50,7 @@ class Profile:
     last_name: str = ""
     gender: str | None = None
     date_of_birth: date | None = None
-    address: dict[str, str] | None = None  # line1, line2, city, region, postal_code, country
-    company: str = ""  # billing details, with the address: printed on invoices
-    tax_id: str = ""
+    billing: BillingDetails = BillingDetails()  # printed on invoices
     timezone: str | None = None  # an IANA name; None keeps the one set (or none)
 
 
@@ -75,22 +90,31 @@ def update_profile(user: User, profile: Profile) -> None:
 
     Invoices already issued keep the details they were issued with (Invoice.bill_to)."""
     timezone = checked_zone(profile.timezone) if profile.timezone else user.timezone
-    new = {
-        "first_name": profile.first_name or "",
-        "last_name": profile.last_name or "",
-        "gender": profile.gender or None,
-        "date_of_birth": profile.date_of_birth,
-        "address": profile.address if profile.address and any(profile.address.values()) else None,
-        "company": profile.company.strip() or None,
-        "tax_id": profile.tax_id.strip() or None,
-        "timezone": timezone,
-    }
+    _change(
+        user,
+        {
+            "first_name": profile.first_name or "",
+            "last_name": profile.last_name or "",
+            "gender": profile.gender or None,
+            "date_of_birth": profile.date_of_birth,
+            **profile.billing.columns(),
+            "timezone": timezone,
+        },
+    )
+    db.session.commit()
+
+
+def save_billing_details(user: User, details: BillingDetails) -> None:
+    """The billing details given at checkout become the profile's, once its payment went through (caller commits)."""
+    _change(user, details.columns())
+
+
+def _change(user: User, new: dict[str, object]) -> None:
     changed = [name for name, value in new.items() if getattr(user, name) != value]
     for name in changed:
         setattr(user, name, new[name])
     if changed:
         audit.record("user.profile_updated", actor_id=user.id, target=user, after={"fields": changed})
-    db.session.commit()
 
 
 def detect_timezone(user: User, name: str) -> bool:

@@ -5,15 +5,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, StringField
 from wtforms.validators import ValidationError
 
+from app.account.forms import BillingDetailsForm
+from app.account.services import BillingDetails
 from app.billing.gateway.cards import CardEntry
 from app.billing.services.cart import parse_quantity
 from app.billing.services.checkout import OUT_OF_DATE, CheckoutRequest, PaymentMethod, valid_key
 from app.billing.services.subscriptions import OFF, ON, CancelWhen
 from app.errors import ValidationError as AppValidationError
+from app.models.user import User
 
 
 def _text(value: object) -> str:
@@ -39,7 +43,12 @@ class CheckoutForm(FlaskForm):
         if field.data not in {m.value for m in PaymentMethod}:
             raise ValidationError("Choose card or bank transfer.")
 
-    def command(self, user_id: uuid.UUID, answers: Mapping[uuid.UUID, Mapping[str, str]]) -> CheckoutRequest:
+    def command(
+        self,
+        user_id: uuid.UUID,
+        answers: Mapping[uuid.UUID, Mapping[str, str]],
+        billing: BillingDetails | None = None,
+    ) -> CheckoutRequest:
         method = PaymentMethod(self.payment_method.data)
         card = card_entry(self) if method is PaymentMethod.CARD else CardEntry()
         return CheckoutRequest(
@@ -49,7 +58,31 @@ class CheckoutForm(FlaskForm):
             payment_method=method,
             card=card,
             answers=answers,
+            billing=billing,
         )
+
+
+class CheckoutBillingForm(BillingDetailsForm):
+    """The review page's billing details, fields named billing-… (the page's CSRF token is CheckoutForm's):
+    as posted, else the profile's. `given`: whether they came with the submit (an older page sends none)."""
+
+    class Meta:
+        csrf = False
+
+    given: bool = False
+
+    @classmethod
+    def read(cls, user: User) -> CheckoutBillingForm:
+        prefix = "billing"
+        given = request.method == "POST" and any(name.startswith(f"{prefix}-") for name in request.form)
+        form = cls(formdata=request.form if given else None, prefix=prefix)
+        form.given = given
+        if not given:
+            form.fill_from(user)
+        return form
+
+    def details(self) -> BillingDetails | None:
+        return self.billing_details() if self.given else None
 
 
 def first_errors(form: FlaskForm) -> dict[str, str]:

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from app.account.services import BillingDetails
 from app.billing import numbering, seller
 from app.billing.pricing import PricedLine
 from app.errors import NotFound
@@ -25,15 +26,28 @@ def percent_text(value: Decimal | int | str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def bill_to(user: User) -> dict[str, Any]:
-    """Who pays, copied onto the order and its invoices: a later profile change does not rewrite them."""
+def bill_to(user: User, details: BillingDetails | None = None) -> dict[str, Any]:
+    """Who pays, copied onto the order and its invoices: a later profile change does not rewrite them.
+    `details`: the billing details given at checkout, instead of the profile's."""
+    columns = details.columns() if details is not None else {}
+    company, address, tax_id = (
+        (columns["company"], columns["address"], columns["tax_id"])
+        if details is not None
+        else (user.company, user.address, user.tax_id)
+    )
     return {
         "name": user.full_name or user.display_name,
         "email": user.email,
-        "company": user.company or "",
-        "address": user.address or {},
-        "tax_id": user.tax_id or "",
+        "company": company or "",
+        "address": address or {},
+        "tax_id": tax_id or "",
     }
+
+
+def is_complete(bill: dict[str, Any]) -> bool:
+    """Whether billing details say where to send an invoice (company and tax id are optional)."""
+    address = bill.get("address") or {}
+    return all(address.get(name) for name in ("line1", "city", "postal_code", "country"))
 
 
 def build_lines(line: PricedLine) -> list[InvoiceLine]:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from app import audit, outbox
+from app.account.services import BillingDetails, save_billing_details
 from app.billing import invoices as invoice_service
 from app.billing import notices
 from app.billing.gateway import SavedCard
@@ -45,14 +46,22 @@ OPEN = ("charging", "unreached")
 
 
 def snapshot(
-    user: User, view: CartView, answers: Answers, *, card: SavedCard | None = None, holder_name: str = ""
+    user: User,
+    view: CartView,
+    answers: Answers,
+    *,
+    card: SavedCard | None = None,
+    holder_name: str = "",
+    billing: BillingDetails | None = None,
 ) -> dict[str, Any]:
-    """What is being bought, at the reviewed prices, by whom: enough to fulfil or refund it later."""
+    """What is being bought, at the reviewed prices, by whom: enough to fulfil or refund it later.
+    `billing`: the details given at checkout, which the profile takes once the order is fulfilled."""
     quote = view.quote
     return {
         "currency": quote.currency,
         "total": quote.total,
-        "bill_to": invoice_service.bill_to(user),
+        "bill_to": invoice_service.bill_to(user, billing),
+        "billing_given": billing is not None,
         "lines": [_line_data(line.priced, answers.get(line.priced.product_id)) for line in view.lines if line.priced],
         "card": None
         if card is None
@@ -204,6 +213,16 @@ def fulfil(
         )
         notices.activated(sub, product, plan)
     invoice_service.finalize(invoices, now=now, due_at=due_at)
+    if attempt.snapshot.get("billing_given"):  # the details typed at checkout are the profile's now
+        billed = attempt.snapshot.get("bill_to") or {}
+        save_billing_details(
+            user,
+            BillingDetails(
+                company=billed.get("company", ""),
+                address=billed.get("address") or None,
+                tax_id=billed.get("tax_id", ""),
+            ),
+        )
     # Only what was bought leaves the cart: it may have changed since the order was placed.
     bought = [line.product_id for line, _ in order.lines]
     db.session.execute(sa.delete(CartItem).where(CartItem.user_id == user.id, CartItem.product_id.in_(bought)))

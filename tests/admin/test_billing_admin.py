@@ -16,6 +16,8 @@ from app.models.audit import AuditEvent
 from app.models.base import utcnow
 from app.models.billing import Invoice, Subscription, Transaction
 from app.models.catalog import Plan
+from app.models.notification import Notification
+from app.models.outbox import OutboxMessage
 from app.models.user import User
 from tests.factories import InvoiceFactory, PlanFactory, ProductFactory, SubscriptionFactory
 from tests.support.users import make_user
@@ -135,9 +137,19 @@ def test_an_admin_cancels_at_period_end_and_access_continues(app, admin_client, 
     response = admin_client.post(
         f"/admin/subscriptions/{billing['active']}/cancel", data={"when": "period_end"}, follow_redirects=True
     )
-    assert "will be cancelled on" in _text(response)
     sub = _get(app, Subscription, billing["active"])
+    ends = f"{sub.current_period_end:%d %b %Y}"
+    # The staff page says what the customer is told, in the notification and the email: it will end on that date.
+    assert f"will end on {ends}" in _text(response) and "cancelled on" not in _text(response)
     assert sub.status == "active" and sub.cancel_at_period_end
+    with app.app_context():
+        [notice] = db.session.scalars(sa.select(Notification).where(Notification.user_id == sub.user_id)).all()
+        emails = [m.args[0] for m in db.session.scalars(sa.select(OutboxMessage)) if m.args]
+    assert notice.kind == "subscription_ending" and notice.title == f"Pipeline CRM will end on {ends}"
+    [email] = [e for e in emails if e.get("template") == "subscription_ending"]
+    assert email["context"]["ends_on"] == ends and "cancelled" not in email["context"]["title"]
+    page = _text(admin_client.get(f"/admin/subscriptions/{billing['active']}"))
+    assert f"will end on {ends}" in page and "cancels at period end" not in page
     assert (
         admin_client.post(f"/admin/subscriptions/{billing['active']}/cancel", data={"when": "period_end"}).status_code
         == 409

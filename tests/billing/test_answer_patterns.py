@@ -61,7 +61,8 @@ def test_a_catastrophic_pattern_answers_a_40_character_answer_at_once(app, signe
 
 def test_the_form_leaves_the_pattern_to_the_server_and_caps_every_text_field(app, signed_in):
     """The browser's regex engine backtracks too, so the input carries no `pattern`; it carries the length cap."""
-    page = signed_in.post("/subscriptions/trial", data={"plan_id": _trial_plan(app, CATASTROPHIC)}).get_data(
+    plan_id = _trial_plan(app, CATASTROPHIC)
+    page = signed_in.post("/subscriptions/trial", data={"plan_id": plan_id}, follow_redirects=True).get_data(
         as_text=True
     )
     assert 'id="answer-code"' in page and "pattern=" not in page and 'maxlength="1000"' in page
@@ -69,7 +70,9 @@ def test_the_form_leaves_the_pattern_to_the_server_and_caps_every_text_field(app
 
 def test_a_text_answer_without_a_max_length_in_the_schema_is_still_capped(app, signed_in):
     plan_id = _trial_plan(app, FREE_TEXT)
-    page = signed_in.post("/subscriptions/trial", data={"plan_id": plan_id}).get_data(as_text=True)
+    page = signed_in.post("/subscriptions/trial", data={"plan_id": plan_id}, follow_redirects=True).get_data(
+        as_text=True
+    )
     assert 'id="answer-notes"' in page and 'maxlength="1000"' in page
     refused = _answer(signed_in, plan_id, notes="x" * 5000)
     assert refused.status_code == 400 and "Notes must be at most 1000 characters" in refused.get_data(as_text=True)

@@ -28,6 +28,20 @@ def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
 
 
+def refused_then_reloaded(client, response):
+    """A refusal answers 303 to the trial's own GET page; that page (and a reload of it) shows the reason."""
+    assert response.status_code == 303 and "/subscriptions/trial?plan_id=" in response.headers["Location"]
+    page = client.get(response.headers["Location"])
+    reload = client.get(response.headers["Location"])
+    assert page.status_code == reload.status_code == 200
+    assert _main(page) == _main(reload)
+    return page
+
+
+def _main(response) -> str:
+    return text(response).split('<section class="card', 1)[1].split("</section>", 1)[0]
+
+
 def _subs(app):
     with app.app_context():
         rows = db.session.scalars(sa.select(Subscription)).all()
@@ -62,8 +76,7 @@ def test_a_second_trial_of_the_same_product_is_refused_with_the_reason(app, at_t
         db.session.commit()
         sign_in(signed_in, user)  # 20 days on, the first sign-in has long timed out: the customer signs in again
     again = signed_in.post("/subscriptions/trial", data={"plan_id": str(shop["crm_pro"])})
-    page = text(again)
-    assert again.status_code == 409
+    page = text(refused_then_reloaded(signed_in, again))
     assert "already had your free trial of Pipeline CRM" in page and "04 May 2026" in page
     assert "ended on 18 May 2026" in page and "one trial per product" in page
     assert len(_subs(app)) == 1
@@ -73,21 +86,33 @@ def test_a_customer_of_the_product_gets_no_trial(app, signed_in, user, shop):
     with app.app_context():
         SubscriptionFactory(user_id=user.id, plan_id=shop["crm_team"])
     response = signed_in.post("/subscriptions/trial", data={"plan_id": str(shop["crm_pro"])})
-    assert response.status_code == 409 and "already subscribe" in text(response)
+    assert "already subscribe" in text(refused_then_reloaded(signed_in, response))
+    # A boosted form gets the same 303, which HTMX follows: the address bar ends on the GET page, never the POST.
+    boosted = signed_in.post(
+        "/subscriptions/trial",
+        data={"plan_id": str(shop["crm_pro"])},
+        headers={"HX-Request": "true", "HX-Boosted": "true"},
+    )
+    assert boosted.status_code == 303 and "/subscriptions/trial?plan_id=" in boosted.headers["Location"]
+    assert _subs(app)[0].status == "active" and len(_subs(app)) == 1
 
 
 def test_required_product_details_are_asked_first(app, signed_in):
     with app.app_context():
         plan_id = PlanFactory(product=ProductFactory(name="Helpdesk", product_schema=SCHEMA)).id
     first = signed_in.post("/subscriptions/trial", data={"plan_id": str(plan_id)})
-    page = first.get_data(as_text=True)
-    assert first.status_code == 200 and 'name="company_name"' in page and 'name="answers_submitted"' in page
+    assert first.status_code == 303 and first.headers["Location"] == f"/subscriptions/trial?plan_id={plan_id}"
+    page = signed_in.get(first.headers["Location"]).get_data(as_text=True)
+    assert 'name="company_name"' in page and 'name="answers_submitted"' in page
     assert _subs(app) == []
     bad = signed_in.post(
         "/subscriptions/trial",
         data={"plan_id": str(plan_id), "answers_submitted": "1", "company_name": "A", "seats": "9999"},
+        headers={"HX-Request": "true", "HX-Boosted": "true"},
     )
-    assert bad.status_code == 400
+    # The messages beside the answers; the address bar gets the questions' GET page, which a reload shows.
+    assert bad.status_code == 400 and bad.headers["HX-Push-Url"] == first.headers["Location"]
+    assert signed_in.get(bad.headers["HX-Push-Url"]).status_code == 200
     assert "at least 2 characters" in bad.get_data(as_text=True) and "at most 500" in bad.get_data(as_text=True)
     assert _subs(app) == []
     ok = signed_in.post(
@@ -137,12 +162,14 @@ def test_concurrent_trial_starts_make_one_trial(app, signed_in, shop):
         client.set_cookie("session", cookie)
         barrier.wait()
         with app.app_context():
-            statuses.append(client.post("/subscriptions/trial", data={"plan_id": str(shop["crm_team"])}).status_code)
+            response = client.post("/subscriptions/trial", data={"plan_id": str(shop["crm_team"])})
+            statuses.append((response.status_code, response.headers.get("Location", "").split("?")[0]))
 
     threads = [threading.Thread(target=start) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(statuses) == [303] + [409] * 7
+    # One started (to the subscriptions list), seven refused (to the trial's page, saying why).
+    assert sorted(statuses) == [(303, "/subscriptions/")] + [(303, "/subscriptions/trial")] * 7
     assert len(_subs(app)) == 1

@@ -12,28 +12,21 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.a11y import everywhere
 from tests.support.browser import ARTIFACTS, LiveServer
 from tests.support.users import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
-AXE = Path(__file__).resolve().parent.parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
-WIDTHS = {"desktop": (1280, 860), "phone": (390, 844)}
-THEMES = ("light", "dark")
-SERIOUS = {"serious", "critical"}
 # Links the sweep does not follow: they sign out, download, or leave the HTML pages.
 SKIP = re.compile(
     r"^/(static|dev)/|/logout|\.(pdf|csv|svg|png)$|(?<!^/account)/export|/download|/auth/(google|facebook)"
 )
 MAX_PAGES = 80
-AXE_RUN = """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => ({
-  id: v.id, impact: v.impact, help: v.help,
-  nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')), why: v.nodes[0].failureSummary})))"""
 
 
 @pytest.fixture
@@ -75,35 +68,10 @@ def same_site_links(page, server: LiveServer) -> list[str]:
     return found
 
 
-def check(page, label: str) -> list[dict]:
-    """axe and the overflow check on the page as it is now; returns the problems found."""
-    if not AXE.exists():
-        pytest.fail(f"axe-core is missing ({AXE}): run make install-dev")
-    problems = []
-    # Let theme and width transitions finish, so colours are measured as they settle.
-    page.evaluate("() => Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)))")
-    page.evaluate(AXE.read_text())
-    result = page.evaluate(AXE_RUN)
-    problems += [dict(v, where=label) for v in result if v["impact"] in SERIOUS]
-    width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    if width[0] > width[1]:
-        widest = page.evaluate(
-            "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > "
-            "innerWidth + 1 && !e.closest('.table-wrap')).slice(-3).map(e => e.tagName.toLowerCase() + "
-            "(e.className ? '.' + String(e.className).split(' ').join('.') : '') + ' ' + "
-            "Math.round(e.getBoundingClientRect().right) + 'px')"
-        )
-        too_wide = {"id": "horizontal-scroll", "impact": "serious", "help": f"{width[0]}px wide"}
-        problems.append(dict(too_wide, where=label, nodes=widest))
-    return problems
-
-
 def sweep(app, page, server: LiveServer, start: list[str], who: str) -> list[dict]:
     seen_routes: set[str] = set()
     queue = list(start)
     problems: list[dict] = []
-    shots = ARTIFACTS / "pages"
-    shots.mkdir(parents=True, exist_ok=True)
     visited = 0
     while queue and visited < MAX_PAGES:
         path = queue.pop(0)
@@ -118,14 +86,7 @@ def sweep(app, page, server: LiveServer, start: list[str], who: str) -> list[dic
             continue
         visited += 1
         queue += [link for link in same_site_links(page, server) if link not in queue]
-        name = re.sub(r"[^A-Za-z0-9]+", "-", route).strip("-")
-        for width_name, (width, height) in WIDTHS.items():
-            page.set_viewport_size({"width": width, "height": height})
-            for theme in THEMES:
-                page.emulate_media(color_scheme=theme)
-                label = f"{who} {path} {width_name} {theme}"
-                problems += check(page, label)
-                page.screenshot(path=str(shots / f"{who}-{name}-{width_name}-{theme}.png"), full_page=True)
+        problems += everywhere(page, who, route, path)
     assert visited >= 3, f"the sweep as {who} reached only {visited} pages"
     return problems
 

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from app.billing import bp
 from app.billing import invoices as invoice_service
 from app.billing.answers import posted_answers, prefix_for
-from app.billing.forms import CheckoutForm
+from app.billing.forms import CheckoutBillingForm, CheckoutForm
 from app.billing.routes import back_to
 from app.billing.services import cart as cart_service
 from app.billing.services import checkout as checkout_service
@@ -39,20 +39,29 @@ class Notice:
 
 
 def review(
-    status: int = 200, *, key: str | None = None, notice: Notice | None = None, posted: Mapping[str, str] | None = None
+    status: int = 200,
+    *,
+    key: str | None = None,
+    notice: Notice | None = None,
+    posted: Mapping[str, str] | None = None,
+    billing: CheckoutBillingForm | None = None,
 ) -> Response | tuple[str, int]:
     view = cart_service.view(current_user)
     if not view.lines:
         flash("Your cart is empty.", "info")
         return back_to("billing.cart")
     posted = posted or {}
+    billed_to = invoice_service.bill_to(current_user)
     return render_template(
         "billing/checkout.html",
         view=view,
         idempotency_key=key or secrets.token_urlsafe(24),
         review_fingerprint=view.quote.fingerprint(),
-        billed_to=invoice_service.bill_to(current_user),
+        billed_to=billed_to,
+        billing_complete=invoice_service.is_complete(billed_to),
+        billing_form=billing or CheckoutBillingForm.read(current_user),
         notice=notice,
+        fix_fields=FIX_FIELDS,
         form=posted,
         schema_fields={
             line.entry.product_id: fields(line.product.product_schema) for line in view.lines if line.product
@@ -90,24 +99,30 @@ def checkout() -> Response | tuple[str, int]:
     if request.method == "GET":
         return review()
     form = CheckoutForm()
+    billing = CheckoutBillingForm.read(current_user)  # the same rules as the profile's
     posted = request.form
-    if not form.validate():
+    checkout_valid, billing_valid = form.validate(), billing.validate()
+    if not checkout_valid:
         first = next(iter(form.errors.values()))[0]
-        return review(400, notice=Notice(400, str(first)), posted=posted)
-    products = cart_service.products(current_user)
+        return review(400, notice=Notice(400, str(first)), posted=posted, billing=billing)
     key = form.idempotency_key.data
+    if not billing_valid:  # the messages beside the billing fields; nothing was charged
+        return review(400, key=key, notice=Notice(400, FIX_FIELDS), posted=posted, billing=billing)
+    products = cart_service.products(current_user)
+    command = form.command(current_user.id, posted_answers(products, posted), billing.details())
     try:
-        result = checkout_service.submit(form.command(current_user.id, posted_answers(products, posted)))
+        result = checkout_service.submit(command)
     except checkout_service.NotRecorded as exc:
         return render_without_database("billing/checkout_pending.html", pending=False, message=exc.message), 503
     except ValidationError as exc:
-        return review(400, key=key, notice=_invalid(exc.errors), posted=posted)
+        return review(400, key=key, notice=_invalid(exc.errors), posted=posted, billing=billing)
     except PaymentDeclined as exc:
-        return review(402, notice=Notice(402, exc.message, {exc.field or "card_number": exc.message}), posted=posted)
+        notice = Notice(402, exc.message, {exc.field or "card_number": exc.message})
+        return review(402, notice=notice, posted=posted, billing=billing)
     except checkout_service.ReviewAgain as exc:
-        return review(409, notice=Notice(409, exc.message), posted=posted)
+        return review(409, notice=Notice(409, exc.message), posted=posted, billing=billing)
     except Conflict as exc:
-        return review(409, key=key, notice=Notice(409, exc.message), posted=posted)
+        return review(409, key=key, notice=Notice(409, exc.message), posted=posted, billing=billing)
     if not result.confirmed:
         pending = render_without_database(
             "billing/checkout_pending.html", pending=True, message=checkout_service.CONFIRMING, form=posted

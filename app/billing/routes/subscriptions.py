@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, render_template, request
+from flask import flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -18,6 +18,7 @@ from app.billing.services import subscriptions as service
 from app.errors import NotFound, ValidationError
 from app.models.billing import Subscription
 from app.templating import render_page
+from app.web import see_other
 
 
 @bp.get("/subscriptions/")
@@ -32,18 +33,29 @@ def subscriptions() -> str:
     )
 
 
+@bp.get("/subscriptions/trial")
+@login_required
+def trial() -> str:
+    """A plan's trial, before it starts: its questions (or just the button), or why there is none to start."""
+    offer = service.trial_offer(current_user, parse_id(request.args.get("plan_id")))
+    template = "billing/trial_refused.html" if offer.kind == "refused" else "billing/trial_answers.html"
+    return render_template(template, result=offer)
+
+
 @bp.post("/subscriptions/trial")
 @login_required
-def start_trial() -> Response | tuple[str, int]:
+def start_trial() -> Response | tuple[str, int, dict[str, str]]:
     form = TrialForm()
     require_valid(form)
     # The product's questions are named by its schema; the service checks them.
     answers = {k: v for k, v in request.form.items() if k not in form} if form.answers_submitted.data else None
     result = service.start_trial(current_user, parse_id(form.plan_id.data), answers)
-    if result.kind == "needs_answers":
-        return render_template("billing/trial_answers.html", result=result), 400 if result.errors else 200
-    if result.kind == "refused":
-        return render_template("billing/trial_refused.html", result=result), 409
+    if result.kind == "needs_answers" and result.errors:
+        # The answers again, beside their messages; the address bar gets the questions' own page (a GET).
+        page = url_for("billing.trial", plan_id=result.plan.id)
+        return render_template("billing/trial_answers.html", result=result), 400, {"HX-Push-Url": page}
+    if result.kind != "started":  # the questions to answer, or why no trial: pages of their own, so a reload works
+        return see_other("billing.trial", plan_id=result.plan.id)
     cart_service.forget_product(current_user, result.product.id)  # the trial replaces buying it now
     flash(result.message, "success")
     return back_to("billing.subscriptions")

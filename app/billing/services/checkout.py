@@ -28,6 +28,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from flask import current_app
 
+from app.account.services import BillingDetails
 from app.billing import locks, orders
 from app.billing.answers import Answers, collect_answers
 from app.billing.gateway import CardDetails, GatewayResult, GatewayUnavailable, get_gateway
@@ -74,6 +75,8 @@ class CheckoutRequest:
     card: CardEntry = field(default_factory=CardEntry)
     # The answers to each cart product's checkout questions, by product id.
     answers: Mapping[uuid.UUID, Mapping[str, str]] = field(default_factory=dict)
+    # The billing details given on the review page (None: the profile's, unchanged).
+    billing: BillingDetails | None = None
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,7 @@ def _submit(request: CheckoutRequest) -> CheckoutResult:
         return _replay(_existing(key), user, posted)
     try:
         with locks.checkout_lock(user.id):
-            return _place(user, attempt, view, answers, card)
+            return _place(user, attempt, view, answers, card, request.billing)
     except locks.CheckoutBusy:
         db.session.rollback()
         raise Conflict("Another payment of yours is still being processed. Try again in a moment.") from None
@@ -199,7 +202,12 @@ def _claim(key: str, user: User, quote: Quote, method: PaymentMethod) -> Checkou
 
 
 def _place(
-    user: User, attempt: CheckoutAttempt, view: CartView, answers: Answers, card: CardDetails | None
+    user: User,
+    attempt: CheckoutAttempt,
+    view: CartView,
+    answers: Answers,
+    card: CardDetails | None,
+    billing: BillingDetails | None = None,
 ) -> CheckoutResult:
     """Holding the customer's lock: nothing of theirs changes under us until this order is settled."""
     owned = [line.product_name for line in view.quote.lines if line.product_id in _owned_products(user.id)]
@@ -207,7 +215,7 @@ def _place(
         db.session.rollback()
         raise Conflict(f"You already subscribe to {', '.join(owned)}. Remove it from your cart.")
     if attempt.payment_method == "bank_transfer":
-        return _bank_transfer(user, attempt, view, answers)
+        return _bank_transfer(user, attempt, view, answers, billing)
     if card is None:  # checked before the attempt was claimed; never charge without one
         db.session.rollback()
         raise ValidationError({"card_number": "Enter your card number"})
@@ -231,7 +239,7 @@ def _place(
     db.session.add(tx)
     db.session.flush()
     attempt.transaction_id, attempt.status = tx.id, "charging"
-    attempt.snapshot = orders.snapshot(user, view, answers, card=saved, holder_name=card.name)
+    attempt.snapshot = orders.snapshot(user, view, answers, card=saved, holder_name=card.name, billing=billing)
     call = Call(attempt.id, tx.id, attempt.amount, attempt.currency, saved.token, tx.idempotency_key)
     db.session.commit()  # recorded before any money moves
     return _charge(call)
@@ -377,10 +385,12 @@ def _confirm(attempt: CheckoutAttempt) -> CheckoutResult:
     return _settle(call, known)
 
 
-def _bank_transfer(user: User, attempt: CheckoutAttempt, view: CartView, answers: Answers) -> CheckoutResult:
+def _bank_transfer(
+    user: User, attempt: CheckoutAttempt, view: CartView, answers: Answers, billing: BillingDetails | None
+) -> CheckoutResult:
     """No money moves now: the order is fulfilled in this one transaction, its invoices open and due later."""
     now = utcnow()
-    attempt.snapshot = orders.snapshot(user, view, answers)
+    attempt.snapshot = orders.snapshot(user, view, answers, billing=billing)
     order = orders.load(attempt, user.id)
     due = now + timedelta(days=current_app.config["BANK_TRANSFER_DUE_DAYS"])
     orders.fulfil(attempt, user, order, now=now, billing_method="bank_transfer", label="Bank transfer", due_at=due)

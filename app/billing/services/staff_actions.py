@@ -50,7 +50,7 @@ def cancel(subscription_id: uuid.UUID | str, when: str, *, actor_id: uuid.UUID) 
             raise Conflict("It is already set to cancel at the end of the period.")
         sub.cancel_at_period_end = True
         ends_on = sub.current_period_end or now
-        message = f"{sub.product.name} will be cancelled on {format_date(ends_on)}."
+        message = f"{sub.product.name} will end on {format_date(ends_on)}. The customer keeps access until then."
     notices.cancelled(sub, sub.product, ends_on)
     audit.record(
         "subscription.cancel",

@@ -76,13 +76,23 @@ def _refusal(user: User, plan: Plan, product: Product) -> str | None:
     return None
 
 
-def start_trial(user: User, plan_id: uuid.UUID, answers_posted: Mapping[str, str] | None = None) -> TrialResult:
-    """Start a free trial of a plan. `answers_posted`: the answers to the product's questions, None when the
-    customer has not seen them yet. The result says whether it started, or needs (valid) answers, or is refused."""
+def trial_offer(user: User, plan_id: uuid.UUID) -> TrialResult:
+    """What starting a trial of this plan takes, read only: "refused" (with why), or "needs_answers" with the
+    product's questions (none for a product that asks nothing)."""
     plan, product = _plan_for_trial(plan_id)
     refusal = _refusal(user, plan, product)
     if refusal:
         return TrialResult("refused", plan, product, message=refusal)
+    return TrialResult("needs_answers", plan, product, schema_fields=fields(product.product_schema or {}))
+
+
+def start_trial(user: User, plan_id: uuid.UUID, answers_posted: Mapping[str, str] | None = None) -> TrialResult:
+    """Start a free trial of a plan. `answers_posted`: the answers to the product's questions, None when the
+    customer has not seen them yet. The result says whether it started, or needs (valid) answers, or is refused."""
+    offer = trial_offer(user, plan_id)
+    if offer.kind == "refused":
+        return offer
+    plan, product = offer.plan, offer.product
     schema = product.product_schema or {}
     schema_fields = fields(schema)
     answers: dict[str, Any] = {}
