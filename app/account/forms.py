@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.account.services import Profile
-from app.auth.forms import check_new_password, phone_value
+from app.auth.forms import Code, check_new_password, phone_value
 from app.models.user import User
 
 GENDERS = {"": "Prefer not to say", "female": "Female", "male": "Male", "non_binary": "Non-binary", "other": "Other"}
@@ -117,4 +117,11 @@ class ConfirmPasswordForm(FlaskForm):
     password = PasswordField(
         "Password",
         validators=[DataRequired("Enter your password."), Length(max=128, message="That password is too long.")],
+    )
+
+
+class EnableTotpForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[DataRequired("Enter the 6-digit code your app shows."), Code()],
     )

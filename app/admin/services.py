@@ -19,6 +19,7 @@ from rq.registry import FailedJobRegistry
 
 from app import audit
 from app.admin.queues import failed_job
+from app.auth import mfa
 from app.auth import services as auth_services
 from app.auth.reset import request_password_reset
 from app.billing import seller
@@ -121,6 +122,13 @@ def set_user_active(user_id: uuid.UUID, active: bool, *, actor_id: uuid.UUID) ->
         auth_services.reactivate(user, actor_id=actor_id)
     elif not active and user.is_active:
         auth_services.deactivate(user, actor_id=actor_id)
+    return user
+
+
+def reset_second_factor(user_id: uuid.UUID, *, actor_id: uuid.UUID) -> User:
+    """Remove the user's authenticator app and recovery codes (they are emailed; nobody sees the secret)."""
+    user = _user(user_id, lock=True)
+    mfa.reset_by_staff(user, actor_id=actor_id)
     return user
 
 

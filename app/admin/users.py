@@ -12,7 +12,7 @@ from app.admin import bp, queries, services
 from app.admin.forms import ListFilterForm, UserRoleForm
 from app.admin.listing import paginate
 from app.admin.staff import staff_id
-from app.auth import stepup
+from app.auth import mfa, stepup
 from app.auth.permissions import permission_required
 from app.errors import ValidationError
 from app.models.user import User
@@ -46,7 +46,13 @@ def users_detail(user_id: uuid.UUID) -> ResponseReturnValue:
     detail = queries.user_detail(user_id)
     form = UserRoleForm(data={"role_id": str(detail.user.role_id)})
     form.role_id.choices = [SelectChoice(str(r.id), r.name) for r in detail.roles]
-    return render_template("admin/user_detail.html", detail=detail, user=detail.user, form=form)
+    return render_template(
+        "admin/user_detail.html",
+        detail=detail,
+        user=detail.user,
+        form=form,
+        has_second_factor=mfa.has_second_factor(detail.user),
+    )
 
 
 def _back(user_id: uuid.UUID, message: str) -> ResponseReturnValue:
@@ -76,6 +82,15 @@ def users_deactivate(user_id: uuid.UUID) -> ResponseReturnValue:
 def users_reactivate(user_id: uuid.UUID) -> ResponseReturnValue:
     user = services.set_user_active(user_id, True, actor_id=staff_id())
     return _back(user_id, f"{user.username} can sign in again.")
+
+
+@bp.post("/users/<uuid:user_id>/reset-second-factor")
+@permission_required("users.manage")
+@stepup.required
+def users_reset_second_factor(user_id: uuid.UUID) -> ResponseReturnValue:
+    """The admin never sees the secret: the factor is removed and the user, emailed, sets one up again."""
+    user = services.reset_second_factor(user_id, actor_id=staff_id())
+    return _back(user_id, f"{user.username}'s second factor is reset; they were emailed to set it up again.")
 
 
 @bp.post("/users/<uuid:user_id>/resend-verification")

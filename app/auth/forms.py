@@ -96,6 +96,25 @@ class CodeForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired(f"Enter the {CODE_LENGTH}-digit code."), Code()])
 
 
+class SecondFactorCode:
+    """An authenticator code (6 digits) or a recovery code (10 letters and digits, dashes and spaces ignored)."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        field.data = "".join((field.data or "").split())
+        bare = field.data.replace("-", "")
+        if not bare.isascii() or not bare.isalnum() or len(bare) not in (CODE_LENGTH, 10):
+            raise ValidationError(
+                "Enter the 6-digit code from your authenticator app, or a 10-character recovery code."
+            )
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app, or a recovery code",
+        validators=[DataRequired("Enter the code from your authenticator app."), SecondFactorCode()],
+    )
+
+
 class LoginForm(FlaskForm):
     identifier = StringField(
         "Email, username or phone",

@@ -34,6 +34,7 @@ KINDS: dict[str, str] = {
     "subscription_resumed": DEFAULT,
     "announcement": DEFAULT,
     "phone_released": DEFAULT,
+    "security_notice": HIGH,  # a second factor turned on or off, reset by staff, a recovery code used
 }
 
 _B = "https://shop.example.com"  # sample data: real links come from app/links.py
@@ -139,6 +140,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "on yours and no longer signs you in. If the number is yours, verify it again "
         "from your profile.",
         "link": f"{_B}/account/profile",
+    },
+    "security_notice": {
+        "name": "ada",
+        "title": "A recovery code was used to sign in to your account",
+        "body": "Someone signed in with one of your recovery codes on 7 Dec 2026, 14:05 UTC. 2 codes are left: "
+        "make new ones from your security page.",
+        "link": f"{_B}/account/security",
     },
 }
 

@@ -1,0 +1,34 @@
+"""The second sign-in step in tests: authenticator codes computed with pyotp, as a phone would."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+
+from tests.factories import TOTP_SECRET
+
+__all__ = ["TOTP_SECRET", "pass_second_step", "totp_code"]
+
+
+def totp_code(secret: str = TOTP_SECRET, *, steps_ahead: int = 0) -> str:
+    """The code the app shows now (or `steps_ahead` 30-second steps later, which the server still accepts)."""
+    return pyotp.TOTP(secret).at(time.time() + 30 * steps_ahead)
+
+
+def pass_second_step(page, secret: str = TOTP_SECRET) -> None:
+    """On /auth/mfa, type the authenticator code and sign in.
+
+    A code is accepted once: when this account already used the current step (an earlier sign-in
+    in the same test), the next step's code (within the ±1 drift) is typed instead, and after that
+    the helper waits for a fresh step.
+    """
+    for ahead, wait in ((0, False), (1, False), (1, True)):
+        if wait:
+            time.sleep(30 - time.time() % 30 + 0.5)
+        page.get_by_label("Authenticator or recovery code").fill(totp_code(secret, steps_ahead=ahead))
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.wait_for_load_state()
+        if "/auth/mfa" not in page.url:
+            return
+    raise AssertionError("the second step refused three authenticator codes in a row")
