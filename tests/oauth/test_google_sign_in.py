@@ -36,7 +36,8 @@ def test_first_sign_in_creates_a_verified_customer_and_lands_signed_in(app, clie
         assert db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)) == 1
         assert actions(db.session) == ["user.signup", "auth.login"]
         login = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "auth.login"))
-        assert login.after == {"method": "google", "remember": False} and login.actor_id == user.id
+        assert login.after == {"method": "google", "remember": False, "device": "Browser on unknown OS"}
+        assert login.actor_id == user.id
     assert [m["to"] for m in queued_emails(app, "welcome")] == ["ada@example.com"]
     assert "Signed in as ada_lovelace." in text(client.get("/"))  # the flash, once
     assert signed_in_as(client) == "ada_lovelace"

@@ -8,7 +8,7 @@ import pyotp
 
 from tests.factories import TOTP_SECRET
 
-__all__ = ["TOTP_SECRET", "pass_second_step", "totp_code"]
+__all__ = ["TOTP_SECRET", "pass_second_step", "pass_second_step_over_http", "totp_code"]
 
 
 def totp_code(secret: str = TOTP_SECRET, *, steps_ahead: int = 0) -> str:
@@ -32,3 +32,12 @@ def pass_second_step(page, secret: str = TOTP_SECRET) -> None:
         if "/auth/mfa" not in page.url:
             return
     raise AssertionError("the second step refused three authenticator codes in a row")
+
+
+def pass_second_step_over_http(client, secret: str = TOTP_SECRET):
+    """A test client that POSTed a right password to /auth/login finishes signing in with the code."""
+    for ahead in (0, 1):
+        response = client.post("/auth/mfa", data={"code": totp_code(secret, steps_ahead=ahead)})
+        if response.status_code in (302, 303):
+            return response
+    raise AssertionError(f"the second step refused the authenticator code: {response.status_code}")
