@@ -8,7 +8,7 @@ import pyotp
 
 from tests.factories import TOTP_SECRET
 
-__all__ = ["TOTP_SECRET", "pass_second_step", "pass_second_step_over_http", "totp_code"]
+__all__ = ["TOTP_SECRET", "enroll_from_page", "pass_second_step", "pass_second_step_over_http", "totp_code"]
 
 
 def totp_code(secret: str = TOTP_SECRET, *, steps_ahead: int = 0) -> str:
@@ -41,3 +41,16 @@ def pass_second_step_over_http(client, secret: str = TOTP_SECRET):
         if response.status_code in (302, 303):
             return response
     raise AssertionError(f"the second step refused the authenticator code: {response.status_code}")
+
+
+def enroll_from_page(page) -> tuple[str, list[str]]:
+    """On /account/security/totp: read the key FROM THE PAGE, type the code an app would show, turn it on.
+
+    Returns the key and the recovery codes the next page shows (once).
+    """
+    secret = page.locator("#totp-key").inner_text().replace(" ", "")
+    page.get_by_label("Then enter the code your app shows").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on").click()
+    page.get_by_role("heading", name="Your recovery codes").wait_for()
+    codes = [code.strip() for code in page.locator(".recovery-codes code").all_inner_texts()]
+    return secret, codes
