@@ -24,6 +24,7 @@ def _user(app, client, *, recent: bool = True, **fields) -> User:
     with app.app_context():
         user = make_user(username="ada", email="ada@example.com", **fields)
         sign_in(client, user, recent=recent)
+        db.session.refresh(user)  # the commit expired it; load before detaching
         db.session.expunge(user)
     return user
 

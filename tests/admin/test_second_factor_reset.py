@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models.audit import AuditEvent
 from app.models.mfa import RecoveryCode, TotpFactor
+from app.models.user import User
 from tests.auth.conftest import queued_emails
 from tests.factories import TOTP_SECRET
 from tests.support.users import make_user, sign_in
@@ -27,15 +28,11 @@ def test_staff_without_a_second_factor_are_sent_to_enroll_before_any_admin_page(
 
 
 def test_customers_still_get_a_404_and_staff_with_a_factor_get_in(app, client):
-    with app.app_context():
-        customer = make_user(username="ada")
-        admin = make_user(username="root", role="admin")
-    with app.app_context():
-        sign_in(client, customer)
-    assert client.get("/admin/").status_code == 404
     other = app.test_client()
     with app.app_context():
-        sign_in(other, admin)
+        sign_in(client, make_user(username="ada"))
+        sign_in(other, make_user(username="root", role="admin"))
+    assert client.get("/admin/").status_code == 404
     assert other.get("/admin/").status_code == 200
 
 
@@ -73,13 +70,13 @@ def test_the_reset_wants_users_manage(app, client):
 def test_the_reset_wants_a_recent_sign_in_and_an_existing_user(app, client):
     with app.app_context():
         ada_id = make_user(username="ada", totp=True).id
-        admin = make_user(username="root", role="admin")
-        sign_in(client, admin, recent=False)
+        admin_id = make_user(username="root", role="admin").id
+        sign_in(client, db.session.get(User, admin_id), recent=False)
     stale = client.post(_reset(ada_id))
     assert stale.status_code == 303 and stale.headers["Location"].startswith("/account/confirm")
     with app.app_context():
         assert db.session.get(TotpFactor, ada_id) is not None
-        sign_in(client, admin)
+        sign_in(client, db.session.get(User, admin_id))
     assert client.post(_reset("00000000-0000-0000-0000-000000000000")).status_code == 404
 
 
