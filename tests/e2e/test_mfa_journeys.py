@@ -115,6 +115,8 @@ def test_an_admin_without_a_second_factor_is_sent_to_enroll_instead_of_admin(app
     screenshot("mfa-staff-must-enroll")
     enroll_from_page(page)
     page.get_by_role("link", name="I’ve saved them").click()
+    page.get_by_role("heading", name="Security", exact=True).wait_for()
+    expect(page.get_by_text("10 of 10 recovery codes left.")).to_be_visible()
     page.locator(".user-menu summary").click()
     page.locator(".user-menu").get_by_role("link", name="Admin").click()
     page.get_by_role("heading", name="Dashboard").wait_for()

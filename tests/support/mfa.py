@@ -27,10 +27,12 @@ def pass_second_step(page, secret: str = TOTP_SECRET) -> None:
         if wait:
             time.sleep(30 - time.time() % 30 + 0.5)
         page.get_by_label("Authenticator or recovery code").fill(totp_code(secret, steps_ahead=ahead))
-        page.get_by_role("button", name="Sign in", exact=True).click()
-        page.wait_for_load_state()
-        if "/auth/mfa" not in page.url:
+        with page.expect_response(lambda r: r.request.method == "POST" and "/auth/mfa" in r.url) as answer:
+            page.get_by_role("button", name="Sign in", exact=True).click()
+        if answer.value.status in (302, 303):
+            page.wait_for_url(lambda url: "/auth/mfa" not in url)
             return
+        page.locator("#code-error").wait_for()
     raise AssertionError("the second step refused three authenticator codes in a row")
 
 
