@@ -123,5 +123,5 @@ class ConfirmPasswordForm(FlaskForm):
 class EnableTotpForm(FlaskForm):
     code = StringField(
         "Code from your authenticator app",
-        validators=[DataRequired("Enter the 6-digit code your app shows."), Code()],
+        validators=[DataRequired("Enter the 6-digit code your app shows."), Code("your authenticator app")],
     )

@@ -41,10 +41,13 @@ class Printable:
 
 
 class Code:
+    def __init__(self, source: str = "the message") -> None:
+        self.source = source
+
     def __call__(self, form: FlaskForm, field: Field) -> None:
         field.data = "".join((field.data or "").split())
         if len(field.data) != CODE_LENGTH or not field.data.isascii() or not field.data.isdigit():
-            raise ValidationError(f"Enter the {CODE_LENGTH}-digit code from the message.")
+            raise ValidationError(f"Enter the {CODE_LENGTH}-digit code from {self.source}.")
 
 
 def email_field(label: str = "Email") -> EmailField:

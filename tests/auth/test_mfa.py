@@ -66,6 +66,16 @@ def test_the_secret_is_encrypted_at_rest(app):
         assert mfa_keys.decrypt(stored) == TOTP_SECRET
 
 
+def test_without_a_configured_key_the_development_key_is_used_and_said_so(app, caplog):
+    from cryptography.fernet import Fernet
+
+    assert app.config["MFA_ENCRYPTION_KEY"] is None  # the test configuration sets none
+    with app.app_context(), caplog.at_level("WARNING", logger="app.auth.mfa_keys"):
+        token = mfa_keys.encrypt(TOTP_SECRET)
+        assert Fernet(mfa_keys.DEV_KEY.encode()).decrypt(token.encode()).decode() == TOTP_SECRET
+    assert any("MFA_ENCRYPTION_KEY is unset" in record.message for record in caplog.records)
+
+
 def test_rotating_the_encryption_key_keeps_old_secrets_readable(app):
     from cryptography.fernet import Fernet
 
