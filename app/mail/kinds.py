@@ -34,7 +34,7 @@ KINDS: dict[str, str] = {
     "subscription_resumed": DEFAULT,
     "announcement": DEFAULT,
     "phone_released": DEFAULT,
-    "security_notice": HIGH,  # a second factor turned on or off, reset by staff, a recovery code used
+    "security_notice": DEFAULT,  # a second factor turned on or off, reset by staff, a recovery code used
 }
 
 _B = "https://shop.example.com"  # sample data: real links come from app/links.py

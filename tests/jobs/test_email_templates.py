@@ -29,6 +29,7 @@ def test_codes_and_resets_go_on_the_high_queue():
     assert {k for k, q in KINDS.items() if q == "high"} == {
         "verification_code",
         "login_code",
+        "reauth_code",
         "password_reset",
         "signup_attempt",
     }
