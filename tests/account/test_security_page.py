@@ -181,3 +181,11 @@ def test_the_secret_stays_out_of_the_audit_log_and_emails(app, client):
     with app.app_context():
         assert TOTP_SECRET not in str([(e.before, e.after) for e in db.session.scalars(sa.select(AuditEvent))])
     assert TOTP_SECRET not in str(queued_emails(app))
+
+
+def test_an_account_without_a_password_confirms_with_its_authenticator_code(app, client):
+    _user(app, client, recent=False, totp=True, password=None)
+    page = client.get("/account/confirm?next=/account/security").text
+    assert page.count('name="code"') == 1 and 'name="password"' not in page and "Email me a code" not in page
+    back = client.post("/account/confirm?next=/account/security", data={"code": totp_code()})
+    assert back.status_code == 303 and back.headers["Location"] == "/account/security"
