@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from pathlib import Path
@@ -47,6 +49,9 @@ class Config:
     APP_ENV = "base"
     SITE_NAME = env("SITE_NAME", "MultiProduct")
     SECRET_KEY = env("SECRET_KEY", "dev-secret-key-not-for-production")
+    # Fernet keys (comma-separated, newest first: older ones still decrypt) for second-factor secrets at rest.
+    # Unset outside production: a fixed development key derived in app/auth/mfa_keys.py (and logged as such).
+    MFA_ENCRYPTION_KEY = env("MFA_ENCRYPTION_KEY")
 
     SQLALCHEMY_DATABASE_URI = env("DATABASE_URL")
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, object] = {"pool_pre_ping": True}
@@ -226,6 +231,8 @@ class ProductionConfig(Config):
         "PAYMENT_WEBHOOK_SECRETS": "the payment provider's webhook signing secrets, comma-separated "
         "(without one every payment confirmation is refused)",
         "BASE_URL": "the site's public address for links in emails (https://shop.example.com)",
+        "MFA_ENCRYPTION_KEY": "a Fernet key that encrypts authenticator secrets at rest, comma-separated to rotate "
+        "(make one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)",
     }
 
     @classmethod
@@ -241,8 +248,23 @@ class ProductionConfig(Config):
             problems.append(
                 f"BASE_URL must be an absolute http(s) address like https://shop.example.com; got {base_url!r}."
             )
+        problems.extend(_fernet_key_problems(env("MFA_ENCRYPTION_KEY")))
         if problems:
             raise ConfigError("\n".join(problems))
+
+
+def _fernet_key_problems(value: str | None) -> list[str]:
+    """MFA_ENCRYPTION_KEY must be Fernet keys (32 url-safe base64 bytes each); say so on one line if not."""
+    for key in (value or "").split(","):
+        if not key.strip():
+            continue
+        try:
+            raw = base64.urlsafe_b64decode(key.strip().encode())
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            return ["MFA_ENCRYPTION_KEY must be Fernet keys (32 url-safe base64 bytes each), comma-separated."]
+    return []
 
 
 CONFIGS = {

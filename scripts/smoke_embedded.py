@@ -23,6 +23,7 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pyotp
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,10 +86,11 @@ def free_port() -> int:
 
 
 class Smoke:
-    def __init__(self, base: str, db_path: Path, demo: dict[str, tuple[str, str]]):
+    def __init__(self, base: str, db_path: Path, demo: dict[str, tuple[str, str]], totp_key: str):
         self.base = base
         self.db_path = db_path
         self.demo = demo
+        self.totp_key = totp_key
 
     def step(self, text: str) -> None:
         print(f"smoke: {text}", flush=True)
@@ -113,6 +115,9 @@ class Smoke:
         http = requests.Session()
         page = self.get(http, "/auth/login")
         response = self.post(http, page, r"/auth/login", {"identifier": email, "password": password})
+        if "/auth/mfa" in response.url:  # staff: the second step, with the demo admin's printed key
+            code = pyotp.TOTP(self.totp_key).now()
+            response = self.post(http, response, r"/auth/mfa$", {"code": code})
         if "Log out" not in response.text:
             raise SmokeFailed(f"signing in as the demo {role} ({email}) did not work")
         self.step(f"signed in as the demo {role} {email}")
@@ -178,6 +183,13 @@ def demo_accounts(output: str) -> dict[str, tuple[str, str]]:
     return found
 
 
+def demo_totp_key(output: str) -> str:
+    found = re.search(r"demo admin authenticator key: ([A-Z2-7]+)", output)
+    if found is None:
+        raise SmokeFailed("`make run` did not print the demo admin's authenticator key")
+    return found.group(1)
+
+
 def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -214,7 +226,7 @@ def main() -> int:
         output = log.read_text()
         if "mode: embedded default" not in output:
             raise SmokeFailed("make run did not say it is on the embedded default")
-        Smoke(base, tmp / "smoke.db", demo_accounts(output)).run()
+        Smoke(base, tmp / "smoke.db", demo_accounts(output), demo_totp_key(output)).run()
     except (SmokeFailed, requests.RequestException) as exc:
         print(f"smoke: FAILED: {exc}\n--- make run output ---\n{log.read_text()}", file=sys.stderr)
         return 1

@@ -20,6 +20,7 @@ from typing import Any
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
+from app.auth import mfa_keys
 from app.auth.passwords import hash_password
 from app.billing import invoices as invoice_service
 from app.billing.periods import add_cycle
@@ -29,11 +30,13 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.billing import Invoice, Subscription, Transaction
 from app.models.catalog import BILLING_CYCLES, Plan, Product
+from app.models.mfa import TotpFactor
 from app.models.notification import Notification
 from app.models.user import User
 from app.rbac import role_named
 
 DEFAULT_PASSWORD = "correct horse battery staple"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # staff users' authenticator app (tests/support/mfa.py)
 _HASHES: dict[str, str] = {}
 # A tier's price per cycle is its monthly price × these months (the catalog pages' shape).
 CYCLE_MONTHS = {"weekly": 0.25, "monthly": 1, "quarterly": 3, "half_yearly": 6, "yearly": 10}
@@ -66,7 +69,11 @@ class BaseFactory(SQLAlchemyModelFactory):
 
 
 class UserFactory(BaseFactory):
-    """A verified customer who signs in with DEFAULT_PASSWORD; `role="admin"` (a name) for staff."""
+    """A verified customer who signs in with DEFAULT_PASSWORD; `role="admin"` (a name) for staff.
+
+    Staff (a role with any permission) must use a second factor, so they get an authenticator app
+    with TOTP_SECRET by default (`totp=False`: without one; `totp=True`: a customer with one).
+    """
 
     class Meta:
         model = User
@@ -86,6 +93,14 @@ class UserFactory(BaseFactory):
         if isinstance(kwargs.get("role"), str):
             kwargs["role"] = role_named(kwargs["role"])
         return kwargs
+
+    @factory.post_generation
+    def totp(user, create, extracted, **fields):
+        wanted = bool(user.role.permissions) if extracted is None else bool(extracted)
+        if create and wanted:
+            secret = extracted if isinstance(extracted, str) else TOTP_SECRET
+            db.session.add(TotpFactor(user_id=user.id, secret_encrypted=mfa_keys.encrypt(secret)))
+            db.session.commit()
 
 
 class ProductFactory(BaseFactory):

@@ -11,7 +11,7 @@ from tests.support.mail import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PAYMENT_WEBHOOK_SECRETS", "BASE_URL")
+REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PAYMENT_WEBHOOK_SECRETS", "BASE_URL", "MFA_ENCRYPTION_KEY")
 
 
 def _env(overrides: dict) -> dict:
@@ -37,6 +37,7 @@ def production_env(app=None) -> dict:
         "REDIS_URL": SERVICES.redis_url or "redis://127.0.0.1:6379/15",
         "PAYMENT_WEBHOOK_SECRETS": "whsec_live_x",
         "BASE_URL": "https://shop.example.com",
+        "MFA_ENCRYPTION_KEY": "q" * 43 + "=",  # 32 bytes, url-safe base64: a Fernet key
         "FLASK_APP": "wsgi",
     }
 
@@ -63,6 +64,12 @@ def test_production_names_every_missing_setting_on_its_own_line():
     result = _start({"APP_ENV": "production"})
     named = [line.split()[1] for line in result.stderr.splitlines() if line.startswith("error:")]
     assert named == list(REQUIRED)
+
+
+def test_production_refuses_an_mfa_encryption_key_that_is_not_a_fernet_key():
+    result = _start({**production_env(), "MFA_ENCRYPTION_KEY": "not-a-key"})
+    assert result.returncode != 0 and "MFA_ENCRYPTION_KEY must be Fernet keys" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_production_refuses_a_base_url_that_is_not_an_address():

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import redirect, url_for
+from flask import redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from app.account import bp
 from app.account.forms import ConfirmPasswordForm
-from app.auth import stepup, throttle
-from app.auth.forms import CodeForm
+from app.auth import mfa, stepup, throttle
+from app.auth.forms import CodeForm, SecondFactorForm
 from app.auth.pages import render_limited
 from app.errors import AuthenticationError, RateLimited
 from app.models.user import User
@@ -27,15 +27,37 @@ def _back() -> ResponseReturnValue:
     return redirect(safe_next() or url_for(HOME), 303)
 
 
-def _page(form: ConfirmPasswordForm | CodeForm, *, code_sent: bool = False) -> ResponseReturnValue:
-    has_password = _me().password_hash is not None
-    return render_form("account/confirm.html", form, has_password=has_password, next=safe_next(), code_sent=code_sent)
+def _page(
+    form: ConfirmPasswordForm | CodeForm, *, code_sent: bool = False, factor_form: SecondFactorForm | None = None
+) -> ResponseReturnValue:
+    user = _me()
+    if factor_form is None and mfa.has_second_factor(user):
+        factor_form = SecondFactorForm(formdata=None)
+    context: dict[str, object] = {
+        "has_password": user.password_hash is not None,
+        "next": safe_next(),
+        "code_sent": code_sent,
+        "factor_form": factor_form,
+    }
+    status = None
+    if factor_form is not None and factor_form.errors:  # the code was the one submitted: its status and wait
+        status = getattr(factor_form, "status", None) or 400
+        form.retry_after = getattr(factor_form, "retry_after", None)
+    return render_form("account/confirm.html", form, status, **context)
 
 
 @bp.route("/confirm", methods=["GET", "POST"])
 @throttle.failed_login_limit
 def confirm() -> ResponseReturnValue:
     user = _me()
+    if request.method == "POST" and "code" in request.form and mfa.has_second_factor(user):
+        factor_form = SecondFactorForm()
+        if factor_form.validate_on_submit():
+            with service_errors(factor_form, on_the_form=(AuthenticationError, RateLimited)):
+                stepup.confirm_with_second_factor(user, factor_form.code.data)
+                return _back()
+        blank = ConfirmPasswordForm(formdata=None) if user.password_hash else CodeForm(formdata=None)
+        return _page(blank, factor_form=factor_form)
     if user.password_hash is None:  # a social- or code-only account confirms with an emailed code
         return _page(CodeForm(formdata=None), code_sent=False)
     form = ConfirmPasswordForm()

@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.account.services import BAD_ZONE, BillingDetails, Profile
-from app.auth.forms import Printable, check_new_password, email_field, phone_value
+from app.auth.forms import Code, Printable, check_new_password, email_field, phone_value
 from app.dates import offset_label, zone_named, zone_names
 from app.models.user import User
 
@@ -218,4 +218,11 @@ class DeleteAccountForm(FlaskForm):
             Length(max=30, message="That is longer than any username."),
             Printable(),
         ],
+    )
+
+
+class EnableTotpForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app",
+        validators=[DataRequired("Enter the 6-digit code your app shows."), Code("your authenticator app")],
     )

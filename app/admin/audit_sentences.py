@@ -28,6 +28,12 @@ SENTENCES: dict[str, str] = {
     "auth.login": "{actor} signed in{after_method_via}",
     "auth.login_failed": "a sign-in as {after_identifier} failed ({after_reason})",
     "auth.logout": "{actor} signed out",
+    "auth.second_step": "{actor}'s {after_method} was right; the sign-in waits for the second factor",
+    "auth.second_factor": "{actor} completed the sign-in with {after_factor_words}",
+    "mfa.totp_enabled": "{actor} turned on their authenticator app",
+    "mfa.totp_disabled": "{actor} turned off their authenticator app",
+    "mfa.recovery_codes_regenerated": "{actor} made new recovery codes",
+    "mfa.reset_by_staff": "{actor} reset {target}'s second factor",
     "auth.reauthenticated": "{actor} confirmed it was them{after_method_by} before a sensitive change",
     "auth.reauth_failed": "{actor} failed to confirm it was them{after_method_by}",
     "password.reset_requested": "a password reset link was requested for {after_email}",
@@ -157,6 +163,7 @@ def _values(event: AuditEvent, actor: Markup, target: Markup, found: AuditTarget
     method = after.get("method")
     values["after_method_via"] = f" with {method}" if method else ""
     values["after_method_by"] = f" by {str(method).replace('_', ' ')}" if method else ""
+    values["after_factor_words"] = str(after.get("factor") or "a second factor").replace("_", " ")
     values["after_auto_renew_onoff"] = "on" if after.get("auto_renew") else "off"
     when = after.get("when")
     values["after_when_text"] = {"now": "at once", "period_end": "at the end of the period"}.get(

@@ -20,6 +20,7 @@ from rq.registry import FailedJobRegistry
 from app import audit
 from app.account import erasure
 from app.admin.queues import failed_job
+from app.auth import mfa
 from app.auth import services as auth_services
 from app.auth.reset import request_password_reset
 from app.billing import seller
@@ -139,6 +140,13 @@ def delete_user(user_id: uuid.UUID, typed_username: str | None, *, actor_id: uui
     if user_id == actor_id:
         raise Conflict("Delete your own account from your account pages.")
     return erasure.delete_account(user_id, actor_id=actor_id, typed_username=typed_username)
+
+
+def reset_second_factor(user_id: uuid.UUID, *, actor_id: uuid.UUID) -> User:
+    """Remove the user's authenticator app and recovery codes (they are emailed; nobody sees the secret)."""
+    user = _user(user_id, lock=True)
+    mfa.reset_by_staff(user, actor_id=actor_id)
+    return user
 
 
 def resend_verification(user_id: uuid.UUID, *, actor_id: uuid.UUID) -> User:

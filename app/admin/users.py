@@ -13,7 +13,7 @@ from app.admin import bp, queries, services
 from app.admin.forms import ListFilterForm, UserRoleForm
 from app.admin.listing import paginate
 from app.admin.staff import staff_id
-from app.auth import stepup
+from app.auth import mfa, stepup
 from app.auth.permissions import permission_required
 from app.errors import ValidationError
 from app.models.user import User
@@ -48,7 +48,13 @@ def _detail_page(user_id: uuid.UUID, delete_form: DeleteAccountForm | None = Non
     delete_form = delete_form or DeleteAccountForm(formdata=None)
     status = getattr(delete_form, "status", None) or (400 if delete_form.errors else 200)
     return render_form(
-        "admin/user_detail.html", form, status=status, detail=detail, user=detail.user, delete_form=delete_form
+        "admin/user_detail.html",
+        form,
+        status=status,
+        detail=detail,
+        user=detail.user,
+        delete_form=delete_form,
+        has_second_factor=mfa.has_second_factor(detail.user),
     )
 
 
@@ -106,6 +112,15 @@ def users_delete(user_id: uuid.UUID) -> ResponseReturnValue:
             username = services.delete_user(user_id, form.username.data, actor_id=staff_id())
             return _back(user_id, f"The account {username} is deleted: personal data erased, subscriptions cancelled.")
     return _detail_page(user_id, form)
+
+
+@bp.post("/users/<uuid:user_id>/reset-second-factor")
+@permission_required("users.manage")
+@stepup.required
+def users_reset_second_factor(user_id: uuid.UUID) -> ResponseReturnValue:
+    """The admin never sees the secret: the factor is removed and the user, emailed, sets one up again."""
+    user = services.reset_second_factor(user_id, actor_id=staff_id())
+    return _back(user_id, f"{user.username}'s second factor is reset; they were emailed to set it up again.")
 
 
 @bp.post("/users/<uuid:user_id>/resend-verification")

@@ -14,4 +14,4 @@ def current_user_can(permission: str) -> bool:
     return rbac.can(current_user, permission)
 
 
-from app.auth import passkey_routes, reset_routes, routes  # noqa: E402,F401
+from app.auth import mfa_routes, passkey_routes, reset_routes, routes  # noqa: E402,F401

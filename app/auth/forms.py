@@ -41,10 +41,13 @@ class Printable:
 
 
 class Code:
+    def __init__(self, source: str = "the message") -> None:
+        self.source = source
+
     def __call__(self, form: FlaskForm, field: Field) -> None:
         field.data = "".join((field.data or "").split())
         if len(field.data) != CODE_LENGTH or not field.data.isascii() or not field.data.isdigit():
-            raise ValidationError(f"Enter the {CODE_LENGTH}-digit code from the message.")
+            raise ValidationError(f"Enter the {CODE_LENGTH}-digit code from {self.source}.")
 
 
 def email_field(label: str = "Email") -> EmailField:
@@ -94,6 +97,25 @@ class SignupForm(FlaskForm):
 
 class CodeForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired(f"Enter the {CODE_LENGTH}-digit code."), Code()])
+
+
+class SecondFactorCode:
+    """An authenticator code (6 digits) or a recovery code (10 letters and digits, dashes and spaces ignored)."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        field.data = "".join((field.data or "").split())
+        bare = field.data.replace("-", "")
+        if not bare.isascii() or not bare.isalnum() or len(bare) not in (CODE_LENGTH, 10):
+            raise ValidationError(
+                "Enter the 6-digit code from your authenticator app, or a 10-character recovery code."
+            )
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        "Code from your authenticator app, or a recovery code",
+        validators=[DataRequired("Enter the code from your authenticator app."), SecondFactorCode()],
+    )
 
 
 class LoginForm(FlaskForm):

@@ -28,6 +28,14 @@ def signed_in_redirect() -> Response:
     return redirect(safe_next() or url_for("main.home"), 303)
 
 
+def _welcome(name: str) -> Response:
+    """After the first factor: home (or `next`), or the second step when the account has one (app/auth/mfa.py)."""
+    if not current_user.is_authenticated:
+        return see_other("auth.mfa")
+    flash(f"Welcome back, {name}.", "success")
+    return signed_in_redirect()
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(throttle.SIGNUP_PER_IP, methods=["POST"])
 def signup() -> ResponseReturnValue:
@@ -102,7 +110,11 @@ def login() -> ResponseReturnValue:
         try:
             with service_errors(form, on_the_form=ON_THE_FIELD):
                 user = services.sign_in_with_password(
-                    form.identifier.data, form.password.data, remember=form.remember.data, devices=devices.presented()
+                    form.identifier.data,
+                    form.password.data,
+                    remember=form.remember.data,
+                    devices=devices.presented(),
+                    next_url=safe_next(),
                 )
                 if not user.is_verified:
                     session[VERIFY_EMAIL] = user.email
@@ -111,8 +123,7 @@ def login() -> ResponseReturnValue:
                         message="Your email address isn't verified yet. Enter the code we've just emailed you.",
                         category="info",
                     )
-                flash(f"Welcome back, {user.display_name}.", "success")
-                return signed_in_redirect()
+                return _welcome(user.display_name)
         except RateLimited as exc:
             return render_limited("auth/login.html", form, exc)
     return render_form("auth/login.html", form)
@@ -143,9 +154,8 @@ def login_code_enter() -> ResponseReturnValue:
     form = LoginCodeForm()
     if form.validate_on_submit():
         with service_errors(form, on_the_form=ON_THE_FIELD):
-            user = services.login_with_code(email, form.code.data, remember=form.remember.data)
-            flash(f"Welcome back, {user.display_name}.", "success")
-            return signed_in_redirect()
+            user = services.login_with_code(email, form.code.data, remember=form.remember.data, next_url=safe_next())
+            return _welcome(user.display_name)
     return render_form("auth/login_code_enter.html", form, email=email)
 
 

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from app import audit
-from app.auth import throttle, usernames
+from app.auth import mfa, throttle, usernames
 from app.auth.emails import InvalidEmail, email_key, normalize_email
 from app.auth.otp import queue_code, verify_otp
 from app.auth.passwords import hash_password, needs_rehash, password_problem, verify_password
@@ -227,15 +227,21 @@ def authenticate(identifier: str, password: str, *, devices: Mapping[str, str] |
 
 
 def sign_in_with_password(
-    identifier: str, password: str, *, remember: bool = False, devices: Mapping[str, str] | None = None
+    identifier: str,
+    password: str,
+    *,
+    remember: bool = False,
+    devices: Mapping[str, str] | None = None,
+    next_url: str | None = None,
 ) -> User:
-    """`authenticate`, then start the session; an unverified account instead gets a fresh code (no session).
+    """`authenticate`, then sign in (or ask for the second factor, app/auth/mfa.py); an unverified account
+    instead gets a fresh code (no session).
 
-    The caller tells the two apart by `user.is_verified`.
+    The caller tells them apart by `user.is_verified` and `current_user.is_authenticated`.
     """
     user = authenticate(identifier, password, devices=devices)
     if user.is_verified:
-        login(user, remember=remember)
+        mfa.begin_sign_in(user, remember=remember, method="password", next_url=next_url)
     else:
         remind_to_verify(user)
     return user
@@ -254,8 +260,14 @@ def remind_to_verify(user: User) -> None:
 
 
 def login(user: User, *, remember: bool = False, method: str = "password") -> None:
-    start_session(user, remember=remember)
-    audit.record("auth.login", actor_id=user.id, target=user, after={"method": method, "remember": remember})
+    """THE way a full session starts: every factor the sign-in needs has been checked by now."""
+    record = start_session(user, remember=remember)
+    audit.record(
+        "auth.login",
+        actor_id=user.id,
+        target=user,
+        after={"method": method, "remember": remember, "device": record.device},
+    )
     db.session.commit()
 
 
@@ -280,7 +292,7 @@ def request_login_code(email: str) -> None:
     db.session.commit()
 
 
-def login_with_code(email: str, code: str, *, remember: bool = False) -> User:
+def login_with_code(email: str, code: str, *, remember: bool = False, next_url: str | None = None) -> User:
     email = email_key(email)
     found = user_by_email(email)
     found_id = str(found.id) if found is not None else None  # read now: verify_otp's commit expires it
@@ -298,7 +310,7 @@ def login_with_code(email: str, code: str, *, remember: bool = False) -> User:
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()  # the code reached the inbox: that proves the address
         audit.record("user.email_verified", actor_id=user.id, target=user)
-    login(user, remember=remember, method="code")
+    mfa.begin_sign_in(user, remember=remember, method="code", next_url=next_url)
     return user
 
 

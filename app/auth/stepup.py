@@ -1,7 +1,8 @@
 """Step-up ("sudo mode", ASVS V7.5.1): sensitive changes need an authentication in the last 10 minutes.
 
-A sign-in stamps the browser's session (`mark_recent`); so does confirming one's password, or an
-emailed code when the account has no password, on /account/confirm. A session restored from the
+A sign-in stamps the browser's session (`mark_recent`); so does confirming one's password, an
+authenticator or recovery code (accounts with a second factor), or an emailed code when the
+account has no password, on /account/confirm. A session restored from the
 remember-me cookie starts a fresh Flask session without the stamp: it has not authenticated
 recently. Views that change a password, email, second factor, delete or export an account, or
 change staff roles wear `@stepup.required`: without a recent stamp the person is sent to confirm,
@@ -21,7 +22,7 @@ from flask import redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from app import audit
-from app.auth import throttle
+from app.auth import mfa, throttle
 from app.auth.otp import queue_code, verify_otp
 from app.auth.passwords import verify_password
 from app.errors import AuthenticationError
@@ -110,6 +111,12 @@ def confirm_with_code(user: User, code: str) -> None:
         db.session.commit()
         raise AuthenticationError(BAD_CODE, field="code")
     _confirmed(user, "email_code")
+
+
+def confirm_with_second_factor(user: User, code: str) -> None:
+    """Stamp this browser when `code` is a current authenticator code or an unused recovery code of the user's."""
+    factor = mfa.verify_second_factor(user, code, action="auth.reauth_failed")
+    _confirmed(user, factor)
 
 
 def _confirmed(user: User, method: str) -> None:

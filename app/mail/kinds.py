@@ -43,6 +43,7 @@ KINDS: dict[str, str] = {
     "signed_out_everywhere": DEFAULT,
     "account_deleted": DEFAULT,
     "export_ready": DEFAULT,
+    "security_notice": DEFAULT,  # a second factor turned on or off, reset by staff, a recovery code used
 }
 
 _B = "https://shop.example.com"  # sample data: real links come from app/links.py
@@ -187,6 +188,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "name": "ada",
         "download_url": f"{_B}/account/export/3f2a/download?token=abc",
         "expires": "8 Dec 2026, 14:05 UTC",
+    },
+    "security_notice": {
+        "name": "ada",
+        "title": "A recovery code was used to sign in to your account",
+        "body": "Someone signed in with one of your recovery codes on 7 Dec 2026, 14:05 UTC. 2 codes are left: "
+        "make new ones from your security page.",
+        "link": f"{_B}/account/security",
     },
 }
 

@@ -6,6 +6,7 @@ from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
 from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
 from app.models.export import DataExport
 from app.models.mail import DevMail, SentEmail
+from app.models.mfa import RecoveryCode, TotpFactor
 from app.models.notification import Announcement, Notification
 from app.models.otp import UserOTP
 from app.models.outbox import OutboxMessage, PeriodicJob
@@ -32,10 +33,12 @@ __all__ = [
     "PlatformFee",
     "PlatformFeeChange",
     "Product",
+    "RecoveryCode",
     "Role",
     "SentEmail",
     "SocialAccount",
     "Subscription",
+    "TotpFactor",
     "Transaction",
     "User",
     "UserOTP",

@@ -6,6 +6,7 @@ from typing import TypedDict
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.auth import throttle
@@ -29,6 +30,8 @@ def _problem(exc: SignInProblem) -> tuple[str, int]:
 
 
 def _signed_in(user_name: str, next_url: str | None) -> Response:
+    if not current_user.is_authenticated:  # the account has a second factor: ask for it first
+        return redirect(url_for("auth.mfa"), 303 if request.method == "POST" else 302)
     flash(f"Signed in as {user_name}.", "success")
     return redirect(safe_next(next_url or "") or url_for("main.home"), 303 if request.method == "POST" else 302)
 

@@ -25,8 +25,8 @@ from joserfc.errors import JoseError
 from sqlalchemy.exc import IntegrityError
 
 from app import audit
+from app.auth import mfa, throttle, usernames
 from app.auth import services as identity
-from app.auth import throttle, usernames
 from app.auth.otp import queue_code, verify_otp
 from app.auth.sessions import end_other_sessions
 from app.errors import (
@@ -121,7 +121,7 @@ def complete_sign_in(provider_name: str, *, state: str, error: str | None = None
     user = _resolve(profile, next_url)
     if user is None:
         return SignInResult(None, next_url)
-    sign_in(user, provider)
+    sign_in(user, provider, next_url)
     return SignInResult(user, next_url)
 
 
@@ -254,15 +254,15 @@ def create_account(profile: SocialProfile, email: str) -> User:
     return user
 
 
-def sign_in(user: User, provider: Provider) -> None:
-    """Start the session through identity's login (audited `auth.login`), and commit."""
+def sign_in(user: User, provider: Provider, next_url: str | None = None) -> None:
+    """Start the session through identity's login (audited `auth.login`), or the second step, and commit."""
     if not user.is_active:
         db.session.rollback()  # nothing is linked or created for a deactivated account
         failed(provider, "inactive", user)
         raise SignInRefused(
             "This account has been deactivated. Contact support if you think this is a mistake.", provider=provider
         )
-    identity.login(user, method=provider.name)
+    mfa.begin_sign_in(user, method=provider.name, next_url=next_url)
     usernames.remember_taken(user.username)
 
 
@@ -308,5 +308,5 @@ def finish_with_code(code: str) -> SignedIn:
         raise AuthenticationError(identity.BAD_CODE, field="code")
     pending.drop()
     user = settle(found.profile, found.email)
-    sign_in(user, provider)
+    sign_in(user, provider, found.next_url)
     return SignedIn(user, found.next_url)

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.user import User
+from tests.support.mfa import pass_second_step_over_http
 
 DEMO_LINE = re.compile(r"^demo (customer|admin): (\S+), password (\S+) \((added|already there)\)$", re.M)
 
@@ -17,10 +18,13 @@ def _seed(app) -> str:
     return result.output
 
 
-def _signs_in(app, email: str, password: str):
+def _signs_in(app, email: str, password: str, totp_key: str | None = None):
     client = app.test_client()
     response = client.post("/auth/login", data={"identifier": email, "password": password})
     assert response.status_code in (302, 303), response.text
+    if totp_key:  # staff: the second step, with the printed key
+        assert response.headers["Location"] == "/auth/mfa"
+        pass_second_step_over_http(client, totp_key)
     return client
 
 
@@ -34,7 +38,8 @@ def test_in_development_seed_demo_prints_a_customer_and_an_admin_who_can_sign_in
     customer = _signs_in(dev, *accounts["customer"])
     assert customer.get("/admin/").status_code == 404  # customers don't see /admin at all
     assert "Log out" in customer.get("/products/").text
-    assert _signs_in(dev, *accounts["admin"]).get("/admin/").status_code == 200
+    key = re.search(r"^demo admin authenticator key: ([A-Z2-7]{32}) ", output, re.M).group(1)
+    assert _signs_in(dev, *accounts["admin"], totp_key=key).get("/admin/").status_code == 200
 
 
 def test_a_second_seed_demo_keeps_the_demo_accounts_and_still_says_how_to_sign_in(make_app):

@@ -20,7 +20,7 @@ def test_the_user_menu_shows_initial_name_links_and_a_logout_form(app):
     page = _page_as(app, "customer")
     assert '<span class="avatar" aria-hidden="true">c</span>' in page
     assert "customer_user" in page and "Grace Hopper" in page
-    assert 'href="/account/profile"' in page and 'href="/account/sessions"' in page
+    assert 'href="/account/profile"' in page and 'href="/account/security"' in page
     assert '<form method="post" action="/auth/logout">' in page and 'name="csrf_token"' in page
     assert ">Admin<" not in page
 

@@ -35,7 +35,7 @@ def test_the_menu_links_to_profile_subscriptions_invoices_payment_method_and_sec
         ("/subscriptions/", "Subscriptions"),
         ("/invoices/", "Invoices"),
         ("/payment-method", "Payment method"),
-        ("/account/sessions", "Sessions &amp; security"),
+        ("/account/security", "Security"),
     ]
     assert re.search(r'<button type="submit">Log out</button>', menu)
 
@@ -44,7 +44,7 @@ def test_the_menu_links_to_profile_subscriptions_invoices_payment_method_and_sec
 def test_staff_also_get_the_admin_link_before_log_out(app, role):
     menu = _menu_as(app, role)
     assert '<a href="/admin/">Admin</a>' in menu
-    assert menu.index("Sessions &amp; security") < menu.index(">Admin<") < menu.index("Log out")
+    assert menu.index(">Security<") < menu.index(">Admin<") < menu.index("Log out")
 
 
 def test_the_menu_is_a_disclosure_not_an_aria_menu(app):

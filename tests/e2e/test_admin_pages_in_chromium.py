@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.notifications.services import notify
+from tests.support.mfa import pass_second_step
 from tests.support.users import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
@@ -23,6 +24,7 @@ def test_admin_pages_render_cleanly_in_chromium(app, live_server, page, screensh
     page.get_by_label("Email, username or phone").fill("root")
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    pass_second_step(page)
     page.wait_for_url(live_server.url("/"))
     for path in PAGES:
         response = page.goto(live_server.url(path))

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from app.catalog.demo import seed_demo_catalog
 from app.extensions import db
+from tests.support.mfa import pass_second_step
 from tests.support.users import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
@@ -35,6 +36,7 @@ def sign_in(page, live_server):
     page.get_by_label("Email, username or phone").fill("root")
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    pass_second_step(page)
     page.get_by_text("Welcome back, root.").wait_for()
 
 

@@ -12,6 +12,7 @@ from app.models.audit import AuditEvent
 from app.models.social import SocialAccount
 from app.models.user import User, UserSession
 from tests.auth.conftest import queued_emails
+from tests.support.mfa import totp_code
 from tests.support.oidc import Account, SocialFlow, actions, signed_in_as, text, users, without_tokens
 from tests.support.users import make_user, sign_in
 
@@ -36,7 +37,8 @@ def test_first_sign_in_creates_a_verified_customer_and_lands_signed_in(app, clie
         assert db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)) == 1
         assert actions(db.session) == ["user.signup", "auth.login"]
         login = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "auth.login"))
-        assert login.after == {"method": "google", "remember": False} and login.actor_id == user.id
+        assert login.after == {"method": "google", "remember": False, "device": "Browser on unknown OS"}
+        assert login.actor_id == user.id
     assert [m["to"] for m in queued_emails(app, "welcome")] == ["ada@example.com"]
     assert "Signed in as ada_lovelace." in text(client.get("/"))  # the flash, once
     assert signed_in_as(client) == "ada_lovelace"
@@ -307,3 +309,20 @@ def test_two_callbacks_for_one_new_identity_at_once_make_one_account(app, google
         assert db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)) == 2
         assert sorted(actions(db.session)) == ["auth.login", "auth.login", "user.signup"]
     assert [signed_in_as(flow.client) for flow in flows] == ["ada_lovelace", "ada_lovelace"]
+
+
+def test_an_account_with_a_second_factor_is_asked_for_it_after_google(app, client, google, social):
+    with app.app_context():
+        make_user(username="ada", email="ada@example.com", totp=True)
+
+    response = social.sign_in("google", ADA, next="/account/sessions")
+
+    assert response.status_code == 302 and response.headers["Location"] == "/auth/mfa"
+    assert signed_in_as(client) is None
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)) == 0
+    done = client.post("/auth/mfa", data={"code": totp_code()})
+    assert done.headers["Location"] == "/account/sessions" and signed_in_as(client) == "ada"
+    with app.app_context():
+        login = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "auth.login"))
+        assert login.after["method"] == "google"

@@ -11,11 +11,13 @@ import os
 import re
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
 
 from tests.support.mail import free_port
+from tests.support.mfa import TOTP_SECRET, pass_second_step
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -75,12 +77,15 @@ def dev_live_server(app):
     server.stop()
 
 
-def log_in(page, server: LiveServer, identifier: str, password: str) -> None:
-    """Sign in through the login form, as a person would, and land on the home page."""
+def log_in(page, server: LiveServer, identifier: str, password: str, *, totp_secret: str = TOTP_SECRET) -> None:
+    """Sign in through the login form, as a person would (with the authenticator code when asked), and land home."""
     page.goto(server.url("/auth/login"))
     page.get_by_label("Email, username or phone").fill(identifier)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: urlsplit(url).path in ("/", "/auth/mfa"))
+    if urlsplit(page.url).path == "/auth/mfa":  # staff (and anyone with an authenticator app): the second step
+        pass_second_step(page, totp_secret)
     page.wait_for_url(server.url("/"))
 
 

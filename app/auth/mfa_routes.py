@@ -1,0 +1,41 @@
+"""/auth/mfa: the second sign-in step, for an account with a second factor (app/auth/mfa.py)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from app.auth import bp, mfa, throttle
+from app.auth.forms import SecondFactorForm
+from app.auth.pages import render_limited
+from app.errors import AuthenticationError, RateLimited, ValidationError
+from app.extensions import limiter
+from app.web import render_form, safe_next, see_other, service_errors
+
+
+@bp.route("/mfa", methods=["GET", "POST"], endpoint="mfa")
+@limiter.limit(throttle.LOGIN_PER_IP, methods=["POST"])
+@throttle.failed_login_limit
+def mfa_step() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"), 303)
+    waiting = mfa.pending()
+    if waiting is None:
+        return see_other("auth.login", message="Your sign-in has expired. Please sign in again.", category="info")
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        try:
+            with service_errors(form, on_the_form=(AuthenticationError, ValidationError)):
+                done = mfa.complete_sign_in(form.code.data)
+                flash(f"Welcome back, {done.user.display_name}.", "success")
+                return redirect(safe_next(done.next_url or "") or url_for("main.home"), 303)
+        except RateLimited as exc:
+            return render_limited("auth/mfa.html", form, exc)
+    return render_form("auth/mfa.html", form)
+
+
+@bp.post("/mfa/cancel")
+def mfa_cancel() -> ResponseReturnValue:
+    mfa.cancel_sign_in()
+    return see_other("auth.login")
