@@ -1,7 +1,7 @@
 """second factors: totp_factor (encrypted secret, last used step) and recovery_code (keyed hashes)
 
 Revision ID: c3d9e5a1b7f2
-Revises: 7b4c2e9d1f60
+Revises: c6dbadb003e1
 Create Date: 2026-12-07 14:10:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "c3d9e5a1b7f2"
-down_revision = "7b4c2e9d1f60"
+down_revision = "c6dbadb003e1"
 branch_labels = None
 depends_on = None
 
