@@ -14,7 +14,8 @@ from flask_login import current_user
 
 from app.account import bp
 from app.account.forms import PasskeyAddForm, PasskeyRenameForm
-from app.auth import passkeys, stepup
+from app.account.security import show_recovery_codes
+from app.auth import mfa, passkeys, stepup
 from app.auth.sessions import describe_device
 from app.models.user import User
 from app.web import render_form, see_other, service_errors
@@ -62,6 +63,9 @@ def passkey_add() -> ResponseReturnValue:
         with service_errors(form):
             name = form.name.data or describe_device(request.user_agent.string or "")
             added = passkeys.add(_me(), form.credential.data, name)
+            codes = mfa.first_recovery_codes(_me())  # a first second factor comes with its recovery codes
+            if codes:
+                return show_recovery_codes(codes, first=True, added=added.name)
             return see_other("account.passkeys", message=f"Passkey “{added.name}” added.")
     return _page(form)
 

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from app.account import bp, queries
 from app.account.forms import EnableTotpForm
-from app.auth import mfa, stepup, totp
+from app.auth import mfa, passkeys, stepup, totp
 from app.errors import Conflict, ValidationError
 from app.models.user import User
 from app.web import render_form, see_other, service_errors
@@ -33,6 +33,8 @@ def security() -> ResponseReturnValue:
         user=user,
         has_totp=mfa.has_totp(user),
         codes_left=mfa.recovery_codes_left(user),
+        passkey_count=passkeys.count_for(user),
+        has_second_factor=mfa.has_second_factor(user),
         is_staff=mfa.is_staff(user),
         events=queries.security_events(user),
     )
@@ -60,7 +62,7 @@ def totp_enroll() -> ResponseReturnValue:
             codes = mfa.enable_totp(user, secret, form.code.data)
             session.pop(ENROLLING, None)
             if codes:
-                return _show_codes(codes, first=True)
+                return show_recovery_codes(codes, first=True)
             return see_other("account.security", message="Your authenticator app is on.")
     uri = totp.provisioning_uri(secret, account=user.email, issuer=mfa.issuer())
     return render_form(
@@ -85,10 +87,12 @@ def totp_disable() -> ResponseReturnValue:
 @stepup.required
 def recovery_codes_regenerate() -> ResponseReturnValue:
     codes = mfa.regenerate_recovery_codes(_me())
-    return _show_codes(codes, first=False)
+    return show_recovery_codes(codes, first=False)
 
 
-def _show_codes(codes: list[str], *, first: bool) -> ResponseReturnValue:
-    """The codes, once: this response is the only place they ever appear (never cached)."""
-    body = render_template("account/recovery_codes.html", codes=codes, first=first)
+def show_recovery_codes(codes: list[str], *, first: bool, added: str | None = None) -> ResponseReturnValue:
+    """The codes, once: this response is the only place they ever appear (never cached).
+
+    `added` names the passkey that just became the account's first second factor."""
+    body = render_template("account/recovery_codes.html", codes=codes, first=first, added=added)
     return body, 200, {"Cache-Control": "no-store"}

@@ -25,7 +25,7 @@ from app.models.user import User, UserSession
 log = logging.getLogger(__name__)
 
 # Where the alert sends the person to review their sign-ins: switch to "account.security" once it exists.
-SECURITY_PAGE = "account.sessions"
+SECURITY_PAGE = "account.security"
 
 
 def is_new_device(user: User) -> bool:

@@ -28,6 +28,7 @@ from app.extensions import db
 from app.links import path_for
 from app.models.base import utcnow
 from app.models.mfa import RecoveryCode, TotpFactor
+from app.models.passkey import WebAuthnCredential
 from app.models.user import User
 from app.notifications.services import notify
 
@@ -49,8 +50,12 @@ def has_totp(user: User) -> bool:
 
 
 def has_second_factor(user: User) -> bool:
-    """Whether the account signs in with a second factor (an authenticator app; the lead adds passkeys)."""
-    return has_totp(user)
+    """Whether the account signs in with a second factor: an authenticator app or a passkey."""
+    return has_totp(user) or has_passkey(user)
+
+
+def has_passkey(user: User) -> bool:
+    return bool(db.session.scalar(sa.select(sa.exists().where(WebAuthnCredential.user_id == user.id))))
 
 
 def is_staff(user: User) -> bool:
@@ -133,6 +138,25 @@ def complete_sign_in(code: str) -> Pending:
     services.login(waiting.user, remember=waiting.remember, method=waiting.method)
     # login() audited the first factor; this row says which second factor completed it.
     audit.record("auth.second_factor", actor_id=waiting.user.id, target=waiting.user, after={"factor": factor})
+    db.session.commit()
+    return waiting
+
+
+def complete_sign_in_with_passkey(answer: str) -> Pending:
+    """The pending sign-in's second step done with a passkey of the same account (AuthenticationError otherwise)."""
+    from app.auth import passkeys, services
+
+    waiting = pending()
+    if waiting is None:
+        raise ValidationError({"code": "Your sign-in has expired. Please sign in again."})
+    user = passkeys.authenticate(answer)
+    if user.id != waiting.user.id:
+        audit.record("auth.login_failed", target=waiting.user, after={"reason": "passkey_of_another_account"})
+        db.session.commit()
+        raise AuthenticationError("That passkey belongs to another account. Use a passkey of this one, or a code.")
+    session.pop(PENDING, None)
+    services.login(waiting.user, remember=waiting.remember, method=waiting.method)
+    audit.record("auth.second_factor", actor_id=user.id, target=user, after={"factor": "passkey"})
     db.session.commit()
     return waiting
 
@@ -240,8 +264,8 @@ def disable_totp(user: User) -> None:
     factor = db.session.get(TotpFactor, user.id)
     if factor is None:
         raise Conflict("Your authenticator app is already off.")
-    if is_staff(user):
-        raise Conflict("Staff accounts need a second factor: set up another one before turning this off.")
+    if is_staff(user) and not has_passkey(user):
+        raise Conflict("Staff accounts need a second factor: add a passkey before turning this off.")
     db.session.delete(factor)
     db.session.flush()
     if not has_second_factor(user):
@@ -265,21 +289,33 @@ def regenerate_recovery_codes(user: User) -> list[str]:
     return codes
 
 
+def first_recovery_codes(user: User) -> list[str] | None:
+    """Ten recovery codes for an account that has a second factor and no codes left (a first passkey just
+    added): shown once by the caller. None when it still has codes."""
+    if not has_second_factor(user) or recovery_codes_left(user):
+        return None
+    codes = _new_recovery_codes(user)
+    audit.record("mfa.recovery_codes_regenerated", actor_id=user.id, target=user)
+    db.session.commit()
+    return codes
+
+
 def reset_by_staff(user: User, *, actor_id: uuid.UUID) -> None:
     """An admin removes every second factor of `user` (who is emailed); nobody sees the secret."""
     if actor_id == user.id:
         raise Conflict("You can't reset your own second factor here: use your security page.")
     removed = db.session.execute(sa.delete(TotpFactor).where(TotpFactor.user_id == user.id))
+    keys = db.session.execute(sa.delete(WebAuthnCredential).where(WebAuthnCredential.user_id == user.id))
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-    if not getattr(removed, "rowcount", 0):
+    if not getattr(removed, "rowcount", 0) and not getattr(keys, "rowcount", 0):
         db.session.rollback()
         raise Conflict(f"{user.display_name} has no second factor to reset.")
     audit.record("mfa.reset_by_staff", actor_id=actor_id, target=user)
     _tell(
         user,
         "Your second factor was reset by our staff",
-        "Our staff removed the authenticator app and recovery codes from your account, as you asked. "
-        "Set up your authenticator app again from your security page.",
+        "Our staff removed the authenticator app, passkeys and recovery codes from your account, as you asked. "
+        "Set up a second factor again from your security page.",
     )
     db.session.commit()
 
