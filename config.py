@@ -122,6 +122,8 @@ class Config:
     PHONE_DEFAULT_REGION = env("PHONE_DEFAULT_REGION", "US")
     # The SMS adapter for phone codes ("module:Class"); the built-in one writes to the dev outbox and the log.
     SMS_ADAPTER = env("SMS_ADAPTER", "app.auth.sms:OutboxSms")
+    # A MaxMind-format City/Country database (.mmdb, e.g. GeoLite2-City): sign-in alerts name the place.
+    GEOIP_DATABASE = env("GEOIP_DATABASE")
     # `flask purge-sessions` deletes sessions idle longer than this.
     SESSION_IDLE_DAYS = env_int("SESSION_IDLE_DAYS", 30)
     # A browser that signed in keeps its own count of wrong passwords (not the account's) this long.

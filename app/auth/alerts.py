@@ -5,8 +5,8 @@ carries a signed cookie naming it; one without is new. The first sign-in after s
 not announced (there is nothing to compare with). The session row's id is queued after the
 commit; the worker reads the device, IP and time from the row and sends the email.
 
-Place: the IP address as it is. A GeoIP database is not wired in (no pinned reader yet), so
-`place_for` is the one spot that would turn an IP into "Lisbon, Portugal".
+Place: "Lisbon, Portugal (203.0.113.7)" when a GeoIP database is configured (app/auth/geoip.py),
+else the IP address as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import uuid
 
 from app import outbox
 from app.auth import devices
+from app.auth.geoip import place_for
 from app.dates import iso_instant
 from app.extensions import db
 from app.links import external_url
@@ -36,10 +37,6 @@ def is_new_device(user: User) -> bool:
 def queue_alert(record: UserSession) -> None:
     """Queue the alert for the session `record` (after the caller's commit)."""
     outbox.enqueue("jobs.auth.send_sign_in_alert", str(record.id), queue="high")
-
-
-def place_for(ip: str | None) -> str:
-    return ip or "an unknown address"
 
 
 def send_alert(session_id: uuid.UUID, *, key: str) -> bool:

@@ -3,8 +3,10 @@
 Not on the first sign-in after signing up; queued through the outbox with the session id only."""
 
 import sqlalchemy as sa
+from mmdb_writer import MMDBWriter
+from netaddr import IPSet
 
-from app.auth import alerts
+from app.auth.geoip import place_for
 from app.extensions import db
 from app.models.user import User, UserSession
 from tests.auth.conftest import delivered, queued_jobs
@@ -13,11 +15,12 @@ from tests.support.users import DEFAULT_PASSWORD, make_user
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 
 
-def _log_in(client, identifier="ada"):
+def _log_in(client, identifier="ada", ip="127.0.0.1"):
     response = client.post(
         "/auth/login",
         data={"identifier": identifier, "password": DEFAULT_PASSWORD},
         headers={"User-Agent": FIREFOX},
+        environ_base={"REMOTE_ADDR": ip},
     )
     assert response.status_code == 303
     return response
@@ -41,7 +44,7 @@ def test_a_browser_without_a_device_cookie_triggers_an_alert(app):
     [alert] = delivered(app, "new_sign_in")
     assert alert.to == "ada@example.com"
     assert "Firefox on Linux" in alert.text and "127.0.0.1" in alert.text and "UTC" in alert.text
-    assert "/account/sessions" in alert.text  # alerts.SECURITY_PAGE
+    assert "/account/security" in alert.text  # alerts.SECURITY_PAGE
 
 
 def test_the_same_browser_signing_in_again_is_not_new(app):
@@ -73,6 +76,38 @@ def test_a_deleted_session_or_account_sends_nothing(app):
     assert delivered(app, "new_sign_in") == []
 
 
-def test_the_place_is_the_ip_without_a_geoip_database():
-    assert alerts.place_for("203.0.113.7") == "203.0.113.7"
-    assert alerts.place_for(None) == "an unknown address"
+def test_the_place_is_the_ip_without_a_geoip_database(app):
+    with app.app_context():
+        assert place_for("203.0.113.7") == "203.0.113.7"
+        assert place_for(None) == "an unknown address"
+
+
+def _geoip_database(path) -> str:
+    """A real MaxMind-format database (written with mmdb-writer) that knows one network."""
+    writer = MMDBWriter(ip_version=4, database_type="GeoLite2-City")
+    writer.insert_network(
+        IPSet(["203.0.113.0/24"]), {"city": {"names": {"en": "Lisbon"}}, "country": {"names": {"en": "Portugal"}}}
+    )
+    target = str(path / "city.mmdb")
+    writer.to_db_file(target)
+    return target
+
+
+def test_with_a_geoip_database_the_alert_names_the_city_and_country(app, tmp_path):
+    app.config["GEOIP_DATABASE"] = _geoip_database(tmp_path)
+    with app.app_context():
+        assert place_for("203.0.113.7") == "Lisbon, Portugal (203.0.113.7)"
+        assert place_for("198.51.100.1") == "198.51.100.1"  # not in the database
+        assert place_for("not-an-ip") == "not-an-ip"
+    _signed_in_before(app)
+    _log_in(app.test_client(), ip="203.0.113.7")
+    [alert] = delivered(app, "new_sign_in")
+    assert "Lisbon, Portugal (203.0.113.7)" in alert.text
+
+
+def test_an_unreadable_geoip_database_falls_back_to_the_ip(app, tmp_path):
+    broken = tmp_path / "broken.mmdb"
+    broken.write_bytes(b"not a database")
+    app.config["GEOIP_DATABASE"] = str(broken)
+    with app.app_context():
+        assert place_for("203.0.113.7") == "203.0.113.7"
