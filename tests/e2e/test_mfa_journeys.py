@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_accessibility_sweep import WIDTHS, check
+from tests.support.a11y import WIDTHS, check
 from tests.support.browser import log_in
 from tests.support.mfa import enroll_from_page, pass_second_step
 from tests.support.users import DEFAULT_PASSWORD, make_user

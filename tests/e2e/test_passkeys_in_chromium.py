@@ -68,9 +68,18 @@ def _log_out(page):
 
 def _open_passkeys(page):
     page.locator(".user-menu summary").click()
-    page.locator(".user-menu").get_by_role("link", name="Profile").click()
-    page.locator(".account-tabs").get_by_role("link", name="Passkeys").click()
+    page.locator(".user-menu").get_by_role("link", name="Security").click()
+    page.get_by_role("link", name=re.compile("Add a passkey|Manage passkeys")).click()
     page.get_by_role("heading", name="Passkeys", level=1).wait_for()
+
+
+def _added(page, text: str = "added."):
+    """After "Add a passkey": the first one comes with recovery codes (shown once), then the passkeys page."""
+    page.get_by_text(text).first.wait_for()
+    if page.get_by_role("heading", name="Your recovery codes").is_visible():
+        assert page.locator(".recovery-codes li").count() == 10
+        page.get_by_role("link", name="I’ve saved them").click()
+        page.get_by_role("heading", name="Passkeys", level=1).wait_for()
 
 
 def _credentials(app) -> list[WebAuthnCredential]:
@@ -95,7 +104,7 @@ def test_register_a_passkey_sign_out_and_sign_in_with_it_alone_then_rename_and_r
 
     page.get_by_label("Passkey name").fill("Test laptop")
     page.get_by_role("button", name="Add a passkey").click()
-    page.get_by_text("Passkey “Test laptop” added.").wait_for()
+    _added(page, "Passkey “Test laptop” added.")
     assert page.locator(".passkey strong").inner_text() == "Test laptop"
     [stored] = _credentials(app)
     assert stored.name == "Test laptop" and stored.transports == ["internal"]
@@ -141,7 +150,7 @@ def test_a_passkey_the_site_no_longer_knows_is_refused_on_the_login_page(app, de
     _sign_in_with_password(page, base)
     _open_passkeys(page)
     page.get_by_role("button", name="Add a passkey").click()
-    page.get_by_text("added.").wait_for()
+    _added(page)
     with app.app_context():  # removed behind the authenticator's back (another device, an admin)
         db.session.execute(sa.delete(WebAuthnCredential))
         db.session.commit()
@@ -160,7 +169,7 @@ def test_the_identifier_fields_autofill_offers_the_passkey_and_signs_in_with_it(
     _sign_in_with_password(page, base)
     _open_passkeys(page)
     page.get_by_role("button", name="Add a passkey").click()
-    page.get_by_text("added.").wait_for()
+    _added(page)
     _log_out(page)
     page.get_by_role("link", name="Log in").first.click()  # boosted: the script arms the field again
     identifier = page.get_by_label("Email, username or phone")
@@ -210,5 +219,5 @@ def test_adding_a_passkey_ten_minutes_after_signing_in_asks_to_confirm_first_and
     page.get_by_role("heading", name="Passkeys", level=1).wait_for()
     assert _credentials(app) == []
     page.get_by_role("button", name="Add a passkey").click()
-    page.get_by_text("added.").wait_for()
+    _added(page)
     assert len(_credentials(app)) == 1

@@ -53,7 +53,8 @@ def test_a_new_york_browser_signs_in_reads_new_york_time_and_switches_to_tokyo(a
     _wait_for_zone(app, "ada", "America/New_York")  # detected once, on the first page signed in
 
     page.locator(".user-menu summary").click()
-    page.get_by_role("link", name="Sessions & security").click()
+    page.get_by_role("link", name="Security").click()
+    page.locator(".account-tabs").get_by_role("link", name="Sessions").click()
     page.get_by_role("heading", name="Sessions").wait_for()
     instant, new_york = _signed_in_at(app, "ada", "America/New_York")
     cell = _signed_in_cell(page)
