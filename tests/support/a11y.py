@@ -29,10 +29,12 @@ def check(page, label: str) -> list[dict]:
         pytest.fail(f"axe-core is missing ({AXE}): run make install-dev")
     problems = []
     # Let theme and width transitions finish, so colours are measured as they settle.
-    # (An endless one, a spinner, would never finish: it is left running.)
+    # (An endless one, a spinner, would never finish, nor would a paused one — a toast's countdown under
+    # the pointer: they are left as they are, and no wait lasts more than two seconds.)
     page.evaluate(
-        "() => Promise.all(document.getAnimations().filter(a => !a.effect || "
-        "a.effect.getComputedTiming().endTime !== Infinity).map(a => a.finished.catch(() => null)))"
+        "() => Promise.race([Promise.all(document.getAnimations().filter(a => a.playState === 'running' && "
+        "(!a.effect || a.effect.getComputedTiming().endTime !== Infinity)).map(a => a.finished.catch(() => null))),"
+        " new Promise(done => setTimeout(done, 2000))])"
     )
     page.evaluate(AXE.read_text())
     result = page.evaluate(AXE_RUN)

@@ -68,7 +68,7 @@ def csrf_app(make_app):
 def world(csrf_app) -> World:
     """One of everything a route can name, owned by the customer where ownership matters."""
     with csrf_app.app_context():
-        customer = make_user(username="buyer")
+        customer = make_user(username="buyer", totp=True)  # with a passkey too (below): both second factors
         admin = make_user(username="boss", role="admin")
         target = make_user(username="target")
         product = ProductFactory(name="Pipeline CRM")
