@@ -26,7 +26,7 @@ from app.dates import iso_instant
 from app.errors import NotFound
 from app.extensions import db
 from app.links import external_url
-from app.mail.services import deliver
+from app.mail.services import deliver_to
 from app.models.audit import AuditEvent
 from app.models.base import utcnow
 from app.models.billing import Invoice, Subscription, Transaction
@@ -106,16 +106,12 @@ def prepare(export_id: uuid.UUID, *, key: str) -> bool:
         db.session.commit()
     if status_of(export) != "ready":
         return False
-    return deliver(
+    return deliver_to(
+        user,
+        "export_ready",
         {
-            "to": user.email,
-            "user_id": str(user.id),
-            "template": "export_ready",
-            "context": {
-                "name": user.display_name,
-                "download_url": external_url("account.export_download", export_id=export.id, token=token_for(export)),
-                "expires": iso_instant(export.expires_at),
-            },
+            "download_url": external_url("account.export_download", export_id=export.id, token=token_for(export)),
+            "expires": iso_instant(export.expires_at),
         },
         key,
     )

@@ -20,7 +20,7 @@ from app.auth.geoip import place_for
 from app.dates import iso_instant
 from app.extensions import db
 from app.links import external_url
-from app.mail.services import deliver
+from app.mail.services import deliver_to
 from app.models.user import User, UserSession
 
 log = logging.getLogger(__name__)
@@ -46,18 +46,14 @@ def send_alert(session_id: uuid.UUID, *, key: str) -> bool:
     if record is None or user is None or not user.is_active:
         log.info("sign-in %s is gone; no alert", session_id)
         return False
-    return deliver(
+    return deliver_to(
+        user,
+        "new_sign_in",
         {
-            "to": user.email,
-            "user_id": str(user.id),
-            "template": "new_sign_in",
-            "context": {
-                "name": user.display_name,
-                "device": record.device or "Unknown device",
-                "place": place_for(record.ip),
-                "when": iso_instant(record.created_at),
-                "security_url": external_url(SECURITY_PAGE),
-            },
+            "device": record.device or "Unknown device",
+            "place": place_for(record.ip),
+            "when": iso_instant(record.created_at),
+            "security_url": external_url(SECURITY_PAGE),
         },
         key,
     )

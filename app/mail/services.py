@@ -35,6 +35,7 @@ from app.extensions import db
 from app.mail.kinds import queue_for
 from app.models.base import utcnow
 from app.models.mail import DevMail, SentEmail
+from app.models.user import User
 from app.observability import redact
 from app.redis_client import get_redis
 from app.timezones import zone_of
@@ -83,6 +84,12 @@ def queue_email(
     if user_id is not None:
         message["user_id"] = str(user_id)
     outbox.enqueue("jobs.email.send_email", message, queue=queue or queue_for(template))
+
+
+def deliver_to(user: User, template: str, context: dict[str, Any], idempotency_key: str) -> bool:
+    """`deliver` to an account's own address, greeted by name, with times on its clock."""
+    message = {"to": user.email, "user_id": str(user.id), "template": template}
+    return deliver({**message, "context": {"name": user.display_name, **context}}, idempotency_key)
 
 
 def deliver(message: dict[str, Any], idempotency_key: str) -> bool:
