@@ -32,6 +32,7 @@ pytest_plugins = [
     "tests.support.browser",
     "tests.support.users",
     "tests.support.oidc",
+    "tests.support.localstripe",
     "tests.support.faults",
     "tests.support.routes",
     "tests.billing.faults",
