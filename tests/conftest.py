@@ -50,7 +50,26 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "browser_context(**options): Playwright context options for the `page` fixture")
 
 
+# The longest tests (a minute or more each on CI's 2 cores) go first: pytest-xdist deals the first quarter of
+# the run out round-robin, so they spread over the workers instead of one of them finishing alone at the end.
+SLOW_FIRST = (
+    "tests/e2e/test_accessibility_sweep.py",
+    "tests/jobs/test_abandoned_jobs.py",
+    "tests/jobs/test_retries_after_redis_outage.py",
+    "tests/jobs/test_scheduler_under_database_outage.py",
+    "tests/test_bad_input_sweep.py",
+    "tests/test_make_run.py",
+    "tests/main/test_health.py",
+)
+
+
+def _slow_rank(item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=_slow_rank)  # stable: every other test keeps its order
     if SERVICES.is_postgres:
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL; running on the SQLite fallback")
