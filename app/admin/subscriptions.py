@@ -10,6 +10,7 @@ from app.admin.forms import CancelForm, ListFilterForm, TrialExtensionForm
 from app.admin.listing import paginate
 from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
+from app.billing import timeline
 from app.billing.services import staff_actions
 from app.errors import ValidationError
 from app.models.billing import SUBSCRIPTION_STATUSES, Subscription
@@ -40,7 +41,8 @@ def _detail(subscription_id: uuid.UUID, form: TrialExtensionForm | None = None) 
     return render_form(
         "admin/subscription_detail.html",
         form or TrialExtensionForm(formdata=None),
-        detail=queries.subscription_detail(subscription_id),
+        detail=(detail := queries.subscription_detail(subscription_id)),
+        page=timeline.subscription_page(detail.sub),
         max_days=staff_actions.MAX_TRIAL_EXTENSION_DAYS,
     )
 

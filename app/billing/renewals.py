@@ -26,7 +26,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from app.billing import invoices as invoice_service
 from app.billing.gateway import GatewayResult, GatewayUnavailable, PaymentGateway, get_gateway
 from app.billing.periods import add_cycle
-from app.billing.pricing import price_line
+from app.billing.pricing import PricedLine, price_line
 from app.billing.settlement import apply_outcome, renewal_failed
 from app.catalog.fees import current_percent
 from app.extensions import db
@@ -76,6 +76,11 @@ def next_period(sub: Subscription) -> tuple[datetime, datetime]:
     return start, add_cycle(start, sub.plan.billing_cycle)
 
 
+def next_line(sub: Subscription, fee_percent: Decimal) -> PricedLine:
+    """What the next period costs: the plan line as renewals bill it (the upcoming-invoice preview uses it too)."""
+    return price_line(sub.plan, sub.product, sub.quantity, fee_percent)
+
+
 def invoice_for(sub: Subscription, batch: Batch, method: str, label: str) -> Invoice:
     """The open invoice of the period being billed, or a new draft (numbered by `finalize_drafts`)."""
     if sub.status == "past_due":
@@ -83,7 +88,7 @@ def invoice_for(sub: Subscription, batch: Batch, method: str, label: str) -> Inv
         if existing is not None:
             return existing
     period = next_period(sub)
-    line = price_line(sub.plan, sub.product, sub.quantity, batch.fee_percent)
+    line = next_line(sub, batch.fee_percent)
     invoice = invoice_service.draft_invoice(
         user=batch.users[sub.user_id], line=line, subscription_id=sub.id, method=method, label=label, period=period
     )

@@ -8,7 +8,7 @@ from flask import flash, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.billing import bp
+from app.billing import bp, timeline
 from app.billing import invoices as invoice_service
 from app.billing.forms import AutoRenewForm, CancelForm, CardForm, TrialForm, card_entry, parse_id, require_valid
 from app.billing.routes import back_to, wants_fragment
@@ -75,6 +75,14 @@ def _subscription_id(raw: str) -> uuid.UUID:
         return uuid.UUID(raw)
     except ValueError:
         raise NotFound("We couldn't find that subscription.") from None
+
+
+@bp.get("/subscriptions/<subscription_id>")
+@login_required
+def subscription(subscription_id: str) -> str:
+    """One subscription: its timeline and its upcoming invoice."""
+    sub = service.get_for_user(current_user.id, _subscription_id(subscription_id))
+    return render_page("billing/subscription.html", page=timeline.subscription_page(sub))
 
 
 @bp.post("/subscriptions/<subscription_id>/auto-renew")

@@ -208,6 +208,18 @@ def resume(user: User, subscription_id: uuid.UUID) -> tuple[Subscription, str]:
     return sub, f"{sub.product.name} is resumed. It renews on {format_date(sub.current_period_end)}."
 
 
+def get_for_user(user_id: uuid.UUID, subscription_id: uuid.UUID) -> Subscription:
+    """One of the user's subscriptions with its plan and product, read only; another user's is NotFound."""
+    sub = db.session.scalar(
+        sa.select(Subscription)
+        .options(selectinload(Subscription.plan), selectinload(Subscription.product))
+        .where(Subscription.id == subscription_id, Subscription.user_id == user_id)
+    )
+    if sub is None:
+        raise NotFound("We couldn't find that subscription.")
+    return sub
+
+
 def for_user(user_id: uuid.UUID) -> list[Subscription]:
     rows = db.session.scalars(
         sa.select(Subscription)
