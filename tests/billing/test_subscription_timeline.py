@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.billing import Invoice, Subscription
-from app.models.user import User
+from app.models.user import Role, User
 from tests.support.checkout import CARD_RENEWAL_DECLINES, add_to_cart, card, pay, save_card
 from tests.support.users import make_user, sign_in
 
@@ -337,3 +337,20 @@ def test_the_admin_subscription_page_shows_the_same_timeline(app, client, user, 
     with app.app_context():
         sign_in(client, make_user(username="plain"))
     assert client.get(f"/admin/subscriptions/{sub.id}").status_code in (403, 404)
+
+
+def test_staff_who_may_not_see_invoices_see_the_timeline_without_invoice_links(app, client, user, shop, clock):
+    with app.app_context():
+        sign_in(client, user)
+    buy(client, shop["crm_team"])
+    sub = _only_subscription(app)
+    with app.app_context():
+        support = db.session.scalar(sa.select(Role).where(Role.name == "support"))
+        support.permissions = [p for p in support.permissions if p.name != "billing.view"]
+        db.session.commit()
+        sign_in(client, make_user(username="helper", role="support", totp=True), recent=True)
+    response = client.get(f"/admin/subscriptions/{sub.id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    number = _invoices(app, sub.id)[0].number
+    assert number in newest(page, "invoice_paid") and "/admin/invoices/" not in page
