@@ -52,15 +52,11 @@ Source = Callable[[Subscription], Iterable[Entry]]
 
 
 def from_the_row(sub: Subscription) -> Iterable[Entry]:
-    """Start, trial end and end, from the subscription's own dates (no query)."""
+    """Start and end, from the subscription's own dates (no query)."""
     if sub.trial_end is not None:
         yield Entry(sub.started_at, "trial_started", "Trial started")
     else:
         yield Entry(sub.started_at, "created", "Subscribed")
-    ended_early = sub.ended_at is not None and sub.trial_end is not None and sub.ended_at < sub.trial_end
-    converted_early = sub.status != "trial" and sub.trial_end is not None and sub.trial_end > utcnow()
-    if sub.trial_end is not None and not ended_early and not converted_early:
-        yield Entry(sub.trial_end, "trial_end", "Trial ends" if sub.trial_end > utcnow() else "Trial ended")
     if sub.ended_at is not None:
         if sub.status == "expired":
             yield Entry(sub.ended_at, "expired", "Expired")
@@ -68,6 +64,22 @@ def from_the_row(sub: Subscription) -> Iterable[Entry]:
             yield Entry(sub.ended_at, "ended", "Ended at the period end, as scheduled")
         else:
             yield Entry(sub.ended_at, "ended", "Cancelled", "Access ended at once.")
+
+
+def from_trial(sub: Subscription) -> Iterable[Entry]:
+    """A trial's end: ahead (scheduled), passed, or cut short by a checkout (its first invoice came first).
+    One query, for trials only."""
+    if sub.trial_end is None or (sub.ended_at is not None and sub.ended_at < sub.trial_end):
+        return  # no trial, or cancelled during it: the row's end entry says so
+    first_invoice = db.session.scalar(
+        sa.select(sa.func.min(Invoice.issued_at)).where(
+            Invoice.subscription_id == sub.id, Invoice.kind == "invoice", Invoice.status != "draft"
+        )
+    )
+    if first_invoice is not None and first_invoice < sub.trial_end:
+        yield Entry(first_invoice, "trial_end", "Trial ended early: subscribed at checkout")
+    else:
+        yield Entry(sub.trial_end, "trial_end", "Trial ends" if sub.trial_end > utcnow() else "Trial ended")
 
 
 # Known audit actions on a subscription: (kind, title). None: the row already says it (see from_the_row).
@@ -196,7 +208,7 @@ def _period_text(invoice: Invoice) -> str:
     return f"For {format_date(invoice.period_start)} – {format_date(invoice.period_end)}."
 
 
-SOURCES: tuple[Source, ...] = (from_the_row, from_audit, from_billing)
+SOURCES: tuple[Source, ...] = (from_the_row, from_trial, from_audit, from_billing)
 
 
 def timeline(sub: Subscription, sources: tuple[Source, ...] = SOURCES) -> list[Entry]:

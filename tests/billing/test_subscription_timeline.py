@@ -238,6 +238,20 @@ def test_a_trial_shows_its_start_and_scheduled_end_then_converts_into_the_previe
     assert entries(page)[2][1] == "16 Mar 2026, 09:00 UTC Trial ended"
 
 
+def test_buying_during_a_trial_ends_it_early_on_the_timeline(app, client, user, shop, clock, visit):
+    with app.app_context():
+        sign_in(client, user)
+    assert client.post("/subscriptions/trial", data={"plan_id": str(shop["crm_team"])}).status_code == 303
+    clock(T0 + timedelta(days=5))
+    with app.app_context():
+        sign_in(client, user)
+    buy(client, shop["crm_team"])
+    page = visit(f"/subscriptions/{_only_subscription(app).id}")
+    assert kinds(page) == ["invoice_paid", "invoice_issued", "trial_end", "trial_started"]
+    assert entries(page)[2][1] == "07 Mar 2026, 09:00 UTC Trial ended early: subscribed at checkout"
+    assert "Next invoice 07 Apr 2026" in upcoming(page)["text"]
+
+
 def test_the_upcoming_invoice_is_the_invoice_the_next_renewal_issues(app, client, user, shop, clock, visit, runner):
     """A discounted yearly plan, three licences, a 10 % fee: the preview's lines and total are the renewal's."""
     with app.app_context():
