@@ -368,3 +368,17 @@ def test_staff_who_may_not_see_invoices_see_the_timeline_without_invoice_links(a
     page = response.get_data(as_text=True)
     number = _invoices(app, sub.id)[0].number
     assert number in newest(page, "invoice_paid") and "/admin/invoices/" not in page
+
+
+def test_a_trial_extended_by_staff_appears_marked_as_theirs(app, client, user, shop, clock, visit):
+    with app.app_context():
+        sign_in(client, user)
+    assert client.post("/subscriptions/trial", data={"plan_id": str(shop["crm_team"])}).status_code == 303
+    sub = _only_subscription(app)
+    with app.app_context():
+        sign_in(client, make_user(username="root", role="admin", totp=True), recent=True)
+    assert client.post(f"/admin/subscriptions/{sub.id}/extend-trial", data={"days": "5"}).status_code == 303
+    page = visit(f"/subscriptions/{sub.id}")
+    assert kinds(page) == ["trial_end", "trial_extended", "trial_started"]
+    assert entries(page)[0][1] == "21 Mar 2026, 09:00 UTC Trial ends scheduled"
+    assert entries(page)[1][1] == "02 Mar 2026, 09:00 UTC Trial extended by 5 days by staff"
