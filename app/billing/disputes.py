@@ -4,6 +4,8 @@ Stripe reports it (`charge.dispute.created`, app/billing/webhooks/stripe.py); th
 until the dispute is decided, so the invoices it paid read "disputed" rather than "paid" (a
 disputed invoice can't be refunded, voided or marked paid from the admin). Everyone who may manage
 billing gets a notification and an email through the outbox; each invoice's change is audited.
+When it closes (`charge.dispute.closed`) a won dispute makes them paid again; a lost one leaves them
+disputed (the bank took the money back). Both are audited.
 """
 
 from __future__ import annotations
@@ -42,3 +44,20 @@ def open_dispute(
     if disputed:
         notices.dispute_opened(disputed, reason=reason, amount=amount, currency=currency, respond_by=respond_by)
     return disputed
+
+
+def close_dispute(tx: Transaction, *, dispute_id: str, won: bool, now: datetime) -> list[Invoice]:
+    """The dispute was decided: if won, the invoices it held are paid again. Returns the invoices it concerned."""
+    invoices = lock_invoices(
+        sa.and_(Invoice.transaction_id == tx.id, Invoice.kind == "invoice", Invoice.status == "disputed")
+    )
+    for invoice in invoices:
+        if won:
+            invoice.status = "paid"
+        audit.record(
+            "invoice.dispute_won" if won else "invoice.dispute_lost",
+            target=invoice,
+            before={"status": "disputed"},
+            after={"status": invoice.status, "dispute": dispute_id},
+        )
+    return invoices

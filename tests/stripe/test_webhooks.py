@@ -460,3 +460,40 @@ def test_a_disputed_invoice_reads_disputed_to_the_customer_and_in_the_admin(
     listing = admin.get("/admin/invoices?status=disputed").get_data(as_text=True)
     with stripe_app.app_context():
         assert db.session.get(Invoice, row["invoice"]).number in listing
+
+
+def _dispute_event(event_type: str, intent_id: str, **dispute) -> dict:
+    event = _fixture("charge.dispute.created")
+    event["data"]["object"].update(payment_intent=intent_id, **dispute)
+    return {**event, "id": f"evt_{secrets.token_hex(12)}", "type": event_type, "created": int(time.time())}
+
+
+def test_a_won_dispute_makes_the_invoice_paid_again_and_a_lost_one_leaves_it_disputed(
+    stripe_app, localstripe, client, client_sdk, user, shop
+):
+    """Stripe's documented dispute (localstripe has none), closed as Stripe closes it: status won or lost."""
+    won, won_intent = _paid_renewal(stripe_app, localstripe, client_sdk, user, shop["crm_team"])
+    lost, lost_intent = _paid_renewal(stripe_app, localstripe, client_sdk, user, shop["analytics_yearly"])
+    for intent_id, outcome, dispute_id in ((won_intent, "won", "dp_won"), (lost_intent, "lost", "dp_lost")):
+        assert post(client, _dispute_event("charge.dispute.created", intent_id, id=dispute_id)).status_code == 200
+        closed = post(client, _dispute_event("charge.dispute.closed", intent_id, id=dispute_id, status=outcome))
+        assert closed.json["status"] == "processed"
+    with stripe_app.app_context():
+        assert db.session.get(Invoice, won["invoice"]).status == "paid"
+        assert db.session.get(Invoice, lost["invoice"]).status == "disputed"
+        actions = set(db.session.scalars(sa.select(AuditEvent.action)))
+    assert {"invoice.disputed", "invoice.dispute_won", "invoice.dispute_lost"} <= actions
+
+
+def test_a_dispute_created_event_arriving_after_its_closed_one_changes_nothing(
+    stripe_app, localstripe, client, client_sdk, user, shop
+):
+    with stripe_app.app_context():
+        make_user(username="grace", role="admin")
+    row, intent_id = _paid_renewal(stripe_app, localstripe, client_sdk, user, shop["crm_team"])
+    post(client, _dispute_event("charge.dispute.closed", intent_id, id="dp_late", status="won"))
+    late = post(client, _dispute_event("charge.dispute.created", intent_id, id="dp_late"))
+    assert late.status_code == 200 and late.json["status"] == "ignored"
+    with stripe_app.app_context():
+        assert db.session.get(Invoice, row["invoice"]).status == "paid"
+        assert count(Notification, Notification.kind == "invoice_disputed") == 0

@@ -8,7 +8,8 @@
   2022-11-15) and `refund.created` / `refund.updated` / `refund.failed` (one refund each, every
   version): each refund we made (its id, else its metadata's idempotency key) is settled.
 - `charge.dispute.created`: the invoices the disputed PaymentIntent paid become disputed and
-  billing staff are told (app/billing/disputes.py).
+  billing staff are told (app/billing/disputes.py); `charge.dispute.closed` makes them paid again
+  when the dispute was won. A dispute already closed here is not opened by a late created event.
 
 Anything else is recorded as ignored.
 """
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 import stripe
 from flask import current_app
 
@@ -33,6 +35,7 @@ from app.billing.webhooks.events import (
     text,
     waiting,
 )
+from app.extensions import db
 from app.models.billing import Transaction
 from app.models.checkout import WebhookEvent
 
@@ -154,6 +157,8 @@ def _dispute_created(row: WebhookEvent, dispute: dict[str, Any], now: datetime) 
     tx = _our(find_transaction(intent_id, None), "charge")
     if tx is None:
         return waiting(row, f"no transaction for {intent_id} yet; applied when it appears")
+    if _closed_already(row):
+        return finish(row, "ignored", f"dispute {row.gateway_reference} was closed before this event arrived", now)
     if tx.status == "pending":
         settle(tx, "succeeded", now)  # only a payment that went through can be disputed: its success event is late
     evidence = dispute.get("evidence_details")
@@ -172,6 +177,29 @@ def _dispute_created(row: WebhookEvent, dispute: dict[str, Any], now: datetime) 
     return finish(row, "processed", f"disputed: {', '.join(i.number or str(i.id) for i in disputed)}", now)
 
 
+def _closed_already(row: WebhookEvent) -> bool:
+    closed = sa.select(WebhookEvent.id).where(
+        WebhookEvent.gateway == GATEWAY,
+        WebhookEvent.type == "charge.dispute.closed",
+        WebhookEvent.gateway_reference == row.gateway_reference,
+        WebhookEvent.status == "processed",
+    )
+    return db.session.scalar(closed.limit(1)) is not None
+
+
+def _dispute_closed(row: WebhookEvent, dispute: dict[str, Any], now: datetime) -> Received:
+    intent_id = text(dispute.get("payment_intent"), 100)
+    outcome = dispute.get("status")
+    if intent_id is None or outcome not in ("won", "lost"):
+        return finish(row, "ignored", f"a dispute closed as {outcome} on no PaymentIntent of ours", now)
+    tx = _our(find_transaction(intent_id, None), "charge")
+    if tx is None:
+        return waiting(row, f"no transaction for {intent_id} yet; applied when it appears")
+    closed = disputes.close_dispute(tx, dispute_id=str(row.gateway_reference), won=outcome == "won", now=now)
+    numbers = ", ".join(i.number or str(i.id) for i in closed) or "no invoice disputed yet"
+    return finish(row, "processed", f"dispute {outcome}: {numbers}", now)
+
+
 Handler = Callable[[WebhookEvent, dict[str, Any], datetime], Received]
 HANDLERS: dict[str, Handler] = {
     "payment_intent.succeeded": _intent_succeeded,
@@ -181,4 +209,5 @@ HANDLERS: dict[str, Handler] = {
     "refund.updated": _refund_event,
     "refund.failed": _refund_event,
     "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
 }
