@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 import time
 from pathlib import Path
 
@@ -441,25 +442,29 @@ def test_a_dispute_marks_the_invoice_disputed_and_tells_billing_staff_in_app_and
     assert invoice.number in messages[0]["Subject"] and "Send Stripe your evidence by" in smtp_sink.text(messages[0])
 
 
-def test_a_disputed_invoice_reads_disputed_to_the_customer_and_in_the_admin(
+def test_a_disputed_invoice_reads_disputed_to_the_customer_in_its_pdf_and_in_the_admin_filter(
     stripe_app, localstripe, client, client_sdk, user, shop
 ):
     row, intent_id = _paid_renewal(stripe_app, localstripe, client_sdk, user, shop["crm_team"])
+    other, _ = _paid_renewal(stripe_app, localstripe, client_sdk, user, shop["analytics_yearly"])
     event = _fixture("charge.dispute.created")
     event["data"]["object"].update(payment_intent=intent_id)
-    post(client, {**event, "created": int(time.time())})
+    assert post(client, {**event, "created": int(time.time())}).json["status"] == "processed"
     with stripe_app.app_context():
         sign_in(client, db.session.get(type(user), user.id))
+        disputed, paid = (db.session.get(Invoice, r["invoice"]).number for r in (row, other))
     page = client.get(f"/invoices/{row['invoice']}").get_data(as_text=True)
     assert "Disputed" in page and "Amount paid" in page
+    pdf = client.get(f"/invoices/{row['invoice']}.pdf")
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True).stdout.decode()
+    assert pdf.status_code == 200 and "Disputed" in text
     with stripe_app.app_context():
         admin = stripe_app.test_client()
         sign_in(admin, make_user(username="root", role="admin"))
     detail = admin.get(f"/admin/invoices/{row['invoice']}").get_data(as_text=True)
     assert "disputed" in detail and "answer the dispute in Stripe" in detail
     listing = admin.get("/admin/invoices?status=disputed").get_data(as_text=True)
-    with stripe_app.app_context():
-        assert db.session.get(Invoice, row["invoice"]).number in listing
+    assert disputed in listing and paid not in listing
 
 
 def _dispute_event(event_type: str, intent_id: str, **dispute) -> dict:
