@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from app.billing.settlement import apply_outcome, lock_transaction
 from app.models.billing import Transaction
 from app.models.checkout import WebhookEvent
@@ -75,14 +77,18 @@ def instant(value: Any) -> datetime | None:
     return datetime.fromtimestamp(value, UTC) if ok else None
 
 
-def find_transaction(reference: str | None, idempotency_key: str | None) -> Transaction | None:
-    """Our transaction, locked: by the gateway's reference, else by the idempotency key we sent with it.
+def find_transaction(
+    reference: str | None, idempotency_key: str | None, *, gateway: str | None = None
+) -> Transaction | None:
+    """Our transaction, locked: by the gateway's reference, else by the idempotency key we sent with it
+    (only among `gateway`'s transactions when given).
 
     Found by the key, it learns the reference (the gateway's answer may never have reached us).
     """
-    tx = lock_transaction(Transaction.gateway_reference == reference) if reference else None
+    of_gateway = Transaction.gateway == gateway if gateway else sa.true()
+    tx = lock_transaction(sa.and_(Transaction.gateway_reference == reference, of_gateway)) if reference else None
     if tx is None and idempotency_key:
-        tx = lock_transaction(Transaction.idempotency_key == idempotency_key)
+        tx = lock_transaction(sa.and_(Transaction.idempotency_key == idempotency_key, of_gateway))
         if tx is not None and tx.gateway_reference is None and reference:
             tx.gateway_reference = reference
     return tx

@@ -86,12 +86,14 @@ def _metadata_key(obj: dict[str, Any]) -> str | None:
     return text(metadata.get("idempotency_key"), 120) if isinstance(metadata, dict) else None
 
 
-def _our(tx: Transaction | None, kind: str) -> Transaction | None:
-    return tx if tx is not None and tx.gateway == GATEWAY and tx.kind == kind else None
+def _ours(kind: str, reference: str | None, key: str | None = None) -> Transaction | None:
+    """Our Stripe transaction of `kind` (charge, refund) that the event names, locked."""
+    tx = find_transaction(reference, key, gateway=GATEWAY)
+    return tx if tx is not None and tx.kind == kind else None
 
 
 def _charge_for(intent: dict[str, Any]) -> Transaction | None:
-    return _our(find_transaction(text(intent.get("id"), 100), _metadata_key(intent)), "charge")
+    return _ours("charge", text(intent.get("id"), 100), _metadata_key(intent))
 
 
 def _intent_succeeded(row: WebhookEvent, intent: dict[str, Any], now: datetime) -> Received:
@@ -135,7 +137,7 @@ def _settle_refunds(row: WebhookEvent, refunds: list[dict[str, Any]], now: datet
         if outcome is None:
             notes.append(f"refund {refund_id} is still {refund.get('status')}")
             continue
-        tx = _our(find_transaction(refund_id, key), "refund")
+        tx = _ours("refund", refund_id, key)
         if tx is None:
             if key:
                 missing.append(str(refund_id))
@@ -154,7 +156,7 @@ def _dispute_created(row: WebhookEvent, dispute: dict[str, Any], now: datetime) 
     intent_id = text(dispute.get("payment_intent"), 100)
     if intent_id is None:
         return finish(row, "ignored", "the dispute names no PaymentIntent (a charge not made here)", now)
-    tx = _our(find_transaction(intent_id, None), "charge")
+    tx = _ours("charge", intent_id)
     if tx is None:
         return waiting(row, f"no transaction for {intent_id} yet; applied when it appears")
     if _closed_already(row):
@@ -192,7 +194,7 @@ def _dispute_closed(row: WebhookEvent, dispute: dict[str, Any], now: datetime) -
     outcome = dispute.get("status")
     if intent_id is None or outcome not in ("won", "lost"):
         return finish(row, "ignored", f"a dispute closed as {outcome} on no PaymentIntent of ours", now)
-    tx = _our(find_transaction(intent_id, None), "charge")
+    tx = _ours("charge", intent_id)
     if tx is None:
         return waiting(row, f"no transaction for {intent_id} yet; applied when it appears")
     closed = disputes.close_dispute(tx, dispute_id=str(row.gateway_reference), won=outcome == "won", now=now)
