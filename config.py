@@ -164,6 +164,8 @@ class Config:
     PAYMENT_WEBHOOK_MAX_BYTES = env_int("PAYMENT_WEBHOOK_MAX_BYTES", 256 * 1024)  # larger bodies: 413
     # The sandbox confirms each payment by POSTing a signed event to the webhook (an outbox job).
     PAYMENT_SANDBOX_WEBHOOKS = env_bool("PAYMENT_SANDBOX_WEBHOOKS", True)
+    # Stripe's endpoint signing secrets (whsec_…), comma-separated, any verifies (rotation). Unset: webhook 400s.
+    STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
     BANK_TRANSFER_DUE_DAYS = env_int("BANK_TRANSFER_DUE_DAYS", 14)
     BANK_TRANSFER_DETAILS = env(
         "BANK_TRANSFER_DETAILS", "MultiProduct Ltd · IBAN GB33 BUKB 2020 1555 5555 55 · BIC BUKBGB22"

@@ -174,6 +174,19 @@ def can(user: User | AnonymousUserMixin | None, permission: str) -> bool:
     return permission in permissions_of_role(user.role_id)
 
 
+def holders(permission: str) -> list[User]:
+    """Active, undeleted users whose role holds `permission` (whom staff alerts go to), oldest account first."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(role_permission, role_permission.c.role_id == User.role_id)
+            .join(Permission, Permission.id == role_permission.c.permission_id)
+            .where(Permission.name == permission, User.is_active.is_(True), User.deleted_at.is_(None))
+            .order_by(User.created_at, User.id)
+        )
+    )
+
+
 def permissions_of_role(role_id: int) -> frozenset[str]:
     """A role's permission names: per request from `g`, else Redis (5 min), else the database."""
     memo: dict[int, frozenset[str]] = g.setdefault("_role_permissions", {}) if has_app_context() else {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from app import rbac
 from app.dates import format_date, iso_instant
 from app.links import external_url, path_for
 from app.models.billing import Invoice, Subscription
@@ -163,3 +164,34 @@ def order_refunded(user_id: uuid.UUID, *, total: str, reason: str) -> None:
         email=True,
         email_context={"total": total, "reason": reason, "subscriptions_url": url},
     )
+
+
+def dispute_opened(
+    invoices: list[Invoice], *, reason: str, amount: int, currency: str, respond_by: datetime | None
+) -> None:
+    """Tell everyone who manages billing (in-app and by email) that a card holder disputed a payment."""
+    numbers = ", ".join(invoice.number or "" for invoice in invoices)
+    first = invoices[0]
+    customer = first.bill_to.get("email") or first.bill_to.get("name") or "a customer"
+    disputed = format_money(amount, currency)
+    link = path_for("admin.invoices_detail", invoice_id=first.id)
+    title = f"Payment disputed: {numbers}"
+    body = f"{customer} disputed {disputed} with their bank (reason: {reason.replace('_', ' ')})."
+    for staff in rbac.holders("billing.manage"):
+        respond = f" Respond in Stripe by {format_date(respond_by, zone=zone_of(staff.id))}." if respond_by else ""
+        notify(
+            staff.id,
+            "invoice_disputed",
+            title,
+            body + respond,
+            link,
+            email=True,
+            email_context={
+                "invoice_numbers": numbers,
+                "customer": customer,
+                "amount": disputed,
+                "reason": reason.replace("_", " "),
+                "respond_by": iso_instant(respond_by) if respond_by else "",
+                "invoice_url": external_url("admin.invoices_detail", invoice_id=first.id),
+            },
+        )

@@ -43,6 +43,8 @@ from app.money import format_money
 
 # An attempt still waiting for its outcome.
 OPEN = ("charging", "unreached")
+# A declined payment that went through after all (a Stripe PaymentIntent confirmed again) still completes its order.
+COMPLETABLE = (*OPEN, "declined")
 
 
 def snapshot(
@@ -245,7 +247,7 @@ def complete(tx: Transaction, now: datetime) -> list[Invoice] | None:
     Called by settlement with the transaction row locked.
     """
     attempt = lock_attempt_of(tx)
-    if attempt is None or attempt.status not in OPEN:
+    if attempt is None or attempt.status not in COMPLETABLE:
         return None
     user = db.session.get(User, attempt.user_id)
     if user is None:  # an account is never deleted while it has an order (the foreign key)
@@ -256,7 +258,7 @@ def complete(tx: Transaction, now: datetime) -> list[Invoice] | None:
         return []
     card = attempt.snapshot.get("card")
     label = "Card"
-    if card:
+    if card and "token" in card:  # a declined attempt's token is gone (close): its card isn't kept for renewals
         saved = SavedCard(
             token=card["token"],
             brand=card["brand"],

@@ -3,7 +3,7 @@
 One function for every path that learns an outcome: the synchronous answer at
 checkout or renewal, the webhook, and reconciliation. A checkout's order is
 fulfilled (or refunded) from its recorded attempt when its payment succeeds. Transaction statuses only
-move forward (pending → succeeded | failed, succeeded → refunded), so an event
+move forward (pending → succeeded | failed, failed → succeeded, succeeded → refunded), so an event
 that arrives late or twice changes nothing.
 """
 
@@ -25,7 +25,9 @@ from app.models.billing import Invoice, Subscription, Transaction
 MOVES = {
     "pending": frozenset({"succeeded", "failed", "refunded"}),
     "succeeded": frozenset({"refunded"}),
-    "failed": frozenset(),
+    # A declined Stripe PaymentIntent can be confirmed again and succeed: the money moved, so success wins
+    # whichever order the two events arrive in (a failure after a success changes nothing).
+    "failed": frozenset({"succeeded"}),
     "refunded": frozenset(),
 }
 # A failed renewal is retried this many days after the first failure, then the subscription expires.
@@ -71,6 +73,8 @@ def apply_outcome(
     if tx.kind == "charge" and status == "refunded" and tx.status == "pending":
         # A refund event overtook the success event: the charge did succeed first.
         apply_outcome(tx, "succeeded", now=now, invoices=invoices, subscription=subscription)
+    if status == "succeeded" and tx.status == "failed":
+        tx.failure_code = tx.failure_message = None  # it went through after all
     tx.status = status
     tx.settled_at = now
     if status == "failed":

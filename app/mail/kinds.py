@@ -28,6 +28,7 @@ KINDS: dict[str, str] = {
     "payment_receipt": DEFAULT,
     "payment_failed": DEFAULT,
     "order_refunded": DEFAULT,
+    "invoice_disputed": DEFAULT,  # to billing staff: a card holder disputed a payment (Stripe)
     "subscription_expired": DEFAULT,
     "subscription_cancelled": DEFAULT,
     "subscription_ending": DEFAULT,
@@ -106,6 +107,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "total": "$517.22",
         "reason": "you already subscribe to Pipeline CRM.",
         "subscriptions_url": f"{_B}/subscriptions/",
+    },
+    "invoice_disputed": {
+        "name": "grace",
+        "invoice_numbers": "INV-2026-000123",
+        "customer": "ada@example.com",
+        "amount": "$53.90",
+        "reason": "fraudulent",
+        "respond_by": "2026-12-22T23:59:59Z",
+        "invoice_url": f"{_B}/admin/invoices/3f2a",
     },
     "subscription_expired": {
         "name": "ada",

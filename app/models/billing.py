@@ -23,7 +23,8 @@ SUBSCRIPTION_STATUSES = ("trial", "active", "past_due", "expired", "cancelled")
 LIVE_STATUSES = ("trial", "active", "past_due")
 BILLING_METHODS = ("card", "bank_transfer")
 INVOICE_KINDS = ("invoice", "credit_note")
-INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible")
+# disputed: paid, then the card holder disputed the payment with their bank (a chargeback).
+INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible", "disputed")
 TRANSACTION_KINDS = ("charge", "refund")
 TRANSACTION_STATUSES = ("pending", "succeeded", "failed", "refunded")
 

@@ -108,15 +108,14 @@ def save_card(user, number: str = CARD_OK) -> PaymentMethod:
     return method
 
 
-def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | None = None, method=None):
-    """A renewal whose charge reached the gateway but whose answer never reached us.
+def renewal_transaction(user, plan_id, *, gateway: str = "sandbox", key: str | None = None, method=None):
+    """A renewal invoice (open) and its pending charge on `gateway`, committed before any gateway is called.
 
-    Returns (subscription, invoice, transaction, the sandbox's charge record).
+    Returns (subscription, invoice, transaction).
     """
     from datetime import timedelta
 
     from app.billing import invoices as invoice_service
-    from app.billing.gateway import get_gateway
     from app.billing.periods import add_cycle
     from app.billing.pricing import price_line
     from app.models.base import utcnow
@@ -125,7 +124,6 @@ def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | Non
 
     plan = db.session.get(Plan, plan_id)
     product = db.session.get(Product, plan.product_id)
-    method = method or save_card(user, card_number)
     now = utcnow()
     sub = SubscriptionFactory(
         user_id=user.id, plan=plan, current_period_start=now - timedelta(days=30), current_period_end=now
@@ -135,7 +133,7 @@ def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | Non
         line=price_line(plan, product, 1, Decimal("10")),
         subscription_id=sub.id,
         method="card",
-        label=method.label,
+        label=method.label if method else "Visa •••• 4242",
         period=(now, add_cycle(now, plan.billing_cycle)),
     )
     invoice_service.finalize([invoice], now=now)
@@ -147,14 +145,26 @@ def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | Non
         status="pending",
         amount=invoice.total,
         currency=invoice.currency,
-        gateway="sandbox",
+        gateway=gateway,
         idempotency_key=key or f"renewal:{invoice.id}:0",
-        payment_method_id=method.id,
+        payment_method_id=method.id if method else None,
     )
     db.session.add(tx)
     db.session.flush()
     invoice.transaction_id = tx.id
     db.session.commit()
+    return sub, invoice, tx
+
+
+def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | None = None, method=None):
+    """A renewal whose charge reached the gateway but whose answer never reached us.
+
+    Returns (subscription, invoice, transaction, the sandbox's charge record).
+    """
+    from app.billing.gateway import get_gateway
+
+    method = method or save_card(user, card_number)
+    sub, invoice, tx = renewal_transaction(user, plan_id, key=key, method=method)
     gateway = get_gateway()
     result = gateway.charge(
         amount=invoice.total, currency="USD", token=method.token, idempotency_key=tx.idempotency_key, off_session=True
