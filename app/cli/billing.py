@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 billing_group = AppGroup("billing", help="Subscriptions and payments.")
 
 
-class Instant(click.ParamType):
+class Instant(click.ParamType[datetime]):
     """An ISO 8601 instant such as 2027-01-15T00:00:00Z; one without a zone is UTC."""
 
     name = "instant"

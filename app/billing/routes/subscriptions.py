@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import flash, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -36,7 +37,7 @@ def subscriptions() -> str:
     return _subscriptions_page()
 
 
-def _subscriptions_page(**context: object) -> str:
+def _subscriptions_page(**context: Any) -> str:
     subs = service.for_user(current_user.id)
     return render_page(
         "billing/subscriptions.html",

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from app import outbox
 from app.billing import notices
 from app.billing.periods import add_cycles
 from app.billing.states import transition
@@ -127,11 +128,34 @@ def schedule(sub: Subscription, length: PauseLength, now: datetime) -> str:
     )
 
 
+def audit_record(sub: Subscription, length: PauseLength, **extra: str) -> dict[str, object]:
+    """What the audit log keeps of a pause just scheduled."""
+    return {
+        "pauses_on": sub.pause_start.date().isoformat() if sub.pause_start else None,
+        "resumes_on": sub.pause_end.date().isoformat() if sub.pause_end else None,
+        "pause_start": sub.pause_start.isoformat() if sub.pause_start else None,
+        "pause_end": sub.pause_end.isoformat() if sub.pause_end else None,
+        "cycles": length.cycles,
+        "until": length.until.isoformat() if length.until else None,
+        **extra,
+    }
+
+
 def call_off(sub: Subscription) -> str:
     """Drop a pause that hasn't started: it renews at the period end as usual."""
     sub.pause_start = sub.pause_end = None
     notices.resumed(sub, sub.product)
     return f"The pause is called off. {sub.product.name} renews on {format_date(sub.current_period_end)} as usual."
+
+
+def end(sub: Subscription, now: datetime) -> str:
+    """Resume a paused subscription now, or call off a pause not started yet; says what happens next.
+    A pause ended early starts the next period now; the lifecycle run it enqueues charges it."""
+    if sub.status == "paused":
+        finish(sub, now, now)
+        outbox.enqueue("jobs.billing.run_lifecycle", queue="low")
+        return f"{sub.product.name} is running again. Its next period starts now and is charged now."
+    return call_off(sub)
 
 
 def begin(sub: Subscription, now: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from app import audit, outbox
+from app import audit
 from app.billing import notices
 from app.billing.answers import check_answers
 from app.billing.services import pauses
@@ -214,33 +214,9 @@ def pause(user: User, subscription_id: uuid.UUID, length: pauses.PauseLength) ->
     ValidationError (the date), changing nothing."""
     sub = _owned(user, subscription_id)
     message = pauses.schedule(sub, length, utcnow())
-    audit.record(
-        "subscription.pause",
-        actor_id=user.id,
-        target=sub,
-        after=_pause_audit(sub, length),
-    )
+    audit.record("subscription.pause", actor_id=user.id, target=sub, after=pauses.audit_record(sub, length))
     db.session.commit()
     return sub, message
-
-
-def _pause_audit(sub: Subscription, length: pauses.PauseLength) -> dict[str, object]:
-    return {
-        "pause_start": sub.pause_start.isoformat() if sub.pause_start else None,
-        "pause_end": sub.pause_end.isoformat() if sub.pause_end else None,
-        "cycles": length.cycles,
-        "until": length.until.isoformat() if length.until else None,
-    }
-
-
-def end_pause(sub: Subscription, now: datetime) -> str:
-    """Resume a paused subscription now, or call off a pause not started yet; says what happens next.
-    A pause ended early starts the next period now; the lifecycle run it enqueues charges it."""
-    if sub.status == "paused":
-        pauses.finish(sub, now, now)
-        outbox.enqueue("jobs.billing.run_lifecycle", queue="low")
-        return f"{sub.product.name} is running again. Its next period starts now and is charged now."
-    return pauses.call_off(sub)
 
 
 def resume(user: User, subscription_id: uuid.UUID) -> tuple[Subscription, str]:
@@ -250,7 +226,7 @@ def resume(user: User, subscription_id: uuid.UUID) -> tuple[Subscription, str]:
     _require_live(sub)
     if sub.status == "paused" or sub.pause_scheduled:
         before = {"status": sub.status, "pause_start": str(sub.pause_start), "pause_end": str(sub.pause_end)}
-        message = end_pause(sub, utcnow())
+        message = pauses.end(sub, utcnow())
         audit.record("subscription.resume", actor_id=user.id, target=sub, before=before, after={"status": sub.status})
         db.session.commit()
         return sub, message
