@@ -233,3 +233,70 @@ def test_pause_and_resume_without_a_csrf_token_are_refused(csrf_client):
         response = client.post(path, data={"cycles": "1"})
         assert response.status_code == 400 and "Your form expired" in response.get_data(as_text=True)
     assert _pause_state(app, sid)[1] is None
+
+
+def test_the_pause_emails_say_the_dates_on_the_customers_clock(app, signed_in, user, shop, smtp_sink, run_jobs):
+    """The period ends at 20:00 UTC: already the next day in Tokyo, where Ada lives."""
+    from app.billing.services import lifecycle
+
+    with app.app_context():
+        db.session.get(User, user.id).timezone = "Asia/Tokyo"
+        db.session.commit()
+    period_end = datetime(2027, 3, 31, 20, 0, tzinfo=UTC)
+    sid = _make(
+        app,
+        user.id,
+        shop["crm_team"],
+        current_period_start=datetime(2027, 2, 28, 20, 0, tzinfo=UTC),
+        current_period_end=period_end,
+    )
+    assert signed_in.post(f"/subscriptions/{sid}/pause", data={"cycles": "1"}, headers=HX).status_code == 200
+    run_jobs()
+    [scheduled] = smtp_sink.wait_for(1)
+    assert scheduled["Subject"] == "Your Pipeline CRM subscription will pause on 01 Apr 2027"
+    body = smtp_sink.text(scheduled)
+    assert "resume by itself on 01 May 2027" in body and "You won't have access while it is paused." in body
+
+    with app.app_context():
+        assert lifecycle.run(period_end)["pauses started"] == 1
+        db.session.remove()
+    run_jobs()
+    paused = smtp_sink.wait_for(2)[-1]
+    assert paused["Subject"] == "Your Pipeline CRM subscription is paused until 01 May 2027"
+    assert "you won't be charged until then" in smtp_sink.text(paused)
+
+
+def test_a_free_trial_cannot_be_paused(app, signed_in, user, shop):
+    now = datetime.now(UTC)
+    sid = _make(
+        app, user.id, shop["crm_team"], status="trial", trial_end=now + timedelta(days=14), current_period_end=now
+    )
+    response = signed_in.post(f"/subscriptions/{sid}/pause", data={"cycles": "1"}, headers=HX)
+    assert response.status_code == 409 and "A free trial can't be paused." in text(response)
+
+
+def test_cancelling_at_period_end_drops_a_planned_pause_and_cancelling_a_paused_one_ends_it_now(
+    app, signed_in, user, shop, sub
+):
+    signed_in.post(f"/subscriptions/{sub}/pause", data={"cycles": "1"}, headers=HX)
+    signed_in.post(f"/subscriptions/{sub}/cancel", data={"when": "period_end"}, headers=HX)
+    row = _row(app, sub)
+    assert row.cancel_at_period_end and (row.pause_start, row.pause_end) == (None, None)
+
+    now = datetime.now(UTC)
+    with app.app_context():
+        other = db.session.get(Plan, shop["analytics"])
+        paused = SubscriptionFactory(
+            user=db.session.get(User, user.id),
+            plan=other,
+            status="paused",
+            current_period_end=now - timedelta(days=1),
+            pause_start=now - timedelta(days=1),
+            pause_end=now + timedelta(days=20),
+        )
+        db.session.commit()
+        pid = paused.id
+    page = text(signed_in.post(f"/subscriptions/{pid}/cancel", data={"when": "period_end"}, headers=HX))
+    assert "is cancelled" in page
+    row = _row(app, pid)
+    assert row.status == "cancelled" and (row.pause_start, row.pause_end) == (None, None)
