@@ -146,3 +146,13 @@ def test_time_travel_is_refused_in_production_without_the_setting(app, runner, m
 def test_a_malformed_instant_is_a_usage_error(runner):
     result = runner.invoke(args=["billing", "run", "--at", "next tuesday"])
     assert result.exit_code == 2 and "write it like 2027-01-15T00:00:00Z" in result.output
+
+
+def test_a_planned_pause_with_auto_renew_turned_off_expires_at_the_period_end_instead(app, runner, monthly, signed_in):
+    assert signed_in.post(f"/subscriptions/{monthly}/pause", data={"cycles": "1"}).status_code == 303
+    assert signed_in.post(f"/subscriptions/{monthly}/auto-renew", data={"auto_renew": "off"}).status_code == 303
+    result = _run(runner, add_months(START, 1))
+    assert "expired: 1" in result.output and "pauses started" not in result.output
+    sub = _sub(app, monthly)
+    assert (sub.status, sub.pause_start, sub.pause_end) == ("expired", None, None)
+    assert _invoices(app, monthly) == []

@@ -53,9 +53,15 @@ def conditions(now: datetime) -> dict[str, list[sa.ColumnElement[bool]]]:
             S.trial_end <= now + timedelta(days=REMIND_DAYS),
         ],
         "trials ended": [S.status == "trial", S.trial_end <= now, _no_pending_charge()],
-        "pauses starting": [S.status == "active", S.pause_start <= now, _no_pending_charge()],
+        # A pause starts only on a subscription that would renew; with auto-renew off it expires at the period end.
+        "pauses starting": [S.status == "active", S.pause_start <= now, S.auto_renew.is_(True), _no_pending_charge()],
         "pauses ending": [S.status == "paused", S.pause_end <= now],
-        "periods ended": [S.status == "active", S.current_period_end <= now, _no_pending_charge()],
+        "periods ended": [
+            S.status == "active",
+            S.current_period_end <= now,
+            _no_pending_charge(),
+            sa.or_(S.pause_start.is_(None), S.pause_start > now, S.auto_renew.is_(False)),  # not a pause's to start
+        ],
         "retries due": [S.status == "past_due", S.next_retry_at <= now, _no_pending_charge()],
         "bank transfers overdue": [S.status == "active", S.billing_method == "bank_transfer", overdue_transfer],
     }

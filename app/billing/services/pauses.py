@@ -168,6 +168,7 @@ def finish(sub: Subscription, at: datetime, now: datetime) -> None:
     """End the pause at `at` (its planned end, or now when resumed early): the period end moves by the time
     it was paused, so the next period starts — and is charged — at `at`."""
     paused_since = sub.pause_start or at
+    at = max(at, paused_since)  # resumed "before" it began: only after `flask billing run --at` travelled ahead
     sub.current_period_end = (sub.current_period_end or paused_since) + (at - paused_since)
     transition(sub, "active", now=now)
     notices.pause_ended(sub, sub.product)
