@@ -93,6 +93,8 @@ class Subscription(UUIDPk, Timestamps, Model):
         sa.Index("ix_subscription_started_at", "started_at"),
         sa.Index("ix_subscription_status_trial_end", "status", "trial_end"),
         sa.Index("ix_subscription_status_next_retry", "status", "next_retry_at"),
+        # The lifecycle's "pauses starting" and "pauses ending" steps.
+        sa.Index("ix_subscription_status_pause_start", "status", "pause_start"),
         sa.Index("ix_subscription_status_pause_end", "status", "pause_end"),
         sa.CheckConstraint("pause_end IS NULL OR pause_end > pause_start", name="pause_ends_after_start"),
     )

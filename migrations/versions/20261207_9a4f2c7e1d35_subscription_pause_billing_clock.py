@@ -42,6 +42,7 @@ def upgrade():
         batch.create_check_constraint(
             batch.f("ck_subscription_pause_ends_after_start"), "pause_end IS NULL OR pause_end > pause_start"
         )
+    op.create_index("ix_subscription_status_pause_start", "subscription", ["status", "pause_start"], unique=False)
     op.create_index("ix_subscription_status_pause_end", "subscription", ["status", "pause_end"], unique=False)
     _one_live(NEW_LIVE)
     with op.batch_alter_table("product") as batch:
@@ -62,6 +63,7 @@ def downgrade():
     op.execute("UPDATE subscription SET status = 'active' WHERE status = 'paused'")
     _one_live(OLD_LIVE)
     op.drop_index("ix_subscription_status_pause_end", table_name="subscription")
+    op.drop_index("ix_subscription_status_pause_start", table_name="subscription")
     with op.batch_alter_table("subscription") as batch:
         batch.drop_constraint(batch.f("ck_subscription_pause_ends_after_start"), type_="check")
         batch.drop_constraint(batch.f("ck_subscription_status"), type_="check")
