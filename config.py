@@ -171,6 +171,8 @@ class Config:
         "BANK_TRANSFER_DETAILS", "MultiProduct Ltd · IBAN GB33 BUKB 2020 1555 5555 55 · BIC BUKBGB22"
     )
     BILLING_BATCH_SIZE = env_int("BILLING_BATCH_SIZE", 200)
+    # `flask billing run --at` in production (development and test always allow it).
+    BILLING_TIME_TRAVEL = env_bool("BILLING_TIME_TRAVEL", False)
     # Who issues the invoices: the defaults until an admin saves them on /admin/fee (then the database wins).
     SELLER_NAME = env("SELLER_NAME", "MultiProduct Ltd")
     SELLER_ADDRESS = env("SELLER_ADDRESS", "1 Market Street\nLondon EC1A 1AA\nUnited Kingdom")  # lines: "\n"

@@ -33,7 +33,7 @@ PERMISSIONS = {
     "roles.manage": "Create and edit roles; change a user's role",
     "catalog.manage": "Create, edit and retire products and plans",
     "subscriptions.view": "See subscriptions",
-    "subscriptions.manage": "Cancel subscriptions, extend trials",
+    "subscriptions.manage": "Cancel, pause and resume subscriptions, extend trials",
     "billing.view": "See invoices and transactions",
     "billing.manage": "Mark invoices paid, void invoices, export",
     "billing.refund": "Refund payments (credit notes)",

@@ -89,7 +89,9 @@ SENTENCES: dict[str, str] = {
     "subscription.trial_started": "{actor} started a trial of {after_plan}",
     "subscription.auto_renew": "{actor} turned auto-renew {after_auto_renew_onoff} for {target}",
     "subscription.cancel": "{actor} cancelled {target} ({after_when_text})",
-    "subscription.resume": "{actor} resumed {target}",
+    "subscription.resume": "{actor} resumed {target}{after_reason_text}",
+    "subscription.pause": "{actor} set {target} to pause from {after_pauses_on} until {after_resumes_on}"
+    "{after_reason_text}",
     "subscription.trial_extended": "{actor} extended the trial of {target} by {after_days} days",
     "payment_method.saved": "{actor} saved the card {after_card}",
     "checkout.completed": "{actor} checked out{after_method_by}",
@@ -172,6 +174,7 @@ def _values(event: AuditEvent, actor: Markup, target: Markup, found: AuditTarget
     values["after_when_text"] = {"now": "at once", "period_end": "at the end of the period"}.get(
         str(when), _readable(when)
     )
+    values["after_reason_text"] = f" ({after['reason']})" if after.get("reason") else ""
     values["amount"] = format_money(found.amount, found.currency) if found and found.amount is not None else "—"
     return values
 

@@ -140,6 +140,18 @@ class CancelForm(FlaskForm):
     when = StringField()
 
 
+class SubscriptionPauseForm(FlaskForm):
+    """Pause a customer's subscription: 1–3 periods or a date (parse_length judges), and why."""
+
+    cycles = StringField("Pause for (billing periods)")
+    until = StringField("Or resume on")
+    reason = StringField("Reason")
+
+
+class SubscriptionResumeForm(FlaskForm):
+    reason = StringField("Reason")
+
+
 class RefundForm(FlaskForm):
     reason = StringField("Refund reason")
 
@@ -156,6 +168,7 @@ class ProductForm(FlaskForm):
     description = TextAreaField("Description")
     product_schema = TextAreaField("Checkout questions")
     is_active = BooleanField("Active — listed in the catalog once it has an active plan", default=True)
+    access_while_paused = BooleanField("Access continues while paused — a paused subscription keeps using it")
     intent = StringField()  # "preview": check the schema, save nothing
 
     @property
@@ -172,6 +185,7 @@ class ProductForm(FlaskForm):
             icon=_text(self.icon.data),
             schema_json=_text(self.product_schema.data),
             is_active=bool(self.is_active.data),
+            access_while_paused=bool(self.access_while_paused.data),
         )
 
 

@@ -15,6 +15,7 @@ from app.account.services import BillingDetails
 from app.billing.gateway.cards import CardEntry
 from app.billing.services.cart import parse_quantity
 from app.billing.services.checkout import OUT_OF_DATE, CheckoutRequest, PaymentMethod, valid_key
+from app.billing.services.pauses import PauseLength, parse_length
 from app.billing.services.subscriptions import OFF, ON, CancelWhen
 from app.errors import ValidationError as AppValidationError
 from app.models.user import User
@@ -164,6 +165,16 @@ class CancelForm(FlaskForm):
     @property
     def value(self) -> CancelWhen:
         return CancelWhen(self.when.data)
+
+
+class PauseForm(FlaskForm):
+    """Pause for `cycles` billing periods (1–3) or `until` a date: exactly one (parse_length says which is wrong)."""
+
+    cycles = StringField("Pause for")
+    until = StringField("Or resume on")
+
+    def length(self) -> PauseLength:
+        return parse_length(self.cycles.data, self.until.data)
 
 
 class CardForm(FlaskForm):

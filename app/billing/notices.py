@@ -120,7 +120,9 @@ def expired(sub: Subscription, product: Product, reason: str) -> None:
     )
 
 
-def _ending_notice(sub: Subscription, product: Product, kind: str, title: str, body: str, **context: str) -> None:
+def _ending_notice(
+    sub: Subscription, product: Product, kind: str, title: str, body: str, **context: str | bool
+) -> None:
     """A notice (and its email) about when a subscription stops or goes on, linking to the subscriptions page."""
     link, url = _subscriptions_links()
     email_context = {"product_name": product.name, **context, "subscriptions_url": url}
@@ -150,6 +152,52 @@ def resumed(sub: Subscription, product: Product) -> None:
     body = f"It renews on {_day(sub.user_id, sub.current_period_end)}."
     title = f"{product.name} is resumed"
     _ending_notice(sub, product, "subscription_resumed", title, body, renews_on=iso_instant(sub.current_period_end))
+
+
+def _access_while_paused(product: Product) -> str:
+    if product.access_while_paused:
+        return "You keep access while it is paused."
+    return "You won't have access while it is paused."
+
+
+def pause_scheduled(sub: Subscription, product: Product) -> None:
+    """A pause is set: when it starts (the paid period's end), when it ends by itself, and access meanwhile."""
+    start, end = _day(sub.user_id, sub.pause_start), _day(sub.user_id, sub.pause_end)
+    body = f"No charges from {start} until it resumes by itself on {end}. {_access_while_paused(product)}"
+    _ending_notice(
+        sub,
+        product,
+        "subscription_pause_scheduled",
+        f"{product.name} will pause on {start}",
+        body,
+        pause_start=iso_instant(sub.pause_start),
+        pause_end=iso_instant(sub.pause_end),
+        access_while_paused=product.access_while_paused,
+    )
+
+
+def paused(sub: Subscription, product: Product) -> None:
+    """A pause has started (the lifecycle run): nothing is charged until it ends."""
+    end = _day(sub.user_id, sub.pause_end)
+    body = f"It resumes by itself on {end}; you won't be charged until then. {_access_while_paused(product)}"
+    _ending_notice(
+        sub,
+        product,
+        "subscription_paused",
+        f"{product.name} is paused until {end}",
+        body,
+        pause_end=iso_instant(sub.pause_end),
+        access_while_paused=product.access_while_paused,
+    )
+
+
+def pause_ended(sub: Subscription, product: Product) -> None:
+    """A pause is over (by itself or resumed early): its next period starts at the moved period end."""
+    start = _day(sub.user_id, sub.current_period_end)
+    body = f"Its next period starts on {start} and is charged then, as usual."
+    title = f"{product.name} is running again"
+    period_start = iso_instant(sub.current_period_end)
+    _ending_notice(sub, product, "subscription_pause_ended", title, body, period_start=period_start)
 
 
 def order_refunded(user_id: uuid.UUID, *, total: str, reason: str) -> None:

@@ -75,8 +75,11 @@ def save_product(
     product_schema: dict[str, Any] | None = None,
     schema_json: str | None = None,
     is_active: bool = True,
+    access_while_paused: bool | None = None,
 ) -> Product:
     """Create a product (`product` None) or update one. A bad schema is refused with what is wrong with it.
+
+    `access_while_paused`: whether a paused subscription keeps access (None: leave it as it is; off for a new one).
 
     `schema_json`, when given, is the schema as an admin typed it (malformed JSON is refused with its line and
     column) and replaces `product_schema`.
@@ -119,6 +122,9 @@ def save_product(
         "icon": icon,
         "product_schema": schema,
         "is_active": bool(is_active),
+        "access_while_paused": bool(
+            access_while_paused if access_while_paused is not None else product.access_while_paused
+        ),
     }.items():
         setattr(product, key, value)
     db.session.flush()
@@ -142,6 +148,7 @@ def product_state(product: Product) -> dict[str, Any]:
         "description": product.description,
         "icon": product.icon,
         "is_active": product.is_active,
+        "access_while_paused": bool(product.access_while_paused),
         "product_schema": product.product_schema,
     }
 

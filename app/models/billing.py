@@ -19,8 +19,10 @@ from app.models.base import JSONType, Timestamps, UTCDateTime, UUIDPk, utcnow
 from app.models.catalog import Plan, Product
 from app.models.user import User
 
-SUBSCRIPTION_STATUSES = ("trial", "active", "past_due", "expired", "cancelled")
-LIVE_STATUSES = ("trial", "active", "past_due")
+SUBSCRIPTION_STATUSES = ("trial", "active", "past_due", "paused", "expired", "cancelled")
+# Not ended: it can go on (a paused one resumes by itself). Access while paused is the product's setting.
+LIVE_STATUSES = ("trial", "active", "past_due", "paused")
+ACCESS_STATUSES = ("trial", "active", "past_due")
 BILLING_METHODS = ("card", "bank_transfer")
 INVOICE_KINDS = ("invoice", "credit_note")
 # disputed: paid, then the card holder disputed the payment with their bank (a chargeback).
@@ -59,6 +61,10 @@ class Subscription(UUIDPk, Timestamps, Model):
     # Failed renewal: how many retries were made and when the next one runs.
     retry_count: Mapped[int] = mapped_column(default=0, server_default="0")
     next_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A pause: no invoices from pause_start (the end of a paid period) until pause_end, when the period end has
+    # moved by the paused time. Set while it is scheduled (status active) and while it runs (status paused).
+    pause_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pause_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Answers to the product's checkout schema (company name, seats …).
     answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
@@ -81,18 +87,46 @@ class Subscription(UUIDPk, Timestamps, Model):
             "user_id",
             "product_id",
             unique=True,
-            postgresql_where=sa.text("status IN ('trial', 'active', 'past_due')"),
-            sqlite_where=sa.text("status IN ('trial', 'active', 'past_due')"),
+            postgresql_where=sa.text("status IN ('trial', 'active', 'past_due', 'paused')"),
+            sqlite_where=sa.text("status IN ('trial', 'active', 'past_due', 'paused')"),
         ),
         sa.Index("ix_subscription_status_period_end", "status", "current_period_end"),
         sa.Index("ix_subscription_started_at", "started_at"),
         sa.Index("ix_subscription_status_trial_end", "status", "trial_end"),
         sa.Index("ix_subscription_status_next_retry", "status", "next_retry_at"),
+        # The lifecycle's "pauses starting" and "pauses ending" steps.
+        sa.Index("ix_subscription_status_pause_start", "status", "pause_start"),
+        sa.Index("ix_subscription_status_pause_end", "status", "pause_end"),
+        sa.CheckConstraint("pause_end IS NULL OR pause_end > pause_start", name="pause_ends_after_start"),
     )
 
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def pause_scheduled(self) -> bool:
+        """A pause is set to start at the end of the paid period (it hasn't started yet)."""
+        return self.status == "active" and self.pause_start is not None
+
+    @property
+    def has_access(self) -> bool:
+        """Whether the customer may use the product now; a paused one only if its product says so (product
+        must be loaded)."""
+        if self.status == "paused":
+            return self.product.access_while_paused
+        return self.status in ACCESS_STATUSES
+
+
+class BillingClock(Model):
+    """The instant of the latest lifecycle run (one row): `flask billing run --at` only moves it forward."""
+
+    __tablename__ = "billing_clock"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    latest_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
 
 
 class InvoiceCounter(Model):

@@ -42,6 +42,8 @@ class Product(UUIDPk, Timestamps, Model):
     category: Mapped[str] = mapped_column(sa.String(60), index=True)
     icon: Mapped[str] = mapped_column(sa.String(40), default="")
     is_active: Mapped[bool] = mapped_column(default=True, index=True)
+    # Whether a paused subscription keeps its access (see Subscription.has_access).
+    access_while_paused: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # What the product needs at checkout: a small JSON-Schema subset (see app/catalog/schema.py).
     product_schema: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     plans: Mapped[list[Plan]] = relationship(back_populates="product", order_by="Plan.sort_order", lazy="raise_on_sql")

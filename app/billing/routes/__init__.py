@@ -22,8 +22,11 @@ def wants_fragment() -> bool:
 def _register_filters() -> None:
     from app.billing import bp
     from app.billing.invoices import percent_text
+    from app.billing.services import pauses
 
     bp.add_app_template_filter(percent_text, "percent")
+    bp.add_app_template_global(pauses.choices, "pause_choices")
+    bp.add_app_template_global(pauses.refusal, "pause_refusal")
 
 
 _register_filters()

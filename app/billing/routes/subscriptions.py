@@ -1,8 +1,9 @@
-"""My subscriptions: the list, trials, auto-renew, cancel and resume, the card for renewals."""
+"""My subscriptions: the list, trials, auto-renew, cancel, pause and resume, the card for renewals."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import flash, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -10,7 +11,16 @@ from werkzeug.wrappers import Response
 
 from app.billing import bp, timeline
 from app.billing import invoices as invoice_service
-from app.billing.forms import AutoRenewForm, CancelForm, CardForm, TrialForm, card_entry, parse_id, require_valid
+from app.billing.forms import (
+    AutoRenewForm,
+    CancelForm,
+    CardForm,
+    PauseForm,
+    TrialForm,
+    card_entry,
+    parse_id,
+    require_valid,
+)
 from app.billing.routes import back_to, wants_fragment
 from app.billing.services import cart as cart_service
 from app.billing.services import payment_methods
@@ -18,18 +28,23 @@ from app.billing.services import subscriptions as service
 from app.errors import NotFound, ValidationError
 from app.models.billing import Subscription
 from app.templating import render_page
-from app.web import see_other
+from app.web import see_other, service_errors
 
 
 @bp.get("/subscriptions/")
 @login_required
 def subscriptions() -> str:
+    return _subscriptions_page()
+
+
+def _subscriptions_page(**context: Any) -> str:
     subs = service.for_user(current_user.id)
     return render_page(
         "billing/subscriptions.html",
         subscriptions=subs,
         invoices=invoice_service.by_subscription([s.id for s in subs]),
         card=payment_methods.default_for(current_user.id),
+        **context,
     )
 
 
@@ -103,6 +118,27 @@ def cancel_subscription(subscription_id: str) -> Response | str:
     require_valid(form)
     sub, message = service.cancel(current_user, _subscription_id(subscription_id), form.value)
     return _card_fragment(sub, message)
+
+
+@bp.post("/subscriptions/<subscription_id>/pause")
+@login_required
+def pause_subscription(subscription_id: str) -> Response | str | tuple[str, int]:
+    sid = _subscription_id(subscription_id)
+    form = PauseForm()
+    require_valid(form)  # the CSRF token; the pause's own fields are the service's to judge
+    with service_errors(form):
+        sub, message = service.pause(current_user, sid, form.length())
+        return _card_fragment(sub, message)
+    # The card again with the messages beside the pause fields (another customer's id is a 404 here).
+    sub = service.owned(current_user, sid)
+    status = getattr(form, "status", 400)
+    if wants_fragment():
+        invoices = invoice_service.by_subscription([sub.id])
+        return (
+            render_page("billing/_subscription.html", sub=sub, invoices=invoices, pause_form=form, pause_sub_id=sub.id),
+            status,
+        )
+    return _subscriptions_page(pause_form=form, pause_sub_id=sub.id), status
 
 
 @bp.post("/subscriptions/<subscription_id>/resume")
