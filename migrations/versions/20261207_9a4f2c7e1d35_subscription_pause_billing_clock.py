@@ -1,7 +1,7 @@
 """subscription pause (paused status, pause_start/pause_end, access while paused) and the billing clock
 
 Revision ID: 9a4f2c7e1d35
-Revises: c3d9e5a1b7f2
+Revises: d7e2a9c4b1f3
 Create Date: 2026-12-07 23:50:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "9a4f2c7e1d35"
-down_revision = "c3d9e5a1b7f2"
+down_revision = "d7e2a9c4b1f3"
 branch_labels = None
 depends_on = None
 
