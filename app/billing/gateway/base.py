@@ -8,6 +8,7 @@ again, and `retrieve` can settle an attempt whose answer was lost.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.errors import ExternalServiceError
@@ -40,7 +41,12 @@ class SavedCard:
 
 @dataclass(frozen=True)
 class GatewayResult:
-    """The outcome of a charge or refund. status: succeeded, failed or pending."""
+    """The outcome of a charge or refund. status: succeeded, failed, pending or requires_action.
+
+    requires_action: the customer's bank wants them to confirm the payment (3-D Secure) in their
+    browser, with `client_secret` (on-session charges only; off-session that is a failure,
+    `authentication_required`). The charge stays open until the gateway says how it ended.
+    """
 
     status: str
     reference: str | None
@@ -48,10 +54,15 @@ class GatewayResult:
     currency: str = ""
     failure_code: str | None = None
     message: str | None = None
+    client_secret: str | None = None
 
     @property
     def succeeded(self) -> bool:
         return self.status == "succeeded"
+
+    @property
+    def requires_action(self) -> bool:
+        return self.status == "requires_action"
 
 
 class GatewayUnavailable(ExternalServiceError):
@@ -59,7 +70,12 @@ class GatewayUnavailable(ExternalServiceError):
 
 
 class PaymentGateway(ABC):
+    """metadata: short strings naming the payment at the provider (transaction, user, attempt, invoice ids)."""
+
     name: str
+    # True when the card is typed into the provider's own element in the browser (Stripe): our server then
+    # receives only the provider's ids, never card fields, and `tokenize` is not used.
+    collects_card_in_browser: bool = False
 
     @abstractmethod
     def tokenize(self, card: CardDetails) -> SavedCard:
@@ -75,11 +91,21 @@ class PaymentGateway(ABC):
         idempotency_key: str,
         off_session: bool = False,
         description: str = "",
+        metadata: Mapping[str, str] | None = None,
     ) -> GatewayResult:
         """Charge a saved card. off_session: the customer is not present (renewals)."""
 
     @abstractmethod
-    def refund(self, *, charge_reference: str, amount: int, currency: str, idempotency_key: str) -> GatewayResult:
+    def refund(
+        self,
+        *,
+        charge_reference: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        reason: str = "",
+        metadata: Mapping[str, str] | None = None,
+    ) -> GatewayResult:
         """Give back (part of) a charge. Usually settles asynchronously."""
 
     @abstractmethod
