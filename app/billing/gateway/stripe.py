@@ -23,7 +23,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 import stripe
@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from stripe.params import PaymentIntentCreateParams, RefundCreateParams, SetupIntentCreateParams
 
-from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard
+from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard, Setup
 from app.errors import NotFound, PaymentDeclined
 from app.extensions import db
 from app.models.billing import PaymentCustomer, Transaction
@@ -62,13 +62,6 @@ AUTHENTICATION_REQUIRED = (
 )
 NOT_CONFIRMED = "Your card hasn't been confirmed. Enter it again."
 UNREACHABLE = "the payment service did not answer"
-
-
-class Setup(NamedTuple):
-    """A SetupIntent for the browser: its id and the client secret Stripe.js confirms it with."""
-
-    id: str
-    client_secret: str
 
 
 def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
@@ -191,12 +184,14 @@ class StripeGateway(PaymentGateway):
         card = method.card
         if card is None:
             raise PaymentDeclined("That payment method isn't a card. Enter a card.")
+        billing = method.billing_details
         return SavedCard(
             token=method.id,
             brand=BRANDS.get(card.brand, card.brand.title())[:20],
             last4=card.last4,
             exp_month=int(card.exp_month),
             exp_year=int(card.exp_year),
+            holder_name=((billing.name if billing is not None else None) or "")[:100],
         )
 
     # Money -----------------------------------------------------------------------------------
@@ -392,7 +387,7 @@ def _intent_result(intent: Any) -> GatewayResult:
     if status in ("requires_action", "requires_confirmation"):
         return GatewayResult("requires_action", intent.id, amount, currency, client_secret=intent.client_secret)
     if status in ("processing", "requires_capture"):
-        return GatewayResult("pending", intent.id, amount, currency, client_secret=intent.client_secret)
+        return GatewayResult("pending", intent.id, amount, currency)
     error = intent.last_payment_error
     code = (getattr(error, "decline_code", None) or getattr(error, "code", None)) if error else None
     message = getattr(error, "message", None) if error else None

@@ -7,9 +7,9 @@ import uuid
 import sqlalchemy as sa
 
 from app import audit
-from app.billing.gateway import GatewayUnavailable, SavedCard, get_gateway
+from app.billing.gateway import GatewayUnavailable, SavedCard, Setup, get_gateway
 from app.billing.gateway.cards import CardEntry, check_card
-from app.errors import ExternalServiceError, ValidationError
+from app.errors import Conflict, ExternalServiceError, ValidationError
 from app.extensions import db
 from app.models.billing import PaymentMethod
 from app.models.user import User
@@ -42,6 +42,18 @@ def save(user: User, saved: SavedCard, *, holder_name: str, gateway: str) -> Pay
     db.session.add(method)
     db.session.flush()
     return method
+
+
+def start_card_setup(user: User) -> Setup:
+    """A card set-up the browser completes (Stripe: a SetupIntent on the user's customer). Raises
+    ExternalServiceError when the gateway doesn't answer, Conflict when it takes card fields instead."""
+    gateway = get_gateway()
+    if not gateway.collects_card_in_browser:
+        raise Conflict("Enter your card in the form.")
+    try:
+        return gateway.create_setup(user)
+    except GatewayUnavailable:
+        raise ExternalServiceError("We couldn't reach the payment service. Try again in a moment.") from None
 
 
 def replace_card(user: User, entry: CardEntry) -> PaymentMethod:
