@@ -176,6 +176,7 @@ class CardForm(FlaskForm):
     card_expiry = StringField()
     card_cvc = StringField()
     card_name = StringField()
+    setup_intent = HiddenField(filters=[_text])  # with Stripe, instead of the card fields
 
 
 def card_entry(form: CheckoutForm | CardForm) -> CardEntry:

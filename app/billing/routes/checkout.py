@@ -71,7 +71,7 @@ def review(
         },
         prefix_for=prefix_for,
         answer_values=_answer_values(view, posted),
-        card_in_browser=checkout_service.card_in_browser(),
+        card_in_browser=payment_method_service.card_in_browser(),
         action_secret=action_secret,
     ), status
 

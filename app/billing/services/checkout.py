@@ -119,11 +119,6 @@ class Call:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
 
-def card_in_browser() -> bool:
-    """Whether the card is typed into the gateway's own element (Stripe) rather than our card fields."""
-    return get_gateway().collects_card_in_browser
-
-
 def valid_key(raw: str) -> bool:
     return bool(KEY_RE.match(raw))
 

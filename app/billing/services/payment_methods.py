@@ -44,6 +44,11 @@ def save(user: User, saved: SavedCard, *, holder_name: str, gateway: str) -> Pay
     return method
 
 
+def card_in_browser() -> bool:
+    """Whether the card is typed into the gateway's own element (Stripe) rather than our card fields."""
+    return get_gateway().collects_card_in_browser
+
+
 def start_card_setup(user: User) -> Setup:
     """A card set-up the browser completes (Stripe: a SetupIntent on the user's customer). Raises
     ExternalServiceError when the gateway doesn't answer, Conflict when it takes card fields instead."""
@@ -56,17 +61,24 @@ def start_card_setup(user: User) -> Setup:
         raise ExternalServiceError("We couldn't reach the payment service. Try again in a moment.") from None
 
 
-def replace_card(user: User, entry: CardEntry) -> PaymentMethod:
-    """The "card for renewals": check the fields, tokenize, save. Raises ValidationError, ExternalServiceError."""
-    card, errors = check_card(entry)
-    if card is None:
-        raise ValidationError(errors)
+def replace_card(user: User, entry: CardEntry, setup_intent: str = "") -> PaymentMethod:
+    """The "card for renewals": check the fields and tokenize, or (Stripe) take the card the browser set up
+    with this SetupIntent; save it. Raises ValidationError, PaymentDeclined, NotFound, ExternalServiceError."""
     gateway = get_gateway()
     try:
-        saved = gateway.tokenize(card)
+        if gateway.collects_card_in_browser:
+            if not setup_intent.strip():
+                raise ValidationError({"card": "Enter your card details"})
+            saved = gateway.card_from_setup(setup_intent.strip(), user)
+            holder_name = saved.holder_name
+        else:
+            card, errors = check_card(entry)
+            if card is None:
+                raise ValidationError(errors)
+            saved, holder_name = gateway.tokenize(card), card.name
     except GatewayUnavailable:
         raise ExternalServiceError("We couldn't reach the payment service. Try again in a moment.") from None
-    method = save(user, saved, holder_name=card.name, gateway=gateway.name)
+    method = save(user, saved, holder_name=holder_name, gateway=gateway.name)
     audit.record("payment_method.saved", actor_id=user.id, target=method, after={"card": method.label})
     db.session.commit()
     return method
