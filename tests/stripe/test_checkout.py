@@ -17,9 +17,11 @@ CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
 
 
 @pytest.fixture(autouse=True)
-def _context(app):
+def _context(app, make_app):
+    """An app context for the assertions, closed before make_app's apps empty the tables."""
     with app.app_context():
         yield
+        db.session.remove()
 
 
 def _s():
@@ -240,4 +242,62 @@ def test_stripe_lost_at_the_charge_leaves_the_attempt_open_and_the_same_form_cha
         assert shopper.post("/checkout", data=form).status_code == 303
     finally:
         proxy.stop()
+    assert len(_paid_invoices()) == 1 and len(localstripe.api("GET", "payment_intents")["data"]) == 1
+
+
+def _on_stripe(made, localstripe, **overrides):
+    from tests.support.localstripe import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRETS
+
+    return made(
+        PAYMENT_GATEWAY="stripe",
+        STRIPE_SECRET_KEY=SECRET_KEY,
+        STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
+        STRIPE_WEBHOOK_SECRET=",".join(WEBHOOK_SECRETS),
+        STRIPE_API_BASE=localstripe.base,
+        STRIPE_JS_URL=localstripe.js_url,
+        **overrides,
+    )
+
+
+def test_card_setups_are_limited_per_signed_in_user(stripe, make_app, user, localstripe):
+    from tests.support.users import sign_in
+
+    limited = _on_stripe(make_app, localstripe, RATELIMIT_ENABLED=True)
+    client = limited.test_client()
+    with limited.app_context():
+        sign_in(client, user)
+    answers = [client.post("/payment/card-setup").status_code for _ in range(21)]
+    assert answers[:20] == [200] * 20 and answers[20] == 429
+    assert len(localstripe.api("GET", "setup_intents", limit=100)["data"]) == 20
+
+
+@pytest.mark.postgres
+def test_our_database_gone_right_after_the_commit_still_charges_the_right_customer_and_settles_once(
+    stripe, make_app, proxy, user, shop, localstripe, monkeypatch
+):
+    from app.billing.gateway.stripe import StripeGateway
+    from tests.conftest import SERVICES
+    from tests.support.users import sign_in
+
+    behind = _on_stripe(make_app, localstripe, SQLALCHEMY_DATABASE_URI=proxy.url_for(SERVICES.database_url))
+    client = behind.test_client()
+    with behind.app_context():
+        sign_in(client, user)
+    add_to_cart(client, shop["crm_team"])
+    form = _form(client, localstripe)
+    real = StripeGateway.charge
+
+    def database_gone_then_charge(self, **kwargs):
+        proxy.refuse()  # the attempt is committed; our database goes before the PaymentIntent is made
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(StripeGateway, "charge", database_gone_then_charge)
+    waiting = client.post("/checkout", data=form)
+    assert waiting.status_code == 202
+    [intent] = localstripe.api("GET", "payment_intents")["data"]
+    assert intent["status"] == "succeeded" and intent["customer"]
+    proxy.accept()
+    monkeypatch.setattr(StripeGateway, "charge", real)
+    done = client.post("/checkout", data=form)
+    assert done.status_code == 303 and "/checkout/complete/" in done.headers["Location"]
     assert len(_paid_invoices()) == 1 and len(localstripe.api("GET", "payment_intents")["data"]) == 1

@@ -19,6 +19,7 @@ to Stripe only when STRIPE_API_BASE is Stripe's own, and into metadata otherwise
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import uuid
@@ -138,6 +139,16 @@ class StripeGateway(PaymentGateway):
                 log.warning("stripe: could not delete the duplicate customer (%s)", exc.__class__.__name__)
         return stored
 
+    def _customer_of(self, user_id: str | None, token: str) -> str | None:
+        """The customer to charge with this card: the user's stored one. Charges come right after the caller's
+        commit; if our database is gone by then, Stripe says whose card it is (the charge must name it)."""
+        try:
+            return self.stored_customer(user_id) if user_id else None
+        except sa.exc.DBAPIError:
+            with contextlib.suppress(sa.exc.DBAPIError):
+                db.session.rollback()
+            return _id(self.client.v1.payment_methods.retrieve(token).customer)
+
     # Cards -----------------------------------------------------------------------------------
 
     def tokenize(self, card: CardDetails) -> SavedCard:
@@ -217,7 +228,7 @@ class StripeGateway(PaymentGateway):
             "confirm": True,
             "metadata": meta,
         }
-        customer = self.stored_customer(meta["user_id"]) if meta.get("user_id") else None
+        customer = self._customer_of(meta.get("user_id"), token)
         if customer:
             params["customer"] = customer
         if off_session:

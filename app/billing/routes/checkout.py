@@ -23,10 +23,12 @@ from app.billing.services import subscriptions as subscription_service
 from app.billing.services.cart import CartView
 from app.catalog.schema import fields
 from app.errors import FORM, Conflict, ExternalServiceError, PaymentDeclined, ValidationError
+from app.extensions import limiter
 from app.templating import render_without_database
 from app.web import see_other
 
 FIX_FIELDS = "Please correct the highlighted fields."
+CARD_SETUPS_PER_USER = "20/hour"
 CONFIRM_WITH_BANK = "Your bank wants you to confirm this payment. Follow its prompt to finish paying."
 
 
@@ -152,8 +154,14 @@ def checkout_complete(attempt_id: uuid.UUID) -> str:
     )
 
 
+def _user_key() -> str:
+    return f"card-setup:{current_user.get_id()}"
+
+
 @bp.post("/payment/card-setup")
 @login_required
+# Each one is a SetupIntent at Stripe: a card-testing script gets a few per signed-in user, not thousands.
+@limiter.limit(CARD_SETUPS_PER_USER, key_func=_user_key)
 def card_setup() -> tuple[Response, int]:
     """For the card element (static/js/stripe_card.js): a SetupIntent's client secret, confirmed by the browser."""
     try:

@@ -56,9 +56,11 @@ def start_card_setup(user: User) -> Setup:
     if not gateway.collects_card_in_browser:
         raise Conflict("Enter your card in the form.")
     try:
-        return gateway.create_setup(user)
+        setup = gateway.create_setup(user)
     except GatewayUnavailable:
         raise ExternalServiceError("We couldn't reach the payment service. Try again in a moment.") from None
+    db.session.commit()  # the customer id, where it was stored in this transaction (SQLite)
+    return setup
 
 
 def replace_card(user: User, entry: CardEntry, setup_intent: str = "") -> PaymentMethod:
