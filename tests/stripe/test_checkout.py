@@ -11,6 +11,7 @@ from app.models.billing import Invoice, PaymentMethod, Transaction
 from app.models.checkout import CheckoutAttempt
 from tests.support.checkout import add_to_cart, hidden, review
 from tests.support.faults import proxy_in_front_of
+from tests.support.localstripe import stripe_config
 from tests.support.stripe_cards import authenticate_payment, confirm_setup
 
 CARD_FIELDS = ("card_number", "card_expiry", "card_cvc")
@@ -246,17 +247,7 @@ def test_stripe_lost_at_the_charge_leaves_the_attempt_open_and_the_same_form_cha
 
 
 def _on_stripe(made, localstripe, **overrides):
-    from tests.support.localstripe import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRETS
-
-    return made(
-        PAYMENT_GATEWAY="stripe",
-        STRIPE_SECRET_KEY=SECRET_KEY,
-        STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
-        STRIPE_WEBHOOK_SECRET=",".join(WEBHOOK_SECRETS),
-        STRIPE_API_BASE=localstripe.base,
-        STRIPE_JS_URL=localstripe.js_url,
-        **overrides,
-    )
+    return made(**stripe_config(localstripe), **overrides)
 
 
 def test_card_setups_are_limited_per_signed_in_user(stripe, make_app, user, localstripe):
