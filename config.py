@@ -164,8 +164,14 @@ class Config:
     PAYMENT_WEBHOOK_MAX_BYTES = env_int("PAYMENT_WEBHOOK_MAX_BYTES", 256 * 1024)  # larger bodies: 413
     # The sandbox confirms each payment by POSTing a signed event to the webhook (an outbox job).
     PAYMENT_SANDBOX_WEBHOOKS = env_bool("PAYMENT_SANDBOX_WEBHOOKS", True)
-    # Stripe's endpoint signing secrets (whsec_…), comma-separated, any verifies (rotation). Unset: webhook 400s.
+    # Stripe (PAYMENT_GATEWAY=stripe): the account's keys, its webhook signing secrets (comma-separated,
+    # any of them verifies while one is rotated), and where its API and Stripe.js live (the tests point
+    # both at localstripe). The card is typed into Stripe's element: no card number reaches this app.
+    STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
+    STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
     STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")
+    STRIPE_JS_URL = env("STRIPE_JS_URL", "https://js.stripe.com/v3/")
     BANK_TRANSFER_DUE_DAYS = env_int("BANK_TRANSFER_DUE_DAYS", 14)
     BANK_TRANSFER_DETAILS = env(
         "BANK_TRANSFER_DETAILS", "MultiProduct Ltd · IBAN GB33 BUKB 2020 1555 5555 55 · BIC BUKBGB22"
@@ -240,11 +246,22 @@ class ProductionConfig(Config):
         "MFA_ENCRYPTION_KEY": "a Fernet key that encrypts authenticator secrets at rest, comma-separated to rotate "
         "(make one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)",
     }
+    # Required as well when PAYMENT_GATEWAY=stripe.
+    REQUIRED_FOR_STRIPE = {
+        "STRIPE_SECRET_KEY": "the Stripe account's secret key (sk_live_…) when PAYMENT_GATEWAY=stripe",
+        "STRIPE_PUBLISHABLE_KEY": "the Stripe account's publishable key (pk_live_…) for the card element "
+        "when PAYMENT_GATEWAY=stripe",
+        "STRIPE_WEBHOOK_SECRET": "the Stripe webhook endpoint's signing secrets (whsec_…), comma-separated, "
+        "when PAYMENT_GATEWAY=stripe (without one every Stripe event is refused)",
+    }
 
     @classmethod
     def check(cls) -> None:
+        required = dict(cls.REQUIRED)
+        if (env("PAYMENT_GATEWAY") or "sandbox").strip().lower() == "stripe":
+            required.update(cls.REQUIRED_FOR_STRIPE)
         problems = [
-            f"{name} is not set: production needs {purpose}." for name, purpose in cls.REQUIRED.items() if not env(name)
+            f"{name} is not set: production needs {purpose}." for name, purpose in required.items() if not env(name)
         ]
         secret_key = env("SECRET_KEY")
         if secret_key and len(secret_key) < 32:

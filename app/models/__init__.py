@@ -1,7 +1,15 @@
 """Every model, imported so metadata (and Alembic) sees them all."""
 
 from app.models.audit import AuditEvent
-from app.models.billing import Invoice, InvoiceCounter, InvoiceLine, PaymentMethod, Subscription, Transaction
+from app.models.billing import (
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    PaymentCustomer,
+    PaymentMethod,
+    Subscription,
+    Transaction,
+)
 from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
 from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
 from app.models.export import DataExport
@@ -26,6 +34,7 @@ __all__ = [
     "InvoiceLine",
     "Notification",
     "OutboxMessage",
+    "PaymentCustomer",
     "PaymentMethod",
     "PeriodicJob",
     "Permission",

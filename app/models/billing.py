@@ -305,3 +305,19 @@ class PaymentMethod(UUIDPk, Model):
     @property
     def label(self) -> str:
         return f"{self.brand} •••• {self.last4}"
+
+
+class PaymentCustomer(Model):
+    """A user's customer record at a gateway that keeps customers (Stripe's `cus_…`), created on first need.
+
+    A table of its own rather than a column on users: the id belongs to one gateway (and one Stripe
+    account), users stays gateway-agnostic, and (user_id, gateway) as the key makes a racing second
+    insert a conflict instead of a second customer.
+    """
+
+    __tablename__ = "payment_customer"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    gateway: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

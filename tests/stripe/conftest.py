@@ -1,5 +1,5 @@
 import pytest
-import stripe
+import stripe as stripe_sdk
 
 from app.extensions import db
 from tests.support import checkout
@@ -18,4 +18,11 @@ def shop(stripe_app):
 @pytest.fixture
 def client_sdk(localstripe):
     """The official SDK pointed at localstripe, as the adapter's client is."""
-    return stripe.StripeClient(SECRET_KEY, base_addresses={"api": localstripe.base})
+    return stripe_sdk.StripeClient(SECRET_KEY, base_addresses={"api": localstripe.base})
+
+
+@pytest.fixture
+def stripe(stripe_app, localstripe):
+    """The app on Stripe (localstripe), emptied first: a test without stripe_app may have left objects there."""
+    localstripe.flush()
+    return stripe_app
