@@ -1,7 +1,7 @@
 """payment customers: each user's customer id at a gateway that keeps customers (Stripe), one per gateway
 
 Revision ID: d4e8a2c6f1b3
-Revises: c3d9e5a1b7f2
+Revises: 9a4f2c7e1d35
 Create Date: 2026-12-07 23:40:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "d4e8a2c6f1b3"
-down_revision = "c3d9e5a1b7f2"
+down_revision = "9a4f2c7e1d35"
 branch_labels = None
 depends_on = None
 
