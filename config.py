@@ -240,13 +240,16 @@ class ProductionConfig(Config):
         "SECRET_KEY": "a key to sign sessions and tokens (at least 32 random characters)",
         "DATABASE_URL": "the PostgreSQL database (postgresql://user:password@host/name)",
         "REDIS_URL": "Redis for jobs, cache and rate limits (redis://host:6379/0)",
-        "PAYMENT_WEBHOOK_SECRETS": "the payment provider's webhook signing secrets, comma-separated "
-        "(without one every payment confirmation is refused)",
         "BASE_URL": "the site's public address for links in emails (https://shop.example.com)",
         "MFA_ENCRYPTION_KEY": "a Fernet key that encrypts authenticator secrets at rest, comma-separated to rotate "
         "(make one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)",
     }
-    # Required as well when PAYMENT_GATEWAY=stripe.
+    # Required as well with the sandbox gateway (its signed events) …
+    REQUIRED_FOR_SANDBOX = {
+        "PAYMENT_WEBHOOK_SECRETS": "the payment provider's webhook signing secrets, comma-separated "
+        "(without one every payment confirmation is refused)",
+    }
+    # … or, instead, when PAYMENT_GATEWAY=stripe.
     REQUIRED_FOR_STRIPE = {
         "STRIPE_SECRET_KEY": "the Stripe account's secret key (sk_live_…) when PAYMENT_GATEWAY=stripe",
         "STRIPE_PUBLISHABLE_KEY": "the Stripe account's publishable key (pk_live_…) for the card element "
@@ -258,8 +261,8 @@ class ProductionConfig(Config):
     @classmethod
     def check(cls) -> None:
         required = dict(cls.REQUIRED)
-        if (env("PAYMENT_GATEWAY") or "sandbox").strip().lower() == "stripe":
-            required.update(cls.REQUIRED_FOR_STRIPE)
+        stripe = (env("PAYMENT_GATEWAY") or "sandbox").strip().lower() == "stripe"
+        required.update(cls.REQUIRED_FOR_STRIPE if stripe else cls.REQUIRED_FOR_SANDBOX)
         problems = [
             f"{name} is not set: production needs {purpose}." for name, purpose in required.items() if not env(name)
         ]

@@ -42,3 +42,9 @@ def test_production_with_the_sandbox_needs_no_stripe_key():
     }
     result = _start(env, ("-m", "flask", "routes"))
     assert result.returncode == 0, result.stderr
+
+
+def test_production_with_stripe_needs_no_sandbox_webhook_secret():
+    result = _start({**production_env(), **STRIPE, "PAYMENT_WEBHOOK_SECRETS": ""}, ("-m", "flask", "routes"))
+    assert result.returncode == 0, result.stderr
+    assert "error:" not in result.stderr
