@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from app.billing import notices, renewals
+from app.billing import notices, plan_changes, renewals
 from app.billing.services import reconcile
 from app.billing.states import transition
 from app.extensions import db
@@ -137,6 +137,8 @@ def end_trials(now: datetime, report: Report, size: int) -> None:
 
 def renew_periods(now: datetime, report: Report, size: int) -> None:
     for subs in locked_batches(conditions(now)["periods ended"], size):
+        renewing = [s for s in subs if s.auto_renew and not s.cancel_at_period_end]
+        report["scheduled plan changes applied"] += plan_changes.apply_due(renewing, now)
         batch = renewals.load_batch(subs, now)
         pairs = []
         for sub in subs:
