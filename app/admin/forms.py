@@ -156,6 +156,15 @@ class ProductForm(FlaskForm):
     description = TextAreaField("Description")
     product_schema = TextAreaField("Checkout questions")
     is_active = BooleanField("Active — listed in the catalog once it has an active plan", default=True)
+    downgrade_timing = SelectField(
+        "A switch to a cheaper plan takes effect",
+        choices=[
+            ("period_end", "At the end of the period (a scheduled change the customer can cancel)"),
+            ("now", "At once, the unused time credited (a credit note)"),
+        ],
+        default="period_end",
+        validate_choice=False,  # the service says what is wrong with another value
+    )
     intent = StringField()  # "preview": check the schema, save nothing
 
     @property
@@ -172,6 +181,7 @@ class ProductForm(FlaskForm):
             icon=_text(self.icon.data),
             schema_json=_text(self.product_schema.data),
             is_active=bool(self.is_active.data),
+            downgrade_timing=_text(self.downgrade_timing.data),
         )
 
 

@@ -228,6 +228,7 @@ class ProductValues:
     icon: str
     schema_json: str
     is_active: bool
+    downgrade_timing: str = "period_end"
 
 
 def save_product(product_id: uuid.UUID | None, values: ProductValues, *, actor_id: uuid.UUID) -> Product:
