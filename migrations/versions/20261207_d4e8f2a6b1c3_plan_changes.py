@@ -21,7 +21,7 @@ def upgrade():
         batch.add_column(sa.Column("downgrade_timing", sa.String(12), server_default="period_end", nullable=False))
         batch.create_check_constraint("downgrade_timing", "downgrade_timing IN ('period_end', 'now')")
     with op.batch_alter_table("invoice_line") as batch:
-        batch.drop_constraint("ck_invoice_line_kind", type_="check")
+        batch.drop_constraint(op.f("ck_invoice_line_kind"), type_="check")
         batch.create_check_constraint("kind", "kind IN ('plan', 'discount', 'fee', 'proration')")
     op.create_table(
         "plan_change",
@@ -99,8 +99,8 @@ def upgrade():
 def downgrade():
     op.drop_table("plan_change")
     with op.batch_alter_table("invoice_line") as batch:
-        batch.drop_constraint("ck_invoice_line_kind", type_="check")
+        batch.drop_constraint(op.f("ck_invoice_line_kind"), type_="check")
         batch.create_check_constraint("kind", "kind IN ('plan', 'discount', 'fee')")
     with op.batch_alter_table("product") as batch:
-        batch.drop_constraint("ck_product_downgrade_timing", type_="check")
+        batch.drop_constraint(op.f("ck_product_downgrade_timing"), type_="check")
         batch.drop_column("downgrade_timing")

@@ -117,3 +117,68 @@ def test_twenty_concurrent_finalizations_get_twenty_distinct_contiguous_numbers(
     assert sorted(numbers) == [f"INV-{year}-{n:06d}" for n in range(1, 21)]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice).where(Invoice.status == "open")) == 20
+
+
+def _held_subscription(app, user, shop):
+    """`user` on CRM Team, 10 days into a 30-day period, with a card on file (for the plan-change races)."""
+    from datetime import timedelta
+
+    from app.models.user import User
+    from tests.factories import SubscriptionFactory
+    from tests.support.checkout import save_card
+
+    with app.app_context():
+        start = utcnow().replace(microsecond=0) - timedelta(days=10)
+        sub = SubscriptionFactory(
+            user_id=user.id,
+            plan_id=shop["crm_team"],
+            current_period_start=start,
+            current_period_end=start + timedelta(days=30),
+        )
+        save_card(db.session.get(User, user.id))
+        return sub.id
+
+
+def _change_form(client, sub_id, plan_id):
+    from tests.support.checkout import hidden
+
+    html = client.get(f"/subscriptions/{sub_id}/change?plan={plan_id}").get_data(as_text=True)
+    return {name: hidden(html, name) for name in ("plan_id", "idempotency_key", "fingerprint", "previewed_at")}
+
+
+def test_ten_concurrent_submits_of_one_plan_change_charge_once_and_apply_it_once(app, signed_in, user, shop, gateway):
+    from app.models.billing import PlanChange
+
+    sub_id = _held_subscription(app, user, shop)
+    form = _change_form(signed_in, sub_id, shop["crm_pro"])
+    cookie = signed_in.get_cookie("session").value
+
+    def submit(_):
+        client = app.test_client()
+        client.set_cookie("session", cookie)
+        return client.post(f"/subscriptions/{sub_id}/change", data=form).status_code
+
+    assert set(_run_together(10, submit)) == {303}
+    assert len(gateway.charges()) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PlanChange)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice)) == 1
+        assert db.session.get(Subscription, sub_id).plan_id == shop["crm_pro"]
+
+
+def test_two_tabs_confirming_the_same_upgrade_with_different_keys_at_once_charge_once(
+    app, signed_in, user, shop, gateway
+):
+    sub_id = _held_subscription(app, user, shop)
+    forms = [_change_form(signed_in, sub_id, shop["crm_pro"]) for _ in range(2)]
+    cookie = signed_in.get_cookie("session").value
+
+    def submit(i):
+        client = app.test_client()
+        client.set_cookie("session", cookie)
+        return client.post(f"/subscriptions/{sub_id}/change", data=forms[i]).status_code
+
+    statuses = sorted(_run_together(2, submit))
+    # The second finds the plan already switched: "already on Pro" (400) or the new preview (409).
+    assert statuses.count(303) == 1 and set(statuses) - {303} <= {400, 409}
+    assert len(gateway.charges()) == 1

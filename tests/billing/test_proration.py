@@ -139,8 +139,22 @@ CASES = [
 
 
 @pytest.mark.parametrize(
-    ("at", "start", "end", "paid", "new_net", "old_cycle", "new_cycle", "fee", "kind", "credit", "charge", "fee_amount",
-     "total", "new_end"),
+    (
+        "at",
+        "start",
+        "end",
+        "paid",
+        "new_net",
+        "old_cycle",
+        "new_cycle",
+        "fee",
+        "kind",
+        "credit",
+        "charge",
+        "fee_amount",
+        "total",
+        "new_end",
+    ),
     [case[1:] for case in CASES],
     ids=[case[0] for case in CASES],
 )
