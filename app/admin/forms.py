@@ -159,8 +159,8 @@ class ProductForm(FlaskForm):
     downgrade_timing = SelectField(
         "A switch to a cheaper plan takes effect",
         choices=[
-            ("period_end", "At the end of the period (a scheduled change the customer can cancel)"),
-            ("now", "At once, the unused time credited (a credit note)"),
+            SelectChoice("period_end", "At the end of the period (a scheduled change the customer can cancel)"),
+            SelectChoice("now", "At once, the unused time credited (a credit note)"),
         ],
         default="period_end",
         validate_choice=False,  # the service says what is wrong with another value
