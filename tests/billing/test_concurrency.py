@@ -13,7 +13,7 @@ from app.models.base import utcnow
 from app.models.billing import Invoice, Subscription, Transaction
 from app.models.catalog import Plan, Product
 from app.models.checkout import CheckoutAttempt
-from tests.support.checkout import add_to_cart, card, review
+from tests.support.checkout import add_to_cart, card, change_form, held_subscription, review
 
 pytestmark = pytest.mark.postgres
 
@@ -119,38 +119,16 @@ def test_twenty_concurrent_finalizations_get_twenty_distinct_contiguous_numbers(
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice).where(Invoice.status == "open")) == 20
 
 
-def _held_subscription(app, user, shop):
-    """`user` on CRM Team, 10 days into a 30-day period, with a card on file (for the plan-change races)."""
-    from datetime import timedelta
-
-    from app.models.user import User
-    from tests.factories import SubscriptionFactory
-    from tests.support.checkout import save_card
-
+def _held(app, user, shop):
     with app.app_context():
-        start = utcnow().replace(microsecond=0) - timedelta(days=10)
-        sub = SubscriptionFactory(
-            user_id=user.id,
-            plan_id=shop["crm_team"],
-            current_period_start=start,
-            current_period_end=start + timedelta(days=30),
-        )
-        save_card(db.session.get(User, user.id))
-        return sub.id
-
-
-def _change_form(client, sub_id, plan_id):
-    from tests.support.checkout import hidden
-
-    html = client.get(f"/subscriptions/{sub_id}/change?plan={plan_id}").get_data(as_text=True)
-    return {name: hidden(html, name) for name in ("plan_id", "idempotency_key", "fingerprint", "previewed_at")}
+        return held_subscription(user.id, shop["crm_team"])
 
 
 def test_ten_concurrent_submits_of_one_plan_change_charge_once_and_apply_it_once(app, signed_in, user, shop, gateway):
     from app.models.billing import PlanChange
 
-    sub_id = _held_subscription(app, user, shop)
-    form = _change_form(signed_in, sub_id, shop["crm_pro"])
+    sub_id = _held(app, user, shop)
+    form = change_form(signed_in, sub_id, shop["crm_pro"])
     cookie = signed_in.get_cookie("session").value
 
     def submit(_):
@@ -169,8 +147,8 @@ def test_ten_concurrent_submits_of_one_plan_change_charge_once_and_apply_it_once
 def test_two_tabs_confirming_the_same_upgrade_with_different_keys_at_once_charge_once(
     app, signed_in, user, shop, gateway
 ):
-    sub_id = _held_subscription(app, user, shop)
-    forms = [_change_form(signed_in, sub_id, shop["crm_pro"]) for _ in range(2)]
+    sub_id = _held(app, user, shop)
+    forms = [change_form(signed_in, sub_id, shop["crm_pro"]) for _ in range(2)]
     cookie = signed_in.get_cookie("session").value
 
     def submit(i):

@@ -18,7 +18,7 @@ from app.models.notification import Notification
 from app.models.outbox import OutboxMessage
 from app.models.user import User
 from tests.factories import PlanFactory, SubscriptionFactory
-from tests.support.checkout import CARD_DECLINED, hidden, save_card
+from tests.support.checkout import CARD_DECLINED, held_subscription, hidden, save_card
 from tests.support.users import make_user
 
 ZERO = "00000000-0000-4000-8000-000000000000"
@@ -32,16 +32,7 @@ def text(response) -> str:
 def held(app, user, shop):
     """`user` on CRM Team ($49.00 a month), 10 days into a 30-day period, with a card on file."""
     with app.app_context():
-        start = utcnow().replace(microsecond=0) - timedelta(days=10)
-        sub = SubscriptionFactory(
-            user_id=user.id,
-            plan_id=shop["crm_team"],
-            current_period_start=start,
-            current_period_end=start + timedelta(days=30),
-        )
-        save_card(db.session.get(User, user.id))
-        db.session.commit()
-        return sub.id
+        return held_subscription(user.id, shop["crm_team"])
 
 
 def preview_form(client, sub_id, plan_id, status=200):
@@ -174,14 +165,7 @@ def test_a_downgrade_is_scheduled_for_the_period_end_can_be_cancelled_and_is_app
     app, signed_in, user, shop, gateway
 ):
     with app.app_context():
-        start = utcnow().replace(microsecond=0) - timedelta(days=5)
-        sub_id = SubscriptionFactory(
-            user_id=user.id,
-            plan_id=shop["crm_pro"],
-            current_period_start=start,
-            current_period_end=start + timedelta(days=30),
-        ).id
-        save_card(db.session.get(User, user.id))
+        sub_id = held_subscription(user.id, shop["crm_pro"], days_in=5)
     html, form = preview_form(signed_in, sub_id, shop["crm_team"])
     assert "Schedule the switch" in html and "Due now" in html
     assert signed_in.post(f"/subscriptions/{sub_id}/change", data=form).status_code == 303
@@ -208,13 +192,7 @@ def test_a_downgrade_is_scheduled_for_the_period_end_can_be_cancelled_and_is_app
 def test_a_product_set_to_downgrade_at_once_switches_now_and_credits_the_unused_time(app, signed_in, user, shop):
     with app.app_context():
         db.session.get(Product, shop["crm"]).downgrade_timing = "now"
-        start = utcnow().replace(microsecond=0) - timedelta(days=5)
-        sub_id = SubscriptionFactory(
-            user_id=user.id,
-            plan_id=shop["crm_pro"],
-            current_period_start=start,
-            current_period_end=start + timedelta(days=30),
-        ).id
+        sub_id = held_subscription(user.id, shop["crm_pro"], days_in=5)
     html, form = preview_form(signed_in, sub_id, shop["crm_team"])
     assert "Credited to you (credit note)" in html and "Switch now" in html
     response = signed_in.post(f"/subscriptions/{sub_id}/change", data=form)
