@@ -122,3 +122,23 @@ def test_an_upgrade_the_gateway_did_not_answer_changes_nothing_until_reconciliat
         assert db.session.get(Invoice, change.invoice_id).status == "void"
         assert db.session.get(Subscription, sub_id).plan_id == shop["crm_team"]
     assert gateway.charges() == []
+
+
+def test_another_change_while_an_upgrade_waits_for_the_gateway_is_refused_with_a_message(
+    app, unreachable, user, signed_in, shop, gateway
+):
+    from tests.factories import PlanFactory
+    from tests.support.checkout import change_form, held_subscription
+
+    with app.app_context():
+        sub_id = held_subscription(user.id, shop["crm_team"])
+        premium = PlanFactory(product_id=shop["crm"], name="Premium", billing_cycle="monthly", price=19900).id
+    down = unreachable.test_client()
+    down.set_cookie("session", signed_in.get_cookie("session").value)
+    assert (
+        down.post(f"/subscriptions/{sub_id}/change", data=change_form(signed_in, sub_id, shop["crm_pro"])).status_code
+        == 502
+    )
+    refused = signed_in.post(f"/subscriptions/{sub_id}/change", data=change_form(signed_in, sub_id, premium))
+    assert refused.status_code == 409 and "waiting for the payment service" in refused.get_data(as_text=True)
+    assert gateway.charges() == []

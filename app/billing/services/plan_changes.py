@@ -51,6 +51,10 @@ from app.models.user import User
 log = logging.getLogger(__name__)
 
 PREVIEW_MINUTES = 30
+WAITING = (
+    "Your last change of plan is waiting for the payment service to confirm its payment. "
+    "Try again once it is settled (within about 15 minutes)."
+)
 OUT_OF_DATE = "This preview is out of date. Check the amounts below and confirm again."
 UNREACHED = (
     "We couldn't reach the payment service. Your plan changes as soon as it confirms the payment; "
@@ -295,6 +299,11 @@ def _change(user: User, request: ChangeRequest) -> ChangeResult:
     sub = _owned(user.id, request.subscription_id, lock=True)
     _changeable(sub)
     plan = _target(sub, request.plan_id)
+    if db.session.scalar(
+        sa.select(PlanChange.id).where(PlanChange.subscription_id == sub.id, PlanChange.status == "charging")
+    ):
+        db.session.rollback()
+        raise Conflict(WAITING)
     now = utcnow()
     at = request.at
     fresh = _preview(sub, plan, now.replace(microsecond=0))
