@@ -278,3 +278,35 @@ def test_my_subscriptions_and_the_product_page_offer_the_switch(app, signed_in, 
     product_page = text(signed_in.get(f"/products/{slug}"))
     assert "Switch to this plan" in product_page
     assert f"/subscriptions/{held}/change?plan={shop['crm_pro']}" in product_page
+
+
+def test_a_trial_switches_at_once_for_free_and_keeps_its_end(app, signed_in, user, shop, gateway):
+    with app.app_context():
+        trial_end = utcnow().replace(microsecond=0) + timedelta(days=7)
+        sub_id = SubscriptionFactory(
+            user_id=user.id, plan_id=shop["crm_team"], status="trial", trial_end=trial_end, current_period_end=trial_end
+        ).id
+    html, form = preview_form(signed_in, sub_id, shop["crm_pro"])
+    assert "free trial: the switch is free" in html and "Switch now" in html
+    assert signed_in.post(f"/subscriptions/{sub_id}/change", data=form).status_code == 303
+    sub = _sub(app, sub_id)
+    assert sub.plan_id == shop["crm_pro"] and sub.trial_end == trial_end and sub.status == "trial"
+    assert gateway.charges() == []
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice)) == 0
+
+
+def test_a_subscription_whose_payment_failed_or_that_is_ending_cannot_change_plan_and_says_why(
+    app, signed_in, held, shop
+):
+    with app.app_context():
+        db.session.get(Subscription, held).status = "past_due"
+        db.session.commit()
+    response = signed_in.get(f"/subscriptions/{held}/change?plan={shop['crm_pro']}")
+    assert response.status_code == 409 and "update your card before changing plan" in text(response)
+    with app.app_context():
+        sub = db.session.get(Subscription, held)
+        sub.status, sub.cancel_at_period_end = "active", True
+        db.session.commit()
+    response = signed_in.get(f"/subscriptions/{held}/change?plan={shop['crm_pro']}")
+    assert response.status_code == 409 and "Keep my subscription" in text(response)
