@@ -93,6 +93,11 @@ SENTENCES: dict[str, str] = {
     "subscription.pause": "{actor} set {target} to pause from {after_pauses_on} until {after_resumes_on}"
     "{after_reason_text}",
     "subscription.trial_extended": "{actor} extended the trial of {target} by {after_days} days",
+    "subscription.plan_changed": "{actor} switched {target} from {before_plan} to {after_plan}",
+    "subscription.plan_change_scheduled": "{actor} scheduled {target} to switch to {after_plan} at renewal",
+    "subscription.plan_change_charging": "{actor} is charged {after_invoice} to switch {target} to {after_plan}",
+    "subscription.plan_change_declined": "the payment to switch {target} to another plan was declined ({after_reason})",
+    "subscription.plan_change_cancelled": "{actor} cancelled the switch of {target} to {after_plan}",
     "payment_method.saved": "{actor} saved the card {after_card}",
     "checkout.completed": "{actor} checked out{after_method_by}",
     "checkout.declined": "{actor}'s payment was declined ({after_code})",

@@ -169,6 +169,15 @@ class ProductForm(FlaskForm):
     product_schema = TextAreaField("Checkout questions")
     is_active = BooleanField("Active — listed in the catalog once it has an active plan", default=True)
     access_while_paused = BooleanField("Access continues while paused — a paused subscription keeps using it")
+    downgrade_timing = SelectField(
+        "A switch to a cheaper plan takes effect",
+        choices=[
+            SelectChoice("period_end", "At the end of the period (a scheduled change the customer can cancel)"),
+            SelectChoice("now", "At once, the unused time credited (a credit note)"),
+        ],
+        default="period_end",
+        validate_choice=False,  # the service says what is wrong with another value
+    )
     intent = StringField()  # "preview": check the schema, save nothing
 
     @property
@@ -186,6 +195,7 @@ class ProductForm(FlaskForm):
             schema_json=_text(self.product_schema.data),
             is_active=bool(self.is_active.data),
             access_while_paused=bool(self.access_while_paused.data),
+            downgrade_timing=_text(self.downgrade_timing.data),
         )
 
 

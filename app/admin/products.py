@@ -62,6 +62,7 @@ def _form(product: Product | None) -> ProductForm:
             "product_schema": schema_text(product.product_schema),
             "is_active": product.is_active,
             "access_while_paused": product.access_while_paused,
+            "downgrade_timing": product.downgrade_timing,
         }
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from flask import request
 from flask_wtf import FlaskForm
@@ -16,6 +17,7 @@ from app.billing.gateway.cards import CardEntry
 from app.billing.services.cart import parse_quantity
 from app.billing.services.checkout import OUT_OF_DATE, CheckoutRequest, PaymentMethod, valid_key
 from app.billing.services.pauses import PauseLength, parse_length
+from app.billing.services.plan_changes import ChangeRequest
 from app.billing.services.subscriptions import OFF, ON, CancelWhen
 from app.errors import ValidationError as AppValidationError
 from app.models.user import User
@@ -178,6 +180,32 @@ class PauseForm(FlaskForm):
 
     def length(self) -> PauseLength:
         return parse_length(self.cycles.data, self.until.data)
+class PlanChangeForm(FlaskForm):
+    """The preview's confirm button: the plan, the preview's instant and signature, an idempotency key."""
+
+    plan_id = HiddenField(filters=[_text])
+    idempotency_key = HiddenField(filters=[_text])
+    fingerprint = HiddenField(filters=[_text])
+    previewed_at = HiddenField(filters=[_text])
+
+    def command(self, user_id: uuid.UUID, subscription_id: uuid.UUID) -> ChangeRequest:
+        return ChangeRequest(
+            user_id=user_id,
+            subscription_id=subscription_id,
+            plan_id=parse_id(self.plan_id.data),
+            idempotency_key=self.idempotency_key.data,
+            fingerprint=self.fingerprint.data,
+            at=_instant(self.previewed_at.data),
+        )
+
+
+def _instant(raw: str) -> datetime | None:
+    """A preview's instant (ISO 8601, UTC); None when missing or malformed (the service then previews again)."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None
 
 
 class CardForm(FlaskForm):

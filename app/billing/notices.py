@@ -243,3 +243,24 @@ def dispute_opened(
                 "invoice_url": external_url("admin.invoices_detail", invoice_id=first.id),
             },
         )
+def plan_changed(sub: Subscription, product: Product, old: Plan, new: Plan, when: datetime, *, scheduled: bool) -> None:
+    """A plan change: done now, or scheduled for `when` (the period end)."""
+    date = _day(sub.user_id, when)
+    if scheduled:
+        title = f"{product.name} switches to {new.name} on {date}"
+        body = f"You keep {old.name} until then. You can cancel the switch on your subscriptions page."
+    else:
+        title = f"{product.name} is now on {new.name}"
+        body = f"Switched from {old.name} on {date}. It renews on {_day(sub.user_id, sub.current_period_end)}."
+    _plan_notice(
+        sub,
+        product,
+        new,
+        "plan_changed",
+        title,
+        body,
+        old_plan_name=old.name,
+        effective_on=iso_instant(when),
+        renews_on=iso_instant(sub.current_period_end),
+        scheduled=scheduled,
+    )

@@ -2,7 +2,8 @@
 
 One function for every path that learns an outcome: the synchronous answer at
 checkout or renewal, the webhook, and reconciliation. A checkout's order is
-fulfilled (or refunded) from its recorded attempt when its payment succeeds. Transaction statuses only
+fulfilled (or refunded) from its recorded attempt when its payment succeeds, and a plan change's proration
+invoice applies the change (app/billing/plan_changes.py). Transaction statuses only
 move forward (pending → succeeded | failed, failed → succeeded, succeeded → refunded), so an event
 that arrives late or twice changes nothing.
 """
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app.billing import invoices as invoice_service
-from app.billing import notices, orders
+from app.billing import notices, orders, plan_changes
 from app.billing.states import transition
 from app.extensions import db
 from app.models.base import utcnow
@@ -87,6 +88,8 @@ def apply_outcome(
         _renewal_failed(tx, now, invoices, subscription, message or "Your card was declined.")
     elif status == "failed" and tx.purpose == "checkout":
         orders.declined(tx, now)
+    elif status == "failed" and tx.purpose == "plan_change":
+        plan_changes.declined(tx, now, message or "Your card was declined.")
     return "applied"
 
 
@@ -115,6 +118,8 @@ def _charge_succeeded(
     for invoice in paid:
         if invoice_service.mark_paid(invoice, now=now):
             notices.receipt(invoice, paid_on=now)
+    if tx.purpose == "plan_change" and paid:
+        plan_changes.paid(tx, now)
     if tx.purpose == "renewal" and paid:
         sub = subscription or (lock_subscription(tx.subscription_id) if tx.subscription_id else None)
         if sub is not None:  # a renewal's transaction names its subscription

@@ -29,6 +29,10 @@ INVOICE_KINDS = ("invoice", "credit_note")
 INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible", "disputed")
 TRANSACTION_KINDS = ("charge", "refund")
 TRANSACTION_STATUSES = ("pending", "succeeded", "failed", "refunded")
+PLAN_CHANGE_KINDS = ("upgrade", "downgrade", "cycle")
+# charging: its invoice is being paid; scheduled: waits for the period end; the others are final.
+PLAN_CHANGE_STATUSES = ("charging", "scheduled", "applied", "declined", "cancelled")
+OPEN_PLAN_CHANGES = ("charging", "scheduled")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -272,7 +276,7 @@ class InvoiceLine(UUIDPk, Model):
     # Signed: discount lines are negative, so the invoice total is the plain sum of its lines.
     amount: Mapped[int] = mapped_column(sa.BigInteger)
 
-    __table_args__ = (sa.CheckConstraint("kind IN ('plan', 'discount', 'fee')", name="kind"),)
+    __table_args__ = (sa.CheckConstraint("kind IN ('plan', 'discount', 'fee', 'proration')", name="kind"),)
 
 
 class PaymentMethod(UUIDPk, Model):
@@ -321,3 +325,52 @@ class PaymentCustomer(Model):
     gateway: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
     customer_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlanChange(UUIDPk, Timestamps, Model):
+    """A customer's change of plan, as previewed: its proration, and whether it is applied, scheduled or declined.
+
+    One per idempotency key (a double submit finds the first), at most one open (charging or scheduled) per
+    subscription. Amounts are signed minor units: `total` > 0 was charged, < 0 credited (a credit note).
+    """
+
+    __tablename__ = "plan_change"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    subscription_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("subscription.id", ondelete="CASCADE"), index=True)
+    from_plan_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("plan.id", ondelete="RESTRICT"))
+    to_plan_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("plan.id", ondelete="RESTRICT"))
+    to_plan: Mapped[Plan] = relationship(foreign_keys=[to_plan_id], lazy="raise_on_sql")
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    status: Mapped[str] = mapped_column(sa.String(12))
+    idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    previewed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the instant the amounts are computed for
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime)  # now, or the period end for a scheduled one
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    credit: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    charge: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    fee: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    total: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    new_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    new_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invoice_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("invoice.id", ondelete="SET NULL"))
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("payment_transaction.id", ondelete="SET NULL"), index=True
+    )
+    message: Mapped[str] = mapped_column(sa.String(300), default="")
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", PLAN_CHANGE_KINDS), name="kind"),
+        sa.CheckConstraint(_in("status", PLAN_CHANGE_STATUSES), name="status"),
+        sa.CheckConstraint("total = charge - credit + fee", name="total_adds_up"),
+        sa.Index(
+            "uq_plan_change_one_open",
+            "subscription_id",
+            unique=True,
+            postgresql_where=sa.text("status IN ('charging', 'scheduled')"),
+            sqlite_where=sa.text("status IN ('charging', 'scheduled')"),
+        ),
+        sa.Index("ix_plan_change_status_effective", "status", "effective_at"),
+    )

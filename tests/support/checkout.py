@@ -170,3 +170,30 @@ def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | Non
         amount=invoice.total, currency="USD", token=method.token, idempotency_key=tx.idempotency_key, off_session=True
     )
     return sub, invoice, tx, gateway.record(result.reference)
+
+
+def held_subscription(user_id, plan_id, *, days_in: int = 10, days: int = 30, card: bool = True):
+    """An active subscription `days_in` days into a `days`-day period (to change plan from), with a card on file."""
+    from datetime import timedelta
+
+    from app.models.base import utcnow
+    from app.models.user import User
+
+    start = utcnow().replace(microsecond=0) - timedelta(days=days_in)
+    sub = SubscriptionFactory(
+        user_id=user_id, plan_id=plan_id, current_period_start=start, current_period_end=start + timedelta(days=days)
+    )
+    if card:
+        save_card(db.session.get(User, user_id))
+    db.session.commit()
+    return sub.id
+
+
+def change_fields(html: str) -> dict:
+    """The hidden fields of a plan change's preview page, ready to confirm (POST)."""
+    return {name: hidden(html, name) for name in ("plan_id", "idempotency_key", "fingerprint", "previewed_at")}
+
+
+def change_form(client, sub_id, plan_id) -> dict:
+    """GET the preview of switching `sub_id` to `plan_id`: its fields."""
+    return change_fields(client.get(f"/subscriptions/{sub_id}/change?plan={plan_id}").get_data(as_text=True))

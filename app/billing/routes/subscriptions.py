@@ -1,4 +1,4 @@
-"""My subscriptions: the list, trials, auto-renew, cancel, pause and resume, the card for renewals."""
+"""My subscriptions: the list (with any plan change scheduled), trials, auto-renew, cancel, pause and resume, the card."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from app.billing.forms import (
 from app.billing.routes import back_to, wants_fragment
 from app.billing.services import cart as cart_service
 from app.billing.services import payment_methods
+from app.billing.services import plan_changes as plan_change_service
 from app.billing.services import subscriptions as service
 from app.errors import NotFound, PaymentDeclined, ValidationError
 from app.models.billing import Subscription
@@ -45,6 +46,7 @@ def _subscriptions_page(**context: Any) -> str:
         invoices=invoice_service.by_subscription([s.id for s in subs]),
         card=payment_methods.default_for(current_user.id),
         **context,
+        scheduled_changes=plan_change_service.scheduled_by_subscription([s.id for s in subs]),
     )
 
 
@@ -80,12 +82,15 @@ def _card_fragment(sub: Subscription, message: str) -> Response | str:
     """HTMX: the subscription's card, re-rendered; plain forms: back to the list with a flash."""
     if wants_fragment():
         invoices = invoice_service.by_subscription([sub.id])
-        return render_page("billing/_subscription.html", sub=sub, invoices=invoices, notice=message)
+        scheduled = plan_change_service.scheduled_by_subscription([sub.id])
+        return render_page(
+            "billing/_subscription.html", sub=sub, invoices=invoices, notice=message, scheduled_changes=scheduled
+        )
     flash(message, "success")
     return back_to("billing.subscriptions")
 
 
-def _subscription_id(raw: str) -> uuid.UUID:
+def subscription_id_of(raw: str) -> uuid.UUID:
     try:
         return uuid.UUID(raw)
     except ValueError:
@@ -104,7 +109,7 @@ def subscription(subscription_id: str) -> str:
 @login_required
 def toggle_auto_renew(subscription_id: str) -> Response | str:
     form = AutoRenewForm()
-    sid = _subscription_id(subscription_id)
+    sid = subscription_id_of(subscription_id)
     require_valid(form)
     sub = service.set_auto_renew(current_user, sid, form.value)
     state = "on" if sub.auto_renew else "off"
@@ -116,7 +121,7 @@ def toggle_auto_renew(subscription_id: str) -> Response | str:
 def cancel_subscription(subscription_id: str) -> Response | str:
     form = CancelForm()
     require_valid(form)
-    sub, message = service.cancel(current_user, _subscription_id(subscription_id), form.value)
+    sub, message = service.cancel(current_user, subscription_id_of(subscription_id), form.value)
     return _card_fragment(sub, message)
 
 
@@ -144,7 +149,7 @@ def pause_subscription(subscription_id: str) -> Response | str | tuple[str, int]
 @bp.post("/subscriptions/<subscription_id>/resume")
 @login_required
 def resume_subscription(subscription_id: str) -> Response | str:
-    sub, message = service.resume(current_user, _subscription_id(subscription_id))
+    sub, message = service.resume(current_user, subscription_id_of(subscription_id))
     return _card_fragment(sub, message)
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from app.billing import clock, notices, renewals
+from app.billing import clock, notices, plan_changes, renewals
 from app.billing.services import pauses, reconcile
 from app.billing.states import transition
 from app.extensions import db
@@ -160,6 +160,8 @@ def end_pauses(now: datetime, report: Report, size: int) -> None:
 
 def renew_periods(now: datetime, report: Report, size: int) -> None:
     for subs in locked_batches(conditions(now)["periods ended"], size):
+        renewing = [s for s in subs if s.auto_renew and not s.cancel_at_period_end]
+        report["scheduled plan changes applied"] += plan_changes.apply_due(renewing, now)
         batch = renewals.load_batch(subs, now)
         pairs = []
         for sub in subs:

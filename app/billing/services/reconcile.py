@@ -85,8 +85,8 @@ def _never_reached(tx: Transaction, now: datetime) -> str:
         # Money we owe: never given up on. The job asks the gateway first, so it is sent once.
         outbox.enqueue("jobs.billing.send_refund", str(tx.id), queue="high")
         return "refunds sent again"
-    if tx.purpose == "checkout" and locks.in_flight(tx.user_id):
-        return "pending payments still in flight"  # a retried submit is charging it right now
+    if tx.purpose in ("checkout", "plan_change") and locks.in_flight(tx.user_id):
+        return "pending payments still in flight"  # a submit (or a retried one) is charging it right now
     apply_outcome(
         tx, "failed", failure_code="not_received", now=now, message="The payment never reached the payment service."
     )
