@@ -180,6 +180,8 @@ class PauseForm(FlaskForm):
 
     def length(self) -> PauseLength:
         return parse_length(self.cycles.data, self.until.data)
+
+
 class PlanChangeForm(FlaskForm):
     """The preview's confirm button: the plan, the preview's instant and signature, an idempotency key."""
 

@@ -243,6 +243,8 @@ def dispute_opened(
                 "invoice_url": external_url("admin.invoices_detail", invoice_id=first.id),
             },
         )
+
+
 def plan_changed(sub: Subscription, product: Product, old: Plan, new: Plan, when: datetime, *, scheduled: bool) -> None:
     """A plan change: done now, or scheduled for `when` (the period end)."""
     date = _day(sub.user_id, when)

@@ -1,4 +1,4 @@
-"""My subscriptions: the list (with any plan change scheduled), trials, auto-renew, cancel, pause and resume, the card."""
+"""My subscriptions: the list (with any scheduled plan change), trials, auto-renew, cancel, pause, resume, the card."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def subscription_id_of(raw: str) -> uuid.UUID:
 @login_required
 def subscription(subscription_id: str) -> str:
     """One subscription: its timeline and its upcoming invoice."""
-    sub = service.get_for_user(current_user.id, _subscription_id(subscription_id))
+    sub = service.get_for_user(current_user.id, subscription_id_of(subscription_id))
     return render_page("billing/subscription.html", page=timeline.subscription_page(sub))
 
 
@@ -128,7 +128,7 @@ def cancel_subscription(subscription_id: str) -> Response | str:
 @bp.post("/subscriptions/<subscription_id>/pause")
 @login_required
 def pause_subscription(subscription_id: str) -> Response | str | tuple[str, int]:
-    sid = _subscription_id(subscription_id)
+    sid = subscription_id_of(subscription_id)
     form = PauseForm()
     require_valid(form)  # the CSRF token; the pause's own fields are the service's to judge
     with service_errors(form):
