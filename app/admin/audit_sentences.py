@@ -97,7 +97,7 @@ SENTENCES: dict[str, str] = {
     "checkout.refunded": "{actor}'s payment was refunded ({after_reason})",
     "invoice.mark_paid": "{actor} marked invoice {target} ({amount}) as paid",
     "invoice.void": "{actor} voided invoice {target} ({amount})",
-    "invoice.refund": "{actor} refunded invoice {target} ({amount}), credit note {after_credit_note}",
+    "invoice.refund": "{actor} refunded {after_refunded} of invoice {target} ({amount})",
     # jobs
     "job.retried": "{actor} retried the job {target}",
     "job.deleted": "{actor} deleted the job {target}",
