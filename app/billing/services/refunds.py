@@ -31,16 +31,19 @@ def send_refund(refund_id: uuid.UUID) -> str:
     if parent is None or not parent.gateway_reference:  # a refund always names the charge it returns
         db.session.rollback()
         return "nothing to do"
+    notes = invoice_service.lock_invoices(Invoice.transaction_id == refund.id)  # an admin's refund has one
     gateway = get_gateway()
     result = gateway.retrieve(refund.idempotency_key) or gateway.refund(
         charge_reference=parent.gateway_reference,
         amount=refund.amount,
         currency=refund.currency,
         idempotency_key=refund.idempotency_key,
+        reason=next((note.note for note in notes if note.note), ""),
+        metadata={"transaction_id": str(refund.id)},
     )
     refund.gateway_reference = result.reference
     if result.status == "pending":  # accepted, settling later: the money is on its way back
-        invoice_service.finalize(invoice_service.lock_invoices(Invoice.transaction_id == refund.id), now=utcnow())
+        invoice_service.finalize(notes, now=utcnow())
     else:
         apply_outcome(refund, result.status, failure_code=result.failure_code, message=result.message, now=utcnow())
     db.session.commit()
