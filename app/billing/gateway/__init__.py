@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard
+from app.billing.gateway.base import (
+    CardDetails,
+    GatewayPayment,
+    GatewayResult,
+    GatewayUnavailable,
+    PaymentGateway,
+    SavedCard,
+)
 
-__all__ = ["CardDetails", "GatewayResult", "GatewayUnavailable", "PaymentGateway", "SavedCard", "get_gateway"]
+__all__ = [
+    "CardDetails",
+    "GatewayPayment",
+    "GatewayResult", "GatewayUnavailable", "PaymentGateway", "SavedCard", "get_gateway"]
 
 
 def get_gateway() -> PaymentGateway:
