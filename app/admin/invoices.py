@@ -116,5 +116,7 @@ def invoices_refund(invoice_id: uuid.UUID) -> ResponseReturnValue:
         with service_errors(form):
             note = adjustments.refund_invoice(invoice_id, staff_id(), **form.command())
             sent = "Refunded" if note.status == "paid" else "Refund sent"
-            return _back(invoice_id, f"{sent}: {format_money(note.total, note.currency)}, credit note {note.number} issued.")
+            return _back(
+                invoice_id, f"{sent}: {format_money(note.total, note.currency)}, credit note {note.number} issued."
+            )
     return _detail(invoice_id, form)

@@ -27,7 +27,9 @@ class PaymentMismatch(Model):
     reference: Mapped[str] = mapped_column(sa.String(100))
     problem: Mapped[str] = mapped_column(sa.String(20))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(120))
-    transaction_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("payment_transaction.id", ondelete="SET NULL"))
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("payment_transaction.id", ondelete="SET NULL")
+    )
     amount: Mapped[int] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = mapped_column(sa.String(3))
     detail: Mapped[str] = mapped_column(sa.String(300))
@@ -36,7 +38,5 @@ class PaymentMismatch(Model):
 
     __table_args__ = (
         sa.UniqueConstraint("gateway", "reference", "problem", name="uq_payment_mismatch_gateway_reference_problem"),
-        sa.CheckConstraint(
-            "problem IN ('not_here', 'failed_here', 'paid_here', 'amount', 'refunded')", name="problem"
-        ),
+        sa.CheckConstraint("problem IN ('not_here', 'failed_here', 'paid_here', 'amount', 'refunded')", name="problem"),
     )

@@ -41,7 +41,9 @@ def upgrade():
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_mismatch")),
-        sa.UniqueConstraint("gateway", "reference", "problem", name=op.f("uq_payment_mismatch_gateway_reference_problem")),
+        sa.UniqueConstraint(
+            "gateway", "reference", "problem", name=op.f("uq_payment_mismatch_gateway_reference_problem")
+        ),
     )
 
 

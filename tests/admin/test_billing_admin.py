@@ -322,7 +322,9 @@ def test_voiding_an_open_invoice_keeps_its_number_and_a_paid_one_cannot_be_voide
     assert _get(app, Invoice, billing["paid"]).status == "paid"
 
 
-def test_a_refund_with_no_amount_refunds_all_that_is_left_with_a_credit_note_and_cannot_repeat(app, admin_client, billing):
+def test_a_refund_with_no_amount_refunds_all_that_is_left_with_a_credit_note_and_cannot_repeat(
+    app, admin_client, billing
+):
     url = f"/admin/invoices/{billing['paid']}/refund"
     response = admin_client.post(url, data={"reason": "Duplicate payment"}, follow_redirects=True)
     page = _text(response)

@@ -124,9 +124,7 @@ def test_a_checkout_whose_answer_was_lost_is_completed_once_from_stripe(
     assert (intent["id"], intent["status"]) == (lost["pi"], "succeeded")
 
 
-def test_reconciliation_reports_what_stripe_and_our_books_disagree_on(
-    stripe_app, localstripe, runner, time_machine
-):
+def test_reconciliation_reports_what_stripe_and_our_books_disagree_on(stripe_app, localstripe, runner, time_machine):
     localstripe.flush()
     with stripe_app.test_request_context():
         paid = paid_at_stripe(localstripe)  # $53.90, paid here and at Stripe

@@ -122,7 +122,12 @@ def test_partial_refunds_reach_stripe_with_their_amounts_until_nothing_is_left(
     assert (refund["amount"], refund["status"], refund["currency"]) == (500, "succeeded", "usd")
     with stripe_app.app_context():
         tx = db.session.scalar(sa.select(Transaction).where(Transaction.kind == "refund"))
-        assert (tx.status, tx.amount, tx.gateway_reference, tx.parent_id) == ("succeeded", 500, refund["id"], paid["charge"])
+        assert (tx.status, tx.amount, tx.gateway_reference, tx.parent_id) == (
+            "succeeded",
+            500,
+            refund["id"],
+            paid["charge"],
+        )
         assert refund["metadata"] == {
             "idempotency_key": tx.idempotency_key,
             "transaction_id": str(tx.id),

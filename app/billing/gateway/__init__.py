@@ -16,7 +16,12 @@ from app.billing.gateway.base import (
 __all__ = [
     "CardDetails",
     "GatewayPayment",
-    "GatewayResult", "GatewayUnavailable", "PaymentGateway", "SavedCard", "get_gateway"]
+    "GatewayResult",
+    "GatewayUnavailable",
+    "PaymentGateway",
+    "SavedCard",
+    "get_gateway",
+]
 
 
 def get_gateway() -> PaymentGateway:

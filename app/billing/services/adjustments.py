@@ -135,7 +135,9 @@ def _credit_note(invoice: Invoice, reason: str, amount: int) -> Invoice:
         plan_id = next((line.plan_id for line in invoice.lines if line.plan_id), None)
         description = f"Partial refund of {invoice.number}"
         note.lines = [
-            InvoiceLine(position=0, kind="plan", description=description, plan_id=plan_id, unit_amount=amount, amount=amount)
+            InvoiceLine(
+                position=0, kind="plan", description=description, plan_id=plan_id, unit_amount=amount, amount=amount
+            )
         ]
         note.subtotal, note.discount, note.fee, note.total = amount, 0, 0, amount
     db.session.add(note)
@@ -202,11 +204,15 @@ def refund_invoice(
     db.session.commit()
     if refund is None or refund.status == "failed" or note is None:
         message = (refund.failure_message if refund else None) or "The refund was refused."
-        raise Conflict(f"{provider or 'The payment service'} refused the refund: {message} Nothing was refunded.", field="amount")
+        raise Conflict(
+            f"{provider or 'The payment service'} refused the refund: {message} Nothing was refunded.", field="amount"
+        )
     return note
 
 
-def _record_refund(invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None, reason: str, amount: str, key: str) -> uuid.UUID:
+def _record_refund(
+    invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None, reason: str, amount: str, key: str
+) -> uuid.UUID:
     """Check the request and commit the pending refund, its draft credit note and the audit event; returns
     the refund's id (the first one's, when `key` was already used)."""
     reason = " ".join(str(reason or "").split())

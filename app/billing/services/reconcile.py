@@ -137,7 +137,10 @@ def mismatches(payments: Sequence[GatewayPayment], gateway: str, now: datetime) 
     """The gateway's payments carrying our key that our books disagree with (two queries for them all)."""
     ours = [p for p in payments if p.idempotency_key]
     keys = [p.idempotency_key for p in ours]
-    txs = {tx.idempotency_key: tx for tx in db.session.scalars(sa.select(Transaction).where(Transaction.idempotency_key.in_(keys)))}
+    txs = {
+        tx.idempotency_key: tx
+        for tx in db.session.scalars(sa.select(Transaction).where(Transaction.idempotency_key.in_(keys)))
+    }
     refunds: dict[uuid.UUID, tuple[int, int]] = {}
     if txs:
         for parent_id, succeeded, in_flight in db.session.execute(
@@ -173,7 +176,9 @@ def mismatches(payments: Sequence[GatewayPayment], gateway: str, now: datetime) 
         refunded, in_flight = refunds.get(tx.id, (0, 0))
         if p.status == "succeeded" and not in_flight and p.refunded != refunded:
             there, ours_back = format_money(p.refunded, p.currency), format_money(refunded, tx.currency)
-            found.append(Mismatch(p, "refunded", f"{where} refunded {there} of {money}; we refunded {ours_back}.", tx.id))
+            found.append(
+                Mismatch(p, "refunded", f"{where} refunded {there} of {money}; we refunded {ours_back}.", tx.id)
+            )
     return found
 
 
@@ -209,4 +214,8 @@ def store(found: list[Mismatch], gateway: str, now: datetime) -> int:
 
 def current_mismatches() -> list[PaymentMismatch]:
     """The latest report, newest first (the admin page and the CLI)."""
-    return list(db.session.scalars(sa.select(PaymentMismatch).order_by(PaymentMismatch.first_seen_at.desc(), PaymentMismatch.id)))
+    return list(
+        db.session.scalars(
+            sa.select(PaymentMismatch).order_by(PaymentMismatch.first_seen_at.desc(), PaymentMismatch.id)
+        )
+    )
