@@ -66,6 +66,7 @@ def paid_at_stripe(localstripe, *, number: str = "4242424242424242") -> dict:
     now = utcnow()
     tx.status, tx.gateway_reference, tx.settled_at = "succeeded", reference, now
     invoice_service.mark_paid(invoice, now=now, transaction_id=tx.id)
+    invoice.payment_method, invoice.payment_label = "card", f"{card.brand} •••• {card.last4}"
     db.session.commit()
     return {"invoice": invoice.id, "number": invoice.number, "pi": reference, "charge": tx.id}
 
@@ -117,7 +118,7 @@ def test_partial_refunds_reach_stripe_with_their_amounts_until_nothing_is_left(
     assert first.status_code == 303
     page = _text(admin_client.get(first.headers["Location"]))
     number = re.search(r"Refunded: \$5\.00, credit note (CN-\d{4}-\d{6}) issued", page).group(1)
-    assert "Paid $53.90 Refunded $5.00 Remaining $48.90" in page
+    assert "Amount paid $53.90 Refunded $5.00 Remaining $48.90" in page
     [refund] = _refunds_at_stripe(localstripe, paid["pi"])
     assert (refund["amount"], refund["status"], refund["currency"]) == (500, "succeeded", "usd")
     with stripe_app.app_context():
