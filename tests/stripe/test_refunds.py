@@ -8,7 +8,10 @@ Stripe say no: our side believes the charge succeeded, Stripe holds it as declin
 """
 
 import html
+import http.server
+import json
 import re
+import threading
 import uuid
 
 import pytest
@@ -257,3 +260,48 @@ def test_refunding_needs_the_refund_permission(stripe_app, localstripe, paid, su
     assert _refund(support_client, paid, "5.00").status_code == 403
     assert _refund(customer_client, paid, "5.00").status_code == 404
     assert _refunds_at_stripe(localstripe, paid["pi"]) == []
+
+
+class _Outage(http.server.BaseHTTPRequestHandler):
+    """Stripe having a bad minute: every request answered with the server's status, in Stripe's error shape."""
+
+    def _answer(self) -> None:
+        self.server.requests.append((self.command, self.path))
+        body = json.dumps({"error": {"type": "api_error", "message": "Stripe is having a bad minute."}}).encode()
+        self.send_response(self.server.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def outage():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Outage)
+    server.requests, server.status = [], 503
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.mark.parametrize(("status", "tries"), [(503, 3), (500, 3), (429, 1)])
+def test_stripe_answering_5xx_or_429_is_retried_by_the_sdk_then_said_and_nothing_is_refunded(
+    stripe_app, localstripe, admin_client, paid, outage, status, tries
+):
+    """5xx: the SDK tries 1 + max_network_retries (2) times; 429 without Stripe-Should-Retry: once."""
+    outage.status = status
+    stripe_app.config["STRIPE_API_BASE"] = f"http://127.0.0.1:{outage.server_port}"
+    response = _refund(admin_client, paid, "5.00")
+    assert response.status_code == 502 and "Stripe didn't answer. Nothing is refunded yet" in _text(response)
+    assert len(outage.requests) == tries and len(set(outage.requests)) == 1  # the same call, retried
+    assert _refunds_at_stripe(localstripe, paid["pi"]) == []
+    with stripe_app.app_context():
+        refund = db.session.scalar(sa.select(Transaction).where(Transaction.kind == "refund"))
+        assert (refund.status, refund.gateway_reference) == ("pending", None)
