@@ -98,6 +98,8 @@ SENTENCES: dict[str, str] = {
     "invoice.mark_paid": "{actor} marked invoice {target} ({amount}) as paid",
     "invoice.void": "{actor} voided invoice {target} ({amount})",
     "invoice.refund": "{actor} refunded {after_refunded} of invoice {target} ({amount})",
+    "invoice.refund_refused": "{after_by} refused {actor}'s refund of {after_refunded} on invoice {target}: "
+    "{after_message}",
     # jobs
     "job.retried": "{actor} retried the job {target}",
     "job.deleted": "{actor} deleted the job {target}",

@@ -119,4 +119,6 @@ def invoices_refund(invoice_id: uuid.UUID) -> ResponseReturnValue:
             return _back(
                 invoice_id, f"{sent}: {format_money(note.total, note.currency)}, credit note {note.number} issued."
             )
+    if getattr(form, "status", None) != 502:  # refused or bad input: a corrected submit is a refund of its own
+        form.key.data = str(uuid.uuid4())  # (502: the same form again retries the refund it recorded)
     return _detail(invoice_id, form)

@@ -192,8 +192,13 @@ def test_a_refund_stripe_refuses_shows_its_message_and_changes_nothing_here(stri
     localstripe.flush()
     with stripe_app.test_request_context():
         paid = paid_at_stripe(localstripe, number=DECLINES_EVERY_CHARGE)  # declined at Stripe, paid here
-    response = _refund(admin_client, paid, "5.00")
+    key = str(uuid.uuid4())
+    response = _refund(admin_client, paid, "5.00", key=key)
     assert response.status_code == 409
+    # The form comes back with a fresh key: a corrected submit is a refund of its own, not this refused one.
+    assert key not in response.get_data(as_text=True) and 'name="key" type="hidden" value="' in response.get_data(
+        as_text=True
+    )
     text = _text(response)
     assert "Stripe refused the refund: Cannot refund a failed payment. Nothing was refunded." in text
     assert 'id="amount-error"' in response.get_data(as_text=True)
@@ -207,6 +212,9 @@ def test_a_refund_stripe_refuses_shows_its_message_and_changes_nothing_here(stri
         assert db.session.get(Invoice, paid["invoice"]).status == "paid"
         numbers = db.session.scalars(sa.select(Invoice.number).where(Invoice.kind == "credit_note")).all()
         assert numbers == []
+        refused = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "invoice.refund_refused"))
+        assert refused.actor_id == admin_client.user_id
+        assert (refused.after["by"], refused.after["message"]) == ("Stripe", "Cannot refund a failed payment.")
 
 
 def test_stripe_unreachable_the_page_says_so_and_nothing_is_refunded(stripe_app, localstripe, admin_client, paid):

@@ -197,17 +197,30 @@ def refund_invoice(
             f"{provider or 'The payment service'} didn't answer. Nothing is refunded yet: the refund is kept as "
             "pending and sent again automatically (it won't be sent twice)."
         ) from None
-    refund = lock_transaction(Transaction.id == refund_id)
+    refund = db.session.get(Transaction, refund_id, populate_existing=True)
     note = db.session.scalar(
         sa.select(Invoice).where(Invoice.transaction_id == refund_id).execution_options(populate_existing=True)
     )
-    db.session.commit()
-    if refund is None or refund.status == "failed" or note is None:
-        message = (refund.failure_message if refund else None) or "The refund was refused."
-        raise Conflict(
-            f"{provider or 'The payment service'} refused the refund: {message} Nothing was refunded.", field="amount"
+    if refund is not None and note is not None and refund.status != "failed":
+        db.session.rollback()
+        return note
+    message = (refund.failure_message if refund else None) or "The refund was refused."
+    who = provider or "The payment service"
+    if refund is not None:
+        invoice = db.session.get(Invoice, uuid.UUID(str(invoice_id)))
+        audit.record(
+            "invoice.refund_refused",
+            actor_id=actor_id,
+            target=invoice,
+            after={
+                "refund": str(refund.id),
+                "refunded": format_money(refund.amount, refund.currency),
+                "by": who,
+                "message": message,
+            },
         )
-    return note
+        db.session.commit()
+    raise Conflict(f"{who} refused the refund: {message} Nothing was refunded.", field="amount")
 
 
 def _record_refund(
