@@ -169,3 +169,34 @@ def test_the_reconciliation_page_needs_billing_view(stripe_app):
     assert client_as(stripe_app, "customer", "buyer").get("/admin/reconciliation").status_code == 404
     page = client_as(stripe_app, "support", "helper").get("/admin/reconciliation")
     assert page.status_code == 200 and "No mismatches" in _text(page)
+
+
+def test_a_lost_checkout_whose_amount_differs_at_stripe_is_reported_and_left_pending(
+    stripe_app, localstripe, lost, runner, time_machine
+):
+    with stripe_app.app_context():
+        tx = db.session.get(Transaction, lost["tx"])
+        tx.amount += 100  # our record and Stripe's disagree by $1.00
+        db.session.commit()
+    result = _reconcile(runner, time_machine)
+    assert result.exit_code == 0, result.output
+    assert "payments left pending: the gateway's amount differs: 1" in result.output
+    assert f"mismatch {lost['pi']} (amount): Stripe has $53.90; we have $54.90." in result.output
+    with stripe_app.app_context():
+        assert db.session.get(Transaction, lost["tx"]).status == "pending"  # never settled on a guess
+        assert db.session.get(CheckoutAttempt, lost["attempt"]).status == "charging"
+        assert db.session.scalars(sa.select(Invoice)).all() == []
+
+
+def test_a_payment_we_hold_as_failed_that_succeeded_at_stripe_is_reported(
+    stripe_app, localstripe, lost, runner, time_machine
+):
+    with stripe_app.app_context():
+        tx = db.session.get(Transaction, lost["tx"])
+        tx.status, tx.failure_code, tx.settled_at = "failed", "not_received", utcnow()
+        db.session.commit()
+    result = _reconcile(runner, time_machine)
+    assert result.exit_code == 0, result.output
+    assert f"mismatch {lost['pi']} (failed_here): $53.90 succeeded at Stripe; we have it as failed." in result.output
+    with stripe_app.app_context():
+        assert db.session.get(Transaction, lost["tx"]).status == "failed"  # reported for a person to decide
