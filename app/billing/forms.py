@@ -34,6 +34,8 @@ class CheckoutForm(FlaskForm):
     card_expiry = StringField()
     card_cvc = StringField()
     card_name = StringField()
+    # With Stripe: the SetupIntent the card element confirmed (the card fields are not on the page).
+    setup_intent = HiddenField(filters=[_text])
 
     def validate_idempotency_key(self, field: Field) -> None:
         if not valid_key(field.data):
@@ -57,6 +59,7 @@ class CheckoutForm(FlaskForm):
             review_fingerprint=self.review_fingerprint.data,
             payment_method=method,
             card=card,
+            setup_intent=str(self.setup_intent.data or "") if method is PaymentMethod.CARD else "",
             answers=answers,
             billing=billing,
         )
@@ -173,6 +176,7 @@ class CardForm(FlaskForm):
     card_expiry = StringField()
     card_cvc = StringField()
     card_name = StringField()
+    setup_intent = HiddenField(filters=[_text])  # with Stripe, instead of the card fields
 
 
 def card_entry(form: CheckoutForm | CardForm) -> CardEntry:

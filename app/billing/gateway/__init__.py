@@ -11,6 +11,7 @@ from app.billing.gateway.base import (
     GatewayUnavailable,
     PaymentGateway,
     SavedCard,
+    Setup,
 )
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "GatewayUnavailable",
     "PaymentGateway",
     "SavedCard",
+    "Setup",
     "get_gateway",
 ]
 

@@ -15,7 +15,7 @@ from app.billing.routes import back_to, wants_fragment
 from app.billing.services import cart as cart_service
 from app.billing.services import payment_methods
 from app.billing.services import subscriptions as service
-from app.errors import NotFound, ValidationError
+from app.errors import NotFound, PaymentDeclined, ValidationError
 from app.models.billing import Subscription
 from app.templating import render_page
 from app.web import see_other
@@ -111,12 +111,20 @@ def payment_method() -> Response | tuple[str, int]:
     errors: dict[str, str] = {}
     if request.method == "POST" and form.validate():
         try:
-            method = payment_methods.replace_card(current_user, card_entry(form))
+            method = payment_methods.replace_card(current_user, card_entry(form), form.setup_intent.data or "")
         except ValidationError as exc:
             errors = exc.errors
+        except PaymentDeclined as exc:
+            errors = {"card": exc.message}
         else:
             flash(f"{method.label} will be used for renewals.", "success")
             return back_to("billing.subscriptions")
     card = payment_methods.default_for(current_user.id)
     posted = request.form if request.method == "POST" else {}
-    return render_template("billing/payment_method.html", card=card, errors=errors, form=posted), 400 if errors else 200
+    return render_template(
+        "billing/payment_method.html",
+        card=card,
+        errors=errors,
+        form=posted,
+        card_in_browser=payment_methods.card_in_browser(),
+    ), 400 if errors else 200
