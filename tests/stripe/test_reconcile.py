@@ -25,7 +25,7 @@ from app.models.reconciliation import PaymentMismatch
 from app.models.user import User
 from tests.admin.conftest import client_as
 from tests.stripe.test_refunds import paid_at_stripe
-from tests.support.checkout import add_to_cart, catalog, ids
+from tests.support.checkout import add_to_cart
 from tests.support.stripe_cards import saved_card
 
 LATER = timedelta(minutes=16)  # reconciliation leaves payments younger than 15 minutes to their own request
@@ -81,13 +81,7 @@ def lost_checkout(localstripe, user_id: uuid.UUID) -> dict:
 
 
 @pytest.fixture
-def shop(stripe_app):
-    with stripe_app.app_context():
-        return ids(catalog())
-
-
-@pytest.fixture
-def lost(stripe_app, localstripe, signed_in, user, shop):
+def lost(stripe_app, localstripe, signed_in, user, shop):  # shop: tests/stripe/conftest.py
     localstripe.flush()
     assert add_to_cart(signed_in, shop["crm_team"]).status_code in (200, 303)
     with stripe_app.test_request_context():
