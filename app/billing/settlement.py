@@ -168,9 +168,18 @@ def renewal_failed(sub: Subscription, invoice: Invoice, now: datetime, reason: s
 
 
 def _refund_settled(tx: Transaction, status: str, now: datetime) -> None:
+    notes = _invoices_of(tx, None)
+    if status == "failed":  # no money went back: its credit note is withdrawn
+        for note in notes:
+            if note.status == "draft":
+                db.session.delete(note)  # never numbered: the series stays gapless
+            else:
+                note.status, note.voided_at = "void", now  # numbered when accepted: it keeps its number
+        return
     if status != "succeeded":
         return
-    for note in _invoices_of(tx, None):
+    invoice_service.finalize(notes, now=now)  # a draft is numbered now that the money is back
+    for note in notes:
         invoice_service.mark_paid(note, now=now)  # a credit note is "paid" once the money is back
     parent = lock_transaction(Transaction.id == tx.parent_id) if tx.parent_id else None
     if parent is None or parent.status != "succeeded":
