@@ -1,7 +1,7 @@
 """payment mismatches: what reconciliation found the gateway and our books disagree on (the admin's report)
 
 Revision ID: e7b3c9d2a4f6
-Revises: d4e8a2c6f1b3
+Revises: d4e8f2a6b1c3
 Create Date: 2026-12-07 23:55:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "e7b3c9d2a4f6"
-down_revision = "d4e8a2c6f1b3"
+down_revision = "d4e8f2a6b1c3"
 branch_labels = None
 depends_on = None
 
