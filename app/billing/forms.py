@@ -15,6 +15,7 @@ from app.account.services import BillingDetails
 from app.billing.gateway.cards import CardEntry
 from app.billing.services.cart import parse_quantity
 from app.billing.services.checkout import OUT_OF_DATE, CheckoutRequest, PaymentMethod, valid_key
+from app.billing.services.invoice_payments import OUT_OF_DATE as PAY_OUT_OF_DATE
 from app.billing.services.subscriptions import OFF, ON, CancelWhen
 from app.errors import ValidationError as AppValidationError
 from app.models.user import User
@@ -167,12 +168,31 @@ class CancelForm(FlaskForm):
 
 
 class CardForm(FlaskForm):
-    """The card for renewals; checked by the service (`check_card`), which names the field in error."""
+    """The card for renewals; checked by the service (`check_card`), which names the field in error.
+    With Stripe only `setup_intent` comes (the SetupIntent the browser confirmed), never card fields."""
 
     card_number = StringField()
     card_expiry = StringField()
     card_cvc = StringField()
     card_name = StringField()
+    setup_intent = StringField(filters=[_text])
+
+
+def _page_key(form: FlaskForm, field: Field) -> None:
+    if not valid_key(field.data):
+        raise ValidationError(PAY_OUT_OF_DATE)
+
+
+class PayInvoiceForm(CardForm):
+    """Paying an open invoice now: the card (fields, or Stripe's SetupIntent) and the page's idempotency key."""
+
+    idempotency_key = HiddenField(filters=[_text], validators=[_page_key])
+
+
+class ConfirmPaymentForm(FlaskForm):
+    """After the bank's confirmation in the browser: which attempt (the page's idempotency key)."""
+
+    idempotency_key = HiddenField(filters=[_text], validators=[_page_key])
 
 
 def card_entry(form: CheckoutForm | CardForm) -> CardEntry:

@@ -27,4 +27,4 @@ def _register_filters() -> None:
 
 
 _register_filters()
-from app.billing.routes import cart, checkout, invoices, subscriptions, webhook  # noqa: E402,F401
+from app.billing.routes import cart, checkout, invoices, pay, subscriptions, webhook  # noqa: E402,F401

@@ -10,12 +10,21 @@ from werkzeug.wrappers import Response
 
 from app.billing import bp
 from app.billing import invoices as invoice_service
-from app.billing.forms import AutoRenewForm, CancelForm, CardForm, TrialForm, card_entry, parse_id, require_valid
+from app.billing.forms import (
+    AutoRenewForm,
+    CancelForm,
+    CardForm,
+    TrialForm,
+    card_entry,
+    first_errors,
+    parse_id,
+    require_valid,
+)
 from app.billing.routes import back_to, wants_fragment
 from app.billing.services import cart as cart_service
 from app.billing.services import payment_methods
 from app.billing.services import subscriptions as service
-from app.errors import NotFound, ValidationError
+from app.errors import NotFound, PaymentDeclined, ValidationError
 from app.models.billing import Subscription
 from app.templating import render_page
 from app.web import see_other
@@ -107,16 +116,24 @@ def resume_subscription(subscription_id: str) -> Response | str:
 @bp.route("/payment-method", methods=["GET", "POST"])
 @login_required
 def payment_method() -> Response | tuple[str, int]:
+    """The card for renewals: the sandbox's fields, or Stripe's card element confirming a SetupIntent."""
     form = CardForm()
     errors: dict[str, str] = {}
+    status = 200
     if request.method == "POST" and form.validate():
         try:
-            method = payment_methods.replace_card(current_user, card_entry(form))
+            method = payment_methods.replace_card(current_user, card_entry(form), form.setup_intent.data)
         except ValidationError as exc:
-            errors = exc.errors
+            errors, status = exc.errors, 400
+        except (NotFound, PaymentDeclined) as exc:
+            errors, status = {"card": exc.message}, 402 if isinstance(exc, PaymentDeclined) else 400
         else:
             flash(f"{method.label} will be used for renewals.", "success")
             return back_to("billing.subscriptions")
+    elif request.method == "POST":
+        errors, status = first_errors(form), 400
     card = payment_methods.default_for(current_user.id)
     posted = request.form if request.method == "POST" else {}
-    return render_template("billing/payment_method.html", card=card, errors=errors, form=posted), 400 if errors else 200
+    setup = payment_methods.new_setup(current_user)
+    page = render_template("billing/payment_method.html", card=card, errors=errors, form=posted, setup=setup)
+    return page, status
