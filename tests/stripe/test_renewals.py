@@ -1,0 +1,215 @@
+"""Renewals and paying an open invoice with Stripe (localstripe), over HTTP: off-session charges on the
+saved card, a decline to past_due with the emailed link, the pay page's SetupIntent and 3-D Secure.
+
+The browser's part (confirmCardSetup, confirmCardPayment) is replayed as the fake Stripe.js sends it
+(tests/support/stripe_cards.py); tests/e2e/test_stripe_renewal_journey.py types into the real element."""
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from app.billing.gateway.stripe import StripeGateway
+from app.billing.services.payment_methods import save
+from app.extensions import db
+from app.models.billing import PaymentMethod, Transaction
+from app.models.user import User
+from tests.support.checkout import catalog, hidden, ids
+from tests.support.renewals import billing_run, due_subscription, end_period_now, pay_link, state
+from tests.support.stripe_cards import authenticate_payment, confirm_setup, saved_card
+from tests.support.users import make_user, sign_in
+
+CARD_DECLINES_CHARGES = "4000000000000341"
+CARD_3DS = "4000002500003155"
+
+
+@pytest.fixture
+def shop(app):
+    with app.app_context():
+        result = ids(catalog())
+        db.session.remove()
+    return result
+
+
+@pytest.fixture
+def stripe_client(stripe_app, localstripe, client, user):
+    localstripe.flush()
+    with stripe_app.app_context():
+        sign_in(client, db.session.get(User, user.id))
+    return client
+
+
+def _save_card(app, localstripe, user, number):
+    with app.test_request_context():
+        buyer = db.session.get(User, user.id)
+        method = save(buyer, saved_card(localstripe, buyer, number), holder_name="", gateway="stripe")
+        db.session.commit()
+        return method.token, StripeGateway().stored_customer(user.id)
+
+
+def _intents(localstripe) -> list[dict]:
+    return localstripe.api("GET", "payment_intents", limit=100)["data"]
+
+
+def _secret(html: str, attribute: str) -> str:
+    match = re.search(rf'{attribute}="([^"]+)"', html)
+    assert match, f"no {attribute} in the page"
+    return match.group(1)
+
+
+def test_a_renewal_charges_the_saved_card_off_session_and_a_decline_makes_it_past_due_with_a_pay_link(
+    stripe_app, localstripe, stripe_client, user, shop, smtp_sink, run_jobs
+):
+    token, customer = _save_card(stripe_app, localstripe, user, "4242424242424242")
+    sub_id = due_subscription(stripe_app, user, shop["crm_team"])
+    assert "charges succeeded: 1" in billing_run(stripe_app)
+    sub, [invoice], [tx] = state(stripe_app, sub_id)
+    assert sub.status == "active" and invoice.status == "paid"
+    [intent] = _intents(localstripe)
+    assert (intent["customer"], intent["payment_method"], intent["status"]) == (customer, token, "succeeded")
+    assert (intent["amount"], intent["currency"]) == (invoice.total, "usd")
+    assert intent["metadata"]["idempotency_key"] == tx.idempotency_key == f"renewal:{invoice.id}:0"
+    assert intent["metadata"]["invoice_ids"] == str(invoice.id) and tx.gateway_reference == intent["id"]
+
+    declining, _ = _save_card(stripe_app, localstripe, user, CARD_DECLINES_CHARGES)
+    end_period_now(stripe_app, sub_id)
+    assert "charges failed: 1" in billing_run(stripe_app)
+    sub, invoices, txs = state(stripe_app, sub_id)
+    assert sub.status == "past_due" and sub.next_retry_at is not None and sub.retry_count == 0
+    assert [i.status for i in invoices] == ["paid", "open"]
+    assert (txs[-1].status, txs[-1].failure_code) == ("failed", "card_declined")
+    assert len(_intents(localstripe)) in (1, 2)  # localstripe keeps no intent for a 402 on create
+    run_jobs()
+    smtp_sink.wait_for(2)
+    assert urlsplit(pay_link(smtp_sink, user.email)).path == f"/invoices/{invoices[1].id}/pay"
+
+
+def test_paying_the_open_invoice_with_stripe_posts_only_the_setup_intent_and_reactivates(
+    stripe_app, localstripe, stripe_client, user, shop
+):
+    _save_card(stripe_app, localstripe, user, CARD_DECLINES_CHARGES)
+    sub_id = due_subscription(stripe_app, user, shop["crm_team"])
+    assert "charges failed: 1" in billing_run(stripe_app)
+    _, [invoice], _ = state(stripe_app, sub_id)
+
+    html = stripe_client.get(f"/invoices/{invoice.id}/pay").get_data(as_text=True)
+    assert 'name="card_number"' not in html and "data-stripe-card" in html
+    setup_secret = _secret(html, "data-stripe-setup")
+    assert confirm_setup(localstripe, setup_secret, "4242424242424242")["status"] == "succeeded"
+    data = {"idempotency_key": hidden(html, "idempotency_key"), "setup_intent": setup_secret.split("_secret_")[0]}
+    response = stripe_client.post(f"/invoices/{invoice.id}/pay", data=data)
+    assert response.status_code == 303 and response.headers["Location"] == f"/invoices/{invoice.id}"
+
+    sub, [invoice], txs = state(stripe_app, sub_id)
+    assert sub.status == "active" and invoice.status == "paid"
+    [paid] = [t for t in txs if t.purpose == "invoice"]
+    intent = localstripe.api("GET", f"payment_intents/{paid.gateway_reference}")
+    assert (intent["status"], intent["amount"], intent["metadata"]["invoice_ids"]) == (
+        "succeeded",
+        invoice.total,
+        str(invoice.id),
+    )
+    with stripe_app.app_context():
+        default = db.session.scalar(sa.select(PaymentMethod).where(PaymentMethod.is_default.is_(True)))
+    assert intent["payment_method"] == default.token and default.last4 == "4242"
+    assert stripe_client.post(f"/invoices/{invoice.id}/pay", data=data).status_code == 303  # replayed: once
+    on_session = [i for i in _intents(localstripe) if i["metadata"]["idempotency_key"] == paid.idempotency_key]
+    assert len(on_session) == 1
+
+
+def test_a_card_that_needs_3d_secure_is_confirmed_in_the_browser_then_settled_once(
+    stripe_app, localstripe, stripe_client, user, shop
+):
+    _save_card(stripe_app, localstripe, user, CARD_DECLINES_CHARGES)
+    sub_id = due_subscription(stripe_app, user, shop["crm_team"])
+    billing_run(stripe_app)
+    _, [invoice], _ = state(stripe_app, sub_id)
+    html = stripe_client.get(f"/invoices/{invoice.id}/pay").get_data(as_text=True)
+    setup_secret = _secret(html, "data-stripe-setup")
+    assert confirm_setup(localstripe, setup_secret, CARD_3DS)["status"] == "succeeded"
+    key = hidden(html, "idempotency_key")
+    data = {"idempotency_key": key, "setup_intent": setup_secret.split("_secret_")[0]}
+    asked = stripe_client.post(f"/invoices/{invoice.id}/pay", data=data)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Confirm the payment with your bank" in page
+    payment_secret = _secret(page, "data-stripe-payment")
+    sub, [invoice], _ = state(stripe_app, sub_id)
+    assert sub.status == "past_due" and invoice.status == "open"
+
+    assert authenticate_payment(localstripe, payment_secret)["status"] == "succeeded"
+    confirmed = stripe_client.post(f"/invoices/{invoice.id}/pay/confirm", data={"idempotency_key": key})
+    assert confirmed.status_code == 303 and confirmed.headers["Location"] == f"/invoices/{invoice.id}"
+    again = stripe_client.post(f"/invoices/{invoice.id}/pay/confirm", data={"idempotency_key": key})
+    assert again.status_code == 303
+    sub, [invoice], txs = state(stripe_app, sub_id)
+    assert sub.status == "active" and invoice.status == "paid"
+    assert [t.status for t in txs if t.purpose == "invoice"] == ["succeeded"]
+
+
+def test_failing_3d_secure_leaves_the_invoice_open_with_stripes_message(
+    stripe_app, localstripe, stripe_client, user, shop
+):
+    _save_card(stripe_app, localstripe, user, CARD_DECLINES_CHARGES)
+    sub_id = due_subscription(stripe_app, user, shop["crm_team"])
+    billing_run(stripe_app)
+    _, [invoice], _ = state(stripe_app, sub_id)
+    html = stripe_client.get(f"/invoices/{invoice.id}/pay").get_data(as_text=True)
+    setup_secret = _secret(html, "data-stripe-setup")
+    confirm_setup(localstripe, setup_secret, CARD_3DS)
+    key = hidden(html, "idempotency_key")
+    data = {"idempotency_key": key, "setup_intent": setup_secret.split("_secret_")[0]}
+    page = stripe_client.post(f"/invoices/{invoice.id}/pay", data=data).get_data(as_text=True)
+    authenticate_payment(localstripe, _secret(page, "data-stripe-payment"), success=False)
+    refused = stripe_client.post(f"/invoices/{invoice.id}/pay/confirm", data={"idempotency_key": key})
+    assert refused.status_code == 402
+    sub, [invoice], txs = state(stripe_app, sub_id)
+    assert sub.status == "past_due" and sub.retry_count == 0 and invoice.status == "open"
+    assert [t.status for t in txs if t.purpose == "invoice"] == ["failed"]
+
+
+def test_another_customers_setup_intent_is_refused_and_nothing_is_recorded(
+    stripe_app, localstripe, stripe_client, user, shop
+):
+    _save_card(stripe_app, localstripe, user, CARD_DECLINES_CHARGES)
+    sub_id = due_subscription(stripe_app, user, shop["crm_team"])
+    billing_run(stripe_app)
+    _, [invoice], _ = state(stripe_app, sub_id)
+    with stripe_app.test_request_context():
+        other = make_user(username="mallory")
+        theirs = StripeGateway().create_setup(other)
+    confirm_setup(localstripe, theirs.client_secret, "4242424242424242")
+    html = stripe_client.get(f"/invoices/{invoice.id}/pay").get_data(as_text=True)
+    for setup_intent in (theirs.id, "seti_unknown", "<script>", ""):
+        data = {"idempotency_key": hidden(html, "idempotency_key"), "setup_intent": setup_intent}
+        response = stripe_client.post(f"/invoices/{invoice.id}/pay", data=data)
+        assert response.status_code == 400, setup_intent
+        assert "find that card" in response.get_data(as_text=True)
+    with stripe_app.app_context():
+        count = db.session.scalar(
+            sa.select(sa.func.count()).select_from(Transaction).where(Transaction.purpose == "invoice")
+        )
+    assert count == 0
+
+
+def test_the_card_for_renewals_is_replaced_through_a_setup_intent(stripe_app, localstripe, stripe_client, user):
+    page = stripe_client.get("/payment-method").get_data(as_text=True)
+    assert 'name="card_number"' not in page
+    secret = _secret(page, "data-stripe-setup")
+    confirm_setup(localstripe, secret, CARD_DECLINES_CHARGES)
+    saved = stripe_client.post("/payment-method", data={"setup_intent": secret.split("_secret_")[0]})
+    assert saved.status_code == 303
+    with stripe_app.app_context():
+        [method] = db.session.scalars(sa.select(PaymentMethod).where(PaymentMethod.user_id == user.id)).all()
+    stripe_pm = localstripe.api("GET", f"payment_methods/{method.token}")
+    assert (method.brand, method.last4, method.exp_month, method.exp_year, method.gateway) == (
+        "Visa",
+        "0341",
+        stripe_pm["card"]["exp_month"],
+        stripe_pm["card"]["exp_year"],
+        "stripe",
+    )
+    shown = stripe_client.get("/payment-method").get_data(as_text=True)
+    assert "Visa •••• 0341" in shown and f"{method.exp_month:02d}/{method.exp_year % 100}" in shown
+    refused = stripe_client.post("/payment-method", data={"setup_intent": "seti_nobody"})
+    assert refused.status_code == 400 and "find that card" in refused.get_data(as_text=True)
