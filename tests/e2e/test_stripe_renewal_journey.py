@@ -13,8 +13,7 @@ from app.extensions import db
 from app.models.billing import PaymentMethod
 from app.models.user import User
 from tests.e2e.test_billing_journeys import browser_sign_in
-from tests.support.checkout import catalog, ids
-from tests.support.renewals import billing_run, due_subscription, end_period_now, state
+from tests.support.renewals import billing_run, catalog_ids, due_subscription, end_period_now, state
 from tests.support.stripe_cards import saved_card
 
 pytestmark = pytest.mark.e2e
@@ -22,12 +21,7 @@ pytestmark = pytest.mark.e2e
 NUMBERS = ("4242424242424242", "4000000000000341")
 
 
-@pytest.fixture
-def shop(app):
-    with app.app_context():
-        result = ids(catalog())
-        db.session.remove()
-    return result
+shop = pytest.fixture(catalog_ids, name="shop")
 
 
 def type_card(page, number: str) -> None:

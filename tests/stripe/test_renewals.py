@@ -15,8 +15,8 @@ from app.billing.services.payment_methods import save
 from app.extensions import db
 from app.models.billing import PaymentMethod, Transaction
 from app.models.user import User
-from tests.support.checkout import catalog, hidden, ids
-from tests.support.renewals import billing_run, due_subscription, end_period_now, pay_link, state
+from tests.support.checkout import hidden
+from tests.support.renewals import billing_run, catalog_ids, due_subscription, end_period_now, pay_link, state
 from tests.support.stripe_cards import authenticate_payment, confirm_setup, saved_card
 from tests.support.users import make_user, sign_in
 
@@ -24,12 +24,7 @@ CARD_DECLINES_CHARGES = "4000000000000341"
 CARD_3DS = "4000002500003155"
 
 
-@pytest.fixture
-def shop(app):
-    with app.app_context():
-        result = ids(catalog())
-        db.session.remove()
-    return result
+shop = pytest.fixture(catalog_ids, name="shop")
 
 
 @pytest.fixture
@@ -85,20 +80,35 @@ def test_a_renewal_charges_the_saved_card_off_session_and_a_decline_makes_it_pas
     assert urlsplit(pay_link(smtp_sink, user.email)).path == f"/invoices/{invoices[1].id}/pay"
 
 
-def test_paying_the_open_invoice_with_stripe_posts_only_the_setup_intent_and_reactivates(
-    stripe_app, localstripe, stripe_client, user, shop
-):
+@pytest.fixture
+def open_invoice(stripe_app, localstripe, stripe_client, user, shop):
+    """A renewal declined on 0341: the subscription past_due, (its id, the open invoice)."""
     _save_card(stripe_app, localstripe, user, CARD_DECLINES_CHARGES)
     sub_id = due_subscription(stripe_app, user, shop["crm_team"])
     assert "charges failed: 1" in billing_run(stripe_app)
     _, [invoice], _ = state(stripe_app, sub_id)
+    return sub_id, invoice
 
+
+def _pay(client, localstripe, invoice, number: str | None):
+    """The pay page, its card confirmed in the "browser" (confirmCardSetup), then its form posted.
+    Returns (response, the page's idempotency key, the setup intent's id)."""
+    html = client.get(f"/invoices/{invoice.id}/pay").get_data(as_text=True)
+    setup_secret = _secret(html, "data-stripe-setup")
+    if number:
+        assert confirm_setup(localstripe, setup_secret, number)["status"] == "succeeded"
+    key = hidden(html, "idempotency_key")
+    data = {"idempotency_key": key, "setup_intent": setup_secret.split("_secret_")[0]}
+    return client.post(f"/invoices/{invoice.id}/pay", data=data), key, data
+
+
+def test_paying_the_open_invoice_with_stripe_posts_only_the_setup_intent_and_reactivates(
+    stripe_app, localstripe, stripe_client, open_invoice
+):
+    sub_id, invoice = open_invoice
     html = stripe_client.get(f"/invoices/{invoice.id}/pay").get_data(as_text=True)
     assert 'name="card_number"' not in html and "data-stripe-card" in html
-    setup_secret = _secret(html, "data-stripe-setup")
-    assert confirm_setup(localstripe, setup_secret, "4242424242424242")["status"] == "succeeded"
-    data = {"idempotency_key": hidden(html, "idempotency_key"), "setup_intent": setup_secret.split("_secret_")[0]}
-    response = stripe_client.post(f"/invoices/{invoice.id}/pay", data=data)
+    response, _, data = _pay(stripe_client, localstripe, invoice, "4242424242424242")
     assert response.status_code == 303 and response.headers["Location"] == f"/invoices/{invoice.id}"
 
     sub, [invoice], txs = state(stripe_app, sub_id)
@@ -118,66 +128,56 @@ def test_paying_the_open_invoice_with_stripe_posts_only_the_setup_intent_and_rea
     assert len(on_session) == 1
 
 
+@pytest.mark.parametrize("authenticated", [True, False])
 def test_a_card_that_needs_3d_secure_is_confirmed_in_the_browser_then_settled_once(
-    stripe_app, localstripe, stripe_client, user, shop
+    stripe_app, localstripe, stripe_client, open_invoice, authenticated
 ):
-    _save_card(stripe_app, localstripe, user, CARD_DECLINES_CHARGES)
-    sub_id = due_subscription(stripe_app, user, shop["crm_team"])
-    billing_run(stripe_app)
-    _, [invoice], _ = state(stripe_app, sub_id)
-    html = stripe_client.get(f"/invoices/{invoice.id}/pay").get_data(as_text=True)
-    setup_secret = _secret(html, "data-stripe-setup")
-    assert confirm_setup(localstripe, setup_secret, CARD_3DS)["status"] == "succeeded"
-    key = hidden(html, "idempotency_key")
-    data = {"idempotency_key": key, "setup_intent": setup_secret.split("_secret_")[0]}
-    asked = stripe_client.post(f"/invoices/{invoice.id}/pay", data=data)
+    sub_id, invoice = open_invoice
+    asked, key, _ = _pay(stripe_client, localstripe, invoice, CARD_3DS)
     page = asked.get_data(as_text=True)
     assert asked.status_code == 200 and "Confirm the payment with your bank" in page
-    payment_secret = _secret(page, "data-stripe-payment")
     sub, [invoice], _ = state(stripe_app, sub_id)
-    assert sub.status == "past_due" and invoice.status == "open"
+    assert sub.status == "past_due" and invoice.status == "open"  # nothing settled until the bank says so
 
-    assert authenticate_payment(localstripe, payment_secret)["status"] == "succeeded"
-    confirmed = stripe_client.post(f"/invoices/{invoice.id}/pay/confirm", data={"idempotency_key": key})
-    assert confirmed.status_code == 303 and confirmed.headers["Location"] == f"/invoices/{invoice.id}"
-    again = stripe_client.post(f"/invoices/{invoice.id}/pay/confirm", data={"idempotency_key": key})
-    assert again.status_code == 303
+    authenticate_payment(localstripe, _secret(page, "data-stripe-payment"), success=authenticated)
+    confirm = {"idempotency_key": key}
+    answers = [stripe_client.post(f"/invoices/{invoice.id}/pay/confirm", data=confirm) for _ in range(2)]
     sub, [invoice], txs = state(stripe_app, sub_id)
-    assert sub.status == "active" and invoice.status == "paid"
-    assert [t.status for t in txs if t.purpose == "invoice"] == ["succeeded"]
+    on_session = [t.status for t in txs if t.purpose == "invoice"]
+    if authenticated:
+        assert [a.status_code for a in answers] == [303, 303]
+        assert answers[0].headers["Location"] == f"/invoices/{invoice.id}"
+        assert (sub.status, invoice.status, on_session) == ("active", "paid", ["succeeded"])
+    else:  # Stripe's message; the retry schedule is the renewal's, unchanged
+        assert [a.status_code for a in answers] == [402, 402]
+        assert (sub.status, sub.retry_count, invoice.status, on_session) == ("past_due", 0, "open", ["failed"])
 
 
-def test_failing_3d_secure_leaves_the_invoice_open_with_stripes_message(
-    stripe_app, localstripe, stripe_client, user, shop
+def test_an_attempt_left_waiting_for_the_bank_is_offered_again_not_charged_twice(
+    stripe_app, localstripe, stripe_client, open_invoice
 ):
-    _save_card(stripe_app, localstripe, user, CARD_DECLINES_CHARGES)
-    sub_id = due_subscription(stripe_app, user, shop["crm_team"])
-    billing_run(stripe_app)
-    _, [invoice], _ = state(stripe_app, sub_id)
-    html = stripe_client.get(f"/invoices/{invoice.id}/pay").get_data(as_text=True)
-    setup_secret = _secret(html, "data-stripe-setup")
-    confirm_setup(localstripe, setup_secret, CARD_3DS)
-    key = hidden(html, "idempotency_key")
-    data = {"idempotency_key": key, "setup_intent": setup_secret.split("_secret_")[0]}
-    page = stripe_client.post(f"/invoices/{invoice.id}/pay", data=data).get_data(as_text=True)
-    authenticate_payment(localstripe, _secret(page, "data-stripe-payment"), success=False)
-    refused = stripe_client.post(f"/invoices/{invoice.id}/pay/confirm", data={"idempotency_key": key})
-    assert refused.status_code == 402
+    sub_id, invoice = open_invoice
+    first, key, _ = _pay(stripe_client, localstripe, invoice, CARD_3DS)
+    first_secret = _secret(first.get_data(as_text=True), "data-stripe-payment")
+    # The customer closed the tab, and comes back to the pay page with another card.
+    again, _, _ = _pay(stripe_client, localstripe, invoice, "4242424242424242")
+    page = again.get_data(as_text=True)
+    assert again.status_code == 200 and _secret(page, "data-stripe-payment") == first_secret
+    assert hidden(page, "idempotency_key") == key
+    authenticate_payment(localstripe, first_secret)
+    assert stripe_client.post(f"/invoices/{invoice.id}/pay/confirm", data={"idempotency_key": key}).status_code == 303
     sub, [invoice], txs = state(stripe_app, sub_id)
-    assert sub.status == "past_due" and sub.retry_count == 0 and invoice.status == "open"
-    assert [t.status for t in txs if t.purpose == "invoice"] == ["failed"]
+    assert (sub.status, invoice.status) == ("active", "paid")
+    assert [t.status for t in txs if t.purpose == "invoice"] == ["succeeded"]
+    assert len([i for i in _intents(localstripe) if i["metadata"]["idempotency_key"].startswith("invoice:")]) == 1
 
 
 def test_another_customers_setup_intent_is_refused_and_nothing_is_recorded(
-    stripe_app, localstripe, stripe_client, user, shop
+    stripe_app, localstripe, stripe_client, open_invoice
 ):
-    _save_card(stripe_app, localstripe, user, CARD_DECLINES_CHARGES)
-    sub_id = due_subscription(stripe_app, user, shop["crm_team"])
-    billing_run(stripe_app)
-    _, [invoice], _ = state(stripe_app, sub_id)
+    _, invoice = open_invoice
     with stripe_app.test_request_context():
-        other = make_user(username="mallory")
-        theirs = StripeGateway().create_setup(other)
+        theirs = StripeGateway().create_setup(make_user(username="mallory"))
     confirm_setup(localstripe, theirs.client_secret, "4242424242424242")
     html = stripe_client.get(f"/invoices/{invoice.id}/pay").get_data(as_text=True)
     for setup_intent in (theirs.id, "seti_unknown", "<script>", ""):
@@ -186,10 +186,8 @@ def test_another_customers_setup_intent_is_refused_and_nothing_is_recorded(
         assert response.status_code == 400, setup_intent
         assert "find that card" in response.get_data(as_text=True)
     with stripe_app.app_context():
-        count = db.session.scalar(
-            sa.select(sa.func.count()).select_from(Transaction).where(Transaction.purpose == "invoice")
-        )
-    assert count == 0
+        attempts = sa.select(sa.func.count()).select_from(Transaction).where(Transaction.purpose == "invoice")
+        assert db.session.scalar(attempts) == 0
 
 
 def test_the_card_for_renewals_is_replaced_through_a_setup_intent(stripe_app, localstripe, stripe_client, user):

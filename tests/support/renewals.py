@@ -13,8 +13,17 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.billing import Invoice, Subscription, Transaction
 from tests.factories import SubscriptionFactory
+from tests.support.checkout import catalog, ids
 
 PAY_LINK = re.compile(r"(https?://\S+/invoices/[0-9a-f-]{36}/pay)\b")
+
+
+def catalog_ids(app) -> dict:
+    """The billing tests' shop (tests/support/checkout.py catalog), as plain ids: use as the `shop` fixture."""
+    with app.app_context():
+        result = ids(catalog())
+        db.session.remove()
+    return result
 
 
 def due_subscription(app, user, plan_id) -> uuid.UUID:

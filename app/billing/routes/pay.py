@@ -38,6 +38,7 @@ def _page(
 
 def _done(result: service.PayResult, key: str) -> Response | tuple[str, int]:
     if result.status == "requires_action":
+        key = result.page_key or key
         page = render_template("billing/pay_invoice_confirm.html", invoice=result.invoice, result=result, key=key)
         return page, 200
     if result.status == "paid":

@@ -46,12 +46,14 @@ class PayRequest:
 
 @dataclass(frozen=True)
 class PayResult:
-    """status: paid, requires_action (the browser confirms with client_secret) or pending (no answer yet)."""
+    """status: paid, requires_action (the browser confirms with client_secret, then `confirm` with
+    page_key when it is another page's attempt being resumed) or pending (no answer yet)."""
 
     status: str
     invoice: Invoice
     client_secret: str | None = None
     message: str = ""
+    page_key: str = ""
 
 
 def payable(user_id: uuid.UUID, invoice_id: uuid.UUID | str) -> Invoice:
@@ -72,9 +74,10 @@ def transaction_key(invoice_id: uuid.UUID, page_key: str) -> str:
 
 
 def pay(user: User, request: PayRequest) -> PayResult:
-    """Charge the card given for the invoice. Raises ValidationError (card fields, key), NotFound, Conflict
-    (not open, a payment under way), PaymentDeclined (after recording the failed attempt),
-    ExternalServiceError (the card could not be checked: nothing was recorded)."""
+    """Charge the card given for the invoice. When the customer's own earlier attempt is still waiting for
+    their bank, that one is offered again instead (nothing new is charged). Raises ValidationError (card
+    fields, key), NotFound, Conflict (not open, a renewal being charged), PaymentDeclined (after recording
+    the failed attempt), ExternalServiceError (the card could not be checked: nothing was recorded)."""
     if not valid_key(request.idempotency_key):
         raise ValidationError({"idempotency_key": OUT_OF_DATE})
     invoice = invoice_service.get_for_user(user.id, request.invoice_id)
@@ -93,9 +96,10 @@ def pay(user: User, request: PayRequest) -> PayResult:
         db.session.rollback()
         raise Conflict(NOT_OPEN)
     invoice = locked[0]
-    if _pending_for(sub.id):
+    under_way = _pending_for(sub.id)
+    if under_way is not None:
         db.session.rollback()
-        raise Conflict(IN_FLIGHT)
+        return _resume(user, invoice.id, under_way)
     method = payment_methods.save(user, saved, holder_name=holder, gateway=gateway.name)
     tx = Transaction(
         id=uuid.uuid4(),
@@ -193,11 +197,24 @@ def _invoice_of(user: User, tx_id: uuid.UUID) -> Invoice:
     return invoice_service.get_for_user(user.id, invoice_id)
 
 
-def _pending_for(subscription_id: uuid.UUID) -> bool:
-    return bool(
-        db.session.scalar(
-            sa.select(
-                sa.exists().where(Transaction.subscription_id == subscription_id, Transaction.status == "pending")
-            )
-        )
+def _pending_for(subscription_id: uuid.UUID) -> Transaction | None:
+    return db.session.scalar(
+        sa.select(Transaction).where(Transaction.subscription_id == subscription_id, Transaction.status == "pending")
     )
+
+
+def _resume(user: User, invoice_id: uuid.UUID, tx: Transaction) -> PayResult:
+    """A payment already under way for the invoice: the customer's own one still waiting for their bank is
+    offered again (the confirm step, with its key); anything else (a renewal being charged) is a Conflict."""
+    prefix = transaction_key(invoice_id, "")
+    if tx.purpose != PURPOSE or tx.user_id != user.id or not tx.idempotency_key.startswith(prefix):
+        raise Conflict(IN_FLIGHT)
+    try:
+        result = get_gateway().retrieve(tx.idempotency_key)
+    except GatewayUnavailable:
+        result = None
+    if result is None or result.status != "pending" or not result.client_secret:
+        raise Conflict(IN_FLIGHT)
+    page_key = tx.idempotency_key.removeprefix(prefix)
+    invoice = invoice_service.get_for_user(user.id, invoice_id)
+    return PayResult("requires_action", invoice, client_secret=result.client_secret, page_key=page_key)
