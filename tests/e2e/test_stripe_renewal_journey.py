@@ -98,3 +98,33 @@ def test_a_declined_renewal_is_paid_from_the_emailed_link_with_a_card_typed_into
     assert (intent["status"], intent["amount"], intent["customer"]) == ("succeeded", invoices[-1].total, customer)
     assert not [r for r in sent_to_us if any(n in r for n in NUMBERS)]
     assert page.console_errors == [], page.console_errors
+
+
+def test_a_card_needing_3d_secure_is_confirmed_in_stripes_prompts_and_pays_the_invoice(
+    stripe_app, localstripe, live_server, page, user, shop
+):
+    localstripe.flush()
+    with stripe_app.test_request_context():
+        buyer = db.session.get(User, user.id)
+        save(buyer, saved_card(localstripe, buyer, "4000000000000341"), holder_name="", gateway="stripe")
+        db.session.commit()
+    sub_id = due_subscription(stripe_app, user, shop["crm_team"])
+    assert "charges failed: 1" in billing_run(stripe_app)
+    _, [invoice], _ = state(stripe_app, sub_id)
+
+    browser_sign_in(stripe_app, page, live_server, user)
+    page.goto(live_server.url("/invoices/"))
+    page.get_by_role("link", name=f"Pay now {invoice.number}").click()
+    page.wait_for_url(live_server.url(f"/invoices/{invoice.id}/pay"))
+    type_card(page, "4000002500003155")
+    page.get_by_role("button", name=re.compile(r"^Pay \$")).click()
+    page.get_by_role("button", name="Complete authentication").click()  # the card's setup
+    page.get_by_role("heading", name="Confirm the payment with your bank").wait_for()
+    page.get_by_role("button", name="Complete authentication").click()  # the payment
+    page.get_by_text(f"{invoice.number} is paid.").wait_for()
+
+    sub, [invoice], txs = state(stripe_app, sub_id)
+    assert (sub.status, invoice.status) == ("active", "paid")
+    [paid] = [t for t in txs if t.purpose == "invoice"]
+    assert localstripe.api("GET", f"payment_intents/{paid.gateway_reference}")["status"] == "succeeded"
+    assert page.console_errors == [], page.console_errors
