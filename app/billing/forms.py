@@ -35,6 +35,8 @@ class CheckoutForm(FlaskForm):
     card_expiry = StringField()
     card_cvc = StringField()
     card_name = StringField()
+    # With Stripe: the SetupIntent the card element confirmed (the card fields are not on the page).
+    setup_intent = HiddenField(filters=[_text])
 
     def validate_idempotency_key(self, field: Field) -> None:
         if not valid_key(field.data):
@@ -58,6 +60,7 @@ class CheckoutForm(FlaskForm):
             review_fingerprint=self.review_fingerprint.data,
             payment_method=method,
             card=card,
+            setup_intent=str(self.setup_intent.data or "") if method is PaymentMethod.CARD else "",
             answers=answers,
             billing=billing,
         )
@@ -168,31 +171,23 @@ class CancelForm(FlaskForm):
 
 
 class CardForm(FlaskForm):
-    """The card for renewals; checked by the service (`check_card`), which names the field in error.
-    With Stripe only `setup_intent` comes (the SetupIntent the browser confirmed), never card fields."""
+    """The card for renewals; checked by the service (`check_card`), which names the field in error."""
 
     card_number = StringField()
     card_expiry = StringField()
     card_cvc = StringField()
     card_name = StringField()
-    setup_intent = StringField(filters=[_text])
-
-
-def _page_key(form: FlaskForm, field: Field) -> None:
-    if not valid_key(field.data):
-        raise ValidationError(PAY_OUT_OF_DATE)
+    setup_intent = HiddenField(filters=[_text])  # with Stripe, instead of the card fields
 
 
 class PayInvoiceForm(CardForm):
     """Paying an open invoice now: the card (fields, or Stripe's SetupIntent) and the page's idempotency key."""
 
-    idempotency_key = HiddenField(filters=[_text], validators=[_page_key])
+    idempotency_key = HiddenField(filters=[_text])
 
-
-class ConfirmPaymentForm(FlaskForm):
-    """After the bank's confirmation in the browser: which attempt (the page's idempotency key)."""
-
-    idempotency_key = HiddenField(filters=[_text], validators=[_page_key])
+    def validate_idempotency_key(self, field: Field) -> None:
+        if not valid_key(field.data):
+            raise ValidationError(PAY_OUT_OF_DATE)
 
 
 def card_entry(form: CheckoutForm | CardForm) -> CardEntry:

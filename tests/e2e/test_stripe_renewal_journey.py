@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models.billing import PaymentMethod
 from app.models.user import User
 from tests.e2e.test_billing_journeys import browser_sign_in
+from tests.e2e.test_stripe_checkout_in_chromium import type_card
 from tests.support.renewals import billing_run, catalog_ids, due_subscription, end_period_now, state
 from tests.support.stripe_cards import saved_card
 
@@ -22,15 +23,6 @@ NUMBERS = ("4242424242424242", "4000000000000341")
 
 
 shop = pytest.fixture(catalog_ids, name="shop")
-
-
-def type_card(page, number: str) -> None:
-    """Type into Stripe's card element (localstripe's fake renders it as five inputs)."""
-    page.get_by_placeholder("number").press_sequentially(number)
-    page.get_by_placeholder("exp_month").press_sequentially("12")
-    page.get_by_placeholder("exp_year").press_sequentially("34")
-    page.get_by_placeholder("cvc").press_sequentially("123")
-    page.get_by_placeholder("postal_code").press_sequentially("10115")
 
 
 def test_a_declined_renewal_is_paid_from_the_emailed_link_with_a_card_typed_into_stripes_element(
@@ -119,7 +111,7 @@ def test_a_card_needing_3d_secure_is_confirmed_in_stripes_prompts_and_pays_the_i
     type_card(page, "4000002500003155")
     page.get_by_role("button", name=re.compile(r"^Pay \$")).click()
     page.get_by_role("button", name="Complete authentication").click()  # the card's setup
-    page.get_by_role("heading", name="Confirm the payment with your bank").wait_for()
+    page.get_by_text("Your bank wants you to confirm this payment").wait_for()
     page.get_by_role("button", name="Complete authentication").click()  # the payment
     page.get_by_text(f"{invoice.number} is paid.").wait_for()
 

@@ -16,15 +16,12 @@ from app.extensions import db
 from app.models.billing import PaymentMethod, Transaction
 from app.models.user import User
 from tests.support.checkout import hidden
-from tests.support.renewals import billing_run, catalog_ids, due_subscription, end_period_now, pay_link, state
+from tests.support.renewals import billing_run, due_subscription, end_period_now, pay_link, state
 from tests.support.stripe_cards import authenticate_payment, confirm_setup, saved_card
 from tests.support.users import make_user, sign_in
 
 CARD_DECLINES_CHARGES = "4000000000000341"
 CARD_3DS = "4000002500003155"
-
-
-shop = pytest.fixture(catalog_ids, name="shop")
 
 
 @pytest.fixture
@@ -91,10 +88,10 @@ def open_invoice(stripe_app, localstripe, stripe_client, user, shop):
 
 
 def _pay(client, localstripe, invoice, number: str | None):
-    """The pay page, its card confirmed in the "browser" (confirmCardSetup), then its form posted.
-    Returns (response, the page's idempotency key, the setup intent's id)."""
+    """The pay page, its card set up (POST /payment/card-setup) and confirmed in the "browser"
+    (confirmCardSetup), then its form posted. Returns (response, the page's idempotency key, the form)."""
     html = client.get(f"/invoices/{invoice.id}/pay").get_data(as_text=True)
-    setup_secret = _secret(html, "data-stripe-setup")
+    setup_secret = client.post("/payment/card-setup").get_json()["client_secret"]
     if number:
         assert confirm_setup(localstripe, setup_secret, number)["status"] == "succeeded"
     key = hidden(html, "idempotency_key")
@@ -107,7 +104,7 @@ def test_paying_the_open_invoice_with_stripe_posts_only_the_setup_intent_and_rea
 ):
     sub_id, invoice = open_invoice
     html = stripe_client.get(f"/invoices/{invoice.id}/pay").get_data(as_text=True)
-    assert 'name="card_number"' not in html and "data-stripe-card" in html
+    assert 'name="card_number"' not in html and "data-stripe-card" in html and 'name="setup_intent"' in html
     response, _, data = _pay(stripe_client, localstripe, invoice, "4242424242424242")
     assert response.status_code == 303 and response.headers["Location"] == f"/invoices/{invoice.id}"
 
@@ -133,15 +130,16 @@ def test_a_card_that_needs_3d_secure_is_confirmed_in_the_browser_then_settled_on
     stripe_app, localstripe, stripe_client, open_invoice, authenticated
 ):
     sub_id, invoice = open_invoice
-    asked, key, _ = _pay(stripe_client, localstripe, invoice, CARD_3DS)
+    asked, key, form = _pay(stripe_client, localstripe, invoice, CARD_3DS)
     page = asked.get_data(as_text=True)
-    assert asked.status_code == 200 and "Confirm the payment with your bank" in page
+    assert asked.status_code == 202 and "Your bank wants you to confirm this payment" in page
+    assert hidden(page, "idempotency_key") == key
     sub, [invoice], _ = state(stripe_app, sub_id)
     assert sub.status == "past_due" and invoice.status == "open"  # nothing settled until the bank says so
 
-    authenticate_payment(localstripe, _secret(page, "data-stripe-payment"), success=authenticated)
-    confirm = {"idempotency_key": key}
-    answers = [stripe_client.post(f"/invoices/{invoice.id}/pay/confirm", data=confirm) for _ in range(2)]
+    authenticate_payment(localstripe, _secret(page, "data-action-secret"), success=authenticated)
+    # The browser sends the same form again (twice, say: a double click): settled once.
+    answers = [stripe_client.post(f"/invoices/{invoice.id}/pay", data=form) for _ in range(2)]
     sub, [invoice], txs = state(stripe_app, sub_id)
     on_session = [t.status for t in txs if t.purpose == "invoice"]
     if authenticated:
@@ -157,15 +155,15 @@ def test_an_attempt_left_waiting_for_the_bank_is_offered_again_not_charged_twice
     stripe_app, localstripe, stripe_client, open_invoice
 ):
     sub_id, invoice = open_invoice
-    first, key, _ = _pay(stripe_client, localstripe, invoice, CARD_3DS)
-    first_secret = _secret(first.get_data(as_text=True), "data-stripe-payment")
+    first, key, form = _pay(stripe_client, localstripe, invoice, CARD_3DS)
+    first_secret = _secret(first.get_data(as_text=True), "data-action-secret")
     # The customer closed the tab, and comes back to the pay page with another card.
     again, _, _ = _pay(stripe_client, localstripe, invoice, "4242424242424242")
     page = again.get_data(as_text=True)
-    assert again.status_code == 200 and _secret(page, "data-stripe-payment") == first_secret
+    assert again.status_code == 202 and _secret(page, "data-action-secret") == first_secret
     assert hidden(page, "idempotency_key") == key
     authenticate_payment(localstripe, first_secret)
-    assert stripe_client.post(f"/invoices/{invoice.id}/pay/confirm", data={"idempotency_key": key}).status_code == 303
+    assert stripe_client.post(f"/invoices/{invoice.id}/pay", data=form).status_code == 303
     sub, [invoice], txs = state(stripe_app, sub_id)
     assert (sub.status, invoice.status) == ("active", "paid")
     assert [t.status for t in txs if t.purpose == "invoice"] == ["succeeded"]
@@ -180,34 +178,16 @@ def test_another_customers_setup_intent_is_refused_and_nothing_is_recorded(
         theirs = StripeGateway().create_setup(make_user(username="mallory"))
     confirm_setup(localstripe, theirs.client_secret, "4242424242424242")
     html = stripe_client.get(f"/invoices/{invoice.id}/pay").get_data(as_text=True)
-    for setup_intent in (theirs.id, "seti_unknown", "<script>", ""):
+    for setup_intent, message in (
+        (theirs.id, "find that card"),
+        ("seti_unknown", "find that card"),
+        ("<script>", "find that card"),
+        ("", "Enter your card details"),
+    ):
         data = {"idempotency_key": hidden(html, "idempotency_key"), "setup_intent": setup_intent}
         response = stripe_client.post(f"/invoices/{invoice.id}/pay", data=data)
         assert response.status_code == 400, setup_intent
-        assert "find that card" in response.get_data(as_text=True)
+        assert message in response.get_data(as_text=True)
     with stripe_app.app_context():
         attempts = sa.select(sa.func.count()).select_from(Transaction).where(Transaction.purpose == "invoice")
         assert db.session.scalar(attempts) == 0
-
-
-def test_the_card_for_renewals_is_replaced_through_a_setup_intent(stripe_app, localstripe, stripe_client, user):
-    page = stripe_client.get("/payment-method").get_data(as_text=True)
-    assert 'name="card_number"' not in page
-    secret = _secret(page, "data-stripe-setup")
-    confirm_setup(localstripe, secret, CARD_DECLINES_CHARGES)
-    saved = stripe_client.post("/payment-method", data={"setup_intent": secret.split("_secret_")[0]})
-    assert saved.status_code == 303
-    with stripe_app.app_context():
-        [method] = db.session.scalars(sa.select(PaymentMethod).where(PaymentMethod.user_id == user.id)).all()
-    stripe_pm = localstripe.api("GET", f"payment_methods/{method.token}")
-    assert (method.brand, method.last4, method.exp_month, method.exp_year, method.gateway) == (
-        "Visa",
-        "0341",
-        stripe_pm["card"]["exp_month"],
-        stripe_pm["card"]["exp_year"],
-        "stripe",
-    )
-    shown = stripe_client.get("/payment-method").get_data(as_text=True)
-    assert "Visa •••• 0341" in shown and f"{method.exp_month:02d}/{method.exp_year % 100}" in shown
-    refused = stripe_client.post("/payment-method", data={"setup_intent": "seti_nobody"})
-    assert refused.status_code == 400 and "find that card" in refused.get_data(as_text=True)

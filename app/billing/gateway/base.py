@@ -10,8 +10,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from app.errors import ExternalServiceError
+
+if TYPE_CHECKING:
+    from app.models.user import User
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,14 @@ class SavedCard:
     last4: str
     exp_month: int
     exp_year: int
+    holder_name: str = ""  # as the provider has it (Stripe: the billing name given with the card)
+
+
+class Setup(NamedTuple):
+    """A card set-up for the browser (Stripe: a SetupIntent): its id and the secret the browser confirms it with."""
+
+    id: str
+    client_secret: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,14 @@ class PaymentGateway(ABC):
     @abstractmethod
     def tokenize(self, card: CardDetails) -> SavedCard:
         """Exchange card details for a reusable token."""
+
+    def create_setup(self, user: User) -> Setup:
+        """Start a card set-up the browser completes (only when `collects_card_in_browser`)."""
+        raise NotImplementedError(f"the {self.name} gateway takes card fields: use tokenize")
+
+    def card_from_setup(self, setup_intent_id: str, user: User) -> SavedCard:
+        """The card the browser set up for this user (only when `collects_card_in_browser`)."""
+        raise NotImplementedError(f"the {self.name} gateway takes card fields: use tokenize")
 
     @abstractmethod
     def charge(

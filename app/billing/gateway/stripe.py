@@ -19,11 +19,12 @@ to Stripe only when STRIPE_API_BASE is Stripe's own, and into metadata otherwise
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 import stripe
@@ -32,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from stripe.params import PaymentIntentCreateParams, RefundCreateParams, SetupIntentCreateParams
 
-from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard
+from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard, Setup
 from app.errors import NotFound, PaymentDeclined
 from app.extensions import db
 from app.models.billing import PaymentCustomer, Transaction
@@ -62,13 +63,6 @@ AUTHENTICATION_REQUIRED = (
 )
 NOT_CONFIRMED = "Your card hasn't been confirmed. Enter it again."
 UNREACHABLE = "the payment service did not answer"
-
-
-class Setup(NamedTuple):
-    """A SetupIntent for the browser: its id and the client secret Stripe.js confirms it with."""
-
-    id: str
-    client_secret: str
 
 
 def _unavailable(method: Callable[P, R]) -> Callable[P, R]:
@@ -145,6 +139,16 @@ class StripeGateway(PaymentGateway):
                 log.warning("stripe: could not delete the duplicate customer (%s)", exc.__class__.__name__)
         return stored
 
+    def _customer_of(self, user_id: str | None, token: str) -> str | None:
+        """The customer to charge with this card: the user's stored one. Charges come right after the caller's
+        commit; if our database is gone by then, Stripe says whose card it is (the charge must name it)."""
+        try:
+            return self.stored_customer(user_id) if user_id else None
+        except sa.exc.DBAPIError:
+            with contextlib.suppress(sa.exc.DBAPIError):
+                db.session.rollback()
+            return _id(self.client.v1.payment_methods.retrieve(token).customer)
+
     # Cards -----------------------------------------------------------------------------------
 
     def tokenize(self, card: CardDetails) -> SavedCard:
@@ -191,12 +195,14 @@ class StripeGateway(PaymentGateway):
         card = method.card
         if card is None:
             raise PaymentDeclined("That payment method isn't a card. Enter a card.")
+        billing = method.billing_details
         return SavedCard(
             token=method.id,
             brand=BRANDS.get(card.brand, card.brand.title())[:20],
             last4=card.last4,
             exp_month=int(card.exp_month),
             exp_year=int(card.exp_year),
+            holder_name=((billing.name if billing is not None else None) or "")[:100],
         )
 
     # Money -----------------------------------------------------------------------------------
@@ -222,7 +228,7 @@ class StripeGateway(PaymentGateway):
             "confirm": True,
             "metadata": meta,
         }
-        customer = self.stored_customer(meta["user_id"]) if meta.get("user_id") else None
+        customer = self._customer_of(meta.get("user_id"), token)
         if customer:
             params["customer"] = customer
         if off_session:
@@ -392,7 +398,7 @@ def _intent_result(intent: Any) -> GatewayResult:
     if status in ("requires_action", "requires_confirmation"):
         return GatewayResult("requires_action", intent.id, amount, currency, client_secret=intent.client_secret)
     if status in ("processing", "requires_capture"):
-        return GatewayResult("pending", intent.id, amount, currency, client_secret=intent.client_secret)
+        return GatewayResult("pending", intent.id, amount, currency)
     error = intent.last_payment_error
     code = (getattr(error, "decline_code", None) or getattr(error, "code", None)) if error else None
     message = getattr(error, "message", None) if error else None

@@ -10,16 +10,7 @@ from werkzeug.wrappers import Response
 
 from app.billing import bp
 from app.billing import invoices as invoice_service
-from app.billing.forms import (
-    AutoRenewForm,
-    CancelForm,
-    CardForm,
-    TrialForm,
-    card_entry,
-    first_errors,
-    parse_id,
-    require_valid,
-)
+from app.billing.forms import AutoRenewForm, CancelForm, CardForm, TrialForm, card_entry, parse_id, require_valid
 from app.billing.routes import back_to, wants_fragment
 from app.billing.services import cart as cart_service
 from app.billing.services import payment_methods
@@ -116,24 +107,24 @@ def resume_subscription(subscription_id: str) -> Response | str:
 @bp.route("/payment-method", methods=["GET", "POST"])
 @login_required
 def payment_method() -> Response | tuple[str, int]:
-    """The card for renewals: the sandbox's fields, or Stripe's card element confirming a SetupIntent."""
     form = CardForm()
     errors: dict[str, str] = {}
-    status = 200
     if request.method == "POST" and form.validate():
         try:
-            method = payment_methods.replace_card(current_user, card_entry(form), form.setup_intent.data)
+            method = payment_methods.replace_card(current_user, card_entry(form), form.setup_intent.data or "")
         except ValidationError as exc:
-            errors, status = exc.errors, 400
-        except (NotFound, PaymentDeclined) as exc:
-            errors, status = {"card": exc.message}, 402 if isinstance(exc, PaymentDeclined) else 400
+            errors = exc.errors
+        except PaymentDeclined as exc:
+            errors = {"card": exc.message}
         else:
             flash(f"{method.label} will be used for renewals.", "success")
             return back_to("billing.subscriptions")
-    elif request.method == "POST":
-        errors, status = first_errors(form), 400
     card = payment_methods.default_for(current_user.id)
     posted = request.form if request.method == "POST" else {}
-    setup = payment_methods.new_setup(current_user)
-    page = render_template("billing/payment_method.html", card=card, errors=errors, form=posted, setup=setup)
-    return page, status
+    return render_template(
+        "billing/payment_method.html",
+        card=card,
+        errors=errors,
+        form=posted,
+        card_in_browser=payment_methods.card_in_browser(),
+    ), 400 if errors else 200

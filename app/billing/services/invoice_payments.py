@@ -7,7 +7,7 @@ idempotency key from the page, so a double submit charges once. The answer is ap
 settlement, as a webhook or reconciliation would apply it, so the invoice is paid and the
 subscription active again exactly once, whichever learns of it first. When the bank wants the
 customer to confirm (3-D Secure), the browser does it with the PaymentIntent's client secret and
-then asks `confirm`, which reads the outcome from the gateway.
+sends the same form again (the same key), and the outcome is read from the gateway.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ class PayRequest:
 
 @dataclass(frozen=True)
 class PayResult:
-    """status: paid, requires_action (the browser confirms with client_secret, then `confirm` with
-    page_key when it is another page's attempt being resumed) or pending (no answer yet)."""
+    """status: paid, requires_action (the browser confirms with client_secret, then sends the form again with
+    page_key: the attempt's own, which may be an earlier page's) or pending (no answer yet)."""
 
     status: str
     invoice: Invoice
@@ -82,9 +82,8 @@ def pay(user: User, request: PayRequest) -> PayResult:
         raise ValidationError({"idempotency_key": OUT_OF_DATE})
     invoice = invoice_service.get_for_user(user.id, request.invoice_id)
     key = transaction_key(invoice.id, request.idempotency_key)
-    replayed = _outcome_of(user, key)
-    if replayed is not None:
-        return replayed
+    if _owned(user, key) is not None:  # the same form again: a double submit, or back from the bank
+        return _ask_gateway(user, invoice, key)
     payable(user.id, invoice.id)
     gateway = get_gateway()
     saved, holder = payment_methods.card_given(user, gateway, request.card, request.setup_intent_id)
@@ -139,21 +138,18 @@ def pay(user: User, request: PayRequest) -> PayResult:
     return _apply(user, key, result)
 
 
-def confirm(user: User, invoice_id: uuid.UUID | str, page_key: str) -> PayResult:
-    """After the browser confirmed the payment with the bank: its outcome, read from the gateway and applied
-    (once, whoever applies it first). Raises ValidationError, NotFound, PaymentDeclined."""
-    if not valid_key(page_key):
-        raise ValidationError({"idempotency_key": OUT_OF_DATE})
-    invoice = invoice_service.get_for_user(user.id, invoice_id)
-    key = transaction_key(invoice.id, page_key)
-    if _owned(user, key) is None:
-        raise NotFound("We couldn't find that payment.")
+def _ask_gateway(user: User, invoice: Invoice, key: str) -> PayResult:
+    """An attempt made before: its outcome if settled, else the gateway's answer for it, applied (once,
+    whoever applies it first: this, the webhook or reconciliation). Raises PaymentDeclined."""
+    settled = _outcome_of(user, key)
+    if settled is not None:
+        return settled
     try:
         result = get_gateway().retrieve(key)
     except GatewayUnavailable:
         result = None
     if result is None:
-        return _outcome_of(user, key) or PayResult("pending", invoice, message=UNCONFIRMED)
+        return PayResult("pending", invoice, message=UNCONFIRMED)
     return _apply(user, key, result)
 
 
@@ -170,7 +166,8 @@ def _apply(user: User, key: str, result: GatewayResult) -> PayResult:
         return outcome
     invoice = _invoice_of(user, tx.id)
     if result.requires_action:
-        return PayResult("requires_action", invoice, client_secret=result.client_secret)
+        page_key = key.removeprefix(transaction_key(invoice.id, ""))
+        return PayResult("requires_action", invoice, client_secret=result.client_secret, page_key=page_key)
     return PayResult("pending", invoice, message=UNCONFIRMED)
 
 
@@ -215,6 +212,6 @@ def _resume(user: User, invoice_id: uuid.UUID, tx: Transaction) -> PayResult:
         result = None
     if result is None or result.status != "pending" or not result.client_secret:
         raise Conflict(IN_FLIGHT)
-    page_key = tx.idempotency_key.removeprefix(prefix)
     invoice = invoice_service.get_for_user(user.id, invoice_id)
+    page_key = tx.idempotency_key.removeprefix(prefix)
     return PayResult("requires_action", invoice, client_secret=result.client_secret, page_key=page_key)
