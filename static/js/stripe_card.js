@@ -9,7 +9,8 @@
 // and nothing is posted. When the page carries data-action-secret (the bank wants this payment
 // confirmed), it calls confirmCardPayment with it, then sends the same form again (same
 // idempotency key): the server settles the payment from Stripe's answer. Binds on page load and
-// after boosted navigation (htmx:load).
+// after boosted navigation (htmx:load). The form itself must not be boosted (hx-boost="false"):
+// htmx would post it before the card is confirmed.
 (function () {
   "use strict";
 

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models.billing import Invoice, Transaction
+from app.models.billing import Invoice, PaymentMethod, Transaction
 from app.models.checkout import CheckoutAttempt
 from tests.e2e.test_billing_journeys import add_to_cart, browser_sign_in
 from tests.support.a11y import everywhere
@@ -29,9 +29,11 @@ def at_checkout(stripe_app, live_server, page, user, shop):
     browser_sign_in(stripe_app, page, live_server, user)
     add_to_cart(page, live_server, shop["crm_team"])
     page.goto(live_server.url("/cart"))
+    page.evaluate("window.sameDocument = true")
     page.get_by_role("link", name="Continue to checkout").click()
     page.get_by_role("heading", name="Review and pay").wait_for()
     page.locator("[data-card-element] input").first.wait_for()
+    assert page.evaluate("window.sameDocument === true")  # a boosted navigation: the element mounted all the same
     return page
 
 
@@ -131,3 +133,20 @@ def test_the_card_element_page_passes_the_shared_accessibility_check(at_checkout
     _pay(page)
     page.locator("#card-error").wait_for()  # with Stripe's message shown, as a customer may see it
     assert everywhere(page, "customer", "stripe-checkout", "/checkout") == []
+
+
+def test_the_card_for_renewals_is_replaced_through_the_same_card_element(
+    stripe_app, live_server, page, user, localstripe
+):
+    localstripe.flush()
+    browser_sign_in(stripe_app, page, live_server, user)
+    page.goto(live_server.url("/payment-method"))
+    page.locator("[data-card-element] input").first.wait_for()
+    type_card(page, "4242424242424242")
+    page.get_by_role("button", name="Save card").click()
+    page.wait_for_url(re.compile(r"/subscriptions/$"))
+    assert page.get_by_text("Visa •••• 4242 will be used for renewals.").is_visible()
+    with stripe_app.app_context():
+        method = db.session.scalar(sa.select(PaymentMethod))
+        assert (method.gateway, method.last4, method.holder_name) == ("stripe", "4242", "Ada Lovelace")
+    assert localstripe.api("GET", f"payment_methods/{method.token}")["customer"]
