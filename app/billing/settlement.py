@@ -33,6 +33,10 @@ MOVES = {
 }
 # A failed renewal is retried this many days after the first failure, then the subscription expires.
 RETRY_DAYS = (1, 3, 5)
+# Charges that pay a subscription's period: the renewal itself, and the customer paying its open invoice
+# on-session ("invoice"). Only a failed renewal moves the retry schedule; a failed on-session attempt
+# leaves the invoice open for the next retry or attempt.
+RENEWS = frozenset({"renewal", "invoice"})
 
 
 def lock_transaction(where: sa.ColumnElement[bool]) -> Transaction | None:
@@ -120,7 +124,7 @@ def _charge_succeeded(
             notices.receipt(invoice, paid_on=now)
     if tx.purpose == "plan_change" and paid:
         plan_changes.paid(tx, now)
-    if tx.purpose == "renewal" and paid:
+    if tx.purpose in RENEWS and paid:
         sub = subscription or (lock_subscription(tx.subscription_id) if tx.subscription_id else None)
         if sub is not None:  # a renewal's transaction names its subscription
             renewed(sub, paid[0], now)
