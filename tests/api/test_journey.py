@@ -1,4 +1,4 @@
-"""A person on a mobile client, over HTTP: sign up, verify with the emailed code, sign in, browse, read notifications."""
+"""A person on a mobile client, over HTTP: sign up, verify by emailed code, sign in, browse, read notifications."""
 
 from __future__ import annotations
 
