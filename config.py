@@ -141,6 +141,7 @@ class Config:
     # origins allowed to call it cross-origin (comma-separated; none by default: CORS is off).
     API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
     API_MAX_JSON_DEPTH = 16
+    API_MAX_URL_LENGTH = 4096  # path + query; gunicorn's own limit (gunicorn.conf.py) is 8190
     API_CORS_ORIGINS = tuple(o.strip().rstrip("/") for o in (env("API_CORS_ORIGINS") or "").split(",") if o.strip())
 
     # Social login. A provider is offered only when its client id and secret are set.

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
-from werkzeug.exceptions import BadRequest, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, RequestURITooLarge, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
@@ -103,9 +103,12 @@ def check_body() -> None:
 
 
 def check_json_body() -> None:
-    """The JSON API takes JSON only, of at most API_MAX_BODY_BYTES and API_MAX_JSON_DEPTH levels: anything
-    else is a 413, 415 or 400 here, before a schema sees it (a deep enough body would crash the parser)."""
+    """The JSON API takes JSON only, of at most API_MAX_BODY_BYTES and API_MAX_JSON_DEPTH levels, at URLs of at
+    most API_MAX_URL_LENGTH: anything else is a 413, 415, 400 or 414 here, before a schema sees it (a deep
+    enough body would crash the parser)."""
     request.max_content_length = current_app.config["API_MAX_BODY_BYTES"]
+    if len(request.full_path) > current_app.config["API_MAX_URL_LENGTH"]:
+        raise RequestURITooLarge("That address is too long for the API.")
     if request.method not in BODY_METHODS or not _has_body():
         return
     if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
