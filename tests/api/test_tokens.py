@@ -149,3 +149,71 @@ def test_the_session_cookie_is_never_accepted_by_the_api(app, client):
 
     problem_of(response, 401)
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_signing_in_by_emailed_code_sends_one_then_signs_in_with_it(app, client):
+    from tests.auth.conftest import last_code
+
+    with app.app_context():
+        make_user(username="ada", email="ada@example.com")
+
+    asked = client.post("/api/v1/auth/login", json={"email": "ada@example.com"})
+    stranger = client.post("/api/v1/auth/login", json={"email": "nobody@example.com"})
+    assert asked.get_json() == stranger.get_json()  # the same answer either way
+    assert asked.get_json()["status"] == "code_sent"
+    code = last_code(app, "login_code")
+
+    signed = client.post("/api/v1/auth/login", json={"email": "ada@example.com", "code": code})
+
+    assert signed.status_code == 200 and signed.get_json()["status"] == "signed_in"
+
+
+def test_a_recovery_code_completes_the_second_step_once(app, client):
+    from app.auth import mfa
+
+    with app.app_context():
+        ada = make_user(username="ada", totp=True)
+        [code, *_] = mfa.regenerate_recovery_codes(ada)
+    first = api_login(client, "ada")
+
+    done = client.post("/api/v1/auth/mfa", json={"challenge_token": first["challenge_token"], "code": code})
+    second = api_login(client, "ada")
+    reused = client.post("/api/v1/auth/mfa", json={"challenge_token": second["challenge_token"], "code": code})
+
+    assert done.status_code == 200
+    problem_of(reused, 401)
+
+
+def test_five_wrong_passwords_lock_the_account_like_the_page_does(make_app):
+    limited = make_app(RATELIMIT_ENABLED=True)
+    with limited.app_context():
+        make_user(username="ada")
+    client = limited.test_client()
+
+    answers = [
+        client.post("/api/v1/auth/login", json={"identifier": "ada", "password": "wrong password"}) for _ in range(6)
+    ]
+
+    assert [a.status_code for a in answers[:5]] == [401] * 5
+    locked = problem_of(answers[5], 429)
+    assert "Too many failed sign-ins for this account" in locked["detail"] and answers[5].headers["Retry-After"]
+
+
+def test_a_password_reset_over_the_api_ends_every_sign_in(app, client):
+    from tests.auth.conftest import reset_link
+
+    with app.app_context():
+        make_user(username="ada", email="ada@example.com")
+    signed = api_login(client, "ada")
+
+    assert client.post("/api/v1/auth/password-reset", json={"email": "ada@example.com"}).status_code == 202
+    token = reset_link(app).rsplit("/", 1)[-1]
+    bad = client.post("/api/v1/auth/password-reset/confirm", json={"token": "forged", "password": "x" * 20})
+    done = client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "password": "a brand new passphrase"}
+    )
+
+    assert problem_of(bad, 422)["errors"]["token"].startswith("That reset link is invalid")
+    assert done.status_code == 200
+    problem_of(client.get("/api/v1/me", headers=bearer(signed["access_token"])), 401)
+    assert api_login(client, "ada", "a brand new passphrase")["status"] == "signed_in"
