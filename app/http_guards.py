@@ -107,7 +107,8 @@ def check_json_body() -> None:
     most API_MAX_URL_LENGTH: anything else is a 413, 415, 400 or 414 here, before a schema sees it (a deep
     enough body would crash the parser)."""
     request.max_content_length = current_app.config["API_MAX_BODY_BYTES"]
-    if len(request.full_path) > current_app.config["API_MAX_URL_LENGTH"]:
+    # An address no route matches is a 404 however long; one that does, with a query past the limit, is a 414.
+    if request.url_rule is not None and len(request.full_path) > current_app.config["API_MAX_URL_LENGTH"]:
         raise RequestURITooLarge("That address is too long for the API.")
     if request.method not in BODY_METHODS or not _has_body():
         return
