@@ -46,7 +46,8 @@ def outcome(result: TokenPair | MfaChallenge) -> dict[str, Any]:
 
 
 def client_name(data: dict[str, Any]) -> str:
-    return str(data.get("client_name") or "") or (request.user_agent.string or "API client")[:80]
+    """What the sessions page calls this sign-in: the name sent, else ("") the device read from the User-Agent."""
+    return str(data.get("client_name") or "").strip()
 
 
 @blp.route("/signup", methods=["POST"])

@@ -4,7 +4,8 @@ One table for every kind. `access` (15 minutes) and `refresh` tokens belong to a
 which is a `UserSession` row like a browser's (device = the client's name): ending that row on the
 sessions page ends every token of it. A refresh token is used once: refreshing sets `rotated_at`
 and issues the next one; presenting a rotated one again revokes the whole sign-in (the family).
-`mfa` tokens are the 5-minute challenge between the password and the second factor. `pat` rows
+`mfa` tokens are the 5-minute challenge between the password and the second factor (such a row keeps
+the first factor's method in `scopes` and the client's name in `name`, for the sign-in it completes). `pat` rows
 are personal access tokens for scripts: no sign-in, the scopes chosen when they were made.
 """
 

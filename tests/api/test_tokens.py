@@ -12,7 +12,7 @@ from app.models.audit import AuditEvent
 from app.models.user import UserSession
 from tests.api.conftest import api_login, bearer, problem_of
 from tests.support.mfa import totp_code
-from tests.support.users import make_user, sign_in
+from tests.support.users import DEFAULT_PASSWORD, make_user, sign_in
 
 
 def test_a_password_sign_in_gives_a_15_minute_access_token_that_reads_me(app, client):
@@ -217,3 +217,17 @@ def test_a_password_reset_over_the_api_ends_every_sign_in(app, client):
     assert done.status_code == 200
     problem_of(client.get("/api/v1/me", headers=bearer(signed["access_token"])), 401)
     assert api_login(client, "ada", "a brand new passphrase")["status"] == "signed_in"
+
+
+def test_without_a_client_name_the_sessions_page_names_the_device_from_the_user_agent(app, client):
+    with app.app_context():
+        make_user(username="ada")
+    firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+    signed = client.post(
+        "/api/v1/auth/login", json={"identifier": "ada", "password": DEFAULT_PASSWORD}, headers={"User-Agent": firefox}
+    ).get_json()
+
+    with app.app_context():
+        record = db.session.get(UserSession, signed["session_id"])
+        assert record.device == "Firefox on Linux" and record.remember is True
