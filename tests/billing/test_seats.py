@@ -205,6 +205,7 @@ def test_more_seats_is_an_upgrade_previewed_then_charged_now_for_the_rest_of_the
         assert descriptions[0].startswith("Remaining time on Team × 5 seats")
         assert descriptions[1].startswith("Unused time on Team × 3 seats")
     assert [c["amount"] for c in gateway.charges()] == [change.total]
+    assert "From 3 to 5 seats on Team." in text(signed_in.get(f"/subscriptions/{sub_id}"))
 
 
 def test_fewer_seats_is_a_downgrade_scheduled_for_the_period_end_and_renewed_with_the_new_seats(
