@@ -17,7 +17,14 @@ def test_an_admin_prices_a_plan_per_seat_with_limits_and_bad_limits_are_explaine
         product_id = product.id
         db.session.commit()
     url = f"/admin/products/{product_id}/plans/new"
-    base = {"name": "Team", "billing_cycle": "monthly", "price": "10.00", "currency": "EUR", "per_seat": "on"}
+    base = {
+        "name": "Team",
+        "billing_cycle": "monthly",
+        "price": "10.00",
+        "currency": "EUR",
+        "per_seat": "on",
+        "is_active": "on",
+    }
     response = admin_client.post(url, data={**base, "min_seats": "5", "max_seats": "3"})
     assert response.status_code == 400 and "Maximum seats must be at least the minimum" in text(response)
     with app.app_context():
@@ -27,4 +34,6 @@ def test_an_admin_prices_a_plan_per_seat_with_limits_and_bad_limits_are_explaine
     with app.app_context():
         plan = db.session.scalars(sa.select(Plan).filter_by(product_id=product_id)).one()
         assert (plan.per_seat, plan.min_seats, plan.max_seats) == (True, 2, 20)
-        assert db.session.get(Product, product_id).name == "Seats Desk"
+        slug = db.session.get(Product, product_id).slug
+    assert "per seat, 2–20" in text(admin_client.get(f"/admin/products/{product_id}"))
+    assert "per seat / month" in text(admin_client.get(f"/products/{slug}?cycle=monthly"))
