@@ -197,6 +197,9 @@ class PlanForm(FlaskForm):
     currency = StringField("Currency", default="USD")
     discount_percent = StringField("Discount (%)", default="0")
     trial_days = StringField("Trial days", default="0")
+    per_seat = BooleanField("Priced per seat — the customer chooses how many")
+    min_seats = StringField("Minimum seats", default="1")
+    max_seats = StringField("Maximum seats", default="100")
     features = TextAreaField("Features")
     sort_order = StringField("Position")
     is_active = BooleanField("Active — open to new subscriptions", default=True)
@@ -211,6 +214,9 @@ class PlanForm(FlaskForm):
             currency=_text(self.currency.data),
             discount_percent=_text(self.discount_percent.data),
             trial_days=_text(self.trial_days.data),
+            per_seat=bool(self.per_seat.data),
+            min_seats=_text(self.min_seats.data),
+            max_seats=_text(self.max_seats.data),
             features=features,
             sort_order=_text(self.sort_order.data),
             is_active=bool(self.is_active.data),

@@ -260,6 +260,9 @@ class PlanValues:
     features: list[str]
     sort_order: str
     is_active: bool
+    per_seat: bool = False
+    min_seats: str = "1"
+    max_seats: str = "100"
 
 
 def save_plan(product_id: uuid.UUID, plan_id: uuid.UUID | None, values: PlanValues, *, actor_id: uuid.UUID) -> Plan:

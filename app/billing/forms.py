@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -130,8 +131,10 @@ class CartAddForm(FlaskForm):
     plan_id = StringField(validators=[_Checked(parse_id)])
     quantity = StringField(validators=[_Checked(parse_quantity)])
 
-    def command(self) -> tuple[uuid.UUID, int]:
-        return parse_id(self.plan_id.data), parse_quantity(self.quantity.data)
+    def command(self) -> tuple[uuid.UUID, int | None]:
+        """The plan and the quantity chosen (None when none was: the plan's default)."""
+        blank = self.quantity.data is None or str(self.quantity.data).strip() == ""
+        return parse_id(self.plan_id.data), None if blank else parse_quantity(self.quantity.data)
 
 
 class QuantityForm(FlaskForm):
@@ -183,10 +186,21 @@ class PauseForm(FlaskForm):
         return parse_length(self.cycles.data, self.until.data)
 
 
+def parse_seats(raw: object) -> int | None:
+    """The seats asked for in a plan change: None when not given (keep them), else a whole number."""
+    text = "" if raw is None else str(raw).strip()
+    if text == "":
+        return None
+    if not re.fullmatch(r"[0-9]{1,3}", text) or int(text) < 1:
+        raise AppValidationError({"quantity": "Enter the number of seats as a whole number, such as 5."})
+    return int(text)
+
+
 class PlanChangeForm(FlaskForm):
     """The preview's confirm button: the plan, the preview's instant and signature, an idempotency key."""
 
     plan_id = HiddenField(filters=[_text])
+    quantity = HiddenField(filters=[_text])
     idempotency_key = HiddenField(filters=[_text])
     fingerprint = HiddenField(filters=[_text])
     previewed_at = HiddenField(filters=[_text])
@@ -196,6 +210,7 @@ class PlanChangeForm(FlaskForm):
             user_id=user_id,
             subscription_id=subscription_id,
             plan_id=parse_id(self.plan_id.data),
+            quantity=parse_seats(self.quantity.data),
             idempotency_key=self.idempotency_key.data,
             fingerprint=self.fingerprint.data,
             at=_instant(self.previewed_at.data),

@@ -90,6 +90,7 @@ def _line_data(line: PricedLine, answers: dict[str, Any] | None) -> dict[str, An
         "cycle": line.cycle,
         "currency": line.currency,
         "quantity": line.quantity,
+        "per_seat": line.per_seat,
         "unit_price": line.unit_price,
         "discount_percent": str(line.discount_percent),
         "fee_percent": str(line.fee_percent),
@@ -111,6 +112,7 @@ def priced_lines(attempt: CheckoutAttempt) -> list[tuple[PricedLine, dict[str, A
                 unit_price=int(d["unit_price"]),
                 discount_percent=Decimal(d["discount_percent"]),
                 fee_percent=Decimal(d["fee_percent"]),
+                per_seat=bool(d.get("per_seat", False)),
             ),
             d.get("answers"),
         )

@@ -28,10 +28,20 @@ def _period_text(start: datetime, end: datetime) -> str:
     return f"{format_date(start)} – {format_date(end)}"
 
 
-def proration_lines(p: Proration, old: Plan, new: Plan, *, sign: int = 1) -> list[InvoiceLine]:
+def plan_label(plan: Plan, quantity: int) -> str:
+    """ "Team" or, on a per-seat plan, "Team × 5 seats"."""
+    if not plan.per_seat:
+        return plan.name
+    return f"{plan.name} × {quantity} seat{'' if quantity == 1 else 's'}"
+
+
+def proration_lines(
+    p: Proration, old: Plan, new: Plan, *, sign: int = 1, old_quantity: int = 1, new_quantity: int = 1
+) -> list[InvoiceLine]:
     """The lines of a proration document, each with its dates and arithmetic. `sign` -1: as a credit note
-    shows them (what is credited positive)."""
+    shows them (what is credited positive). The quantities name the seats on per-seat plans."""
     unused = _period_text(p.at, p.period_end)
+    old_name, new_name = plan_label(old, old_quantity), plan_label(new, new_quantity)
     lines: list[tuple[str, str, uuid.UUID | None, int]] = []
     if p.charge:
         rest = _period_text(p.new_period_start, p.new_period_end)
@@ -40,10 +50,10 @@ def proration_lines(p: Proration, old: Plan, new: Plan, *, sign: int = 1) -> lis
             if p.new_period_end != p.period_end
             else f"{p.unused_seconds:,} of {p.period_seconds:,} seconds"
         )
-        lines.append(("proration", f"Remaining time on {new.name} · {rest} ({arithmetic})", new.id, p.charge))
+        lines.append(("proration", f"Remaining time on {new_name} · {rest} ({arithmetic})", new.id, p.charge))
     if p.credit:
         arithmetic = f"{p.unused_seconds:,} of {p.period_seconds:,} seconds"
-        lines.append(("proration", f"Unused time on {old.name} · {unused} ({arithmetic})", old.id, -p.credit))
+        lines.append(("proration", f"Unused time on {old_name} · {unused} ({arithmetic})", old.id, -p.credit))
     if p.fee:
         lines.append(("fee", f"Platform fee ({percent_text(p.fee_percent)}%)", None, p.fee))
     return [
@@ -90,16 +100,19 @@ def proration_document(
             if credit_note
             else ""
         ),
-        lines=proration_lines(p, old, new, sign=sign),
+        lines=proration_lines(
+            p, old, new, sign=sign, old_quantity=change.from_quantity, new_quantity=change.to_quantity
+        ),
     )
     db.session.add(document)
     return document
 
 
 def apply(change: PlanChange, sub: Subscription, plan: Plan, now: datetime) -> None:
-    """Switch the subscription to the change's plan (and its new period for a cycle change); notify, audit."""
-    old = sub.plan
-    sub.plan = plan
+    """Switch the subscription to the change's plan and seats (and its new period for a cycle change); notify,
+    audit."""
+    old, old_quantity = sub.plan, sub.quantity
+    sub.plan, sub.quantity = plan, change.to_quantity
     if change.kind == "cycle" and change.new_period_start and change.new_period_end:
         sub.current_period_start, sub.current_period_end = change.new_period_start, change.new_period_end
     change.status, change.applied_at = "applied", now
@@ -108,10 +121,11 @@ def apply(change: PlanChange, sub: Subscription, plan: Plan, now: datetime) -> N
         "subscription.plan_changed",
         actor_id=change.user_id,
         target=sub,
-        before={"plan": old.name, "plan_id": str(old.id)},
+        before={"plan": old.name, "plan_id": str(old.id), "quantity": old_quantity},
         after={
             "plan": plan.name,
             "plan_id": str(plan.id),
+            "quantity": sub.quantity,
             "kind": change.kind,
             "total": change.total,
             "change": str(change.id),

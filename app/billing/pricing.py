@@ -2,6 +2,9 @@
 
 Integer minor units; each amount is rounded ROUND_HALF_UP once, per line. An
 invoice's lines are exactly these amounts, so its total is the sum of its lines.
+
+A per-seat plan's line is unit price × seats; the plan's discount and then the platform fee apply to that
+subtotal, exactly as for any line. Any other plan is bought once (quantity 1).
 """
 
 from __future__ import annotations
@@ -13,7 +16,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from app.models.catalog import CYCLE_LABELS, Plan, Product
-from app.money import percent_of
+from app.money import format_money, percent_of
+
+
+def seats_problem(plan: Plan, quantity: int) -> str | None:
+    """Why `quantity` can't be bought on `plan` (None when it can): a per-seat plan takes min_seats–max_seats,
+    any other plan exactly 1."""
+    if not plan.per_seat:
+        return None if quantity == 1 else f"The {plan.name} plan is not priced per seat: its quantity is 1."
+    if not plan.min_seats <= quantity <= plan.max_seats:
+        return f"Choose from {plan.min_seats} to {plan.max_seats} seats."
+    return None
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,7 @@ class PricedLine:
     unit_price: int
     discount_percent: Decimal
     fee_percent: Decimal
+    per_seat: bool = False
 
     @property
     def subtotal(self) -> int:
@@ -55,8 +69,17 @@ class PricedLine:
         return self.unit_price - percent_of(self.unit_price, self.discount_percent)
 
     @property
+    def seats_text(self) -> str:
+        """ "5 seats × €10.00" for a per-seat line (the unit price before the discount); "" otherwise."""
+        if not self.per_seat:
+            return ""
+        noun = "seat" if self.quantity == 1 else "seats"
+        return f"{self.quantity} {noun} × {format_money(self.unit_price, self.currency)}"
+
+    @property
     def description(self) -> str:
-        return f"{self.product_name} · {self.plan_name} ({CYCLE_LABELS.get(self.cycle, self.cycle).lower()})"
+        text = f"{self.product_name} · {self.plan_name} ({CYCLE_LABELS.get(self.cycle, self.cycle).lower()})"
+        return f"{text} · {self.seats_text}" if self.per_seat else text
 
 
 def price_line(plan: Plan, product: Product, quantity: int, fee_percent: Decimal) -> PricedLine:
@@ -71,6 +94,7 @@ def price_line(plan: Plan, product: Product, quantity: int, fee_percent: Decimal
         unit_price=int(plan.price),
         discount_percent=Decimal(plan.discount_percent or 0),
         fee_percent=Decimal(fee_percent),
+        per_seat=bool(plan.per_seat),
     )
 
 

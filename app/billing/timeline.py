@@ -135,6 +135,9 @@ def _audit_detail(event: AuditEvent, before: dict[str, Any], after: dict[str, An
             return "The pause ended early."
         return "The scheduled cancellation is off: it renews as usual."
     old, new = before.get("plan"), after.get("plan")
+    seats_before, seats_after = before.get("quantity"), after.get("quantity")
+    if old and old == new and seats_before and seats_after and seats_before != seats_after:
+        return f"From {seats_before} to {seats_after} seats on {new}."
     if old and new and old != new:
         return f"From {old} to {new}."
     return f"To {new}." if new else ""

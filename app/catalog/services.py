@@ -21,7 +21,7 @@ from app.catalog.schema import check_schema, read_schema, with_order
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models.billing import Subscription
-from app.models.catalog import BILLING_CYCLES, DOWNGRADE_TIMINGS, Plan, Product
+from app.models.catalog import BILLING_CYCLES, DOWNGRADE_TIMINGS, MAX_SEATS, Plan, Product
 from app.money import minor_exponent, to_major
 
 ICON_RE = re.compile(r"^[a-z0-9-]{0,40}$")
@@ -31,7 +31,7 @@ TEXT_LIMITS = {"name": 120, "tagline": 200, "category": 60, "description": 20_00
 MAX_FEATURES, MAX_FEATURE = 40, 200
 MAX_SORT_ORDER = 1000
 # A plan's money terms: fixed once somebody subscribed (retire it and add a new plan instead).
-TERMS = ("billing_cycle", "price", "currency", "discount_percent")
+TERMS = ("billing_cycle", "price", "currency", "discount_percent", "per_seat")
 
 
 class CatalogInvalid(ValidationError):
@@ -275,6 +275,9 @@ class PlanTerms(TypedDict, total=False):
     trial_days: int | str  # 0
     features: Sequence[str]  # none
     sort_order: int | str | None  # with its tier, else last
+    per_seat: bool  # False: priced per subscription
+    min_seats: int | str  # 1 (per-seat plans)
+    max_seats: int | str  # MAX_SEATS (per-seat plans)
 
 
 def _plan_values(
@@ -303,6 +306,7 @@ def _plan_values(
     else:
         price = _whole(price, "price", "Price", errors, maximum=MAX_PRICE)
     trial_days = _whole(trial_days, "trial_days", "Trial days", errors, maximum=365)
+    per_seat, min_seats, max_seats = _seat_limits(terms, errors)
     try:
         discount = parse_discount(discount_percent)
     except ValidationError as exc:
@@ -328,9 +332,26 @@ def _plan_values(
         "currency": currency,
         "discount_percent": discount,
         "trial_days": trial_days,
+        "per_seat": per_seat,
+        "min_seats": min_seats,
+        "max_seats": max_seats,
         "features": [f.strip() for f in features] if "features" not in errors else [],
         "sort_order": sort_order,
     }
+
+
+def _seat_limits(terms: PlanTerms, errors: dict[str, str]) -> tuple[bool, int, int]:
+    """(per_seat, min_seats, max_seats): 1 ≤ min ≤ max ≤ MAX_SEATS; a plan not priced per seat keeps 1–MAX."""
+    per_seat = bool(terms.get("per_seat", False))
+    if not per_seat:
+        return False, 1, MAX_SEATS
+    low = _whole(terms.get("min_seats", 1), "min_seats", "Minimum seats", errors, maximum=MAX_SEATS)
+    high = _whole(terms.get("max_seats", MAX_SEATS), "max_seats", "Maximum seats", errors, maximum=MAX_SEATS)
+    if "min_seats" not in errors and low < 1:
+        errors["min_seats"] = "Minimum seats must be at least 1"
+    if "min_seats" not in errors and "max_seats" not in errors and high < low:
+        errors["max_seats"] = "Maximum seats must be at least the minimum"
+    return True, low, high
 
 
 def _next_position(product: Product, name: str) -> int:
@@ -351,6 +372,9 @@ def plan_state(plan: Plan) -> dict[str, Any]:
         "currency": plan.currency,
         "discount_percent": str(plan.discount_percent),
         "trial_days": plan.trial_days,
+        "per_seat": plan.per_seat,
+        "min_seats": plan.min_seats,
+        "max_seats": plan.max_seats,
         "features": list(plan.features or []),
         "is_active": plan.is_active,
         "sort_order": plan.sort_order,

@@ -341,6 +341,8 @@ class PlanChange(UUIDPk, Timestamps, Model):
     from_plan_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("plan.id", ondelete="RESTRICT"))
     to_plan_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("plan.id", ondelete="RESTRICT"))
     to_plan: Mapped[Plan] = relationship(foreign_keys=[to_plan_id], lazy="raise_on_sql")
+    from_quantity: Mapped[int] = mapped_column(default=1, server_default="1")  # seats before and after
+    to_quantity: Mapped[int] = mapped_column(default=1, server_default="1")
     kind: Mapped[str] = mapped_column(sa.String(12))
     status: Mapped[str] = mapped_column(sa.String(12))
     idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
@@ -365,6 +367,7 @@ class PlanChange(UUIDPk, Timestamps, Model):
         sa.CheckConstraint(_in("kind", PLAN_CHANGE_KINDS), name="kind"),
         sa.CheckConstraint(_in("status", PLAN_CHANGE_STATUSES), name="status"),
         sa.CheckConstraint("total = charge - credit + fee", name="total_adds_up"),
+        sa.CheckConstraint("from_quantity >= 1 AND to_quantity >= 1", name="quantities_positive"),
         sa.Index(
             "uq_plan_change_one_open",
             "subscription_id",

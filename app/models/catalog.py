@@ -15,6 +15,7 @@ from app.models.base import JSONType, Timestamps, UTCDateTime, UUIDPk, utcnow
 from app.money import discounted, percent_of
 
 DOWNGRADE_TIMINGS = ("period_end", "now")
+MAX_SEATS = 100  # the most seats a per-seat plan may allow
 BILLING_CYCLES = ("weekly", "monthly", "quarterly", "half_yearly", "yearly")
 CYCLE_LABELS = {
     "weekly": "Weekly",
@@ -69,9 +70,16 @@ class Plan(UUIDPk, Timestamps, Model):
     features: Mapped[list[str]] = mapped_column(JSONType, default=list)
     is_active: Mapped[bool] = mapped_column(default=True)
     sort_order: Mapped[int] = mapped_column(default=0)
+    # Priced per seat: the subscription's quantity (min_seats–max_seats) multiplies the price; otherwise it is 1.
+    per_seat: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    min_seats: Mapped[int] = mapped_column(default=1, server_default="1")
+    max_seats: Mapped[int] = mapped_column(default=MAX_SEATS, server_default=str(MAX_SEATS))
 
     __table_args__ = (
         sa.CheckConstraint("price >= 0", name="price_not_negative"),
+        sa.CheckConstraint(
+            f"min_seats >= 1 AND max_seats >= min_seats AND max_seats <= {MAX_SEATS}", name="seat_limits"
+        ),
         sa.CheckConstraint("discount_percent >= 0 AND discount_percent <= 100", name="discount_range"),
         sa.CheckConstraint("trial_days >= 0", name="trial_days_not_negative"),
         sa.CheckConstraint(

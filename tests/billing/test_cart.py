@@ -10,7 +10,7 @@ from app.models.catalog import Plan, Product
 from app.models.checkout import CartItem
 from app.models.user import User
 from tests.factories import PlanFactory, ProductFactory, SubscriptionFactory
-from tests.support.checkout import add_to_cart
+from tests.support.checkout import add_to_cart, per_seat
 
 HX = {"HX-Request": "true"}
 
@@ -57,6 +57,7 @@ def test_a_visitors_cart_lives_in_the_session_and_joins_the_account_at_login(app
             )
         )
         db.session.commit()
+    per_seat(app, shop["crm_pro"])
     add_to_cart(client, shop["crm_pro"], 3)
     add_to_cart(client, shop["analytics_yearly"])
     assert "Pipeline CRM" in text(client.get("/cart"))
@@ -71,12 +72,13 @@ def test_a_visitors_cart_lives_in_the_session_and_joins_the_account_at_login(app
     assert _items(app, user.id) == {shop["crm"]: (shop["crm_pro"], 3), shop["analytics"]: (shop["analytics_yearly"], 1)}
 
 
-def test_quantity_changes_by_htmx_and_the_totals_follow(app, signed_in, user, shop):
+def test_seats_change_by_htmx_and_the_totals_follow(app, signed_in, user, shop):
+    per_seat(app, shop["crm_team"])
     add_to_cart(signed_in, shop["crm_team"])
     response = signed_in.post(f"/cart/{shop['crm']}/quantity", data={"quantity": "3"}, headers=HX)
     fragment = text(response)
     assert response.status_code == 200 and fragment.lstrip().startswith('<div id="cart-body"')
-    assert "Quantity updated" in fragment and "$147.00" in fragment and "$161.70" in fragment
+    assert "Seats updated" in fragment and "$147.00" in fragment and "$161.70" in fragment
     assert _items(app, user.id)[shop["crm"]] == (shop["crm_team"], 3)
 
 
@@ -91,6 +93,7 @@ def test_removing_a_line_works_with_and_without_javascript(app, signed_in, user,
 
 @pytest.mark.parametrize("quantity", ["-1", "0", "101", "1000000000000", "abc", "1.5", "<script>", "' OR 1=1 --"])
 def test_a_bad_quantity_is_explained_next_to_the_field_and_changes_nothing(app, signed_in, user, shop, quantity):
+    per_seat(app, shop["crm_team"])
     add_to_cart(signed_in, shop["crm_team"], 2)
     for headers in ({}, HX):
         response = signed_in.post(f"/cart/{shop['crm']}/quantity", data={"quantity": quantity}, headers=headers)

@@ -135,6 +135,40 @@ CASES = [
         18300,
         utc(2028, 7, 2),
     ),
+    (
+        "seats up: 3 → 5 seats of $10.00, 10 of 30 days left",
+        utc(2027, 4, 21),
+        utc(2027, 4, 1),
+        utc(2027, 5, 1),
+        3000,  # 3 seats × 1000
+        5000,  # 5 seats × 1000
+        "monthly",
+        "monthly",
+        "10",
+        ChangeKind.UPGRADE,
+        1000,  # 3000 × 10/30
+        1667,  # 5000 × 10/30 = 1666.67, half up
+        67,  # 10 % of 667 = 66.7
+        734,
+        utc(2027, 5, 1),
+    ),
+    (
+        "seats down: 5 → 2 seats of $10.00, half of the month left, credited at once",
+        utc(2027, 4, 16),
+        utc(2027, 4, 1),
+        utc(2027, 5, 1),
+        5000,
+        2000,
+        "monthly",
+        "monthly",
+        "10",
+        ChangeKind.DOWNGRADE,
+        2500,  # 5000 × 15/30
+        1000,  # 2000 × 15/30
+        -150,  # 10 % of -1500, given back with the credit
+        -1650,
+        utc(2027, 5, 1),
+    ),
 ]
 
 

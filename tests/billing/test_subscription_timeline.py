@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models.billing import Invoice, Subscription
 from app.models.user import Role, User
-from tests.support.checkout import CARD_RENEWAL_DECLINES, add_to_cart, card, pay, save_card
+from tests.support.checkout import CARD_RENEWAL_DECLINES, add_to_cart, card, pay, per_seat, save_card
 from tests.support.users import make_user, sign_in
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -253,7 +253,8 @@ def test_buying_during_a_trial_ends_it_early_on_the_timeline(app, client, user, 
 
 
 def test_the_upcoming_invoice_is_the_invoice_the_next_renewal_issues(app, client, user, shop, clock, visit, runner):
-    """A discounted yearly plan, three licences, a 10 % fee: the preview's lines and total are the renewal's."""
+    """A discounted yearly plan, three seats, a 10 % fee: the preview's lines and total are the renewal's."""
+    per_seat(app, shop["analytics_yearly"])
     with app.app_context():
         sign_in(client, user)
     buy(client, shop["analytics_yearly"], quantity=3)

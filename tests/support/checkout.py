@@ -49,6 +49,15 @@ def catalog() -> dict:
     }
 
 
+def per_seat(app, *plan_ids, min_seats: int = 1, max_seats: int = 100) -> None:
+    """Price these plans per seat (min_seats–max_seats), as the admin's plan form does."""
+    with app.app_context():
+        db.session.execute(
+            sa.update(Plan).where(Plan.id.in_(plan_ids)).values(per_seat=True, min_seats=min_seats, max_seats=max_seats)
+        )
+        db.session.commit()
+
+
 def ids(rows: dict) -> dict:
     """Plain ids (safe to use after the session that made the rows is gone)."""
     return {key: row.id for key, row in rows.items()}

@@ -10,16 +10,25 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from app.billing import bp
-from app.billing.forms import PlanChangeForm, parse_id, require_valid
+from app.billing.forms import PlanChangeForm, parse_id, parse_seats, require_valid
 from app.billing.routes import back_to
 from app.billing.routes.subscriptions import subscription_id_of
 from app.billing.services import plan_changes as service
 from app.errors import PaymentDeclined, ValidationError
 
 
-def _choices(sid: uuid.UUID, error: str = "", status: int = 200) -> tuple[str, int]:
+def _choices(sid: uuid.UUID, error: ValidationError | None = None, status: int = 200) -> tuple[str, int]:
+    """The plans to choose from; a refused choice's message goes beside its field (`plan_id` or `quantity`)."""
     sub, plans, scheduled = service.options(current_user, sid)
-    page = render_template("billing/change_plan.html", sub=sub, plans=plans, scheduled=scheduled, error=error)
+    seats_error = error.errors.get("quantity", "") if error is not None else ""
+    page = render_template(
+        "billing/change_plan.html",
+        sub=sub,
+        plans=plans,
+        scheduled=scheduled,
+        error="" if seats_error or error is None else error.message,
+        seats_error=seats_error,
+    )
     return page, status
 
 
@@ -37,15 +46,16 @@ def _preview_page(preview: service.Preview, message: str = "", status: int = 200
 @bp.get("/subscriptions/<subscription_id>/change")
 @login_required
 def change_plan(subscription_id: str) -> tuple[str, int]:
-    """Without `plan`: the plans this subscription can switch to. With it: the preview of that switch."""
+    """Without `plan`: the plans this subscription can switch to. With it (and optionally `quantity`, the seats):
+    the preview of that switch."""
     sid = subscription_id_of(subscription_id)
     raw = request.args.get("plan")
     if raw is None:
         return _choices(sid)
     try:
-        preview = service.preview(current_user, sid, parse_id(raw))
+        preview = service.preview(current_user, sid, parse_id(raw), parse_seats(request.args.get("quantity")))
     except ValidationError as exc:
-        return _choices(sid, exc.message, 400)
+        return _choices(sid, exc, 400)
     return _preview_page(preview)
 
 
@@ -56,13 +66,14 @@ def confirm_change(subscription_id: str) -> Response | tuple[str, int]:
     form = PlanChangeForm()
     require_valid(form)
     try:
-        result = service.change(form.command(current_user.id, sid))
+        command = form.command(current_user.id, sid)
+        result = service.change(command)
     except service.PreviewAgain as exc:
         return _preview_page(exc.preview, exc.message, 409)
     except ValidationError as exc:
-        return _choices(sid, exc.message, 400)
+        return _choices(sid, exc, 400)
     except PaymentDeclined as exc:
-        return _preview_page(service.preview(current_user, sid, parse_id(form.plan_id.data)), exc.message, 402)
+        return _preview_page(service.preview(current_user, sid, command.plan_id, command.quantity), exc.message, 402)
     flash(result.message, "success" if result.confirmed else "info")
     return back_to("billing.subscriptions", _anchor=f"sub-{sid}")
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import session
 from flask_login import AnonymousUserMixin
 
-from app.billing.pricing import PricedLine, Quote, price_line
+from app.billing.pricing import PricedLine, Quote, price_line, seats_problem
 from app.catalog.fees import current_percent
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
@@ -187,10 +187,21 @@ def _sellable_plan(plan_id: uuid.UUID) -> tuple[Plan, Product]:
     return plan, product
 
 
-def add(user: Shopper, plan_id: uuid.UUID, quantity: int = 1) -> str:
-    """Put a plan in the cart (replacing another plan of the same product). Returns the message to show."""
-    _check_quantity(quantity)
+def _check_seats(plan: Plan, quantity: int) -> None:
+    problem = seats_problem(plan, quantity)
+    if problem:
+        raise ValidationError({"quantity": problem})
+
+
+def add(user: Shopper, plan_id: uuid.UUID, quantity: int | None = None) -> str:
+    """Put a plan in the cart (replacing another plan of the same product). Returns the message to show.
+
+    `quantity` None: a per-seat plan's minimum seats, else 1."""
     plan, product = _sellable_plan(plan_id)
+    if quantity is None:
+        quantity = plan.min_seats if plan.per_seat else 1
+    _check_quantity(quantity)
+    _check_seats(plan, quantity)
     live = _live_subscription(user, product.id)
     if live is not None and live.status != "trial":
         raise Conflict(f"You already subscribe to {product.name}. Manage it under My subscriptions.")
@@ -215,10 +226,13 @@ def update_quantity(user: Shopper, product_id: uuid.UUID, quantity: int) -> str:
     entry = {e.product_id: e for e in entries(user)}.get(product_id)
     if entry is None:
         raise NotFound("That product isn't in your cart any more.")
+    plan = db.session.get(Plan, entry.plan_id)
+    if plan is not None:  # a plan gone since is flagged by `view`
+        _check_seats(plan, quantity)
     entry.quantity = quantity
     _store(user, entry)
     _commit(user)
-    return "Quantity updated."
+    return "Seats updated." if plan is not None and plan.per_seat else "Quantity updated."
 
 
 def remove(user: Shopper, product_id: uuid.UUID) -> str:
@@ -277,6 +291,8 @@ def view(user: Shopper, *, acknowledge: bool = True) -> CartView:
             line.problem = f"The {plan.name} plan is no longer sold. Remove it and choose another plan."
         elif entry.product_id in owned:
             line.problem = f"You already subscribe to {product.name}."
+        elif problem := seats_problem(plan, entry.quantity):  # the plan's seat limits changed since
+            line.problem = problem
         else:
             line.priced = price_line(plan, product, entry.quantity, fee_percent)
             line.trial_available = plan.trial_days > 0 and entry.product_id not in trials_used

@@ -12,6 +12,10 @@ change in between shows the new preview instead. A preview is good for PREVIEW_M
   customer can cancel), or, when the product says so, applies at once with the credit as a credit note.
 - Another billing cycle starts a new period now, its price less the credit for the unused time.
 
+Seats follow the same rules: on a per-seat plan the line is unit price × seats, so more seats cost more per
+period (an upgrade, charged now) and fewer seats less (a downgrade, at the product's downgrade timing). A
+change may keep the plan and change only the seats.
+
 Everything runs under the customer's checkout lock (app/billing/locks.py), so a double submit waits for the
 first and then finds its result by the idempotency key.
 """
@@ -35,7 +39,7 @@ from app.billing import invoices as invoice_service
 from app.billing import locks, notices
 from app.billing import plan_changes as changes
 from app.billing.gateway import GatewayUnavailable, get_gateway
-from app.billing.pricing import price_line
+from app.billing.pricing import price_line, seats_problem
 from app.billing.proration import ChangeKind, Proration, kind_of, prorate
 from app.billing.services.checkout import valid_key
 from app.billing.settlement import apply_outcome, lock_transaction
@@ -70,6 +74,7 @@ class Preview:
     product: Product
     current: Plan
     target: Plan
+    quantity: int  # the seats after the change (1 on a plan not priced per seat)
     proration: Proration
     effective: str
     fingerprint: str
@@ -89,12 +94,18 @@ class Preview:
     def scheduled(self) -> bool:
         return self.effective == "period_end"
 
+    @property
+    def seats_only(self) -> bool:
+        """The same plan with another number of seats."""
+        return self.target.id == self.current.id
+
 
 @dataclass(frozen=True)
 class ChangeRequest:
     user_id: uuid.UUID
     subscription_id: uuid.UUID
     plan_id: uuid.UUID
+    quantity: int | None  # None: keep the seats (1 on a plan not priced per seat)
     idempotency_key: str
     fingerprint: str
     at: datetime | None  # the instant the preview was computed for
@@ -129,21 +140,31 @@ def _owned(user_id: uuid.UUID, subscription_id: uuid.UUID, *, lock: bool) -> Sub
     return sub
 
 
-def _target(sub: Subscription, plan_id: uuid.UUID | None) -> Plan:
+def _target(sub: Subscription, plan_id: uuid.UUID | None, quantity: int | None) -> tuple[Plan, int]:
+    """The plan and seats to change to; `quantity` None keeps the seats where the plan allows them."""
     plan = db.session.get(Plan, plan_id) if plan_id is not None else None
     if plan is None:
         raise ValidationError({"plan_id": "Choose one of the plans listed."})
     if plan.product_id != sub.product_id:
         raise ValidationError({"plan_id": f"That plan is not a plan of {sub.product.name}: choose one of its plans."})
-    if plan.id == sub.plan_id:
+    if quantity is None:
+        quantity = min(max(sub.quantity, plan.min_seats), plan.max_seats) if plan.per_seat else 1
+    problem = seats_problem(plan, quantity)
+    if problem:
+        raise ValidationError({"quantity": problem})
+    if plan.id == sub.plan_id and quantity == sub.quantity:
+        if plan.per_seat:
+            raise ValidationError(
+                {"quantity": f"You already have {quantity} seats on {plan.name}: choose another number."}
+            )
         raise ValidationError({"plan_id": f"You are already on the {plan.name} plan."})
-    if not plan.is_active:
+    if not plan.is_active and plan.id != sub.plan_id:  # a retired plan still takes seat changes from its own
         raise ValidationError({"plan_id": f"The {plan.name} plan is no longer offered."})
     if plan.currency != sub.plan.currency:
         raise ValidationError(
             {"plan_id": f"The {plan.name} plan is billed in {plan.currency}, not {sub.plan.currency}."}
         )
-    return plan
+    return plan, quantity
 
 
 def _changeable(sub: Subscription) -> None:
@@ -157,7 +178,7 @@ def _changeable(sub: Subscription) -> None:
 
 def _paid(sub: Subscription) -> int:
     """What the current plan line cost for this period, net of its discount: the period's paid invoice, if it
-    billed this plan; otherwise (the plan changed mid-period) the plan's price now."""
+    billed this plan and these seats; otherwise (they changed mid-period) the plan's price now."""
     invoice = db.session.scalar(
         sa.select(Invoice)
         .options(selectinload(Invoice.lines))
@@ -168,7 +189,9 @@ def _paid(sub: Subscription) -> int:
             Invoice.period_start == sub.current_period_start,
         )
     )
-    if invoice is not None and any(line.kind == "plan" and line.plan_id == sub.plan_id for line in invoice.lines):
+    if invoice is not None and any(
+        line.kind == "plan" and line.plan_id == sub.plan_id and line.quantity == sub.quantity for line in invoice.lines
+    ):
         return invoice.subtotal - invoice.discount
     return price_line(sub.plan, sub.product, sub.quantity, current_percent()).net
 
@@ -178,10 +201,10 @@ def _sign(data: list[object]) -> str:
     return hmac.new(key, json.dumps(data, default=str).encode(), hashlib.sha256).hexdigest()
 
 
-def _preview(sub: Subscription, plan: Plan, at: datetime) -> Preview:
+def _preview(sub: Subscription, plan: Plan, quantity: int, at: datetime) -> Preview:
     fee = current_percent()
     old_line = price_line(sub.plan, sub.product, sub.quantity, fee)
-    new_line = price_line(plan, sub.product, sub.quantity, fee)
+    new_line = price_line(plan, sub.product, quantity, fee)
     start = sub.current_period_start or sub.started_at
     end = sub.current_period_end or at
     kind = kind_of(old_line.net, sub.plan.billing_cycle, new_line.net, plan.billing_cycle, at)
@@ -217,19 +240,24 @@ def _preview(sub: Subscription, plan: Plan, at: datetime) -> Preview:
         new_line.unit_price,
         str(new_line.discount_percent),
         sub.quantity,
+        quantity,
         str(fee),
         effective,
         proration.credit,
         proration.charge,
     ]
-    return Preview(sub, sub.product, sub.plan, plan, proration, effective, _sign(signed), renews_on, new_line.total, at)
+    return Preview(
+        sub, sub.product, sub.plan, plan, quantity, proration, effective, _sign(signed), renews_on, new_line.total, at
+    )
 
 
-def preview(user: User, subscription_id: uuid.UUID, plan_id: uuid.UUID | None) -> Preview:
-    """What switching to `plan_id` now would cost and when it would take effect (read only)."""
+def preview(user: User, subscription_id: uuid.UUID, plan_id: uuid.UUID | None, quantity: int | None = None) -> Preview:
+    """What switching to `plan_id` with `quantity` seats now would cost and when it would take effect (read
+    only); `quantity` None keeps the seats."""
     sub = _owned(user.id, subscription_id, lock=False)
     _changeable(sub)
-    return _preview(sub, _target(sub, plan_id), utcnow().replace(microsecond=0))
+    plan, seats = _target(sub, plan_id, quantity)
+    return _preview(sub, plan, seats, utcnow().replace(microsecond=0))
 
 
 def options(user: User, subscription_id: uuid.UUID) -> tuple[Subscription, list[Plan], PlanChange | None]:
@@ -298,7 +326,7 @@ def _change(user: User, request: ChangeRequest) -> ChangeResult:
         return _outcome(existing, user.id, request.subscription_id)
     sub = _owned(user.id, request.subscription_id, lock=True)
     _changeable(sub)
-    plan = _target(sub, request.plan_id)
+    plan, quantity = _target(sub, request.plan_id, request.quantity)
     if db.session.scalar(
         sa.select(PlanChange.id).where(PlanChange.subscription_id == sub.id, PlanChange.status == "charging")
     ):
@@ -306,11 +334,11 @@ def _change(user: User, request: ChangeRequest) -> ChangeResult:
         raise Conflict(WAITING)
     now = utcnow()
     at = request.at
-    fresh = _preview(sub, plan, now.replace(microsecond=0))
+    fresh = _preview(sub, plan, quantity, now.replace(microsecond=0))
     if at is None or at > now or now - at > timedelta(minutes=PREVIEW_MINUTES):
         db.session.rollback()
         raise PreviewAgain(OUT_OF_DATE, fresh)
-    shown = _preview(sub, plan, at)
+    shown = _preview(sub, plan, quantity, at)
     if not hmac.compare_digest(shown.fingerprint, request.fingerprint):
         db.session.rollback()
         raise PreviewAgain("The prices or your subscription changed since the preview. Check the new amounts.", fresh)
@@ -325,6 +353,8 @@ def _change(user: User, request: ChangeRequest) -> ChangeResult:
         subscription_id=sub.id,
         from_plan_id=sub.plan_id,
         to_plan_id=plan.id,
+        from_quantity=sub.quantity,
+        to_quantity=quantity,
         kind=p.kind.value,
         status="scheduled" if shown.scheduled else "charging",
         idempotency_key=request.idempotency_key,
@@ -354,7 +384,12 @@ def _schedule(record: PlanChange, sub: Subscription, plan: Plan, replaced: PlanC
         actor_id=record.user_id,
         target=sub,
         before={"plan": sub.plan.name, "replaced": str(replaced.id) if replaced else None},
-        after={"plan": plan.name, "on": record.effective_at.isoformat(), "change": str(record.id)},
+        after={
+            "plan": plan.name,
+            "quantity": record.to_quantity,
+            "on": record.effective_at.isoformat(),
+            "change": str(record.id),
+        },
     )
     db.session.commit()
     return ChangeResult(record, _message(record, sub.product, plan))
@@ -413,7 +448,7 @@ def _charge(
         after={"plan": plan.name, "invoice": invoice.number, "amount": invoice.total, "change": str(record.id)},
     )
     call = (tx.id, record.id, invoice.total, invoice.currency, card.token, tx.idempotency_key)
-    description = f"{sub.product.name}: switch to {plan.name}"
+    description = f"{sub.product.name}: switch to {changes.plan_label(plan, record.to_quantity)}"
     db.session.commit()  # the invoice and the pending payment exist before any money moves
     tx_id, change_id, amount, currency, token, key = call
     try:
@@ -470,19 +505,20 @@ def _outcome(record: PlanChange, user_id: uuid.UUID, subscription_id: uuid.UUID)
 
 
 def _message(record: PlanChange, product: Product, plan: Plan) -> str:
+    name = changes.plan_label(plan, record.to_quantity)
     if record.status == "scheduled":
         return (
-            f"{product.name} switches to {plan.name} on {format_date(record.effective_at)}, when it renews. "
+            f"{product.name} switches to {name} on {format_date(record.effective_at)}, when it renews. "
             "Until then nothing changes; you can cancel the switch."
         )
     if record.status == "cancelled":
-        return f"The switch of {product.name} to {plan.name} is cancelled."
+        return f"The switch of {product.name} to {name} is cancelled."
     if record.total < 0:
         return (
-            f"{product.name} is now on {plan.name}. The unused time is credited in a credit note "
+            f"{product.name} is now on {name}. The unused time is credited in a credit note "
             "(a credit balance to spend on later invoices is not built yet)."
         )
-    return f"{product.name} is now on {plan.name}."
+    return f"{product.name} is now on {name}."
 
 
 def cancel_scheduled(user: User, subscription_id: uuid.UUID) -> tuple[Subscription, str]:
@@ -499,6 +535,8 @@ def cancel_scheduled(user: User, subscription_id: uuid.UUID) -> tuple[Subscripti
         target=sub,
         after={"change": str(record.id), "plan": record.to_plan.name},
     )
-    message = _message(record, sub.product, record.to_plan) + f" It renews on {sub.plan.name}."
+    message = (
+        _message(record, sub.product, record.to_plan) + f" It renews on {changes.plan_label(sub.plan, sub.quantity)}."
+    )
     db.session.commit()
     return sub, message
