@@ -1,7 +1,7 @@
 """per-seat plans: plan.per_seat with min_seats/max_seats, plan_change.from_quantity/to_quantity
 
 Revision ID: f3a8c1d5e7b9
-Revises: e7b3c9d2a4f6
+Revises: d4e7a2b9c1f0
 Create Date: 2026-12-08 00:40:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "f3a8c1d5e7b9"
-down_revision = "e7b3c9d2a4f6"
+down_revision = "d4e7a2b9c1f0"
 branch_labels = None
 depends_on = None
 
