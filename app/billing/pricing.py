@@ -1,7 +1,9 @@
-"""Prices for a cart line or a renewal: subtotal, discount, platform fee, total.
+"""Prices for a cart line or a renewal: subtotal, discount, coupon, platform fee, total.
 
 Integer minor units; each amount is rounded ROUND_HALF_UP once, per line. An
 invoice's lines are exactly these amounts, so its total is the sum of its lines.
+In order: the plan's own discount on the subtotal, then a coupon on what is left
+(a percent of it, or a fixed amount never more than it), then the platform fee on the net.
 """
 
 from __future__ import annotations
@@ -13,7 +15,29 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from app.models.catalog import CYCLE_LABELS, Plan, Product
-from app.money import percent_of
+from app.money import format_money, percent_of, percent_text
+
+
+@dataclass(frozen=True)
+class CouponTerms:
+    """A coupon as it applies to a line: a percent off, or an amount off in the line's currency."""
+
+    code: str
+    percent_off: Decimal | None = None
+    amount_off: int = 0
+
+    def off(self, amount: int) -> int:
+        if self.percent_off is not None:
+            return percent_of(amount, self.percent_off)
+        return min(self.amount_off, amount)
+
+    def label(self, currency: str) -> str:
+        size = (
+            f"{percent_text(self.percent_off)}%"
+            if self.percent_off is not None
+            else format_money(self.amount_off, currency)
+        )
+        return f"Promo code {self.code} ({size} off)"
 
 
 @dataclass(frozen=True)
@@ -28,6 +52,7 @@ class PricedLine:
     unit_price: int
     discount_percent: Decimal
     fee_percent: Decimal
+    coupon: CouponTerms | None = None
 
     @property
     def subtotal(self) -> int:
@@ -38,8 +63,17 @@ class PricedLine:
         return percent_of(self.subtotal, self.discount_percent)
 
     @property
+    def coupon_discount(self) -> int:
+        """The coupon's part, on the subtotal after the plan's discount."""
+        return self.coupon.off(self.subtotal - self.discount) if self.coupon else 0
+
+    @property
+    def all_discounts(self) -> int:
+        return self.discount + self.coupon_discount
+
+    @property
     def net(self) -> int:
-        return self.subtotal - self.discount
+        return self.subtotal - self.all_discounts
 
     @property
     def fee(self) -> int:
@@ -59,7 +93,9 @@ class PricedLine:
         return f"{self.product_name} · {self.plan_name} ({CYCLE_LABELS.get(self.cycle, self.cycle).lower()})"
 
 
-def price_line(plan: Plan, product: Product, quantity: int, fee_percent: Decimal) -> PricedLine:
+def price_line(
+    plan: Plan, product: Product, quantity: int, fee_percent: Decimal, coupon: CouponTerms | None = None
+) -> PricedLine:
     return PricedLine(
         product_id=product.id,
         product_name=product.name,
@@ -71,6 +107,7 @@ def price_line(plan: Plan, product: Product, quantity: int, fee_percent: Decimal
         unit_price=int(plan.price),
         discount_percent=Decimal(plan.discount_percent or 0),
         fee_percent=Decimal(fee_percent),
+        coupon=coupon,
     )
 
 
@@ -89,6 +126,7 @@ class Quote:
 
     subtotal = property(lambda self: self._sum("subtotal"))
     discount = property(lambda self: self._sum("discount"))
+    coupon_discount = property(lambda self: self._sum("coupon_discount"))
     fee = property(lambda self: self._sum("fee"))
     total = property(lambda self: self._sum("total"))
 
@@ -101,4 +139,11 @@ class Quote:
             ),
             "fee": str(self.fee_percent),
         }
+        coupons = sorted(
+            [str(line.plan_id), line.coupon.code, str(line.coupon.percent_off), line.coupon.amount_off]
+            for line in self.lines
+            if line.coupon
+        )
+        if coupons:
+            data["coupons"] = coupons
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -12,6 +12,7 @@ from app.models.billing import (
 )
 from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
 from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
+from app.models.coupon import Coupon, PromotionCode, Redemption
 from app.models.export import DataExport
 from app.models.mail import DevMail, SentEmail
 from app.models.mfa import RecoveryCode, TotpFactor
@@ -27,6 +28,7 @@ __all__ = [
     "AuditEvent",
     "CartItem",
     "CheckoutAttempt",
+    "Coupon",
     "DataExport",
     "DevMail",
     "Invoice",
@@ -38,11 +40,13 @@ __all__ = [
     "PaymentMethod",
     "PeriodicJob",
     "Permission",
+    "PromotionCode",
     "Plan",
     "PlatformFee",
     "PlatformFeeChange",
     "Product",
     "RecoveryCode",
+    "Redemption",
     "Role",
     "SentEmail",
     "SocialAccount",
