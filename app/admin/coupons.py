@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from flask.typing import ResponseReturnValue
+from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp, queries
 from app.admin.forms import CouponForm
@@ -18,7 +19,7 @@ PERMISSION = "catalog.manage"
 
 
 def _page(form: CouponForm) -> ResponseReturnValue:
-    form.products.choices = queries.product_choices()
+    form.products.choices = [SelectChoice(value, label) for value, label in queries.product_choices()]
     return render_form("admin/coupons.html", form, coupons=coupons.listing(), describe=coupons.describe)
 
 

@@ -300,20 +300,28 @@ class CouponForm(FlaskForm):
     the coupon service decides the rest."""
 
     code = StringField("Promotion code")
-    kind = SelectField("Discount", choices=[("percent", "Percent off"), ("amount", "Amount off")], default="percent")
+    kind = SelectField(
+        "Discount",
+        choices=[SelectChoice("percent", "Percent off"), SelectChoice("amount", "Amount off")],
+        default="percent",
+    )
     percent_off = StringField("Percent off")
     amount_off = StringField("Amount off")
     currency = StringField("Currency of the amount")
     duration = SelectField(
         "Duration",
-        choices=[("once", "Once (first invoice)"), ("repeating", "Repeating (N invoices)"), ("forever", "Forever")],
+        choices=[
+            SelectChoice("once", "Once (first invoice)"),
+            SelectChoice("repeating", "Repeating (N invoices)"),
+            SelectChoice("forever", "Forever"),
+        ],
         default="once",
     )
     cycles = StringField("Invoices (repeating)")
     max_redemptions = StringField("Maximum redemptions")
     expires = StringField("Expires (YYYY-MM-DD)")
     first_purchase_only = BooleanField("First purchase only")
-    products = CheckboxesField("Only for these products (none: all)")
+    products = CheckboxesField("Only for these products (none: all)", choices=[])
 
     def command(self) -> CouponValues:
         errors: dict[str, str] = {}
