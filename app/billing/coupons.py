@@ -317,12 +317,7 @@ def renewal_terms(sub: Subscription) -> CouponTerms | None:
     kept = sub.coupon
     if not kept or (kept.get("left") is not None and int(kept["left"]) <= 0):
         return None
-    percent = kept.get("percent_off")
-    return CouponTerms(
-        code=str(kept.get("code") or kept.get("name") or ""),
-        percent_off=Decimal(percent) if percent is not None else None,
-        amount_off=int(kept.get("amount_off") or 0),
-    )
+    return CouponTerms.from_dict(kept)
 
 
 def use_on_renewal(sub: Subscription) -> None:

@@ -95,26 +95,13 @@ def _line_data(line: PricedLine, answers: dict[str, Any] | None) -> dict[str, An
         "unit_price": line.unit_price,
         "discount_percent": str(line.discount_percent),
         "fee_percent": str(line.fee_percent),
-        "coupon": None
-        if line.coupon is None
-        else {
-            "code": line.coupon.code,
-            "percent_off": None if line.coupon.percent_off is None else str(line.coupon.percent_off),
-            "amount_off": line.coupon.amount_off,
-        },
+        "coupon": None if line.coupon is None else line.coupon.as_dict(),
         "answers": answers,
     }
 
 
 def _coupon(data: dict[str, Any] | None) -> CouponTerms | None:
-    if not data:
-        return None
-    percent = data.get("percent_off")
-    return CouponTerms(
-        code=data["code"],
-        percent_off=Decimal(percent) if percent is not None else None,
-        amount_off=int(data.get("amount_off") or 0),
-    )
+    return CouponTerms.from_dict(data) if data else None
 
 
 def priced_lines(attempt: CheckoutAttempt) -> list[tuple[PricedLine, dict[str, Any] | None]]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from app.models.catalog import CYCLE_LABELS, Plan, Product
 from app.money import format_money, percent_of, percent_text
@@ -25,6 +27,20 @@ class CouponTerms:
     code: str
     percent_off: Decimal | None = None
     amount_off: int = 0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CouponTerms:
+        """As an order's snapshot or a subscription keeps it: code, percent_off (text or None), amount_off."""
+        percent = data.get("percent_off")
+        return cls(
+            code=str(data.get("code") or ""),
+            percent_off=Decimal(percent) if percent is not None else None,
+            amount_off=int(data.get("amount_off") or 0),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        percent = None if self.percent_off is None else str(self.percent_off)
+        return {"code": self.code, "percent_off": percent, "amount_off": self.amount_off}
 
     def off(self, amount: int) -> int:
         if self.percent_off is not None:

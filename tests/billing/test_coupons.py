@@ -124,8 +124,9 @@ def test_check_refuses_each_code_that_does_not_apply_with_its_reason(app, user, 
     with app.app_context():
         make("GONE", expires_at=datetime.now(UTC) + timedelta(seconds=1))
         make("OFF")
-        coupons.deactivate(db.session.scalar(sa.select(PromotionCode).where(PromotionCode.code == "OFF")).coupon_id,
-                           actor_id=None)
+        coupons.deactivate(
+            db.session.scalar(sa.select(PromotionCode).where(PromotionCode.code == "OFF")).coupon_id, actor_id=None
+        )
         make("ANALYTICS", product_ids=[shop["analytics"]])
         make("EUROS", percent_off=None, amount_off=500, currency="EUR")
         make("FIRST", first_purchase_only=True)
@@ -238,7 +239,8 @@ def test_paying_a_discounted_order_charges_the_reviewed_total_and_counts_one_red
         lines = db.session.scalars(
             sa.select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id).order_by(InvoiceLine.position)
         ).all()
-        assert [(x.kind, x.amount, x.description) for x in lines][1] == ("discount", -980, "Promo code SAVE20 (20% off)")
+        coupon_line = ("discount", -980, "Promo code SAVE20 (20% off)")
+        assert [(x.kind, x.amount, x.description) for x in lines][1] == coupon_line
         assert (invoice.subtotal, invoice.discount, invoice.fee, invoice.total) == (4900, 980, 392, 4312)
         redemption = db.session.scalar(sa.select(Redemption))
         assert redemption.status == "redeemed" and redemption.invoice_id == invoice.id
@@ -300,8 +302,23 @@ def test_a_code_deactivated_after_it_was_applied_is_taken_off_with_a_message(app
 
 def test_the_command_creates_a_coupon_and_its_first_code(app, runner):
     result = runner.invoke(
-        args=["billing", "coupon", "create", "--code", "welcome", "--percent-off", "10", "--duration", "repeating",
-              "--cycles", "3", "--max-redemptions", "5", "--expires", "2030-12-31"]
+        args=[
+            "billing",
+            "coupon",
+            "create",
+            "--code",
+            "welcome",
+            "--percent-off",
+            "10",
+            "--duration",
+            "repeating",
+            "--cycles",
+            "3",
+            "--max-redemptions",
+            "5",
+            "--expires",
+            "2030-12-31",
+        ]
     )
     assert result.exit_code == 0, result.output
     assert "with promotion code WELCOME" in result.output
@@ -314,8 +331,19 @@ def test_the_command_creates_a_coupon_and_its_first_code(app, runner):
 
 def test_the_command_takes_an_amount_off_with_its_currency(app, runner):
     result = runner.invoke(
-        args=["billing", "coupon", "create", "--code", "FIVE", "--amount-off", "500", "--currency", "usd",
-              "--duration", "forever"]
+        args=[
+            "billing",
+            "coupon",
+            "create",
+            "--code",
+            "FIVE",
+            "--amount-off",
+            "500",
+            "--currency",
+            "usd",
+            "--duration",
+            "forever",
+        ]
     )
     assert result.exit_code == 0, result.output
     with app.app_context():
