@@ -250,6 +250,20 @@ def test_paying_a_discounted_order_charges_the_reviewed_total_and_counts_one_red
     assert "Promo code SAVE20 (20% off)" in page
 
 
+def test_a_bank_transfer_order_counts_its_code_when_it_is_placed(app, signed_in, user, shop, gateway):
+    with app.app_context():
+        make(max_redemptions=1)
+    add_to_cart(signed_in, shop["crm_team"])
+    _apply(signed_in, "SAVE20")
+    assert pay(signed_in, {"payment_method": "bank_transfer"}).status_code == 303
+    with app.app_context():
+        invoice = db.session.scalar(sa.select(Invoice).where(Invoice.user_id == user.id))
+        assert (invoice.status, invoice.total) == ("open", 4312)
+        assert db.session.scalar(sa.select(Redemption.status)) == "redeemed"
+        assert db.session.scalar(sa.select(PromotionCode.times_redeemed)) == 1
+    assert gateway.charges() == []
+
+
 def test_paying_with_the_fingerprint_from_before_the_code_was_applied_is_refused(app, signed_in, shop, gateway):
     with app.app_context():
         make()
@@ -396,3 +410,18 @@ def test_renewals_keep_the_discount_for_its_duration(app, runner, signed_in, use
         ).all()
         assert [i.status for i in invoices] == ["paid"] * 5
         assert [i.total for i in invoices] == [4312] * discounted + [5390] * (5 - discounted)
+
+
+@pytest.mark.parametrize(("duration", "cycles", "shown"), [("repeating", 2, True), ("once", None, False)])
+def test_the_upcoming_invoice_shows_the_coupon_while_its_duration_lasts(app, signed_in, shop, duration, cycles, shown):
+    with app.app_context():
+        make(duration=duration, cycles=cycles)
+    add_to_cart(signed_in, shop["crm_team"])
+    _apply(signed_in, "SAVE20")
+    assert pay(signed_in).status_code == 303
+    with app.app_context():
+        sub_id = db.session.scalar(sa.select(Subscription.id))
+    text = _text(signed_in.get(f"/subscriptions/{sub_id}").get_data(as_text=True))
+    assert ("Promo code SAVE20 (20% off)" in text) is shown
+    # The upcoming invoice's total: discounted, or the full $53.90 (the paid checkout invoice says $43.12 either way).
+    assert ("$53.90" in text) is not shown and "Upcoming invoice" in text
