@@ -126,7 +126,10 @@ def coupon_create_command(
     try:
         created = coupons.create(values, actor_id=None)
     except ValidationError as exc:
-        raise click.ClickException("; ".join(f"--{k.replace('_', '-')}: {v}" for k, v in exc.errors.items())) from None
+        options = {"expires_at": "expires"}  # the service's field names, as this command's options
+        raise click.ClickException(
+            "; ".join(f"--{options.get(k, k).replace('_', '-')}: {v}" for k, v in exc.errors.items())
+        ) from None
     click.echo(f"Created coupon {created.coupon_id} with promotion code {created.code}.")
 
 

@@ -371,7 +371,10 @@ def test_the_command_takes_an_amount_off_with_its_currency(app, runner):
         (["--percent-off", "10", "--duration", "repeating"], "--cycles: A repeating coupon lasts 1 to 120 invoices."),
         (["--percent-off", "10", "--amount-off", "5", "--duration", "once"], "either --percent-off or --amount-off"),
         (["--amount-off", "500", "--duration", "once"], "--currency: An amount off needs its currency"),
-        (["--percent-off", "10", "--duration", "once", "--expires", "2001-01-01"], "--expires-at"),
+        (
+            ["--percent-off", "10", "--duration", "once", "--expires", "2001-01-01"],
+            "--expires: The expiry must be in the future.",
+        ),
         (["--percent-off", "140", "--duration", "once"], "140 is not in the range"),
     ],
 )
