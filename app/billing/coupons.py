@@ -288,9 +288,10 @@ def _lock_redemption(attempt_id: uuid.UUID) -> Redemption | None:
 
 
 def redeem(attempt: CheckoutAttempt, invoice_id: uuid.UUID | None, now: datetime) -> None:
-    """The order was fulfilled: its redemption counts (once), on the code and on the coupon."""
+    """The order was fulfilled: its redemption counts (once), on the code and on the coupon. A released one
+    counts too: a declined payment that went through after all (orders.COMPLETABLE) was discounted."""
     redemption = _lock_redemption(attempt.id)
-    if redemption is None or redemption.status != "pending":
+    if redemption is None or redemption.status == "redeemed":
         return
     redemption.status, redemption.redeemed_at, redemption.invoice_id = "redeemed", now, invoice_id
     for model, row_id in ((PromotionCode, redemption.promotion_code_id), (Coupon, redemption.coupon_id)):
