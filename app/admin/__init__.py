@@ -32,6 +32,7 @@ PAGES = (
     "nav",
     "plans",
     "products",
+    "reconciliation",
     "roles",
     "subscriptions",
     "transactions",

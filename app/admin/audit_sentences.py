@@ -106,7 +106,10 @@ SENTENCES: dict[str, str] = {
     "coupon.deactivated": "{actor} deactivated the coupon {target}",
     "invoice.mark_paid": "{actor} marked invoice {target} ({amount}) as paid",
     "invoice.void": "{actor} voided invoice {target} ({amount})",
-    "invoice.refund": "{actor} refunded invoice {target} ({amount}), credit note {after_credit_note}",
+    "invoice.refund": "{actor} refunded {after_refunded} of invoice {target} ({amount})",
+    "invoice.payment_started": "{actor} started paying invoice {target} ({amount}) with {after_card}",
+    "invoice.refund_refused": "{after_by} refused {actor}'s refund of {after_refunded} on invoice {target}: "
+    "{after_message}",
     "invoice.disputed": "The card holder disputed invoice {target} ({amount}) at their bank: {after_reason}",
     "invoice.dispute_won": "The dispute of invoice {target} ({amount}) was won: it is paid again",
     "invoice.dispute_lost": "The dispute of invoice {target} ({amount}) was lost: the bank took the money back",

@@ -14,14 +14,14 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SearchField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.admin.listing import MAX_Q
 from app.admin.queries import BillingFilters
 from app.admin.services import Message, PlanValues, ProductValues
+from app.auth.forms import CheckboxesField
 from app.billing import coupons
 from app.billing.coupons import CouponValues
 from app.billing.seller import SellerDetails
@@ -36,14 +36,8 @@ if TYPE_CHECKING:
         def __init__(self, formdata: Any = ..., **kwargs: Any) -> None: ...
         def __getitem__(self, name: str) -> Any: ...
         def __iter__(self) -> Iterator[Any]: ...
-
-    class SelectMultipleField:
-        data: Any
-        choices: Any
-
-        def __init__(self, label: str | None = None, **kwargs: Any) -> None: ...
 else:
-    from wtforms import Form, SelectMultipleField
+    from wtforms import Form
 
 EVERYONE = "all"
 
@@ -77,16 +71,6 @@ class SellerForm(FlaskForm):
                 name=_text(self.name.data), address=_text(self.address.data), tax_id=_text(self.tax_id.data)
             )
         }
-
-
-class CheckboxesField(SelectMultipleField):
-    """Several choices as a list of checkboxes; values the service does not know are its to refuse."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form: Any) -> None:
-        return None
 
 
 class RoleForm(FlaskForm):
@@ -157,10 +141,17 @@ class SubscriptionResumeForm(FlaskForm):
 
 
 class RefundForm(FlaskForm):
+    amount = StringField("Amount to refund")
     reason = StringField("Refund reason")
+    # A fresh key per rendered form: submitting the same form twice finds the first refund.
+    key = HiddenField(default=lambda: str(uuid.uuid4()))
 
     def command(self) -> dict[str, str]:
-        return {"reason": _text(self.reason.data)[:2000]}
+        return {
+            "amount": _text(self.amount.data)[:40],
+            "reason": _text(self.reason.data)[:2000],
+            "key": _text(self.key.data)[:40],
+        }
 
 
 class ProductForm(FlaskForm):

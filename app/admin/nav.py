@@ -16,6 +16,7 @@ SECTIONS = [
     ("Subscriptions", "admin.subscriptions_list", "subscriptions.view"),
     ("Invoices", "admin.invoices_list", "billing.view"),
     ("Transactions", "admin.transactions_list", "billing.view"),
+    ("Reconciliation", "admin.reconciliation", "billing.view"),
     ("Coupons", "admin.coupons_list", "catalog.manage"),
     ("Platform fee", "admin.fee", "fee.manage"),
     ("Announcements", "admin.announcements", "notifications.broadcast"),

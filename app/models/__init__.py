@@ -1,5 +1,6 @@
 """Every model, imported so metadata (and Alembic) sees them all."""
 
+from app.models.api_token import ApiToken
 from app.models.audit import AuditEvent
 from app.models.billing import (
     Invoice,
@@ -20,11 +21,13 @@ from app.models.notification import Announcement, Notification
 from app.models.otp import UserOTP
 from app.models.outbox import OutboxMessage, PeriodicJob
 from app.models.passkey import WebAuthnCredential
+from app.models.reconciliation import PaymentMismatch
 from app.models.social import SocialAccount
 from app.models.user import Permission, Role, User, UsernameHold, UserSession, role_permission
 
 __all__ = [
     "Announcement",
+    "ApiToken",
     "AuditEvent",
     "CartItem",
     "CheckoutAttempt",
@@ -38,6 +41,7 @@ __all__ = [
     "OutboxMessage",
     "PaymentCustomer",
     "PaymentMethod",
+    "PaymentMismatch",
     "PeriodicJob",
     "Permission",
     "PromotionCode",
