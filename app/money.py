@@ -17,6 +17,12 @@ def percent_of(amount_minor: int, percent: Decimal | int | float | str) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def percent_text(value: Decimal | int | str) -> str:
+    """Decimal("12.50") → "12.5"; Decimal("20.00") → "20"."""
+    text = f"{Decimal(value):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def discounted(amount_minor: int, percent: Decimal | int | float | str) -> int:
     """The amount less `percent` %, as the discount line would show it (amount - rounded discount)."""
     return int(amount_minor) - percent_of(amount_minor, percent)

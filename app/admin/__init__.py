@@ -24,6 +24,7 @@ def _staff_use_a_second_factor() -> ResponseReturnValue | None:
 PAGES = (
     "announcements",
     "audit",
+    "coupons",
     "dashboard",
     "fee",
     "invoices",

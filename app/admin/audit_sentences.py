@@ -102,6 +102,8 @@ SENTENCES: dict[str, str] = {
     "checkout.completed": "{actor} checked out{after_method_by}",
     "checkout.declined": "{actor}'s payment was declined ({after_code})",
     "checkout.refunded": "{actor}'s payment was refunded ({after_reason})",
+    "coupon.created": "{actor} created the coupon {after_code}",
+    "coupon.deactivated": "{actor} deactivated the coupon {target}",
     "invoice.mark_paid": "{actor} marked invoice {target} ({amount}) as paid",
     "invoice.void": "{actor} voided invoice {target} ({amount})",
     "invoice.refund": "{actor} refunded {after_refunded} of invoice {target} ({amount})",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from flask_wtf import FlaskForm
@@ -21,7 +22,10 @@ from app.admin.listing import MAX_Q
 from app.admin.queries import BillingFilters
 from app.admin.services import Message, PlanValues, ProductValues
 from app.auth.forms import CheckboxesField
+from app.billing import coupons
+from app.billing.coupons import CouponValues
 from app.billing.seller import SellerDetails
+from app.errors import ValidationError as AppValidationError
 from app.http_guards import int_id
 
 if TYPE_CHECKING:
@@ -286,3 +290,90 @@ class ListFilterForm(Form):
     def problems(self) -> dict[str, str]:
         """The message of each filter left out, by its name in the query string."""
         return {f.name: " ".join(f.errors) for f in (self.start, self.end) if f.errors}
+
+
+class CouponForm(FlaskForm):
+    """A new coupon and its first code. `command()` parses the text (ValidationError beside the field);
+    the coupon service decides the rest."""
+
+    code = StringField("Promotion code")
+    kind = SelectField(
+        "Discount",
+        choices=[SelectChoice("percent", "Percent off"), SelectChoice("amount", "Amount off")],
+        default="percent",
+    )
+    percent_off = StringField("Percent off")
+    amount_off = StringField("Amount off")
+    currency = StringField("Currency of the amount")
+    duration = SelectField(
+        "Duration",
+        choices=[
+            SelectChoice("once", "Once (first invoice)"),
+            SelectChoice("repeating", "Repeating (N invoices)"),
+            SelectChoice("forever", "Forever"),
+        ],
+        default="once",
+    )
+    cycles = StringField("Invoices (repeating)")
+    max_redemptions = StringField("Maximum redemptions")
+    expires = StringField("Expires (YYYY-MM-DD)")
+    first_purchase_only = BooleanField("First purchase only")
+    products = CheckboxesField("Only for these products (none: all)", choices=[])
+
+    def command(self) -> CouponValues:
+        errors: dict[str, str] = {}
+        kind = self.kind.data
+        currency = _text(self.currency.data).upper()
+
+        def whole(name: str, raw: object) -> int | None:
+            text = _text(str(raw or ""))
+            if not text:
+                return None
+            if not text.isdigit() or len(text) > 9:
+                errors[name] = "Enter a whole number."
+                return None
+            return int(text)
+
+        percent = amount = None
+        if kind == "percent":
+            text = _text(self.percent_off.data)
+            try:
+                percent = Decimal(text)
+            except InvalidOperation:
+                errors["percent_off"] = "Enter a percent from 1 to 100."
+        elif kind == "amount":
+            try:
+                amount = coupons.parse_amount(_text(self.amount_off.data), currency or "USD")
+            except ValueError:
+                errors["amount_off"] = "Enter an amount such as 5.00."
+        else:
+            errors["kind"] = "Choose percent off or amount off."
+        expires_at = None
+        if _text(self.expires.data):
+            try:
+                day = date.fromisoformat(_text(self.expires.data))
+                expires_at = datetime.combine(day, time.max, tzinfo=UTC)
+            except ValueError:
+                errors["expires"] = "Enter a date as YYYY-MM-DD."
+        cycles = whole("cycles", self.cycles.data)
+        maximum = whole("max_redemptions", self.max_redemptions.data)
+        product_ids = []
+        for raw in self.products.data or []:
+            try:
+                product_ids.append(uuid.UUID(str(raw)))
+            except ValueError:
+                errors["products"] = "Choose products from the list."
+        if errors:
+            raise AppValidationError(errors)
+        return CouponValues(
+            code=_text(self.code.data),
+            duration=self.duration.data,
+            percent_off=percent,
+            amount_off=amount,
+            currency=currency if kind == "amount" else None,
+            cycles=cycles if self.duration.data == "repeating" else None,
+            max_redemptions=maximum,
+            expires_at=expires_at,
+            first_purchase_only=bool(self.first_purchase_only.data),
+            product_ids=product_ids,
+        )

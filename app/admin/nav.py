@@ -17,6 +17,7 @@ SECTIONS = [
     ("Invoices", "admin.invoices_list", "billing.view"),
     ("Transactions", "admin.transactions_list", "billing.view"),
     ("Reconciliation", "admin.reconciliation", "billing.view"),
+    ("Coupons", "admin.coupons_list", "catalog.manage"),
     ("Platform fee", "admin.fee", "fee.manage"),
     ("Announcements", "admin.announcements", "notifications.broadcast"),
     ("Jobs", "admin.jobs", "jobs.manage"),

@@ -137,6 +137,18 @@ class CartAddForm(FlaskForm):
         return parse_id(self.plan_id.data), None if blank else parse_quantity(self.quantity.data)
 
 
+class PromoCodeForm(FlaskForm):
+    """Apply a promo code to the cart (action "apply") or take it off ("remove"). The code is checked by the
+    coupon service, whose message goes beside the field."""
+
+    promo_code = StringField(filters=[_text])
+    action = HiddenField(filters=[lambda v: _text(v) or "apply"])
+
+    def validate_action(self, field: Field) -> None:
+        if field.data not in ("apply", "remove"):
+            raise ValidationError("Apply or remove a code.")
+
+
 class QuantityForm(FlaskForm):
     quantity = StringField(validators=[_Checked(parse_quantity)])
 

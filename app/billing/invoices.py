@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,13 +16,9 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models.billing import Invoice, InvoiceLine
 from app.models.user import User
+from app.money import percent_text
 
 PAGE_SIZE = 20
-
-
-def percent_text(value: Decimal | int | str) -> str:
-    text = f"{Decimal(value):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def bill_to(user: User, details: BillingDetails | None = None) -> dict[str, Any]:
@@ -73,10 +68,21 @@ def build_lines(line: PricedLine) -> list[InvoiceLine]:
                 description=f"Discount ({percent_text(line.discount_percent)}%)",
             )
         )
-    if line.fee:
+    if line.coupon is not None and line.coupon_discount:
         lines.append(
             InvoiceLine(
                 position=2,
+                kind="discount",
+                quantity=1,
+                unit_amount=-line.coupon_discount,
+                amount=-line.coupon_discount,
+                description=line.coupon.label(line.currency),
+            )
+        )
+    if line.fee:
+        lines.append(
+            InvoiceLine(
+                position=3,
                 kind="fee",
                 quantity=1,
                 unit_amount=line.fee,
@@ -111,7 +117,7 @@ def draft_invoice(
         payment_label=label,
         currency=line.currency,
         subtotal=line.subtotal,
-        discount=line.discount,
+        discount=line.all_discounts,
         fee=line.fee,
         fee_percent=line.fee_percent,
         total=line.total,

@@ -21,11 +21,11 @@ import sqlalchemy as sa
 
 from app import audit, outbox
 from app.account.services import BillingDetails, save_billing_details
+from app.billing import coupons, notices
 from app.billing import invoices as invoice_service
-from app.billing import notices
 from app.billing.gateway import SavedCard
 from app.billing.periods import add_cycle
-from app.billing.pricing import PricedLine
+from app.billing.pricing import CouponTerms, PricedLine
 from app.billing.services import payment_methods
 from app.billing.states import transition
 from app.errors import NotFound
@@ -66,6 +66,8 @@ def snapshot(
         "bill_to": invoice_service.bill_to(user, billing),
         "billing_given": billing is not None,
         "lines": lines,
+        # The promo code applied (its coupon's terms, which the subscriptions it discounts keep for renewals).
+        "promo": None if view.promo is None else {**view.promo.coupon.terms(), "code": view.promo.code.code},
         # Each line's invoice id, chosen now so the payment can name its invoices before they exist.
         "invoice_ids": [str(uuid.uuid4()) for _ in lines],
         "card": None
@@ -94,8 +96,13 @@ def _line_data(line: PricedLine, answers: dict[str, Any] | None) -> dict[str, An
         "unit_price": line.unit_price,
         "discount_percent": str(line.discount_percent),
         "fee_percent": str(line.fee_percent),
+        "coupon": None if line.coupon is None else line.coupon.as_dict(),
         "answers": answers,
     }
+
+
+def _coupon(data: dict[str, Any] | None) -> CouponTerms | None:
+    return CouponTerms.from_dict(data) if data else None
 
 
 def priced_lines(attempt: CheckoutAttempt) -> list[tuple[PricedLine, dict[str, Any] | None]]:
@@ -113,6 +120,7 @@ def priced_lines(attempt: CheckoutAttempt) -> list[tuple[PricedLine, dict[str, A
                 discount_percent=Decimal(d["discount_percent"]),
                 fee_percent=Decimal(d["fee_percent"]),
                 per_seat=bool(d.get("per_seat", False)),
+                coupon=_coupon(d.get("coupon")),
             ),
             d.get("answers"),
         )
@@ -204,6 +212,8 @@ def fulfil(
             sub.plan_id = line.plan_id
             sub.answers = answers or sub.answers
         sub.quantity, sub.billing_method = line.quantity, billing_method
+        promo = attempt.snapshot.get("promo")
+        sub.coupon = coupons.for_subscription(promo) if promo and line.coupon is not None else None
         sub.current_period_start, sub.current_period_end = now, end
         sub.auto_renew, sub.cancel_at_period_end = True, False
         db.session.flush()
@@ -222,6 +232,8 @@ def fulfil(
         )
         notices.activated(sub, product, plan)
     invoice_service.finalize(invoices, now=now, due_at=due_at)
+    discounted = [invoice for invoice, (line, _) in zip(invoices, order.lines, strict=True) if line.coupon]
+    coupons.redeem(attempt, discounted[0].id if discounted else None, now)
     if attempt.snapshot.get("billing_given"):  # the details typed at checkout are the profile's now
         billed = attempt.snapshot.get("bill_to") or {}
         save_billing_details(
@@ -295,6 +307,7 @@ def declined(tx: Transaction, now: datetime) -> None:
     attempt = lock_attempt_of(tx)
     if attempt is None or attempt.status not in OPEN:
         return
+    coupons.release(attempt.id)
     close(
         attempt, "declined", {"message": tx.failure_message or "Your card was declined.", "code": tx.failure_code}, now
     )
@@ -317,6 +330,7 @@ def _refund(attempt: CheckoutAttempt, charge: Transaction, reason: str, now: dat
     )
     db.session.add(refund)
     db.session.flush()
+    coupons.release(attempt.id)
     outbox.enqueue("jobs.billing.send_refund", str(refund.id), queue="high")
     total = format_money(charge.amount, charge.currency)
     close(

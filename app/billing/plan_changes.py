@@ -15,13 +15,14 @@ from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.billing import notices
-from app.billing.invoices import bill_to, percent_text
+from app.billing.invoices import bill_to
 from app.billing.proration import Proration
 from app.dates import format_date
 from app.extensions import db
 from app.models.billing import Invoice, InvoiceLine, PlanChange, Subscription, Transaction
 from app.models.catalog import Plan
 from app.models.user import User
+from app.money import percent_text
 
 
 def _period_text(start: datetime, end: datetime) -> str:

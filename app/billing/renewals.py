@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
+from app.billing import coupons
 from app.billing import invoices as invoice_service
 from app.billing.gateway import GatewayResult, GatewayUnavailable, PaymentGateway, get_gateway
 from app.billing.periods import add_cycle
@@ -77,8 +78,9 @@ def next_period(sub: Subscription) -> tuple[datetime, datetime]:
 
 
 def next_line(sub: Subscription, fee_percent: Decimal) -> PricedLine:
-    """What the next period costs: the plan line as renewals bill it (the upcoming-invoice preview uses it too)."""
-    return price_line(sub.plan, sub.product, sub.quantity, fee_percent)
+    """What the next period costs: the plan line as renewals bill it, with the subscription's coupon while its
+    duration lasts (the upcoming-invoice preview uses it too)."""
+    return price_line(sub.plan, sub.product, sub.quantity, fee_percent, coupons.renewal_terms(sub))
 
 
 def invoice_for(sub: Subscription, batch: Batch, method: str, label: str) -> Invoice:
@@ -92,6 +94,8 @@ def invoice_for(sub: Subscription, batch: Batch, method: str, label: str) -> Inv
     invoice = invoice_service.draft_invoice(
         user=batch.users[sub.user_id], line=line, subscription_id=sub.id, method=method, label=label, period=period
     )
+    if line.coupon is not None:
+        coupons.use_on_renewal(sub)
     batch.drafts.append(invoice)
     return invoice
 

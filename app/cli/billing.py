@@ -1,8 +1,9 @@
-"""flask billing run [--dry-run] [--at INSTANT] · flask billing reconcile."""
+"""flask billing run [--dry-run] [--at INSTANT] · flask billing reconcile · flask billing coupon create."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
+from decimal import Decimal
 
 import click
 import sqlalchemy as sa
@@ -78,6 +79,60 @@ def reconcile_command() -> None:
             f"the payment service did not answer for {report[reconcile.UNAVAILABLE]} "
             "payment(s); they stay pending for the next run"
         )
+
+
+@billing_group.group("coupon")
+def coupon_group() -> None:
+    """Coupons and their promotion codes."""
+
+
+@coupon_group.command("create")
+@click.option("--code", required=True, help="The promotion code customers type (case-insensitive).")
+@click.option("--percent-off", type=click.IntRange(1, 100), default=None, help="Percent off, 1 to 100.")
+@click.option("--amount-off", type=click.IntRange(1), default=None, help="Amount off in minor units (cents).")
+@click.option("--currency", default=None, help="The currency of --amount-off, such as USD.")
+@click.option("--duration", type=click.Choice(["once", "repeating", "forever"]), required=True)
+@click.option("--cycles", type=click.IntRange(1, 120), default=None, help="Invoices discounted (repeating).")
+@click.option("--max-redemptions", type=click.IntRange(1), default=None)
+@click.option("--expires", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="YYYY-MM-DD (UTC).")
+@click.option("--first-purchase-only", is_flag=True, help="Only for customers who never paid an invoice.")
+def coupon_create_command(
+    code: str,
+    percent_off: int | None,
+    amount_off: int | None,
+    currency: str | None,
+    duration: str,
+    cycles: int | None,
+    max_redemptions: int | None,
+    expires: datetime | None,
+    first_purchase_only: bool,
+) -> None:
+    """Create a coupon and its first promotion code."""
+    from app.billing import coupons
+    from app.errors import ValidationError
+
+    if (percent_off is None) == (amount_off is None):
+        raise click.UsageError("give either --percent-off or --amount-off (with --currency)")
+    values = coupons.CouponValues(
+        code=code,
+        duration=duration,
+        percent_off=Decimal(percent_off) if percent_off is not None else None,
+        amount_off=amount_off,
+        currency=(currency or "").strip().upper() or None,
+        cycles=cycles,
+        max_redemptions=max_redemptions,
+        # Valid through the day given: it expires at the end of it.
+        expires_at=datetime.combine(expires.date(), time.max, tzinfo=UTC) if expires else None,
+        first_purchase_only=first_purchase_only,
+    )
+    try:
+        created = coupons.create(values, actor_id=None)
+    except ValidationError as exc:
+        options = {"expires_at": "expires"}  # the service's field names, as this command's options
+        raise click.ClickException(
+            "; ".join(f"--{options.get(k, k).replace('_', '-')}: {v}" for k, v in exc.errors.items())
+        ) from None
+    click.echo(f"Created coupon {created.coupon_id} with promotion code {created.code}.")
 
 
 def register(app: Flask) -> None:

@@ -13,6 +13,7 @@ from app.models.billing import (
 )
 from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
 from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
+from app.models.coupon import Coupon, PromotionCode, Redemption
 from app.models.export import DataExport
 from app.models.mail import DevMail, SentEmail
 from app.models.mfa import RecoveryCode, TotpFactor
@@ -30,6 +31,7 @@ __all__ = [
     "AuditEvent",
     "CartItem",
     "CheckoutAttempt",
+    "Coupon",
     "DataExport",
     "DevMail",
     "Invoice",
@@ -42,11 +44,13 @@ __all__ = [
     "PaymentMismatch",
     "PeriodicJob",
     "Permission",
+    "PromotionCode",
     "Plan",
     "PlatformFee",
     "PlatformFeeChange",
     "Product",
     "RecoveryCode",
+    "Redemption",
     "Role",
     "SentEmail",
     "SocialAccount",

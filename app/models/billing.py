@@ -71,6 +71,9 @@ class Subscription(UUIDPk, Timestamps, Model):
     pause_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Answers to the product's checkout schema (company name, seats …).
     answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The coupon redeemed at checkout, as its terms were then (Coupon.terms()) with "left": how many more
+    # renewal invoices it discounts (None: forever). None: no coupon.
+    coupon: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
     __table_args__ = (
         sa.CheckConstraint(_in("status", SUBSCRIPTION_STATUSES), name="status"),

@@ -62,3 +62,6 @@ SAMPLE_ARGS.update(
         "<uuid:invoice_id>": "00000000-0000-0000-0000-000000000005",
     }
 )
+
+# Coupons (app/admin/coupons.py).
+SAMPLE_ARGS["<uuid:coupon_id>"] = "00000000-0000-0000-0000-000000000006"

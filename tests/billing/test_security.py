@@ -24,6 +24,7 @@ def csrf_client(make_app):
     [
         "/cart/add",
         "/checkout",
+        "/checkout/promo",
         "/subscriptions/trial",
         "/payment-method",
         "/cart/00000000-0000-4000-8000-000000000000/remove",

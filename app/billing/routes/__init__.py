@@ -21,8 +21,8 @@ def wants_fragment() -> bool:
 
 def _register_filters() -> None:
     from app.billing import bp
-    from app.billing.invoices import percent_text
     from app.billing.services import pauses
+    from app.money import percent_text
 
     bp.add_app_template_filter(percent_text, "percent")
     bp.add_app_template_global(pauses.choices, "pause_choices")

@@ -14,8 +14,8 @@ from werkzeug.wrappers import Response
 from app.billing import bp
 from app.billing import invoices as invoice_service
 from app.billing.answers import posted_answers, prefix_for
-from app.billing.forms import CheckoutBillingForm, CheckoutForm
-from app.billing.routes import back_to
+from app.billing.forms import CheckoutBillingForm, CheckoutForm, PromoCodeForm
+from app.billing.routes import back_to, wants_fragment
 from app.billing.services import cart as cart_service
 from app.billing.services import checkout as checkout_service
 from app.billing.services import payment_methods as payment_method_service
@@ -50,6 +50,8 @@ def review(
     posted: Mapping[str, str] | None = None,
     billing: CheckoutBillingForm | None = None,
     action_secret: str | None = None,
+    promo_error: str | None = None,
+    promo_value: str = "",
 ) -> Response | tuple[str, int]:
     view = cart_service.view(current_user)
     if not view.lines:
@@ -75,6 +77,9 @@ def review(
         answer_values=_answer_values(view, posted),
         card_in_browser=payment_method_service.card_in_browser(),
         action_secret=action_secret,
+        promo_error=promo_error,
+        promo_value=promo_value,
+        promo_message=None,
     ), status
 
 
@@ -140,6 +145,43 @@ def checkout() -> Response | tuple[str, int]:
         return pending, 202
     cart_service.recount(current_user)
     return see_other("billing.checkout_complete", attempt_id=result.attempt_id)
+
+
+@bp.post("/checkout/promo")
+@login_required
+def checkout_promo() -> Response | tuple[str, int]:
+    """Apply or remove a promo code. With HTMX: the promo section, and the order, totals and review
+    fingerprint swapped out of band; without: back to the review page (the message beside the field)."""
+    form = PromoCodeForm()
+    raw = str(form.promo_code.data or "")
+    if not form.validate():
+        return _promo_answer(400, str(next(iter(form.errors.values()))[0]), raw)
+    try:
+        if form.action.data == "remove":
+            message = cart_service.remove_code(current_user)
+        else:
+            message = cart_service.apply_code(current_user, raw)
+    except ValidationError as exc:
+        return _promo_answer(400, exc.errors.get("promo_code") or exc.message, raw)
+    if not wants_fragment():
+        flash(message, "success")
+        return see_other("billing.checkout")
+    view = cart_service.view(current_user)
+    html = render_template(
+        "billing/checkout_promo.html", view=view, promo_message=message, promo_error=None, promo_value="", changed=True
+    )
+    return html, 200
+
+
+def _promo_answer(status: int, error: str, raw: str) -> Response | tuple[str, int]:
+    """A refused code: the message beside the field; the order, its total and fingerprint are unchanged."""
+    if not wants_fragment():
+        return review(status, promo_error=error, promo_value=raw)
+    view = cart_service.view(current_user)
+    html = render_template(
+        "billing/checkout_promo.html", view=view, promo_message=None, promo_error=error, promo_value=raw, changed=False
+    )
+    return html, status
 
 
 @bp.get("/checkout/complete/<uuid:attempt_id>")

@@ -8,6 +8,7 @@ user_logged_in when the billing blueprint is registered).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from flask import session
 from flask_login import AnonymousUserMixin
 
+from app.billing import coupons
 from app.billing.pricing import PricedLine, Quote, price_line, seats_problem
 from app.catalog.fees import current_percent
 from app.errors import Conflict, NotFound, ValidationError
@@ -32,6 +34,7 @@ Shopper: TypeAlias = User | AnonymousUserMixin
 SESSION_KEY = "cart"
 COUNT_KEY = "cart_count"
 SEEN_KEY = "cart_seen"  # prices pointed out on a GET, recorded as seen by the next change to the cart
+PROMO_KEY = "promo_code"  # the promotion code applied to the cart (it reserves nothing until the order is placed)
 MAX_LINES = 20
 MAX_QUANTITY = 100
 
@@ -59,6 +62,9 @@ class CartLine:
 class CartView:
     lines: list[CartLine]
     quote: Quote
+    promo: coupons.Applied | None = None
+    # Why the code that was applied no longer is (it expired, was used up …): shown once, then forgotten.
+    promo_error: str | None = None
 
     @property
     def changed(self) -> list[CartLine]:
@@ -254,6 +260,7 @@ def clear(user: Shopper) -> None:
         db.session.execute(sa.delete(CartItem).where(CartItem.user_id == user.id))
     session.pop(SESSION_KEY, None)
     session.pop(SEEN_KEY, None)
+    session.pop(PROMO_KEY, None)
     session[COUNT_KEY] = 0
 
 
@@ -302,6 +309,7 @@ def view(user: Shopper, *, acknowledge: bool = True) -> CartView:
         lines.append(line)
     if acknowledge and acknowledged != seen:
         session[SEEN_KEY] = acknowledged
+    promo, promo_error = _promo(user, lines)
     quote = Quote(
         [line.priced for line in lines if line.priced],
         fee_percent,
@@ -309,7 +317,43 @@ def view(user: Shopper, *, acknowledge: bool = True) -> CartView:
     )
     if _signed_in(user) or session.get(COUNT_KEY) != len(lines):
         session[COUNT_KEY] = len(lines)
-    return CartView(lines, quote)
+    return CartView(lines, quote, promo, promo_error)
+
+
+def _promo(user: Shopper, lines: list[CartLine]) -> tuple[coupons.Applied | None, str | None]:
+    """The applied code, checked again now, its terms set on the lines it covers; if it no longer applies,
+    it is taken off the cart and the reason returned."""
+    raw = session.get(PROMO_KEY)
+    priced = [line.priced for line in lines if line.priced]
+    if not raw or not priced:
+        return None, None
+    try:
+        applied = coupons.check(str(raw), priced, user.id if _signed_in(user) else None)
+    except ValidationError as exc:
+        session.pop(PROMO_KEY, None)
+        return None, f"The code {raw} was taken off: {exc.message}"
+    for line in lines:
+        if line.priced is not None and coupons.applies_to(applied, line.priced):
+            line.priced = dataclasses.replace(line.priced, coupon=applied.terms)
+    return applied, None
+
+
+def apply_code(user: Shopper, raw: str) -> str:
+    """Apply a promotion code to the cart. Raises ValidationError({"promo_code": why}): nothing changed."""
+    current = view(user, acknowledge=False)
+    priced = [line.priced for line in current.lines if line.priced]
+    if not str(raw or "").strip():
+        raise ValidationError({coupons.FIELD: "Enter a promo code."})
+    if not priced:
+        raise ValidationError({coupons.FIELD: "Your cart is empty."})
+    applied = coupons.check(raw, priced, user.id if _signed_in(user) else None)
+    session[PROMO_KEY] = applied.code.code
+    return f"Promo code {applied.code.code} applied: {coupons.describe(applied.coupon)}."
+
+
+def remove_code(user: Shopper) -> str:
+    session.pop(PROMO_KEY, None)
+    return "Promo code removed."
 
 
 def _history(user: Shopper, product_ids: list[uuid.UUID]) -> tuple[set[uuid.UUID], set[uuid.UUID]]:

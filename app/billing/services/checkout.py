@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.account.services import BillingDetails
-from app.billing import locks, orders
+from app.billing import coupons, locks, orders
 from app.billing.answers import Answers, collect_answers
 from app.billing.gateway import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard, get_gateway
 from app.billing.gateway.cards import CardEntry, check_card
@@ -150,6 +150,8 @@ def _submit(request: CheckoutRequest) -> CheckoutResult:
     quote = view.quote
     if not quote.lines or quote.problems:
         raise Conflict(" ".join(quote.problems) or "Your cart is empty.")
+    if quote.fingerprint() != posted and view.promo_error:
+        raise ReviewAgain(f"{view.promo_error} Check the new total below and pay again.")
     if quote.fingerprint() != posted:
         raise ReviewAgain(
             "Your cart or its prices changed since you reviewed it. Check the new total below and pay again."
@@ -231,6 +233,7 @@ def _place(
     if owned:
         db.session.rollback()
         raise Conflict(f"You already subscribe to {', '.join(owned)}. Remove it from your cart.")
+    _reserve_code(user, attempt, view)
     if attempt.payment_method == "bank_transfer":
         return _bank_transfer(user, attempt, view, answers, billing)
     gateway = get_gateway()
@@ -256,6 +259,18 @@ def _place(
     )
     db.session.commit()  # recorded before any money moves
     return _charge(call)
+
+
+def _reserve_code(user: User, attempt: CheckoutAttempt, view: CartView) -> None:
+    """The order's promo code takes its place now, committed with the attempt; if another checkout took the
+    last one meanwhile, nothing is recorded nor charged."""
+    if view.promo is None:
+        return
+    try:
+        coupons.reserve(attempt, view.promo.code.id, user.id)
+    except Conflict as exc:
+        db.session.rollback()
+        raise ReviewAgain(exc.message) from None
 
 
 def _saved_card(gateway: PaymentGateway, user: User, card: CardDetails | None, setup_intent: str) -> SavedCard:

@@ -1,0 +1,47 @@
+"""Coupons: the list (with each one's codes and redemptions), a new coupon with its first code, deactivate.
+Need catalog.manage, like the products and plans whose prices they change."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask.typing import ResponseReturnValue
+from wtforms.fields.choices import SelectChoice
+
+from app.admin import bp, queries
+from app.admin.forms import CouponForm
+from app.admin.staff import staff_id
+from app.auth.permissions import permission_required
+from app.billing import coupons
+from app.web import render_form, see_other, service_errors
+
+PERMISSION = "catalog.manage"
+
+
+def _page(form: CouponForm) -> ResponseReturnValue:
+    form.products.choices = [SelectChoice(value, label) for value, label in queries.product_choices()]
+    return render_form("admin/coupons.html", form, coupons=coupons.listing(), describe=coupons.describe)
+
+
+@bp.get("/coupons")
+@permission_required(PERMISSION)
+def coupons_list() -> ResponseReturnValue:
+    return _page(CouponForm(formdata=None))
+
+
+@bp.post("/coupons")
+@permission_required(PERMISSION)
+def coupon_create() -> ResponseReturnValue:
+    form = CouponForm()
+    if form.validate_on_submit():
+        with service_errors(form):
+            code = coupons.create(form.command(), actor_id=staff_id())
+            return see_other("admin.coupons_list", message=f"Coupon created with the code {code.code}.")
+    return _page(form)
+
+
+@bp.post("/coupons/<uuid:coupon_id>/deactivate")
+@permission_required(PERMISSION)
+def coupon_deactivate(coupon_id: uuid.UUID) -> ResponseReturnValue:
+    coupon = coupons.deactivate(coupon_id, actor_id=staff_id())
+    return see_other("admin.coupons_list", message=f"Coupon {coupon.name} deactivated: its codes no longer apply.")
