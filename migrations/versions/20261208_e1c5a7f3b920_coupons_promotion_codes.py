@@ -1,7 +1,7 @@
 """billing: coupons, promotion codes, redemptions; subscription.coupon (the terms renewals keep)
 
 Revision ID: e1c5a7f3b920
-Revises: d4e7a2b9c1f0
+Revises: f3a8c1d5e7b9
 Create Date: 2026-12-08 00:30:00.000000
 
 """
@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = "e1c5a7f3b920"
-down_revision = "d4e7a2b9c1f0"
+down_revision = "f3a8c1d5e7b9"
 branch_labels = None
 depends_on = None
 
