@@ -171,11 +171,21 @@ class Config:
     PAYMENT_WEBHOOK_MAX_BYTES = env_int("PAYMENT_WEBHOOK_MAX_BYTES", 256 * 1024)  # larger bodies: 413
     # The sandbox confirms each payment by POSTing a signed event to the webhook (an outbox job).
     PAYMENT_SANDBOX_WEBHOOKS = env_bool("PAYMENT_SANDBOX_WEBHOOKS", True)
+    # Stripe (PAYMENT_GATEWAY=stripe): the account's keys, its webhook signing secrets (comma-separated,
+    # any of them verifies while one is rotated), and where its API and Stripe.js live (the tests point
+    # both at localstripe). The card is typed into Stripe's element: no card number reaches this app.
+    STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY")
+    STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY")
+    STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET")
+    STRIPE_API_BASE = env("STRIPE_API_BASE", "https://api.stripe.com")
+    STRIPE_JS_URL = env("STRIPE_JS_URL", "https://js.stripe.com/v3/")
     BANK_TRANSFER_DUE_DAYS = env_int("BANK_TRANSFER_DUE_DAYS", 14)
     BANK_TRANSFER_DETAILS = env(
         "BANK_TRANSFER_DETAILS", "MultiProduct Ltd · IBAN GB33 BUKB 2020 1555 5555 55 · BIC BUKBGB22"
     )
     BILLING_BATCH_SIZE = env_int("BILLING_BATCH_SIZE", 200)
+    # `flask billing run --at` in production (development and test always allow it).
+    BILLING_TIME_TRAVEL = env_bool("BILLING_TIME_TRAVEL", False)
     # Who issues the invoices: the defaults until an admin saves them on /admin/fee (then the database wins).
     SELLER_NAME = env("SELLER_NAME", "MultiProduct Ltd")
     SELLER_ADDRESS = env("SELLER_ADDRESS", "1 Market Street\nLondon EC1A 1AA\nUnited Kingdom")  # lines: "\n"
@@ -237,17 +247,31 @@ class ProductionConfig(Config):
         "SECRET_KEY": "a key to sign sessions and tokens (at least 32 random characters)",
         "DATABASE_URL": "the PostgreSQL database (postgresql://user:password@host/name)",
         "REDIS_URL": "Redis for jobs, cache and rate limits (redis://host:6379/0)",
-        "PAYMENT_WEBHOOK_SECRETS": "the payment provider's webhook signing secrets, comma-separated "
-        "(without one every payment confirmation is refused)",
         "BASE_URL": "the site's public address for links in emails (https://shop.example.com)",
         "MFA_ENCRYPTION_KEY": "a Fernet key that encrypts authenticator secrets at rest, comma-separated to rotate "
         "(make one with `python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)",
     }
+    # Required as well with the sandbox gateway (its signed events) …
+    REQUIRED_FOR_SANDBOX = {
+        "PAYMENT_WEBHOOK_SECRETS": "the payment provider's webhook signing secrets, comma-separated "
+        "(without one every payment confirmation is refused)",
+    }
+    # … or, instead, when PAYMENT_GATEWAY=stripe.
+    REQUIRED_FOR_STRIPE = {
+        "STRIPE_SECRET_KEY": "the Stripe account's secret key (sk_live_…) when PAYMENT_GATEWAY=stripe",
+        "STRIPE_PUBLISHABLE_KEY": "the Stripe account's publishable key (pk_live_…) for the card element "
+        "when PAYMENT_GATEWAY=stripe",
+        "STRIPE_WEBHOOK_SECRET": "the Stripe webhook endpoint's signing secrets (whsec_…), comma-separated, "
+        "when PAYMENT_GATEWAY=stripe (without one every Stripe event is refused)",
+    }
 
     @classmethod
     def check(cls) -> None:
+        required = dict(cls.REQUIRED)
+        stripe = (env("PAYMENT_GATEWAY") or "sandbox").strip().lower() == "stripe"
+        required.update(cls.REQUIRED_FOR_STRIPE if stripe else cls.REQUIRED_FOR_SANDBOX)
         problems = [
-            f"{name} is not set: production needs {purpose}." for name, purpose in cls.REQUIRED.items() if not env(name)
+            f"{name} is not set: production needs {purpose}." for name, purpose in required.items() if not env(name)
         ]
         secret_key = env("SECRET_KEY")
         if secret_key and len(secret_key) < 32:

@@ -33,7 +33,7 @@ PERMISSIONS = {
     "roles.manage": "Create and edit roles; change a user's role",
     "catalog.manage": "Create, edit and retire products and plans",
     "subscriptions.view": "See subscriptions",
-    "subscriptions.manage": "Cancel subscriptions, extend trials",
+    "subscriptions.manage": "Cancel, pause and resume subscriptions, extend trials",
     "billing.view": "See invoices and transactions",
     "billing.manage": "Mark invoices paid, void invoices, export",
     "billing.refund": "Refund payments (credit notes)",
@@ -172,6 +172,19 @@ def can(user: User | AnonymousUserMixin | None, permission: str) -> bool:
     if not isinstance(user, User):
         return False
     return permission in permissions_of_role(user.role_id)
+
+
+def holders(permission: str) -> list[User]:
+    """Active, undeleted users whose role holds `permission` (whom staff alerts go to), oldest account first."""
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .join(role_permission, role_permission.c.role_id == User.role_id)
+            .join(Permission, Permission.id == role_permission.c.permission_id)
+            .where(Permission.name == permission, User.is_active.is_(True), User.deleted_at.is_(None))
+            .order_by(User.created_at, User.id)
+        )
+    )
 
 
 def permissions_of_role(role_id: int) -> frozenset[str]:

@@ -123,4 +123,7 @@ def init_app(app: Flask) -> None:
                 if not private or current_user.is_authenticated
             ],
             "now_year": datetime.now(UTC).year,
+            # With Stripe, every page loads Stripe.js (a boosted link swaps only the <body>; Stripe asks for it
+            # on every page for its fraud signals); the CSP allows its origins (app/security.py).
+            "stripe_js_url": app.config.get("STRIPE_JS_URL") if app.config.get("PAYMENT_GATEWAY") == "stripe" else None,
         }

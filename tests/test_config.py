@@ -11,7 +11,7 @@ from tests.support.mail import free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PAYMENT_WEBHOOK_SECRETS", "BASE_URL", "MFA_ENCRYPTION_KEY")
+REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "BASE_URL", "MFA_ENCRYPTION_KEY", "PAYMENT_WEBHOOK_SECRETS")
 
 
 def _env(overrides: dict) -> dict:

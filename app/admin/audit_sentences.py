@@ -89,15 +89,28 @@ SENTENCES: dict[str, str] = {
     "subscription.trial_started": "{actor} started a trial of {after_plan}",
     "subscription.auto_renew": "{actor} turned auto-renew {after_auto_renew_onoff} for {target}",
     "subscription.cancel": "{actor} cancelled {target} ({after_when_text})",
-    "subscription.resume": "{actor} resumed {target}",
+    "subscription.resume": "{actor} resumed {target}{after_reason_text}",
+    "subscription.pause": "{actor} set {target} to pause from {after_pauses_on} until {after_resumes_on}"
+    "{after_reason_text}",
     "subscription.trial_extended": "{actor} extended the trial of {target} by {after_days} days",
+    "subscription.plan_changed": "{actor} switched {target} from {before_plan} to {after_plan}",
+    "subscription.plan_change_scheduled": "{actor} scheduled {target} to switch to {after_plan} at renewal",
+    "subscription.plan_change_charging": "{actor} is charged {after_invoice} to switch {target} to {after_plan}",
+    "subscription.plan_change_declined": "the payment to switch {target} to another plan was declined ({after_reason})",
+    "subscription.plan_change_cancelled": "{actor} cancelled the switch of {target} to {after_plan}",
     "payment_method.saved": "{actor} saved the card {after_card}",
     "checkout.completed": "{actor} checked out{after_method_by}",
     "checkout.declined": "{actor}'s payment was declined ({after_code})",
     "checkout.refunded": "{actor}'s payment was refunded ({after_reason})",
     "invoice.mark_paid": "{actor} marked invoice {target} ({amount}) as paid",
     "invoice.void": "{actor} voided invoice {target} ({amount})",
-    "invoice.refund": "{actor} refunded invoice {target} ({amount}), credit note {after_credit_note}",
+    "invoice.refund": "{actor} refunded {after_refunded} of invoice {target} ({amount})",
+    "invoice.payment_started": "{actor} started paying invoice {target} ({amount}) with {after_card}",
+    "invoice.refund_refused": "{after_by} refused {actor}'s refund of {after_refunded} on invoice {target}: "
+    "{after_message}",
+    "invoice.disputed": "The card holder disputed invoice {target} ({amount}) at their bank: {after_reason}",
+    "invoice.dispute_won": "The dispute of invoice {target} ({amount}) was won: it is paid again",
+    "invoice.dispute_lost": "The dispute of invoice {target} ({amount}) was lost: the bank took the money back",
     # jobs
     "job.retried": "{actor} retried the job {target}",
     "job.deleted": "{actor} deleted the job {target}",
@@ -169,6 +182,7 @@ def _values(event: AuditEvent, actor: Markup, target: Markup, found: AuditTarget
     values["after_when_text"] = {"now": "at once", "period_end": "at the end of the period"}.get(
         str(when), _readable(when)
     )
+    values["after_reason_text"] = f" ({after['reason']})" if after.get("reason") else ""
     values["amount"] = format_money(found.amount, found.currency) if found and found.amount is not None else "—"
     return values
 

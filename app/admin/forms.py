@@ -13,7 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SearchField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -124,11 +124,30 @@ class CancelForm(FlaskForm):
     when = StringField()
 
 
+class SubscriptionPauseForm(FlaskForm):
+    """Pause a customer's subscription: 1–3 periods or a date (parse_length judges), and why."""
+
+    cycles = StringField("Pause for (billing periods)")
+    until = StringField("Or resume on")
+    reason = StringField("Reason")
+
+
+class SubscriptionResumeForm(FlaskForm):
+    reason = StringField("Reason")
+
+
 class RefundForm(FlaskForm):
+    amount = StringField("Amount to refund")
     reason = StringField("Refund reason")
+    # A fresh key per rendered form: submitting the same form twice finds the first refund.
+    key = HiddenField(default=lambda: str(uuid.uuid4()))
 
     def command(self) -> dict[str, str]:
-        return {"reason": _text(self.reason.data)[:2000]}
+        return {
+            "amount": _text(self.amount.data)[:40],
+            "reason": _text(self.reason.data)[:2000],
+            "key": _text(self.key.data)[:40],
+        }
 
 
 class ProductForm(FlaskForm):
@@ -140,6 +159,16 @@ class ProductForm(FlaskForm):
     description = TextAreaField("Description")
     product_schema = TextAreaField("Checkout questions")
     is_active = BooleanField("Active — listed in the catalog once it has an active plan", default=True)
+    access_while_paused = BooleanField("Access continues while paused — a paused subscription keeps using it")
+    downgrade_timing = SelectField(
+        "A switch to a cheaper plan takes effect",
+        choices=[
+            SelectChoice("period_end", "At the end of the period (a scheduled change the customer can cancel)"),
+            SelectChoice("now", "At once, the unused time credited (a credit note)"),
+        ],
+        default="period_end",
+        validate_choice=False,  # the service says what is wrong with another value
+    )
     intent = StringField()  # "preview": check the schema, save nothing
 
     @property
@@ -156,6 +185,8 @@ class ProductForm(FlaskForm):
             icon=_text(self.icon.data),
             schema_json=_text(self.product_schema.data),
             is_active=bool(self.is_active.data),
+            access_while_paused=bool(self.access_while_paused.data),
+            downgrade_timing=_text(self.downgrade_timing.data),
         )
 
 

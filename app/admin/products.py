@@ -57,7 +57,13 @@ def _form(product: Product | None) -> ProductForm:
         name: getattr(product, name) or "" for name in ("slug", "name", "tagline", "description", "category", "icon")
     }
     return ProductForm(
-        data={**data, "product_schema": schema_text(product.product_schema), "is_active": product.is_active}
+        data={
+            **data,
+            "product_schema": schema_text(product.product_schema),
+            "is_active": product.is_active,
+            "access_while_paused": product.access_while_paused,
+            "downgrade_timing": product.downgrade_timing,
+        }
     )
 
 

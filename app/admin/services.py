@@ -228,6 +228,8 @@ class ProductValues:
     icon: str
     schema_json: str
     is_active: bool
+    access_while_paused: bool
+    downgrade_timing: str = "period_end"
 
 
 def save_product(product_id: uuid.UUID | None, values: ProductValues, *, actor_id: uuid.UUID) -> Product:

@@ -1,4 +1,4 @@
-"""Admin subscriptions: the filtered list, one subscription, cancel and extend-a-trial actions."""
+"""Admin subscriptions: the filtered list, one subscription, cancel, extend-a-trial, pause and resume actions."""
 
 import uuid
 
@@ -6,11 +6,18 @@ from flask import request
 from flask.typing import ResponseReturnValue
 
 from app.admin import bp, queries
-from app.admin.forms import CancelForm, ListFilterForm, TrialExtensionForm
+from app.admin.forms import (
+    CancelForm,
+    ListFilterForm,
+    SubscriptionPauseForm,
+    SubscriptionResumeForm,
+    TrialExtensionForm,
+)
 from app.admin.listing import paginate
 from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
-from app.billing.services import staff_actions
+from app.billing import timeline
+from app.billing.services import pauses, staff_actions
 from app.errors import ValidationError
 from app.models.billing import SUBSCRIPTION_STATUSES, Subscription
 from app.templating import render_page
@@ -36,12 +43,24 @@ def subscriptions_list() -> ResponseReturnValue:
     return render_page("admin/subscriptions.html", block="results", listing=listing, filters=form)
 
 
-def _detail(subscription_id: uuid.UUID, form: TrialExtensionForm | None = None) -> ResponseReturnValue:
+def _detail(
+    subscription_id: uuid.UUID,
+    form: TrialExtensionForm | None = None,
+    *,
+    pause_form: SubscriptionPauseForm | None = None,
+    resume_form: SubscriptionResumeForm | None = None,
+) -> ResponseReturnValue:
+    failed = form or pause_form or resume_form
     return render_form(
         "admin/subscription_detail.html",
         form or TrialExtensionForm(formdata=None),
-        detail=queries.subscription_detail(subscription_id),
+        status=getattr(failed, "status", None) or (400 if failed and failed.errors else None),
+        detail=(detail := queries.subscription_detail(subscription_id)),
+        page=timeline.subscription_page(detail.sub),
         max_days=staff_actions.MAX_TRIAL_EXTENSION_DAYS,
+        pause_form=pause_form or SubscriptionPauseForm(formdata=None),
+        resume_form=resume_form or SubscriptionResumeForm(formdata=None),
+        max_cycles=pauses.MAX_CYCLES,
     )
 
 
@@ -68,3 +87,26 @@ def subscriptions_extend_trial(subscription_id: uuid.UUID) -> ResponseReturnValu
             _, message = staff_actions.extend_trial(subscription_id, form.days.data, actor_id=staff_id())
             return see_other("admin.subscriptions_detail", message=message, subscription_id=subscription_id)
     return _detail(subscription_id, form)
+
+
+@bp.post("/subscriptions/<uuid:subscription_id>/pause")
+@permission_required("subscriptions.manage")
+def subscriptions_pause(subscription_id: uuid.UUID) -> ResponseReturnValue:
+    form = SubscriptionPauseForm()
+    if form.validate_on_submit():
+        with service_errors(form):
+            length = pauses.parse_length(form.cycles.data, form.until.data)
+            _, message = staff_actions.pause(subscription_id, length, form.reason.data, actor_id=staff_id())
+            return see_other("admin.subscriptions_detail", message=message, subscription_id=subscription_id)
+    return _detail(subscription_id, pause_form=form)
+
+
+@bp.post("/subscriptions/<uuid:subscription_id>/resume")
+@permission_required("subscriptions.manage")
+def subscriptions_resume(subscription_id: uuid.UUID) -> ResponseReturnValue:
+    form = SubscriptionResumeForm()
+    if form.validate_on_submit():
+        with service_errors(form):
+            _, message = staff_actions.resume(subscription_id, form.reason.data, actor_id=staff_id())
+            return see_other("admin.subscriptions_detail", message=message, subscription_id=subscription_id)
+    return _detail(subscription_id, resume_form=form)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 
 from flask import request
 from flask_wtf import FlaskForm
@@ -15,6 +16,9 @@ from app.account.services import BillingDetails
 from app.billing.gateway.cards import CardEntry
 from app.billing.services.cart import parse_quantity
 from app.billing.services.checkout import OUT_OF_DATE, CheckoutRequest, PaymentMethod, valid_key
+from app.billing.services.invoice_payments import OUT_OF_DATE as PAY_OUT_OF_DATE
+from app.billing.services.pauses import PauseLength, parse_length
+from app.billing.services.plan_changes import ChangeRequest
 from app.billing.services.subscriptions import OFF, ON, CancelWhen
 from app.errors import ValidationError as AppValidationError
 from app.models.user import User
@@ -34,6 +38,8 @@ class CheckoutForm(FlaskForm):
     card_expiry = StringField()
     card_cvc = StringField()
     card_name = StringField()
+    # With Stripe: the SetupIntent the card element confirmed (the card fields are not on the page).
+    setup_intent = HiddenField(filters=[_text])
 
     def validate_idempotency_key(self, field: Field) -> None:
         if not valid_key(field.data):
@@ -57,6 +63,7 @@ class CheckoutForm(FlaskForm):
             review_fingerprint=self.review_fingerprint.data,
             payment_method=method,
             card=card,
+            setup_intent=str(self.setup_intent.data or "") if method is PaymentMethod.CARD else "",
             answers=answers,
             billing=billing,
         )
@@ -166,6 +173,44 @@ class CancelForm(FlaskForm):
         return CancelWhen(self.when.data)
 
 
+class PauseForm(FlaskForm):
+    """Pause for `cycles` billing periods (1–3) or `until` a date: exactly one (parse_length says which is wrong)."""
+
+    cycles = StringField("Pause for")
+    until = StringField("Or resume on")
+
+    def length(self) -> PauseLength:
+        return parse_length(self.cycles.data, self.until.data)
+
+
+class PlanChangeForm(FlaskForm):
+    """The preview's confirm button: the plan, the preview's instant and signature, an idempotency key."""
+
+    plan_id = HiddenField(filters=[_text])
+    idempotency_key = HiddenField(filters=[_text])
+    fingerprint = HiddenField(filters=[_text])
+    previewed_at = HiddenField(filters=[_text])
+
+    def command(self, user_id: uuid.UUID, subscription_id: uuid.UUID) -> ChangeRequest:
+        return ChangeRequest(
+            user_id=user_id,
+            subscription_id=subscription_id,
+            plan_id=parse_id(self.plan_id.data),
+            idempotency_key=self.idempotency_key.data,
+            fingerprint=self.fingerprint.data,
+            at=_instant(self.previewed_at.data),
+        )
+
+
+def _instant(raw: str) -> datetime | None:
+    """A preview's instant (ISO 8601, UTC); None when missing or malformed (the service then previews again)."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else None
+
+
 class CardForm(FlaskForm):
     """The card for renewals; checked by the service (`check_card`), which names the field in error."""
 
@@ -173,6 +218,17 @@ class CardForm(FlaskForm):
     card_expiry = StringField()
     card_cvc = StringField()
     card_name = StringField()
+    setup_intent = HiddenField(filters=[_text])  # with Stripe, instead of the card fields
+
+
+class PayInvoiceForm(CardForm):
+    """Paying an open invoice now: the card (fields, or Stripe's SetupIntent) and the page's idempotency key."""
+
+    idempotency_key = HiddenField(filters=[_text])
+
+    def validate_idempotency_key(self, field: Field) -> None:
+        if not valid_key(field.data):
+            raise ValidationError(PAY_OUT_OF_DATE)
 
 
 def card_entry(form: CheckoutForm | CardForm) -> CardEntry:

@@ -97,10 +97,12 @@ def draft_invoice(
     period: tuple[datetime, datetime],
     checkout_id: uuid.UUID | None = None,
     billed: dict[str, Any] | None = None,
+    invoice_id: uuid.UUID | None = None,
 ) -> Invoice:
-    """billed: who pays as recorded when the order was placed (default: the user as they are now)."""
+    """billed: who pays as recorded when the order was placed (default: the user as they are now);
+    invoice_id: the id the order chose for it before it was paid (default: a new one)."""
     invoice = Invoice(
-        id=uuid.uuid4(),
+        id=invoice_id or uuid.uuid4(),
         kind="invoice",
         status="draft",
         user_id=user.id,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from app import rbac
 from app.dates import format_date, iso_instant
 from app.links import external_url, path_for
 from app.models.billing import Invoice, Subscription
@@ -87,7 +88,9 @@ def receipt(invoice: Invoice, *, paid_on: datetime) -> None:
 
 
 def payment_failed(sub: Subscription, product: Product, invoice: Invoice, reason: str, retry_on: datetime) -> None:
-    link, url = _subscriptions_links()
+    """The notice and the email link to paying the open invoice now, on-session (where 3-D Secure works)."""
+    link = path_for("billing.pay_invoice", invoice_id=invoice.id)
+    url = external_url("billing.pay_invoice", invoice_id=invoice.id)
     total = format_money(invoice.total, invoice.currency)
     notify(
         sub.user_id,
@@ -101,7 +104,9 @@ def payment_failed(sub: Subscription, product: Product, invoice: Invoice, reason
             "total": total,
             "reason": reason,
             "retry_on": iso_instant(retry_on),
-            "billing_url": url,
+            "invoice_number": invoice.number,
+            "pay_url": url,
+            "billing_url": external_url("billing.subscriptions"),
         },
     )
 
@@ -119,7 +124,9 @@ def expired(sub: Subscription, product: Product, reason: str) -> None:
     )
 
 
-def _ending_notice(sub: Subscription, product: Product, kind: str, title: str, body: str, **context: str) -> None:
+def _ending_notice(
+    sub: Subscription, product: Product, kind: str, title: str, body: str, **context: str | bool
+) -> None:
     """A notice (and its email) about when a subscription stops or goes on, linking to the subscriptions page."""
     link, url = _subscriptions_links()
     email_context = {"product_name": product.name, **context, "subscriptions_url": url}
@@ -151,6 +158,52 @@ def resumed(sub: Subscription, product: Product) -> None:
     _ending_notice(sub, product, "subscription_resumed", title, body, renews_on=iso_instant(sub.current_period_end))
 
 
+def _access_while_paused(product: Product) -> str:
+    if product.access_while_paused:
+        return "You keep access while it is paused."
+    return "You won't have access while it is paused."
+
+
+def pause_scheduled(sub: Subscription, product: Product) -> None:
+    """A pause is set: when it starts (the paid period's end), when it ends by itself, and access meanwhile."""
+    start, end = _day(sub.user_id, sub.pause_start), _day(sub.user_id, sub.pause_end)
+    body = f"No charges from {start} until it resumes by itself on {end}. {_access_while_paused(product)}"
+    _ending_notice(
+        sub,
+        product,
+        "subscription_pause_scheduled",
+        f"{product.name} will pause on {start}",
+        body,
+        pause_start=iso_instant(sub.pause_start),
+        pause_end=iso_instant(sub.pause_end),
+        access_while_paused=product.access_while_paused,
+    )
+
+
+def paused(sub: Subscription, product: Product) -> None:
+    """A pause has started (the lifecycle run): nothing is charged until it ends."""
+    end = _day(sub.user_id, sub.pause_end)
+    body = f"It resumes by itself on {end}; you won't be charged until then. {_access_while_paused(product)}"
+    _ending_notice(
+        sub,
+        product,
+        "subscription_paused",
+        f"{product.name} is paused until {end}",
+        body,
+        pause_end=iso_instant(sub.pause_end),
+        access_while_paused=product.access_while_paused,
+    )
+
+
+def pause_ended(sub: Subscription, product: Product) -> None:
+    """A pause is over (by itself or resumed early): its next period starts at the moved period end."""
+    start = _day(sub.user_id, sub.current_period_end)
+    body = f"Its next period starts on {start} and is charged then, as usual."
+    title = f"{product.name} is running again"
+    period_start = iso_instant(sub.current_period_end)
+    _ending_notice(sub, product, "subscription_pause_ended", title, body, period_start=period_start)
+
+
 def order_refunded(user_id: uuid.UUID, *, total: str, reason: str) -> None:
     """A paid order could not be delivered (see app/billing/orders.py): the money goes back."""
     link, url = _subscriptions_links()
@@ -162,4 +215,58 @@ def order_refunded(user_id: uuid.UUID, *, total: str, reason: str) -> None:
         link,
         email=True,
         email_context={"total": total, "reason": reason, "subscriptions_url": url},
+    )
+
+
+def dispute_opened(
+    invoices: list[Invoice], *, reason: str, amount: int, currency: str, respond_by: datetime | None
+) -> None:
+    """Tell everyone who manages billing (in-app and by email) that a card holder disputed a payment."""
+    numbers = ", ".join(invoice.number or "" for invoice in invoices)
+    first = invoices[0]
+    customer = first.bill_to.get("email") or first.bill_to.get("name") or "a customer"
+    disputed = format_money(amount, currency)
+    link = path_for("admin.invoices_detail", invoice_id=first.id)
+    title = f"Payment disputed: {numbers}"
+    body = f"{customer} disputed {disputed} with their bank (reason: {reason.replace('_', ' ')})."
+    for staff in rbac.holders("billing.manage"):
+        respond = f" Respond in Stripe by {format_date(respond_by, zone=zone_of(staff.id))}." if respond_by else ""
+        notify(
+            staff.id,
+            "invoice_disputed",
+            title,
+            body + respond,
+            link,
+            email=True,
+            email_context={
+                "invoice_numbers": numbers,
+                "customer": customer,
+                "amount": disputed,
+                "reason": reason.replace("_", " "),
+                "respond_by": iso_instant(respond_by) if respond_by else "",
+                "invoice_url": external_url("admin.invoices_detail", invoice_id=first.id),
+            },
+        )
+
+
+def plan_changed(sub: Subscription, product: Product, old: Plan, new: Plan, when: datetime, *, scheduled: bool) -> None:
+    """A plan change: done now, or scheduled for `when` (the period end)."""
+    date = _day(sub.user_id, when)
+    if scheduled:
+        title = f"{product.name} switches to {new.name} on {date}"
+        body = f"You keep {old.name} until then. You can cancel the switch on your subscriptions page."
+    else:
+        title = f"{product.name} is now on {new.name}"
+        body = f"Switched from {old.name} on {date}. It renews on {_day(sub.user_id, sub.current_period_end)}."
+    _plan_notice(
+        sub,
+        product,
+        new,
+        "plan_changed",
+        title,
+        body,
+        old_plan_name=old.name,
+        effective_on=iso_instant(when),
+        renews_on=iso_instant(sub.current_period_end),
+        scheduled=scheduled,
     )

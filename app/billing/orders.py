@@ -43,6 +43,8 @@ from app.money import format_money
 
 # An attempt still waiting for its outcome.
 OPEN = ("charging", "unreached")
+# A declined payment that went through after all (a Stripe PaymentIntent confirmed again) still completes its order.
+COMPLETABLE = (*OPEN, "declined")
 
 
 def snapshot(
@@ -57,12 +59,15 @@ def snapshot(
     """What is being bought, at the reviewed prices, by whom: enough to fulfil or refund it later.
     `billing`: the details given at checkout, which the profile takes once the order is fulfilled."""
     quote = view.quote
+    lines = [_line_data(line.priced, answers.get(line.priced.product_id)) for line in view.lines if line.priced]
     return {
         "currency": quote.currency,
         "total": quote.total,
         "bill_to": invoice_service.bill_to(user, billing),
         "billing_given": billing is not None,
-        "lines": [_line_data(line.priced, answers.get(line.priced.product_id)) for line in view.lines if line.priced],
+        "lines": lines,
+        # Each line's invoice id, chosen now so the payment can name its invoices before they exist.
+        "invoice_ids": [str(uuid.uuid4()) for _ in lines],
         "card": None
         if card is None
         else {
@@ -177,7 +182,8 @@ def fulfil(
 ) -> list[Invoice]:
     """Create or convert one subscription per line, each with its invoice (numbered, open)."""
     invoices = []
-    for line, answers in order.lines:
+    invoice_ids = attempt.snapshot.get("invoice_ids") or []
+    for position, (line, answers) in enumerate(order.lines):
         plan, product = order.catalog[line.plan_id]
         sub = order.live.get(line.product_id)
         end = add_cycle(now, line.cycle)
@@ -209,6 +215,7 @@ def fulfil(
                 period=(now, end),
                 checkout_id=attempt.id,
                 billed=attempt.snapshot.get("bill_to"),
+                invoice_id=uuid.UUID(invoice_ids[position]) if position < len(invoice_ids) else None,
             )
         )
         notices.activated(sub, product, plan)
@@ -245,7 +252,7 @@ def complete(tx: Transaction, now: datetime) -> list[Invoice] | None:
     Called by settlement with the transaction row locked.
     """
     attempt = lock_attempt_of(tx)
-    if attempt is None or attempt.status not in OPEN:
+    if attempt is None or attempt.status not in COMPLETABLE:
         return None
     user = db.session.get(User, attempt.user_id)
     if user is None:  # an account is never deleted while it has an order (the foreign key)
@@ -256,7 +263,7 @@ def complete(tx: Transaction, now: datetime) -> list[Invoice] | None:
         return []
     card = attempt.snapshot.get("card")
     label = "Card"
-    if card:
+    if card and "token" in card:  # a declined attempt's token is gone (close): its card isn't kept for renewals
         saved = SavedCard(
             token=card["token"],
             brand=card["brand"],

@@ -19,3 +19,10 @@ def add_cycle(moment: datetime, cycle: str) -> datetime:
     if cycle == "weekly":
         return moment + timedelta(days=7)
     return add_months(moment, MONTHS[cycle])
+
+
+def add_cycles(moment: datetime, cycle: str, count: int) -> datetime:
+    """`count` cycles after `moment`, counted from `moment` (31 Jan + 2 months is 31 Mar, not 28 Mar)."""
+    if cycle == "weekly":
+        return moment + timedelta(days=7 * count)
+    return add_months(moment, MONTHS[cycle] * count)

@@ -26,7 +26,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from app.billing import invoices as invoice_service
 from app.billing.gateway import GatewayResult, GatewayUnavailable, PaymentGateway, get_gateway
 from app.billing.periods import add_cycle
-from app.billing.pricing import price_line
+from app.billing.pricing import PricedLine, price_line
 from app.billing.settlement import apply_outcome, renewal_failed
 from app.catalog.fees import current_percent
 from app.extensions import db
@@ -76,6 +76,11 @@ def next_period(sub: Subscription) -> tuple[datetime, datetime]:
     return start, add_cycle(start, sub.plan.billing_cycle)
 
 
+def next_line(sub: Subscription, fee_percent: Decimal) -> PricedLine:
+    """What the next period costs: the plan line as renewals bill it (the upcoming-invoice preview uses it too)."""
+    return price_line(sub.plan, sub.product, sub.quantity, fee_percent)
+
+
 def invoice_for(sub: Subscription, batch: Batch, method: str, label: str) -> Invoice:
     """The open invoice of the period being billed, or a new draft (numbered by `finalize_drafts`)."""
     if sub.status == "past_due":
@@ -83,7 +88,7 @@ def invoice_for(sub: Subscription, batch: Batch, method: str, label: str) -> Inv
         if existing is not None:
             return existing
     period = next_period(sub)
-    line = price_line(sub.plan, sub.product, sub.quantity, batch.fee_percent)
+    line = next_line(sub, batch.fee_percent)
     invoice = invoice_service.draft_invoice(
         user=batch.users[sub.user_id], line=line, subscription_id=sub.id, method=method, label=label, period=period
     )
@@ -107,6 +112,7 @@ class Charge:
     """A renewal charge recorded as pending, with what the gateway call needs once the batch has committed."""
 
     tx_id: uuid.UUID
+    user_id: uuid.UUID
     subscription_id: uuid.UUID
     invoice_id: uuid.UUID
     amount: int
@@ -143,6 +149,7 @@ def record_charge(sub: Subscription, invoice: Invoice, batch: Batch) -> Charge |
     invoice.transaction_id = tx.id
     return Charge(
         tx.id,
+        sub.user_id,
         sub.id,
         invoice.id,
         invoice.total,
@@ -154,7 +161,9 @@ def record_charge(sub: Subscription, invoice: Invoice, batch: Batch) -> Charge |
 
 
 def call(charge: Charge, gateway: PaymentGateway) -> GatewayResult | None:
-    """Charge the card on file; None when the gateway did not answer (reconciliation asks it later)."""
+    """Charge the card on file off-session (the customer isn't there: a bank asking them to confirm is a
+    decline, `authentication_required`); None when the gateway did not answer (reconciliation asks it later).
+    The metadata names the payment at the gateway (with Stripe: the user's customer, the card's owner)."""
     try:
         return gateway.charge(
             amount=charge.amount,
@@ -163,6 +172,11 @@ def call(charge: Charge, gateway: PaymentGateway) -> GatewayResult | None:
             idempotency_key=charge.key,
             off_session=True,
             description=charge.description,
+            metadata={
+                "transaction_id": str(charge.tx_id),
+                "user_id": str(charge.user_id),
+                "invoice_ids": str(charge.invoice_id),
+            },
         )
     except GatewayUnavailable:
         return None

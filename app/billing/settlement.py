@@ -2,8 +2,9 @@
 
 One function for every path that learns an outcome: the synchronous answer at
 checkout or renewal, the webhook, and reconciliation. A checkout's order is
-fulfilled (or refunded) from its recorded attempt when its payment succeeds. Transaction statuses only
-move forward (pending → succeeded | failed, succeeded → refunded), so an event
+fulfilled (or refunded) from its recorded attempt when its payment succeeds, and a plan change's proration
+invoice applies the change (app/billing/plan_changes.py). Transaction statuses only
+move forward (pending → succeeded | failed, failed → succeeded, succeeded → refunded), so an event
 that arrives late or twice changes nothing.
 """
 
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app.billing import invoices as invoice_service
-from app.billing import notices, orders
+from app.billing import notices, orders, plan_changes
 from app.billing.states import transition
 from app.extensions import db
 from app.models.base import utcnow
@@ -25,11 +26,17 @@ from app.models.billing import Invoice, Subscription, Transaction
 MOVES = {
     "pending": frozenset({"succeeded", "failed", "refunded"}),
     "succeeded": frozenset({"refunded"}),
-    "failed": frozenset(),
+    # A declined Stripe PaymentIntent can be confirmed again and succeed: the money moved, so success wins
+    # whichever order the two events arrive in (a failure after a success changes nothing).
+    "failed": frozenset({"succeeded"}),
     "refunded": frozenset(),
 }
 # A failed renewal is retried this many days after the first failure, then the subscription expires.
 RETRY_DAYS = (1, 3, 5)
+# Charges that pay a subscription's period: the renewal itself, and the customer paying its open invoice
+# on-session ("invoice"). Only a failed renewal moves the retry schedule; a failed on-session attempt
+# leaves the invoice open for the next retry or attempt.
+RENEWS = frozenset({"renewal", "invoice"})
 
 
 def lock_transaction(where: sa.ColumnElement[bool]) -> Transaction | None:
@@ -71,6 +78,8 @@ def apply_outcome(
     if tx.kind == "charge" and status == "refunded" and tx.status == "pending":
         # A refund event overtook the success event: the charge did succeed first.
         apply_outcome(tx, "succeeded", now=now, invoices=invoices, subscription=subscription)
+    if status == "succeeded" and tx.status == "failed":
+        tx.failure_code = tx.failure_message = None  # it went through after all
     tx.status = status
     tx.settled_at = now
     if status == "failed":
@@ -83,6 +92,8 @@ def apply_outcome(
         _renewal_failed(tx, now, invoices, subscription, message or "Your card was declined.")
     elif status == "failed" and tx.purpose == "checkout":
         orders.declined(tx, now)
+    elif status == "failed" and tx.purpose == "plan_change":
+        plan_changes.declined(tx, now, message or "Your card was declined.")
     return "applied"
 
 
@@ -111,7 +122,9 @@ def _charge_succeeded(
     for invoice in paid:
         if invoice_service.mark_paid(invoice, now=now):
             notices.receipt(invoice, paid_on=now)
-    if tx.purpose == "renewal" and paid:
+    if tx.purpose == "plan_change" and paid:
+        plan_changes.paid(tx, now)
+    if tx.purpose in RENEWS and paid:
         sub = subscription or (lock_subscription(tx.subscription_id) if tx.subscription_id else None)
         if sub is not None:  # a renewal's transaction names its subscription
             renewed(sub, paid[0], now)
@@ -159,9 +172,18 @@ def renewal_failed(sub: Subscription, invoice: Invoice, now: datetime, reason: s
 
 
 def _refund_settled(tx: Transaction, status: str, now: datetime) -> None:
+    notes = _invoices_of(tx, None)
+    if status == "failed":  # no money went back: its credit note is withdrawn
+        for note in notes:
+            if note.status == "draft":
+                db.session.delete(note)  # never numbered: the series stays gapless
+            else:
+                note.status, note.voided_at = "void", now  # numbered when accepted: it keeps its number
+        return
     if status != "succeeded":
         return
-    for note in _invoices_of(tx, None):
+    invoice_service.finalize(notes, now=now)  # a draft is numbered now that the money is back
+    for note in notes:
         invoice_service.mark_paid(note, now=now)  # a credit note is "paid" once the money is back
     parent = lock_transaction(Transaction.id == tx.parent_id) if tx.parent_id else None
     if parent is None or parent.status != "succeeded":

@@ -1,10 +1,13 @@
 """The subscription state machine: every status change goes through `transition`.
 
     trial ──► active ──► past_due ──► active (a retry succeeded)
-      │         │           │
-      └─────────┴───────────┴──► expired | cancelled   (both final)
+      │        ▲ │           │
+      │ paused ┘ ▼           │
+      │        paused        │
+      └─────────┴────────────┴──► expired | cancelled   (both final)
 
-A trial may also go straight to past_due (its first charge failed).
+A trial may also go straight to past_due (its first charge failed). Only an active subscription can be
+paused (at the end of its paid period); a pause ends back in active, or the subscription is cancelled.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from app.models.billing import Subscription
 
 ALLOWED: dict[str, frozenset[str]] = {
     "trial": frozenset({"active", "past_due", "expired", "cancelled"}),
-    "active": frozenset({"past_due", "expired", "cancelled"}),
+    "active": frozenset({"past_due", "paused", "expired", "cancelled"}),
     "past_due": frozenset({"active", "expired", "cancelled"}),
+    "paused": frozenset({"active", "cancelled"}),
     "expired": frozenset(),
     "cancelled": frozenset(),
 }
@@ -26,6 +30,7 @@ LABELS = {
     "trial": "on trial",
     "active": "active",
     "past_due": "past due",
+    "paused": "paused",
     "expired": "expired",
     "cancelled": "cancelled",
 }
@@ -52,8 +57,11 @@ def transition(subscription: Subscription, target: str, *, now: datetime | None 
         subscription.ended_at = now
         subscription.next_retry_at = None
         subscription.auto_renew = False
+        subscription.pause_start = subscription.pause_end = None
         if target == "cancelled" and subscription.cancelled_at is None:
             subscription.cancelled_at = now
     if target == "active":
         subscription.retry_count = 0
         subscription.next_retry_at = None
+        if current == "paused":
+            subscription.pause_start = subscription.pause_end = None

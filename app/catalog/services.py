@@ -21,7 +21,7 @@ from app.catalog.schema import check_schema, read_schema, with_order
 from app.errors import Conflict, NotFound, ValidationError
 from app.extensions import db
 from app.models.billing import Subscription
-from app.models.catalog import BILLING_CYCLES, Plan, Product
+from app.models.catalog import BILLING_CYCLES, DOWNGRADE_TIMINGS, Plan, Product
 from app.money import minor_exponent, to_major
 
 ICON_RE = re.compile(r"^[a-z0-9-]{0,40}$")
@@ -75,8 +75,14 @@ def save_product(
     product_schema: dict[str, Any] | None = None,
     schema_json: str | None = None,
     is_active: bool = True,
+    access_while_paused: bool | None = None,
+    downgrade_timing: str | None = None,
 ) -> Product:
     """Create a product (`product` None) or update one. A bad schema is refused with what is wrong with it.
+
+    `access_while_paused`: whether a paused subscription keeps access (None: leave it as it is; off for a new one).
+    `downgrade_timing`: when a switch to a cheaper plan takes effect, "period_end" or "now" (None: unchanged,
+    "period_end" for a new product).
 
     `schema_json`, when given, is the schema as an admin typed it (malformed JSON is refused with its line and
     column) and replaces `product_schema`.
@@ -101,6 +107,8 @@ def save_product(
         problems = check_schema(schema)
     if problems:
         errors["product_schema"] = "The product schema is not valid: " + "; ".join(problems)
+    if downgrade_timing is not None and downgrade_timing not in DOWNGRADE_TIMINGS:
+        errors["downgrade_timing"] = "Choose at the end of the period or at once"
     if "slug" not in errors:
         taken = sa.select(Product.id).where(Product.slug == slug)
         if product is not None:
@@ -119,6 +127,10 @@ def save_product(
         "icon": icon,
         "product_schema": schema,
         "is_active": bool(is_active),
+        "access_while_paused": bool(
+            access_while_paused if access_while_paused is not None else product.access_while_paused
+        ),
+        "downgrade_timing": downgrade_timing or product.downgrade_timing or "period_end",
     }.items():
         setattr(product, key, value)
     db.session.flush()
@@ -142,7 +154,9 @@ def product_state(product: Product) -> dict[str, Any]:
         "description": product.description,
         "icon": product.icon,
         "is_active": product.is_active,
+        "access_while_paused": bool(product.access_while_paused),
         "product_schema": product.product_schema,
+        "downgrade_timing": product.downgrade_timing,
     }
 
 

@@ -2,7 +2,15 @@
 
 from app.models.api_token import ApiToken
 from app.models.audit import AuditEvent
-from app.models.billing import Invoice, InvoiceCounter, InvoiceLine, PaymentMethod, Subscription, Transaction
+from app.models.billing import (
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    PaymentCustomer,
+    PaymentMethod,
+    Subscription,
+    Transaction,
+)
 from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
 from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
 from app.models.export import DataExport
@@ -12,6 +20,7 @@ from app.models.notification import Announcement, Notification
 from app.models.otp import UserOTP
 from app.models.outbox import OutboxMessage, PeriodicJob
 from app.models.passkey import WebAuthnCredential
+from app.models.reconciliation import PaymentMismatch
 from app.models.social import SocialAccount
 from app.models.user import Permission, Role, User, UsernameHold, UserSession, role_permission
 
@@ -28,7 +37,9 @@ __all__ = [
     "InvoiceLine",
     "Notification",
     "OutboxMessage",
+    "PaymentCustomer",
     "PaymentMethod",
+    "PaymentMismatch",
     "PeriodicJob",
     "Permission",
     "Plan",

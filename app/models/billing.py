@@ -19,13 +19,20 @@ from app.models.base import JSONType, Timestamps, UTCDateTime, UUIDPk, utcnow
 from app.models.catalog import Plan, Product
 from app.models.user import User
 
-SUBSCRIPTION_STATUSES = ("trial", "active", "past_due", "expired", "cancelled")
-LIVE_STATUSES = ("trial", "active", "past_due")
+SUBSCRIPTION_STATUSES = ("trial", "active", "past_due", "paused", "expired", "cancelled")
+# Not ended: it can go on (a paused one resumes by itself). Access while paused is the product's setting.
+LIVE_STATUSES = ("trial", "active", "past_due", "paused")
+ACCESS_STATUSES = ("trial", "active", "past_due")
 BILLING_METHODS = ("card", "bank_transfer")
 INVOICE_KINDS = ("invoice", "credit_note")
-INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible")
+# disputed: paid, then the card holder disputed the payment with their bank (a chargeback).
+INVOICE_STATUSES = ("draft", "open", "paid", "void", "uncollectible", "disputed")
 TRANSACTION_KINDS = ("charge", "refund")
 TRANSACTION_STATUSES = ("pending", "succeeded", "failed", "refunded")
+PLAN_CHANGE_KINDS = ("upgrade", "downgrade", "cycle")
+# charging: its invoice is being paid; scheduled: waits for the period end; the others are final.
+PLAN_CHANGE_STATUSES = ("charging", "scheduled", "applied", "declined", "cancelled")
+OPEN_PLAN_CHANGES = ("charging", "scheduled")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -58,6 +65,10 @@ class Subscription(UUIDPk, Timestamps, Model):
     # Failed renewal: how many retries were made and when the next one runs.
     retry_count: Mapped[int] = mapped_column(default=0, server_default="0")
     next_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A pause: no invoices from pause_start (the end of a paid period) until pause_end, when the period end has
+    # moved by the paused time. Set while it is scheduled (status active) and while it runs (status paused).
+    pause_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pause_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Answers to the product's checkout schema (company name, seats …).
     answers: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
 
@@ -80,18 +91,46 @@ class Subscription(UUIDPk, Timestamps, Model):
             "user_id",
             "product_id",
             unique=True,
-            postgresql_where=sa.text("status IN ('trial', 'active', 'past_due')"),
-            sqlite_where=sa.text("status IN ('trial', 'active', 'past_due')"),
+            postgresql_where=sa.text("status IN ('trial', 'active', 'past_due', 'paused')"),
+            sqlite_where=sa.text("status IN ('trial', 'active', 'past_due', 'paused')"),
         ),
         sa.Index("ix_subscription_status_period_end", "status", "current_period_end"),
         sa.Index("ix_subscription_started_at", "started_at"),
         sa.Index("ix_subscription_status_trial_end", "status", "trial_end"),
         sa.Index("ix_subscription_status_next_retry", "status", "next_retry_at"),
+        # The lifecycle's "pauses starting" and "pauses ending" steps.
+        sa.Index("ix_subscription_status_pause_start", "status", "pause_start"),
+        sa.Index("ix_subscription_status_pause_end", "status", "pause_end"),
+        sa.CheckConstraint("pause_end IS NULL OR pause_end > pause_start", name="pause_ends_after_start"),
     )
 
     @property
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
+
+    @property
+    def pause_scheduled(self) -> bool:
+        """A pause is set to start at the end of the paid period (it hasn't started yet)."""
+        return self.status == "active" and self.pause_start is not None
+
+    @property
+    def has_access(self) -> bool:
+        """Whether the customer may use the product now; a paused one only if its product says so (product
+        must be loaded)."""
+        if self.status == "paused":
+            return self.product.access_while_paused
+        return self.status in ACCESS_STATUSES
+
+
+class BillingClock(Model):
+    """The instant of the latest lifecycle run (one row): `flask billing run --at` only moves it forward."""
+
+    __tablename__ = "billing_clock"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    latest_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
 
 
 class InvoiceCounter(Model):
@@ -113,7 +152,7 @@ class Transaction(UUIDPk, Timestamps, Model):
     # Set for renewal charges (one subscription); checkout charges pay several invoices.
     subscription_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("subscription.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(sa.String(10), default="charge")
-    purpose: Mapped[str] = mapped_column(sa.String(20))  # checkout, renewal, refund, bank_transfer
+    purpose: Mapped[str] = mapped_column(sa.String(20))  # checkout, renewal, invoice (paying an open one), plan_change, refund, bank_transfer
     status: Mapped[str] = mapped_column(sa.String(12), default="pending")
     amount: Mapped[int] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = mapped_column(sa.String(3))
@@ -237,7 +276,7 @@ class InvoiceLine(UUIDPk, Model):
     # Signed: discount lines are negative, so the invoice total is the plain sum of its lines.
     amount: Mapped[int] = mapped_column(sa.BigInteger)
 
-    __table_args__ = (sa.CheckConstraint("kind IN ('plan', 'discount', 'fee')", name="kind"),)
+    __table_args__ = (sa.CheckConstraint("kind IN ('plan', 'discount', 'fee', 'proration')", name="kind"),)
 
 
 class PaymentMethod(UUIDPk, Model):
@@ -270,3 +309,68 @@ class PaymentMethod(UUIDPk, Model):
     @property
     def label(self) -> str:
         return f"{self.brand} •••• {self.last4}"
+
+
+class PaymentCustomer(Model):
+    """A user's customer record at a gateway that keeps customers (Stripe's `cus_…`), created on first need.
+
+    A table of its own rather than a column on users: the id belongs to one gateway (and one Stripe
+    account), users stays gateway-agnostic, and (user_id, gateway) as the key makes a racing second
+    insert a conflict instead of a second customer.
+    """
+
+    __tablename__ = "payment_customer"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    gateway: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PlanChange(UUIDPk, Timestamps, Model):
+    """A customer's change of plan, as previewed: its proration, and whether it is applied, scheduled or declined.
+
+    One per idempotency key (a double submit finds the first), at most one open (charging or scheduled) per
+    subscription. Amounts are signed minor units: `total` > 0 was charged, < 0 credited (a credit note).
+    """
+
+    __tablename__ = "plan_change"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    subscription_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("subscription.id", ondelete="CASCADE"), index=True)
+    from_plan_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("plan.id", ondelete="RESTRICT"))
+    to_plan_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("plan.id", ondelete="RESTRICT"))
+    to_plan: Mapped[Plan] = relationship(foreign_keys=[to_plan_id], lazy="raise_on_sql")
+    kind: Mapped[str] = mapped_column(sa.String(12))
+    status: Mapped[str] = mapped_column(sa.String(12))
+    idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    previewed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the instant the amounts are computed for
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime)  # now, or the period end for a scheduled one
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    credit: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    charge: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    fee: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    total: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    new_period_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    new_period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invoice_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("invoice.id", ondelete="SET NULL"))
+    transaction_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("payment_transaction.id", ondelete="SET NULL"), index=True
+    )
+    message: Mapped[str] = mapped_column(sa.String(300), default="")
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", PLAN_CHANGE_KINDS), name="kind"),
+        sa.CheckConstraint(_in("status", PLAN_CHANGE_STATUSES), name="status"),
+        sa.CheckConstraint("total = charge - credit + fee", name="total_adds_up"),
+        sa.Index(
+            "uq_plan_change_one_open",
+            "subscription_id",
+            unique=True,
+            postgresql_where=sa.text("status IN ('charging', 'scheduled')"),
+            sqlite_where=sa.text("status IN ('charging', 'scheduled')"),
+        ),
+        sa.Index("ix_plan_change_status_effective", "status", "effective_at"),
+    )

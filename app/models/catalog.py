@@ -14,6 +14,7 @@ from app.extensions import Model
 from app.models.base import JSONType, Timestamps, UTCDateTime, UUIDPk, utcnow
 from app.money import discounted, percent_of
 
+DOWNGRADE_TIMINGS = ("period_end", "now")
 BILLING_CYCLES = ("weekly", "monthly", "quarterly", "half_yearly", "yearly")
 CYCLE_LABELS = {
     "weekly": "Weekly",
@@ -42,9 +43,16 @@ class Product(UUIDPk, Timestamps, Model):
     category: Mapped[str] = mapped_column(sa.String(60), index=True)
     icon: Mapped[str] = mapped_column(sa.String(40), default="")
     is_active: Mapped[bool] = mapped_column(default=True, index=True)
+    # Whether a paused subscription keeps its access (see Subscription.has_access).
+    access_while_paused: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # What the product needs at checkout: a small JSON-Schema subset (see app/catalog/schema.py).
     product_schema: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # When a switch to a cheaper plan takes effect: at the period end (a scheduled change), or at once with
+    # the unused part credited (a credit note).
+    downgrade_timing: Mapped[str] = mapped_column(sa.String(12), default="period_end", server_default="period_end")
     plans: Mapped[list[Plan]] = relationship(back_populates="product", order_by="Plan.sort_order", lazy="raise_on_sql")
+
+    __table_args__ = (sa.CheckConstraint("downgrade_timing IN ('period_end', 'now')", name="downgrade_timing"),)
 
 
 class Plan(UUIDPk, Timestamps, Model):

@@ -64,6 +64,8 @@ class WebhookEvent(Model):
     __tablename__ = "webhook_event"
 
     id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    # Who sent it, so a stored event is read (and applied later) the way its sender means it: sandbox, stripe.
+    gateway: Mapped[str] = mapped_column(sa.String(20), default="sandbox", server_default="sandbox")
     type: Mapped[str] = mapped_column(sa.String(60))
     gateway_reference: Mapped[str | None] = mapped_column(sa.String(100), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)

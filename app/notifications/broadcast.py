@@ -28,7 +28,7 @@ from app.notifications.services import safe_link
 
 BATCH_SIZE = 500
 # Subscribers who hear about their product: anyone not yet expired or cancelled.
-LIVE_STATUSES = ("trial", "active", "past_due")
+LIVE_STATUSES = ("trial", "active", "past_due", "paused")
 KIND = "announcement"
 BATCH_JOB = "jobs.notifications.deliver_announcement"
 

@@ -599,3 +599,21 @@ def test_catalog_changes_need_the_csrf_token(make_app):
     assert 'name="csrf_token"' in page
     with app.app_context():
         assert count(Product) == 0
+
+
+def test_admin_chooses_when_a_products_downgrades_take_effect_and_it_is_audited(app, admin_client, shop):
+    product_id, _, _ = shop
+    page = admin_client.get(f"/admin/products/{product_id}").get_data(as_text=True)
+    assert "A switch to a cheaper plan takes effect" in page and '<option selected value="period_end">' in page
+    form = {**PRODUCT_FORM, "slug": "pipewise-crm", "name": "Pipewise CRM", "category": "CRM"}
+    assert (
+        admin_client.post(f"/admin/products/{product_id}", data={**form, "downgrade_timing": "now"}).status_code == 303
+    )
+    with app.app_context():
+        assert product_named("pipewise-crm").downgrade_timing == "now"
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "product.updated"))
+        assert (event.before["downgrade_timing"], event.after["downgrade_timing"]) == ("period_end", "now")
+    refused = admin_client.post(f"/admin/products/{product_id}", data={**form, "downgrade_timing": "tomorrow"})
+    assert refused.status_code == 400 and "Choose at the end of the period or at once" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert product_named("pipewise-crm").downgrade_timing == "now"

@@ -13,7 +13,7 @@ from app.models.base import utcnow
 from app.models.billing import Invoice, Subscription, Transaction
 from app.models.catalog import Plan, Product
 from app.models.checkout import CheckoutAttempt
-from tests.support.checkout import add_to_cart, card, review
+from tests.support.checkout import add_to_cart, card, change_form, held_subscription, review
 
 pytestmark = pytest.mark.postgres
 
@@ -117,3 +117,46 @@ def test_twenty_concurrent_finalizations_get_twenty_distinct_contiguous_numbers(
     assert sorted(numbers) == [f"INV-{year}-{n:06d}" for n in range(1, 21)]
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice).where(Invoice.status == "open")) == 20
+
+
+def _held(app, user, shop):
+    with app.app_context():
+        return held_subscription(user.id, shop["crm_team"])
+
+
+def test_ten_concurrent_submits_of_one_plan_change_charge_once_and_apply_it_once(app, signed_in, user, shop, gateway):
+    from app.models.billing import PlanChange
+
+    sub_id = _held(app, user, shop)
+    form = change_form(signed_in, sub_id, shop["crm_pro"])
+    cookie = signed_in.get_cookie("session").value
+
+    def submit(_):
+        client = app.test_client()
+        client.set_cookie("session", cookie)
+        return client.post(f"/subscriptions/{sub_id}/change", data=form).status_code
+
+    assert set(_run_together(10, submit)) == {303}
+    assert len(gateway.charges()) == 1
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PlanChange)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Invoice)) == 1
+        assert db.session.get(Subscription, sub_id).plan_id == shop["crm_pro"]
+
+
+def test_two_tabs_confirming_the_same_upgrade_with_different_keys_at_once_charge_once(
+    app, signed_in, user, shop, gateway
+):
+    sub_id = _held(app, user, shop)
+    forms = [change_form(signed_in, sub_id, shop["crm_pro"]) for _ in range(2)]
+    cookie = signed_in.get_cookie("session").value
+
+    def submit(i):
+        client = app.test_client()
+        client.set_cookie("session", cookie)
+        return client.post(f"/subscriptions/{sub_id}/change", data=forms[i]).status_code
+
+    statuses = sorted(_run_together(2, submit))
+    # The second finds the plan already switched: "already on Pro" (400) or the new preview (409).
+    assert statuses.count(303) == 1 and set(statuses) - {303} <= {400, 409}
+    assert len(gateway.charges()) == 1

@@ -91,3 +91,54 @@ def test_a_renewal_the_gateway_did_not_answer_stays_pending_then_reconciliation_
         assert sub.status == "active" and sub.current_period_start == T0
         assert db.session.scalar(sa.select(Invoice.status)) == "paid"
     assert len(gateway.charges()) == 1
+
+
+def test_an_upgrade_the_gateway_did_not_answer_changes_nothing_until_reconciliation_settles_it(
+    app, unreachable, user, signed_in, shop, gateway
+):
+    from app.models.billing import PlanChange
+    from tests.support.checkout import change_form, held_subscription
+
+    with app.app_context():
+        sub_id = held_subscription(user.id, shop["crm_team"])
+    form = change_form(signed_in, sub_id, shop["crm_pro"])
+    down = unreachable.test_client()
+    down.set_cookie("session", signed_in.get_cookie("session").value)
+    failed = down.post(f"/subscriptions/{sub_id}/change", data=form)
+    assert failed.status_code == 502
+    assert "couldn't reach the payment service" in failed.get_data(as_text=True).replace("&#39;", "'")
+    with app.app_context():
+        # The change, its invoice and the pending payment were committed before the call; the plan is unchanged.
+        change = db.session.scalar(sa.select(PlanChange))
+        assert change.status == "charging" and db.session.get(Transaction, change.transaction_id).status == "pending"
+        assert db.session.get(Subscription, sub_id).plan_id == shop["crm_team"]
+    again = signed_in.post(f"/subscriptions/{sub_id}/change", data=form)  # the same form: no second charge
+    assert again.status_code == 303 and gateway.charges() == []
+    with app.app_context():
+        report = lifecycle.run(datetime.now(UTC) + timedelta(minutes=20))
+        assert report["pending payments settled (failed)"] == 1  # the gateway never saw it
+        change = db.session.scalar(sa.select(PlanChange))
+        assert change.status == "declined"
+        assert db.session.get(Invoice, change.invoice_id).status == "void"
+        assert db.session.get(Subscription, sub_id).plan_id == shop["crm_team"]
+    assert gateway.charges() == []
+
+
+def test_another_change_while_an_upgrade_waits_for_the_gateway_is_refused_with_a_message(
+    app, unreachable, user, signed_in, shop, gateway
+):
+    from tests.factories import PlanFactory
+    from tests.support.checkout import change_form, held_subscription
+
+    with app.app_context():
+        sub_id = held_subscription(user.id, shop["crm_team"])
+        premium = PlanFactory(product_id=shop["crm"], name="Premium", billing_cycle="monthly", price=19900).id
+    down = unreachable.test_client()
+    down.set_cookie("session", signed_in.get_cookie("session").value)
+    assert (
+        down.post(f"/subscriptions/{sub_id}/change", data=change_form(signed_in, sub_id, shop["crm_pro"])).status_code
+        == 502
+    )
+    refused = signed_in.post(f"/subscriptions/{sub_id}/change", data=change_form(signed_in, sub_id, premium))
+    assert refused.status_code == 409 and "waiting for the payment service" in refused.get_data(as_text=True)
+    assert gateway.charges() == []

@@ -18,16 +18,6 @@ from tests.support.checkout import CARD_RENEWAL_DECLINES, pending_renewal, save_
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def clock(time_machine):
-    def at(moment):
-        time_machine.move_to(moment, tick=False)
-        return moment
-
-    at(T0)
-    return at
-
-
 def run(app, **kwargs):
     with app.app_context():
         try:

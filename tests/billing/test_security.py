@@ -28,6 +28,8 @@ def csrf_client(make_app):
         "/payment-method",
         "/cart/00000000-0000-4000-8000-000000000000/remove",
         "/subscriptions/00000000-0000-4000-8000-000000000000/cancel",
+        "/subscriptions/00000000-0000-4000-8000-000000000000/change",
+        "/subscriptions/00000000-0000-4000-8000-000000000000/change/cancel",
     ],
 )
 def test_billing_forms_without_a_csrf_token_are_refused(csrf_client, path):

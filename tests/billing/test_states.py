@@ -33,3 +33,18 @@ def test_an_illegal_transition_raises_and_changes_nothing(current, target):
         transition(sub, target)
     assert status_of(raised.value) == 409 and "can't become" in raised.value.message
     assert {c: getattr(sub, c) for c in before} == before
+
+
+def test_only_an_active_subscription_pauses_and_a_pause_ends_in_active_or_cancelled():
+    assert [s for s, targets in ALLOWED.items() if "paused" in targets] == ["active"]
+    assert ALLOWED["paused"] == frozenset({"active", "cancelled"})
+
+
+@pytest.mark.parametrize("target", ["active", "cancelled"])
+def test_leaving_a_pause_forgets_its_dates(target):
+    from datetime import UTC, datetime
+
+    sub = Subscription(status="paused", auto_renew=True, retry_count=0)
+    sub.pause_start, sub.pause_end = datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC)
+    transition(sub, target)
+    assert (sub.status, sub.pause_start, sub.pause_end) == (target, None, None)

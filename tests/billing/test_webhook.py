@@ -11,9 +11,9 @@ from app.billing.services.lifecycle import Report
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.billing import Invoice, PaymentMethod, Subscription, Transaction
-from app.models.checkout import WebhookEvent
+from app.models.checkout import CheckoutAttempt, WebhookEvent
 from app.models.notification import Notification
-from tests.support.checkout import add_to_cart, pay, pending_renewal, save_card
+from tests.support.checkout import CARD_DECLINED, add_to_cart, card, pay, pending_renewal, save_card
 
 CURRENT, PREVIOUS = "whsec_test_current", "whsec_test_previous"
 
@@ -184,3 +184,22 @@ def test_odd_values_in_a_signed_event_are_stored_safely_never_a_500(app, client,
         tx = db.session.get(Transaction, tx_id)
         assert tx.status == "failed" and len(tx.failure_code) == 40
         assert db.session.scalar(sa.select(WebhookEvent.event_created_at)) is None
+
+
+def test_a_declined_checkout_whose_payment_went_through_after_all_is_fulfilled(app, signed_in, user, shop, gateway):
+    """A success after the decline (a Stripe PaymentIntent confirmed again): the money moved, so the order is kept."""
+    add_to_cart(signed_in, shop["crm_team"])
+    assert pay(signed_in, card(CARD_DECLINED)).status_code == 402
+    with app.app_context():
+        tx = db.session.scalar(sa.select(Transaction))
+        charge = {**gateway.record(tx.gateway_reference), "status": "succeeded"}
+    response = post_event(signed_in, event_for("charge.succeeded", charge))
+    assert response.status_code == 200 and response.json["status"] == "processed"
+    with app.app_context():
+        tx = db.session.scalar(sa.select(Transaction))
+        assert (tx.status, tx.failure_code) == ("succeeded", None)
+        assert [i.status for i in db.session.scalars(sa.select(Invoice))] == ["paid"]
+        assert db.session.scalar(sa.select(Subscription.status)) == "active"
+        assert db.session.scalar(sa.select(CheckoutAttempt.status)) == "succeeded"
+    late_failure = post_event(signed_in, event_for("charge.failed", {**charge, "status": "failed"}))
+    assert late_failure.json["status"] == "ignored"

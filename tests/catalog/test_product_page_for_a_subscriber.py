@@ -45,6 +45,7 @@ def _columns(html: str) -> dict[str, str]:
 def test_a_subscriber_sees_their_plan_marked_with_manage_subscription_instead_of_trial_and_cart(app, client, product):
     with app.app_context():
         sub_id = _subscriber(client)
+        starter_id = _plan("Starter").id
     html = client.get("/products/pipewise-crm").get_data(as_text=True)
     columns = _columns(html)
     growth, starter = columns["Growth"], columns["Starter"]
@@ -53,10 +54,11 @@ def test_a_subscriber_sees_their_plan_marked_with_manage_subscription_instead_of
         r'<a class="[^"]*" href="([^"]+)" data-action="manage-subscription">Manage subscription</a>', growth
     )
     assert manage and manage.group(1) == f"/subscriptions/#sub-{sub_id}"
-    # Neither plan offers a trial or the cart, and the other plan offers nothing at all.
+    # Neither plan offers a trial or the cart; the other plan offers the switch to it (a preview: a link, no form).
     assert "-day free trial" not in html and "Try it free" not in html and "Add to cart" not in html
     assert "/cart/add" not in html and "/subscriptions/trial" not in html
-    assert "<form" not in starter and "<a " not in starter
+    switch = re.findall(r'<a [^>]*href="([^"]+)"[^>]*>Switch to this plan</a>', starter)
+    assert "<form" not in starter and switch == [f"/subscriptions/{sub_id}/change?plan={starter_id}"]
     note = re.search(r"<p [^>]*data-subscriber-note>(.*?)</p>", html, re.S).group(1)
     assert re.sub(r"<[^>]+>", "", note) == "You subscribe to Growth. Manage it on Subscriptions."
     assert f'href="/subscriptions/#sub-{sub_id}"' in note

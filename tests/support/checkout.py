@@ -108,15 +108,14 @@ def save_card(user, number: str = CARD_OK) -> PaymentMethod:
     return method
 
 
-def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | None = None, method=None):
-    """A renewal whose charge reached the gateway but whose answer never reached us.
+def renewal_transaction(user, plan_id, *, gateway: str = "sandbox", key: str | None = None, method=None):
+    """A renewal invoice (open) and its pending charge on `gateway`, committed before any gateway is called.
 
-    Returns (subscription, invoice, transaction, the sandbox's charge record).
+    Returns (subscription, invoice, transaction).
     """
     from datetime import timedelta
 
     from app.billing import invoices as invoice_service
-    from app.billing.gateway import get_gateway
     from app.billing.periods import add_cycle
     from app.billing.pricing import price_line
     from app.models.base import utcnow
@@ -125,7 +124,6 @@ def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | Non
 
     plan = db.session.get(Plan, plan_id)
     product = db.session.get(Product, plan.product_id)
-    method = method or save_card(user, card_number)
     now = utcnow()
     sub = SubscriptionFactory(
         user_id=user.id, plan=plan, current_period_start=now - timedelta(days=30), current_period_end=now
@@ -135,7 +133,7 @@ def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | Non
         line=price_line(plan, product, 1, Decimal("10")),
         subscription_id=sub.id,
         method="card",
-        label=method.label,
+        label=method.label if method else "Visa •••• 4242",
         period=(now, add_cycle(now, plan.billing_cycle)),
     )
     invoice_service.finalize([invoice], now=now)
@@ -147,16 +145,55 @@ def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | Non
         status="pending",
         amount=invoice.total,
         currency=invoice.currency,
-        gateway="sandbox",
+        gateway=gateway,
         idempotency_key=key or f"renewal:{invoice.id}:0",
-        payment_method_id=method.id,
+        payment_method_id=method.id if method else None,
     )
     db.session.add(tx)
     db.session.flush()
     invoice.transaction_id = tx.id
     db.session.commit()
+    return sub, invoice, tx
+
+
+def pending_renewal(user, plan_id, *, card_number: str = CARD_OK, key: str | None = None, method=None):
+    """A renewal whose charge reached the gateway but whose answer never reached us.
+
+    Returns (subscription, invoice, transaction, the sandbox's charge record).
+    """
+    from app.billing.gateway import get_gateway
+
+    method = method or save_card(user, card_number)
+    sub, invoice, tx = renewal_transaction(user, plan_id, key=key, method=method)
     gateway = get_gateway()
     result = gateway.charge(
         amount=invoice.total, currency="USD", token=method.token, idempotency_key=tx.idempotency_key, off_session=True
     )
     return sub, invoice, tx, gateway.record(result.reference)
+
+
+def held_subscription(user_id, plan_id, *, days_in: int = 10, days: int = 30, card: bool = True):
+    """An active subscription `days_in` days into a `days`-day period (to change plan from), with a card on file."""
+    from datetime import timedelta
+
+    from app.models.base import utcnow
+    from app.models.user import User
+
+    start = utcnow().replace(microsecond=0) - timedelta(days=days_in)
+    sub = SubscriptionFactory(
+        user_id=user_id, plan_id=plan_id, current_period_start=start, current_period_end=start + timedelta(days=days)
+    )
+    if card:
+        save_card(db.session.get(User, user_id))
+    db.session.commit()
+    return sub.id
+
+
+def change_fields(html: str) -> dict:
+    """The hidden fields of a plan change's preview page, ready to confirm (POST)."""
+    return {name: hidden(html, name) for name in ("plan_id", "idempotency_key", "fingerprint", "previewed_at")}
+
+
+def change_form(client, sub_id, plan_id) -> dict:
+    """GET the preview of switching `sub_id` to `plan_id`: its fields."""
+    return change_fields(client.get(f"/subscriptions/{sub_id}/change?plan={plan_id}").get_data(as_text=True))

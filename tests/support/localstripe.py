@@ -103,16 +103,21 @@ def localstripe():
     server.stop()
 
 
+def stripe_config(server: LocalStripe) -> dict:
+    """The settings that point an app at this localstripe (for make_app(**stripe_config(localstripe)))."""
+    return {
+        "PAYMENT_GATEWAY": "stripe",
+        "STRIPE_SECRET_KEY": SECRET_KEY,
+        "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY,
+        "STRIPE_WEBHOOK_SECRET": ",".join(WEBHOOK_SECRETS),
+        "STRIPE_API_BASE": server.base,
+        "STRIPE_JS_URL": server.js_url,
+    }
+
+
 @pytest.fixture
 def stripe_app(app, localstripe):
     """The app with Stripe as its gateway, talking to localstripe."""
-    app.config.update(
-        PAYMENT_GATEWAY="stripe",
-        STRIPE_SECRET_KEY=SECRET_KEY,
-        STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
-        STRIPE_WEBHOOK_SECRET=",".join(WEBHOOK_SECRETS),
-        STRIPE_API_BASE=localstripe.base,
-        STRIPE_JS_URL=localstripe.js_url,
-    )
+    app.config.update(stripe_config(localstripe))
     yield app
     localstripe.flush()

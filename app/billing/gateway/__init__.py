@@ -1,12 +1,29 @@
-"""Payment gateways. `get_gateway()` returns the configured adapter (PAYMENT_GATEWAY)."""
+"""Payment gateways. `get_gateway()` returns the configured adapter (PAYMENT_GATEWAY: sandbox or stripe)."""
 
 from __future__ import annotations
 
 from flask import current_app
 
-from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard
+from app.billing.gateway.base import (
+    CardDetails,
+    GatewayPayment,
+    GatewayResult,
+    GatewayUnavailable,
+    PaymentGateway,
+    SavedCard,
+    Setup,
+)
 
-__all__ = ["CardDetails", "GatewayResult", "GatewayUnavailable", "PaymentGateway", "SavedCard", "get_gateway"]
+__all__ = [
+    "CardDetails",
+    "GatewayPayment",
+    "GatewayResult",
+    "GatewayUnavailable",
+    "PaymentGateway",
+    "SavedCard",
+    "Setup",
+    "get_gateway",
+]
 
 
 def get_gateway() -> PaymentGateway:
@@ -15,4 +32,8 @@ def get_gateway() -> PaymentGateway:
         from app.billing.gateway.sandbox import SandboxGateway
 
         return SandboxGateway()
-    raise RuntimeError(f"unknown PAYMENT_GATEWAY {name!r}; the built-in adapter is 'sandbox'")
+    if name == "stripe":
+        from app.billing.gateway.stripe import StripeGateway
+
+        return StripeGateway()
+    raise RuntimeError(f"unknown PAYMENT_GATEWAY {name!r}; the adapters are 'sandbox' and 'stripe'")

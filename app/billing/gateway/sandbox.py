@@ -23,7 +23,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
 import redis
@@ -112,6 +112,7 @@ class SandboxGateway(PaymentGateway):
         idempotency_key: str,
         off_session: bool = False,
         description: str = "",
+        metadata: Mapping[str, str] | None = None,
     ) -> GatewayResult:
         failure = _failure(token, off_session)
         record = {
@@ -123,12 +124,22 @@ class SandboxGateway(PaymentGateway):
             "failure_message": MESSAGES.get(failure) if failure else None,
             "idempotency_key": idempotency_key,
             "description": description[:200],
+            "metadata": dict(metadata or {}),
             "created": int(time.time()),
         }
         return self._create("ch", record, event_type=f"charge.{record['status']}")
 
     @_provider_call
-    def refund(self, *, charge_reference: str, amount: int, currency: str, idempotency_key: str) -> GatewayResult:
+    def refund(
+        self,
+        *,
+        charge_reference: str,
+        amount: int,
+        currency: str,
+        idempotency_key: str,
+        reason: str = "",
+        metadata: Mapping[str, str] | None = None,
+    ) -> GatewayResult:
         charge = self._load(charge_reference)
         ok = charge is not None and charge["status"] == "succeeded" and amount <= charge["amount"]
         record = {
@@ -140,6 +151,8 @@ class SandboxGateway(PaymentGateway):
             "failure_code": None if ok else "charge_not_refundable",
             "failure_message": None if ok else "That charge can't be refunded.",
             "idempotency_key": idempotency_key,
+            "reason": reason[:100],
+            "metadata": dict(metadata or {}),
             "created": int(time.time()),
         }
         result = self._create("re", record, event_type=f"refund.{record['status']}")

@@ -22,9 +22,12 @@ def wants_fragment() -> bool:
 def _register_filters() -> None:
     from app.billing import bp
     from app.billing.invoices import percent_text
+    from app.billing.services import pauses
 
     bp.add_app_template_filter(percent_text, "percent")
+    bp.add_app_template_global(pauses.choices, "pause_choices")
+    bp.add_app_template_global(pauses.refusal, "pause_refusal")
 
 
 _register_filters()
-from app.billing.routes import cart, checkout, invoices, subscriptions, webhook  # noqa: E402,F401
+from app.billing.routes import cart, checkout, invoices, pay, plan_change, subscriptions, webhook  # noqa: E402,F401

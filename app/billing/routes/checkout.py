@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from flask import current_app, flash, render_template, request
+from flask import current_app, flash, jsonify, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -18,14 +18,18 @@ from app.billing.forms import CheckoutBillingForm, CheckoutForm
 from app.billing.routes import back_to
 from app.billing.services import cart as cart_service
 from app.billing.services import checkout as checkout_service
+from app.billing.services import payment_methods as payment_method_service
 from app.billing.services import subscriptions as subscription_service
 from app.billing.services.cart import CartView
 from app.catalog.schema import fields
-from app.errors import FORM, Conflict, PaymentDeclined, ValidationError
+from app.errors import FORM, Conflict, ExternalServiceError, PaymentDeclined, ValidationError
+from app.extensions import limiter
 from app.templating import render_without_database
 from app.web import see_other
 
 FIX_FIELDS = "Please correct the highlighted fields."
+CARD_SETUPS_PER_USER = "20/hour"
+CONFIRM_WITH_BANK = "Your bank wants you to confirm this payment. Follow its prompt to finish paying."
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ def review(
     notice: Notice | None = None,
     posted: Mapping[str, str] | None = None,
     billing: CheckoutBillingForm | None = None,
+    action_secret: str | None = None,
 ) -> Response | tuple[str, int]:
     view = cart_service.view(current_user)
     if not view.lines:
@@ -68,6 +73,8 @@ def review(
         },
         prefix_for=prefix_for,
         answer_values=_answer_values(view, posted),
+        card_in_browser=payment_method_service.card_in_browser(),
+        action_secret=action_secret,
     ), status
 
 
@@ -123,6 +130,9 @@ def checkout() -> Response | tuple[str, int]:
         return review(409, notice=Notice(409, exc.message), posted=posted, billing=billing)
     except Conflict as exc:
         return review(409, key=key, notice=Notice(409, exc.message), posted=posted, billing=billing)
+    if result.action_secret:  # the browser confirms with the bank, then sends this same form again
+        notice = Notice(202, CONFIRM_WITH_BANK)
+        return review(202, key=key, notice=notice, posted=posted, billing=billing, action_secret=result.action_secret)
     if not result.confirmed:
         pending = render_without_database(
             "billing/checkout_pending.html", pending=True, message=checkout_service.CONFIRMING, form=posted
@@ -142,3 +152,22 @@ def checkout_complete(attempt_id: uuid.UUID) -> str:
         invoices=invoices,
         bank_details=current_app.config["BANK_TRANSFER_DETAILS"],
     )
+
+
+def _user_key() -> str:
+    return f"card-setup:{current_user.get_id()}"
+
+
+@bp.post("/payment/card-setup")
+@login_required
+# Each one is a SetupIntent at Stripe: a card-testing script gets a few per signed-in user, not thousands.
+@limiter.limit(CARD_SETUPS_PER_USER, key_func=_user_key)
+def card_setup() -> tuple[Response, int]:
+    """For the card element (static/js/stripe_card.js): a SetupIntent's client secret, confirmed by the browser."""
+    try:
+        setup = payment_method_service.start_card_setup(current_user)
+    except ExternalServiceError as exc:
+        return jsonify(error=exc.message), 502
+    except Conflict as exc:
+        return jsonify(error=exc.message), 409
+    return jsonify(client_secret=setup.client_secret), 200

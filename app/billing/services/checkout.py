@@ -31,7 +31,7 @@ from flask import current_app
 from app.account.services import BillingDetails
 from app.billing import locks, orders
 from app.billing.answers import Answers, collect_answers
-from app.billing.gateway import CardDetails, GatewayResult, GatewayUnavailable, get_gateway
+from app.billing.gateway import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard, get_gateway
 from app.billing.gateway.cards import CardEntry, check_card
 from app.billing.pricing import Quote
 from app.billing.services import cart as cart_service
@@ -73,6 +73,9 @@ class CheckoutRequest:
     review_fingerprint: str
     payment_method: PaymentMethod = PaymentMethod.CARD
     card: CardEntry = field(default_factory=CardEntry)
+    # With a gateway that collects the card in the browser (Stripe): the SetupIntent the browser confirmed,
+    # instead of card fields.
+    setup_intent: str = ""
     # The answers to each cart product's checkout questions, by product id.
     answers: Mapping[uuid.UUID, Mapping[str, str]] = field(default_factory=dict)
     # The billing details given on the review page (None: the profile's, unchanged).
@@ -85,6 +88,9 @@ class CheckoutResult:
 
     attempt_id: uuid.UUID
     confirmed: bool = True
+    # The customer's bank wants them to confirm the payment (3-D Secure): the secret their browser confirms it
+    # with, after which the same form is sent again and settles the attempt from the gateway's answer.
+    action_secret: str | None = None
 
 
 class ReviewAgain(Conflict):
@@ -110,6 +116,7 @@ class Call:
     currency: str
     token: str
     key: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 def valid_key(raw: str) -> bool:
@@ -147,7 +154,7 @@ def _submit(request: CheckoutRequest) -> CheckoutResult:
         raise ReviewAgain(
             "Your cart or its prices changed since you reviewed it. Check the new total below and pay again."
         )
-    card, errors = check_card(request.card) if request.payment_method is PaymentMethod.CARD else (None, {})
+    card, errors = _card_errors(request, get_gateway())
     answers, answer_errors = collect_answers(view, request.answers)
     errors |= {answer_error_key(pid, name): msg for pid, found in answer_errors.items() for name, msg in found.items()}
     if errors:
@@ -158,10 +165,19 @@ def _submit(request: CheckoutRequest) -> CheckoutResult:
         return _replay(_existing(key), user, posted)
     try:
         with locks.checkout_lock(user.id):
-            return _place(user, attempt, view, answers, card, request.billing)
+            return _place(user, attempt, view, answers, card, request.billing, request.setup_intent.strip())
     except locks.CheckoutBusy:
         db.session.rollback()
         raise Conflict("Another payment of yours is still being processed. Try again in a moment.") from None
+
+
+def _card_errors(request: CheckoutRequest, gateway: PaymentGateway) -> tuple[CardDetails | None, dict[str, str]]:
+    """The typed card, checked; with a gateway that collects it in the browser, only that it was set up there."""
+    if request.payment_method is not PaymentMethod.CARD:
+        return None, {}
+    if gateway.collects_card_in_browser:
+        return None, {} if request.setup_intent.strip() else {"card": "Enter your card details"}
+    return check_card(request.card)
 
 
 def _existing(key: str) -> CheckoutAttempt:
@@ -208,6 +224,7 @@ def _place(
     answers: Answers,
     card: CardDetails | None,
     billing: BillingDetails | None = None,
+    setup_intent: str = "",
 ) -> CheckoutResult:
     """Holding the customer's lock: nothing of theirs changes under us until this order is settled."""
     owned = [line.product_name for line in view.quote.lines if line.product_id in _owned_products(user.id)]
@@ -216,15 +233,8 @@ def _place(
         raise Conflict(f"You already subscribe to {', '.join(owned)}. Remove it from your cart.")
     if attempt.payment_method == "bank_transfer":
         return _bank_transfer(user, attempt, view, answers, billing)
-    if card is None:  # checked before the attempt was claimed; never charge without one
-        db.session.rollback()
-        raise ValidationError({"card_number": "Enter your card number"})
     gateway = get_gateway()
-    try:
-        saved = gateway.tokenize(card)
-    except GatewayUnavailable:
-        db.session.rollback()
-        raise ExternalServiceError("We couldn't reach the payment service. Try again in a moment.") from None
+    saved = _saved_card(gateway, user, card, setup_intent)
     tx = Transaction(
         id=uuid.uuid4(),
         user_id=user.id,
@@ -239,10 +249,47 @@ def _place(
     db.session.add(tx)
     db.session.flush()
     attempt.transaction_id, attempt.status = tx.id, "charging"
-    attempt.snapshot = orders.snapshot(user, view, answers, card=saved, holder_name=card.name, billing=billing)
-    call = Call(attempt.id, tx.id, attempt.amount, attempt.currency, saved.token, tx.idempotency_key)
+    holder_name = card.name if card is not None else saved.holder_name
+    attempt.snapshot = orders.snapshot(user, view, answers, card=saved, holder_name=holder_name, billing=billing)
+    call = Call(
+        attempt.id, tx.id, attempt.amount, attempt.currency, saved.token, tx.idempotency_key, _metadata(attempt, tx)
+    )
     db.session.commit()  # recorded before any money moves
     return _charge(call)
+
+
+def _saved_card(gateway: PaymentGateway, user: User, card: CardDetails | None, setup_intent: str) -> SavedCard:
+    """The card to charge: the typed one tokenized, or the one the browser set up (its SetupIntent). On any
+    refusal the unsaved attempt is rolled back: nothing was recorded, nothing charged."""
+    try:
+        if gateway.collects_card_in_browser and setup_intent:
+            return gateway.card_from_setup(setup_intent, user)
+        if card is not None and not gateway.collects_card_in_browser:
+            return gateway.tokenize(card)
+    except GatewayUnavailable:
+        db.session.rollback()
+        raise ExternalServiceError("We couldn't reach the payment service. Try again in a moment.") from None
+    except PaymentDeclined as exc:
+        db.session.rollback()
+        raise PaymentDeclined(exc.message, field="card") from None
+    except NotFound:
+        db.session.rollback()
+        raise
+    # Checked before the attempt was claimed; never charge without a card.
+    db.session.rollback()
+    if gateway.collects_card_in_browser:
+        raise ValidationError({"card": "Enter your card details"})
+    raise ValidationError({"card_number": "Enter your card number"})
+
+
+def _metadata(attempt: CheckoutAttempt, tx: Transaction) -> dict[str, str]:
+    """What names this payment at the gateway: our transaction, the customer, the attempt and its invoices."""
+    return {
+        "transaction_id": str(tx.id),
+        "user_id": str(attempt.user_id),
+        "attempt_id": str(attempt.id),
+        "invoice_ids": ",".join(attempt.snapshot.get("invoice_ids") or [])[:500],
+    }
 
 
 def _owned_products(user_id: uuid.UUID) -> set[uuid.UUID]:
@@ -264,11 +311,27 @@ def _charge(call: Call) -> CheckoutResult:
             token=call.token,
             idempotency_key=call.key,
             description=f"Checkout {call.attempt_id}",
+            metadata=call.metadata,
         )
     except GatewayUnavailable:
         _mark_unreached(call)
         raise ExternalServiceError(UNREACHED) from None
+    if result.requires_action:
+        return _awaiting_customer(call, result)
     return _settle(call, result)
+
+
+def _awaiting_customer(call: Call, result: GatewayResult) -> CheckoutResult:
+    """The bank wants the customer to confirm: the attempt stays open (its payment's reference kept), and the
+    browser confirms with the secret, then sends the same form again, which settles it from the gateway."""
+    try:
+        tx = _locked(call.tx_id)
+        tx.gateway_reference = tx.gateway_reference or result.reference
+        db.session.commit()
+    except sa.exc.DBAPIError:  # the lookup by key finds the payment all the same
+        log.exception("checkout %s: could not record the payment awaiting confirmation", call.attempt_id)
+        _rollback_quietly()
+    return CheckoutResult(call.attempt_id, confirmed=False, action_secret=result.client_secret)
 
 
 def _locked(tx_id: uuid.UUID | None) -> Transaction:
@@ -369,6 +432,7 @@ def _confirm(attempt: CheckoutAttempt) -> CheckoutResult:
         tx.currency,
         (attempt.snapshot.get("card") or {}).get("token", ""),
         tx.idempotency_key,
+        _metadata(attempt, tx),
     )
     try:
         known = get_gateway().retrieve(tx.idempotency_key)
@@ -381,7 +445,8 @@ def _confirm(attempt: CheckoutAttempt) -> CheckoutResult:
         return _charge(call)
     if known is None or known.status == "pending":
         db.session.rollback()  # the first call may still land: reconciliation decides after a while
-        return _confirming(attempt.id)
+        # Still waiting for the customer's bank (3-D Secure): the browser may confirm it again.
+        return CheckoutResult(attempt.id, confirmed=False, action_secret=known.client_secret if known else None)
     return _settle(call, known)
 
 

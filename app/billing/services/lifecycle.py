@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from app.billing import notices, renewals
-from app.billing.services import reconcile
+from app.billing import clock, notices, plan_changes, renewals
+from app.billing.services import pauses, reconcile
 from app.billing.states import transition
 from app.extensions import db
 from app.models.base import utcnow
@@ -53,7 +53,15 @@ def conditions(now: datetime) -> dict[str, list[sa.ColumnElement[bool]]]:
             S.trial_end <= now + timedelta(days=REMIND_DAYS),
         ],
         "trials ended": [S.status == "trial", S.trial_end <= now, _no_pending_charge()],
-        "periods ended": [S.status == "active", S.current_period_end <= now, _no_pending_charge()],
+        # A pause starts only on a subscription that would renew; with auto-renew off it expires at the period end.
+        "pauses starting": [S.status == "active", S.pause_start <= now, S.auto_renew.is_(True), _no_pending_charge()],
+        "pauses ending": [S.status == "paused", S.pause_end <= now],
+        "periods ended": [
+            S.status == "active",
+            S.current_period_end <= now,
+            _no_pending_charge(),
+            sa.or_(S.pause_start.is_(None), S.pause_start > now, S.auto_renew.is_(False)),  # not a pause's to start
+        ],
         "retries due": [S.status == "past_due", S.next_retry_at <= now, _no_pending_charge()],
         "bank transfers overdue": [S.status == "active", S.billing_method == "bank_transfer", overdue_transfer],
     }
@@ -135,8 +143,25 @@ def end_trials(now: datetime, report: Report, size: int) -> None:
         _charge_all(pairs, batch, report)
 
 
+def start_pauses(now: datetime, report: Report, size: int) -> None:
+    for subs in locked_batches(conditions(now)["pauses starting"], size):
+        for sub in subs:
+            pauses.begin(sub, now)
+            report["pauses started"] += 1
+
+
+def end_pauses(now: datetime, report: Report, size: int) -> None:
+    """A pause over at its planned end: the next period starts then (renew_periods, next, charges it)."""
+    for subs in locked_batches(conditions(now)["pauses ending"], size):
+        for sub in subs:
+            pauses.finish(sub, sub.pause_end or now, now)
+            report["pauses ended"] += 1
+
+
 def renew_periods(now: datetime, report: Report, size: int) -> None:
     for subs in locked_batches(conditions(now)["periods ended"], size):
+        renewing = [s for s in subs if s.auto_renew and not s.cancel_at_period_end]
+        report["scheduled plan changes applied"] += plan_changes.apply_due(renewing, now)
         batch = renewals.load_batch(subs, now)
         pairs = []
         for sub in subs:
@@ -176,14 +201,27 @@ def expire_unpaid_transfers(now: datetime, report: Report, size: int) -> None:
             _expire(sub, now, "We didn't receive the bank transfer by its due date.", report)
 
 
-STEPS = (remind_trials, end_trials, renew_periods, retry_payments, expire_unpaid_transfers)
+# Pauses start before renewals look at the period end, and end before them, so one run can charge the period
+# that follows a pause.
+STEPS = (remind_trials, end_trials, start_pauses, end_pauses, renew_periods, retry_payments, expire_unpaid_transfers)
 
 
-def run(now: datetime | None = None, *, dry_run: bool = False, size: int | None = None) -> Report:
-    """Run every step once (or, with dry_run, count what each would act on)."""
+def run(now: datetime | None = None, *, dry_run: bool = False, size: int | None = None, travel: bool = False) -> Report:
+    """Run every step once as of `now` (or, with dry_run, count what each would act on).
+
+    travel=True: `now` is a chosen instant (`flask billing run --at`): refused (PermissionDenied) where time
+    travel is off, and (Conflict) before the latest run's instant. Every real run records its instant too.
+    """
     now = now or utcnow()
     size = size or current_app.config.get("BILLING_BATCH_SIZE", 200)
     report = Report()
+    if travel:
+        clock.check_travel_allowed()
+        latest = clock.latest_run_at()
+        if dry_run and latest is not None and now < latest:
+            raise clock.backwards(latest, now)
+    if not dry_run:
+        clock.advance(now, travelling=travel)
     if dry_run:
         for label, where in conditions(now).items():
             report[f"would act on ({label})"] = (

@@ -1,4 +1,4 @@
-"""What a customer does to their subscriptions: start a trial, toggle auto-renew, cancel, resume."""
+"""What a customer does to their subscriptions: start a trial, toggle auto-renew, cancel, pause, resume."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from app import audit
 from app.billing import notices
 from app.billing.answers import check_answers
+from app.billing.services import pauses
 from app.billing.services.cart import plan_and_product
 from app.billing.states import transition
 from app.catalog.schema import Field, fields, has_required_fields
@@ -157,6 +158,18 @@ def _owned(user: User, sid: uuid.UUID) -> Subscription:
     return sub
 
 
+def owned(user: User, subscription_id: uuid.UUID) -> Subscription:
+    """One of `user`'s subscriptions with its plan and product, read only; NotFound for anyone else's."""
+    sub = db.session.scalar(
+        sa.select(Subscription)
+        .options(selectinload(Subscription.plan), selectinload(Subscription.product))
+        .where(Subscription.id == subscription_id, Subscription.user_id == user.id)
+    )
+    if sub is None:
+        raise NotFound("We couldn't find that subscription.")
+    return sub
+
+
 def _require_live(sub: Subscription) -> None:
     if not sub.is_live:
         raise Conflict(f"Your {sub.product.name} subscription has already ended.")
@@ -182,11 +195,12 @@ def cancel(user: User, subscription_id: uuid.UUID, when: CancelWhen) -> tuple[Su
     sub = _owned(user, subscription_id)
     _require_live(sub)
     now = utcnow()
-    if when is CancelWhen.NOW or sub.status == "past_due":
+    if when is CancelWhen.NOW or sub.status in ("past_due", "paused"):  # no paid period left to run out
         transition(sub, "cancelled", now=now)
         ends_on, message = now, f"{sub.product.name} is cancelled."
     else:
         sub.cancel_at_period_end = True
+        sub.pause_start = sub.pause_end = None  # ending at the period end replaces a pause planned from then
         ends_on = sub.current_period_end or now
         message = f"{sub.product.name} will end on {format_date(ends_on)}. You keep access until then."
     notices.cancelled(sub, sub.product, ends_on)
@@ -195,10 +209,27 @@ def cancel(user: User, subscription_id: uuid.UUID, when: CancelWhen) -> tuple[Su
     return sub, message
 
 
+def pause(user: User, subscription_id: uuid.UUID, length: pauses.PauseLength) -> tuple[Subscription, str]:
+    """Pause from the end of the paid period for `length`. Raises Conflict (why it can't be paused) or
+    ValidationError (the date), changing nothing."""
+    sub = _owned(user, subscription_id)
+    message = pauses.schedule(sub, length, utcnow())
+    audit.record("subscription.pause", actor_id=user.id, target=sub, after=pauses.audit_record(sub, length))
+    db.session.commit()
+    return sub, message
+
+
 def resume(user: User, subscription_id: uuid.UUID) -> tuple[Subscription, str]:
-    """Undo a cancellation planned for the period end: it renews as usual (auto-renew on)."""
+    """Undo a cancellation planned for the period end (it renews as usual, auto-renew on), or end a pause
+    (early, or before it starts)."""
     sub = _owned(user, subscription_id)
     _require_live(sub)
+    if sub.status == "paused" or sub.pause_scheduled:
+        before = {"status": sub.status, "pause_start": str(sub.pause_start), "pause_end": str(sub.pause_end)}
+        message = pauses.end(sub, utcnow())
+        audit.record("subscription.resume", actor_id=user.id, target=sub, before=before, after={"status": sub.status})
+        db.session.commit()
+        return sub, message
     if sub.cancel_at_period_end:
         sub.cancel_at_period_end = False
         sub.auto_renew = True
@@ -206,6 +237,18 @@ def resume(user: User, subscription_id: uuid.UUID) -> tuple[Subscription, str]:
         audit.record("subscription.resume", actor_id=user.id, target=sub)
     db.session.commit()
     return sub, f"{sub.product.name} is resumed. It renews on {format_date(sub.current_period_end)}."
+
+
+def get_for_user(user_id: uuid.UUID, subscription_id: uuid.UUID) -> Subscription:
+    """One of the user's subscriptions with its plan and product, read only; another user's is NotFound."""
+    sub = db.session.scalar(
+        sa.select(Subscription)
+        .options(selectinload(Subscription.plan), selectinload(Subscription.product))
+        .where(Subscription.id == subscription_id, Subscription.user_id == user_id)
+    )
+    if sub is None:
+        raise NotFound("We couldn't find that subscription.")
+    return sub
 
 
 def for_user(user_id: uuid.UUID) -> list[Subscription]:
