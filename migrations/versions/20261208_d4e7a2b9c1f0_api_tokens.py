@@ -1,7 +1,7 @@
 """api tokens: hashed bearer tokens of the JSON API (access, refresh, mfa challenge, personal)
 
 Revision ID: d4e7a2b9c1f0
-Revises: c3d9e5a1b7f2
+Revises: e7b3c9d2a4f6
 Create Date: 2026-12-08 00:20:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "d4e7a2b9c1f0"
-down_revision = "c3d9e5a1b7f2"
+down_revision = "e7b3c9d2a4f6"
 branch_labels = None
 depends_on = None
 
