@@ -75,7 +75,7 @@ def test_trial_then_purchase_with_the_sandbox_card_then_invoices_pdf_and_the_pay
     bought = client.post("/api/v1/subscriptions/purchase", json=_purchase(shop), headers=ada)
     assert bought.status_code == 201, bought.get_data(as_text=True)
     order = bought.get_json()
-    assert order["status"] == "paid"
+    assert order["status"] == "paid" and "Set-Cookie" not in bought.headers  # the cart's count is no cookie
     [invoice] = order["invoices"]
     assert invoice["status"] == "paid" and invoice["total"] == 5390  # $49.00 + the 10 % fee
     [sub] = order["subscriptions"]
