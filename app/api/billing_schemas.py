@@ -222,6 +222,11 @@ class PaymentOut(ma.Schema):
     invoices = fields.List(fields.Nested(InvoiceOut), required=True)
 
 
+class CardSetupOut(ma.Schema):
+    setup_intent = fields.String(required=True, metadata={"description": "Send it as the purchase's setup_intent."})
+    client_secret = fields.String(required=True, metadata={"description": "For Stripe's confirmCardSetup."})
+
+
 class RoleOut(ma.Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)

@@ -1,4 +1,5 @@
-"""/api/v1/invoices and /api/v1/payments: your invoices (JSON and PDF) and payments. Anyone else's is a 404."""
+"""/api/v1/invoices and /api/v1/payments: your invoices (JSON and PDF) and payments (anyone else's is a 404),
+and the Stripe card set-up a purchase pays with."""
 
 from __future__ import annotations
 
@@ -16,12 +17,21 @@ from app.api import pagination, schemas
 from app.api.kit import ApiBlueprint, current_token
 from app.billing import invoices as invoice_service
 from app.billing.pdf import render_invoice_pdf
+from app.billing.services import payment_methods as payment_method_service
 from app.errors import NotFound, ValidationError
-from app.extensions import db
+from app.extensions import db, limiter
 from app.models.billing import Invoice, Transaction
 
 blp = ApiBlueprint("api_invoices", __name__, url_prefix="/api/v1/invoices", description="Your invoices.")
 payments_blp = ApiBlueprint("api_payments", __name__, url_prefix="/api/v1/payments", description="Your payments.")
+
+
+# Each one is a SetupIntent at Stripe: the card setup page's limit (app/billing/routes/checkout.py), per user.
+CARD_SETUPS_PER_USER = "20/hour"
+
+
+def _user_key() -> str:
+    return f"card-setup:{current_token().user_id}"
 
 
 def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
@@ -80,6 +90,18 @@ def invoice_pdf(invoice_id: uuid.UUID) -> Response:
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
     return response
+
+
+@payments_blp.route("/card-setup", methods=["POST"])
+@payments_blp.auth("billing")
+@limiter.limit(CARD_SETUPS_PER_USER, key_func=_user_key)
+@payments_blp.errors(409, 502)
+@payments_blp.response(201, bs.CardSetupOut)
+def card_setup() -> dict[str, str]:
+    """With Stripe: a SetupIntent for your app to confirm the card with Stripe's SDK; then send its id as
+    the purchase's `setup_intent`. 409 with the sandbox gateway, which takes the card fields instead."""
+    setup = payment_method_service.start_card_setup(current_token().user)
+    return {"setup_intent": setup.id, "client_secret": setup.client_secret}
 
 
 @payments_blp.route("/<uuid:payment_id>", methods=["GET"])

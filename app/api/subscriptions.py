@@ -100,8 +100,11 @@ def _checkout_request(data: dict[str, Any], fingerprint: str) -> checkout_servic
 
 
 def _card_field(key: str) -> str:
-    """The checkout's field names (card_number …) as this API's (card.number …)."""
-    return f"card.{key.removeprefix('card_')}" if key.startswith("card") else key
+    """The checkout's field names as this API's: card_number … → card.number …; "card" (a gateway that
+    collects the card itself got no confirmed card) → setup_intent."""
+    if key == "card":
+        return "setup_intent"
+    return f"card.{key.removeprefix('card_')}" if key.startswith("card_") else key
 
 
 def _fill_cart(items: list[dict[str, Any]]) -> str:
@@ -120,7 +123,7 @@ def _fill_cart(items: list[dict[str, Any]]) -> str:
 @blp.auth("billing")
 @idempotent
 @blp.arguments(bs.PurchaseIn)
-@blp.errors(402, 404, 409, 503)
+@blp.errors(402, 404, 409, 502)
 @blp.response(201, bs.PurchaseOut)
 @blp.alt_response(202, schema=bs.PurchaseOut, description="Accepted: the payment is pending or needs the bank.")
 def purchase(data: dict[str, Any]) -> tuple[dict[str, Any], int]:
@@ -193,7 +196,7 @@ def preview_change(args: dict[str, Any], subscription_id: uuid.UUID) -> plan_cha
 @blp.auth("billing")
 @idempotent
 @blp.arguments(bs.ChangeIn)
-@blp.errors(402, 404, 409, 503)
+@blp.errors(402, 404, 409, 502)
 @blp.response(200, bs.ChangeOut)
 def change(data: dict[str, Any], subscription_id: uuid.UUID) -> dict[str, Any]:
     """Apply a preview (409 when it no longer holds: preview again). An upgrade charges the card on file."""

@@ -258,3 +258,17 @@ def test_roles_need_the_admin_scope_and_the_pages_permission(app, client, shop, 
     )
     assert changed.status_code == 200 and changed.get_json()["role"] == "support"
     problem_of(client.post(f"/api/v1/users/{bob_id}/role", json={"role_id": 99999}, headers=bearer(boss_token)), 422)
+
+
+def test_a_card_setup_with_the_sandbox_gateway_is_a_409_it_takes_the_card_fields(client, shop, ada):
+    assert "card" in problem_of(client.post("/api/v1/payments/card-setup", headers=ada), 409)["detail"]
+
+
+def test_a_trial_sent_twice_with_one_key_starts_one_trial_and_answers_the_same(app, client, shop, ada):
+    body = {"plan_id": str(shop["analytics_yearly"])}
+    headers = {**ada, "Idempotency-Key": "trial-1"}
+    first = client.post("/api/v1/subscriptions/trial", json=body, headers=headers)
+    second = client.post("/api/v1/subscriptions/trial", json=body, headers=headers)
+    assert first.status_code == second.status_code == 201 and first.get_json() == second.get_json()
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Subscription)) == 1
