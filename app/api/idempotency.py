@@ -8,9 +8,10 @@
   (checkout attempts and plan changes are unique by an idempotency key in PostgreSQL, derived from
   this one by `service_key`), so a Redis that forgot a key replays nothing but still charges nothing twice.
 - A duplicate that arrives while the first is still running waits for it (at most WAIT_SECONDS) on a
-  Redis lock, then replays its answer. The lock expires after HOLD_SECONDS so a crashed worker can't
-  wedge a key. (A PostgreSQL advisory lock would need a second connection per waiting request, and a
-  burst of duplicates would exhaust the pool the first request needs to finish.)
+  Redis lock, its database connection back in the pool meanwhile, then replays its answer. The lock
+  expires after HOLD_SECONDS so a crashed worker can't wedge a key. (A PostgreSQL advisory lock lives on
+  one connection: each waiting duplicate would hold one, and a burst of them would exhaust the pool the
+  first request needs to finish.)
 
 Answers of 5xx are not stored (Stripe's rule for requests that didn't complete): a retry runs again,
 and the service's own key decides whether anything is left to do.
@@ -33,6 +34,7 @@ from werkzeug.wrappers import Response
 
 from app.api.kit import current_token
 from app.errors import Conflict, ValidationError
+from app.extensions import db
 
 V = TypeVar("V", bound=Callable[..., Any])
 
@@ -127,8 +129,10 @@ def _answer(view: Callable[..., Any], args: Any, kwargs: Any, key: str) -> Respo
     if stored is not None:
         return _replay(stored, fingerprint)
     lock = _client().lock(f"{name}:lock", timeout=HOLD_SECONDS, blocking_timeout=WAIT_SECONDS)
-    if not lock.acquire():
-        raise Conflict(STILL_RUNNING)
+    if not lock.acquire(blocking=False):
+        db.session.commit()  # wait without holding a pooled connection (the first request needs one)
+        if not lock.acquire():
+            raise Conflict(STILL_RUNNING)
     try:
         stored = _load(name)  # the first finished while this one waited
         if stored is not None:
