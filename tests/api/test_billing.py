@@ -272,3 +272,18 @@ def test_a_trial_sent_twice_with_one_key_starts_one_trial_and_answers_the_same(a
     assert first.status_code == second.status_code == 201 and first.get_json() == second.get_json()
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Subscription)) == 1
+
+
+def test_invoices_and_subscriptions_page_by_cursor_newest_first(client, shop, ada):
+    first = client.post("/api/v1/subscriptions/purchase", json=_purchase(shop), headers=ada).get_json()
+    other = {"items": [{"plan_id": str(shop["analytics_yearly"])}], "card": CARD}
+    second = client.post("/api/v1/subscriptions/purchase", json=other, headers=ada).get_json()
+    page = client.get("/api/v1/invoices", query_string={"limit": 1}, headers=ada).get_json()
+    assert [i["id"] for i in page["items"]] == [second["invoices"][0]["id"]] and page["next"]
+    rest = client.get(page["next"], headers=ada).get_json()
+    assert [i["id"] for i in rest["items"]] == [first["invoices"][0]["id"]] and rest["next_cursor"] is None
+    subs = client.get("/api/v1/subscriptions", query_string={"limit": 1}, headers=ada).get_json()
+    more = client.get(subs["next"], headers=ada).get_json()
+    assert len(subs["items"]) == len(more["items"]) == 1 and more["next_cursor"] is None
+    assert subs["items"][0]["id"] != more["items"][0]["id"]
+    problem_of(client.get("/api/v1/invoices", query_string={"cursor": "forged"}, headers=ada), 422)
