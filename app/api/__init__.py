@@ -13,11 +13,20 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.api import auth_routes, docs, me, notifications, products
+    from app.api import admin, auth_routes, docs, invoices, me, notifications, products, subscriptions
     from app.api.kit import guard_requests, make_api
 
     guard_requests(app)
     api = make_api(app)
-    for module in (auth_routes, me, products, notifications):
-        api.register_blueprint(module.blp)
+    for blueprint in (
+        auth_routes.blp,
+        me.blp,
+        products.blp,
+        notifications.blp,
+        subscriptions.blp,
+        invoices.blp,
+        invoices.payments_blp,
+        admin.blp,
+    ):
+        api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

@@ -25,7 +25,7 @@ from copy import deepcopy
 from typing import Any, TypeVar
 
 import marshmallow as ma
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, session
 from flask_login import AnonymousUserMixin
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
@@ -153,6 +153,14 @@ def _no_cookie_sign_in() -> None:
         g._login_user = AnonymousUserMixin()
 
 
+def _no_session_cookie(response: Response) -> Response:
+    """Under /api/ the session is never read back, so nothing a service notes in it (the cart's count)
+    is sent as a cookie either."""
+    if is_api_request():
+        session.modified = False
+    return response
+
+
 def _cors(response: Response) -> Response:
     """CORS for the origins in API_CORS_ORIGINS only (none by default)."""
     if not is_api_request():
@@ -184,6 +192,7 @@ def guard_requests(app: Flask) -> None:
     # First of all before_request hooks: before Flask-Login's session loader would read the cookie.
     app.before_request_funcs.setdefault(None, []).insert(0, _no_cookie_sign_in)
     app.after_request(_cors)
+    app.after_request(_no_session_cookie)
 
 
 def make_api(app: Flask) -> ProblemApi:
