@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 from app import audit, outbox
 from app.account.services import BillingDetails, save_billing_details
+from app.billing import credit, notices
 from app.billing import invoices as invoice_service
-from app.billing import notices
 from app.billing.gateway import SavedCard
 from app.billing.periods import add_cycle
 from app.billing.pricing import PricedLine
@@ -220,6 +220,7 @@ def fulfil(
         )
         notices.activated(sub, product, plan)
     invoice_service.finalize(invoices, now=now, due_at=due_at)
+    credit.spread_over(attempt, invoices)  # the part of the order the credit balance paid
     if attempt.snapshot.get("billing_given"):  # the details typed at checkout are the profile's now
         billed = attempt.snapshot.get("bill_to") or {}
         save_billing_details(
@@ -296,6 +297,7 @@ def declined(tx: Transaction, now: datetime) -> None:
     close(
         attempt, "declined", {"message": tx.failure_message or "Your card was declined.", "code": tx.failure_code}, now
     )
+    credit.give_back(attempt, "Checkout declined: the credit it held is back")
     audit.record("checkout.declined", actor_id=attempt.user_id, target=tx, after={"code": tx.failure_code})
 
 
@@ -316,6 +318,7 @@ def _refund(attempt: CheckoutAttempt, charge: Transaction, reason: str, now: dat
     db.session.add(refund)
     db.session.flush()
     outbox.enqueue("jobs.billing.send_refund", str(refund.id), queue="high")
+    credit.give_back(attempt, f"Order not completed: {reason}")
     total = format_money(charge.amount, charge.currency)
     close(
         attempt,

@@ -85,8 +85,8 @@ def proration_document(
         period_end=p.new_period_end,
         bill_to=bill_to(user),
         note=(
-            f"Credit for switching to {new.name}: kept as a credit note for now (a credit balance to spend on "
-            "later invoices is not built yet)."
+            f"Credit for switching to {new.name}: added to your credit balance, which pays your next invoices "
+            "before your card is charged."
             if credit_note
             else ""
         ),

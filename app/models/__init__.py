@@ -12,6 +12,7 @@ from app.models.billing import (
 )
 from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
 from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
+from app.models.credit import CreditBalance, CreditEntry
 from app.models.export import DataExport
 from app.models.mail import DevMail, SentEmail
 from app.models.mfa import RecoveryCode, TotpFactor
@@ -27,6 +28,8 @@ __all__ = [
     "AuditEvent",
     "CartItem",
     "CheckoutAttempt",
+    "CreditBalance",
+    "CreditEntry",
     "DataExport",
     "DevMail",
     "Invoice",

@@ -31,8 +31,8 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from app import audit
+from app.billing import credit, locks, notices
 from app.billing import invoices as invoice_service
-from app.billing import locks, notices
 from app.billing import plan_changes as changes
 from app.billing.gateway import GatewayUnavailable, get_gateway
 from app.billing.pricing import price_line
@@ -47,6 +47,7 @@ from app.models.base import utcnow
 from app.models.billing import Invoice, PaymentMethod, PlanChange, Subscription, Transaction
 from app.models.catalog import Plan, Product
 from app.models.user import User
+from app.money import format_money
 
 log = logging.getLogger(__name__)
 
@@ -364,12 +365,21 @@ def _apply_now(
     record: PlanChange, sub: Subscription, plan: Plan, shown: Preview, user: User, now: datetime
 ) -> ChangeResult:
     """Nothing to charge (a trial, a downgrade at once, a credit covering a new cycle): switch now; a credit left
-    over becomes a credit note."""
+    over goes to the customer's credit balance, with a credit note saying what it is for."""
     p = shown.proration
     if p.credited:
-        note = changes.proration_document(record, p, user, sub.plan, plan, method="card", label="Credit note")
+        note = changes.proration_document(record, p, user, sub.plan, plan, method="card", label="Credit balance")
         invoice_service.finalize([note], now=now)
         record.invoice_id = note.id
+        credit.add_credit(
+            user.id,
+            note.currency,
+            note.total,
+            "downgrade",
+            reason=f"Unused time, {note.number}",
+            credit_note_id=note.id,
+        )
+        invoice_service.mark_paid(note, now=now)  # credited in full, to the balance
     changes.apply(record, sub, plan, now)
     db.session.commit()
     return ChangeResult(record, _message(record, sub.product, plan))
@@ -479,8 +489,8 @@ def _message(record: PlanChange, product: Product, plan: Plan) -> str:
         return f"The switch of {product.name} to {plan.name} is cancelled."
     if record.total < 0:
         return (
-            f"{product.name} is now on {plan.name}. The unused time is credited in a credit note "
-            "(a credit balance to spend on later invoices is not built yet)."
+            f"{product.name} is now on {plan.name}. The unused time, {format_money(-record.total, record.currency)}, "
+            "is in your credit balance: it pays your next invoices before your card is charged."
         )
     return f"{product.name} is now on {plan.name}."
 
