@@ -159,6 +159,21 @@ class RefundForm(FlaskForm):
         return {"reason": _text(self.reason.data)[:2000]}
 
 
+class CreditAdjustForm(FlaskForm):
+    """Staff's change to a customer's credit balance; the service checks the amount, currency and reason."""
+
+    amount = StringField("Amount")
+    currency = StringField("Currency", default="USD")
+    reason = StringField("Reason")
+
+    def command(self) -> dict[str, str]:
+        return {
+            "amount": _text(self.amount.data)[:40],
+            "currency": _text(self.currency.data)[:10],
+            "reason": _text(self.reason.data)[:2000],
+        }
+
+
 class ProductForm(FlaskForm):
     name = StringField("Name")
     slug = StringField("Slug")

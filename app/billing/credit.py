@@ -20,12 +20,13 @@ import sqlalchemy as sa
 
 from app import audit
 from app.billing.sql import insert
-from app.errors import ValidationError
+from app.errors import NotFound, ValidationError
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.billing import Invoice
 from app.models.checkout import CheckoutAttempt
 from app.models.credit import CreditBalance, CreditEntry
+from app.models.user import User
 from app.money import format_money, minor_exponent
 
 REASON_MAX = 300
@@ -221,6 +222,8 @@ def adjust(request: Adjustment, actor_id: uuid.UUID) -> CreditEntry:
         errors["reason"] = f"Keep the reason under {REASON_MAX} characters"
     if errors or amount is None:
         raise ValidationError(errors)
+    if db.session.get(User, request.user_id) is None:
+        raise NotFound("We couldn't find that user.")
     row = lock_balance(request.user_id, currency)
     if row.balance + amount < 0:
         db.session.rollback()

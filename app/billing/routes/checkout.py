@@ -11,7 +11,7 @@ from flask import current_app, flash, jsonify, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.billing import bp
+from app.billing import bp, credit
 from app.billing import invoices as invoice_service
 from app.billing.answers import posted_answers, prefix_for
 from app.billing.forms import CheckoutBillingForm, CheckoutForm
@@ -75,6 +75,7 @@ def review(
         answer_values=_answer_values(view, posted),
         card_in_browser=payment_method_service.card_in_browser(),
         action_secret=action_secret,
+        credit_applied=min(credit.balance_of(current_user.id, view.quote.currency), view.quote.total),
     ), status
 
 
