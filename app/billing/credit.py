@@ -123,6 +123,7 @@ def add_credit(
     """Credit the balance (a refund to balance, a downgrade's unused part). The caller commits."""
     if amount <= 0:
         raise ValueError("a credit adds a positive amount")
+    db.session.flush()  # a credit note named here is inserted first
     return move(
         lock_balance(user_id, currency), amount, source, reason=reason, actor_id=actor_id, credit_note_id=credit_note_id
     )
@@ -138,8 +139,9 @@ def apply_to_invoice(invoice: Invoice, row: CreditBalance | None = None) -> int:
     used = min(row.balance, invoice.amount_due)
     if used <= 0:
         return 0
+    db.session.flush()  # the invoice row exists before the entry naming it (no relationship orders the inserts)
     move(row, -used, "applied", reason=f"Applied to {invoice.number or 'an invoice'}", invoice_id=invoice.id)
-    invoice.credit_applied += used
+    invoice.credit_applied = (invoice.credit_applied or 0) + used
     return used
 
 
@@ -168,8 +170,8 @@ def spread_over(attempt: CheckoutAttempt, invoices: list[Invoice]) -> None:
     """Each invoice of a paid checkout gets its share of the credit the checkout held, in order."""
     left = reserved_for(attempt)
     for invoice in invoices:
-        share = min(left, invoice.total - invoice.credit_applied)
-        invoice.credit_applied += share
+        share = min(left, invoice.amount_due)
+        invoice.credit_applied = (invoice.credit_applied or 0) + share
         left -= share
 
 
@@ -238,7 +240,14 @@ def adjust(request: Adjustment, actor_id: uuid.UUID) -> CreditEntry:
         target_type="users",
         target_id=str(request.user_id),
         before={"balance": before, "currency": currency},
-        after={"balance": row.balance, "currency": currency, "amount": amount, "reason": reason},
+        after={
+            "balance": row.balance,
+            "currency": currency,
+            "amount": amount,
+            "reason": reason,
+            "change": ("+" if amount > 0 else "") + format_money(amount, currency),
+            "balance_text": format_money(row.balance, currency),
+        },
     )
     db.session.commit()
     return entry

@@ -253,7 +253,7 @@ class Invoice(UUIDPk, Timestamps, Model):
     @property
     def amount_due(self) -> int:
         """What is left for the card or the transfer once the credit balance paid its part."""
-        return self.total - self.credit_applied
+        return self.total - (self.credit_applied or 0)  # None until a new row is flushed
 
 
 class SellerSettings(Model):
