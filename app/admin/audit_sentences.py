@@ -105,7 +105,7 @@ SENTENCES: dict[str, str] = {
     "invoice.mark_paid": "{actor} marked invoice {target} ({amount}) as paid",
     "invoice.void": "{actor} voided invoice {target} ({amount})",
     "invoice.refund": "{actor} refunded invoice {target} ({amount}), credit note {after_credit_note}",
-    "credit.adjusted": "{actor} changed {target}'s credit balance by {after_change} to {after_balance_text} "
+    "credit.adjusted": "{actor} changed the credit balance of {target} by {after_change} to {after_balance_text} "
     "({after_reason})",
     "invoice.disputed": "The card holder disputed invoice {target} ({amount}) at their bank: {after_reason}",
     "invoice.dispute_won": "The dispute of invoice {target} ({amount}) was won: it is paid again",

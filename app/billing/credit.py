@@ -228,10 +228,9 @@ def adjust(request: Adjustment, actor_id: uuid.UUID) -> CreditEntry:
         raise NotFound("We couldn't find that user.")
     row = lock_balance(request.user_id, currency)
     if row.balance + amount < 0:
+        message = f"The balance is {format_money(row.balance, currency)}: it can't go below zero"
         db.session.rollback()
-        raise ValidationError(
-            {"amount": f"The balance is {format_money(row.balance, currency)}: it can't go below zero"}
-        )
+        raise ValidationError({"amount": message})
     before = row.balance
     entry = move(row, amount, "adjustment", reason=reason, actor_id=actor_id)
     audit.record(
