@@ -31,6 +31,7 @@ PAGES = (
     "nav",
     "plans",
     "products",
+    "reconciliation",
     "roles",
     "subscriptions",
     "transactions",

@@ -104,7 +104,9 @@ SENTENCES: dict[str, str] = {
     "checkout.refunded": "{actor}'s payment was refunded ({after_reason})",
     "invoice.mark_paid": "{actor} marked invoice {target} ({amount}) as paid",
     "invoice.void": "{actor} voided invoice {target} ({amount})",
-    "invoice.refund": "{actor} refunded invoice {target} ({amount}), credit note {after_credit_note}",
+    "invoice.refund": "{actor} refunded {after_refunded} of invoice {target} ({amount})",
+    "invoice.refund_refused": "{after_by} refused {actor}'s refund of {after_refunded} on invoice {target}: "
+    "{after_message}",
     "credit.adjusted": "{actor} changed the credit balance of {target} by {after_change} to {after_balance_text} "
     "({after_reason})",
     "invoice.disputed": "The card holder disputed invoice {target} ({amount}) at their bank: {after_reason}",

@@ -13,7 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SearchField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -153,10 +153,17 @@ class SubscriptionResumeForm(FlaskForm):
 
 
 class RefundForm(FlaskForm):
+    amount = StringField("Amount to refund")
     reason = StringField("Refund reason")
+    # A fresh key per rendered form: submitting the same form twice finds the first refund.
+    key = HiddenField(default=lambda: str(uuid.uuid4()))
 
     def command(self) -> dict[str, str]:
-        return {"reason": _text(self.reason.data)[:2000]}
+        return {
+            "amount": _text(self.amount.data)[:40],
+            "reason": _text(self.reason.data)[:2000],
+            "key": _text(self.key.data)[:40],
+        }
 
 
 class CreditAdjustForm(FlaskForm):

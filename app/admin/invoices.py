@@ -15,8 +15,9 @@ from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.billing.pdf import render_invoice_pdf
 from app.billing.services import adjustments
-from app.errors import NotFound, ValidationError
+from app.errors import NotFound
 from app.models.billing import INVOICE_KINDS, INVOICE_STATUSES, Invoice
+from app.money import format_money, to_major
 from app.web import render_form, see_other, service_errors
 
 INVOICES = MoneyList(
@@ -63,7 +64,10 @@ def invoices_export() -> ResponseReturnValue:
 
 
 def _detail(invoice_id: uuid.UUID, form: RefundForm | None = None) -> ResponseReturnValue:
-    return render_form("admin/invoice_detail.html", form or RefundForm(), detail=queries.invoice_detail(invoice_id))
+    detail = queries.invoice_detail(invoice_id)
+    # The amount field starts at what is left to refund, in the currency's major unit ("53.90").
+    form = form or RefundForm(amount=str(to_major(detail.remaining, detail.invoice.currency)))
+    return render_form("admin/invoice_detail.html", form, detail=detail)
 
 
 @bp.get("/invoices/<uuid:invoice_id>")
@@ -108,7 +112,13 @@ def invoices_void(invoice_id: uuid.UUID) -> ResponseReturnValue:
 def invoices_refund(invoice_id: uuid.UUID) -> ResponseReturnValue:
     form = RefundForm()
     if form.validate_on_submit():
-        with service_errors(form, on_the_form=(ValidationError,)):
+        # Bad input, Stripe refusing or not answering: said beside the amount, with the page as it now is.
+        with service_errors(form):
             note = adjustments.refund_invoice(invoice_id, staff_id(), **form.command())
-            return _back(invoice_id, f"Refunded: credit note {note.number} issued.")
+            sent = "Refunded" if note.status == "paid" else "Refund sent"
+            return _back(
+                invoice_id, f"{sent}: {format_money(note.total, note.currency)}, credit note {note.number} issued."
+            )
+    if getattr(form, "status", None) != 502:  # refused or bad input: a corrected submit is a refund of its own
+        form.key.data = str(uuid.uuid4())  # (502: the same form again retries the refund it recorded)
     return _detail(invoice_id, form)

@@ -16,6 +16,7 @@ SECTIONS = [
     ("Subscriptions", "admin.subscriptions_list", "subscriptions.view"),
     ("Invoices", "admin.invoices_list", "billing.view"),
     ("Transactions", "admin.transactions_list", "billing.view"),
+    ("Reconciliation", "admin.reconciliation", "billing.view"),
     ("Platform fee", "admin.fee", "fee.manage"),
     ("Announcements", "admin.announcements", "notifications.broadcast"),
     ("Jobs", "admin.jobs", "jobs.manage"),

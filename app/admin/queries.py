@@ -262,6 +262,22 @@ class InvoiceDetail:
     credit_notes: list[Invoice] = field(default_factory=list)
     transactions: Sequence[Transaction] = ()
 
+    @property
+    def refunded(self) -> int:
+        """Given back: the credit notes whose refund has gone through."""
+        return sum(note.total for note in self.credit_notes if note.status == "paid")
+
+    @property
+    def refunding(self) -> int:
+        """On its way back: refunds sent (or being sent) that the gateway hasn't confirmed yet."""
+        return sum(note.total for note in self.credit_notes if note.status in ("draft", "open"))
+
+    @property
+    def remaining(self) -> int:
+        """What is left to refund of a paid invoice."""
+        paid = self.invoice.total if self.invoice.status == "paid" else 0
+        return max(paid - self.refunded - self.refunding, 0)
+
 
 def invoice_detail(invoice_id: uuid.UUID) -> InvoiceDetail:
     """The invoice with its lines, its customer, what it credits or is credited by, and its payments."""

@@ -16,6 +16,7 @@ from app.account.services import BillingDetails
 from app.billing.gateway.cards import CardEntry
 from app.billing.services.cart import parse_quantity
 from app.billing.services.checkout import OUT_OF_DATE, CheckoutRequest, PaymentMethod, valid_key
+from app.billing.services.invoice_payments import OUT_OF_DATE as PAY_OUT_OF_DATE
 from app.billing.services.pauses import PauseLength, parse_length
 from app.billing.services.plan_changes import ChangeRequest
 from app.billing.services.subscriptions import OFF, ON, CancelWhen
@@ -218,6 +219,16 @@ class CardForm(FlaskForm):
     card_cvc = StringField()
     card_name = StringField()
     setup_intent = HiddenField(filters=[_text])  # with Stripe, instead of the card fields
+
+
+class PayInvoiceForm(CardForm):
+    """Paying an open invoice now: the card (fields, or Stripe's SetupIntent) and the page's idempotency key."""
+
+    idempotency_key = HiddenField(filters=[_text])
+
+    def validate_idempotency_key(self, field: Field) -> None:
+        if not valid_key(field.data):
+            raise ValidationError(PAY_OUT_OF_DATE)
 
 
 def card_entry(form: CheckoutForm | CardForm) -> CardEntry:

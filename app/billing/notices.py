@@ -88,7 +88,9 @@ def receipt(invoice: Invoice, *, paid_on: datetime) -> None:
 
 
 def payment_failed(sub: Subscription, product: Product, invoice: Invoice, reason: str, retry_on: datetime) -> None:
-    link, url = _subscriptions_links()
+    """The notice and the email link to paying the open invoice now, on-session (where 3-D Secure works)."""
+    link = path_for("billing.pay_invoice", invoice_id=invoice.id)
+    url = external_url("billing.pay_invoice", invoice_id=invoice.id)
     total = format_money(invoice.total, invoice.currency)
     notify(
         sub.user_id,
@@ -102,7 +104,9 @@ def payment_failed(sub: Subscription, product: Product, invoice: Invoice, reason
             "total": total,
             "reason": reason,
             "retry_on": iso_instant(retry_on),
-            "billing_url": url,
+            "invoice_number": invoice.number,
+            "pay_url": url,
+            "billing_url": external_url("billing.subscriptions"),
         },
     )
 

@@ -125,6 +125,7 @@ class Charge:
     """A renewal charge recorded as pending, with what the gateway call needs once the batch has committed."""
 
     tx_id: uuid.UUID
+    user_id: uuid.UUID
     subscription_id: uuid.UUID
     invoice_id: uuid.UUID
     amount: int
@@ -177,6 +178,7 @@ def record_charge(sub: Subscription, invoice: Invoice, batch: Batch) -> Charge |
     invoice.transaction_id = tx.id
     return Charge(
         tx.id,
+        sub.user_id,
         sub.id,
         invoice.id,
         invoice.amount_due,
@@ -188,7 +190,9 @@ def record_charge(sub: Subscription, invoice: Invoice, batch: Batch) -> Charge |
 
 
 def call(charge: Charge, gateway: PaymentGateway) -> GatewayResult | None:
-    """Charge the card on file; None when the gateway did not answer (reconciliation asks it later)."""
+    """Charge the card on file off-session (the customer isn't there: a bank asking them to confirm is a
+    decline, `authentication_required`); None when the gateway did not answer (reconciliation asks it later).
+    The metadata names the payment at the gateway (with Stripe: the user's customer, the card's owner)."""
     try:
         return gateway.charge(
             amount=charge.amount,
@@ -197,6 +201,11 @@ def call(charge: Charge, gateway: PaymentGateway) -> GatewayResult | None:
             idempotency_key=charge.key,
             off_session=True,
             description=charge.description,
+            metadata={
+                "transaction_id": str(charge.tx_id),
+                "user_id": str(charge.user_id),
+                "invoice_ids": str(charge.invoice_id),
+            },
         )
     except GatewayUnavailable:
         return None

@@ -33,6 +33,10 @@ MOVES = {
 }
 # A failed renewal is retried this many days after the first failure, then the subscription expires.
 RETRY_DAYS = (1, 3, 5)
+# Charges that pay a subscription's period: the renewal itself, and the customer paying its open invoice
+# on-session ("invoice"). Only a failed renewal moves the retry schedule; a failed on-session attempt
+# leaves the invoice open for the next retry or attempt.
+RENEWS = frozenset({"renewal", "invoice"})
 
 
 def lock_transaction(where: sa.ColumnElement[bool]) -> Transaction | None:
@@ -120,7 +124,7 @@ def _charge_succeeded(
             notices.receipt(invoice, paid_on=now)
     if tx.purpose == "plan_change" and paid:
         plan_changes.paid(tx, now)
-    if tx.purpose == "renewal" and paid:
+    if tx.purpose in RENEWS and paid:
         sub = subscription or (lock_subscription(tx.subscription_id) if tx.subscription_id else None)
         if sub is not None:  # a renewal's transaction names its subscription
             renewed(sub, paid[0], now)
@@ -168,9 +172,18 @@ def renewal_failed(sub: Subscription, invoice: Invoice, now: datetime, reason: s
 
 
 def _refund_settled(tx: Transaction, status: str, now: datetime) -> None:
+    notes = _invoices_of(tx, None)
+    if status == "failed":  # no money went back: its credit note is withdrawn
+        for note in notes:
+            if note.status == "draft":
+                db.session.delete(note)  # never numbered: the series stays gapless
+            else:
+                note.status, note.voided_at = "void", now  # numbered when accepted: it keeps its number
+        return
     if status != "succeeded":
         return
-    for note in _invoices_of(tx, None):
+    invoice_service.finalize(notes, now=now)  # a draft is numbered now that the money is back
+    for note in notes:
         invoice_service.mark_paid(note, now=now)  # a credit note is "paid" once the money is back
     parent = lock_transaction(Transaction.id == tx.parent_id) if tx.parent_id else None
     if parent is None or parent.status != "succeeded":

@@ -71,6 +71,8 @@ def reconcile_command() -> None:
     click.echo("billing reconcile:")
     for line in report.lines():
         click.echo(f"  {line}")
+    for mismatch in reconcile.current_mismatches():
+        click.echo(f"  mismatch {mismatch.reference} ({mismatch.problem}): {mismatch.detail}")
     if report[reconcile.UNAVAILABLE]:
         raise click.ClickException(
             f"the payment service did not answer for {report[reconcile.UNAVAILABLE]} "

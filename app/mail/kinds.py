@@ -104,6 +104,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "total": "$53.90",
         "reason": "Your card was declined.",
         "retry_on": "2026-11-25T10:00:00Z",
+        "invoice_number": "INV-2026-000123",
+        "pay_url": f"{_B}/invoices/3f2a/pay",
         "billing_url": f"{_B}/subscriptions/",
     },
     "order_refunded": {

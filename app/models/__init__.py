@@ -20,6 +20,7 @@ from app.models.notification import Announcement, Notification
 from app.models.otp import UserOTP
 from app.models.outbox import OutboxMessage, PeriodicJob
 from app.models.passkey import WebAuthnCredential
+from app.models.reconciliation import PaymentMismatch
 from app.models.social import SocialAccount
 from app.models.user import Permission, Role, User, UsernameHold, UserSession, role_permission
 
@@ -39,6 +40,7 @@ __all__ = [
     "OutboxMessage",
     "PaymentCustomer",
     "PaymentMethod",
+    "PaymentMismatch",
     "PeriodicJob",
     "Permission",
     "Plan",

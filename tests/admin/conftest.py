@@ -5,7 +5,7 @@ from tests.support.routes import route_urls
 from tests.support.users import make_user, sign_in
 
 
-def _client_as(app, role: str, username: str):
+def client_as(app, role: str, username: str):
     client = app.test_client()
     with app.app_context():
         user = make_user(username=username, role=role)
@@ -16,17 +16,17 @@ def _client_as(app, role: str, username: str):
 
 @pytest.fixture
 def admin_client(app):
-    return _client_as(app, "admin", "root")
+    return client_as(app, "admin", "root")
 
 
 @pytest.fixture
 def support_client(app):
-    return _client_as(app, "support", "helper")
+    return client_as(app, "support", "helper")
 
 
 @pytest.fixture
 def customer_client(app):
-    return _client_as(app, "customer", "buyer")
+    return client_as(app, "customer", "buyer")
 
 
 SAMPLE_ARGS = {"<int:role_id>": "1", "<job_id>": "nojob", "<uuid:user_id>": "00000000-0000-0000-0000-000000000001"}

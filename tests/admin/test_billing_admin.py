@@ -322,7 +322,9 @@ def test_voiding_an_open_invoice_keeps_its_number_and_a_paid_one_cannot_be_voide
     assert _get(app, Invoice, billing["paid"]).status == "paid"
 
 
-def test_a_refund_issues_a_credit_note_shown_on_the_invoice_and_cannot_repeat(app, admin_client, billing):
+def test_a_refund_with_no_amount_refunds_all_that_is_left_with_a_credit_note_and_cannot_repeat(
+    app, admin_client, billing
+):
     url = f"/admin/invoices/{billing['paid']}/refund"
     response = admin_client.post(url, data={"reason": "Duplicate payment"}, follow_redirects=True)
     page = _text(response)
@@ -335,11 +337,12 @@ def test_a_refund_issues_a_credit_note_shown_on_the_invoice_and_cannot_repeat(ap
         assert (refund.kind, refund.status, refund.amount) == ("refund", "succeeded", 5390)
         note_id = note.id
     [event] = _events(app, "invoice.refund")
-    assert event.actor_id == admin_client.user_id and event.after["credit_note"] == note_number
+    assert event.actor_id == admin_client.user_id and event.after["refunded"] == "$53.90"
+    assert "Refunded $53.90" in page and "Remaining $0.00" in page
     note_page = _text(admin_client.get(f"/admin/invoices/{note_id}"))
     assert "Credit note " + note_number in note_page and billing["paid_number"] in note_page
     twice = admin_client.post(url, data={"reason": "again"})
-    assert twice.status_code == 409 and "already been refunded" in _text(twice)
+    assert twice.status_code == 409 and "already been refunded in full" in _text(twice)
     assert len(_events(app, "invoice.refund")) == 1
 
 

@@ -10,7 +10,16 @@ from tests.support.users import DEFAULT_PASSWORD, make_user
 
 pytestmark = pytest.mark.e2e
 
-PAGES = ["/admin/", "/admin/users", "/admin/roles", "/admin/fee", "/admin/announcements", "/admin/jobs", "/admin/audit"]
+PAGES = [
+    "/admin/",
+    "/admin/users",
+    "/admin/roles",
+    "/admin/fee",
+    "/admin/announcements",
+    "/admin/jobs",
+    "/admin/audit",
+    "/admin/reconciliation",
+]
 
 
 def test_admin_pages_render_cleanly_in_chromium(app, live_server, page, screenshot):

@@ -4,9 +4,26 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard, Setup
+from app.billing.gateway.base import (
+    CardDetails,
+    GatewayPayment,
+    GatewayResult,
+    GatewayUnavailable,
+    PaymentGateway,
+    SavedCard,
+    Setup,
+)
 
-__all__ = ["CardDetails", "GatewayResult", "GatewayUnavailable", "PaymentGateway", "SavedCard", "Setup", "get_gateway"]
+__all__ = [
+    "CardDetails",
+    "GatewayPayment",
+    "GatewayResult",
+    "GatewayUnavailable",
+    "PaymentGateway",
+    "SavedCard",
+    "Setup",
+    "get_gateway",
+]
 
 
 def get_gateway() -> PaymentGateway:

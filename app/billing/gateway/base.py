@@ -77,6 +77,20 @@ class GatewayResult:
         return self.status == "requires_action"
 
 
+@dataclass(frozen=True)
+class GatewayPayment:
+    """A payment as the gateway lists it, for reconciliation: ours when it carries our idempotency key.
+
+    status as in GatewayResult (succeeded, failed, pending); `refunded` is how much of it the gateway gave back."""
+
+    reference: str
+    idempotency_key: str | None
+    status: str
+    amount: int
+    currency: str
+    refunded: int = 0
+
+
 class GatewayUnavailable(ExternalServiceError):
     """The gateway did not answer: the outcome is unknown (reconciliation settles it)."""
 
@@ -131,3 +145,8 @@ class PaymentGateway(ABC):
     @abstractmethod
     def retrieve(self, idempotency_key: str) -> GatewayResult | None:
         """The current state of the charge or refund made with this key; None if the gateway never saw it."""
+
+    def recent_payments(self) -> list[GatewayPayment]:
+        """The gateway's recent payments, for reconciliation's report of mismatches. A gateway that
+        can't list its payments lists none (the report is then empty)."""
+        return []

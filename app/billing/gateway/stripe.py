@@ -33,7 +33,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from stripe.params import PaymentIntentCreateParams, RefundCreateParams, SetupIntentCreateParams
 
-from app.billing.gateway.base import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard, Setup
+from app.billing.gateway.base import (
+    CardDetails,
+    GatewayPayment,
+    GatewayResult,
+    GatewayUnavailable,
+    PaymentGateway,
+    SavedCard,
+    Setup,
+)
 from app.errors import NotFound, PaymentDeclined
 from app.extensions import db
 from app.models.billing import PaymentCustomer, Transaction
@@ -322,6 +330,31 @@ class StripeGateway(PaymentGateway):
             return _refund_result(found_refund) if found_refund is not None else None
         found = _first(self._listed(self.client.v1.payment_intents.list), idempotency_key)
         return _pending_if_open(_intent_result(found)) if found is not None else None
+
+    @_unavailable
+    def recent_payments(self) -> list[GatewayPayment]:
+        """The most recent PaymentIntents (at most PAGE_SIZE × LIST_PAGES), each with what its refunds gave
+        back, for reconciliation's report. localstripe lists no `created` filter, so none is sent."""
+        refunded: dict[str, int] = {}
+        for refund in self._listed(self.client.v1.refunds.list):
+            intent = _id(getattr(refund, "payment_intent", None))
+            if intent and refund.status in ("succeeded", "pending"):
+                refunded[intent] = refunded.get(intent, 0) + int(refund.amount)
+        payments = []
+        for intent in self._listed(self.client.v1.payment_intents.list):
+            result = _pending_if_open(_intent_result(intent))
+            metadata = intent.metadata.to_dict() if intent.metadata is not None else {}
+            payments.append(
+                GatewayPayment(
+                    reference=intent.id,
+                    idempotency_key=metadata.get("idempotency_key"),
+                    status=result.status,
+                    amount=result.amount,
+                    currency=result.currency,
+                    refunded=refunded.get(intent.id, 0),
+                )
+            )
+        return payments
 
     def _listed(self, lister: Callable[..., Any]) -> Iterator[Any]:
         after = None

@@ -30,4 +30,4 @@ def _register_filters() -> None:
 
 
 _register_filters()
-from app.billing.routes import cart, checkout, invoices, plan_change, subscriptions, webhook  # noqa: E402,F401
+from app.billing.routes import cart, checkout, invoices, pay, plan_change, subscriptions, webhook  # noqa: E402,F401

@@ -1,24 +1,28 @@
-"""Admin actions on invoices: mark paid (a bank transfer arrived), void, refund with a credit note.
+"""Admin actions on invoices: mark paid (a bank transfer arrived), void, refund (all or part) with a credit note.
 
 Each locks the invoice row, checks the state, records an audit event and commits.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
-from app import audit
+from app import audit, outbox
 from app.billing import invoices as invoice_service
 from app.billing import notices
-from app.billing.gateway import GatewayUnavailable, get_gateway
+from app.billing.gateway import GatewayUnavailable
+from app.billing.services import refunds
 from app.billing.settlement import apply_outcome, lock_subscription, lock_transaction, renewed
 from app.errors import Conflict, ExternalServiceError, NotFound, ValidationError
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.billing import Invoice, InvoiceLine, Transaction
+from app.money import format_money, minor_exponent
 
 
 def _lock_invoice(invoice_id: uuid.UUID | str) -> Invoice:
@@ -94,7 +98,7 @@ def void_invoice(invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None) -> Inv
     return invoice
 
 
-# A credit note mirrors what it credits: same customer, period, amounts and lines.
+# A full credit note mirrors what it credits: same customer, period, amounts and lines.
 COPIED = (
     "user_id",
     "subscription_id",
@@ -111,9 +115,13 @@ COPIED = (
     "bill_to",
 )
 LINE_COPIED = ("position", "kind", "description", "plan_id", "quantity", "unit_amount", "amount")
+AMOUNT_HINT = "Enter an amount such as 5.00"
+PROVIDERS = {"stripe": "Stripe"}
 
 
-def _credit_note(invoice: Invoice, reason: str) -> Invoice:
+def _credit_note(invoice: Invoice, reason: str, amount: int) -> Invoice:
+    """A draft credit note for `amount` of the invoice: its lines when it credits the whole invoice, else one
+    line for the part. It gets its number when the money is on its way back (settlement)."""
     note = Invoice(
         id=uuid.uuid4(),
         kind="credit_note",
@@ -123,27 +131,123 @@ def _credit_note(invoice: Invoice, reason: str) -> Invoice:
         lines=[InvoiceLine(**{c: getattr(line, c) for c in LINE_COPIED}) for line in invoice.lines],
         **{c: getattr(invoice, c) for c in COPIED},
     )
+    if amount != invoice.total:
+        plan_id = next((line.plan_id for line in invoice.lines if line.plan_id), None)
+        description = f"Partial refund of {invoice.number}"
+        note.lines = [
+            InvoiceLine(
+                position=0, kind="plan", description=description, plan_id=plan_id, unit_amount=amount, amount=amount
+            )
+        ]
+        note.subtotal, note.discount, note.fee, note.total = amount, 0, 0, amount
     db.session.add(note)
     return note
 
 
-def refund_invoice(invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None, reason: str) -> Invoice:
-    """Refund a paid invoice in full: a credit note (own gapless CN number) and a refund at the gateway."""
+def credited(invoice_id: uuid.UUID) -> int:
+    """What the invoice's credit notes give back, refunded or on the way (a withdrawn one gives nothing)."""
+    total = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Invoice.total), 0)).where(
+            Invoice.original_invoice_id == invoice_id, Invoice.kind == "credit_note", Invoice.status != "void"
+        )
+    )
+    return int(total or 0)
+
+
+def _refund_amount(raw: str, currency: str, left: int) -> int:
+    """The amount typed in the currency's major unit ("5.00") as minor units; blank is all that is left."""
+    text = str(raw or "").strip()
+    if not text:
+        return left
+    exponent = minor_exponent(currency)
+    if not re.fullmatch(r"\d{1,13}(\.\d{1,20})?", text):
+        raise ValidationError({"amount": f"{AMOUNT_HINT}, at most {format_money(left, currency)}."})
+    minor = Decimal(text).scaleb(exponent)
+    if minor != minor.to_integral_value():
+        places = "no decimals" if exponent == 0 else f"at most {exponent} decimal places"
+        raise ValidationError({"amount": f"{currency} amounts have {places}."})
+    if minor <= 0:
+        raise ValidationError({"amount": "Enter an amount above zero."})
+    if minor > left:
+        raise ValidationError({"amount": f"At most {format_money(left, currency)} is left to refund."})
+    return int(minor)
+
+
+def refund_invoice(
+    invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None, reason: str, amount: str = "", key: str = ""
+) -> Invoice:
+    """Refund all or part of a paid invoice (several parts until nothing is left): a credit note for the
+    amount and a refund at the gateway. Returns the credit note.
+
+    The refund and its draft credit note are committed, pending, before the gateway is called, then sent by
+    the one path every refund takes (`refunds.send_refund`, also queued as the job that retries it). The
+    note is numbered once the gateway accepts the refund. If the gateway refuses it, the refund is recorded
+    failed, its draft note is withdrawn (never numbered, so the series stays gapless) and Conflict carries
+    the gateway's message: nothing was refunded. If the gateway doesn't answer, the refund stays pending
+    (counted against what is left, so it can't be asked twice) and the job sends it later, asking the
+    gateway first whether it got through: ExternalServiceError says so. `key` names the form that asked,
+    so a double submit finds the first refund instead of making a second."""
+    refund_id = _record_refund(invoice_id, actor_id, reason, amount, key)
+    provider = PROVIDERS.get(db.session.scalar(sa.select(Transaction.gateway).where(Transaction.id == refund_id)) or "")
+    try:
+        refunds.send_refund(refund_id)
+    except GatewayUnavailable:
+        db.session.rollback()
+        raise ExternalServiceError(
+            f"{provider or 'The payment service'} didn't answer. Nothing is refunded yet: the refund is kept as "
+            "pending and sent again automatically (it won't be sent twice)."
+        ) from None
+    refund = db.session.get(Transaction, refund_id, populate_existing=True)
+    note = db.session.scalar(
+        sa.select(Invoice).where(Invoice.transaction_id == refund_id).execution_options(populate_existing=True)
+    )
+    if refund is not None and note is not None and refund.status != "failed":
+        db.session.rollback()
+        return note
+    message = (refund.failure_message if refund else None) or "The refund was refused."
+    who = provider or "The payment service"
+    if refund is not None:
+        invoice = db.session.get(Invoice, uuid.UUID(str(invoice_id)))
+        audit.record(
+            "invoice.refund_refused",
+            actor_id=actor_id,
+            target=invoice,
+            after={
+                "refund": str(refund.id),
+                "refunded": format_money(refund.amount, refund.currency),
+                "by": who,
+                "message": message,
+            },
+        )
+        db.session.commit()
+    raise Conflict(f"{who} refused the refund: {message} Nothing was refunded.", field="amount")
+
+
+def _record_refund(
+    invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None, reason: str, amount: str, key: str
+) -> uuid.UUID:
+    """Check the request and commit the pending refund, its draft credit note and the audit event; returns
+    the refund's id (the first one's, when `key` was already used)."""
     reason = " ".join(str(reason or "").split())
     if not reason or len(reason) > 500:
         raise ValidationError({"reason": "Say why (up to 500 characters)."})
     invoice = _lock_invoice(invoice_id)
+    idempotency_key = f"refund:{invoice.id}:{_form_key(key)}"
+    first = db.session.scalar(sa.select(Transaction.id).where(Transaction.idempotency_key == idempotency_key))
+    if first is not None:  # the same form submitted again
+        db.session.rollback()
+        return first
     if invoice.kind != "invoice" or invoice.status != "paid":
         raise Conflict(f"{invoice.number} is {invoice.status}; only a paid invoice can be refunded.")
-    if db.session.scalar(sa.select(Invoice.id).where(Invoice.original_invoice_id == invoice.id)):
-        raise Conflict(f"{invoice.number} has already been refunded.")
     charge = lock_transaction(Transaction.id == invoice.transaction_id) if invoice.transaction_id else None
-    if charge is None:
+    if charge is None or (charge.gateway != "bank_transfer" and not charge.gateway_reference):
         raise Conflict(f"{invoice.number} has no payment to refund.")
+    left = invoice.total - credited(invoice.id)
+    if left <= 0:
+        raise Conflict(f"{invoice.number} has already been refunded in full.")
+    value = _refund_amount(amount, invoice.currency, left)
     now = utcnow()
-    note = _credit_note(invoice, reason)
-    invoice_service.finalize([note], now=now)
-    manual = charge.gateway == "bank_transfer"
+    note = _credit_note(invoice, reason, value)
     refund = Transaction(
         id=uuid.uuid4(),
         user_id=invoice.user_id,
@@ -151,36 +255,31 @@ def refund_invoice(invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None, reas
         kind="refund",
         purpose="refund",
         status="pending",
-        amount=invoice.total,
+        amount=value,
         currency=invoice.currency,
         gateway=charge.gateway,
         parent_id=charge.id,
-        idempotency_key=f"refund:{invoice.id}",
+        idempotency_key=idempotency_key,
     )
     db.session.add(refund)
     note.transaction_id = refund.id
     db.session.flush()
-    if manual:  # paid by bank transfer: the money goes back the same way, outside the gateway
+    if charge.gateway == "bank_transfer":  # paid by bank transfer: the money goes back the same way, by hand
         apply_outcome(refund, "succeeded", now=now)
-    else:
-        try:
-            result = get_gateway().refund(
-                charge_reference=charge.gateway_reference or "",
-                amount=invoice.total,
-                currency=invoice.currency,
-                idempotency_key=refund.idempotency_key,
-            )
-        except GatewayUnavailable:
-            db.session.rollback()
-            raise ExternalServiceError("The payment service didn't answer. Nothing was refunded; try again.") from None
-        refund.gateway_reference = result.reference
-        if result.status != "pending":
-            apply_outcome(refund, result.status, failure_code=result.failure_code, message=result.message, now=now)
+    else:  # sent right after the commit; the job is there if this process dies first or the gateway is silent
+        outbox.enqueue("jobs.billing.send_refund", str(refund.id), queue="high")
     audit.record(
         "invoice.refund",
         actor_id=actor_id,
         target=invoice,
-        after={"credit_note": note.number, "refund": str(refund.id), "reason": reason},
+        after={"refund": str(refund.id), "refunded": format_money(value, invoice.currency), "reason": reason},
     )
     db.session.commit()
-    return note
+    return refund.id
+
+
+def _form_key(key: str) -> str:
+    try:
+        return str(uuid.UUID(str(key or "")))
+    except ValueError:
+        return str(uuid.uuid4())  # no key (the CLI, a test): a refund of its own

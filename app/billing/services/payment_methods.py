@@ -7,7 +7,7 @@ import uuid
 import sqlalchemy as sa
 
 from app import audit
-from app.billing.gateway import GatewayUnavailable, SavedCard, Setup, get_gateway
+from app.billing.gateway import GatewayUnavailable, PaymentGateway, SavedCard, Setup, get_gateway
 from app.billing.gateway.cards import CardEntry, check_card
 from app.errors import Conflict, ExternalServiceError, ValidationError
 from app.extensions import db
@@ -63,23 +63,29 @@ def start_card_setup(user: User) -> Setup:
     return setup
 
 
-def replace_card(user: User, entry: CardEntry, setup_intent: str = "") -> PaymentMethod:
-    """The "card for renewals": check the fields and tokenize, or (Stripe) take the card the browser set up
-    with this SetupIntent; save it. Raises ValidationError, PaymentDeclined, NotFound, ExternalServiceError."""
-    gateway = get_gateway()
+def card_given(user: User, gateway: PaymentGateway, entry: CardEntry, setup_intent: str = "") -> tuple[SavedCard, str]:
+    """The card the customer just gave, as the gateway keeps it, and the name on it: the sandbox tokenizes the
+    fields, Stripe answers for the SetupIntent the browser set up. Raises ValidationError, PaymentDeclined,
+    NotFound, ExternalServiceError."""
     try:
         if gateway.collects_card_in_browser:
             if not setup_intent.strip():
                 raise ValidationError({"card": "Enter your card details"})
             saved = gateway.card_from_setup(setup_intent.strip(), user)
-            holder_name = saved.holder_name
-        else:
-            card, errors = check_card(entry)
-            if card is None:
-                raise ValidationError(errors)
-            saved, holder_name = gateway.tokenize(card), card.name
+            return saved, saved.holder_name
+        card, errors = check_card(entry)
+        if card is None:
+            raise ValidationError(errors)
+        return gateway.tokenize(card), card.name
     except GatewayUnavailable:
         raise ExternalServiceError("We couldn't reach the payment service. Try again in a moment.") from None
+
+
+def replace_card(user: User, entry: CardEntry, setup_intent: str = "") -> PaymentMethod:
+    """The "card for renewals": check the fields and tokenize, or (Stripe) take the card the browser set up
+    with this SetupIntent; save it. Raises ValidationError, PaymentDeclined, NotFound, ExternalServiceError."""
+    gateway = get_gateway()
+    saved, holder_name = card_given(user, gateway, entry, setup_intent)
     method = save(user, saved, holder_name=holder_name, gateway=gateway.name)
     audit.record("payment_method.saved", actor_id=user.id, target=method, after={"card": method.label})
     db.session.commit()
