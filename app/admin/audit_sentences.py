@@ -104,7 +104,7 @@ SENTENCES: dict[str, str] = {
     "checkout.refunded": "{actor}'s payment was refunded ({after_reason})",
     "invoice.mark_paid": "{actor} marked invoice {target} ({amount}) as paid",
     "invoice.void": "{actor} voided invoice {target} ({amount})",
-    "invoice.refund": "{actor} refunded {after_refunded} of invoice {target} ({amount})",
+    "invoice.refund": "{actor} refunded {after_refunded} of invoice {target} ({amount}){after_destination_text}",
     "invoice.refund_refused": "{after_by} refused {actor}'s refund of {after_refunded} on invoice {target}: "
     "{after_message}",
     "credit.adjusted": "{actor} changed the credit balance of {target} by {after_change} to {after_balance_text} "
@@ -183,6 +183,7 @@ def _values(event: AuditEvent, actor: Markup, target: Markup, found: AuditTarget
     values["after_when_text"] = {"now": "at once", "period_end": "at the end of the period"}.get(
         str(when), _readable(when)
     )
+    values["after_destination_text"] = " to the credit balance" if after.get("destination") == "balance" else ""
     values["after_reason_text"] = f" ({after['reason']})" if after.get("reason") else ""
     values["amount"] = format_money(found.amount, found.currency) if found and found.amount is not None else "—"
     return values

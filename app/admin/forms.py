@@ -13,7 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SearchField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -155,6 +155,15 @@ class SubscriptionResumeForm(FlaskForm):
 class RefundForm(FlaskForm):
     amount = StringField("Amount to refund")
     reason = StringField("Refund reason")
+    destination = RadioField(
+        "Refund to",
+        choices=[
+            SelectChoice("card", "The card (or the bank account) that paid"),
+            SelectChoice("balance", "The customer's credit balance (pays their next invoices)"),
+        ],
+        default="card",
+        validate_choice=False,  # the service says what is wrong with another value
+    )
     # A fresh key per rendered form: submitting the same form twice finds the first refund.
     key = HiddenField(default=lambda: str(uuid.uuid4()))
 
@@ -163,6 +172,7 @@ class RefundForm(FlaskForm):
             "amount": _text(self.amount.data)[:40],
             "reason": _text(self.reason.data)[:2000],
             "key": _text(self.key.data)[:40],
+            "destination": _text(self.destination.data)[:20],
         }
 
 

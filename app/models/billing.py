@@ -152,11 +152,12 @@ class Transaction(UUIDPk, Timestamps, Model):
     # Set for renewal charges (one subscription); checkout charges pay several invoices.
     subscription_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("subscription.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(sa.String(10), default="charge")
-    purpose: Mapped[str] = mapped_column(sa.String(20))  # checkout, renewal, invoice (paying an open one), plan_change, refund, bank_transfer
+    # checkout, renewal, invoice (paying an open one), plan_change, refund, bank_transfer
+    purpose: Mapped[str] = mapped_column(sa.String(20))
     status: Mapped[str] = mapped_column(sa.String(12), default="pending")
     amount: Mapped[int] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    gateway: Mapped[str] = mapped_column(sa.String(20))  # sandbox, bank_transfer
+    gateway: Mapped[str] = mapped_column(sa.String(20))  # sandbox, stripe, bank_transfer; balance: a refund to it
     gateway_reference: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     # Sent to the gateway so a retried call never charges twice.
     idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True)

@@ -38,7 +38,9 @@ def _balance(app, user_id, currency="USD") -> int:
 
 def _entries(app, user_id) -> int:
     with app.app_context():
-        return db.session.scalar(sa.select(sa.func.count()).select_from(CreditEntry).where(CreditEntry.user_id == user_id))
+        return db.session.scalar(
+            sa.select(sa.func.count()).select_from(CreditEntry).where(CreditEntry.user_id == user_id)
+        )
 
 
 def test_an_admin_adds_and_takes_credit_with_a_reason_and_the_audit_trail_says_so(app, admin_client, customer_id):

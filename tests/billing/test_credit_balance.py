@@ -54,7 +54,9 @@ def _invoices(app, user_id):
 
 
 def _pdf_text(data: bytes) -> str:
-    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True
+    ).stdout.decode()
 
 
 # --- the ledger -------------------------------------------------------------------------------------------------
@@ -254,9 +256,7 @@ def test_a_renewal_the_balance_covers_is_paid_by_balance_with_no_charge(app, run
 # --- what the customer sees ---------------------------------------------------------------------------------------
 
 
-def test_the_balance_shows_on_the_invoices_page_and_each_invoice_that_used_it_html_and_pdf(
-    app, signed_in, user, shop
-):
+def test_the_balance_shows_on_the_invoices_page_and_each_invoice_that_used_it_html_and_pdf(app, signed_in, user, shop):
     _give(app, user.id, 6000)
     add_to_cart(signed_in, shop["crm_team"])
     _, key, fingerprint = review(signed_in)
@@ -297,3 +297,70 @@ def test_the_plan_factory_product_currency_is_usd(app):
         plan = PlanFactory(product=ProductFactory())
         assert plan.currency == "USD"
 
+
+# --- refunds to the balance, downgrades at once -------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin(app):
+    from tests.support.users import make_user, sign_in
+
+    client = app.test_client()
+    with app.app_context():
+        sign_in(client, make_user(username="root", role="admin"))
+    return client
+
+
+def _refund(admin, invoice_id, **data):
+    page = admin.get(f"/admin/invoices/{invoice_id}").get_data(as_text=True)
+    key = re.search(r'name="key"[^>]*value="([^"]+)"', page) or re.search(r'value="([^"]+)"[^>]*name="key"', page)
+    return admin.post(f"/admin/invoices/{invoice_id}/refund", data={"key": key.group(1), **data})
+
+
+def test_a_refund_to_the_balance_calls_no_gateway_issues_a_credit_note_and_credits_the_balance(
+    app, signed_in, user, shop, gateway, admin
+):
+    add_to_cart(signed_in, shop["crm_team"])
+    pay(signed_in)
+    [invoice] = _invoices(app, user.id)
+    page = admin.get(f"/admin/invoices/{invoice.id}").get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="destination"[^>]*value="balance"', page)
+    response = _refund(admin, invoice.id, amount="20.00", reason="Sorry for the outage", destination="balance")
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert gateway.refunds() == []
+    assert _balance(app, user.id) == 2000 and _ledger_matches(app, user.id)
+    with app.app_context():
+        note = db.session.scalar(sa.select(Invoice).where(Invoice.original_invoice_id == invoice.id))
+        assert (note.kind, note.status, note.total) == ("credit_note", "paid", 2000) and note.number.startswith("CN-")
+        entry = db.session.scalar(sa.select(CreditEntry).where(CreditEntry.user_id == user.id))
+        assert (entry.source, entry.credit_note_id, entry.amount) == ("refund", note.id, 2000)
+    # The rest goes back to the card: at most what is left of the invoice.
+    response = _refund(admin, invoice.id, amount="33.90", reason="The rest", destination="card")
+    assert response.status_code == 303
+    assert [r["amount"] for r in gateway.refunds()] == [3390]
+    # The customer's next checkout spends it.
+    add_to_cart(signed_in, shop["analytics_yearly"])
+    html, _, _ = review(signed_in)
+    assert "Paid from credit balance" in html and "−$20.00" in html
+
+
+def test_a_refund_to_an_unknown_destination_is_a_400_by_the_field(app, signed_in, user, shop, gateway, admin):
+    add_to_cart(signed_in, shop["crm_team"])
+    pay(signed_in)
+    [invoice] = _invoices(app, user.id)
+    response = _refund(admin, invoice.id, amount="1.00", reason="x", destination="bitcoin")
+    assert response.status_code == 400 and 'id="destination-error"' in response.get_data(as_text=True)
+    assert gateway.refunds() == [] and _balance(app, user.id) == 0
+
+
+def test_an_invoice_the_balance_paid_refunds_to_the_balance_and_not_to_a_card(app, signed_in, user, shop, admin):
+    _give(app, user.id, 6000)
+    add_to_cart(signed_in, shop["crm_team"])
+    _, key, fingerprint = review(signed_in)
+    signed_in.post("/checkout", data={"idempotency_key": key, "review_fingerprint": fingerprint})
+    [invoice] = _invoices(app, user.id)
+    to_card = _refund(admin, invoice.id, amount="5.00", reason="x", destination="card")
+    assert to_card.status_code == 409 and "refund it to the credit balance" in to_card.get_data(as_text=True)
+    to_balance = _refund(admin, invoice.id, amount="", reason="Cancelled within a day", destination="balance")
+    assert to_balance.status_code == 303
+    assert _balance(app, user.id) == 6000 and _ledger_matches(app, user.id)
