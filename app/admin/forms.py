@@ -205,7 +205,7 @@ class ProductForm(FlaskForm):
         "A switch to a cheaper plan takes effect",
         choices=[
             SelectChoice("period_end", "At the end of the period (a scheduled change the customer can cancel)"),
-            SelectChoice("now", "At once, the unused time credited (a credit note)"),
+            SelectChoice("now", "At once, the unused time credited to the customer's credit balance"),
         ],
         default="period_end",
         validate_choice=False,  # the service says what is wrong with another value

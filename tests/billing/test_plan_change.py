@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.billing import credit
 from app.billing.proration import prorate
 from app.billing.services import lifecycle
 from app.extensions import db
@@ -14,6 +15,7 @@ from app.models.audit import AuditEvent
 from app.models.base import utcnow
 from app.models.billing import Invoice, PlanChange, Subscription, Transaction
 from app.models.catalog import Plan, Product
+from app.models.credit import CreditEntry
 from app.models.notification import Notification
 from app.models.outbox import OutboxMessage
 from app.models.user import User
@@ -194,15 +196,18 @@ def test_a_product_set_to_downgrade_at_once_switches_now_and_credits_the_unused_
         db.session.get(Product, shop["crm"]).downgrade_timing = "now"
         sub_id = held_subscription(user.id, shop["crm_pro"], days_in=5)
     html, form = preview_form(signed_in, sub_id, shop["crm_team"])
-    assert "Credited to you (credit note)" in html and "Switch now" in html
+    assert "Credited to your credit balance" in html and "Switch now" in html
     response = signed_in.post(f"/subscriptions/{sub_id}/change", data=form)
     assert response.status_code == 303
-    assert "credited in a credit note" in text(signed_in.get("/subscriptions/"))
+    assert "is in your credit balance" in text(signed_in.get("/subscriptions/"))
     assert _sub(app, sub_id).plan_id == shop["crm_team"]
     with app.app_context():
         note = db.session.scalars(sa.select(Invoice).where(Invoice.kind == "credit_note")).one()
         change = db.session.scalars(sa.select(PlanChange)).one()
-        assert note.total == -change.total > 0 and note.number.startswith("CN")
+        assert note.total == -change.total > 0 and note.number.startswith("CN") and note.status == "paid"
+        entry = db.session.scalars(sa.select(CreditEntry)).one()
+        assert (entry.source, entry.amount, entry.credit_note_id) == ("downgrade", note.total, note.id)
+        assert credit.balance_of(user.id, "USD") == note.total
 
 
 def test_a_cycle_change_starts_a_new_period_now_with_the_credit_applied(app, signed_in, held, shop, gateway):
