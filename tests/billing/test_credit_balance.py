@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models.billing import Invoice, Subscription
 from app.models.catalog import Plan
 from app.models.credit import CreditBalance, CreditEntry
+from app.models.notification import Notification
 from app.models.user import User
 from tests.factories import InvoiceFactory, PlanFactory, ProductFactory, SubscriptionFactory
 from tests.support.checkout import CARD_DECLINED, add_to_cart, card, pay, review, save_card
@@ -168,6 +169,8 @@ def test_a_checkout_the_balance_covers_is_paid_by_balance_without_calling_the_ga
     with app.app_context():
         sub = db.session.scalar(sa.select(Subscription).where(Subscription.user_id == user.id))
         assert sub.status == "active"
+        receipt = db.session.scalar(sa.select(Notification).where(Notification.kind == "payment_receipt"))
+        assert receipt.body.endswith("($53.90 from your credit balance).")
 
 
 def test_a_checkout_partly_paid_by_balance_charges_the_card_only_the_rest(app, signed_in, user, shop, gateway):
