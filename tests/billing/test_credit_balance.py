@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from app.billing import credit
 from app.billing.periods import add_months
 from app.extensions import db
-from app.models.billing import Invoice, Subscription
+from app.models.billing import Invoice, Subscription, Transaction
 from app.models.catalog import Plan
 from app.models.credit import CreditBalance, CreditEntry
 from app.models.notification import Notification
@@ -367,3 +367,22 @@ def test_an_invoice_the_balance_paid_refunds_to_the_balance_and_not_to_a_card(ap
     to_balance = _refund(admin, invoice.id, amount="", reason="Cancelled within a day", destination="balance")
     assert to_balance.status_code == 303
     assert _balance(app, user.id) == 6000 and _ledger_matches(app, user.id)
+
+
+def test_a_bank_transfer_order_asks_only_for_what_the_balance_left_and_marking_it_paid_records_that(
+    app, signed_in, user, shop, gateway, admin
+):
+    _give(app, user.id, 1000)
+    add_to_cart(signed_in, shop["crm_team"])
+    response = pay(signed_in, {"payment_method": "bank_transfer"})
+    assert response.status_code == 303
+    [invoice] = _invoices(app, user.id)
+    assert (invoice.status, invoice.credit_applied, invoice.amount_due) == ("open", 1000, TEAM_TOTAL - 1000)
+    html = signed_in.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    assert "Transfer $43.90 by" in html and "Paid from credit balance" in html
+    assert admin.post(f"/admin/invoices/{invoice.id}/mark-paid").status_code == 303
+    with app.app_context():
+        paid = db.session.get(Invoice, invoice.id)
+        tx = db.session.get(Transaction, paid.transaction_id)
+        assert (paid.status, tx.amount) == ("paid", TEAM_TOTAL - 1000)
+    assert gateway.charges() == [] and _balance(app, user.id) == 0

@@ -55,7 +55,7 @@ def mark_invoice_paid(invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None) -
         kind="charge",
         purpose="bank_transfer",
         status="succeeded",
-        amount=invoice.total,
+        amount=invoice.amount_due,  # the credit balance paid the rest
         currency=invoice.currency,
         gateway="bank_transfer",
         idempotency_key=f"manual:{invoice.id}",
