@@ -145,6 +145,16 @@ def apply_to_invoice(invoice: Invoice, row: CreditBalance | None = None) -> int:
     return used
 
 
+def give_back_invoice(invoice: Invoice, reason: str) -> int:
+    """A voided invoice returns the credit it had spent (its payment was declined); returns how much."""
+    spent = invoice.credit_applied or 0
+    if spent <= 0:
+        return 0
+    move(lock_balance(invoice.user_id, invoice.currency), spent, "returned", reason=reason, invoice_id=invoice.id)
+    invoice.credit_applied = 0
+    return spent
+
+
 def reserve_for_checkout(attempt: CheckoutAttempt) -> int:
     """Spend what the balance can of a checkout's total before its card is charged; returns how much.
 

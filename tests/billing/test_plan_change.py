@@ -315,3 +315,45 @@ def test_a_subscription_whose_payment_failed_or_that_is_ending_cannot_change_pla
         db.session.commit()
     response = signed_in.get(f"/subscriptions/{held}/change?plan={shop['crm_pro']}")
     assert response.status_code == 409 and "Keep my subscription" in text(response)
+
+
+def test_an_upgrade_spends_the_credit_balance_first_and_charges_the_card_the_rest(app, signed_in, held, shop, gateway):
+    with app.app_context():
+        credit.add_credit(db.session.get(Subscription, held).user_id, "USD", 1000, "adjustment", reason="Goodwill")
+        db.session.commit()
+    _, form = preview_form(signed_in, held, shop["crm_pro"])
+    assert signed_in.post(f"/subscriptions/{held}/change", data=form).status_code == 303
+    with app.app_context():
+        change = db.session.scalars(sa.select(PlanChange)).one()
+        invoice = db.session.get(Invoice, change.invoice_id)
+        assert (invoice.status, invoice.credit_applied) == ("paid", 1000) and change.status == "applied"
+        assert credit.balance_of(invoice.user_id, "USD") == 0
+    assert [c["amount"] for c in gateway.charges()] == [change.total - 1000]
+
+
+def test_an_upgrade_the_credit_balance_covers_switches_with_no_card_charge(app, signed_in, held, shop, gateway):
+    with app.app_context():
+        credit.add_credit(db.session.get(Subscription, held).user_id, "USD", 100000, "adjustment", reason="Goodwill")
+        db.session.commit()
+    _, form = preview_form(signed_in, held, shop["crm_pro"])
+    assert signed_in.post(f"/subscriptions/{held}/change", data=form).status_code == 303
+    assert _sub(app, held).plan_id == shop["crm_pro"] and gateway.charges() == []
+    with app.app_context():
+        change = db.session.scalars(sa.select(PlanChange)).one()
+        invoice = db.session.get(Invoice, change.invoice_id)
+        assert (invoice.status, invoice.credit_applied, invoice.transaction_id) == ("paid", change.total, None)
+        assert credit.balance_of(invoice.user_id, "USD") == 100000 - change.total
+
+
+def test_a_declined_upgrade_gives_the_credit_it_spent_back(app, signed_in, user, shop, gateway):
+    with app.app_context():
+        sub_id = held_subscription(user.id, shop["crm_team"], card=False)
+        save_card(db.session.get(User, user.id), CARD_DECLINED)
+        credit.add_credit(user.id, "USD", 500, "adjustment", reason="Goodwill")
+        db.session.commit()
+    _, form = preview_form(signed_in, sub_id, shop["crm_pro"])
+    assert signed_in.post(f"/subscriptions/{sub_id}/change", data=form).status_code == 402
+    with app.app_context():
+        assert credit.balance_of(user.id, "USD") == 500
+        invoice = db.session.scalars(sa.select(Invoice).where(Invoice.subscription_id == sub_id)).one()
+        assert (invoice.status, invoice.credit_applied) == ("void", 0)

@@ -385,9 +385,28 @@ def _apply_now(
     return ChangeResult(record, _message(record, sub.product, plan))
 
 
+def _paid_by_credit(
+    record: PlanChange, sub: Subscription, plan: Plan, shown: Preview, user: User, now: datetime
+) -> ChangeResult:
+    """The credit balance pays the whole proration invoice: no card, no gateway; the change applies now."""
+    invoice = changes.proration_document(
+        record, shown.proration, user, sub.plan, plan, method="card", label="Credit balance"
+    )
+    invoice_service.finalize([invoice], now=now)
+    credit.apply_to_invoice(invoice)
+    invoice_service.mark_paid(invoice, now=now)
+    notices.receipt(invoice, paid_on=now)
+    record.invoice_id = invoice.id
+    changes.apply(record, sub, plan, now)
+    db.session.commit()
+    return ChangeResult(record, _message(record, sub.product, plan))
+
+
 def _charge(
     record: PlanChange, sub: Subscription, plan: Plan, shown: Preview, user: User, now: datetime
 ) -> ChangeResult:
+    if 0 < record.total <= credit.lock_balance(user.id, record.currency).balance:
+        return _paid_by_credit(record, sub, plan, shown, user, now)
     if sub.billing_method != "card":
         db.session.rollback()
         raise Conflict("This subscription is paid by bank transfer: a change with a payment due now needs a card.")
@@ -400,6 +419,7 @@ def _charge(
     gateway = get_gateway()
     invoice = changes.proration_document(record, shown.proration, user, sub.plan, plan, method="card", label=card.label)
     invoice_service.finalize([invoice], now=now)
+    credit.apply_to_invoice(invoice)  # the balance pays first; the card what is left
     tx = Transaction(
         id=uuid.uuid4(),
         user_id=user.id,
@@ -407,7 +427,7 @@ def _charge(
         kind="charge",
         purpose="plan_change",
         status="pending",
-        amount=invoice.total,
+        amount=invoice.amount_due,
         currency=invoice.currency,
         gateway=gateway.name,
         idempotency_key=f"plan_change:{record.id}",
@@ -422,7 +442,7 @@ def _charge(
         target=sub,
         after={"plan": plan.name, "invoice": invoice.number, "amount": invoice.total, "change": str(record.id)},
     )
-    call = (tx.id, record.id, invoice.total, invoice.currency, card.token, tx.idempotency_key)
+    call = (tx.id, record.id, invoice.amount_due, invoice.currency, card.token, tx.idempotency_key)
     description = f"{sub.product.name}: switch to {plan.name}"
     db.session.commit()  # the invoice and the pending payment exist before any money moves
     tx_id, change_id, amount, currency, token, key = call
