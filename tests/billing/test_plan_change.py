@@ -321,11 +321,13 @@ def test_an_upgrade_spends_the_credit_balance_first_and_charges_the_card_the_res
     with app.app_context():
         credit.add_credit(db.session.get(Subscription, held).user_id, "USD", 1000, "adjustment", reason="Goodwill")
         db.session.commit()
-    _, form = preview_form(signed_in, held, shop["crm_pro"])
+    html, form = preview_form(signed_in, held, shop["crm_pro"])
+    assert "Paid from your credit balance" in html and "−$10.00" in html
     assert signed_in.post(f"/subscriptions/{held}/change", data=form).status_code == 303
     with app.app_context():
         change = db.session.scalars(sa.select(PlanChange)).one()
         invoice = db.session.get(Invoice, change.invoice_id)
+        assert f"Pay ${(change.total - 1000) / 100:,.2f} and switch" in html
         assert (invoice.status, invoice.credit_applied) == ("paid", 1000) and change.status == "applied"
         assert credit.balance_of(invoice.user_id, "USD") == 0
     assert [c["amount"] for c in gateway.charges()] == [change.total - 1000]
@@ -335,7 +337,8 @@ def test_an_upgrade_the_credit_balance_covers_switches_with_no_card_charge(app, 
     with app.app_context():
         credit.add_credit(db.session.get(Subscription, held).user_id, "USD", 100000, "adjustment", reason="Goodwill")
         db.session.commit()
-    _, form = preview_form(signed_in, held, shop["crm_pro"])
+    html, form = preview_form(signed_in, held, shop["crm_pro"])
+    assert "Pay from my credit balance and switch" in html and "Your card on file" not in html
     assert signed_in.post(f"/subscriptions/{held}/change", data=form).status_code == 303
     assert _sub(app, held).plan_id == shop["crm_pro"] and gateway.charges() == []
     with app.app_context():
