@@ -386,3 +386,10 @@ def test_a_bank_transfer_order_asks_only_for_what_the_balance_left_and_marking_i
         tx = db.session.get(Transaction, paid.transaction_id)
         assert (paid.status, tx.amount) == ("paid", TEAM_TOTAL - 1000)
     assert gateway.charges() == [] and _balance(app, user.id) == 0
+
+
+def test_the_subscription_page_says_what_the_balance_will_pay_of_the_next_invoice(app, signed_in, user, monthly):
+    _give(app, user.id, 2000)
+    html = signed_in.get(f"/subscriptions/{monthly}").get_data(as_text=True)
+    assert re.search(r"From your credit balance</th><td class=\"num\">−\$20\.00", html)
+    assert re.search(r"Left to pay</th><td class=\"num\">\$33\.90", html)
