@@ -9,6 +9,7 @@ BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 HTMX_VERSION := 2.0.11
 SIMPLEWEBAUTHN_VERSION := 14.0.0
+SWAGGER_UI_VERSION := 5.36.0
 
 .PHONY: run test lint install install-dev vendor migration db-upgrade seed worker scheduler smoke clean bench
 
@@ -71,6 +72,12 @@ vendor:
 	 tar xzf simplewebauthn-browser-$(SIMPLEWEBAUTHN_VERSION).tgz && \
 	 cp package/dist/bundle/index.umd.min.js $(CURDIR)/static/vendor/simplewebauthn-browser-$(SIMPLEWEBAUTHN_VERSION).umd.min.js && rm -rf $$tmp
 	@echo "static/vendor/simplewebauthn-browser-$(SIMPLEWEBAUTHN_VERSION).umd.min.js refreshed from the npm registry"
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && \
+	 tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz && \
+	 cp package/swagger-ui-bundle.js $(CURDIR)/static/vendor/swagger-ui-bundle-$(SWAGGER_UI_VERSION).js && \
+	 cp package/swagger-ui.css $(CURDIR)/static/vendor/swagger-ui-$(SWAGGER_UI_VERSION).css && \
+	 cp package/LICENSE $(CURDIR)/static/vendor/swagger-ui-LICENSE.txt && rm -rf $$tmp
+	@echo "static/vendor/swagger-ui-*-$(SWAGGER_UI_VERSION) (the /api/docs page) refreshed from the npm registry"
 
 migration: install
 	@test -n "$(m)" || { echo 'usage: make migration m="what changed"'; exit 1; }

@@ -137,6 +137,13 @@ class Config:
     # Largest request body read (413 beyond); the payment webhook has its own, smaller limit.
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
 
+    # The JSON API (/api/): its bodies' size and nesting limits (413 / 400 beyond), and the browser
+    # origins allowed to call it cross-origin (comma-separated; none by default: CORS is off).
+    API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+    API_MAX_JSON_DEPTH = 16
+    API_MAX_URL_LENGTH = 4096  # path + query; gunicorn's own limit (gunicorn.conf.py) is 8190
+    API_CORS_ORIGINS = tuple(o.strip().rstrip("/") for o in (env("API_CORS_ORIGINS") or "").split(",") if o.strip())
+
     # Social login. A provider is offered only when its client id and secret are set.
     GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID")
     GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET")

@@ -87,6 +87,9 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (main_bp, auth_bp, account_bp, oauth_bp, catalog_bp, billing_bp, notifications_bp, admin_bp):
         app.register_blueprint(blueprint)
+    from app import api
+
+    api.init_app(app)  # the JSON API v1 under /api/ (its own blueprints, CSRF-exempt: bearer tokens only)
     if app.config.get("DEV_MAIL_OUTBOX") and app.config["APP_ENV"] != "production":
         from app.mail.routes import bp as dev_mail_bp
 

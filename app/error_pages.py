@@ -23,6 +23,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from app.api import problems
 from app.errors import AppError, RateLimited
 from app.extensions import db
 from app.web import is_htmx, safe_next, status_of
@@ -59,6 +60,8 @@ def render_error(
     """The error page (or, for HTMX, a toast); `retry_url` adds a "Try again" link there."""
     from app.templating import render_without_database
 
+    if problems.is_api_request():
+        return problems.problem(status, message, headers=headers)
     title = TITLES.get(status, "Error")
     render = render_without_database if without_database else render_template
     if is_htmx():
@@ -161,6 +164,8 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(AppError)
     def _app_error(exc: AppError) -> ErrorResponse:
+        if problems.is_api_request():
+            return problems.from_app_error(exc)
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return render_error(status_of(exc), exc.message, headers=headers)
 
@@ -190,6 +195,8 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> ErrorResponse:
         status = exc.code or 500
+        if problems.is_api_request():
+            return problems.from_http_exception(exc)
         message = {
             404: "We couldn't find that page. It may have moved, or the link may be mistyped.",
             405: "That action isn't available here.",

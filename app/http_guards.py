@@ -8,14 +8,16 @@ lists and nulls is a 415, not a 500 deep inside WTForms. A view that reads its o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
-from werkzeug.exceptions import UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, RequestURITooLarge, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
+API_PREFIX = "/api/"  # the JSON API (app/api/): JSON bodies, not forms
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Our integer ids are Postgres `integer` columns: a larger number names no row, and would make
@@ -86,6 +88,9 @@ def _has_body() -> bool:
 
 def check_body() -> None:
     """Before anything reads the body (CSRF reads the form): set this view's limit, refuse what no form sends."""
+    if request.path.startswith(API_PREFIX):
+        check_json_body()
+        return
     setting = _raw_body_setting()
     if setting is not None:
         request.max_content_length = current_app.config[setting]
@@ -95,6 +100,49 @@ def check_body() -> None:
     if request.mimetype == "multipart/form-data" and request.method in BODY_METHODS and request.files:
         # No page uploads files; a file where a form field belongs would reach the form as an object.
         raise UnsupportedMediaType("This form takes no files.")
+
+
+def check_json_body() -> None:
+    """The JSON API takes JSON only, of at most API_MAX_BODY_BYTES and API_MAX_JSON_DEPTH levels, at URLs of at
+    most API_MAX_URL_LENGTH: anything else is a 413, 415, 400 or 414 here, before a schema sees it (a deep
+    enough body would crash the parser)."""
+    request.max_content_length = current_app.config["API_MAX_BODY_BYTES"]
+    # An address no route matches is a 404 however long; one that does, with a query past the limit, is a 414.
+    if request.url_rule is not None and len(request.full_path) > current_app.config["API_MAX_URL_LENGTH"]:
+        raise RequestURITooLarge("That address is too long for the API.")
+    if request.method not in BODY_METHODS or not _has_body():
+        return
+    if request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise UnsupportedMediaType("The API takes JSON bodies: send Content-Type: application/json.")
+    data = request.get_data(cache=True)  # 413 past the limit
+    if json_depth(data) > current_app.config["API_MAX_JSON_DEPTH"]:
+        raise BadRequest("That JSON is nested too deeply.")
+    try:
+        json.loads(data)
+    except ValueError:  # includes a body that isn't UTF-8
+        raise BadRequest("The body isn't valid JSON.") from None
+
+
+def json_depth(data: bytes) -> int:
+    """How deeply brackets nest in `data`, outside strings (a scan: no parser, so no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in data:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 def drop_stray_retry_after(response: Response) -> Response:

@@ -118,6 +118,8 @@ class Server:
         self.log = RESULTS / f"gunicorn-{self.port}.log"
         self.command = [
             str(Path(sys.executable).with_name("gunicorn")),
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),  # the Procfile's settings; the flags below override bind and sizing
             wsgi,
             "--bind",
             f"127.0.0.1:{self.port}",

@@ -18,4 +18,4 @@ def _signed_in_only() -> ResponseReturnValue | None:
     return None
 
 
-from app.account import confirm, passkeys, privacy, routes, security  # noqa: E402,F401
+from app.account import api_tokens, confirm, passkeys, privacy, routes, security  # noqa: E402,F401

@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.account.services import BAD_ZONE, BillingDetails, Profile
-from app.auth.forms import Code, Printable, check_new_password, email_field, phone_value
+from app.auth.forms import CheckboxesField, Code, Printable, check_new_password, email_field, phone_value
 from app.dates import offset_label, zone_named, zone_names
 from app.models.user import User
 
@@ -226,3 +226,12 @@ class EnableTotpForm(FlaskForm):
         "Code from your authenticator app",
         validators=[DataRequired("Enter the 6-digit code your app shows."), Code("your authenticator app")],
     )
+
+
+class PersonalTokenForm(FlaskForm):
+    """A personal access token for scripts: a name and its scopes (the service checks which are allowed)."""
+
+    name = StringField(
+        "Name", validators=[DataRequired("Name the token, e.g. “backup script”."), Length(max=80), Printable()]
+    )
+    scopes = CheckboxesField("Scopes", choices=[])  # the scopes the account may grant (app/account/api_tokens.py)

@@ -105,6 +105,7 @@ SENTENCES: dict[str, str] = {
     "invoice.mark_paid": "{actor} marked invoice {target} ({amount}) as paid",
     "invoice.void": "{actor} voided invoice {target} ({amount})",
     "invoice.refund": "{actor} refunded {after_refunded} of invoice {target} ({amount}){after_destination_text}",
+    "invoice.payment_started": "{actor} started paying invoice {target} ({amount}) with {after_card}",
     "invoice.refund_refused": "{after_by} refused {actor}'s refund of {after_refunded} on invoice {target}: "
     "{after_message}",
     "credit.adjusted": "{actor} changed the credit balance of {target} by {after_change} to {after_balance_text} "

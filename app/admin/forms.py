@@ -16,11 +16,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.admin.listing import MAX_Q
 from app.admin.queries import BillingFilters
 from app.admin.services import Message, PlanValues, ProductValues
+from app.auth.forms import CheckboxesField
 from app.billing.seller import SellerDetails
 from app.http_guards import int_id
 
@@ -32,14 +32,8 @@ if TYPE_CHECKING:
         def __init__(self, formdata: Any = ..., **kwargs: Any) -> None: ...
         def __getitem__(self, name: str) -> Any: ...
         def __iter__(self) -> Iterator[Any]: ...
-
-    class SelectMultipleField:
-        data: Any
-        choices: Any
-
-        def __init__(self, label: str | None = None, **kwargs: Any) -> None: ...
 else:
-    from wtforms import Form, SelectMultipleField
+    from wtforms import Form
 
 EVERYONE = "all"
 
@@ -73,16 +67,6 @@ class SellerForm(FlaskForm):
                 name=_text(self.name.data), address=_text(self.address.data), tax_id=_text(self.tax_id.data)
             )
         }
-
-
-class CheckboxesField(SelectMultipleField):
-    """Several choices as a list of checkboxes; values the service does not know are its to refuse."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def pre_validate(self, form: Any) -> None:
-        return None
 
 
 class RoleForm(FlaskForm):

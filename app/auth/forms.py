@@ -6,8 +6,9 @@ import unicodedata
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, Field, HiddenField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, Field, HiddenField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.auth.emails import InvalidEmail, normalize_email
 from app.auth.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
@@ -164,3 +165,13 @@ class NewPasswordForm(FlaskForm):
 
 
 PASSWORD_HINT = f"{MIN_LENGTH}–{MAX_LENGTH} characters. Not a common password, your username or your email."
+
+
+class CheckboxesField(SelectMultipleField):  # type: ignore[misc]  # wtforms ships no types
+    """Several choices as a list of checkboxes; values the service does not know are its to refuse."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:
+        return None

@@ -163,6 +163,18 @@ def complete_email_verification(address: str, code: str) -> User:
     address's own code row (which never signs anyone in), so a wrong code costs
     the same either way. Returns the user signed in; AuthenticationError (on the code) otherwise.
     """
+    user = verify_email_code(address, code)
+    start_session(user)
+    audit.record("auth.login", actor_id=user.id, target=user, after={"method": "verification"})
+    db.session.commit()
+    return user
+
+
+def verify_email_code(address: str, code: str) -> User:
+    """The code check of `complete_email_verification`, without signing in (the caller does, and commits).
+
+    On success the email is marked verified and the welcome queued; AuthenticationError (on the code) otherwise.
+    """
     address = email_key(address)
     user = _verification_owner(user_by_email(address))
     if not verify_otp(user, "verify_email", code, target=None if user else address) or user is None:
@@ -172,9 +184,6 @@ def complete_email_verification(address: str, code: str) -> User:
     audit.record("user.email_verified", actor_id=user.id, target=user)
     if first_time:
         send_welcome(user)
-    start_session(user)
-    audit.record("auth.login", actor_id=user.id, target=user, after={"method": "verification"})
-    db.session.commit()
     return user
 
 
@@ -293,6 +302,14 @@ def request_login_code(email: str) -> None:
 
 
 def login_with_code(email: str, code: str, *, remember: bool = False, next_url: str | None = None) -> User:
+    user = check_login_code(email, code)
+    mfa.begin_sign_in(user, remember=remember, method="code", next_url=next_url)
+    return user
+
+
+def check_login_code(email: str, code: str) -> User:
+    """The first factor of a code sign-in: the active account whose emailed code this is (AuthenticationError
+    on the code otherwise; the failure audited and committed). The code proves the address."""
     email = email_key(email)
     found = user_by_email(email)
     found_id = str(found.id) if found is not None else None  # read now: verify_otp's commit expires it
@@ -310,7 +327,6 @@ def login_with_code(email: str, code: str, *, remember: bool = False, next_url: 
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()  # the code reached the inbox: that proves the address
         audit.record("user.email_verified", actor_id=user.id, target=user)
-    mfa.begin_sign_in(user, remember=remember, method="code", next_url=next_url)
     return user
 
 

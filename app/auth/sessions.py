@@ -54,16 +54,7 @@ def start_session(user: User, *, remember: bool = False) -> UserSession:
         created_at=now,
         last_seen_at=now,
     )
-    db.session.add(record)
-    db.session.flush()
-    live = db.session.scalars(
-        sa.select(UserSession)
-        .where(UserSession.user_id == user.id, is_live(now))
-        .order_by(UserSession.created_at.desc(), UserSession.id)
-        .offset(MAX_SESSIONS)
-    ).all()
-    for old in live:
-        old.revoked_at = now
+    _add_within_cap(record, now)
     if user.last_login_at is not None and alerts.is_new_device(user):  # not the first sign-in after signing up
         alerts.queue_alert(record)
     user.last_login_at = now
@@ -75,6 +66,49 @@ def start_session(user: User, *, remember: bool = False) -> UserSession:
     user.current_session_id = record.id
     login_user(user, remember=remember, duration=lifetime(remember=True))
     devices.trust_this_browser(user.id)
+    return record
+
+
+def _add_within_cap(record: UserSession, now: datetime) -> None:
+    """Add the new session row; the user's oldest live ones past MAX_SESSIONS end."""
+    db.session.add(record)
+    db.session.flush()
+    live = db.session.scalars(
+        sa.select(UserSession)
+        .where(UserSession.user_id == record.user_id, is_live(now))
+        .order_by(UserSession.created_at.desc(), UserSession.id)
+        .offset(MAX_SESSIONS)
+    ).all()
+    for old in live:
+        old.revoked_at = now
+
+
+def start_api_session(user: User, *, client_name: str) -> UserSession:
+    """An API sign-in's session row (app/auth/tokens.py): listed with the browsers, device = the client's name.
+
+    No cookie is involved. It lasts like a remembered browser (no idle timeout: the client refreshes
+    its tokens), counts towards MAX_SESSIONS, and a client name the account has not signed in with
+    before gets the new sign-in alert.
+    """
+    now = utcnow()
+    agent = (request.user_agent.string or "")[:400]
+    device = (client_name.strip() or describe_device(agent))[:120]
+    seen_before = db.session.scalar(
+        sa.select(sa.exists().where(UserSession.user_id == user.id, UserSession.device == device))
+    )
+    record = UserSession(
+        user_id=user.id,
+        ip=request.remote_addr,
+        user_agent=agent,
+        device=device,
+        remember=True,
+        created_at=now,
+        last_seen_at=now,
+    )
+    _add_within_cap(record, now)
+    if user.last_login_at is not None and not seen_before:
+        alerts.queue_alert(record)
+    user.last_login_at = now
     return record
 
 

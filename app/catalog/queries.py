@@ -115,7 +115,8 @@ class CatalogPage:
         return numbers
 
 
-def search_products(filters: CatalogFilters) -> CatalogPage:
+def _listing(filters: CatalogFilters) -> tuple[sa.Select[Product, int], list[sa.ColumnElement[bool]]]:
+    """The catalog's statement for `filters` (products with the window total, in their stable order) and its WHERE."""
     conditions = [Product.is_active.is_(True), _has_active_plan(filters.cycle)]
     if filters.category:
         conditions.append(Product.category == filters.category)
@@ -130,6 +131,29 @@ def search_products(filters: CatalogFilters) -> CatalogPage:
         filters,
         rank,
     )
+    return query, conditions
+
+
+@dataclass
+class ProductSlice:
+    """`limit` products from `offset` on, in the catalog's order (the API's cursor pages)."""
+
+    products: list[Product]
+    prices: dict[uuid.UUID, dict[str, tuple[int, str]]]
+    total: int
+    more: bool
+
+
+def product_slice(filters: CatalogFilters, *, offset: int, limit: int) -> ProductSlice:
+    query, _ = _listing(filters)
+    rows = db.session.execute(query.limit(limit + 1).offset(offset)).all()
+    products = [row.Product for row in rows[:limit]]
+    total = rows[0].total if rows else 0
+    return ProductSlice(products, from_prices([p.id for p in products]), total, more=len(rows) > limit)
+
+
+def search_products(filters: CatalogFilters) -> CatalogPage:
+    query, conditions = _listing(filters)
 
     def fetch(page: int) -> Sequence[sa.Row[Product, int]]:
         return db.session.execute(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
@@ -284,6 +308,12 @@ def product_by_slug(slug: str, visitor_id: uuid.UUID | None = None) -> ProductPa
     # The plan may since have been taken off sale: then it is not in product.plans, and no column is marked.
     name = next((p.name for p in product.plans if p.id == plan_id), None) or _plan_name(plan_id)
     return ProductPage(product, CurrentPlan(subscription_id=subscription_id, plan_id=plan_id, plan_name=name))
+
+
+def product_by_id(product_id: uuid.UUID, visitor_id: uuid.UUID | None = None) -> ProductPage | None:
+    """`product_by_slug` for the product with this id."""
+    slug = db.session.scalar(sa.select(Product.slug).where(Product.id == product_id))
+    return product_by_slug(slug, visitor_id) if slug else None
 
 
 def _plan_name(plan_id: uuid.UUID) -> str:

@@ -1,5 +1,6 @@
 """Every model, imported so metadata (and Alembic) sees them all."""
 
+from app.models.api_token import ApiToken
 from app.models.audit import AuditEvent
 from app.models.billing import (
     Invoice,
@@ -26,6 +27,7 @@ from app.models.user import Permission, Role, User, UsernameHold, UserSession, r
 
 __all__ = [
     "Announcement",
+    "ApiToken",
     "AuditEvent",
     "CartItem",
     "CheckoutAttempt",

@@ -152,8 +152,7 @@ class Transaction(UUIDPk, Timestamps, Model):
     # Set for renewal charges (one subscription); checkout charges pay several invoices.
     subscription_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("subscription.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(sa.String(10), default="charge")
-    # checkout, renewal, invoice (paying an open one), plan_change, refund, bank_transfer
-    purpose: Mapped[str] = mapped_column(sa.String(20))
+    purpose: Mapped[str] = mapped_column(sa.String(20))  # checkout, renewal, invoice, plan_change, refund, …
     status: Mapped[str] = mapped_column(sa.String(12), default="pending")
     amount: Mapped[int] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = mapped_column(sa.String(3))

@@ -121,6 +121,19 @@ def page_for(user_id: uuid.UUID, page: int = 1, per_page: int = PER_PAGE) -> Pag
     return Page(list(items), page, pages, total, unread)
 
 
+def newest_after(
+    user_id: uuid.UUID, *, limit: int, before: tuple[datetime, uuid.UUID] | None = None, unread_only: bool = False
+) -> list[Notification]:
+    """Up to `limit` of the user's notifications, newest first, older than `before` (created_at, id): keyset pages."""
+    query = sa.select(Notification).where(Notification.user_id == user_id)
+    if unread_only:
+        query = query.where(Notification.is_read == sa.false())
+    if before is not None:
+        query = query.where(sa.tuple_(Notification.created_at, Notification.id) < sa.tuple_(*before))
+    query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+    return list(db.session.scalars(query))
+
+
 def get_own(user_id: uuid.UUID, notification_id: uuid.UUID) -> Notification:
     """The user's own notification; anyone else's does not exist for them (404, not 403)."""
     notification = db.session.scalar(

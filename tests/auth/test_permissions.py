@@ -19,7 +19,7 @@ def guarded(make_app):
     return app
 
 
-def _client_as(app, role):
+def client_as(app, role):
     client = app.test_client()
     with app.app_context():
         user = make_user(role=role)
@@ -34,14 +34,14 @@ def test_anonymous_visitors_are_sent_to_login(guarded):
 
 
 def test_users_without_admin_access_get_not_found(guarded):
-    assert _client_as(guarded, "customer").get("/_guarded/refunds").status_code == 404
+    assert client_as(guarded, "customer").get("/_guarded/refunds").status_code == 404
 
 
 def test_admin_access_without_the_permission_is_forbidden(guarded):
-    response = _client_as(guarded, "support").get("/_guarded/refunds")
+    response = client_as(guarded, "support").get("/_guarded/refunds")
     assert response.status_code == 403 and "You can&#39;t do that" in response.text
 
 
 def test_the_permission_lets_the_view_run(guarded):
-    response = _client_as(guarded, "admin").get("/_guarded/refunds")
+    response = client_as(guarded, "admin").get("/_guarded/refunds")
     assert response.status_code == 200 and response.text == "refund desk"

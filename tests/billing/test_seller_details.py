@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models.audit import AuditEvent
-from tests.admin.conftest import _client_as
+from tests.admin.conftest import client_as
 from tests.billing.test_invoice_pdf_tagged import _pdfinfo
 from tests.billing.test_invoices import _buy, _invoices, _pdf_text
 from tests.support.users import make_user, sign_in
@@ -35,7 +35,7 @@ def test_an_invoice_shows_the_configured_seller_until_an_admin_changes_it(app, s
 def test_an_admin_saves_seller_details_which_new_invoices_print_and_issued_ones_keep(app, signed_in, shop):
     _buy(signed_in, shop)
     before = _invoices(app)[0]
-    admin = _client_as(app, "admin", "root")
+    admin = client_as(app, "admin", "root")
     assert "MultiProduct Ltd" in admin.get("/admin/fee").get_data(as_text=True)
 
     response = admin.post("/admin/fee/seller", data=NEW)
@@ -71,7 +71,7 @@ def test_an_admin_saves_seller_details_which_new_invoices_print_and_issued_ones_
 
 
 def test_seller_details_are_escaped_on_the_invoice(app, signed_in, shop):
-    admin = _client_as(app, "admin", "root")
+    admin = client_as(app, "admin", "root")
     data = {"name": "<b>Evil</b> & Co", "address": "<script>x()</script>\nTown", "tax_id": ""}
     assert admin.post("/admin/fee/seller", data=data).status_code == 303
     _buy(signed_in, shop)
@@ -81,7 +81,7 @@ def test_seller_details_are_escaped_on_the_invoice(app, signed_in, shop):
 
 
 def test_bad_seller_details_are_explained_next_to_the_field_and_change_nothing(app):
-    admin = _client_as(app, "admin", "root")
+    admin = client_as(app, "admin", "root")
     response = admin.post("/admin/fee/seller", data={"name": " ", "address": "", "tax_id": "x" * 61})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
@@ -92,7 +92,7 @@ def test_bad_seller_details_are_explained_next_to_the_field_and_change_nothing(a
 
 
 def test_control_characters_in_seller_details_are_refused_not_a_server_error(app):
-    admin = _client_as(app, "admin", "root")
+    admin = client_as(app, "admin", "root")
     response = admin.post("/admin/fee/seller", data={"name": "A\x00B", "address": "Street\x00", "tax_id": "\x07"})
     assert response.status_code == 400
     # Beside each of the three fields, and again in the form's error summary.
@@ -100,7 +100,7 @@ def test_control_characters_in_seller_details_are_refused_not_a_server_error(app
 
 
 def test_only_who_manages_the_fee_changes_the_seller_details(app):
-    support = _client_as(app, "support", "helper")
+    support = client_as(app, "support", "helper")
     assert support.post("/admin/fee/seller", data=NEW).status_code == 403
     with app.app_context():
         assert db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "seller.changed")) is None

@@ -3,6 +3,8 @@
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from flask import Blueprint
+
 class FlaskForm:
     Meta: Any  # flask_wtf.form.FlaskForm.Meta (wrap_formdata, csrf): app/error_pages.py hooks it
     errors: dict[str, Any]
@@ -20,8 +22,9 @@ class FlaskForm:
 def __getattr__(name: str) -> Any: ...
 
 _View = TypeVar("_View", bound=Callable[..., Any])
+_Exempt = TypeVar("_Exempt", bound=Callable[..., Any] | Blueprint)
 
 class CSRFProtect:
     def __init__(self, app: Any = None) -> None: ...
-    def exempt(self, view: _View) -> _View: ...
+    def exempt(self, view: _Exempt) -> _Exempt: ...  # a view, or a blueprint (every view of it)
     def __getattr__(self, name: str) -> Any: ...
