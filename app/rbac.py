@@ -36,7 +36,7 @@ PERMISSIONS = {
     "subscriptions.manage": "Cancel, pause and resume subscriptions, extend trials",
     "billing.view": "See invoices and transactions",
     "billing.manage": "Mark invoices paid, void invoices, export",
-    "billing.refund": "Refund payments (credit notes)",
+    "billing.refund": "Refund payments (credit notes) and adjust customers' credit balances",
     "fee.manage": "Change the platform fee",
     "notifications.broadcast": "Send announcements",
     "jobs.manage": "See queues, retry or delete failed jobs",

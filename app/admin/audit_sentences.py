@@ -106,10 +106,12 @@ SENTENCES: dict[str, str] = {
     "coupon.deactivated": "{actor} deactivated the coupon {target}",
     "invoice.mark_paid": "{actor} marked invoice {target} ({amount}) as paid",
     "invoice.void": "{actor} voided invoice {target} ({amount})",
-    "invoice.refund": "{actor} refunded {after_refunded} of invoice {target} ({amount})",
+    "invoice.refund": "{actor} refunded {after_refunded} of invoice {target} ({amount}){after_destination_text}",
     "invoice.payment_started": "{actor} started paying invoice {target} ({amount}) with {after_card}",
     "invoice.refund_refused": "{after_by} refused {actor}'s refund of {after_refunded} on invoice {target}: "
     "{after_message}",
+    "credit.adjusted": "{actor} changed the credit balance of {target} by {after_change} to {after_balance_text} "
+    "({after_reason})",
     "invoice.disputed": "The card holder disputed invoice {target} ({amount}) at their bank: {after_reason}",
     "invoice.dispute_won": "The dispute of invoice {target} ({amount}) was won: it is paid again",
     "invoice.dispute_lost": "The dispute of invoice {target} ({amount}) was lost: the bank took the money back",
@@ -184,6 +186,7 @@ def _values(event: AuditEvent, actor: Markup, target: Markup, found: AuditTarget
     values["after_when_text"] = {"now": "at once", "period_end": "at the end of the period"}.get(
         str(when), _readable(when)
     )
+    values["after_destination_text"] = " to the credit balance" if after.get("destination") == "balance" else ""
     values["after_reason_text"] = f" ({after['reason']})" if after.get("reason") else ""
     values["amount"] = format_money(found.amount, found.currency) if found and found.amount is not None else "—"
     return values

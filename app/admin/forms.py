@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SearchField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SearchField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -143,6 +143,15 @@ class SubscriptionResumeForm(FlaskForm):
 class RefundForm(FlaskForm):
     amount = StringField("Amount to refund")
     reason = StringField("Refund reason")
+    destination = RadioField(
+        "Refund to",
+        choices=[
+            SelectChoice("card", "The card (or the bank account) that paid"),
+            SelectChoice("balance", "The customer's credit balance (pays their next invoices)"),
+        ],
+        default="card",
+        validate_choice=False,  # the service says what is wrong with another value
+    )
     # A fresh key per rendered form: submitting the same form twice finds the first refund.
     key = HiddenField(default=lambda: str(uuid.uuid4()))
 
@@ -151,6 +160,22 @@ class RefundForm(FlaskForm):
             "amount": _text(self.amount.data)[:40],
             "reason": _text(self.reason.data)[:2000],
             "key": _text(self.key.data)[:40],
+            "destination": _text(self.destination.data)[:20],
+        }
+
+
+class CreditAdjustForm(FlaskForm):
+    """Staff's change to a customer's credit balance; the service checks the amount, currency and reason."""
+
+    amount = StringField("Amount")
+    currency = StringField("Currency", default="USD")
+    reason = StringField("Reason")
+
+    def command(self) -> dict[str, str]:
+        return {
+            "amount": _text(self.amount.data)[:40],
+            "currency": _text(self.currency.data)[:10],
+            "reason": _text(self.reason.data)[:2000],
         }
 
 
@@ -168,7 +193,7 @@ class ProductForm(FlaskForm):
         "A switch to a cheaper plan takes effect",
         choices=[
             SelectChoice("period_end", "At the end of the period (a scheduled change the customer can cancel)"),
-            SelectChoice("now", "At once, the unused time credited (a credit note)"),
+            SelectChoice("now", "At once, the unused time credited to the customer's credit balance"),
         ],
         default="period_end",
         validate_choice=False,  # the service says what is wrong with another value

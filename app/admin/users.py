@@ -10,13 +10,15 @@ from wtforms.fields.choices import SelectChoice
 
 from app.account.forms import DeleteAccountForm
 from app.admin import bp, queries, services
-from app.admin.forms import ListFilterForm, UserRoleForm
+from app.admin.forms import CreditAdjustForm, ListFilterForm, UserRoleForm
 from app.admin.listing import paginate
 from app.admin.staff import staff_id
 from app.auth import mfa, stepup
 from app.auth.permissions import permission_required
+from app.billing import credit
 from app.errors import ValidationError
 from app.models.user import User
+from app.money import format_money
 from app.templating import render_page
 from app.web import render_form, see_other, service_errors
 
@@ -41,12 +43,16 @@ def users_list() -> ResponseReturnValue:
     return render_page("admin/users.html", block="results", listing=listing, filters=form)
 
 
-def _detail_page(user_id: uuid.UUID, delete_form: DeleteAccountForm | None = None) -> ResponseReturnValue:
+def _detail_page(
+    user_id: uuid.UUID, delete_form: DeleteAccountForm | None = None, credit_form: CreditAdjustForm | None = None
+) -> ResponseReturnValue:
     detail = queries.user_detail(user_id)
     form = UserRoleForm(data={"role_id": str(detail.user.role_id)})
     form.role_id.choices = [SelectChoice(str(r.id), r.name) for r in detail.roles]
     delete_form = delete_form or DeleteAccountForm(formdata=None)
     status = getattr(delete_form, "status", None) or (400 if delete_form.errors else 200)
+    if credit_form is not None:
+        status = getattr(credit_form, "status", None) or (400 if credit_form.errors else 200)
     return render_form(
         "admin/user_detail.html",
         form,
@@ -55,6 +61,9 @@ def _detail_page(user_id: uuid.UUID, delete_form: DeleteAccountForm | None = Non
         user=detail.user,
         delete_form=delete_form,
         has_second_factor=mfa.has_second_factor(detail.user),
+        credit_form=credit_form or CreditAdjustForm(formdata=None),
+        credit_balances=credit.balances(user_id),
+        credit_entries=credit.entries(user_id, limit=20),
     )
 
 
@@ -77,6 +86,18 @@ def users_change_role(user_id: uuid.UUID) -> ResponseReturnValue:
         raise ValidationError({"role_id": "Choose one of the roles."})
     user, role = services.change_user_role(user_id, actor_id=staff_id(), **form.command())
     return _back(user_id, f"{user.username} is now {role.name}.")
+
+
+@bp.post("/users/<uuid:user_id>/credit")
+@permission_required("billing.refund")
+def users_adjust_credit(user_id: uuid.UUID) -> ResponseReturnValue:
+    form = CreditAdjustForm()
+    if form.validate_on_submit():
+        with service_errors(form, on_the_form=(ValidationError,)):
+            entry = credit.adjust(credit.Adjustment(user_id=user_id, **form.command()), staff_id())
+            balance = format_money(entry.balance_after, entry.currency)
+            return _back(user_id, f"Credit balance adjusted: {balance} {entry.currency} now.")
+    return _detail_page(user_id, credit_form=form)
 
 
 @bp.post("/users/<uuid:user_id>/deactivate")

@@ -204,6 +204,7 @@ def change(data: dict[str, Any], subscription_id: uuid.UUID) -> dict[str, Any]:
         user_id=current_token().user_id,
         subscription_id=subscription_id,
         plan_id=data["plan_id"],
+        quantity=None,  # the seats stay as they are (the API takes no seat count yet)
         idempotency_key=service_key("change"),
         fingerprint=data["fingerprint"],
         at=data["previewed_at"],

@@ -67,16 +67,19 @@ def activated(sub: Subscription, product: Product, plan: Plan) -> None:
 def receipt(invoice: Invoice, *, paid_on: datetime) -> None:
     link = path_for("billing.invoice", invoice_id=invoice.id)
     total = format_money(invoice.total, invoice.currency)
+    from_credit = format_money(invoice.credit_applied, invoice.currency) if invoice.credit_applied else ""
+    of_which = f" ({from_credit} from your credit balance)" if from_credit else ""
     notify(
         invoice.user_id,
         "payment_receipt",
         f"Payment received for {invoice.number}",
-        f"{total} paid on {_day(invoice.user_id, paid_on)}.",
+        f"{total} paid on {_day(invoice.user_id, paid_on)}{of_which}.",
         link,
         email=True,
         email_context={
             "invoice_number": invoice.number,
             "total": total,
+            "from_credit": from_credit,
             "paid_on": iso_instant(paid_on),
             "invoice_url": external_url("billing.invoice", invoice_id=invoice.id),
             "lines": [

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from app import audit, outbox
 from app.account.services import BillingDetails, save_billing_details
-from app.billing import coupons, notices
+from app.billing import coupons, credit, notices
 from app.billing import invoices as invoice_service
 from app.billing.gateway import SavedCard
 from app.billing.periods import add_cycle
@@ -234,6 +234,7 @@ def fulfil(
     invoice_service.finalize(invoices, now=now, due_at=due_at)
     discounted = [invoice for invoice, (line, _) in zip(invoices, order.lines, strict=True) if line.coupon]
     coupons.redeem(attempt, discounted[0].id if discounted else None, now)
+    credit.spread_over(attempt, invoices)  # the part of the order the credit balance paid
     if attempt.snapshot.get("billing_given"):  # the details typed at checkout are the profile's now
         billed = attempt.snapshot.get("bill_to") or {}
         save_billing_details(
@@ -311,6 +312,7 @@ def declined(tx: Transaction, now: datetime) -> None:
     close(
         attempt, "declined", {"message": tx.failure_message or "Your card was declined.", "code": tx.failure_code}, now
     )
+    credit.give_back(attempt, "Checkout declined: the credit it held is back")
     audit.record("checkout.declined", actor_id=attempt.user_id, target=tx, after={"code": tx.failure_code})
 
 
@@ -332,6 +334,7 @@ def _refund(attempt: CheckoutAttempt, charge: Transaction, reason: str, now: dat
     db.session.flush()
     coupons.release(attempt.id)
     outbox.enqueue("jobs.billing.send_refund", str(refund.id), queue="high")
+    credit.give_back(attempt, f"Order not completed: {reason}")
     total = format_money(charge.amount, charge.currency)
     close(
         attempt,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app import audit
-from app.billing import notices
+from app.billing import credit, notices
 from app.billing.invoices import bill_to
 from app.billing.proration import Proration
 from app.dates import format_date
@@ -96,8 +96,8 @@ def proration_document(
         period_end=p.new_period_end,
         bill_to=bill_to(user),
         note=(
-            f"Credit for switching to {new.name}: kept as a credit note for now (a credit balance to spend on "
-            "later invoices is not built yet)."
+            f"Credit for switching to {new.name}: added to your credit balance, which pays your next invoices "
+            "before your card is charged."
             if credit_note
             else ""
         ),
@@ -172,6 +172,7 @@ def declined(tx: Transaction, now: datetime, message: str) -> None:
         sa.select(Invoice).where(Invoice.transaction_id == tx.id, Invoice.status == "open").with_for_update()
     ):
         invoice.status, invoice.voided_at = "void", now
+        credit.give_back_invoice(invoice, f"{invoice.number} voided: the payment was declined")
     audit.record(
         "subscription.plan_change_declined",
         actor_id=change.user_id,

@@ -88,7 +88,7 @@ class Proration:
 
     @property
     def credited(self) -> int:
-        """What goes back to the customer (as a credit note) when the credit exceeds the charge."""
+        """What goes to the customer's credit balance (with a credit note) when the credit exceeds the charge."""
         return max(0, -self.total)
 
 

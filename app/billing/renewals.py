@@ -23,16 +23,17 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from app.billing import coupons
+from app.billing import coupons, credit, notices
 from app.billing import invoices as invoice_service
 from app.billing.gateway import GatewayResult, GatewayUnavailable, PaymentGateway, get_gateway
 from app.billing.periods import add_cycle
 from app.billing.pricing import PricedLine, price_line
-from app.billing.settlement import apply_outcome, renewal_failed
+from app.billing.settlement import apply_outcome, renewal_failed, renewed
 from app.catalog.fees import current_percent
 from app.extensions import db
 from app.models.base import UUIDPk
 from app.models.billing import Invoice, PaymentMethod, Subscription, Transaction
+from app.models.credit import CreditBalance
 from app.models.user import User
 
 M = TypeVar("M", bound=UUIDPk)
@@ -46,6 +47,8 @@ class Batch:
     users: dict[uuid.UUID, User] = field(default_factory=dict)
     cards: dict[uuid.UUID, PaymentMethod] = field(default_factory=dict)
     open_invoices: dict[tuple[Any, ...], Invoice] = field(default_factory=dict)
+    # The batch's customers' credit balances above zero, locked: spent before any card is charged.
+    credits: dict[tuple[uuid.UUID, str], CreditBalance] = field(default_factory=dict)
     drafts: list[Invoice] = field(default_factory=list)
 
 
@@ -57,6 +60,15 @@ def load_batch(subs: list[Subscription], now: datetime) -> Batch:
         c.user_id: c
         for c in db.session.scalars(
             sa.select(PaymentMethod).where(PaymentMethod.user_id.in_(user_ids), PaymentMethod.is_default.is_(True))
+        )
+    }
+    batch.credits = {
+        (row.user_id, row.currency): row
+        for row in db.session.scalars(
+            sa.select(CreditBalance)
+            .where(CreditBalance.user_id.in_(user_ids), CreditBalance.balance > 0)
+            .order_by(CreditBalance.user_id, CreditBalance.currency)
+            .with_for_update()
         )
     }
     # Retries bill the invoice already issued for the period.
@@ -126,8 +138,24 @@ class Charge:
     description: str
 
 
+def paid_from_credit(sub: Subscription, invoice: Invoice, batch: Batch) -> bool:
+    """Spend the customer's credit balance on a finalized invoice; True when it paid all of it (no card call:
+    the invoice is paid by balance and the subscription renewed)."""
+    row = batch.credits.get((sub.user_id, invoice.currency))
+    if row is None or row.balance <= 0:
+        return False
+    credit.apply_to_invoice(invoice, row)
+    if invoice.amount_due > 0:
+        return False
+    invoice_service.mark_paid(invoice, now=batch.now)
+    notices.receipt(invoice, paid_on=batch.now)
+    renewed(sub, invoice, batch.now)
+    return True
+
+
 def record_charge(sub: Subscription, invoice: Invoice, batch: Batch) -> Charge | None:
-    """A pending transaction for a finalized invoice (committed by the caller before any call).
+    """A pending transaction for what is left to pay of a finalized invoice (committed by the caller before
+    any call).
 
     None when there is no card on file: the renewal fails at once, nothing is charged.
     """
@@ -143,7 +171,7 @@ def record_charge(sub: Subscription, invoice: Invoice, batch: Batch) -> Charge |
         kind="charge",
         purpose="renewal",
         status="pending",
-        amount=invoice.total,
+        amount=invoice.amount_due,
         currency=invoice.currency,
         gateway=batch.gateway.name,
         idempotency_key=f"renewal:{invoice.id}:{attempt}",
@@ -156,7 +184,7 @@ def record_charge(sub: Subscription, invoice: Invoice, batch: Batch) -> Charge |
         sub.user_id,
         sub.id,
         invoice.id,
-        invoice.total,
+        invoice.amount_due,
         invoice.currency,
         card.token,
         tx.idempotency_key,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from app.billing import renewals
+from app.billing import credit, renewals
 from app.billing.invoices import build_lines
 from app.catalog.fees import current_percent
 from app.dates import format_date
@@ -34,6 +34,8 @@ class Upcoming:
     currency: str = ""
     period: tuple[datetime, datetime] | None = None
     retry_of: Invoice | None = None  # past due: the open invoice the next try bills again
+    # What the customer's credit balance would pay of it, as the balance is now (renewals spend it first).
+    from_credit: int = 0
 
     @property
     def total(self) -> int:
@@ -71,7 +73,11 @@ def upcoming_invoice(sub: Subscription, card: PaymentMethod | None) -> Upcoming:
 def _next(sub: Subscription, card: PaymentMethod | None, note: str) -> Upcoming:
     period = renewals.next_period(sub)
     line = renewals.next_line(sub, current_percent())
-    return Upcoming(period[0], note=note, lines=build_lines(line), currency=line.currency, period=period)
+    lines = build_lines(line)
+    from_credit = min(credit.balance_of(sub.user_id, line.currency), sum(x.amount for x in lines))
+    return Upcoming(
+        period[0], note=note, lines=lines, currency=line.currency, period=period, from_credit=max(from_credit, 0)
+    )
 
 
 def _retry(sub: Subscription) -> Upcoming:

@@ -14,6 +14,7 @@ from app.models.billing import (
 from app.models.catalog import Plan, PlatformFee, PlatformFeeChange, Product
 from app.models.checkout import CartItem, CheckoutAttempt, WebhookEvent
 from app.models.coupon import Coupon, PromotionCode, Redemption
+from app.models.credit import CreditBalance, CreditEntry
 from app.models.export import DataExport
 from app.models.mail import DevMail, SentEmail
 from app.models.mfa import RecoveryCode, TotpFactor
@@ -32,6 +33,8 @@ __all__ = [
     "CartItem",
     "CheckoutAttempt",
     "Coupon",
+    "CreditBalance",
+    "CreditEntry",
     "DataExport",
     "DevMail",
     "Invoice",

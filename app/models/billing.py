@@ -159,7 +159,7 @@ class Transaction(UUIDPk, Timestamps, Model):
     status: Mapped[str] = mapped_column(sa.String(12), default="pending")
     amount: Mapped[int] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = mapped_column(sa.String(3))
-    gateway: Mapped[str] = mapped_column(sa.String(20))  # sandbox, bank_transfer
+    gateway: Mapped[str] = mapped_column(sa.String(20))  # sandbox, stripe, bank_transfer; balance: a refund to it
     gateway_reference: Mapped[str | None] = mapped_column(sa.String(100), unique=True)
     # Sent to the gateway so a retried call never charges twice.
     idempotency_key: Mapped[str] = mapped_column(sa.String(120), unique=True)
@@ -214,6 +214,9 @@ class Invoice(UUIDPk, Timestamps, Model):
     fee: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     fee_percent: Mapped[Decimal] = mapped_column(sa.Numeric(5, 2), default=Decimal("0"))
     total: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # Paid from the customer's credit balance (a payment, not a discount: the total and its tax base stand);
+    # the card or transfer pays `amount_due`.
+    credit_applied: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     period_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     period_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -234,6 +237,7 @@ class Invoice(UUIDPk, Timestamps, Model):
         sa.CheckConstraint(_in("status", INVOICE_STATUSES), name="status"),
         sa.CheckConstraint("status = 'draft' OR number IS NOT NULL", name="numbered_when_final"),
         sa.CheckConstraint("total = subtotal - discount + fee", name="total_adds_up"),
+        sa.CheckConstraint("credit_applied >= 0 AND credit_applied <= total", name="credit_within_total"),
         # One invoice per subscription per period (a voided one may be replaced).
         sa.Index(
             "uq_invoice_subscription_period",
@@ -248,6 +252,11 @@ class Invoice(UUIDPk, Timestamps, Model):
         sa.Index("ix_invoice_issued_at", "issued_at"),
         sa.Index("ix_invoice_status_due", "status", "due_at"),
     )
+
+    @property
+    def amount_due(self) -> int:
+        """What is left for the card or the transfer once the credit balance paid its part."""
+        return self.total - (self.credit_applied or 0)  # None until a new row is flushed
 
 
 class SellerSettings(Model):

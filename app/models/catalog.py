@@ -49,7 +49,7 @@ class Product(UUIDPk, Timestamps, Model):
     # What the product needs at checkout: a small JSON-Schema subset (see app/catalog/schema.py).
     product_schema: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     # When a switch to a cheaper plan takes effect: at the period end (a scheduled change), or at once with
-    # the unused part credited (a credit note).
+    # the unused part credited to the customer's credit balance.
     downgrade_timing: Mapped[str] = mapped_column(sa.String(12), default="period_end", server_default="period_end")
     plans: Mapped[list[Plan]] = relationship(back_populates="product", order_by="Plan.sort_order", lazy="raise_on_sql")
 

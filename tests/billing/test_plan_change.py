@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.billing import credit
 from app.billing.proration import prorate
 from app.billing.services import lifecycle
 from app.extensions import db
@@ -14,6 +15,7 @@ from app.models.audit import AuditEvent
 from app.models.base import utcnow
 from app.models.billing import Invoice, PlanChange, Subscription, Transaction
 from app.models.catalog import Plan, Product
+from app.models.credit import CreditEntry
 from app.models.notification import Notification
 from app.models.outbox import OutboxMessage
 from app.models.user import User
@@ -194,15 +196,18 @@ def test_a_product_set_to_downgrade_at_once_switches_now_and_credits_the_unused_
         db.session.get(Product, shop["crm"]).downgrade_timing = "now"
         sub_id = held_subscription(user.id, shop["crm_pro"], days_in=5)
     html, form = preview_form(signed_in, sub_id, shop["crm_team"])
-    assert "Credited to you (credit note)" in html and "Switch now" in html
+    assert "Credited to your credit balance" in html and "Switch now" in html
     response = signed_in.post(f"/subscriptions/{sub_id}/change", data=form)
     assert response.status_code == 303
-    assert "credited in a credit note" in text(signed_in.get("/subscriptions/"))
+    assert "is in your credit balance" in text(signed_in.get("/subscriptions/"))
     assert _sub(app, sub_id).plan_id == shop["crm_team"]
     with app.app_context():
         note = db.session.scalars(sa.select(Invoice).where(Invoice.kind == "credit_note")).one()
         change = db.session.scalars(sa.select(PlanChange)).one()
-        assert note.total == -change.total > 0 and note.number.startswith("CN")
+        assert note.total == -change.total > 0 and note.number.startswith("CN") and note.status == "paid"
+        entry = db.session.scalars(sa.select(CreditEntry)).one()
+        assert (entry.source, entry.amount, entry.credit_note_id) == ("downgrade", note.total, note.id)
+        assert credit.balance_of(user.id, "USD") == note.total
 
 
 def test_a_cycle_change_starts_a_new_period_now_with_the_credit_applied(app, signed_in, held, shop, gateway):
@@ -310,3 +315,48 @@ def test_a_subscription_whose_payment_failed_or_that_is_ending_cannot_change_pla
         db.session.commit()
     response = signed_in.get(f"/subscriptions/{held}/change?plan={shop['crm_pro']}")
     assert response.status_code == 409 and "Keep my subscription" in text(response)
+
+
+def test_an_upgrade_spends_the_credit_balance_first_and_charges_the_card_the_rest(app, signed_in, held, shop, gateway):
+    with app.app_context():
+        credit.add_credit(db.session.get(Subscription, held).user_id, "USD", 1000, "adjustment", reason="Goodwill")
+        db.session.commit()
+    html, form = preview_form(signed_in, held, shop["crm_pro"])
+    assert "Paid from your credit balance" in html and "−$10.00" in html
+    assert signed_in.post(f"/subscriptions/{held}/change", data=form).status_code == 303
+    with app.app_context():
+        change = db.session.scalars(sa.select(PlanChange)).one()
+        invoice = db.session.get(Invoice, change.invoice_id)
+        assert f"Pay ${(change.total - 1000) / 100:,.2f} and switch" in html
+        assert (invoice.status, invoice.credit_applied) == ("paid", 1000) and change.status == "applied"
+        assert credit.balance_of(invoice.user_id, "USD") == 0
+    assert [c["amount"] for c in gateway.charges()] == [change.total - 1000]
+
+
+def test_an_upgrade_the_credit_balance_covers_switches_with_no_card_charge(app, signed_in, held, shop, gateway):
+    with app.app_context():
+        credit.add_credit(db.session.get(Subscription, held).user_id, "USD", 100000, "adjustment", reason="Goodwill")
+        db.session.commit()
+    html, form = preview_form(signed_in, held, shop["crm_pro"])
+    assert "Pay from my credit balance and switch" in html and "Your card on file" not in html
+    assert signed_in.post(f"/subscriptions/{held}/change", data=form).status_code == 303
+    assert _sub(app, held).plan_id == shop["crm_pro"] and gateway.charges() == []
+    with app.app_context():
+        change = db.session.scalars(sa.select(PlanChange)).one()
+        invoice = db.session.get(Invoice, change.invoice_id)
+        assert (invoice.status, invoice.credit_applied, invoice.transaction_id) == ("paid", change.total, None)
+        assert credit.balance_of(invoice.user_id, "USD") == 100000 - change.total
+
+
+def test_a_declined_upgrade_gives_the_credit_it_spent_back(app, signed_in, user, shop, gateway):
+    with app.app_context():
+        sub_id = held_subscription(user.id, shop["crm_team"], card=False)
+        save_card(db.session.get(User, user.id), CARD_DECLINED)
+        credit.add_credit(user.id, "USD", 500, "adjustment", reason="Goodwill")
+        db.session.commit()
+    _, form = preview_form(signed_in, sub_id, shop["crm_pro"])
+    assert signed_in.post(f"/subscriptions/{sub_id}/change", data=form).status_code == 402
+    with app.app_context():
+        assert credit.balance_of(user.id, "USD") == 500
+        invoice = db.session.scalars(sa.select(Invoice).where(Invoice.subscription_id == sub_id)).one()
+        assert (invoice.status, invoice.credit_applied) == ("void", 0)

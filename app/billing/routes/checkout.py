@@ -11,7 +11,7 @@ from flask import current_app, flash, jsonify, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.billing import bp
+from app.billing import bp, credit
 from app.billing import invoices as invoice_service
 from app.billing.answers import posted_answers, prefix_for
 from app.billing.forms import CheckoutBillingForm, CheckoutForm, PromoCodeForm
@@ -80,6 +80,7 @@ def review(
         promo_error=promo_error,
         promo_value=promo_value,
         promo_message=None,
+        credit_applied=_credit_applied(view),
     ), status
 
 
@@ -168,9 +169,20 @@ def checkout_promo() -> Response | tuple[str, int]:
         return see_other("billing.checkout")
     view = cart_service.view(current_user)
     html = render_template(
-        "billing/checkout_promo.html", view=view, promo_message=message, promo_error=None, promo_value="", changed=True
+        "billing/checkout_promo.html",
+        view=view,
+        promo_message=message,
+        promo_error=None,
+        promo_value="",
+        changed=True,
+        credit_applied=_credit_applied(view),
     )
     return html, 200
+
+
+def _credit_applied(view: CartView) -> int:
+    """What the customer's credit balance pays of this order (the card pays the rest)."""
+    return int(min(credit.balance_of(current_user.id, view.quote.currency), view.quote.total))
 
 
 def _promo_answer(status: int, error: str, raw: str) -> Response | tuple[str, int]:
@@ -179,7 +191,13 @@ def _promo_answer(status: int, error: str, raw: str) -> Response | tuple[str, in
         return review(status, promo_error=error, promo_value=raw)
     view = cart_service.view(current_user)
     html = render_template(
-        "billing/checkout_promo.html", view=view, promo_message=None, promo_error=error, promo_value=raw, changed=False
+        "billing/checkout_promo.html",
+        view=view,
+        promo_message=None,
+        promo_error=error,
+        promo_value=raw,
+        changed=False,
+        credit_applied=_credit_applied(view),
     )
     return html, status
 

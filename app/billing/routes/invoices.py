@@ -6,7 +6,7 @@ from flask import current_app, make_response, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.billing import bp
+from app.billing import bp, credit
 from app.billing import invoices as service
 from app.billing.pdf import render_invoice_pdf
 
@@ -17,7 +17,14 @@ def invoices() -> str:
     raw = request.args.get("page", "1")
     page = int(raw) if raw.isdigit() and 0 < len(raw) < 6 else 1
     rows, has_more = service.for_user(current_user.id, page)
-    return render_template("billing/invoices.html", invoices=rows, page=page, has_more=has_more)
+    return render_template(
+        "billing/invoices.html",
+        invoices=rows,
+        page=page,
+        has_more=has_more,
+        balances=credit.balances(current_user.id),
+        credit_entries=credit.entries(current_user.id, limit=10),
+    )
 
 
 @bp.get("/invoices/<invoice_id>")

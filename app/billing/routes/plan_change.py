@@ -9,7 +9,7 @@ from flask import flash, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from app.billing import bp
+from app.billing import bp, credit
 from app.billing.forms import PlanChangeForm, parse_id, parse_seats, require_valid
 from app.billing.routes import back_to
 from app.billing.routes.subscriptions import subscription_id_of
@@ -39,6 +39,7 @@ def _preview_page(preview: service.Preview, message: str = "", status: int = 200
         preview=preview,
         idempotency_key=secrets.token_urlsafe(24),
         message=message,
+        credit_balance=credit.balance_of(current_user.id, preview.currency),
     )
     return page, status
 

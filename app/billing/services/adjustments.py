@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from app import audit, outbox
+from app.billing import credit, notices
 from app.billing import invoices as invoice_service
-from app.billing import notices
 from app.billing.gateway import GatewayUnavailable
 from app.billing.services import refunds
 from app.billing.settlement import apply_outcome, lock_subscription, lock_transaction, renewed
@@ -55,7 +55,7 @@ def mark_invoice_paid(invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None) -
         kind="charge",
         purpose="bank_transfer",
         status="succeeded",
-        amount=invoice.total,
+        amount=invoice.amount_due,  # the credit balance paid the rest
         currency=invoice.currency,
         gateway="bank_transfer",
         idempotency_key=f"manual:{invoice.id}",
@@ -117,6 +117,8 @@ COPIED = (
 LINE_COPIED = ("position", "kind", "description", "plan_id", "quantity", "unit_amount", "amount")
 AMOUNT_HINT = "Enter an amount such as 5.00"
 PROVIDERS = {"stripe": "Stripe"}
+# Where a refund goes: back to the card (or by hand, for a bank transfer), or to the customer's credit balance.
+REFUND_DESTINATIONS = ("card", "balance")
 
 
 def _credit_note(invoice: Invoice, reason: str, amount: int) -> Invoice:
@@ -174,10 +176,16 @@ def _refund_amount(raw: str, currency: str, left: int) -> int:
 
 
 def refund_invoice(
-    invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None, reason: str, amount: str = "", key: str = ""
+    invoice_id: uuid.UUID | str,
+    actor_id: uuid.UUID | None,
+    reason: str,
+    amount: str = "",
+    key: str = "",
+    destination: str = "card",
 ) -> Invoice:
     """Refund all or part of a paid invoice (several parts until nothing is left): a credit note for the
-    amount and a refund at the gateway. Returns the credit note.
+    amount and a refund at the gateway, or (`destination` "balance") to the customer's credit balance, with
+    no gateway call. Returns the credit note.
 
     The refund and its draft credit note are committed, pending, before the gateway is called, then sent by
     the one path every refund takes (`refunds.send_refund`, also queued as the job that retries it). The
@@ -187,7 +195,7 @@ def refund_invoice(
     (counted against what is left, so it can't be asked twice) and the job sends it later, asking the
     gateway first whether it got through: ExternalServiceError says so. `key` names the form that asked,
     so a double submit finds the first refund instead of making a second."""
-    refund_id = _record_refund(invoice_id, actor_id, reason, amount, key)
+    refund_id = _record_refund(invoice_id, actor_id, reason, amount, key, destination)
     provider = PROVIDERS.get(db.session.scalar(sa.select(Transaction.gateway).where(Transaction.id == refund_id)) or "")
     try:
         refunds.send_refund(refund_id)
@@ -224,13 +232,20 @@ def refund_invoice(
 
 
 def _record_refund(
-    invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None, reason: str, amount: str, key: str
+    invoice_id: uuid.UUID | str, actor_id: uuid.UUID | None, reason: str, amount: str, key: str, destination: str
 ) -> uuid.UUID:
     """Check the request and commit the pending refund, its draft credit note and the audit event; returns
-    the refund's id (the first one's, when `key` was already used)."""
+    the refund's id (the first one's, when `key` was already used). A refund to the balance is settled here:
+    its credit note numbered and paid, the balance credited, in this one transaction."""
     reason = " ".join(str(reason or "").split())
+    errors = {}
     if not reason or len(reason) > 500:
-        raise ValidationError({"reason": "Say why (up to 500 characters)."})
+        errors["reason"] = "Say why (up to 500 characters)."
+    if destination not in REFUND_DESTINATIONS:
+        errors["destination"] = "Choose where the money goes: the card or the credit balance."
+    if errors:
+        raise ValidationError(errors)
+    to_balance = destination == "balance"
     invoice = _lock_invoice(invoice_id)
     idempotency_key = f"refund:{invoice.id}:{_form_key(key)}"
     first = db.session.scalar(sa.select(Transaction.id).where(Transaction.idempotency_key == idempotency_key))
@@ -240,11 +255,16 @@ def _record_refund(
     if invoice.kind != "invoice" or invoice.status != "paid":
         raise Conflict(f"{invoice.number} is {invoice.status}; only a paid invoice can be refunded.")
     charge = lock_transaction(Transaction.id == invoice.transaction_id) if invoice.transaction_id else None
-    if charge is None or (charge.gateway != "bank_transfer" and not charge.gateway_reference):
-        raise Conflict(f"{invoice.number} has no payment to refund.")
+    if not to_balance and (charge is None or (charge.gateway != "bank_transfer" and not charge.gateway_reference)):
+        hint = " by card: refund it to the credit balance" if invoice.credit_applied else ""
+        raise Conflict(f"{invoice.number} has no payment to refund{hint}.", field="destination")
     left = invoice.total - credited(invoice.id)
     if left <= 0:
         raise Conflict(f"{invoice.number} has already been refunded in full.")
+    if not to_balance:  # the card gets back at most what it paid (the balance paid the rest)
+        left = min(left, invoice.amount_due - _refunded_to_card(invoice.id))
+        if left <= 0:
+            raise Conflict(f"{invoice.number}: what the card paid is refunded; the rest can go to the credit balance.")
     value = _refund_amount(amount, invoice.currency, left)
     now = utcnow()
     note = _credit_note(invoice, reason, value)
@@ -257,14 +277,26 @@ def _record_refund(
         status="pending",
         amount=value,
         currency=invoice.currency,
-        gateway=charge.gateway,
-        parent_id=charge.id,
+        # To the balance: a record of the money moved, no gateway's, and not counted against the card charge.
+        gateway="balance" if to_balance or charge is None else charge.gateway,
+        parent_id=None if to_balance or charge is None else charge.id,
         idempotency_key=idempotency_key,
     )
     db.session.add(refund)
     note.transaction_id = refund.id
     db.session.flush()
-    if charge.gateway == "bank_transfer":  # paid by bank transfer: the money goes back the same way, by hand
+    if to_balance or charge is None:
+        apply_outcome(refund, "succeeded", now=now)  # the credit note is numbered and paid: nothing to wait for
+        credit.add_credit(
+            invoice.user_id,
+            invoice.currency,
+            value,
+            "refund",
+            reason=f"Refund of {invoice.number} ({note.number})",
+            actor_id=actor_id,
+            credit_note_id=note.id,
+        )
+    elif charge.gateway == "bank_transfer":  # paid by bank transfer: the money goes back the same way, by hand
         apply_outcome(refund, "succeeded", now=now)
     else:  # sent right after the commit; the job is there if this process dies first or the gateway is silent
         outbox.enqueue("jobs.billing.send_refund", str(refund.id), queue="high")
@@ -272,10 +304,30 @@ def _record_refund(
         "invoice.refund",
         actor_id=actor_id,
         target=invoice,
-        after={"refund": str(refund.id), "refunded": format_money(value, invoice.currency), "reason": reason},
+        after={
+            "refund": str(refund.id),
+            "refunded": format_money(value, invoice.currency),
+            "reason": reason,
+            "destination": destination,
+        },
     )
     db.session.commit()
     return refund.id
+
+
+def _refunded_to_card(invoice_id: uuid.UUID) -> int:
+    """What the invoice's credit notes gave back (or are giving back) other than to the credit balance."""
+    total = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Invoice.total), 0))
+        .join(Transaction, Transaction.id == Invoice.transaction_id)
+        .where(
+            Invoice.original_invoice_id == invoice_id,
+            Invoice.kind == "credit_note",
+            Invoice.status != "void",
+            Transaction.gateway != "balance",
+        )
+    )
+    return int(total or 0)
 
 
 def _form_key(key: str) -> str:

@@ -29,7 +29,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.account.services import BillingDetails
-from app.billing import coupons, locks, orders
+from app.billing import coupons, credit, locks, notices, orders
+from app.billing import invoices as invoice_service
 from app.billing.answers import Answers, collect_answers
 from app.billing.gateway import CardDetails, GatewayResult, GatewayUnavailable, PaymentGateway, SavedCard, get_gateway
 from app.billing.gateway.cards import CardEntry, check_card
@@ -156,7 +157,8 @@ def _submit(request: CheckoutRequest) -> CheckoutResult:
         raise ReviewAgain(
             "Your cart or its prices changed since you reviewed it. Check the new total below and pay again."
         )
-    card, errors = _card_errors(request, get_gateway())
+    covered = 0 < quote.total <= credit.balance_of(user.id, quote.currency)
+    card, errors = (None, {}) if covered else _card_errors(request, get_gateway())
     answers, answer_errors = collect_answers(view, request.answers)
     errors |= {answer_error_key(pid, name): msg for pid, found in answer_errors.items() for name, msg in found.items()}
     if errors:
@@ -234,6 +236,9 @@ def _place(
         db.session.rollback()
         raise Conflict(f"You already subscribe to {', '.join(owned)}. Remove it from your cart.")
     _reserve_code(user, attempt, view)
+    held = credit.reserve_for_checkout(attempt)  # the balance pays first; the card only what is left
+    if 0 < attempt.amount <= held:
+        return _paid_by_credit(user, attempt, view, answers, billing)
     if attempt.payment_method == "bank_transfer":
         return _bank_transfer(user, attempt, view, answers, billing)
     gateway = get_gateway()
@@ -244,7 +249,7 @@ def _place(
         kind="charge",
         purpose="checkout",
         status="pending",
-        amount=attempt.amount,
+        amount=attempt.amount - held,
         currency=attempt.currency,
         gateway=gateway.name,
         idempotency_key=f"checkout:{attempt.key}",
@@ -254,9 +259,7 @@ def _place(
     attempt.transaction_id, attempt.status = tx.id, "charging"
     holder_name = card.name if card is not None else saved.holder_name
     attempt.snapshot = orders.snapshot(user, view, answers, card=saved, holder_name=holder_name, billing=billing)
-    call = Call(
-        attempt.id, tx.id, attempt.amount, attempt.currency, saved.token, tx.idempotency_key, _metadata(attempt, tx)
-    )
+    call = Call(attempt.id, tx.id, tx.amount, attempt.currency, saved.token, tx.idempotency_key, _metadata(attempt, tx))
     db.session.commit()  # recorded before any money moves
     return _charge(call)
 
@@ -474,6 +477,22 @@ def _bank_transfer(
     order = orders.load(attempt, user.id)
     due = now + timedelta(days=current_app.config["BANK_TRANSFER_DUE_DAYS"])
     orders.fulfil(attempt, user, order, now=now, billing_method="bank_transfer", label="Bank transfer", due_at=due)
+    db.session.commit()
+    return _outcome(attempt)
+
+
+def _paid_by_credit(
+    user: User, attempt: CheckoutAttempt, view: CartView, answers: Answers, billing: BillingDetails | None
+) -> CheckoutResult:
+    """The credit balance pays the whole order: no gateway call, the order fulfilled and its invoices paid in this
+    one transaction."""
+    now = utcnow()
+    attempt.snapshot = orders.snapshot(user, view, answers, billing=billing)
+    order = orders.load(attempt, user.id)
+    invoices = orders.fulfil(attempt, user, order, now=now, billing_method="card", label="Credit balance", due_at=now)
+    for invoice in invoices:
+        if invoice_service.mark_paid(invoice, now=now):
+            notices.receipt(invoice, paid_on=now)
     db.session.commit()
     return _outcome(attempt)
 

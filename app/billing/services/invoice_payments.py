@@ -107,7 +107,7 @@ def pay(user: User, request: PayRequest) -> PayResult:
         kind="charge",
         purpose=PURPOSE,
         status="pending",
-        amount=invoice.total,
+        amount=invoice.amount_due,  # what the credit balance (spent at renewal) left to pay
         currency=invoice.currency,
         gateway=gateway.name,
         idempotency_key=key,
@@ -119,7 +119,7 @@ def pay(user: User, request: PayRequest) -> PayResult:
         "invoice.payment_started",
         actor_id=user.id,
         target=invoice,
-        after={"card": method.label, "amount": invoice.total, "currency": invoice.currency},
+        after={"card": method.label, "amount": invoice.amount_due, "currency": invoice.currency},
     )
     db.session.commit()  # the attempt exists before any money moves
 

@@ -104,6 +104,9 @@ def _charge_all(pairs: list[tuple[Subscription, Invoice]], batch: renewals.Batch
     renewals.finalize_drafts(batch)
     charges = []
     for sub, invoice in pairs:
+        if renewals.paid_from_credit(sub, invoice, batch):
+            report["paid from credit"] += 1
+            continue
         charge = renewals.record_charge(sub, invoice, batch)
         if charge is None:
             report["charges failed"] += 1

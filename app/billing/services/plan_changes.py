@@ -35,8 +35,8 @@ from flask import current_app
 from sqlalchemy.orm import selectinload
 
 from app import audit
+from app.billing import credit, locks, notices
 from app.billing import invoices as invoice_service
-from app.billing import locks, notices
 from app.billing import plan_changes as changes
 from app.billing.gateway import GatewayUnavailable, get_gateway
 from app.billing.pricing import price_line, seats_problem
@@ -51,6 +51,7 @@ from app.models.base import utcnow
 from app.models.billing import Invoice, PaymentMethod, PlanChange, Subscription, Transaction
 from app.models.catalog import Plan, Product
 from app.models.user import User
+from app.money import format_money
 
 log = logging.getLogger(__name__)
 
@@ -399,12 +400,38 @@ def _apply_now(
     record: PlanChange, sub: Subscription, plan: Plan, shown: Preview, user: User, now: datetime
 ) -> ChangeResult:
     """Nothing to charge (a trial, a downgrade at once, a credit covering a new cycle): switch now; a credit left
-    over becomes a credit note."""
+    over goes to the customer's credit balance, with a credit note saying what it is for."""
     p = shown.proration
     if p.credited:
-        note = changes.proration_document(record, p, user, sub.plan, plan, method="card", label="Credit note")
+        note = changes.proration_document(record, p, user, sub.plan, plan, method="card", label="Credit balance")
         invoice_service.finalize([note], now=now)
         record.invoice_id = note.id
+        credit.add_credit(
+            user.id,
+            note.currency,
+            note.total,
+            "downgrade",
+            reason=f"Unused time, {note.number}",
+            credit_note_id=note.id,
+        )
+        invoice_service.mark_paid(note, now=now)  # credited in full, to the balance
+    changes.apply(record, sub, plan, now)
+    db.session.commit()
+    return ChangeResult(record, _message(record, sub.product, plan))
+
+
+def _paid_by_credit(
+    record: PlanChange, sub: Subscription, plan: Plan, shown: Preview, user: User, now: datetime
+) -> ChangeResult:
+    """The credit balance pays the whole proration invoice: no card, no gateway; the change applies now."""
+    invoice = changes.proration_document(
+        record, shown.proration, user, sub.plan, plan, method="card", label="Credit balance"
+    )
+    invoice_service.finalize([invoice], now=now)
+    credit.apply_to_invoice(invoice)
+    invoice_service.mark_paid(invoice, now=now)
+    notices.receipt(invoice, paid_on=now)
+    record.invoice_id = invoice.id
     changes.apply(record, sub, plan, now)
     db.session.commit()
     return ChangeResult(record, _message(record, sub.product, plan))
@@ -413,6 +440,8 @@ def _apply_now(
 def _charge(
     record: PlanChange, sub: Subscription, plan: Plan, shown: Preview, user: User, now: datetime
 ) -> ChangeResult:
+    if 0 < record.total <= credit.lock_balance(user.id, record.currency).balance:
+        return _paid_by_credit(record, sub, plan, shown, user, now)
     if sub.billing_method != "card":
         db.session.rollback()
         raise Conflict("This subscription is paid by bank transfer: a change with a payment due now needs a card.")
@@ -425,6 +454,7 @@ def _charge(
     gateway = get_gateway()
     invoice = changes.proration_document(record, shown.proration, user, sub.plan, plan, method="card", label=card.label)
     invoice_service.finalize([invoice], now=now)
+    credit.apply_to_invoice(invoice)  # the balance pays first; the card what is left
     tx = Transaction(
         id=uuid.uuid4(),
         user_id=user.id,
@@ -432,7 +462,7 @@ def _charge(
         kind="charge",
         purpose="plan_change",
         status="pending",
-        amount=invoice.total,
+        amount=invoice.amount_due,
         currency=invoice.currency,
         gateway=gateway.name,
         idempotency_key=f"plan_change:{record.id}",
@@ -447,7 +477,7 @@ def _charge(
         target=sub,
         after={"plan": plan.name, "invoice": invoice.number, "amount": invoice.total, "change": str(record.id)},
     )
-    call = (tx.id, record.id, invoice.total, invoice.currency, card.token, tx.idempotency_key)
+    call = (tx.id, record.id, invoice.amount_due, invoice.currency, card.token, tx.idempotency_key)
     description = f"{sub.product.name}: switch to {changes.plan_label(plan, record.to_quantity)}"
     db.session.commit()  # the invoice and the pending payment exist before any money moves
     tx_id, change_id, amount, currency, token, key = call
@@ -515,8 +545,8 @@ def _message(record: PlanChange, product: Product, plan: Plan) -> str:
         return f"The switch of {product.name} to {name} is cancelled."
     if record.total < 0:
         return (
-            f"{product.name} is now on {name}. The unused time is credited in a credit note "
-            "(a credit balance to spend on later invoices is not built yet)."
+            f"{product.name} is now on {name}. The unused time, {format_money(-record.total, record.currency)}, "
+            "is in your credit balance: it pays your next invoices before your card is charged."
         )
     return f"{product.name} is now on {name}."
 
