@@ -19,6 +19,7 @@ from app.billing.invoices import bill_to
 from app.billing.proration import Proration
 from app.dates import format_date
 from app.extensions import db
+from app.models.base import utcnow
 from app.models.billing import Invoice, InvoiceLine, PlanChange, Subscription, Transaction
 from app.models.catalog import Plan
 from app.models.user import User
@@ -92,7 +93,9 @@ def proration_document(
         fee=sign * p.fee,
         fee_percent=p.fee_percent,
         total=sign * p.total,
-        period_start=p.new_period_start,
+        # Not before this very instant: the proration is reckoned to the second, but a subscription bought (or
+        # changed) earlier in the same second holds an invoice starting then (one invoice per period start).
+        period_start=max(p.new_period_start, utcnow()),
         period_end=p.new_period_end,
         bill_to=bill_to(user),
         note=(

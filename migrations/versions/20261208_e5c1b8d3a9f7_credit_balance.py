@@ -1,7 +1,7 @@
 """credit balance: credit_balance (per user and currency), credit_entry (the ledger), invoice.credit_applied
 
 Revision ID: e5c1b8d3a9f7
-Revises: d4e7a2b9c1f0
+Revises: e1c5a7f3b920
 Create Date: 2026-12-08 00:30:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "e5c1b8d3a9f7"
-down_revision = "d4e7a2b9c1f0"
+down_revision = "e1c5a7f3b920"
 branch_labels = None
 depends_on = None
 

@@ -289,11 +289,6 @@ def test_invoices_and_subscriptions_page_by_cursor_newest_first(client, shop, ad
     problem_of(client.get("/api/v1/invoices", query_string={"cursor": "forged"}, headers=ada), 422)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plan-change service: the upgrade's proration invoice takes the period's start, which the bought "
-    "period's invoice already holds (uq_invoice_subscription_period) -> IntegrityError, a 500",
-)
 def test_an_upgrade_of_a_subscription_bought_at_checkout_is_applied(client, shop, ada):
     sub = client.post("/api/v1/subscriptions/purchase", json=_purchase(shop), headers=ada).get_json()["subscriptions"][
         0
