@@ -107,6 +107,7 @@ SENTENCES: dict[str, str] = {
     "checkout.declined": "{actor}'s payment was declined ({after_code})",
     "checkout.refunded": "{actor}'s payment was refunded ({after_reason})",
     "coupon.created": "{actor} created the coupon {after_code}",
+    "coupon.code_added": "{actor} added the code {after_code} to the coupon {target}",
     "coupon.deactivated": "{actor} deactivated the coupon {target}",
     "invoice.mark_paid": "{actor} marked invoice {target} ({amount}) as paid",
     "invoice.void": "{actor} voided invoice {target} ({amount})",

@@ -1,4 +1,5 @@
-"""Coupons: the list (with each one's codes and redemptions), a new coupon with its first code, deactivate.
+"""Coupons: the list (with each one's codes and redemptions), a new coupon with its first code, another code
+for a coupon, deactivate.
 Need catalog.manage, like the products and plans whose prices they change."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice
 
 from app.admin import bp, queries
-from app.admin.forms import CouponForm
+from app.admin.forms import CodeForm, CouponForm
 from app.admin.staff import staff_id
 from app.auth.permissions import permission_required
 from app.billing import coupons
@@ -18,9 +19,20 @@ from app.web import render_form, see_other, service_errors
 PERMISSION = "catalog.manage"
 
 
-def _page(form: CouponForm) -> ResponseReturnValue:
+def _page(form: CouponForm, code_form: CodeForm | None = None) -> ResponseReturnValue:
     form.products.choices = [SelectChoice(value, label) for value, label in queries.product_choices()]
-    return render_form("admin/coupons.html", form, coupons=coupons.listing(), describe=coupons.describe)
+    listing = coupons.listing()
+    code_form = code_form or CodeForm(formdata=None, prefix="add")
+    code_form.coupon.choices = [
+        SelectChoice(str(c.id), f"{', '.join(x.code for x in c.codes)} — {coupons.describe(c)}")
+        for c in listing
+        if c.active
+    ]
+    # A refused new code answers with its own status (the new-coupon form is blank then).
+    status = getattr(code_form, "status", None) or (400 if code_form.errors else None)
+    return render_form(
+        "admin/coupons.html", form, status, code_form=code_form, coupons=listing, describe=coupons.describe
+    )
 
 
 @bp.get("/coupons")
@@ -38,6 +50,17 @@ def coupon_create() -> ResponseReturnValue:
             code = coupons.create(form.command(), actor_id=staff_id())
             return see_other("admin.coupons_list", message=f"Coupon created with the code {code.code}.")
     return _page(form)
+
+
+@bp.post("/coupons/codes")
+@permission_required(PERMISSION)
+def coupon_add_code() -> ResponseReturnValue:
+    form = CodeForm(prefix="add")
+    if form.validate_on_submit():
+        with service_errors(form):
+            code = coupons.add_code(form.coupon_id(), form.command(), actor_id=staff_id())
+            return see_other("admin.coupons_list", message=f"Code {code.code} added to the coupon.")
+    return _page(CouponForm(formdata=None), form)
 
 
 @bp.post("/coupons/<uuid:coupon_id>/deactivate")

@@ -23,7 +23,7 @@ from app.admin.queries import BillingFilters
 from app.admin.services import Message, PlanValues, ProductValues
 from app.auth.forms import CheckboxesField
 from app.billing import coupons
-from app.billing.coupons import CouponValues
+from app.billing.coupons import CodeValues, CouponValues
 from app.billing.seller import SellerDetails
 from app.errors import ValidationError as AppValidationError
 from app.http_guards import int_id
@@ -402,3 +402,38 @@ class CouponForm(FlaskForm):
             first_purchase_only=bool(self.first_purchase_only.data),
             product_ids=product_ids,
         )
+
+
+class CodeForm(FlaskForm):
+    """Another promotion code for an existing coupon. `command()` parses the text (ValidationError beside the
+    field); the coupon service decides the rest. Its fields are prefixed (`add-`) to live beside CouponForm."""
+
+    coupon = SelectField("Coupon", choices=[], validate_choice=False)
+    code = StringField("New promotion code")
+    max_redemptions = StringField("Maximum redemptions of this code")
+    expires_at = StringField("This code expires (YYYY-MM-DD)")  # the service's name: its errors land here
+
+    def coupon_id(self) -> uuid.UUID:
+        try:
+            return uuid.UUID(str(self.coupon.data or ""))
+        except ValueError:
+            raise AppValidationError({"coupon": "Choose a coupon from the list."}) from None
+
+    def command(self) -> CodeValues:
+        errors: dict[str, str] = {}
+        maximum = None
+        text = _text(self.max_redemptions.data)
+        if text:
+            if not text.isdigit() or len(text) > 9:
+                errors["max_redemptions"] = "Enter a whole number."
+            else:
+                maximum = int(text)
+        expires_at = None
+        if _text(self.expires_at.data):
+            try:
+                expires_at = datetime.combine(date.fromisoformat(_text(self.expires_at.data)), time.max, tzinfo=UTC)
+            except ValueError:
+                errors["expires_at"] = "Enter a date as YYYY-MM-DD."
+        if errors:
+            raise AppValidationError(errors)
+        return CodeValues(code=_text(self.code.data), max_redemptions=maximum, expires_at=expires_at)

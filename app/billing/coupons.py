@@ -1,7 +1,8 @@
 """Coupons and promotion codes: creating them, checking a code against a cart, and counting its uses.
 
-`create` is the one way a coupon and its first code are made (the admin page and `flask billing
-coupon create` both call it). `check` says whether a typed code applies to a cart's lines now, with
+`create` is the one way a coupon and its first code are made, `add_code` the one way it gets another
+(the admin page and `flask billing coupon create` / `add-code` call them).
+`check` says whether a typed code applies to a cart's lines now, with
 a message for each refusal; it reserves nothing, so a code sitting in a cart holds no place.
 When an order is placed, `reserve` takes a place under the code's and the coupon's limits, under
 their row locks, in the transaction that records the attempt (before any money moves): the last
@@ -39,6 +40,7 @@ JUST_USED_UP = "This code has just been used up — review your order."
 NOT_APPLICABLE = "This code doesn't apply to anything in your cart."
 NOT_FIRST = "This code is only for a first purchase."
 INACTIVE = "This code is no longer valid."
+DUPLICATE = "That code already exists."
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,15 @@ class CouponValues:
     product_ids: list[uuid.UUID] = field(default_factory=list)
     plan_ids: list[uuid.UUID] = field(default_factory=list)
     name: str = ""
+
+
+@dataclass(frozen=True)
+class CodeValues:
+    """Another promotion code for an existing coupon, with limits of its own."""
+
+    code: str
+    max_redemptions: int | None = None
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -88,12 +99,22 @@ def normalize(raw: str) -> str:
     return (raw or "").strip().upper()
 
 
-def _check_values(values: CouponValues, now: datetime) -> dict[str, str]:
+def _code_errors(code: str, max_redemptions: int | None, expires_at: datetime | None, now: datetime) -> dict[str, str]:
+    """What is wrong with a promotion code and its own limits (the same rules for a first and a further code)."""
     errors: dict[str, str] = {}
-    if not CODE_RE.match(values.code):
+    if not CODE_RE.match(code):
         errors["code"] = "A code is 3 to 40 letters, digits, - or _."
-    elif db.session.scalar(sa.select(PromotionCode.id).where(sa.func.lower(PromotionCode.code) == values.code.lower())):
-        errors["code"] = "That code already exists."
+    elif db.session.scalar(sa.select(PromotionCode.id).where(sa.func.lower(PromotionCode.code) == code.lower())):
+        errors["code"] = DUPLICATE
+    if max_redemptions is not None and not 1 <= max_redemptions <= 1_000_000:
+        errors["max_redemptions"] = "Maximum redemptions is from 1 to 1,000,000."
+    if expires_at is not None and expires_at <= now:
+        errors["expires_at"] = "The expiry must be in the future."
+    return errors
+
+
+def _check_values(values: CouponValues, now: datetime) -> dict[str, str]:
+    errors = _code_errors(values.code, values.max_redemptions, values.expires_at, now)
     if (values.percent_off is None) == (values.amount_off is None):
         errors["percent_off"] = "Give either a percent off or an amount off."
     elif values.percent_off is not None and not Decimal(1) <= values.percent_off <= Decimal(100):
@@ -109,10 +130,6 @@ def _check_values(values: CouponValues, now: datetime) -> dict[str, str]:
         errors["cycles"] = "A repeating coupon lasts 1 to 120 invoices."
     elif values.duration != "repeating" and values.cycles is not None:
         errors["cycles"] = "Only a repeating coupon has a number of invoices."
-    if values.max_redemptions is not None and not 1 <= values.max_redemptions <= 1_000_000:
-        errors["max_redemptions"] = "Maximum redemptions is from 1 to 1,000,000."
-    if values.expires_at is not None and values.expires_at <= now:
-        errors["expires_at"] = "The expiry must be in the future."
     return errors
 
 
@@ -144,10 +161,62 @@ def create(values: CouponValues, *, actor_id: uuid.UUID | None, now: datetime | 
         db.session.flush()
     except sa.exc.IntegrityError:  # the same code typed by two admins at once
         db.session.rollback()
-        raise ValidationError({"code": "That code already exists."}) from None
+        raise ValidationError({"code": DUPLICATE}) from None
     audit.record("coupon.created", actor_id=actor_id, target=coupon, after={**coupon.terms(), "code": code.code})
     db.session.commit()
     return code
+
+
+def add_code(
+    coupon_id: uuid.UUID, values: CodeValues, *, actor_id: uuid.UUID | None, now: datetime | None = None
+) -> PromotionCode:
+    """Another promotion code for the coupon, with its own maximum redemptions and expiry (the coupon's own
+    limits still hold over all its codes); audited and committed. Raises NotFound, ValidationError."""
+    now = now or utcnow()
+    coupon = db.session.scalar(sa.select(Coupon).where(Coupon.id == coupon_id).with_for_update())
+    if coupon is None:
+        raise NotFound("No such coupon.")
+    text = normalize(values.code)
+    errors = _code_errors(text, values.max_redemptions, values.expires_at, now)
+    if errors:
+        db.session.rollback()
+        raise ValidationError(errors)
+    code = PromotionCode(
+        id=uuid.uuid4(),
+        coupon_id=coupon.id,
+        code=text,
+        max_redemptions=values.max_redemptions,
+        expires_at=values.expires_at,
+        created_at=now,
+    )
+    db.session.add(code)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:  # the same code typed by two admins at once
+        db.session.rollback()
+        raise ValidationError({"code": DUPLICATE}) from None
+    audit.record(
+        "coupon.code_added",
+        actor_id=actor_id,
+        target=coupon,
+        after={
+            "code": code.code,
+            "max_redemptions": code.max_redemptions,
+            "expires_at": code.expires_at.isoformat() if code.expires_at else None,
+        },
+    )
+    db.session.commit()
+    return code
+
+
+def coupon_id_for(ref: str) -> uuid.UUID | None:
+    """The coupon a command names by its id or by one of its codes; None when there is none."""
+    try:
+        coupon_id = uuid.UUID(ref.strip())
+    except ValueError:
+        code = find(ref)
+        return code.coupon_id if code is not None else None
+    return coupon_id if db.session.get(Coupon, coupon_id) is not None else None
 
 
 def deactivate(coupon_id: uuid.UUID, *, actor_id: uuid.UUID | None) -> Coupon:

@@ -1,4 +1,4 @@
-"""flask billing run [--dry-run] [--at INSTANT] · flask billing reconcile · flask billing coupon create."""
+"""flask billing run [--dry-run] [--at INSTANT] · flask billing reconcile · flask billing coupon create / add-code."""
 
 from __future__ import annotations
 
@@ -128,11 +128,39 @@ def coupon_create_command(
     try:
         created = coupons.create(values, actor_id=None)
     except ValidationError as exc:
-        options = {"expires_at": "expires"}  # the service's field names, as this command's options
-        raise click.ClickException(
-            "; ".join(f"--{options.get(k, k).replace('_', '-')}: {v}" for k, v in exc.errors.items())
-        ) from None
+        raise click.ClickException(_option_errors(exc.errors)) from None
     click.echo(f"Created coupon {created.coupon_id} with promotion code {created.code}.")
+
+
+@coupon_group.command("add-code")
+@click.option("--coupon", "coupon_ref", required=True, help="The coupon: its id, or one of its codes.")
+@click.option("--code", required=True, help="The new promotion code (case-insensitive).")
+@click.option("--max-redemptions", type=click.IntRange(1), default=None, help="How often this code can be used.")
+@click.option("--expires", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="YYYY-MM-DD (UTC).")
+def coupon_add_code_command(coupon_ref: str, code: str, max_redemptions: int | None, expires: datetime | None) -> None:
+    """Add another promotion code to an existing coupon."""
+    from app.billing import coupons
+    from app.errors import ValidationError
+
+    coupon_id = coupons.coupon_id_for(coupon_ref)
+    if coupon_id is None:
+        raise click.ClickException(f"--coupon: no coupon has the id or code {coupon_ref!r}.")
+    values = coupons.CodeValues(
+        code=code,
+        max_redemptions=max_redemptions,
+        expires_at=datetime.combine(expires.date(), time.max, tzinfo=UTC) if expires else None,
+    )
+    try:
+        added = coupons.add_code(coupon_id, values, actor_id=None)
+    except ValidationError as exc:
+        raise click.ClickException(_option_errors(exc.errors)) from None
+    click.echo(f"Added promotion code {added.code} to coupon {added.coupon_id}.")
+
+
+def _option_errors(errors: dict[str, str]) -> str:
+    """The coupon service's field errors, named as this group's options."""
+    options = {"expires_at": "expires"}
+    return "; ".join(f"--{options.get(k, k).replace('_', '-')}: {v}" for k, v in errors.items())
 
 
 def register(app: Flask) -> None:

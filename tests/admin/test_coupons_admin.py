@@ -103,3 +103,67 @@ def billing_shop(app):
         result = checkout.ids(checkout.catalog())
         db.session.remove()
     return result
+
+
+# --- another code for a coupon ------------------------------------------------------------------------------
+
+
+def _coupon_id(app):
+    with app.app_context():
+        return str(db.session.scalar(sa.select(Coupon.id)))
+
+
+def test_an_admin_adds_a_second_code_with_its_own_limits_audited(app, admin_client):
+    admin_client.post("/admin/coupons", data=GOOD)
+    data = {"add-coupon": _coupon_id(app), "add-code": "autumn", "add-max_redemptions": "3"}
+    data["add-expires_at"] = "2030-01-31"
+    assert admin_client.post("/admin/coupons/codes", data=data).status_code == 303
+    page = _text(admin_client.get("/admin/coupons").get_data(as_text=True))
+    assert "Code AUTUMN added to the coupon." in page and "SPRING , AUTUMN" in page
+    with app.app_context():
+        code = db.session.scalar(sa.select(PromotionCode).where(PromotionCode.code == "AUTUMN"))
+        assert code.max_redemptions == 3 and code.expires_at.date().isoformat() == "2030-01-31"
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "coupon.code_added"))
+        assert event.actor_id == admin_client.user_id and event.after["code"] == "AUTUMN"
+        assert event.target_id == str(code.coupon_id)
+
+
+def test_support_staff_without_catalog_manage_cannot_add_a_code(app, admin_client, support_client):
+    admin_client.post("/admin/coupons", data=GOOD)
+    data = {"add-coupon": _coupon_id(app), "add-code": "AUTUMN"}
+    assert support_client.post("/admin/coupons/codes", data=data).status_code == 403
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PromotionCode)) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"add-code": "Spring"}, "add-code", "That code already exists."),
+        ({"add-code": "a b"}, "add-code", "A code is 3 to 40 letters"),
+        ({"add-max_redemptions": "many"}, "add-max_redemptions", "Enter a whole number."),
+        ({"add-max_redemptions": "0"}, "add-max_redemptions", "Maximum redemptions is from 1 to 1,000,000."),
+        ({"add-expires_at": "2001-01-01"}, "add-expires_at", "The expiry must be in the future."),
+        ({"add-expires_at": "31/01/2030"}, "add-expires_at", "Enter a date as YYYY-MM-DD."),
+        ({"add-coupon": "not-a-coupon"}, "add-coupon", "Choose a coupon from the list."),
+    ],
+)
+def test_a_bad_or_duplicate_new_code_is_explained_beside_its_field_and_adds_nothing(
+    app, admin_client, changes, field, message
+):
+    admin_client.post("/admin/coupons", data=GOOD)
+    data = {"add-coupon": _coupon_id(app), "add-code": "AUTUMN", **changes}
+    response = admin_client.post("/admin/coupons/codes", data=data)
+    assert response.status_code == 400
+    html_page = response.get_data(as_text=True)
+    error = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', html_page)
+    assert error and message in html.unescape(error.group(1))
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PromotionCode)) == 1
+        assert db.session.scalar(sa.select(AuditEvent.id).where(AuditEvent.action == "coupon.code_added")) is None
+
+
+def test_adding_a_code_to_an_unknown_coupon_is_404(app, admin_client):
+    admin_client.post("/admin/coupons", data=GOOD)
+    data = {"add-coupon": "00000000-0000-0000-0000-000000000009", "add-code": "AUTUMN"}
+    assert admin_client.post("/admin/coupons/codes", data=data).status_code == 404

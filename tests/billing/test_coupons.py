@@ -385,6 +385,68 @@ def test_the_command_refuses_bad_options_and_creates_nothing(app, runner, args, 
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Coupon)) == 0
 
 
+def _add_code(runner, *args):
+    return runner.invoke(args=["billing", "coupon", "add-code", *args])
+
+
+@pytest.mark.parametrize("by", ["code", "id"])
+def test_the_command_adds_a_code_to_a_coupon_named_by_its_id_or_a_code(app, runner, by):
+    with app.app_context():
+        make()
+        coupon_id = str(db.session.scalar(sa.select(Coupon.id)))
+    ref = "save20" if by == "code" else coupon_id
+    result = _add_code(runner, "--coupon", ref, "--code", "again", "--max-redemptions", "2", "--expires", "2030-06-30")
+    assert result.exit_code == 0, result.output
+    assert f"Added promotion code AGAIN to coupon {coupon_id}." in result.output
+    with app.app_context():
+        code = db.session.scalar(sa.select(PromotionCode).where(PromotionCode.code == "AGAIN"))
+        assert str(code.coupon_id) == coupon_id and code.max_redemptions == 2
+        assert code.expires_at == datetime(2030, 6, 30, 23, 59, 59, 999999, tzinfo=UTC)
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "coupon.code_added"))
+        assert event.actor_id is None and event.after["code"] == "AGAIN"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--coupon", "NOSUCH", "--code", "AGAIN"], "--coupon: no coupon has the id or code 'NOSUCH'."),
+        (["--coupon", "00000000-0000-0000-0000-000000000009", "--code", "AGAIN"], "--coupon: no coupon"),
+        (["--coupon", "SAVE20", "--code", "Save20"], "--code: That code already exists."),
+        (["--coupon", "SAVE20", "--code", "a b"], "--code: A code is 3 to 40 letters"),
+        (["--coupon", "SAVE20", "--code", "AGAIN", "--expires", "2001-01-01"], "--expires: The expiry must be"),
+        (["--coupon", "SAVE20", "--code", "AGAIN", "--max-redemptions", "0"], "0 is not in the range"),
+    ],
+)
+def test_the_add_code_command_refuses_bad_options_and_adds_nothing(app, runner, args, message):
+    with app.app_context():
+        make()
+    result = _add_code(runner, *args)
+    assert result.exit_code != 0 and message in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PromotionCode)) == 1
+
+
+def test_a_second_code_discounts_at_checkout_under_its_own_limit(app, runner, signed_in, user, shop, gateway):
+    with app.app_context():
+        make(max_redemptions=10)
+    assert _add_code(runner, "--coupon", "SAVE20", "--code", "FRIEND", "--max-redemptions", "1").exit_code == 0
+    add_to_cart(signed_in, shop["crm_team"])
+    applied = _apply(signed_in, "friend")
+    assert applied.status_code == 200 and "Promo code FRIEND (20% off)" in _text(applied.get_data(as_text=True))
+    assert pay(signed_in).status_code == 303
+    assert [c["amount"] for c in gateway.charges()] == [4312]
+    with app.app_context():
+        friend = db.session.scalar(sa.select(PromotionCode).where(PromotionCode.code == "FRIEND"))
+        first = db.session.scalar(sa.select(PromotionCode).where(PromotionCode.code == "SAVE20"))
+        assert (friend.times_redeemed, first.times_redeemed) == (1, 0)
+        assert db.session.get(Coupon, friend.coupon_id).times_redeemed == 1
+    # FRIEND's one use is gone; the coupon's first code still has places under the coupon's limit of 10.
+    add_to_cart(signed_in, shop["analytics_yearly"])
+    refused = _apply(signed_in, "FRIEND")
+    assert refused.status_code == 400 and coupons.USED_UP in _text(refused.get_data(as_text=True))
+    assert _apply(signed_in, "SAVE20").status_code == 200
+
+
 # --- renewals -------------------------------------------------------------------------------------------------
 
 
