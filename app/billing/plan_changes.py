@@ -185,6 +185,23 @@ def declined(tx: Transaction, now: datetime, message: str) -> None:
     )
 
 
+def due_at_renewal(sub: Subscription) -> PlanChange | None:
+    """The scheduled change the next renewal applies before it bills (what `apply_due` finds at the period end),
+    or None. Read only: the upcoming-invoice preview prices the renewal with it."""
+    if sub.current_period_end is None:
+        return None
+    return db.session.scalar(
+        sa.select(PlanChange)
+        .options(selectinload(PlanChange.to_plan))
+        .where(
+            PlanChange.subscription_id == sub.id,
+            PlanChange.status == "scheduled",
+            PlanChange.effective_at <= sub.current_period_end,
+        )
+        .limit(1)
+    )
+
+
 def apply_due(subs: list[Subscription], now: datetime) -> int:
     """Apply the scheduled changes of these (locked) subscriptions that are due, before they are renewed.
     Returns how many were applied."""

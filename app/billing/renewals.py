@@ -32,7 +32,8 @@ from app.billing.settlement import apply_outcome, renewal_failed, renewed
 from app.catalog.fees import current_percent
 from app.extensions import db
 from app.models.base import UUIDPk
-from app.models.billing import Invoice, PaymentMethod, Subscription, Transaction
+from app.models.billing import Invoice, PaymentMethod, PlanChange, Subscription, Transaction
+from app.models.catalog import Plan
 from app.models.credit import CreditBalance
 from app.models.user import User
 
@@ -84,15 +85,23 @@ def load_batch(subs: list[Subscription], now: datetime) -> Batch:
     return batch
 
 
-def next_period(sub: Subscription) -> tuple[datetime, datetime]:
+def billed(sub: Subscription, change: PlanChange | None = None) -> tuple[Plan, int]:
+    """The plan and seats the next renewal bills: the subscription's own, or those of the change scheduled for
+    the period end (which `plan_changes.apply` switches the subscription to before the renewal is billed)."""
+    return (change.to_plan, change.to_quantity) if change is not None else (sub.plan, sub.quantity)
+
+
+def next_period(sub: Subscription, change: PlanChange | None = None) -> tuple[datetime, datetime]:
     start = sub.current_period_end or sub.trial_end or sub.started_at
-    return start, add_cycle(start, sub.plan.billing_cycle)
+    return start, add_cycle(start, billed(sub, change)[0].billing_cycle)
 
 
-def next_line(sub: Subscription, fee_percent: Decimal) -> PricedLine:
+def next_line(sub: Subscription, fee_percent: Decimal, change: PlanChange | None = None) -> PricedLine:
     """What the next period costs: the plan line as renewals bill it, with the subscription's coupon while its
-    duration lasts (the upcoming-invoice preview uses it too)."""
-    return price_line(sub.plan, sub.product, sub.quantity, fee_percent, coupons.renewal_terms(sub))
+    duration lasts. The upcoming-invoice preview passes the change scheduled for the period end, which the
+    lifecycle run applies before it calls this: both price the same plan and seats."""
+    plan, quantity = billed(sub, change)
+    return price_line(plan, sub.product, quantity, fee_percent, coupons.renewal_terms(sub))
 
 
 def invoice_for(sub: Subscription, batch: Batch, method: str, label: str) -> Invoice:

@@ -2,7 +2,9 @@
 
 The lines come from the functions a renewal bills with (`renewals.next_line`, `renewals.next_period`,
 `invoices.build_lines`) at today's prices and platform fee, so the preview is the invoice the
-lifecycle run will issue unless a price or the fee changes first. A retry bills the open invoice
+lifecycle run will issue unless a price or the fee changes first. A downgrade (or fewer seats) scheduled
+for the period end is applied by that run before it bills, so the preview prices the new plan and seats
+(`switch` names them). A retry bills the open invoice
 again, so for a past-due subscription the preview is that invoice's own lines. Read only.
 """
 
@@ -15,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
-from app.billing import credit, renewals
+from app.billing import credit, plan_changes, renewals
 from app.billing.invoices import build_lines
 from app.catalog.fees import current_percent
 from app.dates import format_date
@@ -36,6 +38,7 @@ class Upcoming:
     retry_of: Invoice | None = None  # past due: the open invoice the next try bills again
     # What the customer's credit balance would pay of it, as the balance is now (renewals spend it first).
     from_credit: int = 0
+    switch: str = ""  # the plan (and seats) a change scheduled for the period end switches to first
 
     @property
     def total(self) -> int:
@@ -71,12 +74,20 @@ def upcoming_invoice(sub: Subscription, card: PaymentMethod | None) -> Upcoming:
 
 
 def _next(sub: Subscription, card: PaymentMethod | None, note: str) -> Upcoming:
-    period = renewals.next_period(sub)
-    line = renewals.next_line(sub, current_percent())
+    # The lifecycle run applies scheduled changes at a renewal, not at a trial's end.
+    change = plan_changes.due_at_renewal(sub) if sub.status == "active" else None
+    period = renewals.next_period(sub, change)
+    line = renewals.next_line(sub, current_percent(), change)
     lines = build_lines(line)
     from_credit = min(credit.balance_of(sub.user_id, line.currency), sum(x.amount for x in lines))
     return Upcoming(
-        period[0], note=note, lines=lines, currency=line.currency, period=period, from_credit=max(from_credit, 0)
+        period[0],
+        note=note,
+        lines=lines,
+        currency=line.currency,
+        period=period,
+        from_credit=max(from_credit, 0),
+        switch=plan_changes.plan_label(*renewals.billed(sub, change)) if change is not None else "",
     )
 
 
