@@ -341,7 +341,7 @@ class CouponForm(FlaskForm):
     )
     cycles = StringField("Invoices (repeating)")
     max_redemptions = StringField("Maximum redemptions")
-    expires = StringField("Expires (YYYY-MM-DD)")
+    expires_at = StringField("Expires (YYYY-MM-DD)")  # the service's name: its errors land here
     first_purchase_only = BooleanField("First purchase only")
     products = CheckboxesField("Only for these products (none: all)", choices=[])
 
@@ -374,12 +374,12 @@ class CouponForm(FlaskForm):
         else:
             errors["kind"] = "Choose percent off or amount off."
         expires_at = None
-        if _text(self.expires.data):
+        if _text(self.expires_at.data):
             try:
-                day = date.fromisoformat(_text(self.expires.data))
+                day = date.fromisoformat(_text(self.expires_at.data))
                 expires_at = datetime.combine(day, time.max, tzinfo=UTC)
             except ValueError:
-                errors["expires"] = "Enter a date as YYYY-MM-DD."
+                errors["expires_at"] = "Enter a date as YYYY-MM-DD."
         cycles = whole("cycles", self.cycles.data)
         maximum = whole("max_redemptions", self.max_redemptions.data)
         product_ids = []

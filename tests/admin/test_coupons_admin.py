@@ -57,7 +57,7 @@ def test_an_amount_off_is_typed_in_major_units(app, admin_client):
         ({"code": "a b"}, "A code is 3 to 40 letters"),
         ({"cycles": ""}, "A repeating coupon lasts 1 to 120 invoices."),
         ({"cycles": "-2"}, "Enter a whole number."),
-        ({"expires": "31/12/2030"}, "Enter a date as YYYY-MM-DD."),
+        ({"expires_at": "31/12/2030"}, "Enter a date as YYYY-MM-DD."),
         ({"kind": "amount", "amount_off": "5.001", "currency": "USD"}, "Enter an amount such as 5.00."),
         ({"kind": "amount", "amount_off": "5", "currency": ""}, "An amount off needs its currency"),
         ({"products": "not-a-product"}, "Choose products from the list."),
@@ -167,3 +167,13 @@ def test_adding_a_code_to_an_unknown_coupon_is_404(app, admin_client):
     admin_client.post("/admin/coupons", data=GOOD)
     data = {"add-coupon": "00000000-0000-0000-0000-000000000009", "add-code": "AUTUMN"}
     assert admin_client.post("/admin/coupons/codes", data=data).status_code == 404
+
+
+def test_a_past_expiry_on_a_new_coupon_is_explained_beside_the_expiry_field(app, admin_client):
+    response = admin_client.post("/admin/coupons", data={**GOOD, "expires_at": "2001-01-01"})
+    assert response.status_code == 400
+    raw = response.get_data(as_text=True)
+    field = raw.split('name="expires_at"', 2)[-1]  # the new-coupon form's field (the add-a-code one is prefixed)
+    assert "The expiry must be in the future." in _text(
+        field.split("</div>", 1)[0] + raw.split('name="expires_at"', 2)[-2].rsplit('<div class="field', 1)[-1]
+    )
