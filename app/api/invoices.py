@@ -7,9 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import make_response
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from app.api import billing_schemas as bs
@@ -18,9 +16,9 @@ from app.api.kit import ApiBlueprint, current_token
 from app.billing import invoices as invoice_service
 from app.billing.pdf import render_invoice_pdf
 from app.billing.services import payment_methods as payment_method_service
-from app.errors import NotFound, ValidationError
-from app.extensions import db, limiter
-from app.models.billing import Invoice, Transaction
+from app.errors import ValidationError
+from app.extensions import limiter
+from app.models.billing import Invoice
 
 blp = ApiBlueprint("api_invoices", __name__, url_prefix="/api/v1/invoices", description="Your invoices.")
 payments_blp = ApiBlueprint("api_payments", __name__, url_prefix="/api/v1/payments", description="Your payments.")
@@ -52,17 +50,7 @@ def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 def list_invoices(args: dict[str, Any]) -> dict[str, Any]:
     """Your issued invoices and credit notes (the invoices page's), newest first; pages by `next_cursor`."""
     limit = args["limit"]
-    query = (
-        sa.select(Invoice)
-        .options(selectinload(Invoice.lines))
-        .where(Invoice.user_id == current_token().user_id, Invoice.status != "draft", Invoice.issued_at.is_not(None))
-        .order_by(Invoice.issued_at.desc(), Invoice.id.desc())
-        .limit(limit + 1)
-    )
-    after = _position(args["cursor"])
-    if after is not None:
-        query = query.where(sa.tuple_(Invoice.issued_at, Invoice.id) < sa.tuple_(*after))
-    rows = list(db.session.scalars(query))
+    rows = invoice_service.issued_before(current_token().user_id, _position(args["cursor"]), limit + 1)
     cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
@@ -110,16 +98,7 @@ def card_setup() -> dict[str, str]:
 @payments_blp.response(200, bs.PaymentOut)
 def get_payment(payment_id: uuid.UUID) -> dict[str, Any]:
     """One of your payments (a charge or a refund) and the invoices it paid."""
-    user_id = current_token().user_id
-    tx = db.session.scalar(sa.select(Transaction).where(Transaction.id == payment_id, Transaction.user_id == user_id))
-    if tx is None:
-        raise NotFound("We couldn't find that payment.")
-    invoices = db.session.scalars(
-        sa.select(Invoice)
-        .options(selectinload(Invoice.lines))
-        .where(Invoice.transaction_id == tx.id, Invoice.user_id == user_id, Invoice.status != "draft")
-        .order_by(Invoice.number)
-    ).all()
+    tx, invoices = invoice_service.payment_for_user(current_token().user_id, payment_id)
     fields = ("id", "kind", "purpose", "status", "amount", "currency", "subscription_id", "failure_message")
     return {
         **{name: getattr(tx, name) for name in fields},

@@ -14,7 +14,7 @@ from app.billing import numbering, seller
 from app.billing.pricing import PricedLine
 from app.errors import NotFound
 from app.extensions import db
-from app.models.billing import Invoice, InvoiceLine
+from app.models.billing import Invoice, InvoiceLine, Transaction
 from app.models.user import User
 from app.money import percent_text
 
@@ -195,6 +195,20 @@ def for_user(user_id: uuid.UUID, page: int = 1) -> tuple[list[Invoice], bool]:
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
+def issued_before(user_id: uuid.UUID, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Invoice]:
+    """A user's issued invoices and credit notes, newest first, after the (issued_at, id) keyset position."""
+    query = (
+        sa.select(Invoice)
+        .options(selectinload(Invoice.lines))
+        .where(Invoice.user_id == user_id, Invoice.status != "draft", Invoice.issued_at.is_not(None))
+        .order_by(Invoice.issued_at.desc(), Invoice.id.desc())
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(sa.tuple_(Invoice.issued_at, Invoice.id) < sa.tuple_(*after))
+    return list(db.session.scalars(query))
+
+
 def get_for_user(user_id: uuid.UUID, invoice_id: uuid.UUID | str) -> Invoice:
     """The invoice with its lines, if it belongs to `user_id`; otherwise NotFound (never 403: no probing)."""
     try:
@@ -234,3 +248,17 @@ def by_subscription(subscription_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[I
             if invoice.subscription_id is not None:  # always: the query selects by it
                 grouped[invoice.subscription_id].append(invoice)
     return grouped
+
+
+def payment_for_user(user_id: uuid.UUID, payment_id: uuid.UUID) -> tuple[Transaction, list[Invoice]]:
+    """One of this user's payments (a charge or a refund) and the issued invoices it paid. NotFound otherwise."""
+    tx = db.session.scalar(sa.select(Transaction).where(Transaction.id == payment_id, Transaction.user_id == user_id))
+    if tx is None:
+        raise NotFound("We couldn't find that payment.")
+    invoices = db.session.scalars(
+        sa.select(Invoice)
+        .options(selectinload(Invoice.lines))
+        .where(Invoice.transaction_id == tx.id, Invoice.user_id == user_id, Invoice.status != "draft")
+        .order_by(Invoice.number)
+    ).all()
+    return tx, list(invoices)

@@ -93,6 +93,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "total": "$53.90",
         "paid_on": "2026-11-22T10:00:00Z",
         "invoice_url": f"{_B}/invoices/3f2a",
+        "from_credit": "$10.00",
         "lines": [
             {"description": "Pipeline CRM · Team (monthly)", "amount": "$49.00"},
             {"description": "Platform fee (10%)", "amount": "$4.90"},
