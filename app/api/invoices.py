@@ -4,7 +4,6 @@ and the Stripe card set-up a purchase pays with."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from flask import make_response
@@ -16,7 +15,6 @@ from app.api.kit import ApiBlueprint, current_token
 from app.billing import invoices as invoice_service
 from app.billing.pdf import render_invoice_pdf
 from app.billing.services import payment_methods as payment_method_service
-from app.errors import ValidationError
 from app.extensions import limiter
 from app.models.billing import Invoice
 
@@ -32,17 +30,6 @@ def _user_key() -> str:
     return f"card-setup:{current_token().user_id}"
 
 
-def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    value = pagination.decode(cursor)
-    if value is None:
-        return None
-    try:
-        when, ident = value
-        return datetime.fromisoformat(when), uuid.UUID(ident)
-    except (TypeError, ValueError):
-        raise ValidationError({"cursor": pagination.BAD_CURSOR}) from None
-
-
 @blp.route("", methods=["GET"])
 @blp.auth("read")
 @blp.arguments(schemas.PageQuery, location="query")
@@ -50,11 +37,11 @@ def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 def list_invoices(args: dict[str, Any]) -> dict[str, Any]:
     """Your issued invoices and credit notes (the invoices page's), newest first; pages by `next_cursor`."""
     limit = args["limit"]
-    rows = invoice_service.issued_before(current_token().user_id, _position(args["cursor"]), limit + 1)
+    rows = invoice_service.issued_before(current_token().user_id, pagination.decode_position(args["cursor"]), limit + 1)
     cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        cursor = pagination.encode([last.issued_at.isoformat() if last.issued_at else "", str(last.id)])
+        cursor = pagination.encode_position(last.issued_at, last.id)
     return {"items": rows[:limit], "next_cursor": cursor, "next": pagination.next_link(cursor)}
 
 

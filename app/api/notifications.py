@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from app.api import pagination, schemas
 from app.api.kit import ApiBlueprint, current_token
-from app.errors import ValidationError
 from app.models.notification import Notification
 from app.notifications import services
 
 blp = ApiBlueprint("api_notifications", __name__, url_prefix="/api/v1/notifications", description="Notifications.")
-
-
-def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    value = pagination.decode(cursor)
-    if value is None:
-        return None
-    try:
-        when, ident = value
-        return datetime.fromisoformat(when), uuid.UUID(ident)
-    except (TypeError, ValueError):
-        raise ValidationError({"cursor": pagination.BAD_CURSOR}) from None
 
 
 @blp.route("", methods=["GET"])
@@ -34,12 +21,15 @@ def list_notifications(args: dict[str, Any]) -> dict[str, Any]:
     """Your notifications, newest first (`unread=true` for the unread ones); pages by `next_cursor`."""
     limit = args["limit"]
     items = services.newest_after(
-        current_token().user_id, limit=limit + 1, before=_position(args["cursor"]), unread_only=args["unread"]
+        current_token().user_id,
+        limit=limit + 1,
+        before=pagination.decode_position(args["cursor"]),
+        unread_only=args["unread"],
     )
     cursor = None
     if len(items) > limit:
         last = items[limit - 1]
-        cursor = pagination.encode([last.created_at.isoformat(), str(last.id)])
+        cursor = pagination.encode_position(last.created_at, last.id)
     return {"items": items[:limit], "next_cursor": cursor, "next": pagination.next_link(cursor)}
 
 

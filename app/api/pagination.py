@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, request, url_for
@@ -26,6 +28,23 @@ def decode(cursor: str | None) -> Any:
     try:
         return _serializer().loads(cursor)
     except BadSignature:
+        raise ValidationError({"cursor": BAD_CURSOR}) from None
+
+
+def encode_position(when: datetime | None, ident: uuid.UUID) -> str:
+    """A keyset cursor: the (timestamp, id) of the last row handed out."""
+    return encode([when.isoformat() if when else "", str(ident)])
+
+
+def decode_position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The (timestamp, id) a keyset cursor names; None without one; 422 for anything this API didn't give out."""
+    value = decode(cursor)
+    if value is None:
+        return None
+    try:
+        when, ident = value
+        return datetime.fromisoformat(when), uuid.UUID(ident)
+    except (TypeError, ValueError):
         raise ValidationError({"cursor": BAD_CURSOR}) from None
 
 

@@ -95,6 +95,11 @@ class GatewayUnavailable(ExternalServiceError):
     """The gateway did not answer: the outcome is unknown (reconciliation settles it)."""
 
 
+class NotThisGateway(RuntimeError):
+    """A card flow the configured gateway doesn't use: card fields to one that collects cards in the browser,
+    or a browser set-up to one that takes card fields (a programming error, never the customer's)."""
+
+
 class PaymentGateway(ABC):
     """metadata: short strings naming the payment at the provider (transaction, user, attempt, invoice ids)."""
 
@@ -109,11 +114,11 @@ class PaymentGateway(ABC):
 
     def create_setup(self, user: User) -> Setup:
         """Start a card set-up the browser completes (only when `collects_card_in_browser`)."""
-        raise NotImplementedError(f"the {self.name} gateway takes card fields: use tokenize")
+        raise NotThisGateway(f"the {self.name} gateway takes card fields: use tokenize")
 
     def card_from_setup(self, setup_intent_id: str, user: User) -> SavedCard:
         """The card the browser set up for this user (only when `collects_card_in_browser`)."""
-        raise NotImplementedError(f"the {self.name} gateway takes card fields: use tokenize")
+        raise NotThisGateway(f"the {self.name} gateway takes card fields: use tokenize")
 
     @abstractmethod
     def charge(

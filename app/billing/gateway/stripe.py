@@ -38,6 +38,7 @@ from app.billing.gateway.base import (
     GatewayPayment,
     GatewayResult,
     GatewayUnavailable,
+    NotThisGateway,
     PaymentGateway,
     SavedCard,
     Setup,
@@ -160,7 +161,7 @@ class StripeGateway(PaymentGateway):
     # Cards -----------------------------------------------------------------------------------
 
     def tokenize(self, card: CardDetails) -> SavedCard:
-        raise NotImplementedError("with Stripe the card is typed into Stripe's element: use card_from_setup")
+        raise NotThisGateway("with Stripe the card is typed into Stripe's element: use card_from_setup")
 
     @_unavailable
     def create_setup(self, user: User) -> Setup:
